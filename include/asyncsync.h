@@ -1,0 +1,404 @@
+/*
+ * asyncsync: asynchronous synchronization primitives for completion-based
+ * event loops.  SPDX-License-Identifier: MIT
+ *
+ * OVERVIEW
+ *
+ *   A task that would block on a semaphore, mutex, condition variable or event
+ *   hands the library a caller-owned wait request (as_wait) and a callback
+ *   instead.  The call returns at once; the callback runs later, on the thread
+ *   of the loop the wait was bound to, when the wait is satisfied.  On Linux a
+ *   loop is bound to the application's own io_uring ring, so lock waits and
+ *   I/O complete through one completion queue.
+ *
+ *   Integration, in a loop that owns `ring`:
+ *
+ *       as_loop loop;
+ *       as_loop_init_uring(&loop, &ring, NULL);
+ *       for (;;) {
+ *           as_loop_run(&loop);                   // run ready callbacks
+ *           io_uring_submit_and_wait(&ring, 1);   // also submits our SQEs
+ *           io_uring_for_each_cqe(&ring, head, cqe) {
+ *               if (!as_loop_handle_cqe(&loop, cqe))
+ *                   handle_own(cqe);
+ *               n++;
+ *           }
+ *           io_uring_cq_advance(&ring, n);
+ *       }
+ *
+ * OWNERSHIP
+ *
+ *   Every object (as_loop, as_wait, as_sem, as_mutex, as_cond, as_event) is
+ *   allocated by the caller: on the stack, inside the caller's own structs or
+ *   in static storage.  No call allocates memory.
+ *
+ *   An as_wait is owned by the caller before an *_async call, and again from
+ *   the moment its callback is entered: the callback may free, reuse or re-arm
+ *   it.  Between an *_async call that returned 0 and its callback, the library
+ *   owns it; passing it to another *_async call then fails with -EBUSY and
+ *   changes nothing.  An as_wait needs no initialisation (zeroed memory is
+ *   tidy, but any contents are accepted); its `data` field is the caller's.
+ *
+ * CALLBACKS
+ *
+ *   void cb(as_wait *w, int status, void *arg): status 0 means acquired
+ *   (semaphore, mutex) or signalled (condvar, event); -ECANCELED means the wait
+ *   was cancelled before it was satisfied.  A callback runs exactly once per
+ *   wait that went pending, from as_loop_run() on the thread running the
+ *   wait's loop, never inside the call that released, signalled or cancelled,
+ *   and never with a library lock held.  A condvar callback always runs with
+ *   the mutex held again, whatever its status.
+ *
+ * RETURN VALUES
+ *
+ *   Every *_async call first tries the fast path: it returns 1 when the wait
+ *   was satisfied at once (the callback is not called), 0 when the wait is
+ *   pending (the callback will be called), or a negative errno (the callback
+ *   is not called and nothing changed).  Calls that change state return 0 or
+ *   a negative errno; try_* and is_set return 1 (yes), 0 (no) or a negative
+ *   errno.  Errors are negative errno values on every platform; compare them
+ *   by name (-EBUSY), never by number.  as_strerror() names them.
+ *
+ * THREADING
+ *
+ *   as_loop_run, as_loop_handle_cqe, as_loop_destroy, *_async and as_cancel
+ *   are called on the loop's thread (the thread that runs as_loop_run for that
+ *   loop).  Release, unlock, signal, broadcast, set and reset may be called
+ *   from any thread, including threads that run no loop.  Primitives may be
+ *   shared by any number of loops on any number of threads.
+ *
+ *   A wake between tasks of the same loop costs no system call.  A wake that
+ *   crosses threads is one futex wake; when the releasing thread runs a
+ *   uring loop, the wake is an IORING_OP_FUTEX_WAKE SQE on the releaser's
+ *   ring, which rides that loop's next submission: a loop must submit before
+ *   it blocks, as io_uring loops do.
+ *
+ * MEMORY ORDERING
+ *
+ *   Acquiring a semaphore or mutex (fast path or callback with status 0)
+ *   synchronizes-with the release/unlock that made it available: everything
+ *   the releaser wrote before releasing is visible to the acquirer.  Likewise
+ *   an event wait that completes with 0 sees what was written before
+ *   as_event_set, and a condvar waiter sees what was written under the mutex.
+ *
+ * IO_URING COMPLETIONS
+ *
+ *   The library's CQEs carry user_data equal to the address of the as_loop
+ *   plus a tag from 1 to 7.  An application must not use those values for its
+ *   own SQEs; as_loop_handle_cqe() recognises them and returns true.
+ */
+#ifndef ASYNCSYNC_H
+#define ASYNCSYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AS_VERSION_MAJOR 0
+#define AS_VERSION_MINOR 1
+#define AS_VERSION_PATCH 0
+
+struct io_uring;
+struct io_uring_cqe;
+
+typedef struct as_loop as_loop;
+typedef struct as_wait as_wait;
+typedef struct as_sem as_sem;
+typedef struct as_mutex as_mutex;
+typedef struct as_cond as_cond;
+typedef struct as_event as_event;
+typedef struct as_loop_options as_loop_options;
+
+typedef void (*as_callback)(as_wait *w, int status, void *arg);
+
+#ifdef __cplusplus
+#define AS__ALIGNED64 alignas(64)
+#else
+#define AS__ALIGNED64 _Alignas(64)
+#endif
+
+/* ---------------------------------------------------------------------------
+ * Object layouts.  Fields named as__* are private: do not read or write them.
+ * The sizes are part of the ABI of a given release, not of the API.
+ * ------------------------------------------------------------------------- */
+
+/* A wait request: what a pending *_async call owns until its callback. */
+struct as_wait {
+    void *data;                 /* public: the caller's, never touched */
+    /* private */
+    as_wait *as__next;          /* waiter queue of a primitive */
+    as_wait *as__prev;
+    as_wait *as__link;          /* a loop's ready list or inbox */
+    as_loop *as__loop;
+    as_callback as__cb;
+    void *as__arg;
+    void *as__obj;              /* the primitive it waits on */
+    void *as__aux;              /* condvar: the mutex to re-acquire */
+    uint32_t as__n;             /* semaphore: permits requested */
+    int32_t as__status;
+    uint32_t as__state;         /* atomic */
+    uint32_t as__flags;
+};
+
+/* Options for as_loop_init_*; pass NULL for the defaults. */
+struct as_loop_options {
+    uint32_t flags;             /* reserved: must be 0 */
+    uint32_t disabled_caps;     /* AS_CAP_* bits this loop must not use */
+};
+
+/* Capabilities a loop may use (as_loop_caps).  Disabling one forces the
+ * degraded path, for tests and for users who hit a kernel bug. */
+#define AS_CAP_FUTEX_WAIT 0x1u  /* park as IORING_OP_FUTEX_WAIT (uring backend) */
+#define AS_CAP_RING_WAKE  0x2u  /* issue cross-loop wakes as FUTEX_WAKE SQEs on
+                                   this loop's ring instead of futex(2) */
+
+struct as_loop {
+    void *data;                 /* public: the caller's, never touched */
+    /* private */
+    const struct as__backend *as__ops;
+    struct io_uring *as__ring;
+    void (*as__notify)(void *ctx);
+    void *as__notify_ctx;
+    as_wait *as__ready_head;    /* loop thread only */
+    as_wait *as__ready_tail;
+    const void *as__owner;      /* thread token of the thread running it */
+    uint64_t as__pending;       /* atomic: waits bound here, callback not run */
+    uint32_t as__magic;
+    uint32_t as__caps;
+    uint32_t as__flags;         /* loop thread only: armed, closing... */
+    int32_t as__efd;            /* generic backend on a ring: eventfd */
+    uint64_t as__efd_buf;
+    /* written by other threads: kept on their own cache line */
+    AS__ALIGNED64 as_wait *as__inbox; /* atomic: MPSC stack of completions */
+    uint32_t as__bell;          /* atomic: doorbell (futex word) */
+    uint32_t as__wakers;        /* atomic: other threads inside a delivery */
+};
+
+struct as_sem {
+    uint32_t as__word;          /* atomic: permits | waiters bit */
+    uint32_t as__lock;          /* atomic: waiter-queue lock */
+    uint32_t as__magic;
+    uint32_t as__flags;
+    as_wait *as__head;
+    as_wait *as__tail;
+};
+
+struct as_mutex {
+    uint32_t as__word;          /* atomic: locked | waiters | woken bits */
+    uint32_t as__lock;
+    uint32_t as__magic;
+    uint32_t as__flags;
+    as_wait *as__head;
+    as_wait *as__tail;
+};
+
+struct as_cond {
+    uint32_t as__word;          /* atomic: waiters bit */
+    uint32_t as__lock;
+    uint32_t as__magic;
+    uint32_t as__flags;
+    as_wait *as__head;
+    as_wait *as__tail;
+};
+
+struct as_event {
+    uint32_t as__word;          /* atomic: set | waiters bits */
+    uint32_t as__lock;
+    uint32_t as__magic;
+    uint32_t as__flags;
+    as_wait *as__head;
+    as_wait *as__tail;
+};
+
+/* Private: values behind the static initialisers. */
+#define AS__MAGIC_SEM   0x53454d31u
+#define AS__MAGIC_MUTEX 0x4d545831u
+#define AS__MAGIC_COND  0x434e4431u
+#define AS__MAGIC_EVENT 0x45564e31u
+
+/* ---------------------------------------------------------------------------
+ * Errors
+ * ------------------------------------------------------------------------- */
+
+/* The name and meaning of a negative errno returned by this library, e.g.
+ * "ECANCELED: wait cancelled".  Never NULL. */
+const char *as_strerror(int err);
+
+/* ---------------------------------------------------------------------------
+ * Loops
+ * ------------------------------------------------------------------------- */
+
+/* Bind `loop` to the application's io_uring `ring`.
+ * Backend: "uring" (IORING_OP_FUTEX_WAIT/WAKE, Linux 6.7+) when the kernel and
+ * ring support it, else "generic" (an eventfd read armed on the ring).
+ * ASYNCSYNC_BACKEND=uring|generic forces the choice; forcing "uring" where
+ * the kernel lacks the futex opcodes fails with -EOPNOTSUPP.
+ * Availability: Linux.  Threading: any thread; the loop then belongs to the
+ * thread that runs it.
+ * Returns 0, -EINVAL (NULL, unknown option bits), -EOPNOTSUPP (forced backend
+ * unavailable, or not built for Linux), or a negative errno from the kernel. */
+int as_loop_init_uring(as_loop *loop, struct io_uring *ring,
+                       const as_loop_options *opts);
+
+/* Bind `loop` to any event loop: the library calls notify(ctx), from any
+ * thread, when the loop has callbacks to run; the loop then calls
+ * as_loop_run() on its own thread.  notify must not call back into the
+ * library.  Backend: "generic".  Availability: every platform.
+ * Returns 0 or -EINVAL (NULL loop or notify, unknown option bits). */
+int as_loop_init_generic(as_loop *loop, void (*notify)(void *ctx), void *ctx,
+                         const as_loop_options *opts);
+
+/* Offer a CQE from the loop's ring to the library.  Returns true when it was
+ * the library's (the application still marks it seen), false otherwise
+ * (including NULL arguments).  Threading: the loop's thread. */
+bool as_loop_handle_cqe(as_loop *loop, const struct io_uring_cqe *cqe);
+
+/* Run the callbacks that are ready, including those that become ready while
+ * it runs, then make sure a wake from another thread will reach the loop
+ * while it sleeps (for a uring loop: an SQE on its ring, submitted by the
+ * application's next submit).  Call once per loop iteration, before the loop
+ * blocks.  Returns how many callbacks ran, or -EINVAL.
+ * Threading: the loop's thread. */
+int as_loop_run(as_loop *loop);
+
+/* Tear the loop down.  Returns 0 (done: the memory may be reused),
+ * -EBUSY (waits bound to this loop are still pending; nothing changed),
+ * -EAGAIN (the library still has an operation armed on the ring: it has been
+ * cancelled; process the ring's completions through as_loop_handle_cqe and
+ * call again), or -EINVAL (NULL or not initialised).
+ * Threading: the loop's thread. */
+int as_loop_destroy(as_loop *loop);
+
+/* "uring", "generic" or "iocp"; NULL for NULL or an uninitialised loop. */
+const char *as_loop_backend(const as_loop *loop);
+
+/* The AS_CAP_* bits this loop uses; 0 for NULL. */
+unsigned as_loop_caps(const as_loop *loop);
+
+/* Cancel a pending wait.  Returns 0 when the wait was pending: its callback
+ * will run once, with -ECANCELED, or with 0 if it had already been satisfied
+ * (the permit, lock or signal was handed to it and is not lost).  Returns
+ * -ENOENT when the wait is not pending, -EINVAL for NULL.  A cancelled wait
+ * never swallows a permit or wake-up meant for another waiter.
+ * Threading: the waiter's loop thread. */
+int as_cancel(as_wait *w);
+
+/* True (1) while `w` is owned by the library (between an *_async call that
+ * returned 0 and its callback), 0 otherwise. */
+int as_wait_pending(const as_wait *w);
+
+/* ---------------------------------------------------------------------------
+ * Semaphore: weighted, FIFO-fair.  A request that cannot be met at once
+ * queues behind earlier ones, so a large request at the head is never starved
+ * by small ones; a release hands permits to waiters in arrival order.
+ * ------------------------------------------------------------------------- */
+
+#define AS_SEM_VALUE_MAX 0x7fffffffu
+#define AS_SEM_INITIALIZER(permits) \
+    { (permits), 0, AS__MAGIC_SEM, 0, NULL, NULL }
+
+/* flags: 0.  Returns 0, -EINVAL (NULL, permits > AS_SEM_VALUE_MAX, flags),
+ * -EBUSY (already initialised). */
+int as_sem_init(as_sem *s, uint32_t permits, unsigned flags);
+/* Returns 0, -EBUSY (waiters pending), -EINVAL (NULL or not initialised). */
+int as_sem_destroy(as_sem *s);
+/* Returns 1 (acquired n), 0 (not now: too few permits or earlier waiters),
+ * -EINVAL (NULL, uninitialised, n == 0 or n > AS_SEM_VALUE_MAX). */
+int as_sem_try_acquire(as_sem *s, uint32_t n);
+/* Returns 1 (acquired at once), 0 (pending), -EINVAL (NULL s/loop/w/cb,
+ * uninitialised, n == 0 or n > AS_SEM_VALUE_MAX), -EBUSY (w is pending). */
+int as_sem_acquire_async(as_sem *s, as_loop *loop, as_wait *w, uint32_t n,
+                         as_callback cb, void *arg);
+/* Returns 0, -EINVAL (NULL, uninitialised, n == 0), -EOVERFLOW (the count
+ * would pass AS_SEM_VALUE_MAX; nothing released).  Any thread. */
+int as_sem_release(as_sem *s, uint32_t n);
+/* Permits available now (a snapshot), or -EINVAL. */
+int64_t as_sem_value(const as_sem *s);
+
+/* ---------------------------------------------------------------------------
+ * Mutex: FIFO waiters, none starves.  By default a task that finds the mutex
+ * free may take it even while a woken waiter on another loop is on its way
+ * (eventual fairness: a waiter is passed over at most once, then the lock is
+ * handed to it directly); a waiter on the unlocker's own loop is always handed
+ * the lock directly.  AS_MUTEX_STRICT_FIFO hands the lock to the head waiter
+ * on every unlock.  The mutex has no owner: any task or thread may unlock it.
+ * ------------------------------------------------------------------------- */
+
+#define AS_MUTEX_STRICT_FIFO 0x1u
+#define AS_MUTEX_INITIALIZER { 0, 0, AS__MAGIC_MUTEX, 0, NULL, NULL }
+
+/* flags: 0 or AS_MUTEX_STRICT_FIFO.  Returns 0, -EINVAL, -EBUSY. */
+int as_mutex_init(as_mutex *m, unsigned flags);
+/* Returns 0, -EBUSY (locked or waiters pending), -EINVAL. */
+int as_mutex_destroy(as_mutex *m);
+/* Returns 1 (locked), 0 (not now), -EINVAL. */
+int as_mutex_try_lock(as_mutex *m);
+/* Returns 1 (locked at once), 0 (pending), -EINVAL, -EBUSY (w pending). */
+int as_mutex_lock_async(as_mutex *m, as_loop *loop, as_wait *w,
+                        as_callback cb, void *arg);
+/* Returns 0, -EPERM (not locked), -EINVAL.  Any thread. */
+int as_mutex_unlock(as_mutex *m);
+
+/* ---------------------------------------------------------------------------
+ * Condition variable.  wait_async releases the mutex (which the caller holds),
+ * waits for a signal, and re-acquires the mutex before the callback runs,
+ * whatever the status.  Signals are not remembered: a signal with no waiter
+ * does nothing, as with pthread_cond_signal.
+ * ------------------------------------------------------------------------- */
+
+#define AS_COND_INITIALIZER { 0, 0, AS__MAGIC_COND, 0, NULL, NULL }
+
+/* flags: 0.  Returns 0, -EINVAL, -EBUSY. */
+int as_cond_init(as_cond *c, unsigned flags);
+/* Returns 0, -EBUSY (waiters pending), -EINVAL. */
+int as_cond_destroy(as_cond *c);
+/* Returns 0 (pending; the mutex was released), -EPERM (m not locked),
+ * -EINVAL, -EBUSY (w pending).  Never 1: a condvar wait always waits. */
+int as_cond_wait_async(as_cond *c, as_mutex *m, as_loop *loop, as_wait *w,
+                       as_callback cb, void *arg);
+/* Wake the oldest waiter / every waiter.  Returns 0 or -EINVAL.  Any thread. */
+int as_cond_signal(as_cond *c);
+int as_cond_broadcast(as_cond *c);
+
+/* ---------------------------------------------------------------------------
+ * Event.  Manual-reset: set wakes every waiter and stays set until reset.
+ * Auto-reset: set wakes one waiter (oldest first), or stays set until one
+ * wait consumes it.
+ * ------------------------------------------------------------------------- */
+
+#define AS_EVENT_MANUAL_RESET  0x1u
+#define AS_EVENT_INITIALLY_SET 0x2u
+#define AS_EVENT_INITIALIZER(flags) \
+    { ((flags) & AS_EVENT_INITIALLY_SET) ? 1u : 0u, 0, AS__MAGIC_EVENT, \
+      (flags), NULL, NULL }
+
+/* Returns 0, -EINVAL (NULL, unknown flags), -EBUSY (already initialised). */
+int as_event_init(as_event *e, unsigned flags);
+/* Returns 0, -EBUSY (waiters pending), -EINVAL. */
+int as_event_destroy(as_event *e);
+/* Returns 1 (set: an auto-reset event is consumed), 0 (pending), -EINVAL,
+ * -EBUSY (w pending). */
+int as_event_wait_async(as_event *e, as_loop *loop, as_wait *w,
+                        as_callback cb, void *arg);
+/* Returns 0 or -EINVAL.  Any thread. */
+int as_event_set(as_event *e);
+int as_event_reset(as_event *e);
+/* Returns 1 (set), 0 (not set), -EINVAL. */
+int as_event_is_set(const as_event *e);
+
+/* ---------------------------------------------------------------------------
+ * Windows (issue: IOCP backend).  Declared everywhere so portable code
+ * compiles; on other platforms they return -EOPNOTSUPP / false.
+ * ------------------------------------------------------------------------- */
+int as_loop_init_iocp(as_loop *loop, void *port, const as_loop_options *opts);
+bool as_loop_handle_completion(as_loop *loop, const void *entry);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ASYNCSYNC_H */

@@ -1,0 +1,169 @@
+/* uring backend: the loop's doorbell is an IORING_OP_FUTEX_WAIT on its own
+ * ring (Linux 6.7+); a ring of it is a FUTEX_WAKE, issued as an SQE on the
+ * releasing thread's own ring when it runs a uring loop (it rides that
+ * loop's next submission: no extra system call) and as futex(2) otherwise.
+ *
+ * WHY ONE FUTEX WAIT PER LOOP, NOT ONE PER WAITER
+ *   Parking every waiter in the kernel on the primitive's word was measured
+ *   (DESIGN.md): ~1 us per same-loop hand-off against ~15 ns in user space,
+ *   0.66x pthread_mutex under contention, -EAGAIN storms when a wake and
+ *   re-armed waits on one word share a submission, and the kernel's wake
+ *   order knows nothing of weighted FIFO fairness.  So waiters queue in user
+ *   space (waitq.h), the releaser decides who is served (direct hand-off),
+ *   and the kernel only wakes the *loop*: at most one FUTEX_WAIT armed per
+ *   loop, on the loop's doorbell word, whatever the number of waiters.
+ *
+ * DOORBELL PROTOCOL (see loop.c D1/D2)
+ *   arm:   FUTEX_WAIT(&bell, expected 0), user_data = loop | TAG_BELL; only
+ *          while the loop has pending waits; at most one in flight (ARMED).
+ *   ring:  bell 0 -> 1 (exchange), then FUTEX_WAKE(&bell, 1).  If the wait is
+ *          not queued in the kernel yet, it reads bell == 1 when it is and
+ *          completes at once with -EAGAIN: the kernel's own check of the
+ *          expected value is what rules out a lost wake-up.
+ *   CQE:   clear ARMED, drain the inbox (which resets the bell first), re-arm
+ *          if waits are still pending.
+ *   retire (as_loop_destroy): IORING_OP_ASYNC_CANCEL of the armed wait; if
+ *          the SQ is full, ring the bell with futex(2) instead.  Either way a
+ *          CQE comes back and as_loop_destroy returns -EAGAIN until it has.
+ *
+ * PRIVATE FUTEX HASH (Linux 6.16+)
+ *   A FUTEX2_PRIVATE wait armed through io_uring while the process is still
+ *   single-threaded is hashed in the global futex hash; once the process
+ *   creates its first thread, private wakes look in the new per-process hash
+ *   and never find it.  This backend uses shared futex keys on both sides
+ *   (no FUTEX2_PRIVATE on the wait, no FUTEX_PRIVATE_FLAG on wakes): shared
+ *   keys always live in the global hash, whatever the application does with
+ *   threads, before or after arming.  The cost is a page lookup per futex op
+ *   (tens of ns), paid only on cross-thread wakes.  tests/test_threads.c
+ *   arms a wait in a single-threaded child and wakes it from a thread created
+ *   afterwards.
+ *
+ * SQE LAYOUT (filled by hand: liburing 2.3 has no futex helpers)
+ *   FUTEX_WAIT: fd = futex2 flags, addr = word, off = expected value,
+ *               addr3 = bitset mask, futex_flags (op flags) = 0.
+ *   FUTEX_WAKE: same, with off = number of waiters to wake.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "../internal.h"
+
+#ifdef AS_HAVE_URING
+#include <linux/futex.h>
+#include <liburing.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../defs.h"
+
+static void prep_futex(struct io_uring_sqe *sqe, int op, uint32_t *word,
+                       uint64_t val)
+{
+    memset(sqe, 0, sizeof *sqe);
+    sqe->opcode = (uint8_t)op;
+    sqe->fd = (int32_t)AS_FUTEX2_SIZE_U32; /* shared key: see above */
+    sqe->addr = (uint64_t)(uintptr_t)word;
+    sqe->off = val;
+    sqe->addr3 = AS_FUTEX_BITSET_MATCH_ANY;
+}
+
+static void futex_wake_syscall(uint32_t *word)
+{
+    /* Shared (no FUTEX_PRIVATE_FLAG), to match the waits. */
+    syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+static struct io_uring_sqe *get_sqe_flush(as_loop *loop)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(loop->as__ring);
+    if (!sqe) {
+        /* SQ full: submit what is there (the application's SQEs too) and
+         * try once more.  If the ring still refuses (-EBUSY: CQ overflow
+         * backlog), the caller falls back or retries on the next CQE/run. */
+        io_uring_submit(loop->as__ring);
+        sqe = io_uring_get_sqe(loop->as__ring);
+    }
+    return sqe;
+}
+
+static void uring_arm(as_loop *loop)
+{
+    struct io_uring_sqe *sqe;
+    if (loop->as__flags & AS__L_ARMED)
+        return;
+    sqe = get_sqe_flush(loop);
+    if (!sqe)
+        return; /* retried by as_loop_run and every CQE of ours */
+    prep_futex(sqe, AS_IORING_OP_FUTEX_WAIT, &loop->as__bell, 0);
+    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)loop | AS__TAG_BELL);
+    loop->as__flags |= AS__L_ARMED;
+}
+
+static void uring_wake(as_loop *loop)
+{
+    as_loop *me = as__current_loop();
+    if (me && (me->as__caps & AS_CAP_RING_WAKE)) {
+        /* Ride the releaser's ring: no system call now, the wake goes out
+         * with that loop's next submission.  Never dropped: no SQE, no ride. */
+        struct io_uring_sqe *sqe = io_uring_get_sqe(me->as__ring);
+        if (sqe) {
+            prep_futex(sqe, AS_IORING_OP_FUTEX_WAKE, &loop->as__bell, 1);
+            sqe->flags |= AS_IOSQE_CQE_SKIP_SUCCESS;
+            io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)me | AS__TAG_WAKE);
+            me->as__flags |= AS__L_WAKE_SQES;
+            return;
+        }
+    }
+    futex_wake_syscall(&loop->as__bell);
+}
+
+static void uring_handle(as_loop *loop, unsigned tag, int res)
+{
+    (void)res;
+    if (tag != AS__TAG_BELL)
+        return; /* a failed wake (-EFAULT: target gone) or a cancel result */
+    loop->as__flags &= ~(AS__L_ARMED | AS__L_CANCELING);
+    as__loop_drain(loop);
+    if (as__load(&loop->as__pending, AS_RELAXED) != 0)
+        uring_arm(loop);
+}
+
+static int uring_retire(as_loop *loop)
+{
+    if (loop->as__flags & AS__L_WAKE_SQES) {
+        /* Wakes for other loops may still sit in our SQ: send them now, so
+         * tearing this loop down never strands another loop's wake-up. */
+        io_uring_submit(loop->as__ring);
+        loop->as__flags &= ~AS__L_WAKE_SQES;
+    }
+    if (!(loop->as__flags & AS__L_ARMED))
+        return 0;
+    if (!(loop->as__flags & AS__L_CANCELING)) {
+        struct io_uring_sqe *sqe = io_uring_get_sqe(loop->as__ring);
+        if (sqe) {
+            io_uring_prep_cancel64(sqe,
+                                   (uint64_t)(uintptr_t)loop | AS__TAG_BELL, 0);
+            sqe->flags |= AS_IOSQE_CQE_SKIP_SUCCESS;
+            io_uring_sqe_set_data64(sqe,
+                                    (uint64_t)(uintptr_t)loop | AS__TAG_CANCEL);
+        } else {
+            as__store(&loop->as__bell, 1u, AS_SEQ_CST);
+            futex_wake_syscall(&loop->as__bell);
+        }
+        loop->as__flags |= AS__L_CANCELING;
+    }
+    return -EAGAIN;
+}
+
+static void uring_fini(as_loop *loop) { (void)loop; }
+
+const struct as__backend as__backend_uring = {
+    .name = "uring",
+    .arm = uring_arm,
+    .wake = uring_wake,
+    .handle = uring_handle,
+    .retire = uring_retire,
+    .fini = uring_fini,
+};
+#endif

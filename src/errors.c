@@ -1,0 +1,22 @@
+#include <errno.h>
+
+#include "asyncsync.h"
+
+/* One table, names not numbers: the CRT's numbers differ on Windows. */
+const char *as_strerror(int err)
+{
+    switch (err) {
+    case 0: return "success";
+    case -EINVAL: return "EINVAL: invalid argument";
+    case -EBUSY: return "EBUSY: busy (wait pending, waiters queued or locked)";
+    case -ECANCELED: return "ECANCELED: wait cancelled";
+    case -ETIMEDOUT: return "ETIMEDOUT: timed out";
+    case -EPERM: return "EPERM: operation not permitted (mutex not locked)";
+    case -EOVERFLOW: return "EOVERFLOW: count would overflow";
+    case -ENOENT: return "ENOENT: no such pending wait";
+    case -EAGAIN: return "EAGAIN: try again (completions outstanding)";
+    case -EOPNOTSUPP: return "EOPNOTSUPP: not supported by this kernel or build";
+    case -ENOMEM: return "ENOMEM: out of memory";
+    default: return "unknown error";
+    }
+}

@@ -1,0 +1,168 @@
+/* Internal declarations shared by the primitives, the loop and the backends.
+ *
+ * LAYERS
+ *
+ *   primitives (sem.c mutex.c cond.c event.c)
+ *       state machines on one 32-bit atomic word; the uncontended path is one
+ *       CAS and touches nothing else.  A wait that cannot be satisfied parks
+ *       in the primitive's waiter queue (waitq.h).
+ *   waiter queue (waitq.h, waitq.c)
+ *       an intrusive FIFO of as_wait per primitive; a waiter leaves it only
+ *       with its outcome decided (granted, signalled or cancelled) and is then
+ *       *finished*: handed to its loop by as__wait_finish().
+ *   loop (loop.c)
+ *       ready list (loop thread only) and inbox (lock-free MPSC stack filled
+ *       by other threads), the doorbell word, callbacks.  Finishing a wait on
+ *       the loop's own thread is a ready-list push: no atomic RMW, no system
+ *       call.  From another thread it is an inbox push plus, when the inbox
+ *       doorbell was quiet, one backend wake.
+ *   backends (backend/uring.c, backend/generic.c): the vtable below.  A
+ *       backend knows loops and doorbells, nothing of semaphores: it makes a
+ *       sleeping loop notice that its doorbell rang.
+ */
+#ifndef AS_INTERNAL_H
+#define AS_INTERNAL_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "asyncsync.h"
+#include "atomic.h"
+
+#define AS__LOOP_MAGIC 0x4c4f4f50u
+
+/* ---- wait states (as_wait.as__state, atomic) ----
+ *
+ * A wait is busy (owned by the library) while its state carries the magic in
+ * the upper bits; anything else, including zero and stack garbage, is idle.
+ *
+ *   IDLE ──*_async returns 0──▶ QUEUED ──grant/signal/cancel──▶ DONE ──▶ callback, IDLE
+ *                                  │                              ▲
+ *                                  └──mutex: woken to retry──▶ RESUME ──(retry: acquire,
+ *                                                                 or back to QUEUED)
+ *
+ *   QUEUED  in the queue of w->as__obj; only that queue's lock holder moves it
+ *   DONE    off every queue, outcome in as__status, on its way to (or in) its
+ *           loop's inbox or ready list; nothing but the loop touches it
+ *   RESUME  off the queue, on its way to its loop, where the primitive resumes
+ *           it on the waiter's thread (as__wait_resume) instead of calling back
+ */
+#define AS__W_MAGIC 0x5a17e100u
+#define AS__W_QUEUED (AS__W_MAGIC | 1u)
+#define AS__W_DONE (AS__W_MAGIC | 2u)
+#define AS__W_RESUME (AS__W_MAGIC | 3u)
+#define AS__W_IDLE 0u
+
+static inline bool as__wait_busy(uint32_t state)
+{
+    return (state & 0xffffff00u) == AS__W_MAGIC;
+}
+
+/* as_wait.as__flags: what the wait is for, plus per-wait protocol bits.
+ * Written only by the thread that holds the wait's queue lock, or by the
+ * loop thread while the wait is DONE/RESUME and in no queue. */
+#define AS__F_KIND_MASK 0x7u
+#define AS__F_SEM 1u
+#define AS__F_MUTEX 2u
+#define AS__F_COND 3u
+#define AS__F_EVENT 4u
+
+#define AS__F_CANCEL_REQ 0x10u /* cancelled while RESUME: give up on arrival */
+#define AS__F_STARVING 0x20u  /* mutex: passed over once, hand it the lock */
+
+/* ---- primitives share one layout: word, lock, magic, flags, head, tail ---- */
+typedef struct as__prim {
+    uint32_t word;
+    uint32_t lock;
+    uint32_t magic;
+    uint32_t flags;
+    as_wait *head;
+    as_wait *tail;
+} as__prim;
+
+/* ---- backend vtable (one const table per backend) ---- */
+enum {
+    AS__TAG_BELL = 1,   /* the loop's armed doorbell wait/read */
+    AS__TAG_WAKE = 2,   /* a FUTEX_WAKE SQE (CQE only on failure) */
+    AS__TAG_CANCEL = 3, /* ASYNC_CANCEL of the doorbell */
+};
+
+struct as__backend {
+    const char *name;
+    /* Loop thread.  Make sure a ring of the doorbell reaches the loop while it
+     * sleeps (arm the doorbell on the ring if it is not armed).  Called when
+     * the loop has pending waits.  Must not run callbacks. */
+    void (*arm)(as_loop *loop);
+    /* Any thread.  The loop's doorbell went from 0 to 1: wake the loop if it
+     * sleeps.  Must not call back into the primitives. */
+    void (*wake)(as_loop *loop);
+    /* Loop thread.  A CQE of ours with this tag and result. */
+    void (*handle)(as_loop *loop, unsigned tag, int res);
+    /* Loop thread, no pending waits.  0: nothing armed, the loop may be torn
+     * down; -EAGAIN: cancellation of the armed doorbell is under way. */
+    int (*retire)(as_loop *loop);
+    /* Loop thread, after retire returned 0: release resources. */
+    void (*fini)(as_loop *loop);
+};
+
+extern const struct as__backend as__backend_uring;
+extern const struct as__backend as__backend_generic_ring;
+extern const struct as__backend as__backend_generic_notify;
+
+/* as_loop.as__flags (loop thread only) */
+#define AS__L_ARMED 0x1u     /* a doorbell op is in flight on the ring */
+#define AS__L_CANCELING 0x2u /* an ASYNC_CANCEL (or forced wake) was issued */
+#define AS__L_WAKE_SQES 0x4u /* this loop's ring carried FUTEX_WAKE SQEs */
+
+/* ---- loop internals (loop.c) ---- */
+
+/* A token unique to the calling thread. */
+const void *as__thread_token(void);
+/* The loop the calling thread runs, or NULL. */
+as_loop *as__current_loop(void);
+
+static inline bool as__loop_valid(const as_loop *loop)
+{
+    return loop && loop->as__magic == AS__LOOP_MAGIC;
+}
+
+/* Hand a wait whose outcome is decided (state DONE or RESUME already stored)
+ * to its loop.  Any thread.  Never runs a callback. */
+void as__wait_finish(as_wait *w);
+
+/* Validate an *_async call's wait, loop and callback: 0, -EINVAL (NULL or
+ * uninitialised) or -EBUSY (w is pending).  Checks only: the fast path runs
+ * next and a wait satisfied at once is never written to. */
+int as__wait_check(const as_wait *w, const as_loop *loop, as_callback cb);
+/* Fill w for a pending wait on `obj` (slow path, before queueing it). */
+void as__wait_prepare(as_wait *w, as_loop *loop, as_callback cb, void *arg,
+                      void *obj, uint32_t kind);
+/* After w went QUEUED: count it against its loop and arm the doorbell. */
+void as__wait_parked(as_wait *w);
+
+/* Drain the inbox into the ready list (loop thread). */
+void as__loop_drain(as_loop *loop);
+
+/* Resume a wait delivered in state RESUME (loop thread): mutex.c. */
+void as__mutex_resume(as_wait *w);
+
+/* Per-primitive cancel (loop thread).  Return 0 (pending; callback will
+ * run) — the wait was known busy on entry. */
+int as__sem_cancel(as_wait *w);
+int as__mutex_cancel(as_wait *w);
+int as__cond_cancel(as_wait *w);
+int as__event_cancel(as_wait *w);
+
+/* Condvar support in mutex.c: acquire `m` on behalf of a signalled (or
+ * cancelled) condvar waiter whose status is already in w->as__status; the
+ * callback runs once the mutex is held. */
+void as__mutex_acquire_for(as_mutex *m, as_wait *w);
+
+/* probe.c: backend choice for a ring-bound loop. */
+enum as__choice { AS__CHOICE_URING, AS__CHOICE_GENERIC };
+int as__probe_choose(struct io_uring *ring, uint32_t disabled_caps,
+                     enum as__choice *out);
+
+#endif

@@ -1,0 +1,398 @@
+/* Loops: binding, ready list, inbox, doorbell, callbacks, cancel.
+ *
+ * DELIVERY PROTOCOL (as__wait_finish -> as_loop_run)
+ *
+ *   A wait whose outcome is decided is handed to its loop:
+ *   - from the loop's own thread: appended to the ready list (plain stores);
+ *   - from any other thread: pushed on the inbox, a lock-free Treiber stack
+ *     (CAS on as__inbox), then the doorbell is rung: if as__bell was 0 it is
+ *     set to 1 and the backend wakes the loop (one futex wake, or notify()).
+ *
+ *   The loop drains by first resetting the bell to 0 and then taking the
+ *   whole inbox with one exchange; a wait pushed after the exchange finds the
+ *   bell at 0 and rings it again.
+ *
+ *   Invariant D1 (no lost wake-up): every push is followed by a drain that
+ *   sees it.  Proof sketch: pusher P does push (seq_cst RMW) then reads bell
+ *   (seq_cst).  The loop does bell := 0 (seq_cst) then reads the inbox
+ *   (seq_cst).  In the single total order either the loop's read of the inbox
+ *   follows P's push (that drain sees it), or P's read of the bell follows the
+ *   reset and sees 0 or a later 1.  If 0, P rings: bell := 1 and a backend
+ *   wake.  If 1, some ring happened after the reset.  Either way bell == 1
+ *   after the reset and before the loop sleeps, and the doorbell armed on the
+ *   ring waits for "bell != 0" (FUTEX_WAIT expected 0) or was completed by the
+ *   ring's wake (eventfd, notify), so the loop wakes, resets and drains again.
+ *
+ *   Invariant D3 (teardown): a thread delivering to a loop from outside
+ *   touches the loop after its push (bell, backend wake), when the wait may
+ *   already be consumed.  It counts itself in as__wakers before the push and
+ *   out after the wake; the count's increment happens-before the push, which
+ *   happens-before the drain that consumed it, so as_loop_destroy, which runs
+ *   after every wait of the loop was consumed, sees every such thread and
+ *   waits (briefly: each is inside one wake call) until the count is 0.
+ *
+ *   Invariant D2: a loop with pending waits has its doorbell armed whenever it
+ *   can sleep: as_loop_run arms it last, after draining; the doorbell's CQE
+ *   re-arms it.  Only waits of this loop are ever pushed on its inbox, so a
+ *   loop with no pending waits needs no doorbell.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "waitq.h"
+
+static _Thread_local char as__tls_token;
+static _Thread_local as_loop *as__tls_loop;
+
+const void *as__thread_token(void) { return &as__tls_token; }
+
+as_loop *as__current_loop(void)
+{
+    as_loop *l = as__tls_loop;
+    if (l && as__load(&l->as__owner, AS_RELAXED) == &as__tls_token)
+        return l;
+    return NULL;
+}
+
+/* The calling thread runs `loop` from now on. */
+static void as__loop_claim(as_loop *loop)
+{
+    if (as__load(&loop->as__owner, AS_RELAXED) != &as__tls_token)
+        as__store(&loop->as__owner, (const void *)&as__tls_token, AS_RELAXED);
+    as__tls_loop = loop;
+}
+
+static void as__loop_reset(as_loop *loop)
+{
+    void *data = loop->data;
+    memset(loop, 0, sizeof *loop);
+    loop->data = data;
+    loop->as__efd = -1;
+}
+
+static int as__check_opts(const as_loop_options *opts, uint32_t *disabled)
+{
+    *disabled = 0;
+    if (!opts)
+        return 0;
+    if (opts->flags != 0 ||
+        (opts->disabled_caps & ~(AS_CAP_FUTEX_WAIT | AS_CAP_RING_WAKE)))
+        return -EINVAL;
+    *disabled = opts->disabled_caps;
+    return 0;
+}
+
+int as_loop_init_generic(as_loop *loop, void (*notify)(void *ctx), void *ctx,
+                         const as_loop_options *opts)
+{
+    uint32_t disabled;
+    if (!loop || !notify || as__check_opts(opts, &disabled) < 0)
+        return -EINVAL;
+    as__loop_reset(loop);
+    loop->as__ops = &as__backend_generic_notify;
+    loop->as__notify = notify;
+    loop->as__notify_ctx = ctx;
+    loop->as__caps = 0;
+    as__store(&loop->as__magic, AS__LOOP_MAGIC, AS_RELEASE);
+    return 0;
+}
+
+#ifdef AS_HAVE_URING
+#include <liburing.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+int as_loop_init_uring(as_loop *loop, struct io_uring *ring,
+                       const as_loop_options *opts)
+{
+    uint32_t disabled;
+    enum as__choice choice;
+    int r;
+    if (!loop || !ring || as__check_opts(opts, &disabled) < 0)
+        return -EINVAL;
+    r = as__probe_choose(ring, disabled, &choice);
+    if (r < 0)
+        return r;
+    as__loop_reset(loop);
+    loop->as__ring = ring;
+    if (choice == AS__CHOICE_URING) {
+        loop->as__ops = &as__backend_uring;
+        loop->as__caps = AS_CAP_FUTEX_WAIT | (AS_CAP_RING_WAKE & ~disabled);
+    } else {
+        int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (efd < 0)
+            return -errno;
+        loop->as__efd = efd;
+        loop->as__ops = &as__backend_generic_ring;
+        loop->as__caps = 0;
+    }
+    as__store(&loop->as__magic, AS__LOOP_MAGIC, AS_RELEASE);
+    return 0;
+}
+
+bool as_loop_handle_cqe(as_loop *loop, const struct io_uring_cqe *cqe)
+{
+    uint64_t ud;
+    unsigned tag;
+    if (!cqe || !loop)
+        return false;
+    ud = cqe->user_data;
+    tag = (unsigned)(ud & 7u);
+    /* Ours: the loop's address with a tag in the low three bits. */
+    if (tag == 0 || (ud & ~(uint64_t)7u) != (uint64_t)(uintptr_t)loop)
+        return false;
+    if (as__loop_valid(loop)) {
+        as__loop_claim(loop);
+        loop->as__ops->handle(loop, tag, cqe->res);
+    }
+    /* A late CQE for a loop already destroyed is still ours: swallow it. */
+    return true;
+}
+#else
+int as_loop_init_uring(as_loop *loop, struct io_uring *ring,
+                       const as_loop_options *opts)
+{
+    (void)loop, (void)ring, (void)opts;
+    return -EOPNOTSUPP;
+}
+
+bool as_loop_handle_cqe(as_loop *loop, const struct io_uring_cqe *cqe)
+{
+    (void)loop, (void)cqe;
+    return false;
+}
+#endif
+
+#ifndef _WIN32
+int as_loop_init_iocp(as_loop *loop, void *port, const as_loop_options *opts)
+{
+    (void)loop, (void)port, (void)opts;
+    return -EOPNOTSUPP;
+}
+
+bool as_loop_handle_completion(as_loop *loop, const void *entry)
+{
+    (void)loop, (void)entry;
+    return false;
+}
+#endif
+
+const char *as_loop_backend(const as_loop *loop)
+{
+    if (!as__loop_valid(loop))
+        return NULL;
+    return loop->as__ops->name;
+}
+
+unsigned as_loop_caps(const as_loop *loop)
+{
+    if (!as__loop_valid(loop))
+        return 0;
+    return loop->as__caps;
+}
+
+/* ---- ready list (loop thread only) ---- */
+
+static inline void as__ready_push(as_loop *loop, as_wait *w)
+{
+    w->as__link = NULL;
+    if (loop->as__ready_tail)
+        loop->as__ready_tail->as__link = w;
+    else
+        loop->as__ready_head = w;
+    loop->as__ready_tail = w;
+}
+
+static inline as_wait *as__ready_pop(as_loop *loop)
+{
+    as_wait *w = loop->as__ready_head;
+    if (w) {
+        loop->as__ready_head = w->as__link;
+        if (!loop->as__ready_head)
+            loop->as__ready_tail = NULL;
+    }
+    return w;
+}
+
+/* ---- delivery ---- */
+
+void as__wait_finish(as_wait *w)
+{
+    as_loop *loop = w->as__loop;
+    as_wait *old;
+
+    if (as__load(&loop->as__owner, AS_RELAXED) == &as__tls_token) {
+        /* Same loop: the hand-off is a list append. */
+        as__ready_push(loop, w);
+        return;
+    }
+    /* D3: announce ourselves before the push; the loop may consume the
+     * wait, run its callback and be destroyed the moment the push lands, and
+     * as_loop_destroy waits for us to leave. */
+    as__fetch_add(&loop->as__wakers, 1u, AS_RELAXED);
+    /* D1: push (seq_cst), then look at the bell (seq_cst). */
+    old = as__load(&loop->as__inbox, AS_RELAXED);
+    do {
+        w->as__link = old;
+    } while (!as__cas(&loop->as__inbox, &old, w, AS_SEQ_CST, AS_RELAXED));
+    if (as__load(&loop->as__bell, AS_SEQ_CST) == 0 &&
+        as__xchg(&loop->as__bell, 1u, AS_SEQ_CST) == 0)
+        loop->as__ops->wake(loop);
+    as__fetch_sub(&loop->as__wakers, 1u, AS_RELEASE);
+}
+
+void as__loop_drain(as_loop *loop)
+{
+    as_wait *list, *rev = NULL;
+    /* D1: reset the bell before taking the inbox. */
+    if (as__load(&loop->as__bell, AS_RELAXED) != 0)
+        as__store(&loop->as__bell, 0u, AS_SEQ_CST);
+    if (as__load(&loop->as__inbox, AS_SEQ_CST) == NULL)
+        return;
+    list = as__xchg(&loop->as__inbox, (as_wait *)NULL, AS_SEQ_CST);
+    /* The stack is newest first: reverse to keep the order of the pushes. */
+    while (list) {
+        as_wait *next = list->as__link;
+        list->as__link = rev;
+        rev = list;
+        list = next;
+    }
+    while (rev) {
+        as_wait *next = rev->as__link;
+        as__ready_push(loop, rev);
+        rev = next;
+    }
+}
+
+int as__wait_check(const as_wait *w, const as_loop *loop, as_callback cb)
+{
+    if (!w || !as__loop_valid(loop) || !cb)
+        return -EINVAL;
+    if (as__wait_busy(as__load(&w->as__state, AS_ACQUIRE)))
+        return -EBUSY;
+    return 0;
+}
+
+void as__wait_prepare(as_wait *w, as_loop *loop, as_callback cb, void *arg,
+                      void *obj, uint32_t kind)
+{
+    w->as__next = w->as__prev = w->as__link = NULL;
+    w->as__loop = loop;
+    w->as__cb = cb;
+    w->as__arg = arg;
+    as__store(&w->as__obj, obj, AS_RELAXED);
+    w->as__aux = NULL;
+    w->as__n = 0;
+    w->as__status = 0;
+    w->as__flags = kind;
+}
+
+void as__wait_parked(as_wait *w)
+{
+    as_loop *loop = w->as__loop;
+    const void *owner = as__load(&loop->as__owner, AS_RELAXED);
+    as__fetch_add(&loop->as__pending, 1u, AS_RELAXED);
+    /* Arm the doorbell now if this thread may touch the loop's ring (it runs
+     * the loop, or nobody has run it yet and the caller is setting it up);
+     * otherwise as_loop_run arms it before the loop sleeps. */
+    if (owner == &as__tls_token || owner == NULL) {
+        as__loop_claim(loop);
+        loop->as__ops->arm(loop);
+    }
+}
+
+static void as__run_callback(as_loop *loop, as_wait *w)
+{
+    as_callback cb = w->as__cb;
+    void *arg = w->as__arg;
+    int status = w->as__status;
+    /* The wait is the caller's again from here: it may be re-armed or freed
+     * inside the callback. */
+    as__store(&w->as__state, AS__W_IDLE, AS_RELEASE);
+    as__fetch_sub(&loop->as__pending, 1u, AS_RELAXED);
+    cb(w, status, arg);
+}
+
+int as_loop_run(as_loop *loop)
+{
+    int n = 0;
+    if (!as__loop_valid(loop))
+        return -EINVAL;
+    as__loop_claim(loop);
+    for (;;) {
+        as_wait *w = as__ready_pop(loop);
+        if (!w) {
+            as__loop_drain(loop);
+            w = as__ready_pop(loop);
+            if (!w)
+                break;
+        }
+        if (as__load(&w->as__state, AS_ACQUIRE) == AS__W_RESUME) {
+            as__mutex_resume(w);
+            continue;
+        }
+        as__run_callback(loop, w);
+        n++;
+    }
+    if (as__load(&loop->as__pending, AS_RELAXED) != 0)
+        loop->as__ops->arm(loop);
+    return n;
+}
+
+int as_loop_destroy(as_loop *loop)
+{
+    int r;
+    if (!as__loop_valid(loop))
+        return -EINVAL;
+    as__loop_claim(loop);
+    if (as__load(&loop->as__pending, AS_RELAXED) != 0)
+        return -EBUSY;
+    r = loop->as__ops->retire(loop);
+    if (r < 0)
+        return r;
+    /* D3: wait out threads still inside a delivery to this loop. */
+    while (as__load(&loop->as__wakers, AS_ACQUIRE) != 0)
+        sched_yield();
+    loop->as__ops->fini(loop);
+    as__store(&loop->as__magic, 0u, AS_RELEASE);
+    as__store(&loop->as__owner, (const void *)NULL, AS_RELAXED);
+    if (as__tls_loop == loop)
+        as__tls_loop = NULL;
+    return 0;
+}
+
+/* ---- cancellation ---- */
+
+int as_cancel(as_wait *w)
+{
+    uint32_t state;
+    if (!w)
+        return -EINVAL;
+    state = as__load(&w->as__state, AS_ACQUIRE);
+    if (!as__wait_busy(state))
+        return -ENOENT;
+    switch (w->as__flags & AS__F_KIND_MASK) {
+    case AS__F_SEM:
+        return as__sem_cancel(w);
+    case AS__F_MUTEX:
+        return as__mutex_cancel(w);
+    case AS__F_COND:
+        return as__cond_cancel(w);
+    case AS__F_EVENT:
+        return as__event_cancel(w);
+    default:
+        return -EINVAL;
+    }
+}
+
+int as_wait_pending(const as_wait *w)
+{
+    if (!w)
+        return 0;
+    return as__wait_busy(as__load(&w->as__state, AS_ACQUIRE)) ? 1 : 0;
+}

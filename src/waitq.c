@@ -1,0 +1,50 @@
+#include "waitq.h"
+
+#include <sched.h>
+
+/* Test-and-test-and-set with a short spin, then yield: the critical sections
+ * are a few list operations, so a waiter almost never reaches the yield unless
+ * the holder was preempted. */
+void as__q_lock_slow(as__prim *p)
+{
+    unsigned spins = 0;
+    for (;;) {
+        while (as__load(&p->lock, AS_RELAXED) != 0) {
+            if (++spins < 128)
+                as__cpu_relax();
+            else
+                sched_yield();
+        }
+        if (as__xchg(&p->lock, 1u, AS_ACQUIRE) == 0)
+            return;
+    }
+}
+
+void as__batch_finish(as__batch *b)
+{
+    as_wait *w = b->head;
+    while (w) {
+        /* as__wait_finish reuses as__link: read the successor first. */
+        as_wait *next = w->as__link;
+        as__wait_finish(w);
+        w = next;
+    }
+    b->head = b->tail = NULL;
+}
+
+as__prim *as__q_lock_owner(as_wait *w)
+{
+    for (;;) {
+        as__prim *p = as__load(&w->as__obj, AS_ACQUIRE);
+        if (!p || as__load(&w->as__state, AS_RELAXED) != AS__W_QUEUED)
+            return NULL;
+        as__q_lock(p);
+        /* Q1: under p's lock, "QUEUED and obj == p" means "in p's queue". */
+        if (as__load(&w->as__obj, AS_RELAXED) == p &&
+            as__load(&w->as__state, AS_RELAXED) == AS__W_QUEUED)
+            return p;
+        as__q_unlock(p);
+        /* It moved (a condvar waiter going to its mutex) or was finished:
+         * look again. */
+    }
+}
