@@ -35,13 +35,16 @@ void as__batch_finish(as__batch *b)
 as__prim *as__q_lock_owner(as_wait *w)
 {
     for (;;) {
-        as__prim *p = as__load(&w->as__obj, AS_ACQUIRE);
-        if (!p || as__load(&w->as__state, AS_RELAXED) != AS__W_QUEUED)
+        as__prim *p;
+        /* Q1: state (acquire) before obj, so obj is the QUEUED push's. */
+        if (as__load(&w->as__state, AS_ACQUIRE) != AS__W_QUEUED)
             return NULL;
+        p = as__load(&w->as__obj, AS_RELAXED);
         as__q_lock(p);
-        /* Q1: under p's lock, "QUEUED and obj == p" means "in p's queue". */
-        if (as__load(&w->as__obj, AS_RELAXED) == p &&
-            as__load(&w->as__state, AS_RELAXED) == AS__W_QUEUED)
+        /* Under p's lock nobody can push w into p or take it out of p, so
+         * "QUEUED, then obj == p" means "in p's queue". */
+        if (as__load(&w->as__state, AS_ACQUIRE) == AS__W_QUEUED &&
+            as__load(&w->as__obj, AS_RELAXED) == p)
             return p;
         as__q_unlock(p);
         /* It moved (a condvar waiter going to its mutex) or was finished:

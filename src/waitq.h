@@ -18,6 +18,14 @@
  *
  * Invariant Q1: a wait is in the queue iff its state is QUEUED and its
  * as__obj is this primitive; both change only under the queue lock.
+ *
+ * A condvar waiter moves from the condvar's queue to its mutex's queue on the
+ * signalling thread while its loop thread may be cancelling it, so (obj,
+ * state) is read without the new queue's lock.  A push stores obj first and
+ * publishes state = QUEUED with release; readers load state (acquire) first
+ * and obj second.  So a reader that sees the QUEUED of a push also sees that
+ * push's obj: it cannot pair an old obj with a newer QUEUED and unlink the
+ * wait from a queue it has left (found by tests/stress, strict mode).
  */
 #ifndef AS_WAITQ_H
 #define AS_WAITQ_H
@@ -50,7 +58,7 @@ static inline void as__q_push_tail(as__prim *p, as_wait *w)
         p->head = w;
     p->tail = w;
     as__store(&w->as__obj, (void *)p, AS_RELAXED);
-    as__store(&w->as__state, AS__W_QUEUED, AS_RELAXED);
+    as__store(&w->as__state, AS__W_QUEUED, AS_RELEASE); /* Q1: after obj */
 }
 
 static inline void as__q_push_head(as__prim *p, as_wait *w)
@@ -63,7 +71,7 @@ static inline void as__q_push_head(as__prim *p, as_wait *w)
         p->tail = w;
     p->head = w;
     as__store(&w->as__obj, (void *)p, AS_RELAXED);
-    as__store(&w->as__state, AS__W_QUEUED, AS_RELAXED);
+    as__store(&w->as__state, AS__W_QUEUED, AS_RELEASE); /* Q1: after obj */
 }
 
 /* Unlink w (QUEUED in p) and mark it `state` (DONE or RESUME). */

@@ -52,7 +52,7 @@ static as_mutex mtx, cmtx;
 static as_cond cond;
 static as_event ev_auto, ev_manual;
 
-static atomic_int sem_held, mtx_held;
+static atomic_int sem_held, mtx_held, cmtx_held;
 static long mtx_plain_counter;          /* only touched under mtx */
 static atomic_long mtx_acquisitions;
 static long tokens, produced, consumed;  /* only touched under cmtx */
@@ -91,6 +91,7 @@ struct task {
     int holding;
     struct task *next_hold;
     int id;
+    int hist[8], nhist; /* recent events, for failure reports */
 };
 
 struct lctx {
@@ -157,10 +158,24 @@ static void consume_locked(void)
         FAIL("I3: consumed %ld > produced %ld", consumed, produced);
 }
 
+/* The condvar's mutex was just acquired, by whatever path. */
+static void cmtx_got(const char *how)
+{
+    int h = atomic_fetch_add(&cmtx_held, 1) + 1;
+    if (h != 1)
+        FAIL("I2/I3: %d holders of the condvar's mutex (%s)", h, how);
+}
+
 static void cmtx_unlock(void)
 {
+    atomic_fetch_sub(&cmtx_held, 1);
     if (as_mutex_unlock(&cmtx) != 0)
         FAIL("as_mutex_unlock(cmtx)");
+}
+
+static void note(struct task *t, int ev)
+{
+    t->hist[t->nhist++ % 8] = ev;
 }
 
 static void went_pending(struct task *t);
@@ -176,6 +191,7 @@ static int consume_or_wait(struct task *t)
         return 0;
     }
     t->kind = K_COND_CONSUME;
+    atomic_fetch_sub(&cmtx_held, 1); /* the wait releases it */
     r = as_cond_wait_async(&cond, &cmtx, &t->lc->loop, &t->w, on_wait, t);
     if (r != 0)
         FAIL("as_cond_wait_async: %d", r);
@@ -190,6 +206,7 @@ static void on_wait(as_wait *w, int status, void *arg)
     if (!t->pending)
         FAIL("I5: callback for task %d (%s) that is not pending", t->id, kind_name[t->kind]);
     t->pending = 0;
+    note(t, 200 + (int)t->kind * 10 + (status ? 1 : 0));
     atomic_fetch_add(&n_callbacks, 1);
     if (status == -ECANCELED)
         atomic_fetch_add(&n_cancelled, 1);
@@ -209,6 +226,8 @@ static void on_wait(as_wait *w, int status, void *arg)
         }
         break;
     case K_COND_LOCK:
+        if (status == 0)
+            cmtx_got("lock callback");
         if (status == 0 && consume_or_wait(t))
             return;
         break;
@@ -216,6 +235,7 @@ static void on_wait(as_wait *w, int status, void *arg)
         /* I3: the mutex is held whatever the status. */
         if (as_mutex_try_lock(&cmtx) != 0)
             FAIL("I3: condvar callback without its mutex held");
+        cmtx_got(status == 0 ? "cond callback" : "cancelled cond callback");
         consume_locked();
         cmtx_unlock();
         break;
@@ -232,6 +252,7 @@ static void on_wait(as_wait *w, int status, void *arg)
 
 static void went_pending(struct task *t)
 {
+    note(t, 100 + (int)t->kind);
     t->pending = 1;
     atomic_fetch_add(&n_pending_returns, 1);
     if ((int)rnd(&t->lc->rng, 100) < cfg.cancel_pct / 2) {
@@ -277,6 +298,7 @@ static void next_op(struct task *t)
             t->kind = K_COND_LOCK;
             r = as_mutex_lock_async(&cmtx, &lc->loop, &t->w, on_wait, t);
             if (r == 1) {
+                cmtx_got("lock fast path");
                 if (consume_or_wait(t))
                     return;
                 continue;
@@ -284,6 +306,7 @@ static void next_op(struct task *t)
             break;
         case K_COND_PRODUCE:
             if (as_mutex_try_lock(&cmtx) == 1) {
+                cmtx_got("try_lock");
                 tokens++;
                 produced++;
                 if (rnd(&lc->rng, 4) == 0)
@@ -323,8 +346,13 @@ static void next_op(struct task *t)
         default:
             FAIL("kind");
         }
-        if (r != 0)
+        if (r != 0) {
+            fprintf(stderr, "task %d history (100+k pending, 200+10k+cancelled callback):", t->id);
+            for (int i = 0; i < 8; i++)
+                fprintf(stderr, " %d", t->hist[(t->nhist + i) % 8]);
+            fprintf(stderr, "\n");
             FAIL("%s async returned %d", kind_name[t->kind], r);
+        }
         went_pending(t);
         return;
     }
@@ -465,6 +493,7 @@ static void *plain_thread(void *arg)
             break;
         case 2:
             if (as_mutex_try_lock(&cmtx) == 1) {
+                cmtx_got("plain try_lock");
                 tokens++;
                 produced++;
                 as_cond_broadcast(&cond);
