@@ -142,6 +142,17 @@ void as__wait_prepare(as_wait *w, as_loop *loop, as_callback cb, void *arg,
 /* After w went QUEUED: count it against its loop and arm the doorbell. */
 void as__wait_parked(as_wait *w);
 
+#ifdef AS_HAVE_URING
+struct io_uring_sqe;
+/* An SQE on the loop's ring for the library (loop thread).  When the SQ is
+ * full, submit what is queued (the application's SQEs too: they would go
+ * with the next submit anyway) and try again.  NULL when the ring still
+ * refuses (submit failed: -EBUSY means a CQ overflow backlog, which also
+ * keeps the application's wait from blocking; -EAGAIN is transient); the
+ * caller then retries on the next as_loop_run or CQE of ours. */
+struct io_uring_sqe *as__ring_sqe(as_loop *loop);
+#endif
+
 /* Drain the inbox into the ready list (loop thread). */
 void as__loop_drain(as_loop *loop);
 

@@ -135,6 +135,19 @@ int as_loop_init_uring(as_loop *loop, struct io_uring *ring,
     return 0;
 }
 
+struct io_uring_sqe *as__ring_sqe(as_loop *loop)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(loop->as__ring);
+    if (!sqe) {
+        int r;
+        do {
+            r = io_uring_submit(loop->as__ring);
+        } while (r == -EINTR);
+        sqe = io_uring_get_sqe(loop->as__ring);
+    }
+    return sqe;
+}
+
 bool as_loop_handle_cqe(as_loop *loop, const struct io_uring_cqe *cqe)
 {
     uint64_t ud;

@@ -57,15 +57,9 @@ static void ring_arm(as_loop *loop)
     struct io_uring_sqe *sqe;
     if (loop->as__flags & AS__L_ARMED)
         return;
-    sqe = io_uring_get_sqe(loop->as__ring);
-    if (!sqe) {
-        /* SQ full: flush it (the application's SQEs go too), then retry.
-         * If the ring still refuses, as_loop_run and the next CQE retry. */
-        io_uring_submit(loop->as__ring);
-        sqe = io_uring_get_sqe(loop->as__ring);
-        if (!sqe)
-            return;
-    }
+    sqe = as__ring_sqe(loop);
+    if (!sqe)
+        return; /* retried by as_loop_run and every CQE of ours */
     io_uring_prep_read(sqe, loop->as__efd, &loop->as__efd_buf,
                        sizeof loop->as__efd_buf, 0);
     io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)loop | AS__TAG_BELL);

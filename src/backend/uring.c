@@ -74,25 +74,12 @@ static void futex_wake_syscall(uint32_t *word)
     syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
-static struct io_uring_sqe *get_sqe_flush(as_loop *loop)
-{
-    struct io_uring_sqe *sqe = io_uring_get_sqe(loop->as__ring);
-    if (!sqe) {
-        /* SQ full: submit what is there (the application's SQEs too) and
-         * try once more.  If the ring still refuses (-EBUSY: CQ overflow
-         * backlog), the caller falls back or retries on the next CQE/run. */
-        io_uring_submit(loop->as__ring);
-        sqe = io_uring_get_sqe(loop->as__ring);
-    }
-    return sqe;
-}
-
 static void uring_arm(as_loop *loop)
 {
     struct io_uring_sqe *sqe;
     if (loop->as__flags & AS__L_ARMED)
         return;
-    sqe = get_sqe_flush(loop);
+    sqe = as__ring_sqe(loop);
     if (!sqe)
         return; /* retried by as_loop_run and every CQE of ours */
     prep_futex(sqe, AS_IORING_OP_FUTEX_WAIT, &loop->as__bell, 0);

@@ -1,0 +1,368 @@
+/* Fault injection for ring-bound loops (uring and generic backends).
+ *
+ * Each test puts the ring in a state production sees rarely and checks that
+ * every wait still ends in exactly one callback and no wake is dropped:
+ *   - the SQ is full when a wait parks (the doorbell must still be armed);
+ *   - the releaser's SQ is full when it wakes another loop (futex(2) instead
+ *     of an SQE: the wake is never dropped);
+ *   - a wake SQE rides the releaser's ring and goes out with its submit;
+ *   - the CQ overflows (tiny CQ, many completions);
+ *   - io_uring_submit fails with -EBUSY, -EAGAIN or -EINTR (interposed);
+ *   - the loop is destroyed while waits are armed (-EBUSY, nothing lost).
+ * Public API only, plus the harness.  Every wait that depends on a wake
+ * blocks (th_*_woken): a lost wake-up is a watchdog failure, not a delay.
+ */
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+/* ---- io_uring_submit interposition ------------------------------------
+ * The test binary defines io_uring_submit, so the library's calls (and the
+ * harness's) reach this wrapper first; it fails the next `inject_left` calls
+ * with `inject_err`, then forwards to liburing. */
+static atomic_int inject_left;
+static atomic_int inject_err;
+static atomic_int inject_hits;
+
+int io_uring_submit(struct io_uring *ring);
+int io_uring_submit(struct io_uring *ring)
+{
+    static int (*real)(struct io_uring *);
+    if (atomic_load(&inject_left) > 0) {
+        atomic_fetch_sub(&inject_left, 1);
+        atomic_fetch_add(&inject_hits, 1);
+        return atomic_load(&inject_err);
+    }
+    if (!real)
+        *(void **)&real = dlsym(RTLD_NEXT, "io_uring_submit");
+    return real(ring);
+}
+
+static void inject(int err, int count)
+{
+    atomic_store(&inject_hits, 0);
+    atomic_store(&inject_err, err);
+    atomic_store(&inject_left, count);
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+struct release_arg {
+    as_sem *sem;
+    uint32_t n;
+};
+
+static void *release_thread(void *p)
+{
+    struct release_arg *a = p;
+    if (as_sem_release(a->sem, a->n) != 0)
+        th_fail("as_sem_release from a plain thread");
+    return NULL;
+}
+
+static void release_from_plain_thread(as_sem *s, uint32_t n)
+{
+    pthread_t t;
+    struct release_arg a = {s, n};
+    th_thread_start(&t, release_thread, &a);
+    th_thread_join(t);
+}
+
+static void setup_ring_loop(th_loop *L, unsigned entries)
+{
+    int r = th_loop_init_ex(L, TH_RING, NULL, entries);
+    if (r == -ENOSYS || r == -EPERM || r == -EOPNOTSUPP)
+        skip();
+    assert_int_equal(r, 0);
+}
+
+/* ---- SQ full when a wait parks ----------------------------------------- */
+
+static void test_sq_full_at_park(void **state)
+{
+    (void)state;
+    th_loop L;
+    th_rec rec;
+    th_waiter tw;
+    as_sem s;
+    setup_ring_loop(&L, 4);
+    th_rec_init(&rec);
+    th_sem_make(&s, 0);
+
+    /* The application has filled its SQ and not submitted yet. */
+    assert_int_equal(th_queue_nops(&L, -1), 4);
+    th_waiter_init(&tw, &rec, &L, 1);
+    TH_RC(th_sem_acquire(&tw, &s, 1), 0);
+    /* The doorbell needed an SQE: the library flushed the SQ (the NOPs went
+     * out) and armed it, so a wake from another thread reaches the sleeping
+     * loop. */
+    release_from_plain_thread(&s, 1);
+    th_rec_wait_woken(&L, &rec, 1);
+    assert_int_equal(th_rec_status_of(&rec, 1), 0);
+    th_pump(&L); /* reap the NOPs' completions */
+    assert_int_equal(L.cqes_unknown, 0);
+    TH_RC(as_sem_destroy(&s), 0);
+    th_loop_destroy(&L);
+}
+
+/* ---- the releaser's SQ is full: futex(2), never a dropped wake ---------- */
+
+struct remote {
+    th_lthread t;
+    as_sem *sem;
+    th_waiter tw;
+    th_rec rec;
+    th_counter done;
+};
+
+static void remote_cb_hook(th_waiter *tw, int status)
+{
+    struct remote *r = tw->user;
+    (void)status;
+    th_counter_add(&r->done, 1);
+}
+
+static void remote_acquire(void *p)
+{
+    struct remote *r = p;
+    th_waiter_init(&r->tw, &r->rec, &r->t.L, 7);
+    r->tw.on_cb = remote_cb_hook;
+    r->tw.user = r;
+    if (th_sem_acquire(&r->tw, r->sem, 1) != 0)
+        th_fail("remote acquire did not go pending");
+    /* Put the doorbell in the kernel now, so the release that follows must
+     * really wake it (an unsubmitted FUTEX_WAIT would instead see the bell
+     * already rung and complete at once with -EAGAIN). */
+    if (io_uring_submit(&r->t.L.ring) < 0)
+        th_fail("submit on the remote loop");
+}
+
+static void remote_start(struct remote *r, as_sem *s)
+{
+    memset(r, 0, sizeof *r);
+    r->sem = s;
+    th_rec_init(&r->rec);
+    th_counter_init(&r->done);
+    th_lthread_start(&r->t, TH_RING, NULL);
+    th_lthread_call(&r->t, remote_acquire, r);
+}
+
+static void remote_stop(struct remote *r)
+{
+    assert_int_equal(th_lthread_stop(&r->t), 0);
+    /* The callback must have come with a wake (a CQE), not because the loop
+     * thread's watchdog slice ran out and as_loop_run happened to find it. */
+    assert_int_equal(r->t.L.silent_wakes, 0);
+    th_counter_destroy(&r->done);
+}
+
+static void test_sq_full_at_wake(void **state)
+{
+    (void)state;
+    th_loop A;
+    as_sem s;
+    struct remote B;
+    th_sem_make(&s, 0);
+    setup_ring_loop(&A, 4);
+    th_loop_run(&A); /* this thread runs loop A from now on */
+    remote_start(&B, &s);
+
+    /* A's SQ is full and A will not submit: a wake that needed an SQE on
+     * A's ring would be stuck.  It must go by futex(2) instead. */
+    assert_int_equal(th_queue_nops(&A, -1), 4);
+    TH_RC(as_sem_release(&s, 1), 0);
+    if (!th_counter_wait_ge(&B.done, 1, TH_TIMEOUT))
+        fail_msg("the woken loop never ran its callback: wake dropped");
+    assert_int_equal(io_uring_sq_ready(&A.ring), 4); /* we never submitted */
+
+    remote_stop(&B);
+    th_pump(&A);
+    th_loop_destroy(&A);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+/* ---- a wake rides the releaser's ring ---------------------------------- */
+
+static void test_wake_rides_releaser_ring(void **state)
+{
+    (void)state;
+    th_loop A;
+    as_sem s;
+    struct remote B;
+    th_sem_make(&s, 0);
+    setup_ring_loop(&A, 8);
+    if (!(as_loop_caps(&A.loop) & AS_CAP_RING_WAKE)) {
+        th_loop_destroy(&A);
+        TH_RC(as_sem_destroy(&s), 0);
+        skip(); /* generic backend: wakes are eventfd writes */
+    }
+    th_loop_run(&A);
+    remote_start(&B, &s);
+
+    unsigned before = io_uring_sq_ready(&A.ring);
+    TH_RC(as_sem_release(&s, 1), 0);
+    /* The wake is one FUTEX_WAKE SQE on our ring, not a system call... */
+    assert_int_equal(io_uring_sq_ready(&A.ring), before + 1);
+    /* ...and it goes out with our next submission. */
+    assert_true(io_uring_submit(&A.ring) >= 1);
+    if (!th_counter_wait_ge(&B.done, 1, TH_TIMEOUT))
+        fail_msg("the wake SQE did not wake the other loop");
+
+    remote_stop(&B);
+    th_loop_destroy(&A);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+/* ---- CQ overflow -------------------------------------------------------- */
+
+static void test_cq_overflow(void **state)
+{
+    (void)state;
+    enum { WAITS = 8, NOPS = 64 };
+    th_loop L;
+    th_rec rec;
+    th_waiter tw[WAITS];
+    as_sem s;
+    setup_ring_loop(&L, 4); /* CQ of 8 entries */
+    th_rec_init(&rec);
+    th_sem_make(&s, 0);
+    for (int i = 0; i < WAITS; i++) {
+        th_waiter_init(&tw[i], &rec, &L, i);
+        TH_RC(th_sem_acquire(&tw[i], &s, 1), 0);
+    }
+    th_loop_run(&L);
+    /* Flood the CQ with completions nobody reaps yet... */
+    for (int sent = 0; sent < NOPS;) {
+        int n = th_queue_nops(&L, NOPS - sent);
+        int r = io_uring_submit(&L.ring);
+        assert_true(r >= 0 || r == -EBUSY);
+        if (r == -EBUSY)
+            break; /* the kernel holds the overflow: that is the point */
+        sent += n;
+    }
+    /* ...then wake every waiter from another thread while it overflows. */
+    release_from_plain_thread(&s, WAITS);
+    th_rec_wait(&L, &rec, WAITS);
+    for (int i = 0; i < WAITS; i++)
+        assert_int_equal(th_rec_status_of(&rec, i), 0);
+    th_pump(&L);
+    assert_int_equal(L.cqes_unknown, 0);
+    th_rec_assert_clean(&rec);
+    TH_RC(as_sem_destroy(&s), 0);
+    th_loop_destroy(&L);
+}
+
+/* ---- io_uring_submit failing ------------------------------------------- */
+
+static void submit_failure(int err)
+{
+    th_loop L;
+    th_rec rec;
+    th_waiter tw;
+    as_sem s;
+    setup_ring_loop(&L, 4);
+    th_rec_init(&rec);
+    th_sem_make(&s, 0);
+
+    /* The SQ is full, so parking needs a submit to free a slot, and the
+     * next submits fail. */
+    assert_int_equal(th_queue_nops(&L, -1), 4);
+    inject(err, 3);
+    th_waiter_init(&tw, &rec, &L, 1);
+    TH_RC(th_sem_acquire(&tw, &s, 1), 0);
+    assert_true(atomic_load(&inject_hits) >= 1);
+    /* The application's own submits see the failure too and retry; once the
+     * ring accepts again, the doorbell gets armed and a remote wake lands. */
+    while (atomic_load(&inject_left) > 0)
+        th_pump(&L);
+    release_from_plain_thread(&s, 1);
+    th_rec_wait(&L, &rec, 1);
+    assert_int_equal(th_rec_status_of(&rec, 1), 0);
+
+    /* And once healthy, the loop sleeps and is woken again. */
+    TH_RC(th_sem_acquire(&tw, &s, 1), 0);
+    th_pump(&L);
+    release_from_plain_thread(&s, 1);
+    th_rec_wait_woken(&L, &rec, 2);
+    TH_RC(as_sem_destroy(&s), 0);
+    th_loop_destroy(&L);
+}
+
+static void test_submit_ebusy(void **state)
+{
+    (void)state;
+    submit_failure(-EBUSY);
+}
+
+static void test_submit_eagain(void **state)
+{
+    (void)state;
+    submit_failure(-EAGAIN);
+}
+
+static void test_submit_eintr(void **state)
+{
+    (void)state;
+    submit_failure(-EINTR);
+}
+
+/* ---- destroy with waits armed ------------------------------------------ */
+
+static void test_destroy_with_waits_armed(void **state)
+{
+    (void)state;
+    th_loop L;
+    th_rec rec;
+    th_waiter tw[3];
+    as_sem s;
+    as_event e;
+    as_mutex m;
+    setup_ring_loop(&L, 8);
+    th_rec_init(&rec);
+    th_sem_make(&s, 0);
+    th_event_make(&e, 0);
+    th_mutex_make(&m, 0);
+    assert_int_equal(as_mutex_try_lock(&m), 1);
+    th_waiter_init(&tw[0], &rec, &L, 0);
+    th_waiter_init(&tw[1], &rec, &L, 1);
+    th_waiter_init(&tw[2], &rec, &L, 2);
+    TH_RC(th_sem_acquire(&tw[0], &s, 2), 0);
+    TH_RC(th_event_wait(&tw[1], &e), 0);
+    TH_RC(th_mutex_lock(&tw[2], &m, true), 0);
+    th_loop_run(&L);
+    io_uring_submit(&L.ring); /* the doorbell is in the kernel now */
+
+    /* Destroy refuses while waits are armed, and changes nothing. */
+    TH_RC(as_loop_destroy(&L.loop), -EBUSY);
+    TH_RC(as_loop_destroy(&L.loop), -EBUSY);
+    assert_non_null(as_loop_backend(&L.loop)); /* still a live loop */
+    /* Every wait still completes exactly once, woken from outside. */
+    release_from_plain_thread(&s, 2);
+    TH_RC(as_event_set(&e), 0);
+    TH_RC(as_mutex_unlock(&m), 0);
+    th_rec_wait(&L, &rec, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(th_rec_status_of(&rec, i), 0);
+    th_rec_assert_clean(&rec);
+    th_loop_destroy(&L); /* now it goes (through -EAGAIN if armed) */
+    TH_RC(as_sem_destroy(&s), 0);
+    TH_RC(as_event_destroy(&e), 0);
+    TH_RC(as_mutex_destroy(&m), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sq_full_at_park),
+        cmocka_unit_test(test_sq_full_at_wake),
+        cmocka_unit_test(test_wake_rides_releaser_ring),
+        cmocka_unit_test(test_cq_overflow),
+        cmocka_unit_test(test_submit_ebusy),
+        cmocka_unit_test(test_submit_eagain),
+        cmocka_unit_test(test_submit_eintr),
+        cmocka_unit_test(test_destroy_with_waits_armed),
+    };
+    return cmocka_run_group_tests_name("fault", tests, NULL, NULL);
+}
