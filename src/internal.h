@@ -91,6 +91,11 @@ enum {
 
 struct as__backend {
     const char *name;
+    /* The loop learns of work only through wake(): call it also when a
+     * wait is finished on the loop's own thread outside as_loop_run (the
+     * notify flavour).  Ring loops run as_loop_run every iteration before
+     * they block, so their same-thread hand-offs cost nothing at all. */
+    bool wake_local;
     /* Loop thread.  Make sure a ring of the doorbell reaches the loop while it
      * sleeps (arm the doorbell on the ring if it is not armed).  Called when
      * the loop has pending waits.  Must not run callbacks. */
@@ -115,6 +120,7 @@ extern const struct as__backend as__backend_generic_notify;
 #define AS__L_ARMED 0x1u     /* a doorbell op is in flight on the ring */
 #define AS__L_CANCELING 0x2u /* an ASYNC_CANCEL (or forced wake) was issued */
 #define AS__L_WAKE_SQES 0x4u /* this loop's ring carried FUTEX_WAKE SQEs */
+#define AS__L_RUNNING 0x8u   /* inside as_loop_run */
 
 /* ---- loop internals (loop.c) ---- */
 

@@ -239,9 +239,16 @@ void as__wait_finish(as_wait *w)
     as_loop *loop = w->as__loop;
     as_wait *old;
 
-    if (as__load(&loop->as__owner, AS_RELAXED) == &as__tls_token) {
-        /* Same loop: the hand-off is a list append. */
+    if (loop == as__tls_loop &&
+        as__load(&loop->as__owner, AS_RELAXED) == &as__tls_token) {
+        /* The loop this thread is running: the hand-off is a list append.
+         * (Another loop of this same thread goes through its inbox and is
+         * woken: the thread may block on that loop's ring next.) */
+        bool was_idle = loop->as__ready_head == NULL;
         as__ready_push(loop, w);
+        if (was_idle && loop->as__ops->wake_local &&
+            !(loop->as__flags & AS__L_RUNNING))
+            loop->as__ops->wake(loop);
         return;
     }
     /* D3: announce ourselves before the push; the loop may consume the
@@ -337,6 +344,7 @@ int as_loop_run(as_loop *loop)
     if (!as__loop_valid(loop))
         return -EINVAL;
     as__loop_claim(loop);
+    loop->as__flags |= AS__L_RUNNING;
     for (;;) {
         as_wait *w = as__ready_pop(loop);
         if (!w) {
@@ -352,6 +360,7 @@ int as_loop_run(as_loop *loop)
         as__run_callback(loop, w);
         n++;
     }
+    loop->as__flags &= ~AS__L_RUNNING;
     if (as__load(&loop->as__pending, AS_RELAXED) != 0)
         loop->as__ops->arm(loop);
     return n;

@@ -7,7 +7,8 @@
  *                              IORING_OP_FUTEX_WAIT and _WAKE (Linux 6.7+),
  *                              else generic, silently
  *   anything else              -EINVAL
- *   disabled_caps & AS_CAP_FUTEX_WAIT in the options: generic.
+ *   disabled_caps & AS_CAP_FUTEX_WAIT in the loop's options: generic, whatever
+ *   the environment says (the most specific request wins).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -47,6 +48,13 @@ int as__probe_choose(struct io_uring *ring, uint32_t disabled_caps,
 {
     const char *env = getenv("ASYNCSYNC_BACKEND");
     bool force_uring = false;
+    /* The loop's own options are the most specific request: a loop told not
+     * to use the futex wait gets the generic doorbell whatever the
+     * environment says. */
+    if (disabled_caps & AS_CAP_FUTEX_WAIT) {
+        *out = AS__CHOICE_GENERIC;
+        return 0;
+    }
     if (env && *env && strcmp(env, "auto") != 0) {
         if (strcmp(env, "generic") == 0) {
             *out = AS__CHOICE_GENERIC;
@@ -56,7 +64,7 @@ int as__probe_choose(struct io_uring *ring, uint32_t disabled_caps,
             return -EINVAL;
         force_uring = true;
     }
-    if (!(disabled_caps & AS_CAP_FUTEX_WAIT) && futex_ops_supported(ring)) {
+    if (futex_ops_supported(ring)) {
         *out = AS__CHOICE_URING;
         return 0;
     }

@@ -41,6 +41,7 @@ static void notify_fini(as_loop *loop) { (void)loop; }
 
 const struct as__backend as__backend_generic_notify = {
     .name = "generic",
+    .wake_local = true,
     .arm = notify_arm,
     .wake = notify_wake,
     .handle = notify_handle,

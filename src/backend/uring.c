@@ -90,7 +90,10 @@ static void uring_arm(as_loop *loop)
 static void uring_wake(as_loop *loop)
 {
     as_loop *me = as__current_loop();
-    if (me && (me->as__caps & AS_CAP_RING_WAKE)) {
+    /* Not when the target is run by this thread too: it may block on the
+     * target's ring before submitting ours. */
+    if (me && (me->as__caps & AS_CAP_RING_WAKE) &&
+        as__load(&loop->as__owner, AS_RELAXED) != as__thread_token()) {
         /* Ride the releaser's ring: no system call now, the wake goes out
          * with that loop's next submission.  Never dropped: no SQE, no ride. */
         struct io_uring_sqe *sqe = io_uring_get_sqe(me->as__ring);
