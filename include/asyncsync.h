@@ -239,8 +239,10 @@ const char *as_strerror(int err);
  * the kernel lacks the futex opcodes fails with -EOPNOTSUPP.
  * Availability: Linux.  Threading: any thread; the loop then belongs to the
  * thread that runs it.
- * Returns 0, -EINVAL (NULL, unknown option bits), -EOPNOTSUPP (forced backend
- * unavailable, or not built for Linux), or a negative errno from the kernel. */
+ * Returns 0, -EINVAL (NULL, unknown option bits, ASYNCSYNC_BACKEND not
+ * uring|generic|auto), -EBUSY (the loop is initialised: destroy it first),
+ * -EOPNOTSUPP (forced backend unavailable, or not built for Linux), or a
+ * negative errno from the kernel. */
 int as_loop_init_uring(as_loop *loop, struct io_uring *ring,
                        const as_loop_options *opts);
 
@@ -248,7 +250,8 @@ int as_loop_init_uring(as_loop *loop, struct io_uring *ring,
  * thread, when the loop has callbacks to run; the loop then calls
  * as_loop_run() on its own thread.  notify must not call back into the
  * library.  Backend: "generic".  Availability: every platform.
- * Returns 0 or -EINVAL (NULL loop or notify, unknown option bits). */
+ * Returns 0, -EINVAL (NULL loop or notify, unknown option bits) or -EBUSY
+ * (the loop is initialised: destroy it first). */
 int as_loop_init_generic(as_loop *loop, void (*notify)(void *ctx), void *ctx,
                          const as_loop_options *opts);
 

@@ -93,6 +93,8 @@ int as_loop_init_generic(as_loop *loop, void (*notify)(void *ctx), void *ctx,
     uint32_t disabled;
     if (!loop || !notify || as__check_opts(opts, &disabled) < 0)
         return -EINVAL;
+    if (as__loop_valid(loop))
+        return -EBUSY; /* live: as_loop_destroy first */
     as__loop_reset(loop);
     loop->as__ops = &as__backend_generic_notify;
     loop->as__notify = notify;
@@ -115,6 +117,8 @@ int as_loop_init_uring(as_loop *loop, struct io_uring *ring,
     int r;
     if (!loop || !ring || as__check_opts(opts, &disabled) < 0)
         return -EINVAL;
+    if (as__loop_valid(loop))
+        return -EBUSY; /* live: as_loop_destroy first */
     r = as__probe_choose(ring, disabled, &choice);
     if (r < 0)
         return r;
@@ -318,12 +322,11 @@ void as__wait_parked(as_wait *w)
     const void *owner = as__load(&loop->as__owner, AS_RELAXED);
     as__fetch_add(&loop->as__pending, 1u, AS_RELAXED);
     /* Arm the doorbell now if this thread may touch the loop's ring (it runs
-     * the loop, or nobody has run it yet and the caller is setting it up);
-     * otherwise as_loop_run arms it before the loop sleeps. */
-    if (owner == &as__tls_token || owner == NULL) {
-        as__loop_claim(loop);
-        loop->as__ops->arm(loop);
-    }
+     * the loop, or nobody has run it yet and the caller is setting it up, in
+     * which case it does not become the loop's thread); otherwise
+     * as_loop_run arms it before the loop sleeps. */
+    if (owner == &as__tls_token || owner == NULL)
+        loop->as__ops->arm(loop); /* no claim: a setup thread is not the loop's */
 }
 
 static void as__run_callback(as_loop *loop, as_wait *w)
