@@ -220,11 +220,12 @@ int as_mutex_unlock(as_mutex *m)
         return 0;
     }
     /* Release and wake the head to retry.  While LOCKED is set nobody else
-     * writes the word (M4), so this CAS cannot fail. */
+     * writes the word (M4), so this CAS fails only spuriously (a weak CAS on
+     * LL/SC CPUs): then start over, nothing was changed. */
     h = mutex_wake_head_locked(m, v);
     as__q_unlock(P(m));
     if (as__unlikely(!h))
-        return as_mutex_unlock(m); /* defensive: M4 says unreachable */
+        return as_mutex_unlock(m);
     as__wait_finish(h);
     return 0;
 }

@@ -95,7 +95,12 @@ static void uring_wake(as_loop *loop)
     if (me && (me->as__caps & AS_CAP_RING_WAKE) &&
         as__load(&loop->as__owner, AS_RELAXED) != as__thread_token()) {
         /* Ride the releaser's ring: no system call now, the wake goes out
-         * with that loop's next submission.  Never dropped: no SQE, no ride. */
+         * with that loop's next submission.  Never dropped: no SQE, no ride.
+         * The kernel runs it after this thread left the target loop (D3 does
+         * not cover it): if the target was destroyed meanwhile, the wake hits
+         * a dead address, failing with -EFAULT (our CQE, ignored) or waking
+         * whatever futex lives there now, which futex users must tolerate
+         * as a spurious wake-up. */
         struct io_uring_sqe *sqe = io_uring_get_sqe(me->as__ring);
         if (sqe) {
             prep_futex(sqe, AS_IORING_OP_FUTEX_WAKE, &loop->as__bell, 1);

@@ -1,0 +1,652 @@
+/*
+ * mutex.pml -- the mutex of src/mutex.c on the waiter queue of src/waitq.h:
+ * LOCKED / WAITERS / WOKEN word, add_waiter_if parking, direct hand-off
+ * (strict mode, STARVING head, waiter on the unlocker's own loop),
+ * woken-to-retry (RESUME, as__mutex_resume), barging, and cancel
+ * (as__mutex_cancel: QUEUED -> removed; RESUME -> CANCEL_REQ, the resume
+ * gives up and passes the wake on).
+ *
+ * Threads:
+ *   t       a thread that runs no loop; it holds the mutex at the start,
+ *           unlocks it, then tries once to barge (as_mutex_try_lock) and
+ *           unlocks again if it got it
+ *   loop1   a loop thread with L1_WAITS waits (1, then 2) started with
+ *           as_mutex_lock_async in that order; each acquisition (at once, or
+ *           a callback with status 0) is a critical section that ends with
+ *           as_mutex_unlock on that thread; it may cancel one of its waits,
+ *           at any moment
+ *   loop2   (NLOOPS == 2) a second loop thread with one wait (id
+ *           L1_WAITS + 1), which it may cancel
+ * The queue lock is a real lock: lock-free paths run while it is held.  As
+ * in the C code, each access to the state word is its own step; what a
+ * thread does under the queue lock to the queue, the waits' state/flags
+ * and the lock itself is merged with the neighbouring word access (see
+ * README.md, "granularity").  as__wait_finish is "put the wait in its
+ * loop's delivery set", taken out by the loop in any order (delivery.pml
+ * checks the delivery path); as_loop_run resumes a RESUME wait
+ * (as__mutex_resume) and calls back a DONE one.
+ *
+ * Checked:
+ *   - mutual exclusion: at most one owner (a thread between acquiring and
+ *     unlocking, or a DONE wait carrying the lock to its callback), and
+ *     LOCKED <=> owned
+ *   - M1 WAITERS <=> queue not empty; Q1 a wait is in the queue iff QUEUED
+ *   - M2 (default) lock free with waiters queued => WOKEN; WOKEN <=> exactly
+ *     one wait in RESUME; a STARVING wait is only ever the head (a waiter is
+ *     passed over at most once)
+ *   - M3 (STRICT) WOKEN never set; the lock never free with waiters queued
+ *   - M4 the wake CAS of as_mutex_unlock never fails (C: "unreachable")
+ *   - exactly one callback per wait that went pending; status 0 <=> the
+ *     callback owns the lock
+ *   - invalid end states: no lost wake-up, nobody stuck; at the end the
+ *     word is 0 and the queue empty
+ *
+ * Build-time switches:
+ *   STRICT                 AS_MUTEX_STRICT_FIFO
+ *   NLOOPS (2), L1_WAITS (2)
+ *   Deliberately broken variants (each must FAIL):
+ *   BUG_CANCEL_NO_PASS     a cancelled RESUME wait clears WOKEN on arrival
+ *                          but does not pass the wake to the next head
+ *   BUG_PARK_NO_RECHECK    a locker sets WAITERS with a blind fetch_or
+ *                          instead of a CAS from the value it saw held
+ *   NO_INVARIANTS          leave the invariant monitor out: the broken
+ *                          variants must then still fail, by an invalid end
+ *                          state (the lost wake-up itself)
+ */
+
+#define IDLE    0   /* AS__W_IDLE */
+#define QUEUED  1   /* AS__W_QUEUED */
+#define DONE    2   /* AS__W_DONE */
+#define RESUME  3   /* AS__W_RESUME */
+
+#define ECANCELED 1
+
+#define M_LOCKED  1
+#define M_WAITERS 2
+#define M_WOKEN   4
+
+#define F_STARVING   1   /* AS__F_STARVING */
+#define F_CANCEL_REQ 2   /* AS__F_CANCEL_REQ */
+
+#ifdef STRICT
+#define IS_STRICT 1
+/* mutex_can_take: strict takes only a word without LOCKED, WAITERS, WOKEN */
+#define CAN_TAKE(v) (((v) & (M_LOCKED | M_WAITERS | M_WOKEN)) == 0)
+#else
+#define IS_STRICT 0
+#define CAN_TAKE(v) (((v) & M_LOCKED) == 0)
+#endif
+
+#ifndef NLOOPS
+#define NLOOPS 2
+#endif
+#ifndef L1_WAITS
+#define L1_WAITS 2
+#endif
+#if NLOOPS == 2
+#define NW (L1_WAITS + 1)
+#define NPROC 3
+#else
+#define NW L1_WAITS
+#define NPROC 2
+#endif
+#define MAXW 3
+#define W3 (L1_WAITS + 1)    /* loop2's wait */
+
+/* ---- as_mutex ----------------------------------------------------------- */
+byte word = M_LOCKED;    /* as__word: t holds the lock at the start */
+byte qlock;              /* as__lock: 0 free, else holder's _pid + 1 */
+byte q[MAXW];            /* the FIFO, head = q[0] */
+byte qlen;
+
+/* ---- as_wait (ids 1..NW) ------------------------------------------------ */
+byte state[MAXW + 1];    /* as__state */
+byte wflags[MAXW + 1];   /* as__flags protocol bits */
+byte wstatus[MAXW + 1];  /* as__status */
+byte wloop[MAXW + 1];    /* as__loop */
+
+byte mbox[3];            /* per loop: delivered waits (bit w), any order */
+
+/* ---- ghosts ------------------------------------------------------------- */
+byte owners = 1;         /* threads holding + DONE waits carrying the lock */
+bool carried[MAXW + 1];
+byte ncb[MAXW + 1];      /* callbacks run */
+byte pend[MAXW + 1];     /* 1: its lock_async returned 0 */
+byte finished;
+
+#define NRESUME ((state[1] == RESUME -> 1 : 0) + (state[2] == RESUME -> 1 : 0) + (state[3] == RESUME -> 1 : 0))
+/* Q1 (waitq.h): a wait is in the queue iff its state is QUEUED */
+#define NQUEUED ((state[1] == QUEUED -> 1 : 0) + (state[2] == QUEUED -> 1 : 0) + (state[3] == QUEUED -> 1 : 0))
+#define Q1 (NQUEUED == qlen && (qlen < 1 || state[q[0]] == QUEUED) && (qlen < 2 || state[q[1]] == QUEUED) && (qlen < 3 || state[q[2]] == QUEUED))
+#define STARVING_ONLY_HEAD ((qlen < 2 || (wflags[q[1]] & F_STARVING) == 0) && (qlen < 3 || (wflags[q[2]] & F_STARVING) == 0))
+
+/* ---- waitq.h: list surgery, always under the queue lock, inside an
+ * atomic step of the caller ---------------------------------------------- */
+
+/* as__q_push_tail: links w, stores obj, publishes QUEUED */
+inline QPUSH_TAIL(w)
+{
+    assert(qlock == _pid + 1 && qlen < NW && state[w] != QUEUED);
+    q[qlen] = w;
+    qlen++;
+    state[w] = QUEUED
+}
+
+/* as__q_push_head */
+inline QPUSH_HEAD(w)
+{
+    assert(qlock == _pid + 1 && qlen < NW && state[w] != QUEUED);
+    i = qlen;
+    do
+    :: i > 0 -> q[i] = q[i - 1]; i--
+    :: else -> break
+    od;
+    q[0] = w;
+    qlen++;
+    state[w] = QUEUED
+}
+
+/* as__q_remove(p, w, st) */
+inline QREMOVE(w, st)
+{
+    assert(qlock == _pid + 1 && state[w] == QUEUED);
+    i = 0;
+    do
+    :: q[i] == w -> break
+    :: else -> i++
+    od;
+    do
+    :: i + 1 < qlen -> q[i] = q[i + 1]; i++
+    :: else -> break
+    od;
+    qlen--;
+    q[qlen] = 0;
+    state[w] = st;
+    i = 0
+}
+
+/* as__q_unlock */
+inline QUNLOCK()
+{
+    assert(qlock == _pid + 1);
+    qlock = 0
+}
+
+/* as__q_lock followed by the first load of the word */
+inline q_lock_load()
+{
+    atomic { qlock == 0 -> qlock = _pid + 1; v = word }
+}
+
+/* as__wait_finish: hand w (DONE or RESUME) to its loop */
+inline finish(w)
+{
+    atomic {
+        assert((mbox[wloop[w]] & (1 << w)) == 0);   /* not delivered twice */
+        mbox[wloop[w]] = mbox[wloop[w]] | (1 << w)
+    }
+}
+
+/* ---- mutex.c ------------------------------------------------------------ */
+
+/* mutex_try: the lock-free fast path (got = 1: acquired) */
+inline mutex_try()
+{
+    got = 0;
+    v = word;
+    do
+    :: CAN_TAKE(v) ->
+        atomic {
+            if
+            :: word == v -> word = v | M_LOCKED; owners++; got = 1
+            :: else -> v = word
+            fi
+        };
+        if
+        :: got -> assert(owners == 1); break
+        :: else
+        fi
+    :: else -> break
+    od
+}
+
+/* mutex_take_or_park_locked, then as__q_unlock.  Queue lock held, v loaded.
+ * got = 1: w holds the lock; else w is queued. */
+inline take_or_park_unlock(w)
+{
+    got = 0;
+    do
+    :: CAN_TAKE(v) ->
+        atomic {
+            if
+            :: word == v -> word = v | M_LOCKED; owners++; got = 1; QUNLOCK()
+            :: else -> v = word
+            fi
+        };
+        if
+        :: got -> assert(owners == 1); break
+        :: else
+        fi
+    :: else ->
+        /* add_waiter_if: park only while the word still says "held" */
+        if
+        :: (v & M_WAITERS) != 0 ->
+            atomic { QPUSH_TAIL(w); QUNLOCK() };
+            break
+        :: else ->
+#ifndef BUG_PARK_NO_RECHECK
+            atomic {
+                if
+                :: word == v ->
+                    word = v | M_WAITERS; QPUSH_TAIL(w); QUNLOCK(); ok = 1
+                :: else -> v = word; ok = 0
+                fi
+            };
+#else
+            atomic {
+                word = word | M_WAITERS; QPUSH_TAIL(w); QUNLOCK(); ok = 1
+            };
+#endif
+            if
+            :: ok -> break
+            :: else
+            fi
+        fi
+    od;
+    ok = 0
+}
+
+/* as_mutex_lock_async: r = 1 acquired at once, 0 pending */
+inline mutex_lock_async(w)
+{
+    mutex_try();
+    if
+    :: got -> r = 1
+    :: else ->
+        atomic {
+            qlock == 0 -> qlock = _pid + 1;
+            wflags[w] = 0; wstatus[w] = 0;   /* as__wait_prepare */
+            v = word
+        };
+        take_or_park_unlock(w);
+        r = got
+    fi;
+    got = 0
+}
+
+/* mutex_wake_head_locked(m, v): CAS the word from v to WOKEN (| WAITERS if
+ * more remain) and take the head off as RESUME; h = the head, or 0 if the
+ * CAS failed.  Queue lock held.  Called inside an atomic step. */
+inline WAKE_HEAD()
+{
+    h = q[0];
+    if
+    :: qlen > 1 -> nv = M_WOKEN | M_WAITERS
+    :: else -> nv = M_WOKEN
+    fi;
+    if
+    :: word == v ->
+        word = nv;
+        if
+        :: (v & M_LOCKED) != 0 -> owners--
+        :: else
+        fi;
+        QREMOVE(h, RESUME)
+    :: else -> h = 0
+    fi;
+    nv = 0
+}
+
+/* as_mutex_unlock, by a thread running loop `me` (0: none).  The C code's
+ * tail calls `return as_mutex_unlock(m)` are the outer loop. */
+inline mutex_unlock(me)
+{
+    done = 0;
+    do
+    :: done -> break
+    :: else ->
+        v = word;
+        do
+        :: (v & M_LOCKED) == 0 -> assert(false)   /* -EPERM: we hold it */
+        :: (v & M_LOCKED) != 0 && (v & M_WAITERS) != 0 -> break
+        :: (v & M_LOCKED) != 0 && (v & M_WAITERS) == 0 ->
+            /* nobody queued (a woken waiter may be on its way: WOKEN stays) */
+            atomic {
+                if
+                :: word == v -> word = v & ~M_LOCKED; owners--; done = 1
+                :: else -> v = word
+                fi
+            };
+            if
+            :: done -> break
+            :: else
+            fi
+        od;
+        if
+        :: done
+        :: else ->
+            q_lock_load();
+            atomic {
+                assert((v & M_LOCKED) != 0);
+                h = q[0];
+                if
+                :: (v & M_WAITERS) == 0 ->
+                    QUNLOCK(); h = 0   /* the queue emptied (cancel): again */
+                :: else ->
+                    done = 1;
+                    if
+                    :: IS_STRICT || (wflags[h] & F_STARVING) != 0 || wloop[h] == me ->
+                        /* direct hand-off: h leaves the queue holding the
+                         * lock (M4: we are the only writer) */
+                        QREMOVE(h, DONE);
+                        word = M_LOCKED | (v & M_WOKEN) | (qlen > 0 -> M_WAITERS : 0);
+                        carried[h] = true;
+                        QUNLOCK()
+                    :: else ->
+                        if
+                        :: (v & M_WOKEN) != 0 ->
+                            /* a woken waiter is on its way (M2): release */
+                            word = v & ~M_LOCKED; owners--;
+                            QUNLOCK(); h = 0
+                        :: else ->
+                            /* release and wake the head to retry */
+                            WAKE_HEAD();
+                            QUNLOCK();
+                            assert(h != 0)  /* M4: this CAS cannot fail */
+                        fi
+                    fi
+                fi
+            };
+            if
+            :: h != 0 -> finish(h); h = 0
+            :: else
+            fi
+        fi
+    od;
+    done = 0
+}
+
+/* mutex_pass_wake_locked: h = the next head, woken, or 0.  Lock held. */
+inline pass_wake_locked()
+{
+    v = word;
+    do
+    :: (v & M_LOCKED) == 0 && (v & M_WAITERS) != 0 ->
+        atomic {
+            WAKE_HEAD();
+            if
+            :: h == 0 -> v = word
+            :: else
+            fi
+        };
+        if
+        :: h != 0 -> break
+        :: else
+        fi
+    :: else ->
+        atomic {
+            if
+            :: word == v -> word = v & ~M_WOKEN; ok = 1
+            :: else -> v = word; ok = 0
+            fi
+        };
+        if
+        :: ok -> h = 0; break
+        :: else
+        fi
+    od;
+    ok = 0
+}
+
+/* as__mutex_resume: a RESUME wait arrived on its loop (loop thread) */
+inline mutex_resume(w)
+{
+    q_lock_load();
+    if
+    :: (wflags[w] & F_CANCEL_REQ) != 0 ->
+#ifndef BUG_CANCEL_NO_PASS
+        pass_wake_locked();
+#else
+        atomic { word = word & ~M_WOKEN; h = 0 };
+#endif
+        atomic { wstatus[w] = ECANCELED; state[w] = DONE; QUNLOCK() };
+        finish(w);
+        if
+        :: h != 0 -> finish(h); h = 0
+        :: else
+        fi
+    :: else ->
+        got = 0;
+        do
+        :: (v & M_LOCKED) == 0 ->
+            atomic {
+                if
+                :: word == v ->
+                    word = (v | M_LOCKED) & ~M_WOKEN;
+                    owners++;
+                    carried[w] = true;
+                    state[w] = DONE;
+                    QUNLOCK();
+                    got = 1
+                :: else -> v = word
+                fi
+            };
+            if
+            :: got -> assert(owners == 1); finish(w); break
+            :: else
+            fi
+        :: else ->
+            /* someone barged in: back to the head, handed the lock next */
+            atomic {
+                if
+                :: word == v ->
+                    word = (v | M_WAITERS) & ~M_WOKEN;
+                    wflags[w] = wflags[w] | F_STARVING;
+                    QPUSH_HEAD(w);
+                    QUNLOCK();
+                    ok = 1
+                :: else -> v = word; ok = 0
+                fi
+            };
+            if
+            :: ok -> break
+            :: else
+            fi
+        od;
+        got = 0;
+        ok = 0
+    fi
+}
+
+/* as_cancel -> as__mutex_cancel (loop thread).  The whole critical section
+ * has one word access (the fetch_and), so it is one step. */
+inline mutex_cancel(w)
+{
+    if
+    :: state[w] == IDLE -> skip              /* as_cancel: -ENOENT */
+    :: else ->
+        atomic {
+            qlock == 0 -> qlock = _pid + 1;
+            if
+            :: state[w] == QUEUED ->
+                QREMOVE(w, DONE);
+                wstatus[w] = ECANCELED;
+                if
+                :: qlen == 0 -> word = word & ~M_WAITERS
+                :: else
+                fi;
+                ok = 1
+            :: state[w] == RESUME ->
+                wflags[w] = wflags[w] | F_CANCEL_REQ;  /* resume gives up */
+                ok = 0
+            :: else -> ok = 0                /* DONE: callback with 0 */
+            fi;
+            QUNLOCK()
+        };
+        if
+        :: ok -> finish(w); ok = 0
+        :: else
+        fi
+    fi
+}
+
+/* as_loop_run: take one delivered wait; resume it, or call it back */
+inline run_one()
+{
+    d_step {
+        i = 1;
+        do
+        :: (mbox[me] & (1 << i)) != 0 -> break
+        :: else -> i++
+        od;
+        w = i;
+        mbox[me] = mbox[me] & ~(1 << w);
+        i = 0;
+        assert(wloop[w] == me && (state[w] == RESUME || state[w] == DONE))
+    };
+    if
+    :: state[w] == RESUME -> mutex_resume(w)
+    :: else ->
+        /* as__run_callback */
+        d_step {
+            state[w] = IDLE;
+            pending--;
+            ncb[w]++;
+            assert(ncb[w] == 1);
+            /* status 0 <=> the lock came with the wait */
+            assert((wstatus[w] == 0) == carried[w]);
+            carried[w] = false   /* the callback's thread owns it now */
+        };
+        if
+        :: wstatus[w] == 0 -> mutex_unlock(me)
+        :: else
+        fi
+    fi
+}
+
+/* start wait w on this loop: acquired at once -> critical section, unlock */
+inline start(w)
+{
+    mutex_lock_async(w);
+    if
+    :: r == 1 -> mutex_unlock(me)
+    :: else -> pending++; pend[w] = 1
+    fi
+}
+
+proctype loop1()
+{
+    byte me = 1;
+    byte v, nv, h, i, w, r, pending, cancel;
+    bit got, ok, done;
+
+    wloop[1] = 1;
+#if L1_WAITS == 2
+    wloop[2] = 1;
+#endif
+    /* which of its waits (if any) this loop cancels, when it pleases */
+    if
+    :: cancel = 0
+    :: cancel = 1
+#if L1_WAITS == 2
+    :: cancel = 2
+#endif
+    fi;
+    start(1);
+#if L1_WAITS == 2
+    start(2);
+#endif
+    do
+    :: pending == 0 -> break
+    :: mbox[me] != 0 -> run_one()
+    :: cancel != 0 -> mutex_cancel(cancel); cancel = 0
+    od;
+    finished++
+}
+
+#if NLOOPS == 2
+proctype loop2()
+{
+    byte me = 2;
+    byte v, nv, h, i, w, r, pending, cancel;
+    bit got, ok, done;
+
+    wloop[W3] = 2;
+    if
+    :: cancel = 0
+    :: cancel = W3
+    fi;
+    start(W3);
+    do
+    :: pending == 0 -> break
+    :: mbox[me] != 0 -> run_one()
+    :: cancel != 0 -> mutex_cancel(cancel); cancel = 0
+    od;
+    finished++
+}
+#endif
+
+/* A thread that runs no loop: unlocks the mutex it holds, then barges. */
+proctype t()
+{
+    byte me = 0;
+    byte v, nv, h, i;
+    bit got, ok, done;
+
+    mutex_unlock(me);
+    mutex_try();
+    if
+    :: got -> mutex_unlock(me)
+    :: else
+    fi;
+    finished++
+}
+
+/* Invariants, in every reachable state where the queue lock is free. */
+#ifndef NO_INVARIANTS
+active proctype monitor()
+{
+    atomic {
+        qlock == 0 ->
+        assert(Q1);
+        assert(owners <= 1);
+        assert(((word & M_LOCKED) != 0) == (owners == 1));
+        /* M1 */
+        assert(((word & M_WAITERS) != 0) == (qlen > 0));
+#ifndef STRICT
+        /* M2 */
+        assert((word & M_LOCKED) != 0 || qlen == 0 || (word & M_WOKEN) != 0);
+        assert(((word & M_WOKEN) != 0) == (NRESUME == 1));
+        assert(NRESUME <= 1);
+        assert(STARVING_ONLY_HEAD);
+#else
+        /* M3 */
+        assert((word & M_WOKEN) == 0 && NRESUME == 0);
+        assert(qlen == 0 || (word & M_LOCKED) != 0);
+#endif
+    }
+}
+#endif
+
+/* The end: every thread finished. */
+active proctype final()
+{
+    atomic {
+        finished == NPROC ->
+        assert(word == 0 && qlen == 0 && qlock == 0 && owners == 0);
+        assert(mbox[1] == 0 && mbox[2] == 0);
+        /* exactly one callback per wait that went pending, none else */
+        assert(ncb[1] == pend[1] && ncb[2] == pend[2] && ncb[3] == pend[3])
+    }
+}
+
+init
+{
+    atomic {
+        run t();
+        run loop1();
+#if NLOOPS == 2
+        run loop2()
+#endif
+    }
+}

@@ -1,0 +1,266 @@
+#!/usr/bin/env bash
+# Exhaustive spin checks of the Promela models of the delivery path and the
+# waiter-queue protocols (tests/model/README.md says what each one proves).
+#
+#   tests/model/run.sh [-v] [-k] [FILTER...]
+#
+#   FILTER   run only the checks whose name contains one of these strings
+#   -v       also print the counterexample of every expected failure
+#   -k       keep the work directory (generated verifiers, outputs, trails)
+#
+# For every check: `spin -a` generates the verifier, gcc compiles pan
+# (-DSAFETY: assertions + invalid end states; -DNP: non-progress cycles),
+# pan searches the whole state space, and its output is parsed.  A correct
+# model must finish with 0 errors and an exhaustive search; a deliberately
+# broken variant (BUG_*) must fail, with the kind of error it was built to
+# show.  Prints a summary table; exits 0 when every check behaved as
+# expected, 1 otherwise, 77 (skipped) when spin is not installed.
+#
+# Environment: CC (default gcc, else cc), TMPDIR, MODEL_JOBS (checks run in
+# parallel; default: the number of CPUs, at most 4).
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+verbose=0
+keep=0
+filters=()
+for arg in "$@"; do
+    case $arg in
+    -v) verbose=1 ;;
+    -k) keep=1 ;;
+    -h | --help)
+        sed -n '2,/^set -uo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
+        exit 0
+        ;;
+    -*) echo "run.sh: unknown option $arg" >&2; exit 2 ;;
+    *) filters+=("$arg") ;;
+    esac
+done
+
+if ! command -v spin >/dev/null 2>&1; then
+    echo "model.spin: SKIPPED: the SPIN model checker is not installed" >&2
+    echo "model.spin: install it with 'apt-get install spin' (scripts/deps does)" >&2
+    exit 77
+fi
+cc=${CC:-}
+if [ -z "$cc" ]; then
+    if command -v gcc >/dev/null 2>&1; then cc=gcc; else cc=cc; fi
+fi
+if ! command -v "$cc" >/dev/null 2>&1; then
+    echo "model.spin: no C compiler ($cc) to build the verifiers" >&2
+    exit 1
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/asyncsync-model.XXXXXX")
+# shellcheck disable=SC2317  # called by the EXIT trap
+cleanup() {
+    if [ "$keep" = 1 ]; then
+        echo "model.spin: work directory kept: $work"
+    else
+        rm -rf "$work"
+    fi
+}
+trap cleanup EXIT
+
+# name | model | spin -D flags | mode (safety|np) | expect | cc -O level
+#   expect: pass, or fail:<kind> with kind one of
+#     assert   an assertion (an invariant) is violated
+#     endstate an invalid end state: a thread blocked for ever (lost wake-up)
+#     np       a non-progress cycle (livelock)
+#   A FINDING row is a behaviour of the C code the model exhibits (README.md).
+#   Small searches compile with -O0 (compiling pan.c at -O2 takes longer than
+#   the search).
+checks=(
+    "delivery.futex|delivery.pml|-DBACKEND=B_FUTEX|safety|pass|O2"
+    "delivery.futex.np|delivery.pml|-DBACKEND=B_FUTEX|np|pass|O2"
+    "delivery.eventfd|delivery.pml|-DBACKEND=B_EVENTFD|safety|pass|O2"
+    "delivery.eventfd.np|delivery.pml|-DBACKEND=B_EVENTFD|np|pass|O2"
+    "delivery.notify|delivery.pml|-DBACKEND=B_NOTIFY|safety|pass|O2"
+    "delivery.notify.np|delivery.pml|-DBACKEND=B_NOTIFY|np|pass|O2"
+    "sem.2loops|sem.pml||safety|pass|O2"
+    "sem.2loops.big-cancelled|sem.pml|-DW1N=3|safety|pass|O2"
+    "sem.1loop.np|sem.pml|-DNLOOPS=1|np|pass|O0"
+    "mutex.default|mutex.pml||safety|pass|O2"
+    "mutex.default.1loop|mutex.pml|-DNLOOPS=1|safety|pass|O0"
+    "mutex.default.np|mutex.pml|-DL1_WAITS=1|np|pass|O2"
+    "mutex.strict|mutex.pml|-DSTRICT|safety|pass|O2"
+    "mutex.strict.1loop|mutex.pml|-DSTRICT -DNLOOPS=1|safety|pass|O0"
+    "mutex.strict.np|mutex.pml|-DSTRICT -DL1_WAITS=1|np|pass|O0"
+    # deliberately broken variants: each must fail, with the kind of error
+    "delivery.BUG_DRAIN_ORDER|delivery.pml|-DBUG_DRAIN_ORDER|safety|fail:endstate|O0"
+    "delivery.BUG_FUTEX_NO_COMPARE|delivery.pml|-DBUG_FUTEX_NO_COMPARE|safety|fail:endstate|O0"
+    "delivery.BUG_NO_RESET.np|delivery.pml|-DBUG_NO_RESET|np|fail:np|O0"
+    "delivery.BUG_D3|delivery.pml|-DBUG_D3|safety|fail:assert|O0"
+    "sem.BUG_CANCEL_NO_REGRANT|sem.pml|-DW1N=3 -DBUG_CANCEL_NO_REGRANT|safety|fail:assert|O0"
+    "sem.BUG_CANCEL_NO_REGRANT.endstate|sem.pml|-DW1N=3 -DBUG_CANCEL_NO_REGRANT -DNO_INVARIANTS|safety|fail:endstate|O0"
+    "mutex.BUG_CANCEL_NO_PASS|mutex.pml|-DBUG_CANCEL_NO_PASS|safety|fail:assert|O0"
+    "mutex.BUG_CANCEL_NO_PASS.endstate|mutex.pml|-DBUG_CANCEL_NO_PASS -DNO_INVARIANTS|safety|fail:endstate|O0"
+    "mutex.BUG_PARK_NO_RECHECK|mutex.pml|-DBUG_PARK_NO_RECHECK|safety|fail:assert|O0"
+    "mutex.BUG_PARK_NO_RECHECK.strict.endstate|mutex.pml|-DSTRICT -DBUG_PARK_NO_RECHECK -DNO_INVARIANTS|safety|fail:endstate|O0"
+    # finding F1, fixed: *_async on a thread that does not run the loop
+    "delivery.setup-thread|delivery.pml|-DSETUP_THREAD|safety|pass"
+)
+
+selected() {
+    local name=$1 f
+    [ ${#filters[@]} -eq 0 ] && return 0
+    for f in "${filters[@]}"; do
+        case $name in *"$f"*) return 0 ;; esac
+    done
+    return 1
+}
+
+# The counterexample of a failed search, one line per step, without the
+# control-flow noise (goto, else, do/od).
+print_trail() {
+    local dir=$1 model=$2 defs=$3
+    # shellcheck disable=SC2086
+    (cd "$dir" && spin $defs -t -p -k "$model.trail" "$model" 2>&1) |
+        grep -E '^ *[0-9]+:|terminates|<valid end state>|assertion|cycle' |
+        grep -vE '\[(\.\(goto\)|goto :[a-z0-9]+|DO|else|break|\(1\))\]' |
+        sed -E 's/ \(state [0-9]+\)//; s/^/    /' | cut -c1-150
+}
+
+fmt='%-44s %-6s %-13s %-6s %12s %7s %6s %7s  %s\n'
+
+# Run one check in $work/<name>; leaves its summary row in <name>/row and
+# "ok" or "bad" in <name>/result.
+run_check() {
+    local name=$1 model=$2 defs=$3 mode=$4 expect=$5 opt=$6
+    local dir=$work/$name ccflags panflags start status secs
+    local states=- depth=- errors=- first="" line out result note kind pat
+    mkdir -p "$dir"
+    cp "$here/$model" "$dir/"
+    if [ "$mode" = np ]; then
+        ccflags=(-DNP -DCOLLAPSE)
+        panflags=(-m1000000 -l)
+    else
+        ccflags=(-DSAFETY -DCOLLAPSE)
+        panflags=(-m1000000)
+    fi
+    start=$(date +%s.%N)
+    status=ok
+    # shellcheck disable=SC2086
+    if ! (cd "$dir" && spin $defs -a "$model" >spin.out 2>&1); then
+        status="spin -a failed"
+    elif ! (cd "$dir" && "$cc" "-$opt" -w "${ccflags[@]}" -o pan pan.c >cc.out 2>&1); then
+        status="cc failed"
+    else
+        (cd "$dir" && ./pan "${panflags[@]}" >pan.out 2>&1)
+    fi
+    secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+
+    if [ "$status" = ok ]; then
+        out=$dir/pan.out
+        line=$(grep -m1 -E 'State-vector .* errors: [0-9]+' "$out" || true)
+        if [ -z "$line" ]; then
+            status="no result (pan crashed?)"
+        else
+            depth=$(sed -E 's/.*depth reached ([0-9]+).*/\1/' <<<"$line")
+            errors=$(sed -E 's/.*errors: ([0-9]+).*/\1/' <<<"$line")
+            states=$(grep -m1 -E '^ *[0-9.e+]+ states, stored' "$out" |
+                awk '{ printf "%d", $1 }')
+            first=$(grep -m1 -E '^pan:[0-9]+: ' "$out" |
+                sed -E 's/^pan:[0-9]+: //; s/ \(at depth [0-9]+\)//' || true)
+            if grep -qE 'max search depth too small|out of memory|error: ' "$out"; then
+                status="search incomplete"
+            fi
+        fi
+    fi
+
+    result=bad
+    if [ "$status" != ok ]; then
+        note=$status
+    elif [ "$expect" = pass ]; then
+        if [ "$errors" = 0 ]; then
+            result=ok
+            note="exhaustive, no error"
+        else
+            note="UNEXPECTED: $first"
+        fi
+    else
+        kind=${expect#fail:}
+        case $kind in
+        assert) pat='assertion violated' ;;
+        endstate) pat='invalid end state' ;;
+        np) pat='non-progress cycle' ;;
+        *) pat='.' ;;
+        esac
+        if [ "$errors" != 0 ] && grep -qE "$pat" <<<"$first"; then
+            result=ok
+            note="found as expected: $first"
+        elif [ "$errors" != 0 ]; then
+            note="failed, but not with '$pat': $first"
+        else
+            note="NOT DETECTED: the broken variant passed"
+        fi
+    fi
+    case $name in *FINDING*) expect=finding ;; esac
+    # shellcheck disable=SC2059
+    printf "$fmt" "$name" "$mode" "$expect" "$([ $result = ok ] && echo ok || echo FAIL)" \
+        "$states" "$depth" "$errors" "${secs}s" "$note" >"$dir/row"
+    echo "$result" >"$dir/result"
+}
+
+# Details of a check: its outputs when it misbehaved, its counterexample
+# when it misbehaved or with -v.
+report_check() {
+    local name=$1 model=$2 defs=$3 dir=$work/$1
+    if [ "$(cat "$dir/result")" != ok ]; then
+        echo "---- $name: pan output ----"
+        grep -vE '^\s*$' "$dir/pan.out" 2>/dev/null | head -40
+        [ -s "$dir/spin.out" ] && { echo "---- spin -a ----"; head -20 "$dir/spin.out"; }
+        [ -s "$dir/cc.out" ] && { echo "---- cc ----"; head -20 "$dir/cc.out"; }
+    fi
+    if [ -f "$dir/$model.trail" ] &&
+        { [ "$(cat "$dir/result")" != ok ] || [ "$verbose" = 1 ]; }; then
+        echo "---- $name: counterexample (spin -t -p $defs $model) ----"
+        print_trail "$dir" "$model" "$defs"
+    fi
+}
+
+jobs=${MODEL_JOBS:-$(nproc 2>/dev/null || echo 1)}
+[ "$jobs" -gt 4 ] && jobs=4
+[ "$jobs" -lt 1 ] && jobs=1
+total_start=$(date +%s.%N)
+names=()
+running=0
+for c in "${checks[@]}"; do
+    IFS='|' read -r name model defs mode expect opt <<<"$c"
+    selected "$name" || continue
+    names+=("$c")
+    if [ "$running" -ge "$jobs" ]; then
+        wait -n
+        running=$((running - 1))
+    fi
+    run_check "$name" "$model" "$defs" "$mode" "$expect" "${opt:-O2}" &
+    running=$((running + 1))
+done
+wait
+
+n=${#names[@]}
+bad=0
+rows=()
+for c in "${names[@]}"; do
+    IFS='|' read -r name model defs mode expect opt <<<"$c"
+    report_check "$name" "$model" "$defs"
+    rows+=("$(cat "$work/$name/row")")
+    [ "$(cat "$work/$name/result")" = ok ] || bad=$((bad + 1))
+done
+
+total=$(awk -v a="$total_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
+if [ "$n" = 0 ]; then
+    echo "model.spin: no check matches: ${filters[*]}" >&2
+    exit 2
+fi
+echo
+echo "==== spin model checks: summary ($(spin -V 2>/dev/null | head -n1), $cc) ===="
+# shellcheck disable=SC2059
+printf "$fmt" CHECK MODE EXPECT RESULT STATES DEPTH ERRORS TIME NOTE
+printf '%s\n' "${rows[@]}"
+if [ "$bad" -ne 0 ]; then
+    echo "model.spin: FAILED: $bad of $n checks did not behave as expected (${total}s)"
+    exit 1
+fi
+echo "model.spin: all $n checks behaved as expected (${total}s)"
+exit 0
