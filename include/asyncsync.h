@@ -166,7 +166,7 @@ struct as_loop {
     as_wait *as__ready_head;    /* loop thread only */
     as_wait *as__ready_tail;
     const void *as__owner;      /* thread token of the thread running it */
-    uint64_t as__pending;       /* atomic: waits bound here, callback not run */
+    uint64_t as__pending;       /* loop thread: waits bound here, no callback yet */
     uint32_t as__magic;
     uint32_t as__caps;
     uint32_t as__flags;         /* loop thread only: armed, closing... */

@@ -73,17 +73,10 @@ static inline int event_try(as_event *e, uint32_t v)
     return 0;
 }
 
-int as_event_wait_async(as_event *e, as_loop *loop, as_wait *w, as_callback cb,
-                        void *arg)
+static AS__NOINLINE int event_wait_slow(as_event *e, as_loop *loop, as_wait *w,
+                                        as_callback cb, void *arg)
 {
     uint32_t v;
-    int r;
-    if (!event_valid(e))
-        return -EINVAL;
-    if ((r = as__wait_check(w, loop, cb)) < 0)
-        return r;
-    if (event_try(e, as__load(&e->as__word, AS_ACQUIRE)))
-        return 1;
     as__wait_prepare(w, loop, cb, arg, e, AS__F_EVENT);
     as__q_lock(P(e));
     v = as__load(&e->as__word, AS_ACQUIRE);
@@ -104,6 +97,19 @@ int as_event_wait_async(as_event *e, as_loop *loop, as_wait *w, as_callback cb,
     as__q_unlock(P(e));
     as__wait_parked(w);
     return 0;
+}
+
+int as_event_wait_async(as_event *e, as_loop *loop, as_wait *w, as_callback cb,
+                        void *arg)
+{
+    int r;
+    if (!event_valid(e))
+        return -EINVAL;
+    if ((r = as__wait_check(w, loop, cb)) < 0)
+        return r;
+    if (event_try(e, as__load(&e->as__word, AS_ACQUIRE)))
+        return 1;
+    return event_wait_slow(e, loop, w, cb, arg);
 }
 
 int as_event_set(as_event *e)

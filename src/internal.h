@@ -141,7 +141,17 @@ void as__wait_finish(as_wait *w);
 /* Validate an *_async call's wait, loop and callback: 0, -EINVAL (NULL or
  * uninitialised) or -EBUSY (w is pending).  Checks only: the fast path runs
  * next and a wait satisfied at once is never written to. */
-int as__wait_check(const as_wait *w, const as_loop *loop, as_callback cb);
+static inline int as__wait_check(const as_wait *w, const as_loop *loop,
+                                 as_callback cb)
+{
+    if (!w || !as__loop_valid(loop) || !cb)
+        return -EINVAL;
+    if (as__wait_busy(as__load(&w->as__state, AS_ACQUIRE)))
+        return -EBUSY;
+    return 0;
+}
+
+#define AS__NOINLINE __attribute__((noinline))
 /* Fill w for a pending wait on `obj` (slow path, before queueing it). */
 void as__wait_prepare(as_wait *w, as_loop *loop, as_callback cb, void *arg,
                       void *obj, uint32_t kind);

@@ -293,15 +293,6 @@ void as__loop_drain(as_loop *loop)
     }
 }
 
-int as__wait_check(const as_wait *w, const as_loop *loop, as_callback cb)
-{
-    if (!w || !as__loop_valid(loop) || !cb)
-        return -EINVAL;
-    if (as__wait_busy(as__load(&w->as__state, AS_ACQUIRE)))
-        return -EBUSY;
-    return 0;
-}
-
 void as__wait_prepare(as_wait *w, as_loop *loop, as_callback cb, void *arg,
                       void *obj, uint32_t kind)
 {
@@ -320,7 +311,11 @@ void as__wait_parked(as_wait *w)
 {
     as_loop *loop = w->as__loop;
     const void *owner = as__load(&loop->as__owner, AS_RELAXED);
-    as__fetch_add(&loop->as__pending, 1u, AS_RELAXED);
+    /* Loop thread only (like the *_async call itself): a load and a store,
+     * not a locked RMW; atomic accesses only so other threads' reads (none
+     * in correct use) are not data races. */
+    as__store(&loop->as__pending, as__load(&loop->as__pending, AS_RELAXED) + 1,
+              AS_RELAXED);
     /* Arm the doorbell now if this thread may touch the loop's ring (it runs
      * the loop, or nobody has run it yet and the caller is setting it up, in
      * which case it does not become the loop's thread); otherwise
@@ -337,7 +332,8 @@ static void as__run_callback(as_loop *loop, as_wait *w)
     /* The wait is the caller's again from here: it may be re-armed or freed
      * inside the callback. */
     as__store(&w->as__state, AS__W_IDLE, AS_RELEASE);
-    as__fetch_sub(&loop->as__pending, 1u, AS_RELAXED);
+    as__store(&loop->as__pending, as__load(&loop->as__pending, AS_RELAXED) - 1,
+              AS_RELAXED);
     cb(w, status, arg);
 }
 

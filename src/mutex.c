@@ -124,6 +124,20 @@ static bool mutex_take_or_park_locked(as_mutex *m, as_wait *w)
     return false;
 }
 
+static AS__NOINLINE int mutex_lock_slow(as_mutex *m, as_loop *loop, as_wait *w,
+                                        as_callback cb, void *arg)
+{
+    as__wait_prepare(w, loop, cb, arg, m, AS__F_MUTEX);
+    as__q_lock(P(m));
+    if (mutex_take_or_park_locked(m, w)) {
+        as__q_unlock(P(m));
+        return 1;
+    }
+    as__q_unlock(P(m));
+    as__wait_parked(w);
+    return 0;
+}
+
 int as_mutex_lock_async(as_mutex *m, as_loop *loop, as_wait *w, as_callback cb,
                         void *arg)
 {
@@ -134,15 +148,7 @@ int as_mutex_lock_async(as_mutex *m, as_loop *loop, as_wait *w, as_callback cb,
         return r;
     if (mutex_try(m))
         return 1;
-    as__wait_prepare(w, loop, cb, arg, m, AS__F_MUTEX);
-    as__q_lock(P(m));
-    if (mutex_take_or_park_locked(m, w)) {
-        as__q_unlock(P(m));
-        return 1;
-    }
-    as__q_unlock(P(m));
-    as__wait_parked(w);
-    return 0;
+    return mutex_lock_slow(m, loop, w, cb, arg);
 }
 
 void as__mutex_acquire_for(as_mutex *m, as_wait *w)

@@ -96,18 +96,10 @@ static void sem_grant_locked(as_sem *s, uint32_t count, as__batch *done)
               AS_RELEASE);
 }
 
-int as_sem_acquire_async(as_sem *s, as_loop *loop, as_wait *w, uint32_t n,
-                         as_callback cb, void *arg)
+static AS__NOINLINE int sem_acquire_slow(as_sem *s, as_loop *loop, as_wait *w,
+                                         uint32_t n, as_callback cb, void *arg)
 {
     uint32_t v;
-    int r;
-    if (!sem_valid(s) || n == 0 || n > AS_SEM_VALUE_MAX)
-        return -EINVAL;
-    if ((r = as__wait_check(w, loop, cb)) < 0)
-        return r;
-    if (sem_try(s, n))
-        return 1;
-
     as__wait_prepare(w, loop, cb, arg, s, AS__F_SEM);
     w->as__n = n;
     as__q_lock(P(s));
@@ -129,6 +121,19 @@ int as_sem_acquire_async(as_sem *s, as_loop *loop, as_wait *w, uint32_t n,
     as__q_unlock(P(s));
     as__wait_parked(w);
     return 0;
+}
+
+int as_sem_acquire_async(as_sem *s, as_loop *loop, as_wait *w, uint32_t n,
+                         as_callback cb, void *arg)
+{
+    int r;
+    if (!sem_valid(s) || n == 0 || n > AS_SEM_VALUE_MAX)
+        return -EINVAL;
+    if ((r = as__wait_check(w, loop, cb)) < 0)
+        return r;
+    if (sem_try(s, n))
+        return 1;
+    return sem_acquire_slow(s, loop, w, n, cb, arg);
 }
 
 int as_sem_release(as_sem *s, uint32_t n)
