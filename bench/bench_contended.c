@@ -1,0 +1,455 @@
+/* Workload 4: contended throughput.
+ * SPDX-License-Identifier: MIT
+ *
+ * T loops (T = 1, 2, 4) on T threads, 64 tasks each, share one primitive:
+ * a semaphore(4), a mutex (default policy) or a mutex with
+ * AS_MUTEX_STRICT_FIFO.  A task acquires (as_*_async; a callback when it had
+ * to wait), counts the acquisition, and then either
+ *   - "short":  releases at once, and asks again at the loop's next
+ *               iteration (a short critical section), or
+ *   - "hold":   keeps it across one loop iteration, releases at the start of
+ *               the next one and asks again at once.
+ * A loop blocks (io_uring_submit_and_wait) only when none of its tasks can
+ * run; it then sleeps until another loop's release wakes it.
+ *
+ * Baseline: the same work done by 8 plain threads blocking on a
+ * pthread_mutex (lock, count, unlock) or a sem_t(4) (sem_wait, count,
+ * sem_post), in a loop.  It has no "hold" counterpart: a thread holding a
+ * lock across "a loop iteration" is not a thing.
+ *
+ * The main thread starts everyone, sleeps through the window (it takes no
+ * part: the sleep only times the window), and stops them.  Reported:
+ * acquisitions per second, CPU time of the process per acquisition
+ * (CLOCK_PROCESS_CPUTIME_ID over the window), context switches per 1000
+ * acquisitions (getrusage), medians over repetitions.  The mutex variants
+ * also check mutual exclusion: a plain counter incremented under the lock
+ * must equal the number of acquisitions.
+ *
+ * Targets (2 loops, default policy, "short"): the semaphore >= the 8-thread
+ * sem_t baseline; the mutex >= 0.7x the 8-thread pthread_mutex baseline.
+ */
+#include "common.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TASKS 64
+#define BASE_THREADS 8
+#define MAX_LOOPS 4
+
+enum prim { P_SEM, P_MUTEX, P_MUTEX_STRICT, P_COUNT };
+static const char *const prim_name[P_COUNT] = {"sem4", "mutex", "mutex-strict"};
+static const char *const prim_label[P_COUNT] = {
+    "as_sem(4)", "as_mutex (default)", "as_mutex (strict FIFO)"};
+
+struct shared {
+    int prim;
+    bool hold;
+    as_sem sem;
+    as_mutex mutex;
+    pthread_mutex_t pmutex;
+    sem_t psem;
+    uint64_t guarded; /* incremented under the mutex */
+    _Alignas(64) _Atomic int ready;
+    _Atomic int go;
+    _Atomic int stop;
+};
+
+struct cloop;
+
+struct ctask {
+    as_wait w;
+    struct cloop *l;
+    struct ctask *next;
+};
+
+struct cloop {
+    struct shared *sh;
+    int bk, id;
+    pthread_t th;
+    struct bloop b;
+    struct ctask tasks[TASKS];
+    struct ctask *held;   /* release at the next iteration ("hold") */
+    struct ctask *again;  /* ask again at the next iteration ("short") */
+    bool stopping;
+    int idle;             /* tasks done after stop */
+    uint64_t acq;
+} __attribute__((aligned(64)));
+
+static void task_request(struct ctask *t);
+
+static void release(struct shared *sh)
+{
+    check(sh->prim == P_SEM ? as_sem_release(&sh->sem, 1)
+                            : as_mutex_unlock(&sh->mutex),
+          "release");
+}
+
+/* The task holds the primitive. */
+static void got(struct ctask *t)
+{
+    struct cloop *l = t->l;
+    struct shared *sh = l->sh;
+    if (!l->stopping) {
+        l->acq++;
+        if (sh->prim != P_SEM)
+            sh->guarded++;
+    }
+    if (sh->hold) {
+        t->next = l->held;
+        l->held = t;
+    } else {
+        release(sh);
+        t->next = l->again;
+        l->again = t;
+    }
+}
+
+static void on_acquired(as_wait *w, int status, void *arg)
+{
+    (void)w;
+    check(status, "acquire callback");
+    got(arg);
+}
+
+static void task_request(struct ctask *t)
+{
+    struct cloop *l = t->l;
+    struct shared *sh = l->sh;
+    int r = sh->prim == P_SEM
+                ? as_sem_acquire_async(&sh->sem, &l->b.loop, &t->w, 1,
+                                       on_acquired, t)
+                : as_mutex_lock_async(&sh->mutex, &l->b.loop, &t->w,
+                                      on_acquired, t);
+    check(r, "acquire");
+    if (r == 1)
+        got(t);
+}
+
+static void *loop_main(void *arg)
+{
+    struct cloop *l = arg;
+    struct shared *sh = l->sh;
+    bloop_init(&l->b, l->bk);
+    for (int i = 0; i < TASKS; i++)
+        l->tasks[i].l = l;
+    atomic_fetch_add(&sh->ready, 1);
+    while (!atomic_load_explicit(&sh->go, memory_order_acquire))
+        sched_yield(); /* before the window: leave the CPU to the others */
+    for (int i = 0; i < TASKS; i++)
+        task_request(&l->tasks[i]);
+    for (;;) {
+        struct ctask *held = l->held, *again = l->again;
+        l->held = l->again = NULL;
+        if (!l->stopping &&
+            atomic_load_explicit(&sh->stop, memory_order_relaxed))
+            l->stopping = true;
+        while (held) {
+            struct ctask *t = held;
+            held = t->next;
+            release(sh);
+            if (l->stopping)
+                l->idle++;
+            else
+                task_request(t);
+        }
+        while (again) {
+            struct ctask *t = again;
+            again = t->next;
+            if (l->stopping)
+                l->idle++;
+            else
+                task_request(t);
+        }
+        as_loop_run(&l->b.loop);
+        if (l->idle == TASKS)
+            break;
+        /* sleep only when no task of ours can run */
+        bloop_poll(&l->b, !l->held && !l->again);
+    }
+    bloop_fini(&l->b);
+    return NULL;
+}
+
+/* ---- 8-thread baseline ---- */
+
+struct bthread {
+    struct shared *sh;
+    pthread_t th;
+    uint64_t acq;
+} __attribute__((aligned(64)));
+
+static void *base_main(void *arg)
+{
+    struct bthread *bt = arg;
+    struct shared *sh = bt->sh;
+    uint64_t n = 0;
+    atomic_fetch_add(&sh->ready, 1);
+    while (!atomic_load_explicit(&sh->go, memory_order_acquire))
+        sched_yield(); /* before the window: leave the CPU to the others */
+    if (sh->prim == P_SEM) {
+        while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
+            while (sem_wait(&sh->psem) != 0)
+                ;
+            n++;
+            sem_post(&sh->psem);
+        }
+    } else {
+        while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
+            pthread_mutex_lock(&sh->pmutex);
+            n++;
+            sh->guarded++;
+            pthread_mutex_unlock(&sh->pmutex);
+        }
+    }
+    bt->acq = n;
+    return NULL;
+}
+
+/* ---- one measurement ---- */
+
+struct sample {
+    double rate;        /* acquisitions per second */
+    double cpu_per_acq; /* ns */
+    double csw_per_k;   /* context switches per 1000 acquisitions */
+};
+
+/* nloops > 0: asyncsync with that many loops; 0: the thread baseline. */
+static struct sample measure(int prim, bool hold, int nloops, int bk, double ms)
+{
+    struct shared *sh = aligned_alloc(64, (sizeof *sh + 63) & ~(size_t)63);
+    int nthreads = nloops > 0 ? nloops : BASE_THREADS;
+    struct cloop *loops = NULL;
+    struct bthread *bts = NULL;
+    uint64_t t0, t1, c0, c1, acq = 0;
+    long s0, s1;
+    struct sample out;
+
+    if (!sh)
+        die("out of memory");
+    memset(sh, 0, sizeof *sh);
+    sh->prim = prim;
+    sh->hold = hold;
+    check(as_sem_init(&sh->sem, 4, 0), "as_sem_init");
+    check(as_mutex_init(&sh->mutex, prim == P_MUTEX_STRICT ? AS_MUTEX_STRICT_FIFO : 0),
+          "as_mutex_init");
+    pthread_mutex_init(&sh->pmutex, NULL);
+    sem_init(&sh->psem, 0, 4);
+
+    if (nloops > 0) {
+        loops = aligned_alloc(64, sizeof *loops * (size_t)nloops);
+        if (!loops)
+            die("out of memory");
+        memset(loops, 0, sizeof *loops * (size_t)nloops);
+        for (int i = 0; i < nloops; i++) {
+            loops[i].sh = sh;
+            loops[i].bk = bk;
+            loops[i].id = i;
+            if (pthread_create(&loops[i].th, NULL, loop_main, &loops[i]) != 0)
+                die("pthread_create");
+        }
+    } else {
+        bts = aligned_alloc(64, sizeof *bts * BASE_THREADS);
+        if (!bts)
+            die("out of memory");
+        memset(bts, 0, sizeof *bts * BASE_THREADS);
+        for (int i = 0; i < BASE_THREADS; i++) {
+            bts[i].sh = sh;
+            if (pthread_create(&bts[i].th, NULL, base_main, &bts[i]) != 0)
+                die("pthread_create");
+        }
+    }
+    while (atomic_load(&sh->ready) < nthreads)
+        sched_yield();
+    s0 = ctx_switches();
+    c0 = cpu_ns();
+    t0 = now_ns();
+    atomic_store_explicit(&sh->go, 1, memory_order_release);
+    sleep_ms(ms); /* times the window; the workers need nothing from us */
+    atomic_store_explicit(&sh->stop, 1, memory_order_relaxed);
+    t1 = now_ns();
+    c1 = cpu_ns();
+    s1 = ctx_switches();
+
+    for (int i = 0; i < nthreads; i++) {
+        if (nloops > 0) {
+            pthread_join(loops[i].th, NULL);
+            acq += loops[i].acq;
+        } else {
+            pthread_join(bts[i].th, NULL);
+            acq += bts[i].acq;
+        }
+    }
+    if (prim != P_SEM && sh->guarded != acq)
+        die("contended: mutual exclusion broken: %llu guarded increments, "
+            "%llu acquisitions", (unsigned long long)sh->guarded,
+            (unsigned long long)acq);
+    /* workers count up to when they see `stop`: a few acquisitions after t1
+     * at most, negligible in a window of this length */
+    out.rate = (double)acq * 1e9 / (double)(t1 - t0);
+    out.cpu_per_acq = acq ? (double)(c1 - c0) / (double)acq : NAN;
+    out.csw_per_k = acq ? (double)(s1 - s0) * 1000.0 / (double)acq : NAN;
+
+    check(as_sem_destroy(&sh->sem), "as_sem_destroy");
+    check(as_mutex_destroy(&sh->mutex), "as_mutex_destroy");
+    pthread_mutex_destroy(&sh->pmutex);
+    sem_destroy(&sh->psem);
+    free(loops);
+    free(bts);
+    free(sh);
+    return out;
+}
+
+static void add_sample(struct results *res, struct sample s, const char *key)
+{
+    res_add(res, s.rate, "%s|rate", key);
+    res_add(res, s.cpu_per_acq, "%s|cpu", key);
+    res_add(res, s.csw_per_k, "%s|csw", key);
+}
+
+int main(int argc, char **argv)
+{
+    static const int ts[] = {1, 2, 4};
+    struct bench_opts o;
+    struct results res = {0};
+    struct report rp;
+    struct targets tg;
+    bool have[BK_COUNT];
+    double ms;
+    char key[96], b1[32], b2[32];
+
+    bench_parse(argc, argv, &o, "bench_contended",
+                "  --only P   one primitive: sem4, mutex, mutex-strict\n");
+    ms = o.ms > 0 ? o.ms : o.smoke ? 10 : 200;
+    for (int bk = 0; bk < BK_COUNT; bk++)
+        have[bk] = backend_enabled(&o, bk);
+
+    for (int rep = 0; rep < o.reps; rep++) {
+        for (int prim = 0; prim < P_COUNT; prim++) {
+            if (o.only && strcmp(o.only, prim_name[prim]) != 0)
+                continue;
+            if (prim != P_MUTEX_STRICT) {
+                snprintf(key, sizeof key, "%s|threads|short|-|8", prim_name[prim]);
+                add_sample(&res, measure(prim, false, 0, 0, ms), key);
+            }
+            for (int hold = 0; hold < 2; hold++) {
+                for (int bk = 0; bk < BK_COUNT; bk++) {
+                    if (!have[bk])
+                        continue;
+                    for (size_t ti = 0; ti < ARRAY_LEN(ts); ti++) {
+                        snprintf(key, sizeof key, "%s|loops|%s|%s|%d",
+                                 prim_name[prim], hold ? "hold" : "short",
+                                 bk_name[bk], ts[ti]);
+                        add_sample(&res, measure(prim, hold, ts[ti], bk, ms), key);
+                    }
+                }
+            }
+        }
+    }
+
+    report_open(&rp, &o, "contended");
+    rprintf(&rp, "## 4. Contended throughput\n\n");
+    rprintf(&rp, "T loops x %d tasks (asyncsync) or %d threads (baseline) "
+                 "share one primitive; %.0f ms windows, median of %d "
+                 "repetitions. short = release at once, ask again next "
+                 "iteration; hold = keep it across one loop iteration. CPU = "
+                 "process CPU time per acquisition; csw = context switches "
+                 "per 1000 acquisitions. %d CPUs.\n\n",
+            TASKS, BASE_THREADS, ms, o.reps, online_cpus());
+    rprintf(&rp, "| primitive | runner | mode | backend | T | acquisitions/s "
+                 "| CPU/acq | csw/1k acq | vs 8 threads |\n");
+    rprintf(&rp, "|---|---|---|---|---:|---:|---:|---:|---:|\n");
+    FILE *csv = out_open(&o, "contended.csv");
+    if (csv)
+        fprintf(csv, "primitive,runner,mode,backend,threads,acq_per_s_median,"
+                     "acq_per_s_min,acq_per_s_max,cpu_ns_per_acq,csw_per_1k_acq,"
+                     "reps,x_threads\n");
+    for (int prim = 0; prim < P_COUNT; prim++) {
+        const char *basep = prim == P_SEM ? "sem4" : "mutex";
+        double base = res_median(&res, "%s|threads|short|-|8|rate", basep);
+        for (int i = -1; i < 2 * BK_COUNT * (int)ARRAY_LEN(ts); i++) {
+            int hold = 0, bk = 0, t = BASE_THREADS;
+            const char *runner = "threads", *bn = "-";
+            if (i >= 0) {
+                hold = i / (BK_COUNT * (int)ARRAY_LEN(ts));
+                bk = (i / (int)ARRAY_LEN(ts)) % BK_COUNT;
+                t = ts[i % (int)ARRAY_LEN(ts)];
+                runner = "loops";
+                bn = bk_name[bk];
+            } else if (prim == P_MUTEX_STRICT) {
+                continue;
+            }
+            snprintf(key, sizeof key, "%s|%s|%s|%s|%d", prim_name[prim], runner,
+                     hold ? "hold" : "short", bn, t);
+            if (!res_count(&res, "%s|rate", key))
+                continue;
+            double rate = res_median(&res, "%s|rate", key);
+            double cpu = res_median(&res, "%s|cpu", key);
+            double csw = res_median(&res, "%s|csw", key);
+            rprintf(&rp, "| %s | %s | %s | %s | %d | %s | %s | %.2f | %.2fx |\n",
+                    i < 0 ? (prim == P_SEM ? "sem_t(4)" : "pthread_mutex")
+                          : prim_label[prim],
+                    i < 0 ? "threads" : "loops", hold ? "hold" : "short", bn, t,
+                    fmt_rate(b1, sizeof b1, rate), fmt_ns(b2, sizeof b2, cpu),
+                    csw, rate / base);
+            if (csv)
+                fprintf(csv, "%s,%s,%s,%s,%d,%.0f,%.0f,%.0f,%.1f,%.3f,%d,%.4f\n",
+                        i < 0 ? (prim == P_SEM ? "sem_t4" : "pthread_mutex")
+                              : prim_name[prim],
+                        runner, hold ? "hold" : "short", bn, t, rate,
+                        res_min(&res, "%s|rate", key),
+                        res_max(&res, "%s|rate", key), cpu, csw,
+                        res_count(&res, "%s|rate", key), rate / base);
+        }
+    }
+    rprintf(&rp, "\n");
+    if (csv)
+        fclose(csv);
+    report_close(&rp);
+
+    targets_open(&tg, &o, "contended");
+    for (int prim = 0; prim < P_COUNT; prim++) {
+        const char *basep = prim == P_SEM ? "sem4" : "mutex";
+        double base = res_median(&res, "%s|threads|short|-|8|rate", basep);
+        double need = prim == P_SEM ? 1.0 : 0.7;
+        char meas[256] = "", tgt[200], id[8];
+        size_t len = 0;
+        int met = prim == P_MUTEX_STRICT ? -1 : 1, seen = 0;
+        for (int bk = 0; bk < BK_COUNT; bk++) {
+            double r = res_median(&res, "%s|loops|short|%s|2|rate",
+                                  prim_name[prim], bk_name[bk]);
+            if (isnan(r))
+                continue;
+            seen++;
+            if (met >= 0 && r < need * base)
+                met = 0;
+            len += (size_t)snprintf(meas + len, sizeof meas - len,
+                                    "%s%s: %s = %.2fx", len ? "; " : "",
+                                    bk_name[bk], fmt_rate(b1, sizeof b1, r),
+                                    r / base);
+        }
+        if (!seen)
+            met = -1;
+        snprintf(id, sizeof id, "4.%d", prim + 1);
+        if (prim == P_MUTEX_STRICT)
+            snprintf(tgt, sizeof tgt, "contended, 2 loops, mutex with "
+                     "AS_MUTEX_STRICT_FIFO: measured beside the default "
+                     "(vs pthread_mutex, 8 threads: %s)",
+                     fmt_rate(b2, sizeof b2, base));
+        else
+            snprintf(tgt, sizeof tgt, "contended, 2 loops, %s, default policy: "
+                     ">= %.1fx the 8-thread %s baseline (%s)",
+                     prim == P_SEM ? "sem(4)" : "mutex", need,
+                     prim == P_SEM ? "sem_t" : "pthread_mutex",
+                     fmt_rate(b2, sizeof b2, base));
+        target_row(&tg, id, tgt, met, "%s", meas);
+    }
+    targets_close(&tg);
+    res_free(&res);
+    return 0;
+}
