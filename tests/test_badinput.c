@@ -1,0 +1,451 @@
+/*
+ * Conformance: bad input gets a clear error and changes nothing.
+ *
+ * One table row per bad call.  Every row runs as its own cmocka test on a
+ * fresh fixture holding one object in each interesting state (free, locked,
+ * with waiters, set, never initialised, destroyed) and pending waits.  The
+ * row checks the exact negative errno (by name), then the whole fixture is
+ * checked unchanged: semaphore values, try_lock results, is_set, pending
+ * waits still pending, no callback, untouched bytes of the zeroed and
+ * destroyed objects.
+ */
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct bx bx;
+typedef struct row {
+    const char *name;
+    int (*fn)(bx *x);
+    int expect;
+} row;
+
+struct bx {
+    const row *r;
+    th_loop L;
+    th_rec rec;
+    /* live objects */
+    as_sem s3, s0, smax, sdone;            /* 3; 0 + waiter tws; MAX; 0 */
+    as_mutex m, mstrict, mlk, mw, mc;      /* free; free strict; locked; locked + twm; free (cw's) */
+    as_cond c, cw;                         /* idle; waiter twc (mutex mc) */
+    as_event e, ew, eset, easet;           /* auto unset; auto unset + twe; manual set; auto set */
+    th_waiter tws, twm, twc, twe;          /* pending */
+    th_waiter tw;                          /* fresh, never used */
+    th_waiter twdone;                      /* its callback has run */
+    /* scratch */
+    as_loop tmp;
+    as_loop_options o_flags, o_caps;
+    struct io_uring_cqe *cqe_z, *cqe_d;
+    int dummy_port;
+    char dummy_entry[64];
+    /* never initialised (zeroed) */
+    as_sem zs;
+    as_mutex zm;
+    as_cond zc;
+    as_event ze;
+    as_loop zl;
+    /* initialised then destroyed, and their bytes after destroy */
+    as_sem ds;
+    as_mutex dm;
+    as_cond dc;
+    as_event de;
+    as_loop dl;
+    as_sem ds_snap;
+    as_mutex dm_snap;
+    as_cond dc_snap;
+    as_event de_snap;
+    as_loop dl_snap;
+};
+
+static void bx_notify(void *ctx)
+{
+    (void)ctx;
+}
+
+#define LOOP (&x->L.loop)
+#define TW (&x->tw.w), th_cb, (&x->tw)
+
+/* name, expected result, call */
+#define ROWS(X)                                                                            \
+    /* ---- loops ---- */                                                                  \
+    X(loop_init_uring_null_loop, -EINVAL, as_loop_init_uring(NULL, &x->L.ring, NULL))      \
+    X(loop_init_uring_null_ring, -EINVAL, as_loop_init_uring(&x->tmp, NULL, NULL))         \
+    X(loop_init_uring_flags, -EINVAL, as_loop_init_uring(&x->tmp, &x->L.ring, &x->o_flags)) \
+    X(loop_init_uring_unknown_caps, -EINVAL,                                               \
+      as_loop_init_uring(&x->tmp, &x->L.ring, &x->o_caps))                                 \
+    X(loop_init_generic_null_loop, -EINVAL, as_loop_init_generic(NULL, bx_notify, x, NULL)) \
+    X(loop_init_generic_null_notify, -EINVAL, as_loop_init_generic(&x->tmp, NULL, x, NULL)) \
+    X(loop_init_generic_flags, -EINVAL,                                                    \
+      as_loop_init_generic(&x->tmp, bx_notify, x, &x->o_flags))                            \
+    X(loop_init_generic_unknown_caps, -EINVAL,                                             \
+      as_loop_init_generic(&x->tmp, bx_notify, x, &x->o_caps))                             \
+    X(loop_init_iocp_on_linux, -EOPNOTSUPP, as_loop_init_iocp(&x->tmp, &x->dummy_port, NULL)) \
+    X(loop_run_null, -EINVAL, as_loop_run(NULL))                                           \
+    X(loop_run_zeroed, -EINVAL, as_loop_run(&x->zl))                                       \
+    X(loop_run_destroyed, -EINVAL, as_loop_run(&x->dl))                                    \
+    X(loop_destroy_null, -EINVAL, as_loop_destroy(NULL))                                   \
+    X(loop_destroy_zeroed, -EINVAL, as_loop_destroy(&x->zl))                               \
+    X(loop_destroy_twice, -EINVAL, as_loop_destroy(&x->dl))                                \
+    X(loop_destroy_pending_waits, -EBUSY, as_loop_destroy(LOOP))                           \
+    X(loop_handle_cqe_null_loop, 0, as_loop_handle_cqe(NULL, x->cqe_z))                   \
+    X(loop_handle_cqe_null_cqe, 0, as_loop_handle_cqe(LOOP, NULL))                         \
+    X(loop_handle_cqe_zeroed_loop, 0, as_loop_handle_cqe(&x->zl, x->cqe_z))               \
+    X(loop_handle_cqe_destroyed_loop_foreign, 0, as_loop_handle_cqe(&x->dl, x->cqe_z))    \
+    /* user_data = loop + tag is reserved to the library: a late CQE of a  */               \
+    /* destroyed loop is still the library's (swallowed, nothing touched)  */               \
+    X(loop_handle_cqe_destroyed_loop_late, 1, as_loop_handle_cqe(&x->dl, x->cqe_d))       \
+    X(loop_handle_completion_on_linux, 0, as_loop_handle_completion(LOOP, x->dummy_entry)) \
+    X(loop_backend_null, 0, as_loop_backend(NULL) != NULL)                                 \
+    X(loop_backend_zeroed, 0, as_loop_backend(&x->zl) != NULL)                             \
+    X(loop_backend_destroyed, 0, as_loop_backend(&x->dl) != NULL)                          \
+    X(loop_caps_null, 0, (int)as_loop_caps(NULL))                                          \
+    X(cancel_null, -EINVAL, as_cancel(NULL))                                               \
+    X(cancel_never_used, -ENOENT, as_cancel(&x->tw.w))                                     \
+    X(cancel_completed, -ENOENT, as_cancel(&x->twdone.w))                                  \
+    X(wait_pending_null, 0, as_wait_pending(NULL))                                         \
+    /* ---- semaphore ---- */                                                              \
+    X(sem_init_null, -EINVAL, as_sem_init(NULL, 1, 0))                                     \
+    X(sem_init_too_many, -EINVAL, as_sem_init(&x->zs, AS_SEM_VALUE_MAX + 1u, 0))           \
+    X(sem_init_u32max, -EINVAL, as_sem_init(&x->zs, UINT32_MAX, 0))                        \
+    X(sem_init_flags, -EINVAL, as_sem_init(&x->zs, 1, 1))                                  \
+    X(sem_init_flags_high, -EINVAL, as_sem_init(&x->zs, 1, 0x80000000u))                   \
+    X(sem_init_twice, -EBUSY, as_sem_init(&x->s3, 5, 0))                                   \
+    X(sem_init_twice_waiters, -EBUSY, as_sem_init(&x->s0, 5, 0))                           \
+    X(sem_destroy_null, -EINVAL, as_sem_destroy(NULL))                                     \
+    X(sem_destroy_zeroed, -EINVAL, as_sem_destroy(&x->zs))                                 \
+    X(sem_destroy_twice, -EINVAL, as_sem_destroy(&x->ds))                                  \
+    X(sem_destroy_waiters, -EBUSY, as_sem_destroy(&x->s0))                                 \
+    X(sem_try_null, -EINVAL, as_sem_try_acquire(NULL, 1))                                  \
+    X(sem_try_zero, -EINVAL, as_sem_try_acquire(&x->s3, 0))                                \
+    X(sem_try_too_many, -EINVAL, as_sem_try_acquire(&x->s3, AS_SEM_VALUE_MAX + 1u))        \
+    X(sem_try_u32max, -EINVAL, as_sem_try_acquire(&x->smax, UINT32_MAX))                   \
+    X(sem_try_zeroed, -EINVAL, as_sem_try_acquire(&x->zs, 1))                              \
+    X(sem_try_destroyed, -EINVAL, as_sem_try_acquire(&x->ds, 1))                           \
+    X(sem_acquire_null_sem, -EINVAL, as_sem_acquire_async(NULL, LOOP, &x->tw.w, 1, th_cb, &x->tw))               \
+    X(sem_acquire_null_loop, -EINVAL, as_sem_acquire_async(&x->s3, NULL, &x->tw.w, 1, th_cb, &x->tw)) \
+    X(sem_acquire_null_wait, -EINVAL, as_sem_acquire_async(&x->s3, LOOP, NULL, 1, th_cb, &x->tw)) \
+    X(sem_acquire_null_cb, -EINVAL, as_sem_acquire_async(&x->s3, LOOP, &x->tw.w, 1, NULL, &x->tw)) \
+    X(sem_acquire_zero, -EINVAL, as_sem_acquire_async(&x->s3, LOOP, &x->tw.w, 0, th_cb, &x->tw)) \
+    X(sem_acquire_too_many, -EINVAL,                                                       \
+      as_sem_acquire_async(&x->s3, LOOP, &x->tw.w, AS_SEM_VALUE_MAX + 1u, th_cb, &x->tw))  \
+    X(sem_acquire_u32max, -EINVAL,                                                         \
+      as_sem_acquire_async(&x->smax, LOOP, &x->tw.w, UINT32_MAX, th_cb, &x->tw))           \
+    X(sem_acquire_zeroed_sem, -EINVAL, as_sem_acquire_async(&x->zs, LOOP, &x->tw.w, 1, th_cb, &x->tw)) \
+    X(sem_acquire_destroyed_sem, -EINVAL,                                                  \
+      as_sem_acquire_async(&x->ds, LOOP, &x->tw.w, 1, th_cb, &x->tw))                      \
+    X(sem_acquire_zeroed_loop, -EINVAL,                                                    \
+      as_sem_acquire_async(&x->s3, &x->zl, &x->tw.w, 1, th_cb, &x->tw))                    \
+    X(sem_acquire_destroyed_loop, -EINVAL,                                                 \
+      as_sem_acquire_async(&x->s3, &x->dl, &x->tw.w, 1, th_cb, &x->tw))                    \
+    X(sem_acquire_pending_wait_same_sem, -EBUSY,                                           \
+      as_sem_acquire_async(&x->s0, LOOP, &x->tws.w, 1, th_cb, &x->tws))                    \
+    X(sem_acquire_pending_wait_fast_path, -EBUSY,                                          \
+      as_sem_acquire_async(&x->s3, LOOP, &x->tws.w, 1, th_cb, &x->tws))                    \
+    X(sem_acquire_pending_mutex_wait, -EBUSY,                                              \
+      as_sem_acquire_async(&x->s3, LOOP, &x->twm.w, 1, th_cb, &x->twm))                    \
+    X(sem_acquire_pending_cond_wait, -EBUSY,                                               \
+      as_sem_acquire_async(&x->s3, LOOP, &x->twc.w, 1, th_cb, &x->twc))                    \
+    X(sem_acquire_pending_event_wait, -EBUSY,                                              \
+      as_sem_acquire_async(&x->s3, LOOP, &x->twe.w, 1, th_cb, &x->twe))                    \
+    X(sem_release_null, -EINVAL, as_sem_release(NULL, 1))                                  \
+    X(sem_release_zero, -EINVAL, as_sem_release(&x->s3, 0))                                \
+    X(sem_release_zeroed, -EINVAL, as_sem_release(&x->zs, 1))                              \
+    X(sem_release_destroyed, -EINVAL, as_sem_release(&x->ds, 1))                           \
+    X(sem_release_overflow_at_max, -EOVERFLOW, as_sem_release(&x->smax, 1))                \
+    X(sem_release_overflow_sum, -EOVERFLOW, as_sem_release(&x->s3, AS_SEM_VALUE_MAX - 2u)) \
+    X(sem_release_overflow_n_too_big, -EOVERFLOW, as_sem_release(&x->s3, AS_SEM_VALUE_MAX + 1u)) \
+    X(sem_release_overflow_u32max, -EOVERFLOW, as_sem_release(&x->s3, UINT32_MAX))         \
+    X(sem_release_overflow_with_waiter, -EOVERFLOW, as_sem_release(&x->s0, UINT32_MAX))    \
+    X(sem_value_null, -EINVAL, (int)as_sem_value(NULL))                                    \
+    X(sem_value_zeroed, -EINVAL, (int)as_sem_value(&x->zs))                                \
+    X(sem_value_destroyed, -EINVAL, (int)as_sem_value(&x->ds))                             \
+    /* ---- mutex ---- */                                                                  \
+    X(mutex_init_null, -EINVAL, as_mutex_init(NULL, 0))                                    \
+    X(mutex_init_flags, -EINVAL, as_mutex_init(&x->zm, 2))                                 \
+    X(mutex_init_flags_high, -EINVAL, as_mutex_init(&x->zm, 0x80000000u))                  \
+    X(mutex_init_twice, -EBUSY, as_mutex_init(&x->m, 0))                                   \
+    X(mutex_init_twice_locked, -EBUSY, as_mutex_init(&x->mlk, 0))                          \
+    X(mutex_init_twice_waiters, -EBUSY, as_mutex_init(&x->mw, AS_MUTEX_STRICT_FIFO))       \
+    X(mutex_destroy_null, -EINVAL, as_mutex_destroy(NULL))                                 \
+    X(mutex_destroy_zeroed, -EINVAL, as_mutex_destroy(&x->zm))                             \
+    X(mutex_destroy_twice, -EINVAL, as_mutex_destroy(&x->dm))                              \
+    X(mutex_destroy_locked, -EBUSY, as_mutex_destroy(&x->mlk))                             \
+    X(mutex_destroy_waiters, -EBUSY, as_mutex_destroy(&x->mw))                             \
+    X(mutex_try_null, -EINVAL, as_mutex_try_lock(NULL))                                    \
+    X(mutex_try_zeroed, -EINVAL, as_mutex_try_lock(&x->zm))                                \
+    X(mutex_try_destroyed, -EINVAL, as_mutex_try_lock(&x->dm))                             \
+    X(mutex_lock_null_mutex, -EINVAL, as_mutex_lock_async(NULL, LOOP, TW))                 \
+    X(mutex_lock_null_loop, -EINVAL, as_mutex_lock_async(&x->m, NULL, TW))                 \
+    X(mutex_lock_null_wait, -EINVAL, as_mutex_lock_async(&x->m, LOOP, NULL, th_cb, &x->tw)) \
+    X(mutex_lock_null_cb, -EINVAL, as_mutex_lock_async(&x->m, LOOP, &x->tw.w, NULL, &x->tw)) \
+    X(mutex_lock_zeroed_mutex, -EINVAL, as_mutex_lock_async(&x->zm, LOOP, TW))             \
+    X(mutex_lock_destroyed_mutex, -EINVAL, as_mutex_lock_async(&x->dm, LOOP, TW))          \
+    X(mutex_lock_zeroed_loop, -EINVAL, as_mutex_lock_async(&x->m, &x->zl, TW))             \
+    X(mutex_lock_destroyed_loop, -EINVAL, as_mutex_lock_async(&x->m, &x->dl, TW))          \
+    X(mutex_lock_pending_wait_fast_path, -EBUSY,                                           \
+      as_mutex_lock_async(&x->m, LOOP, &x->tws.w, th_cb, &x->tws))                         \
+    X(mutex_lock_pending_wait_same_mutex, -EBUSY,                                          \
+      as_mutex_lock_async(&x->mw, LOOP, &x->twm.w, th_cb, &x->twm))                        \
+    X(mutex_unlock_null, -EINVAL, as_mutex_unlock(NULL))                                   \
+    X(mutex_unlock_zeroed, -EINVAL, as_mutex_unlock(&x->zm))                               \
+    X(mutex_unlock_destroyed, -EINVAL, as_mutex_unlock(&x->dm))                            \
+    X(mutex_unlock_unlocked, -EPERM, as_mutex_unlock(&x->m))                               \
+    X(mutex_unlock_unlocked_strict, -EPERM, as_mutex_unlock(&x->mstrict))                  \
+    X(mutex_unlock_unlocked_with_cond_waiter, -EPERM, as_mutex_unlock(&x->mc))             \
+    /* ---- condvar ---- */                                                                \
+    X(cond_init_null, -EINVAL, as_cond_init(NULL, 0))                                      \
+    X(cond_init_flags, -EINVAL, as_cond_init(&x->zc, 1))                                   \
+    X(cond_init_twice, -EBUSY, as_cond_init(&x->c, 0))                                     \
+    X(cond_init_twice_waiters, -EBUSY, as_cond_init(&x->cw, 0))                            \
+    X(cond_destroy_null, -EINVAL, as_cond_destroy(NULL))                                   \
+    X(cond_destroy_zeroed, -EINVAL, as_cond_destroy(&x->zc))                               \
+    X(cond_destroy_twice, -EINVAL, as_cond_destroy(&x->dc))                                \
+    X(cond_destroy_waiters, -EBUSY, as_cond_destroy(&x->cw))                               \
+    X(cond_wait_null_cond, -EINVAL, as_cond_wait_async(NULL, &x->mlk, LOOP, TW))           \
+    X(cond_wait_null_mutex, -EINVAL, as_cond_wait_async(&x->c, NULL, LOOP, TW))            \
+    X(cond_wait_null_loop, -EINVAL, as_cond_wait_async(&x->c, &x->mlk, NULL, TW))          \
+    X(cond_wait_null_wait, -EINVAL,                                                        \
+      as_cond_wait_async(&x->c, &x->mlk, LOOP, NULL, th_cb, &x->tw))                       \
+    X(cond_wait_null_cb, -EINVAL,                                                          \
+      as_cond_wait_async(&x->c, &x->mlk, LOOP, &x->tw.w, NULL, &x->tw))                    \
+    X(cond_wait_zeroed_cond, -EINVAL, as_cond_wait_async(&x->zc, &x->mlk, LOOP, TW))       \
+    X(cond_wait_destroyed_cond, -EINVAL, as_cond_wait_async(&x->dc, &x->mlk, LOOP, TW))    \
+    X(cond_wait_zeroed_mutex, -EINVAL, as_cond_wait_async(&x->c, &x->zm, LOOP, TW))        \
+    X(cond_wait_destroyed_mutex, -EINVAL, as_cond_wait_async(&x->c, &x->dm, LOOP, TW))     \
+    X(cond_wait_zeroed_loop, -EINVAL, as_cond_wait_async(&x->c, &x->mlk, &x->zl, TW))      \
+    X(cond_wait_destroyed_loop, -EINVAL, as_cond_wait_async(&x->c, &x->mlk, &x->dl, TW))   \
+    X(cond_wait_unlocked_mutex, -EPERM, as_cond_wait_async(&x->c, &x->m, LOOP, TW))        \
+    X(cond_wait_pending_wait, -EBUSY,                                                      \
+      as_cond_wait_async(&x->c, &x->mlk, LOOP, &x->tws.w, th_cb, &x->tws))                 \
+    X(cond_wait_pending_cond_wait, -EBUSY,                                                 \
+      as_cond_wait_async(&x->c, &x->mlk, LOOP, &x->twc.w, th_cb, &x->twc))                 \
+    X(cond_signal_null, -EINVAL, as_cond_signal(NULL))                                     \
+    X(cond_signal_zeroed, -EINVAL, as_cond_signal(&x->zc))                                 \
+    X(cond_signal_destroyed, -EINVAL, as_cond_signal(&x->dc))                              \
+    X(cond_broadcast_null, -EINVAL, as_cond_broadcast(NULL))                               \
+    X(cond_broadcast_zeroed, -EINVAL, as_cond_broadcast(&x->zc))                           \
+    X(cond_broadcast_destroyed, -EINVAL, as_cond_broadcast(&x->dc))                        \
+    /* ---- event ---- */                                                                  \
+    X(event_init_null, -EINVAL, as_event_init(NULL, 0))                                    \
+    X(event_init_flags, -EINVAL, as_event_init(&x->ze, 4))                                 \
+    X(event_init_flags_high, -EINVAL, as_event_init(&x->ze, 0x80000000u))                  \
+    X(event_init_twice, -EBUSY, as_event_init(&x->e, AS_EVENT_INITIALLY_SET))              \
+    X(event_init_twice_set, -EBUSY, as_event_init(&x->eset, 0))                            \
+    X(event_init_twice_waiters, -EBUSY, as_event_init(&x->ew, AS_EVENT_INITIALLY_SET))     \
+    X(event_destroy_null, -EINVAL, as_event_destroy(NULL))                                 \
+    X(event_destroy_zeroed, -EINVAL, as_event_destroy(&x->ze))                             \
+    X(event_destroy_twice, -EINVAL, as_event_destroy(&x->de))                              \
+    X(event_destroy_waiters, -EBUSY, as_event_destroy(&x->ew))                             \
+    X(event_wait_null_event, -EINVAL, as_event_wait_async(NULL, LOOP, TW))                 \
+    X(event_wait_null_loop, -EINVAL, as_event_wait_async(&x->easet, NULL, TW))             \
+    X(event_wait_null_wait, -EINVAL, as_event_wait_async(&x->easet, LOOP, NULL, th_cb, &x->tw)) \
+    X(event_wait_null_cb, -EINVAL, as_event_wait_async(&x->easet, LOOP, &x->tw.w, NULL, &x->tw)) \
+    X(event_wait_zeroed_event, -EINVAL, as_event_wait_async(&x->ze, LOOP, TW))             \
+    X(event_wait_destroyed_event, -EINVAL, as_event_wait_async(&x->de, LOOP, TW))          \
+    X(event_wait_zeroed_loop, -EINVAL, as_event_wait_async(&x->easet, &x->zl, TW))         \
+    X(event_wait_destroyed_loop, -EINVAL, as_event_wait_async(&x->easet, &x->dl, TW))      \
+    X(event_wait_pending_wait_fast_path, -EBUSY,                                           \
+      as_event_wait_async(&x->easet, LOOP, &x->tws.w, th_cb, &x->tws))                     \
+    X(event_wait_pending_wait_same_event, -EBUSY,                                          \
+      as_event_wait_async(&x->ew, LOOP, &x->twe.w, th_cb, &x->twe))                        \
+    X(event_set_null, -EINVAL, as_event_set(NULL))                                         \
+    X(event_set_zeroed, -EINVAL, as_event_set(&x->ze))                                     \
+    X(event_set_destroyed, -EINVAL, as_event_set(&x->de))                                  \
+    X(event_reset_null, -EINVAL, as_event_reset(NULL))                                     \
+    X(event_reset_zeroed, -EINVAL, as_event_reset(&x->ze))                                 \
+    X(event_reset_destroyed, -EINVAL, as_event_reset(&x->de))                              \
+    X(event_is_set_null, -EINVAL, as_event_is_set(NULL))                                   \
+    X(event_is_set_zeroed, -EINVAL, as_event_is_set(&x->ze))                               \
+    X(event_is_set_destroyed, -EINVAL, as_event_is_set(&x->de))
+
+#define DEF_ROW(name, expect, call)                                                       \
+    static int row_##name(bx *x)                                                          \
+    {                                                                                     \
+        return (int)(call);                                                               \
+    }
+ROWS(DEF_ROW)
+
+#define ENT_ROW(name, expect, call) { #name, row_##name, expect },
+static row rows[] = { ROWS(ENT_ROW) };
+#define NROWS (sizeof rows / sizeof rows[0])
+
+/* ------------------------------------------------------------------------- */
+
+static const unsigned char zero_bytes[sizeof(as_loop) > 256 ? sizeof(as_loop) : 256];
+
+static int bx_setup(void **state)
+{
+    const row *r = *state;
+    bx *x = th_zalloc(sizeof *x);
+    x->r = r;
+    *state = x;
+    th_rec_init(&x->rec);
+    th_loop_setup(&x->L, TH_RING, NULL);
+
+    th_sem_make(&x->s3, 3);
+    th_sem_make(&x->s0, 0);
+    th_sem_make(&x->smax, AS_SEM_VALUE_MAX);
+    th_sem_make(&x->sdone, 0);
+    th_mutex_make(&x->m, 0);
+    th_mutex_make(&x->mstrict, AS_MUTEX_STRICT_FIFO);
+    th_mutex_make(&x->mlk, 0);
+    TH_RC(as_mutex_try_lock(&x->mlk), 1);
+    th_mutex_make(&x->mw, 0);
+    TH_RC(as_mutex_try_lock(&x->mw), 1);
+    th_mutex_make(&x->mc, 0);
+    th_cond_make(&x->c);
+    th_cond_make(&x->cw);
+    th_event_make(&x->e, 0);
+    th_event_make(&x->ew, 0);
+    th_event_make(&x->eset, AS_EVENT_MANUAL_RESET | AS_EVENT_INITIALLY_SET);
+    th_event_make(&x->easet, AS_EVENT_INITIALLY_SET);
+
+    th_waiter_init(&x->tws, &x->rec, &x->L, 1);
+    th_waiter_init(&x->twm, &x->rec, &x->L, 2);
+    th_waiter_init(&x->twc, &x->rec, &x->L, 3);
+    th_waiter_init(&x->twe, &x->rec, &x->L, 4);
+    th_waiter_init(&x->tw, &x->rec, &x->L, 10);
+    th_waiter_init(&x->twdone, &x->rec, &x->L, 11);
+    TH_RC(th_sem_acquire(&x->tws, &x->s0, 1), 0);
+    TH_RC(th_mutex_lock(&x->twm, &x->mw, false), 0);
+    TH_RC(as_mutex_try_lock(&x->mc), 1);
+    TH_RC(th_cond_wait(&x->twc, &x->cw, &x->mc, true), 0);
+    TH_RC(th_event_wait(&x->twe, &x->ew), 0);
+    TH_RC(th_sem_acquire(&x->twdone, &x->sdone, 1), 0);
+    TH_RC(as_sem_release(&x->sdone, 1), 0);
+    th_rec_wait(&x->L, &x->rec, 1);
+
+    th_sem_make(&x->ds, 1);
+    TH_RC(as_sem_destroy(&x->ds), 0);
+    th_mutex_make(&x->dm, 0);
+    TH_RC(as_mutex_destroy(&x->dm), 0);
+    th_cond_make(&x->dc);
+    TH_RC(as_cond_destroy(&x->dc), 0);
+    th_event_make(&x->de, AS_EVENT_INITIALLY_SET);
+    TH_RC(as_event_destroy(&x->de), 0);
+    TH_RC(as_loop_init_generic(&x->dl, bx_notify, x, NULL), 0);
+    TH_RC(as_loop_destroy(&x->dl), 0);
+    x->ds_snap = x->ds;
+    x->dm_snap = x->dm;
+    x->dc_snap = x->dc;
+    x->de_snap = x->de;
+    x->dl_snap = x->dl;
+
+    x->o_flags.flags = 1;
+    x->o_caps.disabled_caps = 0x80000000u;
+    static struct io_uring_cqe cqe_app, cqe_late; /* flexible array member: not in bx */
+    x->cqe_z = &cqe_app;
+    x->cqe_d = &cqe_late;
+    x->cqe_z->user_data = 0x1234; /* an application's own */
+    x->cqe_d->user_data = (uint64_t)(uintptr_t)&x->dl + 1;
+    th_pump(&x->L);
+    return 0;
+}
+
+#define CHECK_BYTES(obj, ref, what)                                                        \
+    do {                                                                                   \
+        if (memcmp(&(obj), (ref), sizeof(obj)) != 0)                                       \
+            th_fail("%s: %s was modified", x->r->name, what);                              \
+    } while (0)
+
+static void bx_check_unchanged(bx *x)
+{
+    TH_EQ(as_sem_value(&x->s3), 3);
+    TH_EQ(as_sem_value(&x->s0), 0);
+    TH_EQ(as_sem_value(&x->smax), AS_SEM_VALUE_MAX);
+    TH_EQ(as_sem_value(&x->sdone), 0);
+    TH_RC(as_sem_try_acquire(&x->s0, 1), 0);
+    TH_RC(as_mutex_try_lock(&x->m), 1);
+    TH_RC(as_mutex_unlock(&x->m), 0);
+    TH_RC(as_mutex_try_lock(&x->mstrict), 1);
+    TH_RC(as_mutex_unlock(&x->mstrict), 0);
+    TH_RC(as_mutex_try_lock(&x->mc), 1);
+    TH_RC(as_mutex_unlock(&x->mc), 0);
+    TH_RC(as_mutex_try_lock(&x->mlk), 0);
+    TH_RC(as_mutex_try_lock(&x->mw), 0);
+    TH_RC(as_event_is_set(&x->e), 0);
+    TH_RC(as_event_is_set(&x->ew), 0);
+    TH_RC(as_event_is_set(&x->eset), 1);
+    TH_RC(as_event_is_set(&x->easet), 1);
+    TH_EQ(as_wait_pending(&x->tws.w), 1);
+    TH_EQ(as_wait_pending(&x->twm.w), 1);
+    TH_EQ(as_wait_pending(&x->twc.w), 1);
+    TH_EQ(as_wait_pending(&x->twe.w), 1);
+    TH_EQ(as_wait_pending(&x->tw.w), 0);
+    TH_EQ(as_wait_pending(&x->twdone.w), 0);
+    CHECK_BYTES(x->zs, zero_bytes, "a zeroed as_sem");
+    CHECK_BYTES(x->zm, zero_bytes, "a zeroed as_mutex");
+    CHECK_BYTES(x->zc, zero_bytes, "a zeroed as_cond");
+    CHECK_BYTES(x->ze, zero_bytes, "a zeroed as_event");
+    CHECK_BYTES(x->zl, zero_bytes, "a zeroed as_loop");
+    CHECK_BYTES(x->ds, &x->ds_snap, "a destroyed as_sem");
+    CHECK_BYTES(x->dm, &x->dm_snap, "a destroyed as_mutex");
+    CHECK_BYTES(x->dc, &x->dc_snap, "a destroyed as_cond");
+    CHECK_BYTES(x->de, &x->de_snap, "a destroyed as_event");
+    CHECK_BYTES(x->dl, &x->dl_snap, "a destroyed as_loop");
+    assert_non_null(as_loop_backend(&x->L.loop));
+    th_quiesce(&x->L, 0.02);
+    if (th_rec_count(&x->rec) != 1)
+        th_fail("%s: %u callback(s) ran; a rejected call must not call back",
+                x->r->name, th_rec_count(&x->rec) - 1);
+}
+
+static void bx_row(void **state)
+{
+    bx *x = *state;
+    int got = x->r->fn(x);
+    if (got != x->r->expect)
+        th_fail("%s returned %s, expected %s", x->r->name, th_errname(got),
+                th_errname(x->r->expect));
+    bx_check_unchanged(x);
+}
+
+static int bx_teardown(void **state)
+{
+    bx *x = *state;
+    if (as_loop_backend(&x->tmp)) /* a bad init that wrongly succeeded */
+        as_loop_destroy(&x->tmp);
+    TH_RC(as_cancel(&x->tws.w), 0);
+    TH_RC(as_cancel(&x->twm.w), 0);
+    TH_RC(as_cancel(&x->twc.w), 0);
+    TH_RC(as_cancel(&x->twe.w), 0);
+    th_rec_wait(&x->L, &x->rec, 5);
+    for (int id = 1; id <= 4; id++)
+        TH_RC(th_rec_status_of(&x->rec, id), -ECANCELED);
+    TH_RC(as_mutex_unlock(&x->mlk), 0);
+    TH_RC(as_mutex_unlock(&x->mw), 0);
+    TH_RC(as_sem_destroy(&x->s3), 0);
+    TH_RC(as_sem_destroy(&x->s0), 0);
+    TH_RC(as_sem_destroy(&x->smax), 0);
+    TH_RC(as_sem_destroy(&x->sdone), 0);
+    TH_RC(as_mutex_destroy(&x->m), 0);
+    TH_RC(as_mutex_destroy(&x->mstrict), 0);
+    TH_RC(as_mutex_destroy(&x->mlk), 0);
+    TH_RC(as_mutex_destroy(&x->mw), 0);
+    TH_RC(as_mutex_destroy(&x->mc), 0);
+    TH_RC(as_cond_destroy(&x->c), 0);
+    TH_RC(as_cond_destroy(&x->cw), 0);
+    TH_RC(as_event_destroy(&x->e), 0);
+    TH_RC(as_event_destroy(&x->ew), 0);
+    TH_RC(as_event_destroy(&x->eset), 0);
+    TH_RC(as_event_destroy(&x->easet), 0);
+    th_loop_destroy(&x->L);
+    th_rec_assert_clean(&x->rec);
+    free(x);
+    return 0;
+}
+
+int main(void)
+{
+    static struct CMUnitTest tests[NROWS];
+    for (size_t i = 0; i < NROWS; i++) {
+        tests[i].name = rows[i].name;
+        tests[i].test_func = bx_row;
+        tests[i].setup_func = bx_setup;
+        tests[i].teardown_func = bx_teardown;
+        tests[i].initial_state = &rows[i];
+    }
+    return th_main("badinput", tests, NROWS);
+}

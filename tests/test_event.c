@@ -1,0 +1,441 @@
+/*
+ * Conformance: as_event (manual-reset and auto-reset).
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define FIX()                    \
+    th_fix *f = *state;          \
+    th_loop *L = &f->L;          \
+    th_rec *R = &f->rec;         \
+    (void)L;                     \
+    (void)R
+
+/* Auto-reset: a set with no waiter is kept until one wait consumes it. */
+static void event_auto_set_then_wait(void **state)
+{
+    FIX();
+    as_event e;
+    th_event_make(&e, 0);
+    TH_RC(as_event_is_set(&e), 0);
+    TH_RC(as_event_set(&e), 0);
+    TH_RC(as_event_is_set(&e), 1);
+    TH_RC(as_event_is_set(&e), 1); /* is_set does not consume */
+    th_waiter a, b;
+    th_waiter_init(&a, R, L, 1);
+    th_waiter_init(&b, R, L, 2);
+    TH_RC(th_event_wait(&a, &e), 1); /* consumed */
+    TH_EQ(as_wait_pending(&a.w), 0);
+    TH_RC(as_event_is_set(&e), 0);
+    TH_RC(th_event_wait(&b, &e), 0); /* second wait pends */
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 0);
+    TH_RC(as_event_set(&e), 0);
+    TH_EQ(th_rec_count(R), 0);       /* never inside set */
+    TH_RC(as_event_is_set(&e), 0);   /* handed to b */
+    th_rec_wait(L, R, 1);
+    th_quiesce(L, TH_QUIET);
+    th_rec_assert_ids(R, 2);
+    TH_RC(th_rec_status_of(R, 2), 0);
+    TH_RC(as_event_is_set(&e), 0);
+    TH_RC(as_event_destroy(&e), 0);
+}
+
+/* Auto-reset: one waiter per set, oldest first. */
+static void event_auto_one_per_set(void **state)
+{
+    FIX();
+    as_event e;
+    th_event_make(&e, 0);
+    th_waiter w[3];
+    for (int i = 0; i < 3; i++) {
+        th_waiter_init(&w[i], R, L, i);
+        TH_RC(th_event_wait(&w[i], &e), 0);
+    }
+    for (unsigned i = 0; i < 3; i++) {
+        TH_RC(as_event_set(&e), 0);
+        TH_RC(as_event_is_set(&e), 0);
+        th_rec_wait(L, R, i + 1);
+        th_quiesce(L, TH_QUIET);
+        TH_EQ(th_rec_count(R), i + 1);
+        TH_EQ(th_rec_get(R, i).id, (int)i);
+        TH_RC(th_rec_get(R, i).status, 0);
+    }
+    TH_RC(as_event_set(&e), 0); /* nobody waits: stays set */
+    TH_RC(as_event_is_set(&e), 1);
+    th_waiter d;
+    th_waiter_init(&d, R, L, 9);
+    TH_RC(th_event_wait(&d, &e), 1);
+    TH_RC(as_event_is_set(&e), 0);
+    TH_RC(as_event_destroy(&e), 0);
+}
+
+/* Auto-reset: two sets with nobody waiting are one token. */
+static void event_auto_double_set_one_token(void **state)
+{
+    FIX();
+    as_event e;
+    th_event_make(&e, 0);
+    TH_RC(as_event_set(&e), 0);
+    TH_RC(as_event_set(&e), 0);
+    th_waiter a, b;
+    th_waiter_init(&a, R, L, 1);
+    th_waiter_init(&b, R, L, 2);
+    TH_RC(th_event_wait(&a, &e), 1);
+    TH_RC(th_event_wait(&b, &e), 0);
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 0);
+    TH_RC(as_cancel(&b.w), 0);
+    th_rec_wait(L, R, 1);
+    TH_RC(th_rec_status_of(R, 2), -ECANCELED);
+    TH_RC(as_event_is_set(&e), 0);
+    TH_RC(as_event_destroy(&e), 0);
+}
+
+/* Manual-reset: set wakes every waiter and stays set until reset. */
+static void event_manual_wakes_all_stays_set(void **state)
+{
+    FIX();
+    enum { N = 5 };
+    as_event e;
+    th_event_make(&e, AS_EVENT_MANUAL_RESET);
+    th_waiter w[N];
+    for (int i = 0; i < N; i++) {
+        th_waiter_init(&w[i], R, L, i);
+        TH_RC(th_event_wait(&w[i], &e), 0);
+    }
+    TH_RC(as_event_set(&e), 0);
+    TH_EQ(th_rec_count(R), 0);
+    TH_RC(as_event_is_set(&e), 1);
+    th_rec_wait(L, R, N);
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), N);
+    for (int i = 0; i < N; i++) {
+        TH_RC(th_rec_status_of(R, i), 0);
+        TH_EQ(atomic_load(&w[i].calls), 1);
+    }
+    TH_RC(as_event_is_set(&e), 1);
+    th_waiter d;
+    th_waiter_init(&d, R, L, 10);
+    TH_RC(th_event_wait(&d, &e), 1);
+    TH_RC(th_event_wait(&d, &e), 1);
+    TH_RC(as_event_is_set(&e), 1);
+    TH_RC(as_event_set(&e), 0); /* set again: no-op */
+    TH_RC(as_event_reset(&e), 0);
+    TH_RC(as_event_is_set(&e), 0);
+    TH_RC(th_event_wait(&d, &e), 0);
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), N);
+    TH_RC(as_event_set(&e), 0);
+    th_rec_wait(L, R, N + 1);
+    TH_RC(th_rec_status_of(R, 10), 0);
+    TH_RC(as_event_destroy(&e), 0);
+}
+
+/* Manual-reset: waiters released by a set keep their wake-up even when the
+ * event is reset before their callbacks run. */
+static void event_manual_set_then_reset_before_run(void **state)
+{
+    FIX();
+    as_event e;
+    th_event_make(&e, AS_EVENT_MANUAL_RESET);
+    th_waiter a, b;
+    th_waiter_init(&a, R, L, 1);
+    th_waiter_init(&b, R, L, 2);
+    TH_RC(th_event_wait(&a, &e), 0);
+    TH_RC(th_event_wait(&b, &e), 0);
+    TH_RC(as_event_set(&e), 0);
+    TH_RC(as_event_reset(&e), 0);
+    TH_RC(as_event_is_set(&e), 0);
+    th_rec_wait(L, R, 2);
+    TH_RC(th_rec_status_of(R, 1), 0);
+    TH_RC(th_rec_status_of(R, 2), 0);
+    TH_RC(as_event_is_set(&e), 0);
+    TH_RC(as_event_destroy(&e), 0);
+}
+
+static void event_initially_set(void **state)
+{
+    FIX();
+    as_event e;
+    th_waiter a, b;
+    th_waiter_init(&a, R, L, 1);
+    th_waiter_init(&b, R, L, 2);
+
+    th_event_make(&e, AS_EVENT_INITIALLY_SET);
+    TH_RC(as_event_is_set(&e), 1);
+    TH_RC(th_event_wait(&a, &e), 1);
+    TH_RC(as_event_is_set(&e), 0);
+    TH_RC(th_event_wait(&b, &e), 0);
+    TH_RC(as_cancel(&b.w), 0);
+    th_rec_wait(L, R, 1);
+    TH_RC(th_rec_status_of(R, 2), -ECANCELED);
+    TH_RC(as_event_destroy(&e), 0);
+
+    th_event_make(&e, AS_EVENT_MANUAL_RESET | AS_EVENT_INITIALLY_SET);
+    TH_RC(as_event_is_set(&e), 1);
+    TH_RC(th_event_wait(&a, &e), 1);
+    TH_RC(th_event_wait(&b, &e), 1);
+    TH_RC(as_event_is_set(&e), 1);
+    TH_RC(as_event_destroy(&e), 0);
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 1);
+}
+
+static void event_reset(void **state)
+{
+    FIX();
+    for (int manual = 0; manual < 2; manual++) {
+        as_event e;
+        th_event_make(&e, manual ? AS_EVENT_MANUAL_RESET : 0);
+        th_rec_reset(R);
+        TH_RC(as_event_reset(&e), 0); /* reset of an unset event */
+        TH_RC(as_event_is_set(&e), 0);
+        TH_RC(as_event_set(&e), 0);
+        TH_RC(as_event_reset(&e), 0);
+        TH_RC(as_event_is_set(&e), 0);
+        th_waiter a;
+        th_waiter_init(&a, R, L, 1);
+        TH_RC(th_event_wait(&a, &e), 0);
+        th_quiesce(L, TH_QUIET);
+        TH_EQ(th_rec_count(R), 0);
+        TH_RC(as_event_reset(&e), 0); /* reset does not wake or cancel */
+        th_quiesce(L, TH_QUIET);
+        TH_EQ(th_rec_count(R), 0);
+        TH_EQ(as_wait_pending(&a.w), 1);
+        TH_RC(as_event_set(&e), 0);
+        th_rec_wait(L, R, 1);
+        TH_RC(th_rec_status_of(R, 1), 0);
+        TH_RC(as_event_is_set(&e), manual ? 1 : 0);
+        TH_RC(as_event_destroy(&e), 0);
+    }
+}
+
+static void event_cancel_pending(void **state)
+{
+    FIX();
+    for (int manual = 0; manual < 2; manual++) {
+        as_event e;
+        th_event_make(&e, manual ? AS_EVENT_MANUAL_RESET : 0);
+        th_rec_reset(R);
+        th_waiter a;
+        th_waiter_init(&a, R, L, 1);
+        TH_RC(th_event_wait(&a, &e), 0);
+        TH_RC(as_cancel(&a.w), 0);
+        TH_EQ(th_rec_count(R), 0);
+        th_rec_wait(L, R, 1);
+        th_quiesce(L, TH_QUIET);
+        TH_EQ(th_rec_count(R), 1);
+        TH_RC(th_rec_status_of(R, 1), -ECANCELED);
+        TH_RC(as_cancel(&a.w), -ENOENT);
+        TH_RC(as_event_set(&e), 0);
+        TH_RC(as_event_is_set(&e), 1); /* nobody consumed it */
+        TH_RC(as_event_destroy(&e), 0);
+    }
+}
+
+/* Auto-reset: cancel after the set was handed: status 0, consumed. */
+static void event_cancel_after_set(void **state)
+{
+    FIX();
+    for (int manual = 0; manual < 2; manual++) {
+        as_event e;
+        th_event_make(&e, manual ? AS_EVENT_MANUAL_RESET : 0);
+        th_rec_reset(R);
+        th_waiter a;
+        th_waiter_init(&a, R, L, 1);
+        TH_RC(th_event_wait(&a, &e), 0);
+        TH_RC(as_event_set(&e), 0);
+        TH_RC(as_cancel(&a.w), 0);
+        th_rec_wait(L, R, 1);
+        th_quiesce(L, TH_QUIET);
+        TH_RC(th_rec_status_of(R, 1), 0);
+        TH_RC(as_event_is_set(&e), manual ? 1 : 0);
+        TH_RC(as_event_destroy(&e), 0);
+    }
+}
+
+/* A cancelled waiter never swallows a set meant for another waiter. */
+static void event_cancel_no_swallow(void **state)
+{
+    FIX();
+    for (int manual = 0; manual < 2; manual++) {
+        as_event e;
+        th_event_make(&e, manual ? AS_EVENT_MANUAL_RESET : 0);
+        th_rec_reset(R);
+        th_waiter a, b;
+        th_waiter_init(&a, R, L, 1);
+        th_waiter_init(&b, R, L, 2);
+        TH_RC(th_event_wait(&a, &e), 0);
+        TH_RC(th_event_wait(&b, &e), 0);
+        TH_RC(as_cancel(&a.w), 0);
+        TH_RC(as_event_set(&e), 0);
+        th_rec_wait(L, R, 2);
+        th_quiesce(L, TH_QUIET);
+        TH_EQ(th_rec_count(R), 2);
+        TH_RC(th_rec_status_of(R, 1), -ECANCELED);
+        TH_RC(th_rec_status_of(R, 2), 0);
+        TH_RC(as_event_is_set(&e), manual ? 1 : 0);
+        TH_RC(as_event_destroy(&e), 0);
+    }
+}
+
+/* Re-wait from inside the callback. */
+static as_event *rw_e;
+static int rw_res[8];
+
+static void rewait_cb(th_waiter *tw, int status)
+{
+    if (status == 0 && tw->user_n < 4) {
+        rw_res[tw->user_n] = th_event_wait(tw, rw_e);
+        tw->user_n++;
+    }
+}
+
+static void event_rewait_in_callback(void **state)
+{
+    FIX();
+    as_event e;
+    th_event_make(&e, 0);
+    rw_e = &e;
+    memset(rw_res, 0x7f, sizeof rw_res);
+    th_waiter a;
+    th_waiter_init(&a, R, L, 1);
+    a.on_cb = rewait_cb;
+    TH_RC(th_event_wait(&a, &e), 0);
+    for (unsigned i = 1; i <= 5; i++) {
+        TH_RC(as_event_set(&e), 0);
+        th_rec_wait(L, R, i);
+    }
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 5);
+    for (int i = 0; i < 4; i++)
+        TH_RC(rw_res[i], 0);
+    TH_EQ(as_wait_pending(&a.w), 0);
+    TH_RC(as_event_is_set(&e), 0);
+    TH_RC(as_event_destroy(&e), 0);
+
+    /* manual event, set: the re-wait is satisfied at once (returns 1) */
+    th_event_make(&e, AS_EVENT_MANUAL_RESET);
+    th_waiter b;
+    th_waiter_init(&b, R, L, 2);
+    b.on_cb = rewait_cb;
+    b.user_n = 3;
+    TH_RC(th_event_wait(&b, &e), 0);
+    TH_RC(as_event_set(&e), 0);
+    th_rec_wait(L, R, 6);
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 6);
+    TH_RC(rw_res[3], 1);
+    TH_RC(as_event_destroy(&e), 0);
+}
+
+/* A waiter's callback sets the auto event for the next waiter of the same
+ * loop: the next callback runs in the same as_loop_run. */
+static as_event *chain_e;
+
+static void chain_cb(th_waiter *tw, int status)
+{
+    if (status == 0 && tw->user_n)
+        TH_RC(as_event_set(chain_e), 0);
+}
+
+static void event_chain_same_run(void **state)
+{
+    FIX();
+    as_event e;
+    th_event_make(&e, 0);
+    chain_e = &e;
+    th_waiter w[4];
+    for (int i = 0; i < 4; i++) {
+        th_waiter_init(&w[i], R, L, i);
+        w[i].on_cb = chain_cb;
+        w[i].user_n = i < 3;
+        TH_RC(th_event_wait(&w[i], &e), 0);
+    }
+    TH_RC(as_event_set(&e), 0);
+    th_rec_wait(L, R, 4);
+    th_rec_assert_ids(R, 0, 1, 2, 3);
+    for (unsigned i = 1; i < 4; i++)
+        if (th_rec_get(R, i).run != th_rec_get(R, 0).run)
+            th_fail("waiter %u ran in as_loop_run #%lu, waiter 0 in #%lu", i,
+                    th_rec_get(R, i).run, th_rec_get(R, 0).run);
+    TH_RC(as_event_is_set(&e), 0);
+    TH_RC(as_event_destroy(&e), 0);
+}
+
+static void efree_cb(th_waiter *tw, int status)
+{
+    free(tw);
+}
+
+static void event_free_in_callback(void **state)
+{
+    FIX();
+    as_event e;
+    th_event_make(&e, AS_EVENT_MANUAL_RESET);
+    for (int i = 0; i < 4; i++) {
+        th_waiter *tw = malloc(sizeof *tw);
+        assert_non_null(tw);
+        th_waiter_init(tw, R, L, i);
+        tw->on_cb = efree_cb;
+        TH_RC(th_event_wait(tw, &e), 0);
+        if (i == 3)
+            TH_RC(as_cancel(&tw->w), 0);
+    }
+    TH_RC(as_event_set(&e), 0);
+    th_rec_wait(L, R, 4);
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 4);
+    TH_RC(th_rec_status_of(R, 3), -ECANCELED);
+    TH_RC(as_event_destroy(&e), 0);
+}
+
+static void event_static_initializer(void **state)
+{
+    FIX();
+    as_event e1 = AS_EVENT_INITIALIZER(0);
+    as_event e2 = AS_EVENT_INITIALIZER(AS_EVENT_MANUAL_RESET | AS_EVENT_INITIALLY_SET);
+    as_event e3 = AS_EVENT_INITIALIZER(AS_EVENT_INITIALLY_SET);
+    TH_RC(as_event_is_set(&e1), 0);
+    TH_RC(as_event_is_set(&e2), 1);
+    TH_RC(as_event_is_set(&e3), 1);
+    th_waiter a;
+    th_waiter_init(&a, R, L, 1);
+    TH_RC(th_event_wait(&a, &e2), 1);
+    TH_RC(th_event_wait(&a, &e2), 1);
+    TH_RC(th_event_wait(&a, &e3), 1);
+    TH_RC(as_event_is_set(&e3), 0);
+    TH_RC(th_event_wait(&a, &e1), 0);
+    TH_RC(as_event_destroy(&e1), -EBUSY);
+    TH_RC(as_event_set(&e1), 0);
+    th_rec_wait(L, R, 1);
+    TH_RC(th_rec_status_of(R, 1), 0);
+    TH_RC(as_event_destroy(&e1), 0);
+    TH_RC(as_event_destroy(&e2), 0);
+    TH_RC(as_event_destroy(&e3), 0);
+    TH_RC(as_event_is_set(&e1), -EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        TH_TEST(event_auto_set_then_wait),
+        TH_TEST(event_auto_one_per_set),
+        TH_TEST(event_auto_double_set_one_token),
+        TH_TEST(event_manual_wakes_all_stays_set),
+        TH_TEST(event_manual_set_then_reset_before_run),
+        TH_TEST(event_initially_set),
+        TH_TEST(event_reset),
+        TH_TEST(event_cancel_pending),
+        TH_TEST(event_cancel_after_set),
+        TH_TEST(event_cancel_no_swallow),
+        TH_TEST(event_rewait_in_callback),
+        TH_TEST(event_chain_same_run),
+        TH_TEST(event_free_in_callback),
+        TH_TEST(event_static_initializer),
+    };
+    return TH_MAIN("event", tests);
+}

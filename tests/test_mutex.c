@@ -1,0 +1,457 @@
+/*
+ * Conformance: as_mutex (FIFO waiters; default eventual fairness, or strict
+ * hand-off with AS_MUTEX_STRICT_FIFO).
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define FIX()                    \
+    th_fix *f = *state;          \
+    th_loop *L = &f->L;          \
+    th_rec *R = &f->rec;         \
+    (void)L;                     \
+    (void)R
+
+static const unsigned mutex_modes[2] = { 0, AS_MUTEX_STRICT_FIFO };
+
+static void mutex_fast_path(void **state)
+{
+    FIX();
+    for (int mode = 0; mode < 2; mode++) {
+        as_mutex m;
+        th_mutex_make(&m, mutex_modes[mode]);
+        TH_RC(as_mutex_try_lock(&m), 1);
+        TH_RC(as_mutex_try_lock(&m), 0);
+        TH_RC(as_mutex_unlock(&m), 0);
+        TH_RC(as_mutex_unlock(&m), -EPERM);
+        th_waiter a;
+        th_waiter_init(&a, R, L, 1);
+        TH_RC(th_mutex_lock(&a, &m, false), 1);
+        TH_EQ(as_wait_pending(&a.w), 0);
+        TH_RC(as_mutex_try_lock(&m), 0);
+        TH_RC(as_mutex_destroy(&m), -EBUSY); /* locked */
+        TH_RC(as_mutex_unlock(&m), 0);
+        th_quiesce(L, TH_QUIET);
+        TH_EQ(th_rec_count(R), 0);
+        TH_RC(as_mutex_destroy(&m), 0);
+    }
+}
+
+static void mutex_pending_then_woken(void **state)
+{
+    FIX();
+    for (int mode = 0; mode < 2; mode++) {
+        as_mutex m;
+        th_mutex_make(&m, mutex_modes[mode]);
+        th_rec_reset(R);
+        TH_RC(as_mutex_try_lock(&m), 1);
+        th_waiter a;
+        th_waiter_init(&a, R, L, 1);
+        TH_RC(th_mutex_lock(&a, &m, false), 0);
+        TH_EQ(as_wait_pending(&a.w), 1);
+        th_quiesce(L, TH_QUIET);
+        TH_EQ(th_rec_count(R), 0);
+        TH_RC(as_mutex_unlock(&m), 0);
+        TH_EQ(th_rec_count(R), 0); /* never inside unlock */
+        th_rec_wait(L, R, 1);
+        th_rec_assert_ids(R, 1);
+        TH_RC(th_rec_status_of(R, 1), 0);
+        TH_EQ(th_rec_get(R, 0).held, 0); /* held in the callback */
+        TH_RC(as_mutex_try_lock(&m), 0); /* a still holds it */
+        TH_RC(as_mutex_unlock(&m), 0);
+        TH_RC(as_mutex_try_lock(&m), 1);
+        TH_RC(as_mutex_unlock(&m), 0);
+        TH_RC(as_mutex_destroy(&m), 0);
+    }
+}
+
+/* Waiters get the lock in arrival order, each exactly once. */
+static void mutex_fifo_order(void **state)
+{
+    FIX();
+    for (int mode = 0; mode < 2; mode++) {
+        as_mutex m;
+        th_mutex_make(&m, mutex_modes[mode]);
+        th_rec_reset(R);
+        TH_RC(as_mutex_try_lock(&m), 1);
+        th_waiter w[5];
+        for (int i = 0; i < 5; i++) {
+            th_waiter_init(&w[i], R, L, i);
+            TH_RC(th_mutex_lock(&w[i], &m, true), 0);
+        }
+        TH_RC(as_mutex_unlock(&m), 0);
+        th_rec_wait(L, R, 5);
+        th_quiesce(L, TH_QUIET);
+        th_rec_assert_ids(R, 0, 1, 2, 3, 4);
+        for (unsigned i = 0; i < 5; i++) {
+            TH_RC(th_rec_get(R, i).status, 0);
+            TH_EQ(th_rec_get(R, i).held, 0);
+        }
+        th_rec_assert_clean(R);
+        TH_RC(as_mutex_try_lock(&m), 1);
+        TH_RC(as_mutex_unlock(&m), 0);
+        TH_RC(as_mutex_destroy(&m), 0);
+    }
+}
+
+/* Strict FIFO: unlock hands the lock to the head waiter at once, so
+ * try_lock fails while waiters are queued, even right after unlock. */
+static void mutex_strict_fifo_handoff(void **state)
+{
+    FIX();
+    as_mutex m;
+    th_mutex_make(&m, AS_MUTEX_STRICT_FIFO);
+    TH_RC(as_mutex_try_lock(&m), 1);
+    th_waiter a, b;
+    th_waiter_init(&a, R, L, 1);
+    th_waiter_init(&b, R, L, 2);
+    TH_RC(th_mutex_lock(&a, &m, false), 0);
+    TH_RC(th_mutex_lock(&b, &m, false), 0);
+    TH_RC(as_mutex_unlock(&m), 0);
+    TH_RC(as_mutex_try_lock(&m), 0); /* handed to a */
+    th_rec_wait(L, R, 1);
+    th_quiesce(L, TH_QUIET);
+    th_rec_assert_ids(R, 1);
+    TH_RC(as_mutex_try_lock(&m), 0);
+    TH_RC(as_mutex_unlock(&m), 0);   /* a's unlock */
+    TH_RC(as_mutex_try_lock(&m), 0); /* handed to b */
+    th_rec_wait(L, R, 2);
+    th_rec_assert_ids(R, 1, 2);
+    TH_EQ(th_rec_get(R, 1).held, 0);
+    TH_RC(as_mutex_unlock(&m), 0); /* b's unlock */
+    TH_RC(as_mutex_try_lock(&m), 1);
+    TH_RC(as_mutex_unlock(&m), 0);
+    TH_RC(as_mutex_destroy(&m), 0);
+}
+
+/* Default mode: a waiter on the unlocker's own loop is always handed the lock
+ * directly.  The unlock runs inside a callback of the same loop. */
+static as_mutex *own_m;
+static as_wait *own_cancel;
+static int own_trylock = 100, own_cancel_rc = 100;
+
+static void own_unlock_cb(th_waiter *tw, int status)
+{
+    TH_RC(as_mutex_unlock(own_m), 0);
+    own_trylock = as_mutex_try_lock(own_m);
+    if (own_trylock == 1)
+        as_mutex_unlock(own_m);
+    if (own_cancel)
+        own_cancel_rc = as_cancel(own_cancel);
+}
+
+static void mutex_default_same_loop_handoff(void **state)
+{
+    FIX();
+    for (int with_cancel = 0; with_cancel < 2; with_cancel++) {
+        as_mutex m;
+        as_event go;
+        th_mutex_make(&m, 0);
+        th_event_make(&go, 0);
+        th_rec_reset(R);
+        own_m = &m;
+        own_trylock = own_cancel_rc = 100;
+        TH_RC(as_mutex_try_lock(&m), 1);
+        th_waiter a, x;
+        th_waiter_init(&a, R, L, 1);
+        th_waiter_init(&x, R, L, 2);
+        TH_RC(th_mutex_lock(&a, &m, true), 0);
+        own_cancel = with_cancel ? &a.w : NULL;
+        x.on_cb = own_unlock_cb;
+        TH_RC(th_event_wait(&x, &go), 0);
+        TH_RC(as_event_set(&go), 0);
+        th_rec_wait(L, R, 2);
+        th_quiesce(L, TH_QUIET);
+        th_rec_assert_ids(R, 2, 1);
+        TH_RC(own_trylock, 0); /* the lock went straight to a */
+        if (with_cancel)       /* cancelled after the hand-off: status 0 */
+            TH_RC(own_cancel_rc, 0);
+        TH_RC(th_rec_status_of(R, 1), 0);
+        TH_RC(as_mutex_try_lock(&m), 1);
+        TH_RC(as_mutex_unlock(&m), 0);
+        TH_RC(as_mutex_destroy(&m), 0);
+        TH_RC(as_event_destroy(&go), 0);
+    }
+}
+
+/* Default mode: every waiter eventually gets it, exactly once, holding it
+ * alone (th_cb checks try_lock fails in each callback). */
+
+static void mutex_default_everyone_gets_it(void **state)
+{
+    FIX();
+    enum { N = 40 };
+    as_mutex m;
+    th_mutex_make(&m, 0);
+    TH_RC(as_mutex_try_lock(&m), 1);
+    static th_waiter w[N];
+    for (int i = 0; i < N; i++) {
+        th_waiter_init(&w[i], R, L, i);
+        TH_RC(th_mutex_lock(&w[i], &m, true), 0);
+    }
+    TH_RC(as_mutex_unlock(&m), 0);
+    th_rec_wait(L, R, N);
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), N);
+    for (int i = 0; i < N; i++) {
+        TH_EQ(atomic_load(&w[i].calls), 1);
+        TH_RC(atomic_load(&w[i].status), 0);
+    }
+    TH_RC(as_mutex_try_lock(&m), 1);
+    TH_RC(as_mutex_unlock(&m), 0);
+    TH_RC(as_mutex_destroy(&m), 0);
+}
+
+static void mutex_cancel_pending(void **state)
+{
+    FIX();
+    for (int mode = 0; mode < 2; mode++) {
+        as_mutex m;
+        th_mutex_make(&m, mutex_modes[mode]);
+        th_rec_reset(R);
+        TH_RC(as_mutex_try_lock(&m), 1);
+        th_waiter a, b;
+        th_waiter_init(&a, R, L, 1);
+        th_waiter_init(&b, R, L, 2);
+        TH_RC(th_mutex_lock(&a, &m, false), 0);
+        TH_RC(th_mutex_lock(&b, &m, false), 0);
+        TH_RC(as_cancel(&a.w), 0);
+        TH_EQ(th_rec_count(R), 0);
+        th_rec_wait(L, R, 1);
+        th_rec_assert_ids(R, 1);
+        TH_RC(th_rec_status_of(R, 1), -ECANCELED);
+        TH_RC(as_cancel(&a.w), -ENOENT);
+        TH_RC(as_mutex_try_lock(&m), 0); /* still ours */
+        TH_RC(as_mutex_unlock(&m), 0);   /* goes to b, not to the cancelled a */
+        th_rec_wait(L, R, 2);
+        th_quiesce(L, TH_QUIET);
+        th_rec_assert_ids(R, 1, 2);
+        TH_RC(th_rec_status_of(R, 2), 0);
+        TH_EQ(th_rec_get(R, 1).held, 0);
+        TH_RC(as_mutex_unlock(&m), 0);
+        TH_RC(as_mutex_try_lock(&m), 1);
+        TH_RC(as_mutex_unlock(&m), 0);
+        TH_RC(as_mutex_destroy(&m), 0);
+    }
+}
+
+/* Strict mode: the unlock hands the lock to a; a later cancel cannot take it
+ * back: status 0, a holds the lock. */
+static void mutex_cancel_after_handoff(void **state)
+{
+    FIX();
+    as_mutex m;
+    th_mutex_make(&m, AS_MUTEX_STRICT_FIFO);
+    TH_RC(as_mutex_try_lock(&m), 1);
+    th_waiter a;
+    th_waiter_init(&a, R, L, 1);
+    TH_RC(th_mutex_lock(&a, &m, false), 0);
+    TH_RC(as_mutex_unlock(&m), 0);
+    TH_RC(as_cancel(&a.w), 0);
+    TH_EQ(th_rec_count(R), 0);
+    th_rec_wait(L, R, 1);
+    th_quiesce(L, TH_QUIET);
+    TH_RC(th_rec_status_of(R, 1), 0);
+    TH_EQ(th_rec_get(R, 0).held, 0);
+    TH_RC(as_mutex_try_lock(&m), 0);
+    TH_RC(as_mutex_unlock(&m), 0);
+    TH_RC(as_mutex_try_lock(&m), 1);
+    TH_RC(as_mutex_unlock(&m), 0);
+    TH_RC(as_mutex_destroy(&m), 0);
+}
+
+/* Cancel, then unlock: the lock stays free (nobody swallowed it). */
+static void mutex_cancel_then_unlock(void **state)
+{
+    FIX();
+    for (int mode = 0; mode < 2; mode++) {
+        as_mutex m;
+        th_mutex_make(&m, mutex_modes[mode]);
+        th_rec_reset(R);
+        TH_RC(as_mutex_try_lock(&m), 1);
+        th_waiter a;
+        th_waiter_init(&a, R, L, 1);
+        TH_RC(th_mutex_lock(&a, &m, false), 0);
+        TH_RC(as_cancel(&a.w), 0);
+        TH_RC(as_mutex_unlock(&m), 0);
+        th_rec_wait(L, R, 1);
+        th_quiesce(L, TH_QUIET);
+        TH_RC(th_rec_status_of(R, 1), -ECANCELED);
+        TH_RC(as_mutex_try_lock(&m), 1);
+        TH_RC(as_mutex_unlock(&m), 0);
+        TH_RC(as_mutex_destroy(&m), 0);
+    }
+}
+
+/* Cancel the head: the next waiter gets the lock on unlock. */
+static void mutex_cancel_head_passes_on(void **state)
+{
+    FIX();
+    for (int mode = 0; mode < 2; mode++) {
+        as_mutex m;
+        th_mutex_make(&m, mutex_modes[mode]);
+        th_rec_reset(R);
+        TH_RC(as_mutex_try_lock(&m), 1);
+        th_waiter w[3];
+        for (int i = 0; i < 3; i++) {
+            th_waiter_init(&w[i], R, L, i);
+            TH_RC(th_mutex_lock(&w[i], &m, true), 0);
+        }
+        TH_RC(as_cancel(&w[0].w), 0);
+        TH_RC(as_mutex_unlock(&m), 0);
+        th_rec_wait(L, R, 3);
+        th_quiesce(L, TH_QUIET);
+        TH_EQ(th_rec_count(R), 3);
+        TH_RC(th_rec_status_of(R, 0), -ECANCELED);
+        TH_RC(th_rec_status_of(R, 1), 0);
+        TH_RC(th_rec_status_of(R, 2), 0);
+        TH_RC(as_mutex_try_lock(&m), 1);
+        TH_RC(as_mutex_unlock(&m), 0);
+        TH_RC(as_mutex_destroy(&m), 0);
+    }
+}
+
+/* Two waiters re-arm from their callbacks and ping-pong the lock. */
+static as_mutex *pp_m;
+static int pp_rearm_bad;
+
+static void pp_cb(th_waiter *tw, int status)
+{
+    if (status != 0) {
+        pp_rearm_bad++;
+        return;
+    }
+    if (--tw->user_n > 0) {
+        int r = th_mutex_lock(tw, pp_m, false); /* we hold it: must pend */
+        if (r != 0)
+            pp_rearm_bad++;
+    }
+    if (as_mutex_unlock(pp_m) != 0)
+        pp_rearm_bad++;
+}
+
+static void mutex_rearm_ping_pong(void **state)
+{
+    FIX();
+    for (int mode = 0; mode < 2; mode++) {
+        as_mutex m;
+        th_mutex_make(&m, mutex_modes[mode]);
+        th_rec_reset(R);
+        pp_m = &m;
+        pp_rearm_bad = 0;
+        TH_RC(as_mutex_try_lock(&m), 1);
+        th_waiter a, b;
+        th_waiter_init(&a, R, L, 1);
+        th_waiter_init(&b, R, L, 2);
+        a.on_cb = b.on_cb = pp_cb;
+        a.user_n = b.user_n = 5;
+        TH_RC(th_mutex_lock(&a, &m, false), 0);
+        TH_RC(th_mutex_lock(&b, &m, false), 0);
+        TH_RC(as_mutex_unlock(&m), 0);
+        th_rec_wait(L, R, 10);
+        th_quiesce(L, TH_QUIET);
+        th_rec_assert_ids(R, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2);
+        TH_EQ(pp_rearm_bad, 0);
+        TH_RC(as_mutex_try_lock(&m), 1);
+        TH_RC(as_mutex_unlock(&m), 0);
+        TH_RC(as_mutex_destroy(&m), 0);
+    }
+}
+
+/* Unlock inside a callback hands to the next same-loop waiter, whose
+ * callback runs in the same as_loop_run. */
+static void mutex_chain_same_run(void **state)
+{
+    FIX();
+    for (int mode = 0; mode < 2; mode++) {
+        as_mutex m;
+        th_mutex_make(&m, mutex_modes[mode]);
+        th_rec_reset(R);
+        TH_RC(as_mutex_try_lock(&m), 1);
+        th_waiter w[4];
+        for (int i = 0; i < 4; i++) {
+            th_waiter_init(&w[i], R, L, i);
+            TH_RC(th_mutex_lock(&w[i], &m, true), 0);
+        }
+        TH_RC(as_mutex_unlock(&m), 0);
+        th_rec_wait(L, R, 4);
+        th_rec_assert_ids(R, 0, 1, 2, 3);
+        for (unsigned i = 1; i < 4; i++)
+            if (th_rec_get(R, i).run != th_rec_get(R, 0).run)
+                th_fail("mode %d: waiter %u ran in as_loop_run #%lu, waiter 0 in #%lu", mode, i,
+                        th_rec_get(R, i).run, th_rec_get(R, 0).run);
+        TH_RC(as_mutex_try_lock(&m), 1);
+        TH_RC(as_mutex_unlock(&m), 0);
+        TH_RC(as_mutex_destroy(&m), 0);
+    }
+}
+
+static void mfree_cb(th_waiter *tw, int status)
+{
+    free(tw);
+}
+
+static void mutex_free_in_callback(void **state)
+{
+    FIX();
+    as_mutex m;
+    th_mutex_make(&m, 0);
+    TH_RC(as_mutex_try_lock(&m), 1);
+    for (int i = 0; i < 4; i++) {
+        th_waiter *tw = malloc(sizeof *tw);
+        assert_non_null(tw);
+        th_waiter_init(tw, R, L, i);
+        tw->on_cb = mfree_cb;
+        TH_RC(th_mutex_lock(tw, &m, true), 0);
+    }
+    TH_RC(as_mutex_unlock(&m), 0);
+    th_rec_wait(L, R, 4);
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 4);
+    TH_RC(as_mutex_try_lock(&m), 1);
+    TH_RC(as_mutex_unlock(&m), 0);
+    TH_RC(as_mutex_destroy(&m), 0);
+}
+
+static void mutex_static_initializer(void **state)
+{
+    FIX();
+    as_mutex m = AS_MUTEX_INITIALIZER;
+    TH_RC(as_mutex_try_lock(&m), 1);
+    th_waiter a;
+    th_waiter_init(&a, R, L, 1);
+    TH_RC(th_mutex_lock(&a, &m, true), 0);
+    TH_RC(as_mutex_destroy(&m), -EBUSY);
+    TH_RC(as_mutex_unlock(&m), 0);
+    th_rec_wait(L, R, 1);
+    TH_RC(th_rec_status_of(R, 1), 0);
+    TH_RC(as_mutex_destroy(&m), 0);
+    TH_RC(as_mutex_try_lock(&m), -EINVAL);
+    TH_RC(as_mutex_init(&m, AS_MUTEX_STRICT_FIFO), 0);
+    TH_RC(as_mutex_try_lock(&m), 1);
+    TH_RC(as_mutex_unlock(&m), 0);
+    TH_RC(as_mutex_destroy(&m), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        TH_TEST(mutex_fast_path),
+        TH_TEST(mutex_pending_then_woken),
+        TH_TEST(mutex_fifo_order),
+        TH_TEST(mutex_strict_fifo_handoff),
+        TH_TEST(mutex_default_same_loop_handoff),
+        TH_TEST(mutex_default_everyone_gets_it),
+        TH_TEST(mutex_cancel_pending),
+        TH_TEST(mutex_cancel_after_handoff),
+        TH_TEST(mutex_cancel_then_unlock),
+        TH_TEST(mutex_cancel_head_passes_on),
+        TH_TEST(mutex_rearm_ping_pong),
+        TH_TEST(mutex_chain_same_run),
+        TH_TEST(mutex_free_in_callback),
+        TH_TEST(mutex_static_initializer),
+    };
+    return TH_MAIN("mutex", tests);
+}

@@ -1,0 +1,643 @@
+/*
+ * Conformance: as_sem (weighted, FIFO-fair semaphore).
+ * Every test runs on a ring loop (backend from ASYNCSYNC_BACKEND) and on a
+ * generic loop driven only by its notify hook.
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define FIX()                    \
+    th_fix *f = *state;          \
+    th_loop *L = &f->L;          \
+    th_rec *R = &f->rec;         \
+    (void)L;                     \
+    (void)R
+
+/* Fast path: returns 1, callback never called, permits taken. */
+static void sem_fast_path(void **state)
+{
+    FIX();
+    as_sem s;
+    th_sem_make(&s, 3);
+    th_waiter a;
+    th_waiter_init(&a, R, L, 1);
+
+    TH_RC(th_sem_acquire(&a, &s, 2), 1);
+    TH_EQ(as_wait_pending(&a.w), 0);
+    TH_EQ(as_sem_value(&s), 1);
+    TH_RC(as_sem_try_acquire(&s, 1), 1);
+    TH_RC(as_sem_try_acquire(&s, 1), 0);
+    TH_EQ(as_sem_value(&s), 0);
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 0);
+
+    TH_RC(as_sem_release(&s, 3), 0);
+    TH_EQ(as_sem_value(&s), 3);
+    /* the caller owns the wait after a fast path: reuse at once */
+    TH_RC(th_sem_acquire(&a, &s, 3), 1);
+    TH_EQ(as_sem_value(&s), 0);
+    TH_RC(as_sem_release(&s, 3), 0);
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 0);
+    TH_EQ(atomic_load(&a.calls), 0);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+/* Pending, then woken by a release: callback once, status 0, from
+ * as_loop_run only, never inside as_sem_release. */
+static void sem_pending_then_woken(void **state)
+{
+    FIX();
+    as_sem s;
+    th_sem_make(&s, 0);
+    th_waiter a;
+    th_waiter_init(&a, R, L, 1);
+
+    TH_RC(th_sem_acquire(&a, &s, 1), 0);
+    TH_EQ(as_wait_pending(&a.w), 1);
+    TH_EQ(as_sem_value(&s), 0);
+    TH_RC(as_sem_try_acquire(&s, 1), 0);
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 0);
+    TH_EQ(as_wait_pending(&a.w), 1);
+
+    TH_RC(as_sem_release(&s, 1), 0);
+    TH_EQ(th_rec_count(R), 0); /* never inside the releasing call */
+    /* the permit was handed to the waiter: a newcomer cannot take it */
+    TH_RC(as_sem_try_acquire(&s, 1), 0);
+    TH_EQ(as_sem_value(&s), 0);
+
+    th_rec_wait(L, R, 1);
+    th_rec_assert_ids(R, 1);
+    TH_RC(th_rec_status_of(R, 1), 0);
+    TH_EQ(as_wait_pending(&a.w), 0);
+    TH_EQ(as_sem_value(&s), 0);
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 1);
+    TH_RC(as_cancel(&a.w), -ENOENT);
+
+    TH_RC(as_sem_release(&s, 1), 0);
+    TH_EQ(as_sem_value(&s), 1);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+/* Waiters are served in arrival order. */
+static void sem_fifo_order(void **state)
+{
+    FIX();
+    as_sem s;
+    th_sem_make(&s, 0);
+    th_waiter w[6];
+    for (int i = 0; i < 6; i++) {
+        th_waiter_init(&w[i], R, L, i);
+        TH_RC(th_sem_acquire(&w[i], &s, 1), 0);
+    }
+    for (unsigned i = 0; i < 3; i++) {
+        TH_RC(as_sem_release(&s, 1), 0);
+        th_rec_wait(L, R, i + 1);
+        th_quiesce(L, TH_QUIET);
+        TH_EQ(th_rec_count(R), i + 1);
+        TH_EQ(th_rec_get(R, i).id, (int)i);
+    }
+    TH_RC(as_sem_release(&s, 3), 0);
+    th_rec_wait(L, R, 6);
+    th_rec_assert_ids(R, 0, 1, 2, 3, 4, 5);
+    for (int i = 0; i < 6; i++)
+        TH_RC(th_rec_status_of(R, i), 0);
+    TH_EQ(as_sem_value(&s), 0);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+/* A large request at the head is not starved by small ones queued behind
+ * it, even while enough permits for the small ones are free. */
+static void sem_large_head_not_starved(void **state)
+{
+    FIX();
+    as_sem s;
+    th_sem_make(&s, 1);
+    th_waiter big, small;
+    th_waiter_init(&big, R, L, 1);
+    th_waiter_init(&small, R, L, 2);
+
+    TH_RC(th_sem_acquire(&big, &s, 3), 0);
+    TH_RC(th_sem_acquire(&small, &s, 1), 0); /* 1 permit free, but big is first */
+    TH_RC(as_sem_try_acquire(&s, 1), 0);     /* newcomers queue behind too */
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 0);
+
+    TH_RC(as_sem_release(&s, 1), 0); /* 2 free: still not enough for big */
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 0);
+    TH_RC(as_sem_try_acquire(&s, 1), 0);
+
+    TH_RC(as_sem_release(&s, 1), 0); /* 3: big gets all of them */
+    th_rec_wait(L, R, 1);
+    th_quiesce(L, TH_QUIET);
+    th_rec_assert_ids(R, 1);
+    TH_EQ(as_sem_value(&s), 0);
+
+    TH_RC(as_sem_release(&s, 1), 0);
+    th_rec_wait(L, R, 2);
+    th_rec_assert_ids(R, 1, 2);
+    TH_RC(th_rec_status_of(R, 1), 0);
+    TH_RC(th_rec_status_of(R, 2), 0);
+    TH_EQ(as_sem_value(&s), 0);
+    TH_RC(as_sem_release(&s, 4), 0);
+    TH_EQ(as_sem_value(&s), 4);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+/* Weighted hand-off in order: a release serves the queue from the head
+ * while the head fits, and never lets a later small request jump it. */
+static void sem_weighted_batch(void **state)
+{
+    FIX();
+    as_sem s;
+    th_sem_make(&s, 0);
+    th_waiter w[4];
+    const uint32_t want[4] = { 2, 1, 2, 1 };
+    for (int i = 0; i < 4; i++) {
+        th_waiter_init(&w[i], R, L, i);
+        TH_RC(th_sem_acquire(&w[i], &s, want[i]), 0);
+    }
+    TH_RC(as_sem_release(&s, 3), 0); /* 0 (2) and 1 (1) */
+    th_rec_wait(L, R, 2);
+    th_quiesce(L, TH_QUIET);
+    th_rec_assert_ids(R, 0, 1);
+    TH_EQ(as_sem_value(&s), 0);
+
+    TH_RC(as_sem_release(&s, 1), 0); /* 1 free; head (2) needs 2; 3 must not jump */
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 2);
+    TH_RC(as_sem_try_acquire(&s, 1), 0);
+
+    TH_RC(as_sem_release(&s, 1), 0);
+    th_rec_wait(L, R, 3);
+    th_quiesce(L, TH_QUIET);
+    th_rec_assert_ids(R, 0, 1, 2);
+    TH_RC(as_sem_release(&s, 1), 0);
+    th_rec_wait(L, R, 4);
+    th_rec_assert_ids(R, 0, 1, 2, 3);
+    TH_EQ(as_sem_value(&s), 0);
+    TH_RC(as_sem_release(&s, 6), 0);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+/* A random mix of weights against a model of the FIFO hand-off. */
+static void sem_model_random_weights(void **state)
+{
+    FIX();
+    enum { N = 120 };
+    as_sem s;
+    th_sem_make(&s, 0);
+    static th_waiter w[N];
+    uint32_t want[N];
+    uint32_t seed = 12345;
+    for (int i = 0; i < N; i++) {
+        seed = seed * 1103515245u + 12345u;
+        want[i] = 1 + (seed >> 16) % 4;
+        th_waiter_init(&w[i], R, L, i);
+        TH_RC(th_sem_acquire(&w[i], &s, want[i]), 0);
+    }
+    /* model: free permits, head index */
+    uint32_t free_permits = 0;
+    int head = 0;
+    while (head < N) {
+        seed = seed * 1103515245u + 12345u;
+        uint32_t k = 1 + (seed >> 16) % 5;
+        TH_RC(as_sem_release(&s, k), 0);
+        free_permits += k;
+        while (head < N && want[head] <= free_permits)
+            free_permits -= want[head++];
+        th_rec_wait(L, R, (unsigned)head);
+        TH_EQ(th_rec_count(R), head);
+        TH_EQ(as_sem_value(&s) >= 0, 1);
+    }
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), N);
+    for (int i = 0; i < N; i++) {
+        TH_EQ(th_rec_get(R, (unsigned)i).id, i);
+        TH_RC(th_rec_get(R, (unsigned)i).status, 0);
+    }
+    TH_EQ(as_sem_value(&s), free_permits);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+/* Cancel before the wake: as_cancel 0, callback once with -ECANCELED, the
+ * cancelled waiter takes nothing. */
+static void sem_cancel_pending(void **state)
+{
+    FIX();
+    as_sem s;
+    th_sem_make(&s, 0);
+    th_waiter a, b;
+    th_waiter_init(&a, R, L, 1);
+    th_waiter_init(&b, R, L, 2);
+    TH_RC(th_sem_acquire(&a, &s, 1), 0);
+    TH_RC(th_sem_acquire(&b, &s, 1), 0);
+
+    TH_RC(as_cancel(&a.w), 0);
+    TH_EQ(th_rec_count(R), 0); /* never inside as_cancel */
+    th_rec_wait(L, R, 1);
+    th_rec_assert_ids(R, 1);
+    TH_RC(th_rec_status_of(R, 1), -ECANCELED);
+    TH_EQ(as_wait_pending(&a.w), 0);
+    TH_RC(as_cancel(&a.w), -ENOENT);
+
+    TH_RC(as_sem_release(&s, 1), 0); /* goes to b, not to the cancelled a */
+    th_rec_wait(L, R, 2);
+    th_rec_assert_ids(R, 1, 2);
+    TH_RC(th_rec_status_of(R, 2), 0);
+    TH_EQ(as_sem_value(&s), 0);
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 2);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+/* A second as_cancel before the callback ran.  The header ties as_cancel to
+ * ownership: 0 while the wait is pending (as_wait_pending() == 1, i.e. until
+ * its callback runs), -ENOENT after.  Either way: one callback, and the
+ * status stays -ECANCELED. */
+static void sem_cancel_twice(void **state)
+{
+    FIX();
+    as_sem s;
+    th_sem_make(&s, 0);
+    th_waiter a;
+    th_waiter_init(&a, R, L, 1);
+    TH_RC(th_sem_acquire(&a, &s, 1), 0);
+    TH_RC(as_cancel(&a.w), 0);
+    TH_EQ(as_wait_pending(&a.w), 1); /* library-owned until the callback */
+    TH_RC(as_cancel(&a.w), 0);       /* still pending: 0, changes nothing */
+    TH_RC(as_sem_release(&s, 1), 0); /* not for the cancelled waiter */
+    th_rec_wait(L, R, 1);
+    th_quiesce(L, TH_QUIET);
+    th_rec_assert_ids(R, 1);
+    TH_RC(th_rec_status_of(R, 1), -ECANCELED);
+    TH_RC(as_cancel(&a.w), -ENOENT);
+    TH_EQ(as_sem_value(&s), 1);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+/* Cancel after the permit was handed but before the callback ran: as_cancel
+ * returns 0 and the callback gets 0 (the permit is not lost). */
+static void sem_cancel_after_handoff(void **state)
+{
+    FIX();
+    as_sem s;
+    th_sem_make(&s, 0);
+    th_waiter a;
+    th_waiter_init(&a, R, L, 1);
+    TH_RC(th_sem_acquire(&a, &s, 1), 0);
+    TH_RC(as_sem_release(&s, 1), 0);
+    TH_RC(as_cancel(&a.w), 0);
+    TH_EQ(th_rec_count(R), 0);
+    th_rec_wait(L, R, 1);
+    th_quiesce(L, TH_QUIET);
+    th_rec_assert_ids(R, 1);
+    TH_RC(th_rec_status_of(R, 1), 0);
+    TH_EQ(as_sem_value(&s), 0); /* a holds it */
+    TH_RC(as_cancel(&a.w), -ENOENT);
+    TH_RC(as_sem_release(&s, 1), 0);
+    TH_EQ(as_sem_value(&s), 1);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+/* Cancelling the large head lets the smaller waiters behind it proceed with
+ * the permits that are already free. */
+static void sem_cancel_head_unblocks_smaller(void **state)
+{
+    FIX();
+    as_sem s;
+    th_sem_make(&s, 1);
+    th_waiter a, b, c;
+    th_waiter_init(&a, R, L, 1);
+    th_waiter_init(&b, R, L, 2);
+    th_waiter_init(&c, R, L, 3);
+    TH_RC(th_sem_acquire(&a, &s, 3), 0);
+    TH_RC(th_sem_acquire(&b, &s, 1), 0);
+    TH_RC(th_sem_acquire(&c, &s, 1), 0);
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 0);
+
+    TH_RC(as_cancel(&a.w), 0);
+    th_rec_wait(L, R, 2);
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 2);
+    TH_RC(th_rec_status_of(R, 1), -ECANCELED);
+    TH_RC(th_rec_status_of(R, 2), 0);
+    TH_EQ(as_sem_value(&s), 0);
+
+    TH_RC(as_sem_release(&s, 1), 0);
+    th_rec_wait(L, R, 3);
+    TH_RC(th_rec_status_of(R, 3), 0);
+    TH_EQ(as_sem_value(&s), 0);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+/* A cancelled waiter that was partly covered keeps nothing. */
+static void sem_cancel_partial_keeps_nothing(void **state)
+{
+    FIX();
+    as_sem s;
+    th_sem_make(&s, 2);
+    th_waiter a;
+    th_waiter_init(&a, R, L, 1);
+    TH_RC(th_sem_acquire(&a, &s, 4), 0);
+    TH_RC(as_sem_release(&s, 1), 0); /* 3 of 4 */
+    TH_RC(as_cancel(&a.w), 0);
+    th_rec_wait(L, R, 1);
+    TH_RC(th_rec_status_of(R, 1), -ECANCELED);
+    TH_EQ(as_sem_value(&s), 3);
+    TH_RC(as_sem_try_acquire(&s, 3), 1);
+    TH_EQ(as_sem_value(&s), 0);
+    TH_RC(as_sem_release(&s, 3), 0);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+/* Cancelling a waiter in the middle of the queue: the others keep order. */
+static void sem_cancel_middle(void **state)
+{
+    FIX();
+    as_sem s;
+    th_sem_make(&s, 0);
+    th_waiter w[3];
+    for (int i = 0; i < 3; i++) {
+        th_waiter_init(&w[i], R, L, i);
+        TH_RC(th_sem_acquire(&w[i], &s, 1), 0);
+    }
+    TH_RC(as_cancel(&w[1].w), 0);
+    TH_RC(as_sem_release(&s, 2), 0);
+    th_rec_wait(L, R, 3);
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 3);
+    TH_RC(th_rec_status_of(R, 0), 0);
+    TH_RC(th_rec_status_of(R, 1), -ECANCELED);
+    TH_RC(th_rec_status_of(R, 2), 0);
+    TH_EQ(as_sem_value(&s), 0);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+/* Re-arm from inside the callback (the caller owns the wait again). */
+static as_sem *rearm_sem;
+static int rearm_results[16];
+
+static void rearm_cb(th_waiter *tw, int status)
+{
+    if (status != 0 || tw->user_n >= 5)
+        return;
+    rearm_results[tw->user_n++] = th_sem_acquire(tw, rearm_sem, 1);
+}
+
+static void sem_rearm_in_callback(void **state)
+{
+    FIX();
+    as_sem s;
+    th_sem_make(&s, 0);
+    rearm_sem = &s;
+    memset(rearm_results, 0x7f, sizeof rearm_results);
+    th_waiter a;
+    th_waiter_init(&a, R, L, 1);
+    a.on_cb = rearm_cb;
+    TH_RC(th_sem_acquire(&a, &s, 1), 0);
+    for (unsigned i = 1; i <= 6; i++) {
+        TH_RC(as_sem_release(&s, 1), 0);
+        th_rec_wait(L, R, i);
+        TH_EQ(th_rec_count(R), i);
+        TH_EQ(as_wait_pending(&a.w), i <= 5 ? 1 : 0);
+    }
+    for (int i = 0; i < 5; i++)
+        TH_RC(rearm_results[i], 0);
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 6);
+    TH_EQ(as_sem_value(&s), 0);
+
+    /* re-arm that hits the fast path: returns 1, no callback for it */
+    th_waiter b;
+    th_waiter_init(&b, R, L, 2);
+    b.on_cb = rearm_cb;
+    b.user_n = 4; /* one re-arm */
+    TH_RC(th_sem_acquire(&b, &s, 1), 0);
+    TH_RC(as_sem_release(&s, 2), 0);
+    th_rec_wait(L, R, 7);
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 7);
+    TH_RC(rearm_results[4], 1);
+    TH_EQ(as_wait_pending(&b.w), 0);
+    TH_EQ(as_sem_value(&s), 0);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+/* The callback may free its wait: the library must not touch it after the
+ * callback started (ASan catches a use after free). */
+static void free_cb(th_waiter *tw, int status)
+{
+    (void)status;
+    free(tw);
+}
+
+static void sem_free_in_callback(void **state)
+{
+    FIX();
+    as_sem s;
+    th_sem_make(&s, 0);
+    for (int i = 0; i < 4; i++) {
+        th_waiter *tw = malloc(sizeof *tw);
+        assert_non_null(tw);
+        th_waiter_init(tw, R, L, i);
+        tw->on_cb = free_cb;
+        TH_RC(th_sem_acquire(tw, &s, 1), 0);
+    }
+    th_waiter *tw = malloc(sizeof *tw);
+    assert_non_null(tw);
+    th_waiter_init(tw, R, L, 9);
+    tw->on_cb = free_cb;
+    TH_RC(th_sem_acquire(tw, &s, 1), 0);
+    TH_RC(as_cancel(&tw->w), 0);
+    TH_RC(as_sem_release(&s, 4), 0);
+    th_rec_wait(L, R, 5);
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 5);
+    TH_RC(th_rec_status_of(R, 9), -ECANCELED);
+    TH_EQ(as_sem_value(&s), 0);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+/* An as_wait needs no initialisation: any contents are accepted. */
+static void sem_garbage_wait_accepted(void **state)
+{
+    FIX();
+    as_sem s;
+    th_sem_make(&s, 1);
+    th_waiter a, b;
+    th_waiter_init(&a, R, L, 1);
+    th_waiter_init(&b, R, L, 2);
+    memset(&a.w, 0xa5, sizeof a.w);
+    memset(&b.w, 0x5a, sizeof b.w);
+    TH_RC(th_sem_acquire(&a, &s, 1), 1);
+    TH_RC(th_sem_acquire(&b, &s, 1), 0);
+    TH_EQ(as_wait_pending(&b.w), 1);
+    TH_RC(as_sem_release(&s, 1), 0);
+    th_rec_wait(L, R, 1);
+    th_rec_assert_ids(R, 2);
+    TH_RC(th_rec_status_of(R, 2), 0);
+    TH_RC(as_sem_release(&s, 2), 0);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+/* as_wait_pending follows ownership. */
+static void sem_wait_pending_states(void **state)
+{
+    FIX();
+    as_sem s;
+    th_sem_make(&s, 0);
+    th_waiter a;
+    th_waiter_init(&a, R, L, 1);
+    TH_EQ(as_wait_pending(&a.w), 0); /* zeroed */
+    TH_RC(th_sem_acquire(&a, &s, 1), 0);
+    TH_EQ(as_wait_pending(&a.w), 1);
+    TH_RC(as_sem_release(&s, 1), 0);
+    TH_EQ(as_wait_pending(&a.w), 1); /* handed, callback not run yet */
+    th_rec_wait(L, R, 1);            /* th_cb checks 0 inside the callback */
+    TH_EQ(as_wait_pending(&a.w), 0);
+    TH_RC(as_sem_release(&s, 1), 0);
+    TH_RC(th_sem_acquire(&a, &s, 1), 1);
+    TH_EQ(as_wait_pending(&a.w), 0);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+/* Static initialiser, destroy, re-init. */
+static void sem_static_initializer(void **state)
+{
+    FIX();
+    as_sem s = AS_SEM_INITIALIZER(2);
+    TH_EQ(as_sem_value(&s), 2);
+    th_waiter a, b;
+    th_waiter_init(&a, R, L, 1);
+    th_waiter_init(&b, R, L, 2);
+    TH_RC(th_sem_acquire(&a, &s, 2), 1);
+    TH_RC(th_sem_acquire(&b, &s, 1), 0);
+    TH_RC(as_sem_destroy(&s), -EBUSY);
+    TH_RC(as_sem_release(&s, 1), 0);
+    th_rec_wait(L, R, 1);
+    TH_RC(th_rec_status_of(R, 2), 0);
+    TH_RC(as_sem_destroy(&s), 0);
+    TH_EQ(as_sem_value(&s), -EINVAL);
+    TH_RC(as_sem_init(&s, 5, 0), 0);
+    TH_EQ(as_sem_value(&s), 5);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+/* Extreme counts. */
+static void sem_value_max(void **state)
+{
+    FIX();
+    as_sem s;
+    th_sem_make(&s, AS_SEM_VALUE_MAX);
+    TH_EQ(as_sem_value(&s), AS_SEM_VALUE_MAX);
+    TH_RC(as_sem_try_acquire(&s, AS_SEM_VALUE_MAX), 1);
+    TH_EQ(as_sem_value(&s), 0);
+    th_waiter a;
+    th_waiter_init(&a, R, L, 1);
+    TH_RC(th_sem_acquire(&a, &s, AS_SEM_VALUE_MAX), 0);
+    TH_RC(as_sem_release(&s, AS_SEM_VALUE_MAX - 1), 0);
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 0);
+    TH_RC(as_sem_release(&s, 1), 0);
+    th_rec_wait(L, R, 1);
+    TH_RC(th_rec_status_of(R, 1), 0);
+    TH_EQ(as_sem_value(&s), 0);
+    TH_RC(as_sem_release(&s, AS_SEM_VALUE_MAX), 0);
+    TH_EQ(as_sem_value(&s), AS_SEM_VALUE_MAX);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+/* A callback that releases for the next waiter of the same loop: that
+ * waiter's callback runs in the same as_loop_run (no sleep in between). */
+static as_sem *chain_sem;
+
+static void chain_cb(th_waiter *tw, int status)
+{
+    if (status == 0)
+        TH_RC(as_sem_release(chain_sem, 1), 0);
+}
+
+static void sem_chain_same_run(void **state)
+{
+    FIX();
+    as_sem s;
+    th_sem_make(&s, 0);
+    chain_sem = &s;
+    th_waiter w[4];
+    for (int i = 0; i < 4; i++) {
+        th_waiter_init(&w[i], R, L, i);
+        if (i < 3)
+            w[i].on_cb = chain_cb;
+        TH_RC(th_sem_acquire(&w[i], &s, 1), 0);
+    }
+    TH_RC(as_sem_release(&s, 1), 0);
+    th_rec_wait(L, R, 4);
+    th_rec_assert_ids(R, 0, 1, 2, 3);
+    unsigned long run0 = th_rec_get(R, 0).run;
+    for (unsigned i = 1; i < 4; i++)
+        if (th_rec_get(R, i).run != run0)
+            th_fail("callback %u ran in as_loop_run #%lu, the first in #%lu: a callback "
+                    "that became ready during as_loop_run was left for later",
+                    i, th_rec_get(R, i).run, run0);
+    TH_EQ(as_sem_value(&s), 0);
+    TH_RC(as_sem_release(&s, 1), 0);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+/* Many waiters, one big release: every one exactly once, in order. */
+static void sem_many_waiters(void **state)
+{
+    FIX();
+    enum { N = 300 };
+    as_sem s;
+    th_sem_make(&s, 0);
+    static th_waiter w[N];
+    for (int i = 0; i < N; i++) {
+        th_waiter_init(&w[i], R, L, i);
+        TH_RC(th_sem_acquire(&w[i], &s, 1), 0);
+    }
+    TH_RC(as_sem_release(&s, N + 5), 0);
+    th_rec_wait(L, R, N);
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), N);
+    for (int i = 0; i < N; i++) {
+        TH_EQ(th_rec_get(R, (unsigned)i).id, i);
+        TH_EQ(atomic_load(&w[i].calls), 1);
+    }
+    TH_EQ(as_sem_value(&s), 5);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        TH_TEST(sem_fast_path),
+        TH_TEST(sem_pending_then_woken),
+        TH_TEST(sem_fifo_order),
+        TH_TEST(sem_large_head_not_starved),
+        TH_TEST(sem_weighted_batch),
+        TH_TEST(sem_model_random_weights),
+        TH_TEST(sem_cancel_pending),
+        TH_TEST(sem_cancel_twice),
+        TH_TEST(sem_cancel_after_handoff),
+        TH_TEST(sem_cancel_head_unblocks_smaller),
+        TH_TEST(sem_cancel_partial_keeps_nothing),
+        TH_TEST(sem_cancel_middle),
+        TH_TEST(sem_rearm_in_callback),
+        TH_TEST(sem_free_in_callback),
+        TH_TEST(sem_garbage_wait_accepted),
+        TH_TEST(sem_wait_pending_states),
+        TH_TEST(sem_static_initializer),
+        TH_TEST(sem_value_max),
+        TH_TEST(sem_chain_same_run),
+        TH_TEST(sem_many_waiters),
+    };
+    return TH_MAIN("sem", tests);
+}
