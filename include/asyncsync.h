@@ -257,7 +257,9 @@ int as_loop_init_generic(as_loop *loop, void (*notify)(void *ctx), void *ctx,
 
 /* Offer a CQE from the loop's ring to the library.  Returns true when it was
  * the library's (the application still marks it seen), false otherwise
- * (including NULL arguments).  Threading: the loop's thread. */
+ * (including NULL arguments).  A late CQE of ours that arrives after the loop
+ * was destroyed (same address, tag 1-7) is still recognised and swallowed.
+ * Threading: the loop's thread. */
 bool as_loop_handle_cqe(as_loop *loop, const struct io_uring_cqe *cqe);
 
 /* Run the callbacks that are ready, including those that become ready while
@@ -323,12 +325,18 @@ int as_sem_release(as_sem *s, uint32_t n);
 int64_t as_sem_value(const as_sem *s);
 
 /* ---------------------------------------------------------------------------
- * Mutex: FIFO waiters, none starves.  By default a task that finds the mutex
- * free may take it even while a woken waiter on another loop is on its way
- * (eventual fairness: a waiter is passed over at most once, then the lock is
- * handed to it directly); a waiter on the unlocker's own loop is always handed
- * the lock directly.  AS_MUTEX_STRICT_FIFO hands the lock to the head waiter
- * on every unlock.  The mutex has no owner: any task or thread may unlock it.
+ * Mutex: FIFO waiters, none starves.  By default, when the oldest waiter is
+ * on another loop, unlock releases the lock and wakes that waiter to take it;
+ * while it is on its way (one thread wake-up), tasks that find the mutex free
+ * may take it.  If the woken waiter then finds it taken, it goes back to the
+ * head of the queue and the next unlock hands it the lock directly: a waiter
+ * is passed over during at most one wake-up (eventual fairness, as Go's and
+ * parking_lot's mutexes do), and never starves.  A waiter on the unlocker's
+ * own loop is always handed the lock directly.  AS_MUTEX_STRICT_FIFO hands
+ * the lock to the head waiter on every unlock (no task ever passes a waiter;
+ * each cross-loop hand-off then costs a thread wake-up while the lock is
+ * held by nobody who runs).  The mutex has no owner: any task or thread may
+ * unlock it.
  * ------------------------------------------------------------------------- */
 
 #define AS_MUTEX_STRICT_FIFO 0x1u
