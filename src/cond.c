@@ -38,28 +38,14 @@ int as_cond_init(as_cond *c, unsigned flags)
 {
     if (!c || flags != 0)
         return -EINVAL;
-    if (c->as__magic == AS__MAGIC_COND)
-        return -EBUSY;
-    c->as__word = 0;
-    c->as__lock = 0;
-    c->as__flags = 0;
-    c->as__head = c->as__tail = NULL;
-    as__store(&c->as__magic, AS__MAGIC_COND, AS_RELEASE);
-    return 0;
+    return as__prim_init(P(c), AS__MAGIC_COND, 0, 0);
 }
 
 int as_cond_destroy(as_cond *c)
 {
-    int r = 0;
     if (!cond_valid(c))
         return -EINVAL;
-    as__q_lock(P(c));
-    if (!as__q_empty(P(c)))
-        r = -EBUSY;
-    else
-        c->as__magic = 0;
-    as__q_unlock(P(c));
-    return r;
+    return as__prim_destroy(P(c), 0);
 }
 
 int as_cond_wait_async(as_cond *c, as_mutex *m, as_loop *loop, as_wait *w,

@@ -37,28 +37,15 @@ int as_event_init(as_event *e, unsigned flags)
 {
     if (!e || (flags & ~(AS_EVENT_MANUAL_RESET | AS_EVENT_INITIALLY_SET)))
         return -EINVAL;
-    if (e->as__magic == AS__MAGIC_EVENT)
-        return -EBUSY;
-    e->as__word = (flags & AS_EVENT_INITIALLY_SET) ? E_SET : 0u;
-    e->as__lock = 0;
-    e->as__flags = flags;
-    e->as__head = e->as__tail = NULL;
-    as__store(&e->as__magic, AS__MAGIC_EVENT, AS_RELEASE);
-    return 0;
+    return as__prim_init(P(e), AS__MAGIC_EVENT,
+                         (flags & AS_EVENT_INITIALLY_SET) ? E_SET : 0u, flags);
 }
 
 int as_event_destroy(as_event *e)
 {
-    int r = 0;
     if (!event_valid(e))
         return -EINVAL;
-    as__q_lock(P(e));
-    if (!as__q_empty(P(e)))
-        r = -EBUSY;
-    else
-        e->as__magic = 0;
-    as__q_unlock(P(e));
-    return r;
+    return as__prim_destroy(P(e), E_WAITERS);
 }
 
 /* Consume (auto) or observe (manual) a set event.  1 if it was set. */

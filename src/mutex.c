@@ -63,28 +63,15 @@ int as_mutex_init(as_mutex *m, unsigned flags)
 {
     if (!m || (flags & ~AS_MUTEX_STRICT_FIFO))
         return -EINVAL;
-    if (m->as__magic == AS__MAGIC_MUTEX)
-        return -EBUSY;
-    m->as__word = 0;
-    m->as__lock = 0;
-    m->as__flags = flags;
-    m->as__head = m->as__tail = NULL;
-    as__store(&m->as__magic, AS__MAGIC_MUTEX, AS_RELEASE);
-    return 0;
+    return as__prim_init(P(m), AS__MAGIC_MUTEX, 0, flags);
 }
 
 int as_mutex_destroy(as_mutex *m)
 {
-    int r = 0;
     if (!mutex_valid(m))
         return -EINVAL;
-    as__q_lock(P(m));
-    if (as__load(&m->as__word, AS_RELAXED) != 0 || !as__q_empty(P(m)))
-        r = -EBUSY;
-    else
-        m->as__magic = 0;
-    as__q_unlock(P(m));
-    return r;
+    /* Locked, or a woken waiter on its way (WOKEN): busy. */
+    return as__prim_destroy(P(m), M_LOCKED | M_WAITERS | M_WOKEN);
 }
 
 static inline int mutex_try(as_mutex *m)

@@ -39,28 +39,14 @@ int as_sem_init(as_sem *s, uint32_t permits, unsigned flags)
 {
     if (!s || permits > AS_SEM_VALUE_MAX || flags != 0)
         return -EINVAL;
-    if (s->as__magic == AS__MAGIC_SEM)
-        return -EBUSY;
-    s->as__word = permits;
-    s->as__lock = 0;
-    s->as__flags = 0;
-    s->as__head = s->as__tail = NULL;
-    as__store(&s->as__magic, AS__MAGIC_SEM, AS_RELEASE);
-    return 0;
+    return as__prim_init(P(s), AS__MAGIC_SEM, permits, 0);
 }
 
 int as_sem_destroy(as_sem *s)
 {
-    int r = 0;
     if (!sem_valid(s))
         return -EINVAL;
-    as__q_lock(P(s));
-    if (!as__q_empty(P(s)) || (as__load(&s->as__word, AS_RELAXED) & SEM_WAITERS))
-        r = -EBUSY;
-    else
-        s->as__magic = 0;
-    as__q_unlock(P(s));
-    return r;
+    return as__prim_destroy(P(s), SEM_WAITERS);
 }
 
 /* Lock-free fast path: one CAS.  1 acquired, 0 not now. */

@@ -20,6 +20,30 @@ void as__q_lock_slow(as__prim *p)
     }
 }
 
+int as__prim_init(as__prim *p, uint32_t magic, uint32_t word, uint32_t flags)
+{
+    if (p->magic == magic)
+        return -EBUSY;
+    p->word = word;
+    p->lock = 0;
+    p->flags = flags;
+    p->head = p->tail = NULL;
+    as__store(&p->magic, magic, AS_RELEASE);
+    return 0;
+}
+
+int as__prim_destroy(as__prim *p, uint32_t busy_bits)
+{
+    int r = 0;
+    as__q_lock(p);
+    if (!as__q_empty(p) || (as__load(&p->word, AS_RELAXED) & busy_bits))
+        r = -EBUSY;
+    else
+        p->magic = 0;
+    as__q_unlock(p);
+    return r;
+}
+
 void as__batch_finish(as__batch *b)
 {
     as_wait *w = b->head;

@@ -105,6 +105,13 @@ static inline void as__batch_add(as__batch *b, as_wait *w, int status)
     b->tail = w;
 }
 
+/* Shared by the four primitives' init and destroy.  init: -EBUSY when the
+ * object already carries `magic` (double init), else 0.  destroy: -EBUSY
+ * (nothing changed) while waiters are queued or `busy_bits` of the word are
+ * set, else 0 and the object is no longer initialised. */
+int as__prim_init(as__prim *p, uint32_t magic, uint32_t word, uint32_t flags);
+int as__prim_destroy(as__prim *p, uint32_t busy_bits);
+
 /* Finish every wait in the batch (call with no lock held). */
 void as__batch_finish(as__batch *b);
 
