@@ -124,8 +124,9 @@ extern const struct as__backend as__backend_generic_notify;
 
 /* ---- loop internals (loop.c) ---- */
 
-/* A token unique to the calling thread. */
-const void *as__thread_token(void);
+/* A token unique to the calling thread: the address of a thread-local. */
+extern _Thread_local char as__tls_token;
+static inline const void *as__thread_token(void) { return &as__tls_token; }
 /* The loop the calling thread runs, or NULL. */
 as_loop *as__current_loop(void);
 

@@ -46,10 +46,8 @@
 #include "internal.h"
 #include "waitq.h"
 
-static _Thread_local char as__tls_token;
+_Thread_local char as__tls_token;
 static _Thread_local as_loop *as__tls_loop;
-
-const void *as__thread_token(void) { return &as__tls_token; }
 
 as_loop *as__current_loop(void)
 {
@@ -320,7 +318,8 @@ void as__wait_parked(as_wait *w)
      * the loop, or nobody has run it yet and the caller is setting it up, in
      * which case it does not become the loop's thread); otherwise
      * as_loop_run arms it before the loop sleeps. */
-    if (owner == &as__tls_token || owner == NULL)
+    if ((owner == &as__tls_token || owner == NULL) &&
+        !(loop->as__flags & AS__L_ARMED))
         loop->as__ops->arm(loop); /* no claim: a setup thread is not the loop's */
 }
 
