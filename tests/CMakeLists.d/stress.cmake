@@ -13,10 +13,14 @@ endif()
 
 foreach(b IN LISTS AS_TEST_BACKENDS)
   foreach(seed 1 2 3 random)
-    foreach(mode default strict)
+    # defer: rings created with IORING_SETUP_SINGLE_ISSUER | DEFER_TASKRUN
+    # (completions, the doorbell's included, only run when the loop waits).
+    foreach(mode default strict defer)
       set(extra "")
       if(mode STREQUAL "strict")
         set(extra --strict)
+      elseif(mode STREQUAL "defer")
+        set(extra --defer-taskrun)
       endif()
       set(tname stress.${mode}.seed-${seed}.${b})
       add_test(NAME ${tname} COMMAND stress ${AS_STRESS_SIZE} --seed ${seed} ${extra})

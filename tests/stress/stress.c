@@ -21,7 +21,7 @@
  * as_loop_run happens to paper over.
  *
  * Usage: stress [--threads T] [--tasks K] [--ops N] [--seed S|random]
- *               [--cancel PCT] [--timeout SEC] [--strict]
+ *               [--cancel PCT] [--timeout SEC] [--strict] [--defer-taskrun]
  */
 #include <asyncsync.h>
 #include <errno.h>
@@ -45,7 +45,8 @@ static struct {
     int threads, tasks, ops, cancel_pct, timeout_s;
     uint64_t seed;
     unsigned mutex_flags;
-} cfg = {2, 24, 400, 15, 30, 1, 0};
+    unsigned ring_flags; /* --defer-taskrun: SINGLE_ISSUER | DEFER_TASKRUN */
+} cfg = {2, 24, 400, 15, 30, 1, 0, 0};
 
 static as_sem sem;
 static as_mutex mtx, cmtx;
@@ -405,7 +406,7 @@ static void *loop_thread(void *arg)
 {
     struct lctx *lc = arg;
     int r;
-    if ((r = io_uring_queue_init(64, &lc->ring, 0)) < 0)
+    if ((r = io_uring_queue_init(64, &lc->ring, cfg.ring_flags)) < 0)
         FAIL("io_uring_queue_init: %d", r);
     if ((r = as_loop_init_uring(&lc->loop, &lc->ring, NULL)) < 0)
         FAIL("as_loop_init_uring: %d", r);
@@ -518,7 +519,8 @@ static void *plain_thread(void *arg)
 static void usage(void)
 {
     fprintf(stderr, "usage: stress [--threads T] [--tasks K] [--ops N] "
-                    "[--seed S|random] [--cancel PCT] [--timeout SEC] [--strict]\n");
+                    "[--seed S|random] [--cancel PCT] [--timeout SEC] [--strict] "
+                    "[--defer-taskrun]\n");
     exit(2);
 }
 
@@ -529,6 +531,11 @@ int main(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--strict")) {
             cfg.mutex_flags = AS_MUTEX_STRICT_FIFO;
+            continue;
+        }
+        if (!strcmp(a, "--defer-taskrun")) {
+            /* Each loop thread creates and alone submits to its own ring. */
+            cfg.ring_flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
             continue;
         }
         if (!v)
@@ -557,10 +564,11 @@ int main(int argc, char **argv)
     }
     if (cfg.threads < 1 || cfg.tasks < 1 || cfg.ops < 0 || cfg.timeout_s < 1)
         usage();
-    printf("stress: seed %" PRIu64 " threads %d tasks %d ops %d cancel %d%% mutex %s "
+    printf("stress: seed %" PRIu64 " threads %d tasks %d ops %d cancel %d%% mutex %s%s "
            "(replay: --seed %" PRIu64 ")\n",
            cfg.seed, cfg.threads, cfg.tasks, cfg.ops, cfg.cancel_pct,
-           cfg.mutex_flags ? "strict" : "default", cfg.seed);
+           cfg.mutex_flags ? "strict" : "default",
+           cfg.ring_flags ? " rings SINGLE_ISSUER|DEFER_TASKRUN" : "", cfg.seed);
     fflush(stdout);
 
     if (as_sem_init(&sem, SEM_PERMITS, 0) || as_mutex_init(&mtx, cfg.mutex_flags) ||
