@@ -265,8 +265,12 @@ bool as_loop_handle_cqe(as_loop *loop, const struct io_uring_cqe *cqe);
 /* Run the callbacks that are ready, including those that become ready while
  * it runs, then make sure a wake from another thread will reach the loop
  * while it sleeps (for a uring loop: an SQE on its ring, submitted by the
- * application's next submit).  Call once per loop iteration, before the loop
- * blocks.  Returns how many callbacks ran, or -EINVAL.
+ * application's next submit).  Call once per loop iteration, after the
+ * iteration's own work (CQE handlers, timers) and before the loop blocks: a
+ * hand-off to a waiter of this loop made on this thread is a plain list
+ * append that no CQE announces, so one made after as_loop_run returned waits
+ * for the next as_loop_run.  (A notify-driven loop is notified of it.)
+ * Returns how many callbacks ran, or -EINVAL.
  * Threading: the loop's thread. */
 int as_loop_run(as_loop *loop);
 
