@@ -115,12 +115,6 @@ typedef struct as_loop_options as_loop_options;
 
 typedef void (*as_callback)(as_wait *w, int status, void *arg);
 
-#ifdef __cplusplus
-#define AS__ALIGNED64 alignas(64)
-#else
-#define AS__ALIGNED64 _Alignas(64)
-#endif
-
 /* ---------------------------------------------------------------------------
  * Object layouts.  Fields named as__* are private: do not read or write them.
  * The sizes are part of the ABI of a given release, not of the API.
@@ -172,8 +166,10 @@ struct as_loop {
     uint32_t as__flags;         /* loop thread only: armed, closing... */
     int32_t as__efd;            /* generic backend on a ring: eventfd */
     uint64_t as__efd_buf;
-    /* written by other threads: kept on their own cache line */
-    AS__ALIGNED64 as_wait *as__inbox; /* atomic: MPSC stack of completions */
+    /* Written by other threads: kept off the loop thread's cache line by
+     * padding, not by alignment, so a malloc()ed as_loop is fine. */
+    char as__pad[64];
+    as_wait *as__inbox;         /* atomic: MPSC stack of completions */
     uint32_t as__bell;          /* atomic: doorbell (futex word) */
     uint32_t as__wakers;        /* atomic: other threads inside a delivery */
 };

@@ -1,6 +1,6 @@
 /* The size and alignment of every public type, as the compiler including
  * this sees them.  layout.c records the C view; consumer.cpp compares the
- * C++ view with it, since AS__ALIGNED64 differs between the two languages. */
+ * C++ view with it (the header is compiled both ways). */
 #ifndef CONSUMER_LAYOUT_H
 #define CONSUMER_LAYOUT_H
 
