@@ -31,6 +31,9 @@
  *   after every wait of the loop was consumed, sees every such thread and
  *   waits (briefly: each is inside one wake call) until the count is 0.
  *
+ *   Model: tests/model/delivery.pml checks D1-D3 exhaustively (same names:
+ *   inbox, bell, ARMED, wakers, IDLE/QUEUED/DONE) with spin.
+ *
  *   Invariant D2: a loop with pending waits has its doorbell armed whenever it
  *   can sleep: as_loop_run arms it last, after draining; the doorbell's CQE
  *   re-arms it.  Only waits of this loop are ever pushed on its inbox, so a

@@ -28,6 +28,10 @@
  * Invariant M4 (single writer while held): while LOCKED is set, the word is
  *   written only under the queue lock, or by the holder's lock-free unlock
  *   when WAITERS is clear.
+ *
+ * Model: tests/model/mutex.pml (M1-M4, mutual exclusion, both policies,
+ * cancel of QUEUED and RESUME waits; same state names) is checked
+ * exhaustively with spin.
  */
 #include "waitq.h"
 

@@ -18,6 +18,9 @@
  *   (whose callback the application owns).  A cancel that removes a QUEUED
  *   waiter re-runs the grant so a small waiter behind a cancelled large head
  *   is not left waiting on permits that are free.
+ *
+ * Model: tests/model/sem.pml (S1, S3, Q1, exactly-once callbacks, cancel
+ * re-grant; same state names) is checked exhaustively with spin.
  */
 #include "waitq.h"
 

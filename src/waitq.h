@@ -26,6 +26,7 @@
  * and obj second.  So a reader that sees the QUEUED of a push also sees that
  * push's obj: it cannot pair an old obj with a newer QUEUED and unlink the
  * wait from a queue it has left (found by tests/stress, strict mode).
+ * tests/model/sem.pml and mutex.pml check Q1.
  */
 #ifndef AS_WAITQ_H
 #define AS_WAITQ_H
