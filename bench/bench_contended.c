@@ -12,10 +12,14 @@
  * A loop blocks (io_uring_submit_and_wait) only when none of its tasks can
  * run; it then sleeps until another loop's release wakes it.
  *
- * Baseline: the same work done by 8 plain threads blocking on a
+ * Baselines: the same work done by 8 plain threads blocking on a
  * pthread_mutex (lock, count, unlock) or a sem_t(4) (sem_wait, count,
  * sem_post), in a loop.  It has no "hold" counterpart: a thread holding a
- * lock across "a loop iteration" is not a thing.
+ * lock across "a loop iteration" is not a thing.  And the async mutex people
+ * build today on an eventfd: an eventfd in semaphore mode holding 1 is the
+ * lock, a task acquires it with an IORING_OP_READ on the loop's ring (the
+ * read completes when the count is 1 and takes it to 0) and releases it
+ * with write(2); the same loops and tasks as asyncsync, no asyncsync.
  *
  * The main thread starts everyone, sleeps through the window (it takes no
  * part: the sleep only times the window), and stops them.  Reported:
@@ -37,15 +41,19 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #define TASKS 64
 #define BASE_THREADS 8
 #define MAX_LOOPS 4
 
-enum prim { P_SEM, P_MUTEX, P_MUTEX_STRICT, P_COUNT };
-static const char *const prim_name[P_COUNT] = {"sem4", "mutex", "mutex-strict"};
+enum prim { P_SEM, P_MUTEX, P_MUTEX_STRICT, P_EVENTFD, P_COUNT };
+static const char *const prim_name[P_COUNT] = {"sem4", "mutex", "mutex-strict",
+                                               "mutex-eventfd"};
 static const char *const prim_label[P_COUNT] = {
-    "as_sem(4)", "as_mutex (default)", "as_mutex (strict FIFO)"};
+    "as_sem(4)", "as_mutex (default)", "as_mutex (strict FIFO)",
+    "eventfd + io_uring READ mutex"};
 
 struct shared {
     int prim;
@@ -54,6 +62,7 @@ struct shared {
     as_mutex mutex;
     pthread_mutex_t pmutex;
     sem_t psem;
+    int efd;          /* P_EVENTFD: the lock (semaphore mode, 1 = free) */
     uint64_t guarded; /* incremented under the mutex */
     _Alignas(64) _Atomic int ready;
     _Atomic int go;
@@ -64,6 +73,7 @@ struct cloop;
 
 struct ctask {
     as_wait w;
+    uint64_t buf; /* P_EVENTFD: the READ's 8 bytes */
     struct cloop *l;
     struct ctask *next;
 };
@@ -85,6 +95,12 @@ static void task_request(struct ctask *t);
 
 static void release(struct shared *sh)
 {
+    if (sh->prim == P_EVENTFD) {
+        uint64_t one = 1;
+        if (write(sh->efd, &one, sizeof one) != (ssize_t)sizeof one)
+            die("eventfd write");
+        return;
+    }
     check(sh->prim == P_SEM ? as_sem_release(&sh->sem, 1)
                             : as_mutex_unlock(&sh->mutex),
           "release");
@@ -117,10 +133,25 @@ static void on_acquired(as_wait *w, int status, void *arg)
     got(arg);
 }
 
+/* P_EVENTFD: the READ completed, the task holds the lock. */
+static void on_efd_cqe(struct bloop *b, const struct io_uring_cqe *cqe)
+{
+    (void)b;
+    if (cqe->res != (int)sizeof(uint64_t))
+        die("eventfd read: %d", cqe->res);
+    got((struct ctask *)(uintptr_t)cqe->user_data);
+}
+
 static void task_request(struct ctask *t)
 {
     struct cloop *l = t->l;
     struct shared *sh = l->sh;
+    if (sh->prim == P_EVENTFD) {
+        struct io_uring_sqe *sqe = bloop_sqe(&l->b);
+        io_uring_prep_read(sqe, sh->efd, &t->buf, sizeof t->buf, 0);
+        io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)t);
+        return;
+    }
     int r = sh->prim == P_SEM
                 ? as_sem_acquire_async(&sh->sem, &l->b.loop, &t->w, 1,
                                        on_acquired, t)
@@ -136,6 +167,7 @@ static void *loop_main(void *arg)
     struct cloop *l = arg;
     struct shared *sh = l->sh;
     bloop_init(&l->b, l->bk);
+    l->b.on_cqe = on_efd_cqe;
     for (int i = 0; i < TASKS; i++)
         l->tasks[i].l = l;
     atomic_fetch_add(&sh->ready, 1);
@@ -240,6 +272,9 @@ static struct sample measure(int prim, bool hold, int nloops, int bk, double ms)
           "as_mutex_init");
     pthread_mutex_init(&sh->pmutex, NULL);
     sem_init(&sh->psem, 0, 4);
+    sh->efd = -1;
+    if (prim == P_EVENTFD && (sh->efd = eventfd(1, EFD_SEMAPHORE | EFD_CLOEXEC)) < 0)
+        die("eventfd");
 
     if (nloops > 0) {
         loops = aligned_alloc(64, sizeof *loops * (size_t)nloops);
@@ -299,6 +334,8 @@ static struct sample measure(int prim, bool hold, int nloops, int bk, double ms)
     check(as_mutex_destroy(&sh->mutex), "as_mutex_destroy");
     pthread_mutex_destroy(&sh->pmutex);
     sem_destroy(&sh->psem);
+    if (sh->efd >= 0)
+        close(sh->efd);
     free(loops);
     free(bts);
     free(sh);
@@ -324,22 +361,29 @@ int main(int argc, char **argv)
     char key[96], b1[32], b2[32];
 
     bench_parse(argc, argv, &o, "bench_contended",
-                "  --only P   one primitive: sem4, mutex, mutex-strict\n");
+                "  --only P   one primitive: sem4, mutex, mutex-strict, mutex-eventfd\n");
     ms = o.ms > 0 ? o.ms : o.smoke ? 10 : 200;
-    for (int bk = 0; bk < BK_COUNT; bk++)
+    int first_bk = -1;
+    for (int bk = 0; bk < BK_COUNT; bk++) {
         have[bk] = backend_enabled(&o, bk);
+        if (have[bk] && first_bk < 0)
+            first_bk = bk;
+    }
 
     for (int rep = 0; rep < o.reps; rep++) {
         for (int prim = 0; prim < P_COUNT; prim++) {
             if (o.only && strcmp(o.only, prim_name[prim]) != 0)
                 continue;
-            if (prim != P_MUTEX_STRICT) {
+            if (prim != P_MUTEX_STRICT && prim != P_EVENTFD) {
                 snprintf(key, sizeof key, "%s|threads|short|-|8", prim_name[prim]);
                 add_sample(&res, measure(prim, false, 0, 0, ms), key);
             }
             for (int hold = 0; hold < 2; hold++) {
                 for (int bk = 0; bk < BK_COUNT; bk++) {
                     if (!have[bk])
+                        continue;
+                    /* the eventfd mutex uses no asyncsync backend: once */
+                    if (prim == P_EVENTFD && bk != first_bk)
                         continue;
                     for (size_t ti = 0; ti < ARRAY_LEN(ts); ti++) {
                         snprintf(key, sizeof key, "%s|loops|%s|%s|%d",
@@ -381,7 +425,7 @@ int main(int argc, char **argv)
                 t = ts[i % (int)ARRAY_LEN(ts)];
                 runner = "loops";
                 bn = bk_name[bk];
-            } else if (prim == P_MUTEX_STRICT) {
+            } else if (prim == P_MUTEX_STRICT || prim == P_EVENTFD) {
                 continue;
             }
             snprintf(key, sizeof key, "%s|%s|%s|%s|%d", prim_name[prim], runner,
@@ -394,7 +438,8 @@ int main(int argc, char **argv)
             rprintf(&rp, "| %s | %s | %s | %s | %d | %s | %s | %.2f | %.2fx |\n",
                     i < 0 ? (prim == P_SEM ? "sem_t(4)" : "pthread_mutex")
                           : prim_label[prim],
-                    i < 0 ? "threads" : "loops", hold ? "hold" : "short", bn, t,
+                    i < 0 ? "threads" : "loops", hold ? "hold" : "short",
+                    prim == P_EVENTFD ? "-" : bn, t,
                     fmt_rate(b1, sizeof b1, rate), fmt_ns(b2, sizeof b2, cpu),
                     csw, rate / base);
             if (csv)
@@ -414,6 +459,8 @@ int main(int argc, char **argv)
 
     targets_open(&tg, &o, "contended");
     for (int prim = 0; prim < P_COUNT; prim++) {
+        if (prim == P_EVENTFD)
+            continue; /* a baseline, reported in the table */
         const char *basep = prim == P_SEM ? "sem4" : "mutex";
         double base = res_median(&res, "%s|threads|short|-|8|rate", basep);
         double need = prim == P_SEM ? 1.0 : 0.7;
