@@ -1140,3 +1140,9 @@ int th_main(const char *group, const struct CMUnitTest *tests, size_t n)
         cmocka_set_test_filter(filter);
     return _cmocka_run_group_tests(group, tests, n, NULL, NULL);
 }
+
+void th_free_waiter_cb(th_waiter *tw, int status)
+{
+    (void)status;
+    free(tw);
+}

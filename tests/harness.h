@@ -351,6 +351,18 @@ typedef struct th_fix {
 int th_setup(void **state);
 int th_teardown(void **state);
 
+/* In a test registered with TH_TEST*: L = its loop, R = its recorder. */
+#define FIX()                    \
+    th_fix *f = *state;          \
+    th_loop *L = &f->L;          \
+    th_rec *R = &f->rec;         \
+    (void)L;                     \
+    (void)R
+
+/* A th_waiter on_cb hook that frees the (heap-allocated) waiter: proves the
+ * callback owns its wait and may free it. */
+void th_free_waiter_cb(th_waiter *tw, int status);
+
 /* Register a test on a ring loop (backend from the environment) and on a
  * generic loop driven only by its notify hook. */
 #define TH_TEST_RING(fn) \

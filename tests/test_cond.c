@@ -7,13 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FIX()                    \
-    th_fix *f = *state;          \
-    th_loop *L = &f->L;          \
-    th_rec *R = &f->rec;         \
-    (void)L;                     \
-    (void)R
-
 /* Lock (must be free), then wait: returns 0, never 1, and releases m. */
 static void lock_and_wait(th_waiter *tw, as_cond *c, as_mutex *m, bool unlock_in_cb)
 {
@@ -423,11 +416,6 @@ static void cond_two_conds_one_mutex(void **state)
     TH_RC(as_mutex_destroy(&m), 0);
 }
 
-static void cfree_cb(th_waiter *tw, int status)
-{
-    free(tw);
-}
-
 static void cond_free_in_callback(void **state)
 {
     FIX();
@@ -439,7 +427,7 @@ static void cond_free_in_callback(void **state)
         th_waiter *tw = malloc(sizeof *tw);
         assert_non_null(tw);
         th_waiter_init(tw, R, L, i);
-        tw->on_cb = cfree_cb;
+        tw->on_cb = th_free_waiter_cb;
         lock_and_wait(tw, &c, &m, true);
         if (i == 2)
             TH_RC(as_cancel(&tw->w), 0);

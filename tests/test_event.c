@@ -6,13 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FIX()                    \
-    th_fix *f = *state;          \
-    th_loop *L = &f->L;          \
-    th_rec *R = &f->rec;         \
-    (void)L;                     \
-    (void)R
-
 /* Auto-reset: a set with no waiter is kept until one wait consumes it. */
 static void event_auto_set_then_wait(void **state)
 {
@@ -366,11 +359,6 @@ static void event_chain_same_run(void **state)
     TH_RC(as_event_destroy(&e), 0);
 }
 
-static void efree_cb(th_waiter *tw, int status)
-{
-    free(tw);
-}
-
 static void event_free_in_callback(void **state)
 {
     FIX();
@@ -380,7 +368,7 @@ static void event_free_in_callback(void **state)
         th_waiter *tw = malloc(sizeof *tw);
         assert_non_null(tw);
         th_waiter_init(tw, R, L, i);
-        tw->on_cb = efree_cb;
+        tw->on_cb = th_free_waiter_cb;
         TH_RC(th_event_wait(tw, &e), 0);
         if (i == 3)
             TH_RC(as_cancel(&tw->w), 0);

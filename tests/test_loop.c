@@ -8,13 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FIX()                    \
-    th_fix *f = *state;          \
-    th_loop *L = &f->L;          \
-    th_rec *R = &f->rec;         \
-    (void)L;                     \
-    (void)R
-
 /* ---- helpers ------------------------------------------------------------ */
 
 typedef struct {

@@ -7,13 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FIX()                    \
-    th_fix *f = *state;          \
-    th_loop *L = &f->L;          \
-    th_rec *R = &f->rec;         \
-    (void)L;                     \
-    (void)R
-
 static const unsigned mutex_modes[2] = { 0, AS_MUTEX_STRICT_FIFO };
 
 static void mutex_fast_path(void **state)
@@ -388,11 +381,6 @@ static void mutex_chain_same_run(void **state)
     }
 }
 
-static void mfree_cb(th_waiter *tw, int status)
-{
-    free(tw);
-}
-
 static void mutex_free_in_callback(void **state)
 {
     FIX();
@@ -403,7 +391,7 @@ static void mutex_free_in_callback(void **state)
         th_waiter *tw = malloc(sizeof *tw);
         assert_non_null(tw);
         th_waiter_init(tw, R, L, i);
-        tw->on_cb = mfree_cb;
+        tw->on_cb = th_free_waiter_cb;
         TH_RC(th_mutex_lock(tw, &m, true), 0);
     }
     TH_RC(as_mutex_unlock(&m), 0);

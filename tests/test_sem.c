@@ -8,13 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FIX()                    \
-    th_fix *f = *state;          \
-    th_loop *L = &f->L;          \
-    th_rec *R = &f->rec;         \
-    (void)L;                     \
-    (void)R
-
 /* Fast path: returns 1, callback never called, permits taken. */
 static void sem_fast_path(void **state)
 {
@@ -432,12 +425,6 @@ static void sem_rearm_in_callback(void **state)
 
 /* The callback may free its wait: the library must not touch it after the
  * callback started (ASan catches a use after free). */
-static void free_cb(th_waiter *tw, int status)
-{
-    (void)status;
-    free(tw);
-}
-
 static void sem_free_in_callback(void **state)
 {
     FIX();
@@ -447,13 +434,13 @@ static void sem_free_in_callback(void **state)
         th_waiter *tw = malloc(sizeof *tw);
         assert_non_null(tw);
         th_waiter_init(tw, R, L, i);
-        tw->on_cb = free_cb;
+        tw->on_cb = th_free_waiter_cb;
         TH_RC(th_sem_acquire(tw, &s, 1), 0);
     }
     th_waiter *tw = malloc(sizeof *tw);
     assert_non_null(tw);
     th_waiter_init(tw, R, L, 9);
-    tw->on_cb = free_cb;
+    tw->on_cb = th_free_waiter_cb;
     TH_RC(th_sem_acquire(tw, &s, 1), 0);
     TH_RC(as_cancel(&tw->w), 0);
     TH_RC(as_sem_release(&s, 4), 0);

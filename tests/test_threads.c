@@ -24,13 +24,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define FIX()                    \
-    th_fix *f = *state;          \
-    th_loop *L = &f->L;          \
-    th_rec *R = &f->rec;         \
-    (void)L;                     \
-    (void)R
-
 enum prim { P_SEM, P_MUTEX, P_COND, P_EVENT };
 static const char *const prim_name[] = { "sem", "mutex", "cond", "event" };
 
