@@ -166,12 +166,14 @@ struct as_loop {
     uint32_t as__flags;         /* loop thread only: armed, closing... */
     int32_t as__efd;            /* generic backend on a ring: eventfd */
     uint64_t as__efd_buf;
+    void *as__port;             /* iocp backend: the completion port (HANDLE) */
     /* Written by other threads: kept off the loop thread's cache line by
      * padding, not by alignment, so a malloc()ed as_loop is fine. */
     char as__pad[64];
     as_wait *as__inbox;         /* atomic: MPSC stack of completions */
     uint32_t as__bell;          /* atomic: doorbell (futex word) */
     uint32_t as__wakers;        /* atomic: other threads inside a delivery */
+    uint32_t as__posted;        /* atomic, iocp: wake packets not yet handled */
 };
 
 struct as_sem {
@@ -402,10 +404,47 @@ int as_event_reset(as_event *e);
 int as_event_is_set(const as_event *e);
 
 /* ---------------------------------------------------------------------------
- * Windows (issue: IOCP backend).  Declared everywhere so portable code
- * compiles; on other platforms they return -EOPNOTSUPP / false.
+ * Windows: loops bound to an I/O completion port.  Declared everywhere so
+ * portable code compiles; elsewhere they return -EOPNOTSUPP / false.
+ *
+ *   HANDLE port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
+ *   as_loop loop;
+ *   as_loop_init_iocp(&loop, port, NULL);
+ *   for (;;) {
+ *       OVERLAPPED_ENTRY e[64];
+ *       ULONG n = 0;
+ *       as_loop_run(&loop);                     // run ready callbacks
+ *       GetQueuedCompletionStatusEx(port, e, 64, &n, INFINITE, FALSE);
+ *       for (ULONG i = 0; i < n; i++)
+ *           if (!as_loop_handle_completion(&loop, &e[i]))
+ *               handle_own(&e[i]);
+ *   }
+ *
+ * A wake from another thread arrives as one completion packet posted to the
+ * port (PostQueuedCompletionStatus), whatever the number of waits it
+ * completes; the packet's completion key is the loop's address and its
+ * lpOverlapped points inside the loop, so it never matches one of the
+ * application's own OVERLAPPEDs.  If the system refuses a post (memory
+ * pressure), the waker keeps the wake queued and retries until the post is
+ * accepted or the loop has picked the wake up on its own.
  * ------------------------------------------------------------------------- */
+
+/* Bind a loop to a completion port (a HANDLE passed as void *, so this header
+ * does not include <windows.h>).  The port stays the application's: the
+ * library only posts to it, and never closes it.  Returns 0, -EINVAL (NULL
+ * loop or port, INVALID_HANDLE_VALUE, bad options), -EBADF (port is not an
+ * open handle), -EBUSY (loop already initialised), -EOPNOTSUPP (not
+ * Windows).  as_loop_backend() says "iocp".  ASYNCSYNC_BACKEND is not
+ * consulted: a port has one backend.  Threading: the loop's thread. */
 int as_loop_init_iocp(as_loop *loop, void *port, const as_loop_options *opts);
+
+/* Offer one dequeued completion (an OVERLAPPED_ENTRY * from
+ * GetQueuedCompletionStatusEx, passed as const void *) to the loop.  Returns
+ * true when the packet was the library's (consumed: do not process it
+ * further), false for the application's own packets and NULL arguments.
+ * as_loop_destroy returns -EAGAIN while wake packets of the loop are still
+ * in the port: keep dequeuing and offering them, then call it again.
+ * Threading: the loop's thread. */
 bool as_loop_handle_completion(as_loop *loop, const void *entry);
 
 #ifdef __cplusplus

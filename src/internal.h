@@ -16,7 +16,8 @@
  *       the loop's own thread is a ready-list push: no atomic RMW, no system
  *       call.  From another thread it is an inbox push plus, when the inbox
  *       doorbell was quiet, one backend wake.
- *   backends (backend/uring.c, backend/generic.c): the vtable below.  A
+ *   backends (backend/uring.c, backend/generic.c, backend/iocp.c): the
+ *       vtable below.  A
  *       backend knows loops and doorbells, nothing of semaphores: it makes a
  *       sleeping loop notice that its doorbell rang.
  */
@@ -115,6 +116,13 @@ struct as__backend {
 extern const struct as__backend as__backend_uring;
 extern const struct as__backend as__backend_generic_ring;
 extern const struct as__backend as__backend_generic_notify;
+#ifdef _WIN32
+extern const struct as__backend as__backend_iocp;
+/* backend/iocp.c: is `port` an open handle (else *err = -EINVAL/-EBADF)?
+ * Is `entry` (an OVERLAPPED_ENTRY) one of the loop's wake packets? */
+bool as__iocp_port_valid(void *port, int *err);
+bool as__iocp_is_ours(const as_loop *loop, const void *entry);
+#endif
 
 /* as_loop.as__flags (loop thread only) */
 #define AS__L_ARMED 0x1u     /* a doorbell op is in flight on the ring */
@@ -153,6 +161,9 @@ static inline int as__wait_check(const as_wait *w, const as_loop *loop,
 }
 
 #define AS__NOINLINE __attribute__((noinline))
+/* Give the CPU away in a spin loop whose other side was preempted
+ * (sched_yield, SwitchToThread).  Slow paths only. */
+void as__yield(void);
 /* Fill w for a pending wait on `obj` (slow path, before queueing it). */
 void as__wait_prepare(as_wait *w, as_loop *loop, as_callback cb, void *arg,
                       void *obj, uint32_t kind);

@@ -42,7 +42,6 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,7 +185,38 @@ bool as_loop_handle_cqe(as_loop *loop, const struct io_uring_cqe *cqe)
 }
 #endif
 
-#ifndef _WIN32
+#ifdef _WIN32
+int as_loop_init_iocp(as_loop *loop, void *port, const as_loop_options *opts)
+{
+    uint32_t disabled;
+    int err;
+    if (!loop || as__check_opts(opts, &disabled) < 0)
+        return -EINVAL;
+    if (!as__iocp_port_valid(port, &err))
+        return err;
+    if (as__loop_valid(loop))
+        return -EBUSY; /* live: as_loop_destroy first */
+    as__loop_reset(loop);
+    loop->as__ops = &as__backend_iocp;
+    loop->as__port = port;
+    loop->as__caps = 0;
+    as__store(&loop->as__magic, AS__LOOP_MAGIC, AS_RELEASE);
+    return 0;
+}
+
+bool as_loop_handle_completion(as_loop *loop, const void *entry)
+{
+    if (!loop || !entry || !as__iocp_is_ours(loop, entry))
+        return false;
+    if (as__loop_valid(loop)) {
+        as__loop_claim(loop);
+        /* P2 (backend/iocp.c): one packet fewer in the port. */
+        as__fetch_sub(&loop->as__posted, 1u, AS_RELEASE);
+        loop->as__ops->handle(loop, AS__TAG_BELL, 0);
+    }
+    return true;
+}
+#else
 int as_loop_init_iocp(as_loop *loop, void *port, const as_loop_options *opts)
 {
     (void)loop, (void)port, (void)opts;
@@ -375,12 +405,13 @@ int as_loop_destroy(as_loop *loop)
     as__loop_claim(loop);
     if (as__load(&loop->as__pending, AS_RELAXED) != 0)
         return -EBUSY;
+    /* D3: wait out threads still inside a delivery to this loop (before
+     * retire: a delivery's wake may still post a packet, see P2). */
+    while (as__load(&loop->as__wakers, AS_ACQUIRE) != 0)
+        as__yield();
     r = loop->as__ops->retire(loop);
     if (r < 0)
         return r;
-    /* D3: wait out threads still inside a delivery to this loop. */
-    while (as__load(&loop->as__wakers, AS_ACQUIRE) != 0)
-        sched_yield();
     loop->as__ops->fini(loop);
     as__store(&loop->as__magic, 0u, AS_RELEASE);
     as__store(&loop->as__owner, (const void *)NULL, AS_RELAXED);

@@ -1,6 +1,12 @@
 #include "waitq.h"
 
+#ifdef _WIN32
+#include <windows.h>
+void as__yield(void) { (void)SwitchToThread(); }
+#else
 #include <sched.h>
+void as__yield(void) { (void)sched_yield(); }
+#endif
 
 /* Test-and-test-and-set with a short spin, then yield: the critical sections
  * are a few list operations, so a waiter almost never reaches the yield unless
@@ -13,7 +19,7 @@ void as__q_lock_slow(as__prim *p)
             if (++spins < 128)
                 as__cpu_relax();
             else
-                sched_yield();
+                as__yield();
         }
         if (as__xchg(&p->lock, 1u, AS_ACQUIRE) == 0)
             return;
