@@ -431,10 +431,11 @@ int as_event_is_set(const as_event *e);
 
 /* Bind a loop to a completion port (a HANDLE passed as void *, so this header
  * does not include <windows.h>).  The port stays the application's: the
- * library only posts to it, and never closes it.  Returns 0, -EINVAL (NULL
- * loop or port, INVALID_HANDLE_VALUE, bad options), -EBADF (port is not an
- * open handle), -EBUSY (loop already initialised), -EOPNOTSUPP (not
- * Windows).  as_loop_backend() says "iocp".  ASYNCSYNC_BACKEND is not
+ * library only posts to it, and never closes it: close it only after
+ * as_loop_destroy returned 0.  Returns 0, -EINVAL (NULL loop or port,
+ * INVALID_HANDLE_VALUE, a handle that is not a completion port, bad
+ * options), -EBADF (port is not an open handle), -EBUSY (loop already
+ * initialised), -EOPNOTSUPP (not Windows).  as_loop_backend() says "iocp".  ASYNCSYNC_BACKEND is not
  * consulted: a port has one backend.  Threading: the loop's thread. */
 int as_loop_init_iocp(as_loop *loop, void *port, const as_loop_options *opts);
 

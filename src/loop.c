@@ -406,9 +406,13 @@ int as_loop_destroy(as_loop *loop)
     if (as__load(&loop->as__pending, AS_RELAXED) != 0)
         return -EBUSY;
     /* D3: wait out threads still inside a delivery to this loop (before
-     * retire: a delivery's wake may still post a packet, see P2). */
-    while (as__load(&loop->as__wakers, AS_ACQUIRE) != 0)
+     * retire: a delivery's wake may still post a packet, see P2).  Keep
+     * draining meanwhile: the inbox is empty (no wait pending), but the
+     * reset bell lets a waker whose post was refused leave (P1). */
+    while (as__load(&loop->as__wakers, AS_ACQUIRE) != 0) {
+        as__loop_drain(loop);
         as__yield();
+    }
     r = loop->as__ops->retire(loop);
     if (r < 0)
         return r;

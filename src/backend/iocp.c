@@ -22,7 +22,12 @@
  *   and it does so before it takes the inbox, which then holds our wait
  *   (pushed before our exchange of the bell).  The loop is awake and has the
  *   wake; no packet is needed.  Until one of the two happens the waker stays
- *   counted in as__wakers (D3), so the loop cannot be destroyed under it.
+ *   counted in as__wakers (D3), so the loop cannot be destroyed under it; and
+ *   as_loop_destroy keeps draining (resetting the bell) while it waits for
+ *   wakers, so a waker refused after the loop's last drain leaves at once.
+ *   The only error not retried is ERROR_INVALID_HANDLE: the port was closed
+ *   under a live loop, which as_loop_init_iocp cannot prevent (it rejects
+ *   handles that are not open completion ports).
  *   Tested by tests/win/test_iocp.c, which makes posts fail on purpose.
  *
  * Invariant P2 (teardown): as__posted counts packets posted and not yet
@@ -39,6 +44,7 @@
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
 #endif
+#include <string.h>
 #include <windows.h>
 
 #define AS__IOCP_BYTES 0x61737963u /* "asyc" */
@@ -55,8 +61,12 @@ static void iocp_wake(as_loop *loop)
     as__fetch_add(&loop->as__posted, 1u, AS_RELAXED);
     while (!as__iocp_post((HANDLE)loop->as__port, AS__IOCP_BYTES,
                           (ULONG_PTR)loop, (LPOVERLAPPED)(void *)&loop->as__bell)) {
-        /* P1: refused.  Give up only once the loop has seen the wake. */
-        if (as__load(&loop->as__bell, AS_SEQ_CST) == 0) {
+        /* P1: refused.  Give up only once the loop has seen the wake, or
+         * when no retry can succeed: the application closed the port under
+         * a live loop (its loop is broken either way). */
+        DWORD e = GetLastError();
+        if (as__load(&loop->as__bell, AS_SEQ_CST) == 0 ||
+            e == ERROR_INVALID_HANDLE) {
             as__fetch_sub(&loop->as__posted, 1u, AS_RELAXED);
             return;
         }
@@ -94,15 +104,53 @@ const struct as__backend as__backend_iocp = {
     .fini = iocp_fini,
 };
 
+/* The object type of a handle, through ntdll's NtQueryObject (looked up at
+ * run time: no import library needed).  The public
+ * PUBLIC_OBJECT_TYPE_INFORMATION starts with the type name as a
+ * UNICODE_STRING; only that part is declared here. */
+typedef struct as__unicode {
+    USHORT Length, MaximumLength;
+    PWSTR Buffer;
+} as__unicode;
+typedef LONG(NTAPI *as__nt_query_object)(HANDLE, int, PVOID, ULONG, PULONG);
+#define AS__OBJECT_TYPE_INFORMATION 2
+
+static bool handle_is_port(HANDLE h, bool *known)
+{
+    static const WCHAR want[] = L"IoCompletion";
+    union {
+        as__unicode name;
+        char buf[512];
+    } info;
+    ULONG len = 0;
+    HMODULE nt = GetModuleHandleW(L"ntdll.dll");
+    FARPROC fp = nt ? GetProcAddress(nt, "NtQueryObject") : NULL;
+    as__nt_query_object query;
+    *known = false;
+    if (!fp)
+        return true;
+    query = (as__nt_query_object)(void (*)(void))fp;
+    if (query(h, AS__OBJECT_TYPE_INFORMATION, &info, sizeof info, &len) < 0)
+        return true; /* let GetHandleInformation judge */
+    *known = true;
+    return info.name.Length == sizeof want - sizeof(WCHAR) &&
+           memcmp(info.name.Buffer, want, info.name.Length) == 0;
+}
+
 bool as__iocp_port_valid(void *port, int *err)
 {
     DWORD flags;
+    bool known;
     if (!port || (HANDLE)port == INVALID_HANDLE_VALUE) {
         *err = -EINVAL;
         return false;
     }
     if (!GetHandleInformation((HANDLE)port, &flags)) {
-        *err = -EBADF;
+        *err = -EBADF; /* not an open handle */
+        return false;
+    }
+    if (!handle_is_port((HANDLE)port, &known)) {
+        *err = -EINVAL; /* open, but an event, a file...: posts would fail */
         return false;
     }
     return true;

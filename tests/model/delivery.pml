@@ -329,10 +329,13 @@ proctype loop()
     /* as_loop_destroy: no wait pending, so nothing may be left behind. */
     assert(inbox == 0 && nready == 0);
     assert(ncb[1] == 1 && ncb[2] == ROUNDS);
-    /* retire: the armed doorbell is cancelled and its CQE reaped (ring
-     * bookkeeping only, not modelled); then D3: wait out deliverers. */
-    atomic { sq_bell = false; k_wait = false; cq = 0; ARMED = false };
+    /* D3: wait out deliverers, draining meanwhile (one reset of the bell
+     * stands for the drains of that wait), then retire: the armed doorbell
+     * is cancelled and its CQE reaped (ring bookkeeping only, not
+     * modelled). */
+    reset_bell();
     (wakers == 0);
+    atomic { sq_bell = false; k_wait = false; cq = 0; ARMED = false };
     freed = true
 }
 
