@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
+#ifndef _WIN32
+#include <sys/eventfd.h>
+#endif
 
 atomic_bool th_abort_on_fail;
 bool th_child_mode;
@@ -59,12 +61,21 @@ double th_now(void)
 
 void *th_zalloc(size_t size)
 {
+#ifdef _WIN32
+    /* msvcrt has no aligned_alloc whose memory free() takes; as_loop needs
+     * no alignment (its cross-thread fields are kept apart by padding). */
+    void *p = calloc(1, size);
+    if (!p)
+        th_fail("out of memory");
+    return p;
+#else
     size_t n = (size + 63) & ~(size_t)63;
     void *p = aligned_alloc(64, n);
     if (!p)
         th_fail("out of memory");
     memset(p, 0, n);
     return p;
+#endif
 }
 
 #if defined(__has_feature)
@@ -131,6 +142,7 @@ const char *th_errname(int err)
     case -ETIME: return "-ETIME";
     case -EPROTO: return "-EPROTO";
     case -ENXIO: return "-ENXIO";
+    case -EBADF: return "-EBADF";
     default:
         snprintf(buf, 32, "%d", err);
         return buf;
@@ -146,13 +158,33 @@ const char *th_env_backend(void)
 const char *th_kind_name(th_kind k)
 {
     switch (k) {
+#ifdef _WIN32
+    case TH_RING: return "iocp";
+    case TH_NOTIFY_EFD: return "notify-port";
+#else
     case TH_RING: return "ring";
     case TH_NOTIFY_EFD: return "notify-eventfd";
+#endif
     case TH_NOTIFY_COND: return "notify-cond";
     }
     return "?";
 }
 
+const char *th_default_backend(void)
+{
+#ifdef _WIN32
+    return "iocp";
+#else
+    return th_kernel_has_futex_ops() ? "uring" : "generic";
+#endif
+}
+
+#ifdef _WIN32
+bool th_kernel_has_futex_ops(void)
+{
+    return false;
+}
+#else
 bool th_kernel_has_futex_ops(void)
 {
     struct io_uring ring;
@@ -168,20 +200,35 @@ bool th_kernel_has_futex_ops(void)
     io_uring_queue_exit(&ring);
     return ok;
 }
+#endif
 
-static void th_cond_init_mono(pthread_cond_t *cv)
+/* Condvars with deadlines (th_deadline), on the monotonic clock.  Windows:
+ * winpthreads refuses pthread_condattr_setclock(CLOCK_MONOTONIC) (EINVAL)
+ * and measures pthread_cond_timedwait's deadline on the realtime clock, so
+ * the deadlines are realtime ones there. */
+#ifdef _WIN32
+#define TH_COND_CLOCK CLOCK_REALTIME
+#else
+#define TH_COND_CLOCK CLOCK_MONOTONIC
+#endif
+
+static void th_cond_init_clock(pthread_cond_t *cv)
 {
+#ifdef _WIN32
+    pthread_cond_init(cv, NULL);
+#else
     pthread_condattr_t a;
     pthread_condattr_init(&a);
     pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
     pthread_cond_init(cv, &a);
     pthread_condattr_destroy(&a);
+#endif
 }
 
 static struct timespec th_deadline(double seconds)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(TH_COND_CLOCK, &ts);
     double ns = (double)ts.tv_nsec + seconds * 1e9;
     ts.tv_sec += (time_t)(ns / 1e9);
     ts.tv_nsec = (long)(ns - (double)(long long)(ns / 1e9) * 1e9);
@@ -193,33 +240,144 @@ static struct timespec th_deadline(double seconds)
 }
 
 /* ---------------------------------------------------------------------------
- * Loops
+ * Loops: what the harness's loop does with its ring (Linux) or its port
+ * (Windows).  One set of th_ring_* functions per platform; everything after
+ * them is shared.
  * ------------------------------------------------------------------------- */
 
-static void th_notify(void *ctx)
-{
-    th_loop *L = ctx;
-    atomic_fetch_add(&L->notifies, 1);
-    if (!pthread_equal(pthread_self(), L->thread))
-        atomic_fetch_add(&L->notifies_foreign, 1);
-    th_loop_kick(L);
-}
+#ifdef _WIN32
 
-void th_loop_kick(th_loop *L)
+/* Hand one dequeued packet to the library first, as an application does. */
+static void th_handle_one(th_loop *L, const OVERLAPPED_ENTRY *e)
 {
-    if (L->kind == TH_NOTIFY_COND) {
-        pthread_mutex_lock(&L->mu);
-        atomic_fetch_add(&L->kicks, 1);
-        pthread_cond_broadcast(&L->cv);
-        pthread_mutex_unlock(&L->mu);
+    ULONG_PTR key = e->lpCompletionKey;
+    bool is_kick = key == TH_KICK_KEY(L);
+    bool is_foreign = ((uint64_t)key & 0xffffffff00000000ull) == TH_FOREIGN_TAG;
+    bool ours = L->initialised && as_loop_handle_completion(&L->loop, e);
+    if (ours) {
+        if (is_kick || is_foreign)
+            th_fail("as_loop_handle_completion claimed an application packet (key %#llx)",
+                    (unsigned long long)key);
+        L->cqes_ours++;
+    } else if (is_kick) {
+        /* a kick: it woke the loop, nothing else to do */
+    } else if (is_foreign) {
+        L->cqes_foreign++;
     } else {
-        uint64_t one = 1;
-        atomic_fetch_add(&L->kicks, 1);
-        ssize_t r = write(L->kick_fd, &one, sizeof one);
-        if (r != (ssize_t)sizeof one)
-            th_fail("eventfd write failed");
+        L->cqes_unknown++;
+        fprintf(stderr, "harness: packet nobody claims: key %#llx overlapped %p bytes %lu\n",
+                (unsigned long long)key, (void *)e->lpOverlapped,
+                (unsigned long)e->dwNumberOfBytesTransferred);
     }
 }
+
+/* Dequeue into L->ents (which must be fully handled), waiting at most ms.
+ * Returns true when packets were dequeued. */
+static bool th_ring_dequeue(th_loop *L, unsigned ms)
+{
+    ULONG n = 0;
+    L->n_ents = L->pos_ents = 0;
+    if (!GetQueuedCompletionStatusEx(L->port, L->ents, TH_ENTRIES, &n, (DWORD)ms, FALSE)) {
+        DWORD err = GetLastError();
+        if (err == WAIT_TIMEOUT)
+            return false;
+        th_fail("GetQueuedCompletionStatusEx: error %lu", (unsigned long)err);
+    }
+    L->n_ents = (unsigned)n;
+    return n > 0;
+}
+
+static int th_ring_handle_dequeued(th_loop *L)
+{
+    int n = 0;
+    while (L->pos_ents < L->n_ents) {
+        th_handle_one(L, &L->ents[L->pos_ents++]);
+        n++;
+    }
+    return n;
+}
+
+static void th_ring_kick(th_loop *L)
+{
+    if (!PostQueuedCompletionStatus(L->port, 0, TH_KICK_KEY(L), NULL))
+        th_fail("PostQueuedCompletionStatus (harness kick): error %lu",
+                (unsigned long)GetLastError());
+}
+
+/* The packets th_loop_wait dequeued, then every packet in the port. */
+static int th_drain(th_loop *L)
+{
+    if (!L->has_ring)
+        return 0;
+    int n = th_ring_handle_dequeued(L);
+    while (th_ring_dequeue(L, 0))
+        n += th_ring_handle_dequeued(L);
+    return n;
+}
+
+static bool th_ring_wait(th_loop *L, unsigned ms)
+{
+    if (L->pos_ents < L->n_ents)
+        return true;
+    return th_ring_dequeue(L, ms);
+}
+
+/* as_loop_destroy said -EAGAIN: feed it what arrives within ~100 ms. */
+static void th_ring_reap(th_loop *L)
+{
+    if (L->pos_ents >= L->n_ents)
+        th_ring_dequeue(L, 100);
+    th_ring_handle_dequeued(L);
+}
+
+static void th_ring_close(th_loop *L)
+{
+    if (L->has_ring) {
+        CloseHandle(L->port);
+        L->port = NULL;
+        L->has_ring = false;
+    }
+}
+
+static int th_ring_open(th_loop *L, unsigned entries)
+{
+    (void)entries;
+    L->port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
+    if (!L->port) {
+        fprintf(stderr, "harness: CreateIoCompletionPort: error %lu\n",
+                (unsigned long)GetLastError());
+        return -ENOMEM;
+    }
+    L->has_ring = true;
+    return 0;
+}
+
+static int th_ring_bind(th_loop *L, const as_loop_options *opts)
+{
+    return as_loop_init_iocp(&L->loop, L->port, opts);
+}
+
+int th_queue_nops(th_loop *L, int n)
+{
+    int i = 0;
+    if (!L->has_ring)
+        return 0;
+    if (n < 0)
+        n = TH_NOPS_FILL;
+    for (; i < n; i++)
+        if (!PostQueuedCompletionStatus(L->port, 0, (ULONG_PTR)(TH_FOREIGN_TAG | (uint64_t)i),
+                                        NULL))
+            th_fail("PostQueuedCompletionStatus (application packet): error %lu",
+                    (unsigned long)GetLastError());
+    return i;
+}
+
+void th_submit(th_loop *L)
+{
+    (void)L;
+}
+
+#else /* io_uring */
 
 static void th_arm_kick(th_loop *L)
 {
@@ -260,6 +418,14 @@ static void th_handle_one(th_loop *L, struct io_uring_cqe *cqe)
     }
 }
 
+static void th_ring_kick(th_loop *L)
+{
+    uint64_t one = 1;
+    ssize_t r = write(L->kick_fd, &one, sizeof one);
+    if (r != (ssize_t)sizeof one)
+        th_fail("eventfd write failed");
+}
+
 static int th_drain(th_loop *L)
 {
     if (!L->has_ring)
@@ -276,7 +442,33 @@ static int th_drain(th_loop *L)
     return n;
 }
 
-static void th_loop_cleanup(th_loop *L)
+static bool th_ring_wait(th_loop *L, unsigned ms)
+{
+    struct io_uring_cqe *cqe;
+    struct __kernel_timespec ts = { (long long)(ms / 1000), (long long)(ms % 1000) * 1000000LL };
+    int r = io_uring_wait_cqe_timeout(&L->ring, &cqe, &ts);
+    if (r == 0 || r == -EINTR)
+        return true;
+    if (r == -ETIME)
+        return false;
+    th_fail("io_uring_wait_cqe_timeout: %s", th_errname(r));
+}
+
+/* as_loop_destroy said -EAGAIN: submit (the cancel), feed it what arrives
+ * within ~100 ms. */
+static void th_ring_reap(th_loop *L)
+{
+    io_uring_submit(&L->ring);
+    struct io_uring_cqe *cqe;
+    struct __kernel_timespec ts = { 0, 100 * 1000 * 1000 };
+    (void)io_uring_wait_cqe_timeout(&L->ring, &cqe, &ts);
+    while (io_uring_peek_cqe(&L->ring, &cqe) == 0) {
+        th_handle_one(L, cqe);
+        io_uring_cqe_seen(&L->ring, cqe);
+    }
+}
+
+static void th_ring_close(th_loop *L)
 {
     if (L->has_ring) {
         io_uring_queue_exit(&L->ring);
@@ -286,6 +478,74 @@ static void th_loop_cleanup(th_loop *L)
         close(L->kick_fd);
         L->kick_fd = -1;
     }
+}
+
+static int th_ring_open(th_loop *L, unsigned entries)
+{
+    int r = io_uring_queue_init(entries, &L->ring, 0);
+    if (r < 0)
+        return r;
+    L->has_ring = true;
+    L->kick_fd = eventfd(0, EFD_CLOEXEC);
+    if (L->kick_fd < 0)
+        return -errno;
+    th_arm_kick(L);
+    return 0;
+}
+
+static int th_ring_bind(th_loop *L, const as_loop_options *opts)
+{
+    return as_loop_init_uring(&L->loop, &L->ring, opts);
+}
+
+int th_queue_nops(th_loop *L, int n)
+{
+    int i = 0;
+    if (!L->has_ring)
+        return 0;
+    while (n < 0 || i < n) {
+        struct io_uring_sqe *sqe = io_uring_get_sqe(&L->ring);
+        if (!sqe)
+            break;
+        io_uring_prep_nop(sqe);
+        io_uring_sqe_set_data64(sqe, TH_FOREIGN_TAG | (uint64_t)i);
+        i++;
+    }
+    return i;
+}
+
+void th_submit(th_loop *L)
+{
+    io_uring_submit(&L->ring);
+}
+
+#endif /* io_uring */
+
+static void th_notify(void *ctx)
+{
+    th_loop *L = ctx;
+    atomic_fetch_add(&L->notifies, 1);
+    if (!pthread_equal(pthread_self(), L->thread))
+        atomic_fetch_add(&L->notifies_foreign, 1);
+    th_loop_kick(L);
+}
+
+void th_loop_kick(th_loop *L)
+{
+    if (L->kind == TH_NOTIFY_COND) {
+        pthread_mutex_lock(&L->mu);
+        atomic_fetch_add(&L->kicks, 1);
+        pthread_cond_broadcast(&L->cv);
+        pthread_mutex_unlock(&L->mu);
+    } else {
+        atomic_fetch_add(&L->kicks, 1);
+        th_ring_kick(L);
+    }
+}
+
+static void th_loop_cleanup(th_loop *L)
+{
+    th_ring_close(L);
     pthread_cond_destroy(&L->cv);
     pthread_mutex_destroy(&L->mu);
 }
@@ -301,28 +561,22 @@ int th_loop_init_ex(th_loop *L, th_kind kind, const as_loop_options *opts, unsig
     L->kind = kind;
     L->strict = true;
     L->slice_ms = 100;
+#ifndef _WIN32
     L->kick_fd = -1;
+#endif
     L->thread = pthread_self();
     pthread_mutex_init(&L->mu, NULL);
-    th_cond_init_mono(&L->cv);
+    th_cond_init_clock(&L->cv);
     if (kind != TH_NOTIFY_COND) {
-        int r = io_uring_queue_init(entries, &L->ring, 0);
+        int r = th_ring_open(L, entries);
         if (r < 0) {
             th_loop_cleanup(L);
             return r;
         }
-        L->has_ring = true;
-        L->kick_fd = eventfd(0, EFD_CLOEXEC);
-        if (L->kick_fd < 0) {
-            r = -errno;
-            th_loop_cleanup(L);
-            return r;
-        }
-        th_arm_kick(L);
     }
     int r;
     if (kind == TH_RING)
-        r = as_loop_init_uring(&L->loop, &L->ring, opts);
+        r = th_ring_bind(L, opts);
     else
         r = as_loop_init_generic(&L->loop, th_notify, L, opts);
     if (r < 0) {
@@ -333,9 +587,15 @@ int th_loop_init_ex(th_loop *L, th_kind kind, const as_loop_options *opts, unsig
 
     const char *b = as_loop_backend(&L->loop);
     const char *want = kind == TH_RING ? th_env_backend() : "generic";
+#ifdef _WIN32
+    /* One backend per port; the library does not read the environment. */
+    if (kind == TH_RING && !want)
+        want = "iocp";
+#else
     /* Without FUTEX_WAIT a ring loop parks the generic way: either name. */
     if (kind == TH_RING && opts && (opts->disabled_caps & AS_CAP_FUTEX_WAIT))
         want = NULL;
+#endif
     bool ok = b != NULL;
     if (ok && want)
         ok = strcmp(b, want) == 0;
@@ -355,11 +615,26 @@ int th_loop_init_ex(th_loop *L, th_kind kind, const as_loop_options *opts, unsig
     return 0;
 }
 
+int th_loop_rebind(th_loop *L, const as_loop_options *opts)
+{
+    int r = L->kind == TH_RING ? th_ring_bind(L, opts)
+                               : as_loop_init_generic(&L->loop, th_notify, L, opts);
+    if (r < 0)
+        return r;
+    L->initialised = true;
+    if (L->kind == TH_NOTIFY_COND)
+        th_loop_run(L);
+    else
+        th_pump(L);
+    return 0;
+}
+
 void th_loop_setup(th_loop *L, th_kind kind, const as_loop_options *opts)
 {
     int r = th_loop_init(L, kind, opts);
     if (r == 0)
         return;
+#ifndef _WIN32
     if (r == -ENOSYS || r == -EPERM) {
         print_message("io_uring unavailable (%s): skipping\n", th_errname(r));
         skip();
@@ -369,6 +644,7 @@ void th_loop_setup(th_loop *L, th_kind kind, const as_loop_options *opts)
         print_message("kernel lacks IORING_OP_FUTEX_WAIT (Linux 6.7+): skipping\n");
         skip();
     }
+#endif
     th_fail("loop init (%s) failed: %s", th_kind_name(kind), th_errname(r));
 }
 
@@ -398,14 +674,7 @@ int th_as_loop_destroy(th_loop *L)
         }
         if (th_now() > dl)
             return -ETIMEDOUT;
-        io_uring_submit(&L->ring);
-        struct io_uring_cqe *cqe;
-        struct __kernel_timespec ts = { 0, 100 * 1000 * 1000 };
-        (void)io_uring_wait_cqe_timeout(&L->ring, &cqe, &ts);
-        while (io_uring_peek_cqe(&L->ring, &cqe) == 0) {
-            th_handle_one(L, cqe);
-            io_uring_cqe_seen(&L->ring, cqe);
-        }
+        th_ring_reap(L);
     }
     return r;
 }
@@ -446,9 +715,11 @@ static int th_pump_ex(th_loop *L, int *events)
     }
     *events = th_drain(L);
     int ran = th_loop_run(L);
+#ifndef _WIN32
     int s = io_uring_submit(&L->ring);
     if (s < 0 && s != -EBUSY && s != -EAGAIN && s != -EINTR)
         th_fail("io_uring_submit: %s", th_errname(s));
+#endif
     return ran;
 }
 
@@ -471,14 +742,7 @@ bool th_loop_wait(th_loop *L, unsigned ms)
         pthread_mutex_unlock(&L->mu);
         return woke;
     }
-    struct io_uring_cqe *cqe;
-    struct __kernel_timespec ts = { (long long)(ms / 1000), (long long)(ms % 1000) * 1000000LL };
-    int r = io_uring_wait_cqe_timeout(&L->ring, &cqe, &ts);
-    if (r == 0 || r == -EINTR)
-        return true;
-    if (r == -ETIME)
-        return false;
-    th_fail("io_uring_wait_cqe_timeout: %s", th_errname(r));
+    return th_ring_wait(L, ms);
 }
 
 static void th_strict_check(const char *file, int line, th_loop *L, bool slept_silently,
@@ -553,21 +817,6 @@ void th_quiesce(th_loop *L, double seconds)
     }
 }
 
-int th_queue_nops(th_loop *L, int n)
-{
-    int i = 0;
-    if (!L->has_ring)
-        return 0;
-    while (n < 0 || i < n) {
-        struct io_uring_sqe *sqe = io_uring_get_sqe(&L->ring);
-        if (!sqe)
-            break;
-        io_uring_prep_nop(sqe);
-        io_uring_sqe_set_data64(sqe, TH_FOREIGN_TAG | (uint64_t)i);
-        i++;
-    }
-    return i;
-}
 
 /* ---------------------------------------------------------------------------
  * Recorder and waiters
@@ -799,7 +1048,7 @@ int th_event_wait(th_waiter *tw, as_event *e)
 void th_counter_init(th_counter *c)
 {
     pthread_mutex_init(&c->mu, NULL);
-    th_cond_init_mono(&c->cv);
+    th_cond_init_clock(&c->cv);
     atomic_init(&c->v, 0);
 }
 
@@ -864,11 +1113,13 @@ void th_barrier_wait(th_barrier *b)
     }
 }
 
+#ifndef _WIN32
 static void th_abs_realtime(struct timespec *ts, double seconds)
 {
     clock_gettime(CLOCK_REALTIME, ts);
     ts->tv_sec += (time_t)seconds;
 }
+#endif
 
 void th_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
 {
@@ -879,9 +1130,15 @@ void th_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
 
 void th_thread_join(pthread_t t)
 {
+#ifdef _WIN32
+    /* winpthreads has no pthread_timedjoin_np: wait on the thread's handle. */
+    DWORD w = WaitForSingleObject(pthread_gethandle(t), (DWORD)(2 * TH_TIMEOUT * 1000));
+    int r = w == WAIT_OBJECT_0 ? pthread_join(t, NULL) : (int)w;
+#else
     struct timespec ts;
     th_abs_realtime(&ts, 2 * TH_TIMEOUT);
     int r = pthread_timedjoin_np(t, NULL, &ts);
+#endif
     if (r != 0) {
         atomic_store(&th_abort_on_fail, true);
         th_fail("thread did not finish within %.0f s (join: %d)", 2 * TH_TIMEOUT, r);
@@ -949,7 +1206,7 @@ void th_lthread_start(th_lthread *t, th_kind kind, const as_loop_options *opts)
         t->has_opts = true;
     }
     pthread_mutex_init(&t->mu, NULL);
-    th_cond_init_mono(&t->cv);
+    th_cond_init_clock(&t->cv);
     th_thread_start(&t->tid, th_lthread_main, t);
     struct timespec dl = th_deadline(TH_TIMEOUT);
     pthread_mutex_lock(&t->mu);
@@ -1025,8 +1282,8 @@ int th_lthread_stop(th_lthread *t)
 {
     pthread_mutex_lock(&t->mu);
     t->stop = true;
-    th_loop_kick(&t->L); /* under mu: the thread closes the eventfd only after
-                            it saw `stop`, which it reads under mu */
+    th_loop_kick(&t->L); /* under mu: the thread closes the eventfd (port)
+                            only after it saw `stop`, which it reads under mu */
     pthread_mutex_unlock(&t->mu);
     th_thread_join(t->tid);
     pthread_cond_destroy(&t->cv);
@@ -1103,6 +1360,27 @@ int th_teardown(void **state)
     return 0;
 }
 
+#ifdef _WIN32
+int th_main(const char *group, const struct CMUnitTest *tests, size_t n)
+{
+    const char *env = th_env_backend();
+    th_loop L;
+    int r = th_loop_init(&L, TH_RING, NULL);
+    if (r == 0) {
+        fprintf(stderr, "%s: ASYNCSYNC_BACKEND=%s, backend %s, caps %#x, scale %.2f\n", group,
+                env ? env : "(unset)", as_loop_backend(&L.loop), as_loop_caps(&L.loop),
+                th_scale());
+        th_loop_destroy_rc(&L);
+    } else {
+        fprintf(stderr, "%s: ASYNCSYNC_BACKEND=%s: iocp loop init failed: %s\n", group,
+                env ? env : "(unset)", th_errname(r));
+    }
+    const char *filter = getenv("TH_FILTER"); /* e.g. TH_FILTER='race_mutex*' */
+    if (filter && *filter)
+        cmocka_set_test_filter(filter);
+    return _cmocka_run_group_tests(group, tests, n, NULL, NULL);
+}
+#else
 int th_main(const char *group, const struct CMUnitTest *tests, size_t n)
 {
     struct io_uring ring;
@@ -1140,6 +1418,7 @@ int th_main(const char *group, const struct CMUnitTest *tests, size_t n)
         cmocka_set_test_filter(filter);
     return _cmocka_run_group_tests(group, tests, n, NULL, NULL);
 }
+#endif
 
 void th_free_waiter_cb(th_waiter *tw, int status)
 {

@@ -1,6 +1,15 @@
 /*
  * Conformance-suite harness: loops, a callback recorder, loop threads,
- * watchdogs.  Public API only (asyncsync.h) + liburing + pthreads.
+ * watchdogs.  Public API only (asyncsync.h) + liburing + pthreads; on
+ * Windows (mingw-w64, run under Wine) + an I/O completion port per loop and
+ * winpthreads instead of liburing.
+ *
+ * The same tests run on both: a "ring" loop (TH_RING) is an io_uring loop
+ * on Linux and an IOCP loop on Windows (as_loop_init_iocp on a port the
+ * harness creates); the harness's own wake-ups and the application's
+ * completions are CQEs of its own (eventfd read, NOPs) on Linux and packets
+ * it posts with its own completion keys on Windows.  io_uring-only and
+ * fork()-only scenarios are compiled out on Windows, nothing else.
  *
  * Rules every test follows:
  *   - never sleep for synchronization: wait for an event (a CQE, a notify,
@@ -21,10 +30,28 @@
 #include <stdatomic.h>
 #include <errno.h>
 #include <pthread.h>
+#ifdef _WIN32
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#include <windows.h>
+#endif
 #include <cmocka.h>
+#ifndef _WIN32
 #include <liburing.h>
+#endif
 
 #include <asyncsync.h>
+
+/* printf-style checking; mingw-w64's stdio is the C99 one (_GNU_SOURCE). */
+#ifdef __MINGW32__
+#define TH_PRINTF(f, a) __attribute__((format(gnu_printf, f, a)))
+#else
+#define TH_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#endif
 
 /* Default watchdog for one "this must happen" wait, in seconds. */
 #define TH_TIMEOUT 5.0
@@ -39,7 +66,7 @@
  * when th_abort_on_fail is set (tests with live threads): print and abort().
  * In a fork()ed child (th_child_mode): print and _exit(TH_CHILD_FAIL). */
 void th_fail_at(const char *file, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4), noreturn));
+    TH_PRINTF(3, 4) __attribute__((noreturn));
 #define th_fail(...) th_fail_at(__FILE__, __LINE__, __VA_ARGS__)
 #define TH_CHECK(cond, ...) \
     do { if (!(cond)) th_fail_at(__FILE__, __LINE__, "check failed: " #cond ": " __VA_ARGS__); } while (0)
@@ -63,7 +90,8 @@ extern bool th_child_mode;
 double th_scale(void);
 int th_scaled(int n);           /* max(1, n * th_scale()) */
 double th_now(void);            /* CLOCK_MONOTONIC seconds */
-/* Zeroed heap memory aligned for as_loop (64); free() it. */
+/* Zeroed heap memory (64-byte aligned on Linux; as_loop needs no particular
+ * alignment); free() it. */
 void *th_zalloc(size_t size);
 /* errno name for messages, e.g. "-EBUSY". */
 const char *th_errname(int err);
@@ -73,16 +101,25 @@ const char *th_errname(int err);
  * ------------------------------------------------------------------------- */
 
 typedef enum th_kind {
-    TH_RING = 0,        /* as_loop_init_uring: backend from ASYNCSYNC_BACKEND */
+    TH_RING = 0,        /* as_loop_init_uring: backend from ASYNCSYNC_BACKEND;
+                           Windows: as_loop_init_iocp on the harness's port */
     TH_NOTIFY_EFD = 1,  /* as_loop_init_generic, notify writes an eventfd that
-                           is read-armed on the harness's own ring */
+                           is read-armed on the harness's own ring; Windows:
+                           notify posts a packet to the harness's own port */
     TH_NOTIFY_COND = 2, /* as_loop_init_generic, notify signals a pthread
                            cond; as_loop_run is called ONLY after a notify
                            (strict: a missing notify is a hang -> failure) */
 } th_kind;
 
 extern th_kind th_kind_values[3];   /* addressable, for cmocka prestate */
+/* "ring" (Windows: "iocp"), "notify-eventfd" (Windows: "notify-port"),
+ * "notify-cond". */
 const char *th_kind_name(th_kind k);
+
+#ifdef _WIN32
+/* Completion packets one GetQueuedCompletionStatusEx call may dequeue. */
+#define TH_ENTRIES 16
+#endif
 
 typedef struct th_loop {
     as_loop loop;
@@ -92,10 +129,21 @@ typedef struct th_loop {
     bool strict;          /* fail when a callback was ready while the loop
                              slept without being woken (see th_run_until) */
     unsigned slice_ms;    /* watchdog slice of one blocking wait */
+#ifdef _WIN32
+    /* has_ring: the loop has a port (ring kinds).  An IOCP cannot be peeked:
+     * th_loop_wait dequeues into ents, th_pump hands them out (every packet
+     * to as_loop_handle_completion first).  The harness's kicks are packets
+     * with key TH_KICK_KEY(L); the application's, key TH_FOREIGN_TAG | i. */
+    HANDLE port;
+    OVERLAPPED_ENTRY ents[TH_ENTRIES];
+    unsigned n_ents;      /* dequeued */
+    unsigned pos_ents;    /* of which handled */
+#else
     struct io_uring ring;
     int kick_fd;          /* ring kinds: eventfd read-armed on the ring */
     uint64_t kick_buf;
     bool kick_armed;
+#endif
     pthread_mutex_t mu;   /* cond kind */
     pthread_cond_t cv;
     atomic_ullong kicks;  /* th_loop_kick + notify calls */
@@ -103,30 +151,41 @@ typedef struct th_loop {
     atomic_ullong notifies_foreign; /* ... from a thread other than the loop's */
     unsigned long long seen_kicks; /* loop thread only */
     pthread_t thread;     /* the thread that runs the loop */
-    /* loop-thread statistics */
+    /* loop-thread statistics (Windows: completion packets, not CQEs) */
     unsigned long runs;           /* as_loop_run calls */
     unsigned long callbacks;      /* sum of as_loop_run results */
-    unsigned long cqes_ours;      /* as_loop_handle_cqe returned true */
+    unsigned long cqes_ours;      /* as_loop_handle_cqe/_completion returned true */
     unsigned long cqes_foreign;   /* application CQEs (TH_FOREIGN_TAG) */
     unsigned long cqes_unknown;   /* neither: a bug */
     unsigned long silent_wakes;   /* callbacks run after a slice timed out with no wake */
     bool after_silent_sleep;      /* loop thread: this iteration follows a timed-out wait */
 } th_loop;
 
-/* user_data of the application's own SQEs in tests (NOPs). */
+/* user_data of the application's own SQEs in tests (NOPs); on Windows the
+ * completion key of the application's own packets. */
 #define TH_FOREIGN_TAG 0x5a5a5a5a00000000ull
+#ifdef _WIN32
+/* Completion key of the harness's kicks (th_loop_kick) on L's port. */
+#define TH_KICK_KEY(L) ((ULONG_PTR)&(L)->kicks)
+#endif
 
 /* Initialise a loop on the calling thread (which becomes its thread).
  * Returns 0 or a negative errno (no cmocka).  opts may be NULL.
  * Checks the backend name against ASYNCSYNC_BACKEND (-EPROTO on mismatch). */
 int th_loop_init(th_loop *L, th_kind kind, const as_loop_options *opts);
-/* Same with a ring of `entries` SQEs (ring kinds). */
+/* Same with a ring of `entries` SQEs (ring kinds; ignored on Windows). */
 int th_loop_init_ex(th_loop *L, th_kind kind, const as_loop_options *opts, unsigned entries);
+/* After as_loop_destroy returned 0: bind L->loop again, to the same ring or
+ * port (ring kinds) or notify hook, and claim it on the calling thread.
+ * Returns the init call's result. */
+int th_loop_rebind(th_loop *L, const as_loop_options *opts);
 /* cmocka flavour: skips when the kernel cannot (io_uring unavailable,
  * forced uring backend without kernel support), fails otherwise. */
 void th_loop_setup(th_loop *L, th_kind kind, const as_loop_options *opts);
 /* Teardown idiom: as_loop_destroy, on -EAGAIN feed the ring's completions
- * to as_loop_handle_cqe and retry, with a deadline.  Then frees the ring.
+ * to as_loop_handle_cqe (Windows: dequeue the port's packets and feed them
+ * to as_loop_handle_completion) and retry, with a deadline.  Then frees the
+ * ring (port).
  * Returns the final as_loop_destroy result (0 expected) or -ETIMEDOUT.
  * On -EBUSY the loop is left intact. */
 int th_loop_destroy_rc(th_loop *L);
@@ -141,7 +200,9 @@ int th_loop_run(th_loop *L);
  * kind: only if notified), submit.  Returns callbacks run. */
 int th_pump(th_loop *L);
 /* Block until a CQE is ready / a notify or kick arrived, at most ms.
- * Does not consume it.  Returns true when woken, false on timeout. */
+ * Does not consume it.  (Windows, where a port cannot be peeked: dequeues
+ * the packets into L->ents; the next th_pump hands them out.)  Returns true
+ * when woken, false on timeout. */
 bool th_loop_wait(th_loop *L, unsigned ms);
 /* Wake th_loop_wait from any thread. */
 void th_loop_kick(th_loop *L);
@@ -164,8 +225,13 @@ void th_run_until_woken_at(const char *file, int line, th_loop *L,
 void th_quiesce(th_loop *L, double seconds);
 
 /* Queue n NOP SQEs with TH_FOREIGN_TAG (not submitted); n < 0: fill the SQ.
- * Returns how many were queued. */
+ * Windows: post n application packets (key TH_FOREIGN_TAG | i); n < 0:
+ * TH_NOPS_FILL of them.  Returns how many were queued (posted). */
 int th_queue_nops(th_loop *L, int n);
+#define TH_NOPS_FILL 16
+/* Submit what is queued on the ring (Windows: nothing to do, posts are
+ * immediate). */
+void th_submit(th_loop *L);
 
 /* ---------------------------------------------------------------------------
  * Callback recorder and waiters.
@@ -363,22 +429,30 @@ int th_teardown(void **state);
  * callback owns its wait and may free it. */
 void th_free_waiter_cb(th_waiter *tw, int status);
 
-/* Register a test on a ring loop (backend from the environment) and on a
- * generic loop driven only by its notify hook. */
+/* Register a test on a ring loop (backend from the environment; an IOCP
+ * loop on Windows) and on a generic loop driven only by its notify hook. */
+#ifdef _WIN32
+#define TH_RING_TAG "/iocp"
+#else
+#define TH_RING_TAG "/ring"
+#endif
 #define TH_TEST_RING(fn) \
-    { #fn "/ring", fn, th_setup, th_teardown, &th_kind_values[TH_RING] }
+    { #fn TH_RING_TAG, fn, th_setup, th_teardown, &th_kind_values[TH_RING] }
 #define TH_TEST_NOTIFY(fn) \
     { #fn "/notify", fn, th_setup, th_teardown, &th_kind_values[TH_NOTIFY_COND] }
 #define TH_TEST(fn) TH_TEST_RING(fn), TH_TEST_NOTIFY(fn)
 
-/* Run a test group; exits 77 when io_uring is unavailable.  Prints the
- * backend in use. */
+/* Run a test group; exits 77 when io_uring is unavailable (Linux).  Prints
+ * the backend in use. */
 int th_main(const char *group, const struct CMUnitTest *tests, size_t n);
 #define TH_MAIN(group, tests) th_main((group), (tests), sizeof(tests) / sizeof((tests)[0]))
 
 /* Kernel probe, independent of the library: does this kernel support
- * IORING_OP_FUTEX_WAIT and IORING_OP_FUTEX_WAKE? */
+ * IORING_OP_FUTEX_WAIT and IORING_OP_FUTEX_WAKE?  (false on Windows) */
 bool th_kernel_has_futex_ops(void);
+/* The backend a ring loop gets when ASYNCSYNC_BACKEND is unset: "uring" or
+ * "generic" by the kernel probe; "iocp" on Windows. */
+const char *th_default_backend(void);
 /* ASYNCSYNC_BACKEND or NULL. */
 const char *th_env_backend(void);
 

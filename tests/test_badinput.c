@@ -8,6 +8,10 @@
  * checked unchanged: semaphore values, try_lock results, is_set, pending
  * waits still pending, no callback, untouched bytes of the zeroed and
  * destroyed objects.
+ *
+ * The loop rows are per platform: on Linux as_loop_init_iocp and
+ * as_loop_handle_completion are stubs; on Windows as_loop_init_uring and
+ * as_loop_handle_cqe are, and the iocp calls get their own rows.
  */
 #include "harness.h"
 
@@ -40,6 +44,12 @@ struct bx {
     struct io_uring_cqe *cqe_z, *cqe_d;
     int dummy_port;
     char dummy_entry[64];
+#ifdef _WIN32
+    HANDLE closed_port;         /* a port, closed */
+    HANDLE other_port;          /* a live port no loop is bound to */
+    OVERLAPPED app_ov;
+    OVERLAPPED_ENTRY entry_app; /* key = the live loop, the application's OVERLAPPED */
+#endif
     /* never initialised (zeroed) */
     as_sem zs;
     as_mutex zm;
@@ -67,21 +77,51 @@ static void bx_notify(void *ctx)
 #define LOOP (&x->L.loop)
 #define TW (&x->tw.w), th_cb, (&x->tw)
 
+#ifdef _WIN32
+/* as_loop_init_uring and as_loop_handle_cqe exist as stubs: -EOPNOTSUPP, false. */
+#define PER_OS(linux_result, windows_result) (windows_result)
+#define RING ((struct io_uring *)(void *)x->dummy_entry)
+#define PLATFORM_LOOP_ROWS(X)                                                              \
+    X(loop_init_iocp_null_loop, -EINVAL, as_loop_init_iocp(NULL, x->L.port, NULL))         \
+    X(loop_init_iocp_null_port, -EINVAL, as_loop_init_iocp(&x->tmp, NULL, NULL))            \
+    X(loop_init_iocp_invalid_handle, -EINVAL,                                              \
+      as_loop_init_iocp(&x->tmp, INVALID_HANDLE_VALUE, NULL))                              \
+    X(loop_init_iocp_closed_handle, -EBADF, as_loop_init_iocp(&x->tmp, x->closed_port, NULL)) \
+    X(loop_init_iocp_flags, -EINVAL, as_loop_init_iocp(&x->tmp, x->L.port, &x->o_flags))   \
+    X(loop_init_iocp_unknown_caps, -EINVAL, as_loop_init_iocp(&x->tmp, x->L.port, &x->o_caps)) \
+    X(loop_init_iocp_live_loop, -EBUSY, as_loop_init_iocp(LOOP, x->L.port, NULL))          \
+    X(loop_init_iocp_live_loop_other_port, -EBUSY,                                         \
+      as_loop_init_iocp(LOOP, x->other_port, NULL))                                        \
+    X(loop_handle_completion_null_loop, 0, as_loop_handle_completion(NULL, &x->entry_app)) \
+    X(loop_handle_completion_null_entry, 0, as_loop_handle_completion(LOOP, NULL))         \
+    X(loop_handle_completion_app_packet, 0, as_loop_handle_completion(LOOP, &x->entry_app)) \
+    X(loop_handle_completion_zeroed_loop, 0, as_loop_handle_completion(&x->zl, &x->entry_app)) \
+    X(loop_handle_completion_destroyed_loop, 0,                                            \
+      as_loop_handle_completion(&x->dl, &x->entry_app))
+#else
+#define PER_OS(linux_result, windows_result) (linux_result)
+#define RING (&x->L.ring)
+#define PLATFORM_LOOP_ROWS(X)                                                              \
+    X(loop_init_iocp_on_linux, -EOPNOTSUPP, as_loop_init_iocp(&x->tmp, &x->dummy_port, NULL)) \
+    X(loop_handle_completion_on_linux, 0, as_loop_handle_completion(LOOP, x->dummy_entry))
+#endif
+
 /* name, expected result, call */
 #define ROWS(X)                                                                            \
     /* ---- loops ---- */                                                                  \
-    X(loop_init_uring_null_loop, -EINVAL, as_loop_init_uring(NULL, &x->L.ring, NULL))      \
-    X(loop_init_uring_null_ring, -EINVAL, as_loop_init_uring(&x->tmp, NULL, NULL))         \
-    X(loop_init_uring_flags, -EINVAL, as_loop_init_uring(&x->tmp, &x->L.ring, &x->o_flags)) \
-    X(loop_init_uring_unknown_caps, -EINVAL,                                               \
-      as_loop_init_uring(&x->tmp, &x->L.ring, &x->o_caps))                                 \
+    X(loop_init_uring_null_loop, PER_OS(-EINVAL, -EOPNOTSUPP), as_loop_init_uring(NULL, RING, NULL)) \
+    X(loop_init_uring_null_ring, PER_OS(-EINVAL, -EOPNOTSUPP), as_loop_init_uring(&x->tmp, NULL, NULL)) \
+    X(loop_init_uring_flags, PER_OS(-EINVAL, -EOPNOTSUPP),                               \
+      as_loop_init_uring(&x->tmp, RING, &x->o_flags))                                      \
+    X(loop_init_uring_unknown_caps, PER_OS(-EINVAL, -EOPNOTSUPP),                        \
+      as_loop_init_uring(&x->tmp, RING, &x->o_caps))                                       \
     X(loop_init_generic_null_loop, -EINVAL, as_loop_init_generic(NULL, bx_notify, x, NULL)) \
     X(loop_init_generic_null_notify, -EINVAL, as_loop_init_generic(&x->tmp, NULL, x, NULL)) \
     X(loop_init_generic_flags, -EINVAL,                                                    \
       as_loop_init_generic(&x->tmp, bx_notify, x, &x->o_flags))                            \
     X(loop_init_generic_unknown_caps, -EINVAL,                                             \
       as_loop_init_generic(&x->tmp, bx_notify, x, &x->o_caps))                             \
-    X(loop_init_iocp_on_linux, -EOPNOTSUPP, as_loop_init_iocp(&x->tmp, &x->dummy_port, NULL)) \
+    PLATFORM_LOOP_ROWS(X)                                                                  \
     X(loop_run_null, -EINVAL, as_loop_run(NULL))                                           \
     X(loop_run_zeroed, -EINVAL, as_loop_run(&x->zl))                                       \
     X(loop_run_destroyed, -EINVAL, as_loop_run(&x->dl))                                    \
@@ -95,8 +135,7 @@ static void bx_notify(void *ctx)
     X(loop_handle_cqe_destroyed_loop_foreign, 0, as_loop_handle_cqe(&x->dl, x->cqe_z))    \
     /* user_data = loop + tag is reserved to the library: a late CQE of a  */               \
     /* destroyed loop is still the library's (swallowed, nothing touched)  */               \
-    X(loop_handle_cqe_destroyed_loop_late, 1, as_loop_handle_cqe(&x->dl, x->cqe_d))       \
-    X(loop_handle_completion_on_linux, 0, as_loop_handle_completion(LOOP, x->dummy_entry)) \
+    X(loop_handle_cqe_destroyed_loop_late, PER_OS(1, 0), as_loop_handle_cqe(&x->dl, x->cqe_d)) \
     X(loop_backend_null, 0, as_loop_backend(NULL) != NULL)                                 \
     X(loop_backend_zeroed, 0, as_loop_backend(&x->zl) != NULL)                             \
     X(loop_backend_destroyed, 0, as_loop_backend(&x->dl) != NULL)                          \
@@ -335,11 +374,24 @@ static int bx_setup(void **state)
 
     x->o_flags.flags = 1;
     x->o_caps.disabled_caps = 0x80000000u;
+#ifdef _WIN32
+    /* as_loop_handle_cqe is a stub that must not look at its argument */
+    x->cqe_z = x->cqe_d = (struct io_uring_cqe *)(void *)x->dummy_entry;
+    x->other_port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
+    assert_non_null(x->other_port);
+    x->entry_app.lpCompletionKey = (ULONG_PTR)LOOP;
+    x->entry_app.lpOverlapped = &x->app_ov;
+    /* last: no handle is created between this close and the row */
+    x->closed_port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
+    assert_non_null(x->closed_port);
+    assert_true(CloseHandle(x->closed_port));
+#else
     static struct io_uring_cqe cqe_app, cqe_late; /* flexible array member: not in bx */
     x->cqe_z = &cqe_app;
     x->cqe_d = &cqe_late;
     x->cqe_z->user_data = 0x1234; /* an application's own */
     x->cqe_d->user_data = (uint64_t)(uintptr_t)&x->dl + 1;
+#endif
     th_pump(&x->L);
     return 0;
 }
@@ -380,6 +432,7 @@ static void bx_check_unchanged(bx *x)
     CHECK_BYTES(x->zc, zero_bytes, "a zeroed as_cond");
     CHECK_BYTES(x->ze, zero_bytes, "a zeroed as_event");
     CHECK_BYTES(x->zl, zero_bytes, "a zeroed as_loop");
+    CHECK_BYTES(x->tmp, zero_bytes, "the zeroed as_loop a bad init was given");
     CHECK_BYTES(x->ds, &x->ds_snap, "a destroyed as_sem");
     CHECK_BYTES(x->dm, &x->dm_snap, "a destroyed as_mutex");
     CHECK_BYTES(x->dc, &x->dc_snap, "a destroyed as_cond");
@@ -433,6 +486,9 @@ static int bx_teardown(void **state)
     TH_RC(as_event_destroy(&x->easet), 0);
     th_loop_destroy(&x->L);
     th_rec_assert_clean(&x->rec);
+#ifdef _WIN32
+    CloseHandle(x->other_port);
+#endif
     free(x);
     return 0;
 }

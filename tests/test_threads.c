@@ -3,7 +3,8 @@
  *
  *   - a wait armed while the process is single-threaded, woken by a thread
  *     created afterwards (fork()ed child: the private futex hash of Linux
- *     6.16+), and the reverse order;
+ *     6.16+), and the reverse order (Windows has no fork(): the same
+ *     scenarios run in the test process);
  *   - release / unlock / set / signal / broadcast from a thread that runs
  *     no loop;
  *   - several loops on several threads sharing a semaphore, a mutex, a
@@ -21,8 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef _WIN32
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 enum prim { P_SEM, P_MUTEX, P_COND, P_EVENT };
 static const char *const prim_name[] = { "sem", "mutex", "cond", "event" };
@@ -106,8 +109,10 @@ static void *fk_thread(void *arg)
 
 static int fk_child(fk *k)
 {
+#ifndef _WIN32
     th_child_mode = true;
     alarm(30);
+#endif
     pthread_mutex_init(&k->mu, NULL);
     pthread_cond_init(&k->cv, NULL);
     th_loop L;
@@ -167,6 +172,42 @@ static int fk_child(fk *k)
     return 0;
 }
 
+static void fork_report(enum prim p, bool thread_first, bool releaser_loop, int code)
+{
+    if (code == 77)
+        skip();
+    if (code != 0)
+        th_fail("%s (thread created %s arming%s): child exit code %d (%s)", prim_name[p],
+                thread_first ? "before" : "after", releaser_loop ? ", releaser runs a loop" : "",
+                code,
+                code == TH_CHILD_FAIL ? "lost wake-up or check failed, see stderr"
+                : code == 11          ? "arm did not pend"
+                : code == 12          ? "waking call failed"
+                : code == 13          ? "callback status not 0"
+                : code == 15          ? "loop teardown failed"
+                                      : "setup failed");
+}
+
+#ifdef _WIN32
+/* No fork() on Windows: the child's scenario runs in this process (a failed
+ * check aborts it: th_abort_on_fail). */
+static void fork_case(enum prim p, bool thread_first, bool releaser_loop)
+{
+    fk *k = th_zalloc(sizeof *k);
+    k->prim = p;
+    k->thread_first = thread_first;
+    k->releaser_loop = releaser_loop;
+    int code = fk_child(k);
+    fork_report(p, thread_first, releaser_loop, code);
+    TH_RC(as_sem_destroy(&k->s), 0);
+    TH_RC(as_mutex_destroy(&k->m), 0);
+    TH_RC(as_cond_destroy(&k->c), 0);
+    TH_RC(as_event_destroy(&k->e), 0);
+    pthread_cond_destroy(&k->cv);
+    pthread_mutex_destroy(&k->mu);
+    free(k);
+}
+#else
 static void fork_case(enum prim p, bool thread_first, bool releaser_loop)
 {
     fflush(stdout);
@@ -193,20 +234,9 @@ static void fork_case(enum prim p, bool thread_first, bool releaser_loop)
         th_fail("%s (thread %s arming%s): child killed by signal %d%s", prim_name[p],
                 thread_first ? "before" : "after", releaser_loop ? ", releaser runs a loop" : "",
                 WTERMSIG(st), WTERMSIG(st) == SIGALRM ? " (hang: the wait was never woken)" : "");
-    int code = WEXITSTATUS(st);
-    if (code == 77)
-        skip();
-    if (code != 0)
-        th_fail("%s (thread created %s arming%s): child exit code %d (%s)", prim_name[p],
-                thread_first ? "before" : "after", releaser_loop ? ", releaser runs a loop" : "",
-                code,
-                code == TH_CHILD_FAIL ? "lost wake-up or check failed, see stderr"
-                : code == 11          ? "arm did not pend"
-                : code == 12          ? "waking call failed"
-                : code == 13          ? "callback status not 0"
-                : code == 15          ? "loop teardown failed"
-                                      : "setup failed");
+    fork_report(p, thread_first, releaser_loop, WEXITSTATUS(st));
 }
+#endif
 
 static void fork_thread_created_after_arm(void **state)
 {

@@ -1,5 +1,6 @@
 # Conformance suite: one binary per file, registered once per backend
-# (<name>.uring, <name>.generic) by as_add_test.  Public API only.
+# (<name>.uring, <name>.generic; <name>.iocp on Windows) by as_add_test.
+# Public API only.
 # Sizes of the cross-thread tests scale with the TH_SCALE environment
 # variable (default 1; shrunk automatically under ASan/TSan).
 set(AS_CONFORMANCE_TESTS

@@ -18,7 +18,9 @@
  *
  * The loops block in io_uring_submit_and_wait_timeout between iterations, so
  * a lost wake-up is a hang the watchdog reports, not something the next
- * as_loop_run happens to paper over.
+ * as_loop_run happens to paper over.  On Windows each loop is bound to its
+ * own I/O completion port and blocks in GetQueuedCompletionStatusEx
+ * (--defer-taskrun does not exist there).
  *
  * Usage: stress [--threads T] [--tasks K] [--ops N] [--seed S|random]
  *               [--cancel PCT] [--timeout SEC] [--strict] [--defer-taskrun]
@@ -26,7 +28,15 @@
 #include <asyncsync.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
+#ifdef _WIN32
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#else
 #include <liburing.h>
+#endif
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -98,7 +108,11 @@ struct task {
 struct lctx {
     int id;
     pthread_t th;
+#ifdef _WIN32
+    HANDLE port;
+#else
     struct io_uring ring;
+#endif
     as_loop loop;
     struct task *tasks;
     int finished;     /* tasks with no ops left and nothing pending/held */
@@ -389,6 +403,52 @@ static void dump_pending(struct lctx *lc)
             as_event_is_set(&ev_auto), as_event_is_set(&ev_manual));
 }
 
+/* The loop's completion source: an io_uring ring, or on Windows an I/O
+ * completion port.  loop_poll: hand over what completed, without blocking;
+ * loop_block: the same after waiting at most timeout_s for something to
+ * complete (false when nothing did). */
+#ifdef _WIN32
+static void loop_open(struct lctx *lc)
+{
+    int r;
+    lc->port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
+    if (!lc->port)
+        FAIL("CreateIoCompletionPort: error %lu", (unsigned long)GetLastError());
+    if ((r = as_loop_init_iocp(&lc->loop, lc->port, NULL)) < 0)
+        FAIL("as_loop_init_iocp: %d", r);
+}
+
+static bool loop_wait(struct lctx *lc, DWORD ms)
+{
+    OVERLAPPED_ENTRY e[16];
+    ULONG n = 0;
+    if (!GetQueuedCompletionStatusEx(lc->port, e, 16, &n, ms, FALSE)) {
+        if (GetLastError() == WAIT_TIMEOUT)
+            return false;
+        FAIL("GetQueuedCompletionStatusEx: error %lu", (unsigned long)GetLastError());
+    }
+    for (ULONG i = 0; i < n; i++)
+        if (!as_loop_handle_completion(&lc->loop, &e[i]))
+            FAIL("a completion packet that is not the library's");
+    return true;
+}
+
+static void loop_poll(struct lctx *lc)
+{
+    while (loop_wait(lc, 0))
+        ;
+}
+
+static bool loop_block(struct lctx *lc, int timeout_s)
+{
+    return loop_wait(lc, (DWORD)timeout_s * 1000u);
+}
+
+static void loop_close(struct lctx *lc)
+{
+    CloseHandle(lc->port);
+}
+#else
 static void reap(struct lctx *lc)
 {
     struct io_uring_cqe *cqe;
@@ -402,14 +462,43 @@ static void reap(struct lctx *lc)
     io_uring_cq_advance(&lc->ring, n);
 }
 
-static void *loop_thread(void *arg)
+static void loop_open(struct lctx *lc)
 {
-    struct lctx *lc = arg;
     int r;
     if ((r = io_uring_queue_init(64, &lc->ring, cfg.ring_flags)) < 0)
         FAIL("io_uring_queue_init: %d", r);
     if ((r = as_loop_init_uring(&lc->loop, &lc->ring, NULL)) < 0)
         FAIL("as_loop_init_uring: %d", r);
+}
+
+static void loop_poll(struct lctx *lc)
+{
+    io_uring_submit(&lc->ring);
+    reap(lc);
+}
+
+static bool loop_block(struct lctx *lc, int timeout_s)
+{
+    struct io_uring_cqe *cqe;
+    struct __kernel_timespec ts = {timeout_s, 0};
+    int r = io_uring_submit_and_wait_timeout(&lc->ring, &cqe, 1, &ts, NULL);
+    if (r == -ETIME)
+        return false;
+    reap(lc);
+    return true;
+}
+
+static void loop_close(struct lctx *lc)
+{
+    io_uring_queue_exit(&lc->ring);
+}
+#endif
+
+static void *loop_thread(void *arg)
+{
+    struct lctx *lc = arg;
+    int r;
+    loop_open(lc);
     for (int i = 0; i < cfg.tasks; i++) {
         struct task *t = &lc->tasks[i];
         t->lc = lc;
@@ -438,18 +527,12 @@ static void *loop_thread(void *arg)
         if (lc->finished >= cfg.tasks)
             break;
         if (lc->holders) {
-            io_uring_submit(&lc->ring); /* a holder releases next turn */
-        } else {
-            struct io_uring_cqe *cqe;
-            struct __kernel_timespec ts = {cfg.timeout_s, 0};
-            r = io_uring_submit_and_wait_timeout(&lc->ring, &cqe, 1, &ts, NULL);
-            if (r == -ETIME) {
-                dump_pending(lc);
-                FAIL("I6: loop %d saw nothing for %d s with waits pending", lc->id,
-                     cfg.timeout_s);
-            }
+            loop_poll(lc); /* a holder releases next turn */
+        } else if (!loop_block(lc, cfg.timeout_s)) {
+            dump_pending(lc);
+            FAIL("I6: loop %d saw nothing for %d s with waits pending", lc->id,
+                 cfg.timeout_s);
         }
-        reap(lc);
     }
     atomic_fetch_add(&loops_done, 1);
 
@@ -457,16 +540,13 @@ static void *loop_thread(void *arg)
         if (lc->tasks[i].pending || as_wait_pending(&lc->tasks[i].w))
             FAIL("I5: task %d still pending at the end", i);
     for (int tries = 0; (r = as_loop_destroy(&lc->loop)) == -EAGAIN; tries++) {
-        struct io_uring_cqe *cqe;
-        struct __kernel_timespec ts = {cfg.timeout_s, 0};
         if (tries > 100)
             FAIL("teardown never completes");
-        io_uring_submit_and_wait_timeout(&lc->ring, &cqe, 1, &ts, NULL);
-        reap(lc);
+        (void)loop_block(lc, cfg.timeout_s);
     }
     if (r != 0)
         FAIL("as_loop_destroy: %d", r);
-    io_uring_queue_exit(&lc->ring);
+    loop_close(lc);
     return NULL;
 }
 
@@ -533,11 +613,13 @@ int main(int argc, char **argv)
             cfg.mutex_flags = AS_MUTEX_STRICT_FIFO;
             continue;
         }
+#ifndef _WIN32
         if (!strcmp(a, "--defer-taskrun")) {
             /* Each loop thread creates and alone submits to its own ring. */
             cfg.ring_flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
             continue;
         }
+#endif
         if (!v)
             usage();
         i++;
