@@ -28,7 +28,9 @@
  *   The only error not retried is ERROR_INVALID_HANDLE: the port was closed
  *   under a live loop, which as_loop_init_iocp cannot prevent (it rejects
  *   handles that are not open completion ports).
- *   Tested by tests/win/test_iocp.c, which makes posts fail on purpose.
+ *   Tested by tests/win/test_iocp.c, which makes posts fail on purpose, and
+ *   checked exhaustively in tests/model/delivery.pml (BACKEND=B_IOCP, with
+ *   refusals anywhere; BUG_IOCP_GIVE_UP must fail).
  *
  * Invariant P2 (teardown): as__posted counts packets posted and not yet
  *   handled.  A waker increments it before it posts (and takes it back if it
@@ -36,7 +38,8 @@
  *   first waits for in-flight wakers (D3: no new post can start once the loop
  *   has no pending waits), then retire() returns -EAGAIN while the count is
  *   not zero: the application keeps dequeuing until every packet of the loop
- *   has been handed back, so none arrives after the memory is reused.
+ *   has been handed back, so none arrives after the memory is reused
+ *   (model: BUG_RETIRE_FIRST must fail).
  */
 #include "../internal.h"
 

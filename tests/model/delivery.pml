@@ -1,6 +1,7 @@
 /*
  * delivery.pml -- the lock-free delivery path of src/loop.c and the doorbell
- * of src/backend/uring.c (futex) and src/backend/generic.c (eventfd, notify).
+ * of src/backend/uring.c (futex), src/backend/generic.c (eventfd, notify)
+ * and src/backend/iocp.c (completion packets, posts that may be refused).
  *
  * One loop thread (proctype loop) owns two waits.  Two releaser threads decide
  * their outcomes (as a primitive does under its queue lock) and hand them to
@@ -24,8 +25,9 @@
  *     (wake, drain, re-arm, wake ...) for ever without running a callback.
  *
  * Build-time switches:
- *   BACKEND=B_FUTEX (default) | B_EVENTFD | B_NOTIFY
- *   ROUNDS (2), IO_WAKES (1)
+ *   BACKEND=B_FUTEX (default) | B_EVENTFD | B_NOTIFY | B_IOCP
+ *   ROUNDS (2), IO_WAKES (1), REFUSALS (2: B_IOCP posts the system refuses,
+ *   at any moment, over the whole run)
  *   Deliberately broken variants (each must FAIL):
  *   BUG_DRAIN_ORDER        drain exchanges the inbox BEFORE resetting the bell
  *   BUG_FUTEX_NO_COMPARE   the kernel parks the doorbell wait without
@@ -33,6 +35,12 @@
  *   BUG_NO_RESET           drain never resets the bell (livelock: -DNP)
  *   BUG_D3                 a deliverer counts itself out of as__wakers right
  *                          after its push, before ringing the bell
+ *   BUG_IOCP_GIVE_UP       (B_IOCP) a waker whose post is refused gives up
+ *                          at once instead of retrying until the post is
+ *                          accepted or the bell reads 0 (P1)
+ *   BUG_RETIRE_FIRST       (B_IOCP) as_loop_destroy retires the backend
+ *                          before it waits for in-flight wakers: a wake
+ *                          posted meanwhile outlives the loop (P2)
  *   SETUP_THREAD           (must PASS) the thread that releases wait 1 also
  *                          started it with *_async before the loop thread
  *                          first ran the loop (as__wait_parked's "nobody
@@ -56,12 +64,16 @@
 #define B_FUTEX   1 /* backend/uring.c: IORING_OP_FUTEX_WAIT on bell */
 #define B_EVENTFD 2 /* backend/generic.c ring flavour: eventfd read */
 #define B_NOTIFY  3 /* backend/generic.c notify flavour: notify(ctx) */
+#define B_IOCP    4 /* backend/iocp.c: PostQueuedCompletionStatus */
 
 #ifndef BACKEND
 #define BACKEND B_FUTEX
 #endif
 #ifndef ROUNDS
 #define ROUNDS 2    /* deliveries of wait 2 (its callback re-arms it) */
+#endif
+#ifndef REFUSALS
+#define REFUSALS 2  /* B_IOCP: posts refused (memory pressure) */
 #endif
 #ifndef IO_WAKES
 #define IO_WAKES 1  /* unrelated CQEs that end the loop's sleep */
@@ -96,11 +108,14 @@ bool k_wait;         /* doorbell op parked in the kernel */
 byte cq;             /* doorbell CQEs posted, not yet reaped */
 byte efd_count;            /* eventfd counter (B_EVENTFD) */
 bool notified;       /* notify(ctx) called, not yet seen (B_NOTIFY) */
+byte posted;         /* as__posted: packets posted, not yet handled (B_IOCP;
+                        cq counts those in the port) */
+byte refused;        /* B_IOCP: posts refused so far */
 
 /* backend->arm: uring_arm / ring_arm (notify_arm is a no-op).  Loop thread. */
 inline backend_arm()
 {
-#if BACKEND != B_NOTIFY
+#if BACKEND != B_NOTIFY && BACKEND != B_IOCP
     atomic {
         if
         :: !ARMED -> sq_bell = true; ARMED = true
@@ -180,6 +195,22 @@ inline backend_wake()
         :: else -> efd_count = 1
         fi
     }
+#elif BACKEND == B_IOCP
+    /* iocp_wake: P2 count, then post until accepted; a refused post is
+     * retried unless the bell reads 0 (the loop drained: it has the wake). */
+    posted++;
+    do
+    :: atomic { refused < REFUSALS -> refused++ };    /* refused */
+#ifdef BUG_IOCP_GIVE_UP
+        posted--; break
+#else
+        if
+        :: bell == 0 -> posted--; break
+        :: else                                      /* yield, retry */
+        fi
+#endif
+    :: cq++; break                                   /* a packet in the port */
+    od
 #else
     notified = true
 #endif
@@ -312,13 +343,16 @@ proctype loop()
         :: else ->
             /* io_uring_submit_and_wait(ring, 1): submit, then block */
             ring_submit();
-#if BACKEND != B_NOTIFY
+#if BACKEND != B_NOTIFY && BACKEND != B_IOCP
             /* D2: a loop with pending waits sleeps only with its doorbell
              * armed in the kernel or its CQE already posted. */
             assert(k_wait || cq > 0);
 #endif
             if
             :: cq > 0 ->                       /* as_loop_handle_cqe */
+#if BACKEND == B_IOCP
+                posted--;                      /* as_loop_handle_completion */
+#endif
                 cq--; claim(LOOP_T); handle_bell()
             :: notified -> notified = false    /* notify(ctx) was called */
             :: io > 0 -> io--                  /* an unrelated CQE */
@@ -334,7 +368,24 @@ proctype loop()
      * is cancelled and its CQE reaped (ring bookkeeping only, not
      * modelled). */
     reset_bell();
+#ifndef BUG_RETIRE_FIRST
     (wakers == 0);
+#endif
+#if BACKEND == B_IOCP
+    /* iocp retire: -EAGAIN while packets of the loop are in the port; the
+     * application dequeues them and hands them back (P2). */
+    do
+    :: posted > 0 -> cq > 0; cq--; posted--
+    :: else -> break
+    od;
+#endif
+#ifdef BUG_RETIRE_FIRST
+    (wakers == 0);
+#endif
+#if BACKEND == B_IOCP
+    /* P2: no packet of the loop is left once as_loop_destroy returned 0 */
+    assert(cq == 0);
+#endif
     atomic { sq_bell = false; k_wait = false; cq = 0; ARMED = false };
     freed = true
 }
