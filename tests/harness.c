@@ -1121,6 +1121,13 @@ static void th_abs_realtime(struct timespec *ts, double seconds)
 }
 #endif
 
+void *th_release_thread(void *arg)
+{
+    th_release *a = arg;
+    a->rc = as_sem_release(a->s, a->n);
+    return NULL;
+}
+
 void th_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
 {
     int r = pthread_create(t, NULL, fn, arg);

@@ -393,6 +393,16 @@ void th_lthread_wait_job(th_lthread *t, th_job *job);
  * teardown result (0 expected). */
 int th_lthread_stop(th_lthread *t);
 
+/* A plain thread (no loop) that releases a semaphore:
+ *   th_release ra = { &s, 1, 100 };
+ *   th_thread_start(&t, th_release_thread, &ra);  ... join, check ra.rc */
+typedef struct th_release {
+    as_sem *s;
+    uint32_t n;
+    int rc;
+} th_release;
+void *th_release_thread(void *arg);
+
 /* Thread with a watchdog join. */
 void th_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 void th_thread_join(pthread_t t);

@@ -14,19 +14,6 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-typedef struct {
-    as_sem *s;
-    uint32_t n;
-    int rc;
-} release_arg;
-
-static void *release_thread(void *arg)
-{
-    release_arg *a = arg;
-    a->rc = as_sem_release(a->s, a->n);
-    return NULL;
-}
-
 /* Pump several loops until r has n entries (polls in short slices: these
  * loops cannot share one blocking wait). */
 static void pump_all_until(th_loop **ls, int nl, th_rec *r, unsigned n)
@@ -69,9 +56,9 @@ static void basic_scenario(th_loop *X)
 
     TH_RC(th_sem_acquire(&c, &s, 1), 0);
     th_pump(X);
-    release_arg ra = { &s, 1, 100 };
+    th_release ra = { &s, 1, 100 };
     pthread_t t;
-    th_thread_start(&t, release_thread, &ra);
+    th_thread_start(&t, th_release_thread, &ra);
     th_rec_wait_woken(X, &r, 3); /* a blocked loop must get a CQE / notify */
     th_thread_join(t);
     TH_RC(ra.rc, 0);
@@ -324,9 +311,9 @@ static void loop_notify_cross_thread(void **state)
         TH_RC(th_sem_acquire(&a, &s, 1), 0);
         th_pump(&G);
         unsigned long long n0 = atomic_load(&G.notifies);
-        release_arg ra = { &s, 1, 100 };
+        th_release ra = { &s, 1, 100 };
         pthread_t t;
-        th_thread_start(&t, release_thread, &ra);
+        th_thread_start(&t, th_release_thread, &ra);
         if (!th_loop_wait(&G, (unsigned)(TH_TIMEOUT * 1000)))
             th_fail("%s loop: the release from another thread never called notify",
                     th_kind_name((th_kind)k));
@@ -593,9 +580,9 @@ static void loop_tiny_ring_many_waiters(void **state)
                 nops += th_queue_nops(&X, -1);
                 th_submit(&X);
             }
-            release_arg ra = { &s, N, 100 };
+            th_release ra = { &s, N, 100 };
             pthread_t t;
-            th_thread_start(&t, release_thread, &ra);
+            th_thread_start(&t, th_release_thread, &ra);
             th_thread_join(t);
             TH_RC(ra.rc, 0);
         } else {

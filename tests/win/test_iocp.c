@@ -79,26 +79,13 @@ static int iocp_teardown(void **state)
 
 /* ---- helpers ------------------------------------------------------------- */
 
-typedef struct {
-    as_sem *s;
-    uint32_t n;
-    int rc;
-} release_arg;
-
-static void *release_thread(void *arg)
-{
-    release_arg *a = arg;
-    a->rc = as_sem_release(a->s, a->n);
-    return NULL;
-}
-
 /* Release from a thread that runs no loop, and wait until it returned (its
  * wake, post included, is done). */
 static void release_from_thread(as_sem *s, uint32_t n)
 {
-    release_arg ra = { s, n, 100 };
+    th_release ra = { s, n, 100 };
     pthread_t t;
-    th_thread_start(&t, release_thread, &ra);
+    th_thread_start(&t, th_release_thread, &ra);
     th_thread_join(t);
     TH_RC(ra.rc, 0);
 }
@@ -152,9 +139,9 @@ static void post_refused_then_accepted(void **state)
     th_pump(L);
 
     hook_install(REFUSE);
-    release_arg ra = { &s, 1, 100 };
+    th_release ra = { &s, 1, 100 };
     pthread_t t;
-    th_thread_start(&t, release_thread, &ra);
+    th_thread_start(&t, th_release_thread, &ra);
     /* Block as the application does: only a packet ends this wait (the loop
      * runs nothing meanwhile, so the doorbell stays rung and the waker must
      * get a packet through). */
@@ -192,9 +179,9 @@ static void post_refused_loop_drains_itself(void **state)
     th_pump(L);
 
     hook_install(-1);
-    release_arg ra = { &s, 1, 100 };
+    th_release ra = { &s, 1, 100 };
     pthread_t t;
-    th_thread_start(&t, release_thread, &ra);
+    th_thread_start(&t, th_release_thread, &ra);
     /* refused twice: the waker is retrying (and rang the doorbell first) */
     if (!th_counter_wait_ge(&hook_refused, 2, TH_TIMEOUT))
         th_fail("the waker did not retry its refused post (%lld refused)",
