@@ -276,7 +276,9 @@ int as_loop_run(as_loop *loop);
  * -EBUSY (waits bound to this loop are still pending; nothing changed),
  * -EAGAIN (the library still has an operation armed on the ring: it has been
  * cancelled; process the ring's completions through as_loop_handle_cqe and
- * call again), or -EINVAL (NULL or not initialised).
+ * call again; on an IOCP loop: wake packets are still in the port, dequeue
+ * them through as_loop_handle_completion and call again), or -EINVAL (NULL
+ * or not initialised).
  * Threading: the loop's thread. */
 int as_loop_destroy(as_loop *loop);
 
