@@ -17,9 +17,8 @@
  *       call.  From another thread it is an inbox push plus, when the inbox
  *       doorbell was quiet, one backend wake.
  *   backends (backend/uring.c, backend/generic.c, backend/iocp.c): the
- *       vtable below.  A
- *       backend knows loops and doorbells, nothing of semaphores: it makes a
- *       sleeping loop notice that its doorbell rang.
+ *       vtable below.  A backend knows loops and doorbells, nothing of
+ *       semaphores: it makes a sleeping loop notice that its doorbell rang.
  */
 #ifndef AS_INTERNAL_H
 #define AS_INTERNAL_H
@@ -118,7 +117,8 @@ extern const struct as__backend as__backend_generic_ring;
 extern const struct as__backend as__backend_generic_notify;
 #ifdef _WIN32
 extern const struct as__backend as__backend_iocp;
-/* backend/iocp.c: is `port` an open handle (else *err = -EINVAL/-EBADF)?
+/* backend/iocp.c: is `port` an open completion port (else *err = -EINVAL
+ * or -EBADF)?
  * Is `entry` (an OVERLAPPED_ENTRY) one of the loop's wake packets? */
 bool as__iocp_port_valid(void *port, int *err);
 bool as__iocp_is_ours(const as_loop *loop, const void *entry);

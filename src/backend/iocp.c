@@ -118,7 +118,8 @@ typedef struct as__unicode {
 typedef LONG(NTAPI *as__nt_query_object)(HANDLE, int, PVOID, ULONG, PULONG);
 #define AS__OBJECT_TYPE_INFORMATION 2
 
-static bool handle_is_port(HANDLE h, bool *known)
+/* false only when the handle's type is known and is not a port */
+static bool handle_is_port(HANDLE h)
 {
     static const WCHAR want[] = L"IoCompletion";
     union {
@@ -129,13 +130,11 @@ static bool handle_is_port(HANDLE h, bool *known)
     HMODULE nt = GetModuleHandleW(L"ntdll.dll");
     FARPROC fp = nt ? GetProcAddress(nt, "NtQueryObject") : NULL;
     as__nt_query_object query;
-    *known = false;
     if (!fp)
         return true;
     query = (as__nt_query_object)(void (*)(void))fp;
     if (query(h, AS__OBJECT_TYPE_INFORMATION, &info, sizeof info, &len) < 0)
-        return true; /* let GetHandleInformation judge */
-    *known = true;
+        return true; /* GetHandleInformation judged it open */
     return info.name.Length == sizeof want - sizeof(WCHAR) &&
            memcmp(info.name.Buffer, want, info.name.Length) == 0;
 }
@@ -143,7 +142,6 @@ static bool handle_is_port(HANDLE h, bool *known)
 bool as__iocp_port_valid(void *port, int *err)
 {
     DWORD flags;
-    bool known;
     if (!port || (HANDLE)port == INVALID_HANDLE_VALUE) {
         *err = -EINVAL;
         return false;
@@ -152,7 +150,7 @@ bool as__iocp_port_valid(void *port, int *err)
         *err = -EBADF; /* not an open handle */
         return false;
     }
-    if (!handle_is_port((HANDLE)port, &known)) {
+    if (!handle_is_port((HANDLE)port)) {
         *err = -EINVAL; /* open, but an event, a file...: posts would fail */
         return false;
     }
