@@ -69,9 +69,10 @@
  *
  *   A wake between tasks of the same loop costs no system call.  A wake that
  *   crosses threads is one futex wake; when the releasing thread runs a
- *   uring loop, the wake is an IORING_OP_FUTEX_WAKE SQE on the releaser's
- *   ring, which rides that loop's next submission: a loop must submit before
- *   it blocks, as io_uring loops do.
+ *   uring loop, the wake is an SQE on the releaser's ring (an
+ *   IORING_OP_MSG_RING message to a uring loop's ring, else a FUTEX_WAKE),
+ *   which rides that loop's next submission: a loop must submit before it
+ *   blocks, as io_uring loops do, and keep handling its CQEs.
  *
  * MEMORY ORDERING
  *
@@ -83,9 +84,10 @@
  *
  * IO_URING COMPLETIONS
  *
- *   The library's CQEs carry user_data equal to the address of the as_loop
- *   plus a tag from 1 to 7.  An application must not use those values for its
- *   own SQEs; as_loop_handle_cqe() recognises them and returns true.
+ *   The library's CQEs carry a user_data that is an address inside the
+ *   as_loop (its own address or one of its fields) plus a tag from 1 to 7.
+ *   An application must not use such values for its own SQEs;
+ *   as_loop_handle_cqe() recognises them and returns true.
  */
 #ifndef ASYNCSYNC_H
 #define ASYNCSYNC_H
@@ -147,8 +149,9 @@ struct as_loop_options {
 /* Capabilities a loop may use (as_loop_caps).  Disabling one forces the
  * degraded path, for tests and for users who hit a kernel bug. */
 #define AS_CAP_FUTEX_WAIT 0x1u  /* park as IORING_OP_FUTEX_WAIT (uring backend) */
-#define AS_CAP_RING_WAKE  0x2u  /* issue cross-loop wakes as FUTEX_WAKE SQEs on
-                                   this loop's ring instead of futex(2) */
+#define AS_CAP_RING_WAKE  0x2u  /* issue cross-loop wakes as SQEs on this loop's
+                                   ring (MSG_RING to a uring loop, else
+                                   FUTEX_WAKE) instead of futex(2) */
 
 struct as_loop {
     void *data;                 /* public: the caller's, never touched */
@@ -167,6 +170,8 @@ struct as_loop {
     int32_t as__efd;            /* generic backend on a ring: eventfd */
     uint64_t as__efd_buf;
     void *as__port;             /* iocp backend: the completion port (HANDLE) */
+    as_loop *as__msg_to[16];    /* uring: target of each wake message in flight */
+    uint32_t as__msg_busy;      /* uring: bitmap of busy as__msg_to slots */
     /* Written by other threads: kept off the loop thread's cache line by
      * padding, not by alignment, so a malloc()ed as_loop is fine. */
     char as__pad[64];
@@ -174,6 +179,7 @@ struct as_loop {
     uint32_t as__bell;          /* atomic: doorbell (futex word) */
     uint32_t as__wakers;        /* atomic: other threads inside a delivery */
     uint32_t as__posted;        /* atomic, iocp: wake packets not yet handled */
+    uint32_t as__msgs;          /* atomic, uring: wake messages on their way here */
 };
 
 struct as_sem {
@@ -256,7 +262,7 @@ int as_loop_init_generic(as_loop *loop, void (*notify)(void *ctx), void *ctx,
 /* Offer a CQE from the loop's ring to the library.  Returns true when it was
  * the library's (the application still marks it seen), false otherwise
  * (including NULL arguments).  A late CQE of ours that arrives after the loop
- * was destroyed (same address, tag 1-7) is still recognised and swallowed.
+ * was destroyed (same addresses, tag 1-7) is still recognised and swallowed.
  * Threading: the loop's thread. */
 bool as_loop_handle_cqe(as_loop *loop, const struct io_uring_cqe *cqe);
 

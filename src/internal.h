@@ -85,8 +85,11 @@ typedef struct as__prim {
 /* ---- backend vtable (one const table per backend) ---- */
 enum {
     AS__TAG_BELL = 1,   /* the loop's armed doorbell wait/read */
-    AS__TAG_WAKE = 2,   /* a FUTEX_WAKE SQE (CQE only on failure) */
+    AS__TAG_WAKE = 2,   /* a wake this loop sent (FUTEX_WAKE: CQE only on
+                           failure; MSG_RING: user_data = &as__msg_to[slot]) */
     AS__TAG_CANCEL = 3, /* ASYNC_CANCEL of the doorbell */
+    AS__TAG_MSG = 4,    /* a wake message another loop's ring posted here */
+    AS__TAG_MSGWAIT = 5, /* teardown: FUTEX_WAIT on as__msgs */
 };
 
 struct as__backend {
@@ -103,8 +106,10 @@ struct as__backend {
     /* Any thread.  The loop's doorbell went from 0 to 1: wake the loop if it
      * sleeps.  Must not call back into the primitives. */
     void (*wake)(as_loop *loop);
-    /* Loop thread.  A CQE of ours with this tag and result. */
-    void (*handle)(as_loop *loop, unsigned tag, int res);
+    /* Loop thread.  A CQE of ours with this tag and result; `at` is the
+     * address inside the loop its user_data named (the loop itself, or a
+     * field of it). */
+    void (*handle)(as_loop *loop, unsigned tag, int res, uintptr_t at);
     /* Loop thread, no pending waits.  0: nothing armed, the loop may be torn
      * down; -EAGAIN: cancellation of the armed doorbell is under way. */
     int (*retire)(as_loop *loop);
@@ -129,6 +134,7 @@ bool as__iocp_is_ours(const as_loop *loop, const void *entry);
 #define AS__L_CANCELING 0x2u /* an ASYNC_CANCEL (or forced wake) was issued */
 #define AS__L_WAKE_SQES 0x4u /* this loop's ring carried FUTEX_WAKE SQEs */
 #define AS__L_RUNNING 0x8u   /* inside as_loop_run */
+#define AS__L_MW_ARMED 0x10u /* teardown: a FUTEX_WAIT on as__msgs is on the ring */
 
 /* ---- loop internals (loop.c) ---- */
 

@@ -160,12 +160,15 @@ bool as_loop_handle_cqe(as_loop *loop, const struct io_uring_cqe *cqe)
         return false;
     ud = cqe->user_data;
     tag = (unsigned)(ud & 7u);
-    /* Ours: the loop's address with a tag in the low three bits. */
-    if (tag == 0 || (ud & ~(uint64_t)7u) != (uint64_t)(uintptr_t)loop)
+    /* Ours: an address inside the loop (the loop's own, or one of its
+     * fields) with a tag in the low three bits. */
+    if (tag == 0 || (ud & ~(uint64_t)7u) < (uint64_t)(uintptr_t)loop ||
+        (ud & ~(uint64_t)7u) >= (uint64_t)(uintptr_t)loop + sizeof *loop)
         return false;
     if (as__loop_valid(loop)) {
         as__loop_claim(loop);
-        loop->as__ops->handle(loop, tag, cqe->res);
+        loop->as__ops->handle(loop, tag, cqe->res,
+                              (uintptr_t)(ud & ~(uint64_t)7u));
     }
     /* A late CQE for a loop already destroyed is still ours: swallow it. */
     return true;
@@ -212,7 +215,7 @@ bool as_loop_handle_completion(as_loop *loop, const void *entry)
         as__loop_claim(loop);
         /* P2 (backend/iocp.c): one packet fewer in the port. */
         as__fetch_sub(&loop->as__posted, 1u, AS_RELEASE);
-        loop->as__ops->handle(loop, AS__TAG_BELL, 0);
+        loop->as__ops->handle(loop, AS__TAG_BELL, 0, (uintptr_t)loop);
     }
     return true;
 }

@@ -26,9 +26,9 @@ static void notify_wake(as_loop *loop)
     loop->as__notify(loop->as__notify_ctx);
 }
 
-static void notify_handle(as_loop *loop, unsigned tag, int res)
+static void notify_handle(as_loop *loop, unsigned tag, int res, uintptr_t at)
 {
-    (void)loop, (void)tag, (void)res;
+    (void)loop, (void)tag, (void)res, (void)at;
 }
 
 static int notify_retire(as_loop *loop)
@@ -78,9 +78,9 @@ static void ring_wake(as_loop *loop)
      * the loop will wake anyway. */
 }
 
-static void ring_handle(as_loop *loop, unsigned tag, int res)
+static void ring_handle(as_loop *loop, unsigned tag, int res, uintptr_t at)
 {
-    (void)res;
+    (void)res, (void)at;
     if (tag != AS__TAG_BELL)
         return;
     loop->as__flags &= ~(AS__L_ARMED | AS__L_CANCELING);

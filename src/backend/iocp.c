@@ -80,9 +80,9 @@ static void iocp_wake(as_loop *loop)
     }
 }
 
-static void iocp_handle(as_loop *loop, unsigned tag, int res)
+static void iocp_handle(as_loop *loop, unsigned tag, int res, uintptr_t at)
 {
-    (void)tag, (void)res;
+    (void)tag, (void)res, (void)at;
     as__loop_drain(loop);
 }
 

@@ -1,7 +1,9 @@
 /* uring backend: the loop's doorbell is an IORING_OP_FUTEX_WAIT on its own
- * ring (Linux 6.7+); a ring of it is a FUTEX_WAKE, issued as an SQE on the
- * releasing thread's own ring when it runs a uring loop (it rides that
- * loop's next submission: no extra system call) and as futex(2) otherwise.
+ * ring (Linux 6.7+).  A ring of it from a thread that runs a uring loop is a
+ * message (IORING_OP_MSG_RING) from that loop's ring to the target's: it
+ * rides the releaser's next submission (no extra system call) and posts a
+ * CQE straight into the target's ring, leaving the doorbell's FUTEX_WAIT
+ * armed.  From any other thread it is a FUTEX_WAKE (futex(2)).
  *
  * WHY ONE FUTEX WAIT PER LOOP, NOT ONE PER WAITER
  *   Parking every waiter in the kernel on the primitive's word was measured
@@ -25,6 +27,30 @@
  *   retire (as_loop_destroy): IORING_OP_ASYNC_CANCEL of the armed wait; if
  *          the SQ is full, ring the bell with futex(2) instead.  Either way a
  *          CQE comes back and as_loop_destroy returns -EAGAIN until it has.
+ *
+ * WAKE MESSAGES (MSG_RING), loop A waking loop B
+ *   A takes a slot of its own (as__msg_to[k] = B), counts the message on B
+ *   (B->as__msgs++, inside D3's window, so B is alive), and queues a
+ *   MSG_RING SQE: fd = B's ring, CQE data = B | TAG_MSG; its own user_data
+ *   = &A->as__msg_to[k] | TAG_WAKE, so A's CQE for it names the slot.
+ *   B's CQE: drain, as__msgs--.  A's CQE: free the slot; on failure see R1.
+ *   No slot or no SQE: a FUTEX_WAKE SQE, or futex(2), as before.
+ * Invariant R1 (a refused message loses no wake): the kernel can refuse a
+ *   message (no memory for B's CQE) and says so only on A's ring.  A then
+ *   rings B's doorbell the futex way (bell := 1, FUTEX_WAKE), decrements
+ *   B->as__msgs, and futex-wakes that word (a wake, no store: harmless if B
+ *   is gone by then).
+ * Invariant R2 (no message outlives its target): a message queued in A's SQ
+ *   reaches the kernel at A's next submit, after A left D3's window.  So B's
+ *   retire returns -EAGAIN while B->as__msgs != 0, with a FUTEX_WAIT on
+ *   &as__msgs (expected: the value it read) armed on B's ring: each message
+ *   ends as a CQE of B's (B's handler futex-wakes the word while that wait
+ *   is armed) or as A's refusal, which wakes it (R1).  A's own retire waits
+ *   for its slots.  A loop that sent messages must submit before it blocks,
+ *   as for any SQE of a ring loop, and handle its CQEs: a refused message is
+ *   finished by A's handler.
+ *   Model: tests/model/delivery.pml -DMSG_WAKE (BUG_MSG_NO_FALLBACK,
+ *   BUG_MSG_NO_COUNT, BUG_MW_REREAD must fail); tests: tests/fault.
  *
  * PRIVATE FUTEX HASH (Linux 6.16+)
  *   A FUTEX2_PRIVATE wait armed through io_uring while the process is still
@@ -87,6 +113,33 @@ static void uring_arm(as_loop *loop)
     loop->as__flags |= AS__L_ARMED;
 }
 
+#define MSG_SLOTS_ALL 0xffffu /* as__msg_to has 16 slots */
+
+/* A wake message from loop `me`'s ring to `loop`'s ring (loop thread of
+ * `me`; `loop` is alive: the caller is inside its D3 window).  false when
+ * no slot or no SQE is free. */
+static bool send_msg(as_loop *me, as_loop *loop)
+{
+    struct io_uring_sqe *sqe;
+    unsigned slot;
+    if (me->as__msg_busy == MSG_SLOTS_ALL || loop->as__ring->ring_fd < 0)
+        return false;
+    sqe = io_uring_get_sqe(me->as__ring);
+    if (!sqe)
+        return false;
+    slot = (unsigned)__builtin_ctz(~me->as__msg_busy);
+    me->as__msg_busy |= 1u << slot;
+    me->as__msg_to[slot] = loop;
+    /* R2: counted on the target before the message can exist. */
+    as__fetch_add(&loop->as__msgs, 1u, AS_RELAXED);
+    io_uring_prep_msg_ring(sqe, loop->as__ring->ring_fd, 0,
+                           (uint64_t)(uintptr_t)loop | AS__TAG_MSG, 0);
+    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)&me->as__msg_to[slot] |
+                                     AS__TAG_WAKE);
+    me->as__flags |= AS__L_WAKE_SQES;
+    return true;
+}
+
 static void uring_wake(as_loop *loop)
 {
     as_loop *me = as__current_loop();
@@ -96,12 +149,17 @@ static void uring_wake(as_loop *loop)
         as__load(&loop->as__owner, AS_RELAXED) != as__thread_token()) {
         /* Ride the releaser's ring: no system call now, the wake goes out
          * with that loop's next submission.  Never dropped: no SQE, no ride.
-         * The kernel runs it after this thread left the target loop (D3 does
-         * not cover it): if the target was destroyed meanwhile, the wake hits
-         * a dead address, failing with -EFAULT (our CQE, ignored) or waking
-         * whatever futex lives there now, which futex users must tolerate
-         * as a spurious wake-up. */
-        struct io_uring_sqe *sqe = io_uring_get_sqe(me->as__ring);
+         * To a uring loop: a message (MSG_RING) that posts a CQE straight
+         * into the target's ring, leaving its FUTEX_WAIT armed (R1, R2).
+         * Otherwise a FUTEX_WAKE; the kernel runs it after this thread left
+         * the target loop (D3 does not cover it): if the target was
+         * destroyed meanwhile, the wake hits a dead address, failing with
+         * -EFAULT (our CQE, ignored) or waking whatever futex lives there
+         * now, which futex users must tolerate as a spurious wake-up. */
+        struct io_uring_sqe *sqe;
+        if (loop->as__ops == &as__backend_uring && send_msg(me, loop))
+            return;
+        sqe = io_uring_get_sqe(me->as__ring);
         if (sqe) {
             prep_futex(sqe, AS_IORING_OP_FUTEX_WAKE, &loop->as__bell, 1);
             sqe->flags |= AS_IOSQE_CQE_SKIP_SUCCESS;
@@ -113,11 +171,45 @@ static void uring_wake(as_loop *loop)
     futex_wake_syscall(&loop->as__bell);
 }
 
-static void uring_handle(as_loop *loop, unsigned tag, int res)
+static void uring_handle(as_loop *loop, unsigned tag, int res, uintptr_t at)
 {
-    (void)res;
+    if (tag == AS__TAG_MSG) {
+        /* A wake message: the doorbell's FUTEX_WAIT stays armed. */
+        as__loop_drain(loop);
+        as__fetch_sub(&loop->as__msgs, 1u, AS_RELEASE); /* R2 */
+        if (loop->as__flags & AS__L_MW_ARMED)
+            futex_wake_syscall(&loop->as__msgs); /* teardown: see retire */
+        return;
+    }
+    if (tag == AS__TAG_MSGWAIT) {
+        loop->as__flags &= ~AS__L_MW_ARMED;
+        return;
+    }
+    if (tag == AS__TAG_WAKE && at != (uintptr_t)loop) {
+        /* The sender's side of a message of ours: free its slot. */
+        unsigned slot = (unsigned)((at - (uintptr_t)&loop->as__msg_to[0]) /
+                                   sizeof loop->as__msg_to[0]);
+        as_loop *to;
+        if (slot >= 16 || !(loop->as__msg_busy & (1u << slot)))
+            return;
+        to = loop->as__msg_to[slot];
+        loop->as__msg_busy &= ~(1u << slot);
+        if (res < 0) {
+            /* R1: refused (no memory for the CQE, ring fd closed...).  The
+             * target is still alive (its as__msgs counts this message):
+             * ring its doorbell the futex way (bell first, as in D1), then
+             * let it go, then wake its teardown wait on as__msgs, if any:
+             * a wake and no store, so harmless if the target is gone by
+             * then (like a riding FUTEX_WAKE). */
+            as__store(&to->as__bell, 1u, AS_SEQ_CST);
+            futex_wake_syscall(&to->as__bell);
+            as__fetch_sub(&to->as__msgs, 1u, AS_RELEASE);
+            futex_wake_syscall(&to->as__msgs);
+        }
+        return;
+    }
     if (tag != AS__TAG_BELL)
-        return; /* a failed wake (-EFAULT: target gone) or a cancel result */
+        return; /* a failed FUTEX_WAKE (-EFAULT: target gone) or a cancel */
     loop->as__flags &= ~(AS__L_ARMED | AS__L_CANCELING);
     as__loop_drain(loop);
     if (as__load(&loop->as__pending, AS_RELAXED) != 0)
@@ -126,12 +218,33 @@ static void uring_handle(as_loop *loop, unsigned tag, int res)
 
 static int uring_retire(as_loop *loop)
 {
+    uint32_t msgs;
     if (loop->as__flags & AS__L_WAKE_SQES) {
         /* Wakes for other loops may still sit in our SQ: send them now, so
          * tearing this loop down never strands another loop's wake-up. */
         io_uring_submit(loop->as__ring);
         loop->as__flags &= ~AS__L_WAKE_SQES;
     }
+    /* R2: messages on their way here, or ours whose result (a CQE naming
+     * a slot of this loop) is still to come: -EAGAIN, the application
+     * feeds us the ring's completions until they are in.  Each arrives as
+     * a CQE, or is refused on its sender's ring, which then decrements
+     * as__msgs and futex-wakes it: so wait on as__msgs too, with the value
+     * read here as the expected one (one read: model delivery.pml MSG_WAKE,
+     * BUG_MW_REREAD).  That wait's CQE comes back before we are done. */
+    msgs = as__load(&loop->as__msgs, AS_ACQUIRE);
+    if (msgs != 0 && !(loop->as__flags & AS__L_MW_ARMED)) {
+        struct io_uring_sqe *sqe = as__ring_sqe(loop);
+        if (sqe) {
+            prep_futex(sqe, AS_IORING_OP_FUTEX_WAIT, &loop->as__msgs, msgs);
+            io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)loop |
+                                             AS__TAG_MSGWAIT);
+            loop->as__flags |= AS__L_MW_ARMED;
+        }
+    }
+    if (msgs != 0 || loop->as__msg_busy != 0 ||
+        (loop->as__flags & AS__L_MW_ARMED))
+        return -EAGAIN;
     if (!(loop->as__flags & AS__L_ARMED))
         return 0;
     if (!(loop->as__flags & AS__L_CANCELING)) {

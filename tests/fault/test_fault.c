@@ -6,6 +6,9 @@
  *   - the releaser's SQ is full when it wakes another loop (futex(2) instead
  *     of an SQE: the wake is never dropped);
  *   - a wake SQE rides the releaser's ring and goes out with its submit;
+ *   - the kernel refuses that wake message (MSG_RING): futex(2) instead (R1);
+ *   - a loop is torn down while a message for it still sits in another
+ *     loop's SQ: as_loop_destroy says -EAGAIN until it has arrived (R2);
  *   - the CQ overflows (tiny CQ, many completions);
  *   - io_uring_submit fails with -EBUSY, -EAGAIN or -EINTR (interposed);
  *   - the loop is destroyed while waits are armed (-EBUSY, nothing lost).
@@ -200,8 +203,9 @@ static void test_wake_rides_releaser_ring(void **state)
     unsigned before = io_uring_sq_ready(&A.ring);
     TH_RC(as_sem_release(&s, 1), 0);
     if (rides) {
-        /* uring: the wake is one FUTEX_WAKE SQE on our ring, not a system
-         * call, and it goes out with our next submission. */
+        /* uring: the wake is one SQE on our ring (a MSG_RING message to
+         * B's ring), not a system call, and it goes out with our next
+         * submission. */
         assert_int_equal(io_uring_sq_ready(&A.ring), before + 1);
         assert_true(io_uring_submit(&A.ring) >= 1);
     } else {
@@ -213,6 +217,152 @@ static void test_wake_rides_releaser_ring(void **state)
 
     remote_stop(&B);
     th_loop_destroy(&A);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+/* The last SQE queued on L's ring (not yet submitted). */
+static struct io_uring_sqe *last_sqe(th_loop *L)
+{
+    struct io_uring_sq *sq = &L->ring.sq;
+    return &sq->sqes[(sq->sqe_tail - 1) & *sq->kring_mask];
+}
+
+/* Do A's wakes of another uring loop travel as messages on A's ring (the
+ * uring backend, AS_CAP_RING_WAKE)?  If not, tear A and s down. */
+static bool msg_wakes(th_loop *A, as_sem *s)
+{
+    if ((as_loop_caps(&A->loop) & AS_CAP_RING_WAKE) &&
+        strcmp(as_loop_backend(&A->loop), "uring") == 0)
+        return true;
+    th_loop_destroy(A);
+    TH_RC(as_sem_destroy(s), 0);
+    return false;
+}
+
+/* ---- R1: a refused wake message falls back to futex(2) ------------------ */
+
+static void test_msg_refused(void **state)
+{
+    (void)state;
+    th_loop A;
+    as_sem s;
+    struct remote B;
+    th_sem_make(&s, 0);
+    setup_ring_loop(&A, 8);
+    th_loop_run(&A);
+    if (!msg_wakes(&A, &s))
+        skip(); /* no wake messages on the generic backend */
+    remote_start(&B, &s);
+
+    unsigned before = io_uring_sq_ready(&A.ring);
+    TH_RC(as_sem_release(&s, 1), 0);
+    assert_int_equal(io_uring_sq_ready(&A.ring), before + 1);
+    struct io_uring_sqe *sqe = last_sqe(&A);
+    assert_int_equal(sqe->opcode, IORING_OP_MSG_RING);
+    /* The kernel refuses it: here a bad ring fd (-EBADF), in production
+     * the allocation of the target's CQE failing (-ENOMEM, -EOVERFLOW). */
+    sqe->fd = -1;
+    assert_true(io_uring_submit(&A.ring) >= 1);
+    /* The refusal is a CQE on A's ring; A's handler must wake B by
+     * futex(2).  B blocks until woken (remote_stop checks no silent wake). */
+    double dl = th_now() + TH_TIMEOUT;
+    while (th_counter_get(&B.done) < 1) {
+        th_pump(&A);
+        if (th_now() > dl)
+            fail_msg("a refused wake message was not replaced: wake lost");
+        th_loop_wait(&A, 10);
+    }
+    remote_stop(&B);
+    th_loop_destroy(&A);
+    assert_int_equal(A.cqes_unknown, 0);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+/* ---- R2: no message outlives its target loop --------------------------- */
+
+static int destroy_rc;
+
+/* On B's thread: one as_loop_destroy, after B handled what its ring had. */
+static void destroy_on_loop_thread(void *p)
+{
+    th_loop *L = p;
+    th_pump(L);
+    destroy_rc = as_loop_destroy(&L->loop);
+}
+
+static void test_destroy_waits_for_msg(void **state)
+{
+    (void)state;
+    th_loop A;
+    as_sem s;
+    struct remote B;
+    th_sem_make(&s, 0);
+    setup_ring_loop(&A, 8);
+    th_loop_run(&A);
+    if (!msg_wakes(&A, &s))
+        skip();
+    remote_start(&B, &s);
+
+    /* The grant's wake message waits in A's SQ; B learns of the grant
+     * another way (a harness kick) and runs its callback. */
+    unsigned before = io_uring_sq_ready(&A.ring);
+    TH_RC(as_sem_release(&s, 1), 0);
+    assert_int_equal(io_uring_sq_ready(&A.ring), before + 1);
+    assert_int_equal(last_sqe(&A)->opcode, IORING_OP_MSG_RING);
+    th_loop_kick(&B.t.L);
+    if (!th_counter_wait_ge(&B.done, 1, TH_TIMEOUT))
+        fail_msg("the kicked loop never ran its callback");
+
+    /* B has no pending wait, but a message for its ring is on its way:
+     * tearing B down now would let that CQE land after the loop is gone. */
+    th_lthread_call(&B.t, destroy_on_loop_thread, &B.t.L);
+    TH_RC(destroy_rc, -EAGAIN);
+    th_lthread_call(&B.t, destroy_on_loop_thread, &B.t.L);
+    TH_RC(destroy_rc, -EAGAIN);
+    assert_non_null(as_loop_backend(&B.t.L.loop)); /* still live */
+
+    /* A submits: the message arrives, B's teardown completes. */
+    assert_true(io_uring_submit(&A.ring) >= 1);
+    remote_stop(&B);
+    th_loop_destroy(&A); /* A also waits for its message's own CQE */
+    assert_int_equal(A.cqes_unknown, 0);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+/* R1 during R2: B is tearing down, waiting for A's message, and the kernel
+ * refuses that message.  The refusal is reported on A's ring; B, asleep in
+ * its -EAGAIN idiom, must still be woken and finish (the hang the model
+ * delivery.pml -DMSG_WAKE found in a first design). */
+static void test_msg_refused_during_teardown(void **state)
+{
+    (void)state;
+    th_loop A;
+    as_sem s;
+    struct remote B;
+    th_sem_make(&s, 0);
+    setup_ring_loop(&A, 8);
+    th_loop_run(&A);
+    if (!msg_wakes(&A, &s))
+        skip();
+    remote_start(&B, &s);
+
+    TH_RC(as_sem_release(&s, 1), 0);
+    assert_int_equal(last_sqe(&A)->opcode, IORING_OP_MSG_RING);
+    th_loop_kick(&B.t.L);
+    if (!th_counter_wait_ge(&B.done, 1, TH_TIMEOUT))
+        fail_msg("the kicked loop never ran its callback");
+    th_lthread_call(&B.t, destroy_on_loop_thread, &B.t.L);
+    TH_RC(destroy_rc, -EAGAIN);
+
+    /* the message is refused; A handles the refusal */
+    last_sqe(&A)->fd = -1;
+    assert_true(io_uring_submit(&A.ring) >= 1);
+    th_pump(&A);
+    /* B's teardown (the harness idiom: destroy, -EAGAIN, block for the next
+     * CQE, again) must end, with a watchdog */
+    remote_stop(&B);
+    th_loop_destroy(&A);
+    assert_int_equal(A.cqes_unknown, 0);
     TH_RC(as_sem_destroy(&s), 0);
 }
 
@@ -359,6 +509,9 @@ int main(void)
         cmocka_unit_test(test_sq_full_at_park),
         cmocka_unit_test(test_sq_full_at_wake),
         cmocka_unit_test(test_wake_rides_releaser_ring),
+        cmocka_unit_test(test_msg_refused),
+        cmocka_unit_test(test_destroy_waits_for_msg),
+        cmocka_unit_test(test_msg_refused_during_teardown),
         cmocka_unit_test(test_cq_overflow),
         cmocka_unit_test(test_submit_ebusy),
         cmocka_unit_test(test_submit_eagain),

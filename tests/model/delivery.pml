@@ -26,6 +26,12 @@
  *
  * Build-time switches:
  *   BACKEND=B_FUTEX (default) | B_EVENTFD | B_NOTIFY | B_IOCP
+ *   MSG_WAKE (with B_FUTEX): the releasers run uring loops of their own, so
+ *   a wake is a MSG_RING message queued on the releaser's ring and sent by
+ *   its next submit, after the releaser left the loop (D3): it posts a CQE
+ *   into the target's ring, or is refused (REFUSALS) and replaced by a
+ *   futex wake (R1); the target counts messages on their way (msgs) and
+ *   as_loop_destroy waits for them (R2)
  *   ROUNDS (2), IO_WAKES (1), REFUSALS (2: B_IOCP posts the system refuses,
  *   at any moment, over the whole run)
  *   Deliberately broken variants (each must FAIL):
@@ -38,6 +44,12 @@
  *   BUG_IOCP_GIVE_UP       (B_IOCP) a waker whose post is refused gives up
  *                          at once instead of retrying until the post is
  *                          accepted or the bell reads 0 (P1)
+ *   BUG_MSG_NO_FALLBACK    (MSG_WAKE) a refused message is not replaced by
+ *                          a futex wake
+ *   BUG_MSG_NO_COUNT       (MSG_WAKE) as_loop_destroy does not wait for
+ *                          messages on their way (R2)
+ *   BUG_MW_REREAD          (MSG_WAKE) the teardown wait on msgs takes its
+ *                          expected value from a second read of the count
  *   BUG_RETIRE_FIRST       (B_IOCP) as_loop_destroy retires the backend
  *                          before it waits for in-flight wakers: a wake
  *                          posted meanwhile outlives the loop (P2)
@@ -110,7 +122,13 @@ byte efd_count;            /* eventfd counter (B_EVENTFD) */
 bool notified;       /* notify(ctx) called, not yet seen (B_NOTIFY) */
 byte posted;         /* as__posted: packets posted, not yet handled (B_IOCP;
                         cq counts those in the port) */
-byte refused;        /* B_IOCP: posts refused so far */
+byte refused;        /* B_IOCP, MSG_WAKE: posts / messages refused so far */
+byte msgs;           /* as__msgs: wake messages on their way (MSG_WAKE) */
+byte cq_msg;         /* message CQEs in the target ring, not yet reaped */
+bool MW_ARMED;       /* teardown: a FUTEX_WAIT on &msgs is on the ring */
+bool k_mwait;        /* ... parked in the kernel */
+byte cq_mw;          /* ... its CQEs, not yet reaped */
+byte mw_exp;         /* ... its expected value */
 
 /* backend->arm: uring_arm / ring_arm (notify_arm is a no-op).  Loop thread. */
 inline backend_arm()
@@ -181,7 +199,12 @@ inline ring_submit()
  * (eventfd write), notify_wake (notify(ctx)).  Any thread. */
 inline backend_wake()
 {
-#if BACKEND == B_FUTEX
+#if BACKEND == B_FUTEX && defined(MSG_WAKE)
+    /* send_msg: counted on the target (R2), queued on our own ring (the
+     * releaser's local sq_msg) */
+    msgs++;
+    sq_msg++
+#elif BACKEND == B_FUTEX
     atomic {
         if
         :: k_wait -> k_wait = false; cq++
@@ -213,6 +236,46 @@ inline backend_wake()
     od
 #else
     notified = true
+#endif
+}
+
+/* The releaser's next submit sends the messages queued on its ring
+ * (sq_msg, a local of proctype releaser) (MSG_WAKE): each
+ * posts a CQE into the target's ring, or is refused and handled on the
+ * releaser's ring: futex(2) wake of the target's bell, then msgs-- (R1). */
+inline submit_msgs()
+{
+#ifdef MSG_WAKE
+    do
+    :: sq_msg > 0 ->
+        sq_msg--;
+        assert(!freed);            /* R2: the target loop still exists */
+        if
+        :: atomic { refused < REFUSALS -> refused++ };
+#ifndef BUG_MSG_NO_FALLBACK
+            bell = 1;            /* as__store(&bell, 1), seq_cst */
+            atomic {             /* futex(2) FUTEX_WAKE */
+                if
+                :: k_wait -> k_wait = false; cq++
+                :: else
+                fi
+            };
+#endif
+            msgs--;
+            /* FUTEX_WAKE(&msgs): a wake, no store, so it may run after
+             * the loop is gone (no assert) */
+            atomic {
+                if
+                :: k_mwait -> k_mwait = false; cq_mw++
+                :: else
+                fi
+            }
+        :: cq_msg++
+        fi
+    :: else -> break
+    od
+#else
+    skip
 #endif
 }
 
@@ -349,6 +412,8 @@ proctype loop()
             assert(k_wait || cq > 0);
 #endif
             if
+            :: cq_msg > 0 ->                   /* a wake message (MSG_WAKE) */
+                cq_msg--; claim(LOOP_T); drain(); msgs--
             :: cq > 0 ->                       /* as_loop_handle_cqe */
 #if BACKEND == B_IOCP
                 posted--;                      /* as_loop_handle_completion */
@@ -370,6 +435,55 @@ proctype loop()
     reset_bell();
 #ifndef BUG_RETIRE_FIRST
     (wakers == 0);
+#endif
+#if defined(MSG_WAKE) && !defined(BUG_MSG_NO_COUNT)
+    /* uring retire (R2): -EAGAIN while messages are on their way here,
+     * with the doorbell armed; the application blocks for the next CQE: a
+     * message, or the doorbell woken for a refused one (R1) */
+    do
+    :: true ->
+        n = msgs;                    /* one read: the retire check */
+        if
+        :: n == 0 -> break
+        :: else
+        fi;
+        /* arm FUTEX_WAIT(&msgs, expected = the count read) */
+        if
+        :: !MW_ARMED ->
+#ifndef BUG_MW_REREAD
+            mw_exp = n;
+#else
+            mw_exp = msgs;           /* reads the count a second time */
+#endif
+            MW_ARMED = true;
+            atomic {                 /* submitted with the app's wait */
+                if
+                :: msgs != mw_exp -> cq_mw++
+                :: else -> k_mwait = true
+                fi
+            }
+        :: else
+        fi;
+        /* the application blocks for the next CQE */
+        if
+        :: cq_msg > 0 ->
+            cq_msg--; drain(); msgs--;
+            atomic {                 /* self-wake of the msgs wait */
+                if
+                :: k_mwait -> k_mwait = false; cq_mw++
+                :: else
+                fi
+            }
+        :: cq_mw > 0 -> cq_mw--; MW_ARMED = false
+        :: cq > 0 -> cq--; ARMED = false; drain()
+        fi
+    od;
+    /* the msgs wait, if armed, comes back before the loop goes */
+    do
+    :: MW_ARMED -> cq_mw > 0; cq_mw--; MW_ARMED = false
+    :: else -> break
+    od;
+    assert(!k_mwait && cq_mw == 0);
 #endif
 #if BACKEND == B_IOCP
     /* iocp retire: -EAGAIN while packets of the loop are in the port; the
@@ -450,6 +564,7 @@ inline remote_finish(w)
 proctype releaser(byte w; byte rounds)
 {
     byte old, k;
+    byte sq_msg;    /* MSG_WAKE: messages queued on this releaser's ring */
     byte me = w + 1;
     bit t;
     bool ok;
@@ -465,13 +580,20 @@ proctype releaser(byte w; byte rounds)
     :: else
     fi;
 #endif
+    /* With MSG_WAKE the releaser runs a loop: it may finish its next wait
+     * while messages still sit in its SQ, but it submits before it could
+     * block (the contract of ring loops): while sq_msg > 0 the submit
+     * branch is always enabled. */
     do
     :: rounds == 0 -> break
-    :: rounds > 0 ->
-        atomic { state[w] == QUEUED -> state[w] = DONE; decided[w]++ };
+    :: atomic { rounds > 0 && state[w] == QUEUED -> state[w] = DONE; decided[w]++ };
         wait_finish(w, me);
         rounds--
-    od
+#ifdef MSG_WAKE
+    :: sq_msg > 0 -> submit_msgs()
+#endif
+    od;
+    submit_msgs()    /* a loop submits before it blocks */
 }
 
 init
