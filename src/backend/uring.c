@@ -113,7 +113,10 @@ static void uring_arm(as_loop *loop)
     loop->as__flags |= AS__L_ARMED;
 }
 
-#define MSG_SLOTS_ALL 0xffffu /* as__msg_to has 16 slots */
+/* as__msg_to's slots, one bit each in as__msg_busy */
+#define MSG_SLOTS (sizeof ((as_loop *)0)->as__msg_to / sizeof(as_loop *))
+#define MSG_SLOTS_ALL ((uint32_t)((1ull << MSG_SLOTS) - 1))
+_Static_assert(MSG_SLOTS <= 32, "as__msg_busy has 32 bits");
 
 /* A wake message from loop `me`'s ring to `loop`'s ring (loop thread of
  * `me`; `loop` is alive: the caller is inside its D3 window).  false when
@@ -190,7 +193,7 @@ static void uring_handle(as_loop *loop, unsigned tag, int res, uintptr_t at)
         unsigned slot = (unsigned)((at - (uintptr_t)&loop->as__msg_to[0]) /
                                    sizeof loop->as__msg_to[0]);
         as_loop *to;
-        if (slot >= 16 || !(loop->as__msg_busy & (1u << slot)))
+        if (slot >= MSG_SLOTS || !(loop->as__msg_busy & (1u << slot)))
             return;
         to = loop->as__msg_to[slot];
         loop->as__msg_busy &= ~(1u << slot);

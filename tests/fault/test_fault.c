@@ -227,58 +227,55 @@ static struct io_uring_sqe *last_sqe(th_loop *L)
     return &sq->sqes[(sq->sqe_tail - 1) & *sq->kring_mask];
 }
 
-/* Do A's wakes of another uring loop travel as messages on A's ring (the
- * uring backend, AS_CAP_RING_WAKE)?  If not, tear A and s down. */
-static bool msg_wakes(th_loop *A, as_sem *s)
-{
-    if ((as_loop_caps(&A->loop) & AS_CAP_RING_WAKE) &&
-        strcmp(as_loop_backend(&A->loop), "uring") == 0)
-        return true;
-    th_loop_destroy(A);
-    TH_RC(as_sem_destroy(s), 0);
-    return false;
-}
-
-/* ---- R1: a refused wake message falls back to futex(2) ------------------ */
-
-static void test_msg_refused(void **state)
-{
-    (void)state;
+/* The wake-message scenarios: this thread runs loop A, loop B waits on s on
+ * its own thread (remote_start), and A has just released s: the grant's
+ * wake to B is a MSG_RING SQE queued on A's ring, not yet submitted. */
+struct msg_fix {
     th_loop A;
     as_sem s;
     struct remote B;
-    th_sem_make(&s, 0);
-    setup_ring_loop(&A, 8);
-    th_loop_run(&A);
-    if (!msg_wakes(&A, &s))
-        skip(); /* no wake messages on the generic backend */
-    remote_start(&B, &s);
+};
 
-    unsigned before = io_uring_sq_ready(&A.ring);
-    TH_RC(as_sem_release(&s, 1), 0);
-    assert_int_equal(io_uring_sq_ready(&A.ring), before + 1);
-    struct io_uring_sqe *sqe = last_sqe(&A);
-    assert_int_equal(sqe->opcode, IORING_OP_MSG_RING);
-    /* The kernel refuses it: here a bad ring fd (-EBADF), in production
-     * the allocation of the target's CQE failing (-ENOMEM, -EOVERFLOW). */
-    sqe->fd = -1;
-    assert_true(io_uring_submit(&A.ring) >= 1);
-    /* The refusal is a CQE on A's ring; A's handler must wake B by
-     * futex(2).  B blocks until woken (remote_stop checks no silent wake). */
-    double dl = th_now() + TH_TIMEOUT;
-    while (th_counter_get(&B.done) < 1) {
-        th_pump(&A);
-        if (th_now() > dl)
-            fail_msg("a refused wake message was not replaced: wake lost");
-        th_loop_wait(&A, 10);
+/* Set the scene and return the queued message; skips unless A's wakes of
+ * another uring loop travel as messages (uring backend, AS_CAP_RING_WAKE). */
+static struct io_uring_sqe *msg_begin(struct msg_fix *f)
+{
+    th_sem_make(&f->s, 0);
+    setup_ring_loop(&f->A, 8);
+    th_loop_run(&f->A);
+    if (!(as_loop_caps(&f->A.loop) & AS_CAP_RING_WAKE) ||
+        strcmp(as_loop_backend(&f->A.loop), "uring") != 0) {
+        th_loop_destroy(&f->A);
+        TH_RC(as_sem_destroy(&f->s), 0);
+        skip(); /* no wake messages on the generic backend */
     }
-    remote_stop(&B);
-    th_loop_destroy(&A);
-    assert_int_equal(A.cqes_unknown, 0);
-    TH_RC(as_sem_destroy(&s), 0);
+    remote_start(&f->B, &f->s);
+    unsigned before = io_uring_sq_ready(&f->A.ring);
+    TH_RC(as_sem_release(&f->s, 1), 0);
+    assert_int_equal(io_uring_sq_ready(&f->A.ring), before + 1);
+    struct io_uring_sqe *sqe = last_sqe(&f->A);
+    assert_int_equal(sqe->opcode, IORING_OP_MSG_RING);
+    return sqe;
 }
 
-/* ---- R2: no message outlives its target loop --------------------------- */
+/* B learns of the grant another way (a harness kick) and runs its callback,
+ * while the message still waits in A's SQ. */
+static void msg_kick_b(struct msg_fix *f)
+{
+    th_loop_kick(&f->B.t.L);
+    if (!th_counter_wait_ge(&f->B.done, 1, TH_TIMEOUT))
+        fail_msg("the kicked loop never ran its callback");
+}
+
+/* Stop B (its teardown idiom has a watchdog; no silent wake-up allowed) and
+ * tear A down (it waits for its own message's CQE). */
+static void msg_end(struct msg_fix *f)
+{
+    remote_stop(&f->B);
+    th_loop_destroy(&f->A);
+    assert_int_equal(f->A.cqes_unknown, 0);
+    TH_RC(as_sem_destroy(&f->s), 0);
+}
 
 static int destroy_rc;
 
@@ -290,43 +287,46 @@ static void destroy_on_loop_thread(void *p)
     destroy_rc = as_loop_destroy(&L->loop);
 }
 
+/* ---- R1: a refused wake message falls back to futex(2) ------------------ */
+
+static void test_msg_refused(void **state)
+{
+    (void)state;
+    struct msg_fix f;
+    /* The kernel refuses it: here a bad ring fd (-EBADF), in production
+     * the allocation of the target's CQE failing (-ENOMEM, -EOVERFLOW). */
+    msg_begin(&f)->fd = -1;
+    assert_true(io_uring_submit(&f.A.ring) >= 1);
+    /* The refusal is a CQE on A's ring; A's handler must wake B by
+     * futex(2).  B blocks until woken (remote_stop checks no silent wake). */
+    double dl = th_now() + TH_TIMEOUT;
+    while (th_counter_get(&f.B.done) < 1) {
+        th_pump(&f.A);
+        if (th_now() > dl)
+            fail_msg("a refused wake message was not replaced: wake lost");
+        th_loop_wait(&f.A, 10);
+    }
+    msg_end(&f);
+}
+
+/* ---- R2: no message outlives its target loop --------------------------- */
+
 static void test_destroy_waits_for_msg(void **state)
 {
     (void)state;
-    th_loop A;
-    as_sem s;
-    struct remote B;
-    th_sem_make(&s, 0);
-    setup_ring_loop(&A, 8);
-    th_loop_run(&A);
-    if (!msg_wakes(&A, &s))
-        skip();
-    remote_start(&B, &s);
-
-    /* The grant's wake message waits in A's SQ; B learns of the grant
-     * another way (a harness kick) and runs its callback. */
-    unsigned before = io_uring_sq_ready(&A.ring);
-    TH_RC(as_sem_release(&s, 1), 0);
-    assert_int_equal(io_uring_sq_ready(&A.ring), before + 1);
-    assert_int_equal(last_sqe(&A)->opcode, IORING_OP_MSG_RING);
-    th_loop_kick(&B.t.L);
-    if (!th_counter_wait_ge(&B.done, 1, TH_TIMEOUT))
-        fail_msg("the kicked loop never ran its callback");
-
+    struct msg_fix f;
+    msg_begin(&f);
+    msg_kick_b(&f);
     /* B has no pending wait, but a message for its ring is on its way:
      * tearing B down now would let that CQE land after the loop is gone. */
-    th_lthread_call(&B.t, destroy_on_loop_thread, &B.t.L);
+    th_lthread_call(&f.B.t, destroy_on_loop_thread, &f.B.t.L);
     TH_RC(destroy_rc, -EAGAIN);
-    th_lthread_call(&B.t, destroy_on_loop_thread, &B.t.L);
+    th_lthread_call(&f.B.t, destroy_on_loop_thread, &f.B.t.L);
     TH_RC(destroy_rc, -EAGAIN);
-    assert_non_null(as_loop_backend(&B.t.L.loop)); /* still live */
-
+    assert_non_null(as_loop_backend(&f.B.t.L.loop)); /* still live */
     /* A submits: the message arrives, B's teardown completes. */
-    assert_true(io_uring_submit(&A.ring) >= 1);
-    remote_stop(&B);
-    th_loop_destroy(&A); /* A also waits for its message's own CQE */
-    assert_int_equal(A.cqes_unknown, 0);
-    TH_RC(as_sem_destroy(&s), 0);
+    assert_true(io_uring_submit(&f.A.ring) >= 1);
+    msg_end(&f);
 }
 
 /* R1 during R2: B is tearing down, waiting for A's message, and the kernel
@@ -336,34 +336,16 @@ static void test_destroy_waits_for_msg(void **state)
 static void test_msg_refused_during_teardown(void **state)
 {
     (void)state;
-    th_loop A;
-    as_sem s;
-    struct remote B;
-    th_sem_make(&s, 0);
-    setup_ring_loop(&A, 8);
-    th_loop_run(&A);
-    if (!msg_wakes(&A, &s))
-        skip();
-    remote_start(&B, &s);
-
-    TH_RC(as_sem_release(&s, 1), 0);
-    assert_int_equal(last_sqe(&A)->opcode, IORING_OP_MSG_RING);
-    th_loop_kick(&B.t.L);
-    if (!th_counter_wait_ge(&B.done, 1, TH_TIMEOUT))
-        fail_msg("the kicked loop never ran its callback");
-    th_lthread_call(&B.t, destroy_on_loop_thread, &B.t.L);
+    struct msg_fix f;
+    struct io_uring_sqe *msg = msg_begin(&f);
+    msg_kick_b(&f);
+    th_lthread_call(&f.B.t, destroy_on_loop_thread, &f.B.t.L);
     TH_RC(destroy_rc, -EAGAIN);
-
     /* the message is refused; A handles the refusal */
-    last_sqe(&A)->fd = -1;
-    assert_true(io_uring_submit(&A.ring) >= 1);
-    th_pump(&A);
-    /* B's teardown (the harness idiom: destroy, -EAGAIN, block for the next
-     * CQE, again) must end, with a watchdog */
-    remote_stop(&B);
-    th_loop_destroy(&A);
-    assert_int_equal(A.cqes_unknown, 0);
-    TH_RC(as_sem_destroy(&s), 0);
+    msg->fd = -1;
+    assert_true(io_uring_submit(&f.A.ring) >= 1);
+    th_pump(&f.A);
+    msg_end(&f);
 }
 
 /* ---- CQ overflow -------------------------------------------------------- */
