@@ -85,8 +85,8 @@ typedef struct as__prim {
 /* ---- backend vtable (one const table per backend) ---- */
 enum {
     AS__TAG_BELL = 1,   /* the loop's armed doorbell wait/read */
-    AS__TAG_WAKE = 2,   /* a wake this loop sent (FUTEX_WAKE: CQE only on
-                           failure; MSG_RING: user_data = &as__msg_to[slot]) */
+    AS__TAG_WAKE = 2,   /* a wake message this loop sent (MSG_RING):
+                           user_data = &as__msg_to[slot] */
     AS__TAG_CANCEL = 3, /* ASYNC_CANCEL of the doorbell */
     AS__TAG_MSG = 4,    /* a wake message another loop's ring posted here */
     AS__TAG_MSGWAIT = 5, /* teardown: FUTEX_WAIT on as__msgs */
@@ -132,7 +132,7 @@ bool as__iocp_is_ours(const as_loop *loop, const void *entry);
 /* as_loop.as__flags (loop thread only) */
 #define AS__L_ARMED 0x1u     /* a doorbell op is in flight on the ring */
 #define AS__L_CANCELING 0x2u /* an ASYNC_CANCEL (or forced wake) was issued */
-#define AS__L_WAKE_SQES 0x4u /* this loop's ring carried FUTEX_WAKE SQEs */
+#define AS__L_WAKE_SQES 0x4u /* wake messages may sit in this loop's SQ */
 #define AS__L_RUNNING 0x8u   /* inside as_loop_run */
 #define AS__L_MW_ARMED 0x10u /* teardown: a FUTEX_WAIT on as__msgs is on the ring */
 
@@ -180,10 +180,13 @@ void as__wait_parked(as_wait *w);
 struct io_uring_sqe;
 /* An SQE on the loop's ring for the library (loop thread).  When the SQ is
  * full, submit what is queued (the application's SQEs too: they would go
- * with the next submit anyway) and try again.  NULL when the ring still
- * refuses (submit failed: -EBUSY means a CQ overflow backlog, which also
- * keeps the application's wait from blocking; -EAGAIN is transient); the
- * caller then retries on the next as_loop_run or CQE of ours. */
+ * with the next submit anyway) and try again; on an SQPOLL ring, wait for
+ * the kernel's SQ thread to free a slot.
+ * Invariant A1: NULL only when the ring refuses a submit (-EBUSY: a CQ
+ * overflow backlog; -EAGAIN: no memory for requests), which the
+ * application's own submit-and-wait meets too: it returns at once, with
+ * completions to handle, so the loop cannot sleep before the caller retries
+ * (next as_loop_run, CQE of ours, or as_loop_destroy call). */
 struct io_uring_sqe *as__ring_sqe(as_loop *loop);
 #endif
 

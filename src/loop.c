@@ -51,6 +51,32 @@
 _Thread_local char as__tls_token;
 static _Thread_local as_loop *as__tls_loop;
 
+#ifndef _WIN32
+#include <pthread.h>
+
+/* FORK: a child process starts with one thread, the one that called fork,
+ * whose thread-locals are copies of the parent's.  If that thread ran a
+ * loop, the child would think it still does, and its wakes would ride the
+ * parent's ring (shared with the child, submitted by neither).  So the
+ * child starts with no current loop.  The parent's loops are unusable in
+ * the child (their rings belong to the parent); primitives in memory the
+ * child shares or copied may be used with new loops of the child's. */
+static void as__atfork_child(void) { as__tls_loop = NULL; }
+
+static void as__atfork_register(void)
+{
+    (void)pthread_atfork(NULL, NULL, as__atfork_child);
+}
+
+static void as__fork_guard(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    (void)pthread_once(&once, as__atfork_register);
+}
+#else
+static void as__fork_guard(void) {}
+#endif
+
 as_loop *as__current_loop(void)
 {
     as_loop *l = as__tls_loop;
@@ -95,6 +121,7 @@ int as_loop_init_generic(as_loop *loop, void (*notify)(void *ctx), void *ctx,
         return -EINVAL;
     if (as__loop_valid(loop))
         return -EBUSY; /* live: as_loop_destroy first */
+    as__fork_guard();
     as__loop_reset(loop);
     loop->as__ops = &as__backend_generic_notify;
     loop->as__notify = notify;
@@ -122,6 +149,7 @@ int as_loop_init_uring(as_loop *loop, struct io_uring *ring,
     r = as__probe_choose(ring, disabled, &choice);
     if (r < 0)
         return r;
+    as__fork_guard();
     as__loop_reset(loop);
     loop->as__ring = ring;
     if (choice == AS__CHOICE_URING) {
@@ -141,13 +169,25 @@ int as_loop_init_uring(as_loop *loop, struct io_uring *ring,
 
 struct io_uring_sqe *as__ring_sqe(as_loop *loop)
 {
-    struct io_uring_sqe *sqe = io_uring_get_sqe(loop->as__ring);
-    if (!sqe) {
-        int r;
+    struct io_uring *ring = loop->as__ring;
+    struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+    int r;
+    if (sqe)
+        return sqe;
+    do {
+        r = io_uring_submit(ring);
+    } while (r == -EINTR);
+    sqe = io_uring_get_sqe(ring);
+    /* A1: on an SQPOLL ring the submit above only published the tail; the
+     * slots free up when the kernel's SQ thread has consumed the entries,
+     * which it is now doing (the submit woke it if it slept).  Wait for
+     * that (IORING_ENTER_SQ_WAIT) rather than give up: a loop that parks
+     * with no doorbell armed sleeps through its wake-up. */
+    while (!sqe && r >= 0 && (ring->flags & IORING_SETUP_SQPOLL)) {
         do {
-            r = io_uring_submit(loop->as__ring);
+            r = io_uring_sqring_wait(ring);
         } while (r == -EINTR);
-        sqe = io_uring_get_sqe(loop->as__ring);
+        sqe = io_uring_get_sqe(ring);
     }
     return sqe;
 }
@@ -375,9 +415,12 @@ static void as__run_callback(as_loop *loop, as_wait *w)
 int as_loop_run(as_loop *loop)
 {
     int n = 0;
+    uint32_t outer;
     if (!as__loop_valid(loop))
         return -EINVAL;
     as__loop_claim(loop);
+    /* A callback may run the loop again: the outer run is still inside. */
+    outer = loop->as__flags & AS__L_RUNNING;
     loop->as__flags |= AS__L_RUNNING;
     for (;;) {
         as_wait *w = as__ready_pop(loop);
@@ -394,7 +437,7 @@ int as_loop_run(as_loop *loop)
         as__run_callback(loop, w);
         n++;
     }
-    loop->as__flags &= ~AS__L_RUNNING;
+    loop->as__flags = (loop->as__flags & ~AS__L_RUNNING) | outer;
     if (as__load(&loop->as__pending, AS_RELAXED) != 0)
         loop->as__ops->arm(loop);
     return n;
@@ -405,9 +448,15 @@ int as_loop_destroy(as_loop *loop)
     int r;
     if (!as__loop_valid(loop))
         return -EINVAL;
-    as__loop_claim(loop);
+    /* With waits pending nothing changes, checked before the calling thread
+     * claims the loop (it may be another thread than the loop's).  Inside
+     * one of the loop's own callbacks, as_loop_run is still walking it. */
     if (as__load(&loop->as__pending, AS_RELAXED) != 0)
         return -EBUSY;
+    if (as__load(&loop->as__owner, AS_RELAXED) == as__thread_token() &&
+        (loop->as__flags & AS__L_RUNNING))
+        return -EBUSY;
+    as__loop_claim(loop);
     /* D3: wait out threads still inside a delivery to this loop (before
      * retire: a delivery's wake may still post a packet, see P2).  Keep
      * draining meanwhile: the inbox is empty (no wait pending), but the

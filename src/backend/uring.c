@@ -34,7 +34,7 @@
  *   MSG_RING SQE: fd = B's ring, CQE data = B | TAG_MSG; its own user_data
  *   = &A->as__msg_to[k] | TAG_WAKE, so A's CQE for it names the slot.
  *   B's CQE: drain, as__msgs--.  A's CQE: free the slot; on failure see R1.
- *   No slot or no SQE: a FUTEX_WAKE SQE, or futex(2), as before.
+ *   No slot or no SQE: futex(2), never a FUTEX_WAKE SQE (see uring_wake).
  * Invariant R1 (a refused message loses no wake): the kernel can refuse a
  *   message (no memory for B's CQE) and says so only on A's ring.  A then
  *   rings B's doorbell the futex way (bell := 1, FUTEX_WAKE), decrements
@@ -146,31 +146,19 @@ static bool send_msg(as_loop *me, as_loop *loop)
 static void uring_wake(as_loop *loop)
 {
     as_loop *me = as__current_loop();
-    /* Not when the target is run by this thread too: it may block on the
-     * target's ring before submitting ours. */
+    /* Ride the releaser's ring when it runs a uring loop (not the target
+     * itself: this thread may block on the target's ring before it submits
+     * ours): a message (MSG_RING) that posts a CQE straight into the
+     * target's ring and leaves its FUTEX_WAIT armed, with no system call
+     * now: it goes out with that loop's next submission (R1, R2).  No slot
+     * or no SQE free: futex(2).  A FUTEX_WAKE SQE is never used: rings
+     * refuse it where they refuse FUTEX_WAIT (IOPOLL), its refusal would
+     * name no live target to fall back to, and it would reach the kernel
+     * after this thread left D3's window, when the target may be gone. */
     if (me && (me->as__caps & AS_CAP_RING_WAKE) &&
-        as__load(&loop->as__owner, AS_RELAXED) != as__thread_token()) {
-        /* Ride the releaser's ring: no system call now, the wake goes out
-         * with that loop's next submission.  Never dropped: no SQE, no ride.
-         * To a uring loop: a message (MSG_RING) that posts a CQE straight
-         * into the target's ring, leaving its FUTEX_WAIT armed (R1, R2).
-         * Otherwise a FUTEX_WAKE; the kernel runs it after this thread left
-         * the target loop (D3 does not cover it): if the target was
-         * destroyed meanwhile, the wake hits a dead address, failing with
-         * -EFAULT (our CQE, ignored) or waking whatever futex lives there
-         * now, which futex users must tolerate as a spurious wake-up. */
-        struct io_uring_sqe *sqe;
-        if (loop->as__ops == &as__backend_uring && send_msg(me, loop))
-            return;
-        sqe = io_uring_get_sqe(me->as__ring);
-        if (sqe) {
-            prep_futex(sqe, AS_IORING_OP_FUTEX_WAKE, &loop->as__bell, 1);
-            sqe->flags |= AS_IOSQE_CQE_SKIP_SUCCESS;
-            io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)me | AS__TAG_WAKE);
-            me->as__flags |= AS__L_WAKE_SQES;
-            return;
-        }
-    }
+        as__load(&loop->as__owner, AS_RELAXED) != as__thread_token() &&
+        send_msg(me, loop))
+        return;
     futex_wake_syscall(&loop->as__bell);
 }
 
@@ -203,7 +191,7 @@ static void uring_handle(as_loop *loop, unsigned tag, int res, uintptr_t at)
              * ring its doorbell the futex way (bell first, as in D1), then
              * let it go, then wake its teardown wait on as__msgs, if any:
              * a wake and no store, so harmless if the target is gone by
-             * then (like a riding FUTEX_WAKE). */
+             * then (a spurious futex wake-up, which futex users tolerate). */
             as__store(&to->as__bell, 1u, AS_SEQ_CST);
             futex_wake_syscall(&to->as__bell);
             as__fetch_sub(&to->as__msgs, 1u, AS_RELEASE);
@@ -212,7 +200,7 @@ static void uring_handle(as_loop *loop, unsigned tag, int res, uintptr_t at)
         return;
     }
     if (tag != AS__TAG_BELL)
-        return; /* a failed FUTEX_WAKE (-EFAULT: target gone) or a cancel */
+        return; /* the doorbell's cancel (CQE only on failure) */
     loop->as__flags &= ~(AS__L_ARMED | AS__L_CANCELING);
     as__loop_drain(loop);
     if (as__load(&loop->as__pending, AS_RELAXED) != 0)
@@ -224,8 +212,15 @@ static int uring_retire(as_loop *loop)
     uint32_t msgs;
     if (loop->as__flags & AS__L_WAKE_SQES) {
         /* Wakes for other loops may still sit in our SQ: send them now, so
-         * tearing this loop down never strands another loop's wake-up. */
-        io_uring_submit(loop->as__ring);
+         * tearing this loop down never strands another loop's wake-up.  If
+         * the ring refuses the submit (CQ overflow backlog), they are still
+         * there: -EAGAIN, and again on the next call. */
+        int r;
+        do {
+            r = io_uring_submit(loop->as__ring);
+        } while (r == -EINTR);
+        if (r < 0)
+            return -EAGAIN;
         loop->as__flags &= ~AS__L_WAKE_SQES;
     }
     /* R2: messages on their way here, or ours whose result (a CQE naming
