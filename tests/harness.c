@@ -339,9 +339,9 @@ static void th_ring_close(th_loop *L)
     }
 }
 
-static int th_ring_open(th_loop *L, unsigned entries)
+static int th_ring_open(th_loop *L, const th_ring_params *rp)
 {
-    (void)entries;
+    (void)rp;
     L->port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
     if (!L->port) {
         fprintf(stderr, "harness: CreateIoCompletionPort: error %lu\n",
@@ -384,6 +384,10 @@ static void th_arm_kick(th_loop *L)
     struct io_uring_sqe *sqe = io_uring_get_sqe(&L->ring);
     if (!sqe) {
         io_uring_submit(&L->ring);
+        sqe = io_uring_get_sqe(&L->ring);
+    }
+    if (!sqe && (L->ring.flags & IORING_SETUP_SQPOLL)) {
+        io_uring_sqring_wait(&L->ring); /* the SQ thread frees slots */
         sqe = io_uring_get_sqe(&L->ring);
     }
     if (!sqe)
@@ -480,9 +484,16 @@ static void th_ring_close(th_loop *L)
     }
 }
 
-static int th_ring_open(th_loop *L, unsigned entries)
+static int th_ring_open(th_loop *L, const th_ring_params *rp)
 {
-    int r = io_uring_queue_init(entries, &L->ring, 0);
+    struct io_uring_params p;
+    memset(&p, 0, sizeof p);
+    p.flags = rp->flags;
+    if (rp->sq_cpu >= 0) {
+        p.flags |= IORING_SETUP_SQ_AFF;
+        p.sq_thread_cpu = (unsigned)rp->sq_cpu;
+    }
+    int r = io_uring_queue_init_params(rp->entries, &L->ring, &p);
     if (r < 0)
         return r;
     L->has_ring = true;
@@ -557,6 +568,13 @@ int th_loop_init(th_loop *L, th_kind kind, const as_loop_options *opts)
 
 int th_loop_init_ex(th_loop *L, th_kind kind, const as_loop_options *opts, unsigned entries)
 {
+    th_ring_params rp = { entries, 0, -1 };
+    return th_loop_init_rp(L, kind, opts, &rp);
+}
+
+int th_loop_init_rp(th_loop *L, th_kind kind, const as_loop_options *opts,
+                    const th_ring_params *rp)
+{
     memset(L, 0, sizeof *L);
     L->kind = kind;
     L->strict = true;
@@ -568,7 +586,7 @@ int th_loop_init_ex(th_loop *L, th_kind kind, const as_loop_options *opts, unsig
     pthread_mutex_init(&L->mu, NULL);
     th_cond_init_clock(&L->cv);
     if (kind != TH_NOTIFY_COND) {
-        int r = th_ring_open(L, entries);
+        int r = th_ring_open(L, rp);
         if (r < 0) {
             th_loop_cleanup(L);
             return r;
@@ -1128,6 +1146,37 @@ void *th_release_thread(void *arg)
     return NULL;
 }
 
+#ifdef _WIN32
+long th_thread_id(void) { return 0; }
+void th_wait_asleep(long tid) { (void)tid; }
+#else
+long th_thread_id(void) { return (long)gettid(); }
+
+static char th_thread_state(long tid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/self/task/%ld/stat", tid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return '?';
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')'); /* the name may hold spaces */
+    return p && p[1] == ' ' ? p[2] : '?';
+}
+
+void th_wait_asleep(long tid)
+{
+    double dl = th_now() + TH_TIMEOUT;
+    while (th_thread_state(tid) != 'S') {
+        if (th_now() > dl)
+            th_fail("thread %ld never went to sleep", tid);
+        sched_yield();
+    }
+}
+#endif
+
 void th_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
 {
     int r = pthread_create(t, NULL, fn, arg);
@@ -1155,7 +1204,9 @@ void th_thread_join(pthread_t t)
 static void *th_lthread_main(void *arg)
 {
     th_lthread *t = arg;
-    int r = th_loop_init(&t->L, t->kind, t->has_opts ? &t->opts : NULL);
+    th_ring_params rp = { 64, 0, -1 };
+    int r = th_loop_init_rp(&t->L, t->kind, t->has_opts ? &t->opts : NULL,
+                            t->has_rp ? &t->rp : &rp);
     pthread_mutex_lock(&t->mu);
     t->init_rc = r;
     t->started = true;
@@ -1206,8 +1257,18 @@ static void *th_lthread_main(void *arg)
 
 void th_lthread_start(th_lthread *t, th_kind kind, const as_loop_options *opts)
 {
+    th_lthread_start_rp(t, kind, opts, NULL);
+}
+
+void th_lthread_start_rp(th_lthread *t, th_kind kind, const as_loop_options *opts,
+                         const th_ring_params *rp)
+{
     memset(t, 0, sizeof *t);
     t->kind = kind;
+    if (rp) {
+        t->rp = *rp;
+        t->has_rp = true;
+    }
     if (opts) {
         t->opts = *opts;
         t->has_opts = true;

@@ -175,6 +175,16 @@ typedef struct th_loop {
 int th_loop_init(th_loop *L, th_kind kind, const as_loop_options *opts);
 /* Same with a ring of `entries` SQEs (ring kinds; ignored on Windows). */
 int th_loop_init_ex(th_loop *L, th_kind kind, const as_loop_options *opts, unsigned entries);
+/* How a ring kind's ring is created (ignored on Windows): io_uring setup
+ * flags (IORING_SETUP_*) and, for SQPOLL rings, the CPU of the kernel's SQ
+ * thread (-1: any). */
+typedef struct th_ring_params {
+    unsigned entries;
+    unsigned flags;
+    int sq_cpu;
+} th_ring_params;
+int th_loop_init_rp(th_loop *L, th_kind kind, const as_loop_options *opts,
+                    const th_ring_params *rp);
 /* After as_loop_destroy returned 0: bind L->loop again, to the same ring or
  * port (ring kinds) or notify hook, and claim it on the calling thread.
  * Returns the init call's result. */
@@ -363,6 +373,8 @@ typedef struct th_lthread {
     th_kind kind;
     as_loop_options opts;
     bool has_opts;
+    th_ring_params rp;
+    bool has_rp;
     pthread_t tid;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -383,6 +395,9 @@ typedef struct th_lthread {
 /* Start a loop thread (fails the test when its loop cannot be created;
  * skips when the kernel cannot). */
 void th_lthread_start(th_lthread *t, th_kind kind, const as_loop_options *opts);
+/* Same, with the loop's ring created as rp says (NULL: the default). */
+void th_lthread_start_rp(th_lthread *t, th_kind kind, const as_loop_options *opts,
+                         const th_ring_params *rp);
 /* Run fn(arg) on the loop thread and wait for it (watchdog). */
 void th_lthread_call(th_lthread *t, void (*fn)(void *), void *arg);
 /* Queue fn(arg) on the loop thread; job must stay valid until it ran. */
@@ -402,6 +417,14 @@ typedef struct th_release {
     int rc;
 } th_release;
 void *th_release_thread(void *arg);
+
+/* The calling thread's id, for th_wait_asleep (0 on Windows). */
+long th_thread_id(void);
+/* Wait (watchdog) until thread `tid` of this process is blocked in the
+ * kernel (state S: e.g. asleep on its ring), so that what follows must wake
+ * it rather than be found by its next iteration.  Linux: reads
+ * /proc/self/task/<tid>/stat; Windows: returns at once. */
+void th_wait_asleep(long tid);
 
 /* Thread with a watchdog join. */
 void th_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);

@@ -200,6 +200,79 @@ static void loop_destroy_busy_then_works(void **state)
     TH_RC(as_cond_destroy(&c), 0);
 }
 
+/* as_loop_destroy inside one of the loop's own callbacks: the loop is still
+ * running (as_loop_run walks it after the callback), so -EBUSY, nothing
+ * changed, even when this was the loop's last pending wait. */
+static int destroy_in_cb_rc = 1;
+
+static void destroy_in_cb(th_waiter *tw, int status)
+{
+    (void)status;
+    destroy_in_cb_rc = as_loop_destroy(&tw->L->loop);
+}
+
+static void loop_destroy_inside_callback(void **state)
+{
+    FIX();
+    as_sem s;
+    th_sem_make(&s, 0);
+    th_waiter a, b;
+    th_waiter_init(&a, R, L, 1);
+    th_waiter_init(&b, R, L, 2);
+    a.on_cb = destroy_in_cb;
+    TH_RC(th_sem_acquire(&a, &s, 1), 0);
+    TH_RC(as_sem_release(&s, 1), 0);
+    th_rec_wait(L, R, 1);
+    TH_RC(destroy_in_cb_rc, -EBUSY);
+    assert_non_null(as_loop_backend(&L->loop));
+    /* The loop still works, and tears down normally (fixture). */
+    TH_RC(th_sem_acquire(&b, &s, 1), 0);
+    TH_RC(as_sem_release(&s, 1), 0);
+    th_rec_wait(L, R, 2);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+/* as_loop_destroy from a thread that does not run the loop, while waits
+ * are pending: -EBUSY, and that thread did not become the loop's thread:
+ * its next release to the loop must still wake it (a thread that thought it
+ * ran the loop would append to the ready list and wake nobody). */
+struct foreign_destroy {
+    long loop_thread;
+    as_loop *loop;
+    as_sem *s;
+    int destroy_rc;
+    int release_rc;
+};
+
+static void *foreign_destroy_main(void *p)
+{
+    struct foreign_destroy *a = p;
+    a->destroy_rc = as_loop_destroy(a->loop);
+    th_wait_asleep(a->loop_thread);
+    a->release_rc = as_sem_release(a->s, 1);
+    return NULL;
+}
+
+static void loop_destroy_from_other_thread(void **state)
+{
+    FIX();
+    as_sem s;
+    th_sem_make(&s, 0);
+    th_waiter a;
+    th_waiter_init(&a, R, L, 1);
+    TH_RC(th_sem_acquire(&a, &s, 1), 0);
+    th_pump(L);
+    struct foreign_destroy fd = { th_thread_id(), &L->loop, &s, 1, 1 };
+    pthread_t t;
+    th_thread_start(&t, foreign_destroy_main, &fd);
+    th_rec_wait_woken(L, R, 1);
+    th_thread_join(t);
+    TH_RC(fd.destroy_rc, -EBUSY);
+    TH_RC(fd.release_rc, 0);
+    TH_RC(th_rec_status_of(R, 1), 0);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
 /* Destroy right after a cancelled wait's callback: whatever the library
  * still has armed in the kernel is reaped by the -EAGAIN idiom. */
 static void loop_destroy_right_after_cancel(void **state)
@@ -668,6 +741,8 @@ int main(void)
         cmocka_unit_test(loop_basic_every_kind),
         TH_TEST(loop_run_returns_count),
         TH_TEST(loop_destroy_busy_then_works),
+        TH_TEST(loop_destroy_inside_callback),
+        TH_TEST(loop_destroy_from_other_thread),
         cmocka_unit_test(loop_destroy_right_after_cancel),
         TH_TEST_RING(loop_reinit_same_ring),
 #ifndef _WIN32

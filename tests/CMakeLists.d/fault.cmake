@@ -10,6 +10,11 @@ endif()
 as_add_test(test_fault SOURCES fault/test_fault.c harness.c LABELS fault)
 target_link_libraries(test_fault PRIVATE ${CMAKE_DL_LIBS})
 
+# Ring flavours (SQPOLL with a full SQ at park and at teardown, IOPOLL,
+# COOP_TASKRUN, DEFER_TASKRUN, SQE128|CQE32, registered ring fd), bad rings,
+# fork(), more woken loops than message slots.
+as_add_test(test_rings SOURCES fault/test_rings.c harness.c LABELS fault TIMEOUT 300)
+
 # "Old kernel": the conformance suite again, under a seccomp filter that makes
 # the io_uring probe fail (oldkernel checks the generic fallback and that a
 # forced uring backend is refused, then execs the suite).
@@ -18,7 +23,7 @@ target_link_libraries(oldkernel PRIVATE asyncsync::asyncsync Threads::Threads)
 target_compile_definitions(oldkernel PRIVATE _GNU_SOURCE)
 as_target_warnings(oldkernel)
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
-  foreach(t test_sem test_mutex test_cond test_event test_loop test_badinput test_threads test_fault)
+  foreach(t test_sem test_mutex test_cond test_event test_loop test_badinput test_threads test_fault test_rings)
     if(TARGET ${t})
       add_test(NAME ${t}.oldkernel COMMAND oldkernel $<TARGET_FILE:${t}>)
       set_tests_properties(${t}.oldkernel PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77

@@ -348,6 +348,28 @@ static void test_msg_refused_during_teardown(void **state)
     msg_end(&f);
 }
 
+/* ---- teardown flushes queued wake messages, even after a failed submit -- */
+
+static void test_destroy_flush_after_failed_submit(void **state)
+{
+    (void)state;
+    struct msg_fix f;
+    msg_begin(&f);
+    /* A tears down with B's wake still in its SQ; the flush is refused
+     * once (CQ overflow backlog).  The message must not be forgotten: the
+     * next as_loop_destroy flushes it again, without the application's
+     * help. */
+    inject(-EBUSY, 1);
+    TH_RC(as_loop_destroy(&f.A.loop), -EAGAIN);
+    assert_int_equal(atomic_load(&inject_hits), 1);
+    assert_true(io_uring_sq_ready(&f.A.ring) >= 1);
+    TH_RC(as_loop_destroy(&f.A.loop), -EAGAIN); /* its CQE is still to come */
+    assert_int_equal(io_uring_sq_ready(&f.A.ring), 0);
+    if (!th_counter_wait_ge(&f.B.done, 1, TH_TIMEOUT))
+        fail_msg("the wake message stayed in the torn-down loop's SQ");
+    msg_end(&f);
+}
+
 /* ---- CQ overflow -------------------------------------------------------- */
 
 static void test_cq_overflow(void **state)
@@ -494,6 +516,7 @@ int main(void)
         cmocka_unit_test(test_msg_refused),
         cmocka_unit_test(test_destroy_waits_for_msg),
         cmocka_unit_test(test_msg_refused_during_teardown),
+        cmocka_unit_test(test_destroy_flush_after_failed_submit),
         cmocka_unit_test(test_cq_overflow),
         cmocka_unit_test(test_submit_ebusy),
         cmocka_unit_test(test_submit_eagain),

@@ -130,13 +130,22 @@ bool k_mwait;        /* ... parked in the kernel */
 byte cq_mw;          /* ... its CQEs, not yet reaped */
 byte mw_exp;         /* ... its expected value */
 
-/* backend->arm: uring_arm / ring_arm (notify_arm is a no-op).  Loop thread. */
+/* backend->arm: uring_arm / ring_arm (notify_arm is a no-op).  Loop thread.
+ * Arming always gets its SQE where the loop could sleep next (A1 in
+ * internal.h: as__ring_sqe submits when the SQ is full and, on an SQPOLL
+ * ring, waits for the kernel's SQ thread to free a slot).
+ * BUG_ARM_GIVES_UP: the first design gave up when the SQ was still full
+ * after the submit (an SQPOLL ring), and relied on the next as_loop_run:
+ * a loop then sleeps with nothing armed. */
 inline backend_arm()
 {
 #if BACKEND != B_NOTIFY && BACKEND != B_IOCP
     atomic {
         if
         :: !ARMED -> sq_bell = true; ARMED = true
+#ifdef BUG_ARM_GIVES_UP
+        :: !ARMED -> skip             /* SQ still full: retried later */
+#endif
         :: else
         fi
     }

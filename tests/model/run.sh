@@ -99,6 +99,7 @@ checks=(
     "delivery.BUG_MSG_NO_FALLBACK|delivery.pml|-DMSG_WAKE -DBUG_MSG_NO_FALLBACK|safety|fail:endstate|O0"
     "delivery.BUG_MSG_NO_COUNT|delivery.pml|-DMSG_WAKE -DBUG_MSG_NO_COUNT|safety|fail:assert|O0"
     "delivery.BUG_MW_REREAD|delivery.pml|-DMSG_WAKE -DBUG_MW_REREAD|safety|fail:endstate|O0"
+    "delivery.BUG_ARM_GIVES_UP|delivery.pml|-DBACKEND=B_FUTEX -DBUG_ARM_GIVES_UP|safety|fail:assert|O0"
     "delivery.BUG_RETIRE_FIRST|delivery.pml|-DBACKEND=B_IOCP -DBUG_RETIRE_FIRST|safety|fail:assert|O0"
     "sem.BUG_CANCEL_NO_REGRANT|sem.pml|-DW1N=3 -DBUG_CANCEL_NO_REGRANT|safety|fail:assert|O0"
     "sem.BUG_CANCEL_NO_REGRANT.endstate|sem.pml|-DW1N=3 -DBUG_CANCEL_NO_REGRANT -DNO_INVARIANTS|safety|fail:endstate|O0"
