@@ -69,8 +69,8 @@
  *
  *   A wake between tasks of the same loop costs no system call.  A wake that
  *   crosses threads is one futex wake; when the releasing thread runs a
- *   uring loop, the wake is an SQE on the releaser's ring (an
- *   IORING_OP_MSG_RING message to a uring loop's ring, else a FUTEX_WAKE),
+ *   uring loop and the target is a uring loop, the wake is an SQE on the
+ *   releaser's ring (an IORING_OP_MSG_RING message to the target's ring),
  *   which rides that loop's next submission: a loop must submit before it
  *   blocks, as io_uring loops do, and keep handling its CQEs.
  *
@@ -149,9 +149,9 @@ struct as_loop_options {
 /* Capabilities a loop may use (as_loop_caps).  Disabling one forces the
  * degraded path, for tests and for users who hit a kernel bug. */
 #define AS_CAP_FUTEX_WAIT 0x1u  /* park as IORING_OP_FUTEX_WAIT (uring backend) */
-#define AS_CAP_RING_WAKE  0x2u  /* issue cross-loop wakes as SQEs on this loop's
-                                   ring (MSG_RING to a uring loop, else
-                                   FUTEX_WAKE) instead of futex(2) */
+#define AS_CAP_RING_WAKE  0x2u  /* wake other uring loops with a message
+                                   (MSG_RING SQE) on this loop's ring
+                                   instead of futex(2) */
 
 struct as_loop {
     void *data;                 /* public: the caller's, never touched */
@@ -240,13 +240,24 @@ const char *as_strerror(int err);
  * Backend: "uring" (IORING_OP_FUTEX_WAIT/WAKE, Linux 6.7+) when the kernel and
  * ring support it, else "generic" (an eventfd read armed on the ring).
  * ASYNCSYNC_BACKEND=uring|generic forces the choice; forcing "uring" where
- * the kernel lacks the futex opcodes fails with -EOPNOTSUPP.
+ * the kernel lacks the futex opcodes fails with -EOPNOTSUPP.  The kernel is
+ * asked through `ring` at every call, so a broken ring decides nothing for
+ * later loops.
+ * Rings: plain, SQPOLL (the library waits for the SQ thread when it needs a
+ * slot of a full SQ), COOP_TASKRUN, SINGLE_ISSUER|DEFER_TASKRUN (create the
+ * ring on the loop's thread), SQE128|CQE32 and registered ring fds all work.
+ * IOPOLL rings do not: they refuse every operation a loop can sleep on
+ * (FUTEX_WAIT, READ of an eventfd, POLL_ADD, TIMEOUT); bind the loop to a
+ * second, plain ring, or use as_loop_init_generic.
+ * Fork: a child process must not use its parent's loops (their rings are
+ * the parent's); it starts with no current loop and may create its own.
  * Availability: Linux.  Threading: any thread; the loop then belongs to the
  * thread that runs it.
  * Returns 0, -EINVAL (NULL, unknown option bits, ASYNCSYNC_BACKEND not
  * uring|generic|auto), -EBUSY (the loop is initialised: destroy it first),
- * -EOPNOTSUPP (forced backend unavailable, or not built for Linux), or a
- * negative errno from the kernel. */
+ * -EBADF (the ring's fd is closed or is not an io_uring), -EOPNOTSUPP
+ * (IORING_SETUP_IOPOLL ring, forced backend unavailable, or not built for
+ * Linux), or a negative errno from the kernel.  Nothing changes on error. */
 int as_loop_init_uring(as_loop *loop, struct io_uring *ring,
                        const as_loop_options *opts);
 
@@ -284,8 +295,11 @@ int as_loop_run(as_loop *loop);
  * cancelled; process the ring's completions through as_loop_handle_cqe and
  * call again; on an IOCP loop: wake packets are still in the port, dequeue
  * them through as_loop_handle_completion and call again), or -EINVAL (NULL
- * or not initialised).
- * Threading: the loop's thread. */
+ * or not initialised).  Inside one of the loop's own callbacks (the loop is
+ * still running) it returns -EBUSY: destroy it after as_loop_run returned.
+ * Threading: the loop's thread (or, once that thread stopped running it,
+ * the thread that takes over; a call that returns -EBUSY changes nothing,
+ * including which thread the loop belongs to). */
 int as_loop_destroy(as_loop *loop);
 
 /* "uring", "generic" or "iocp"; NULL for NULL or an uninitialised loop. */
