@@ -7,30 +7,36 @@
  *   A task that would block on a semaphore, mutex, condition variable or event
  *   hands the library a caller-owned wait request (as_wait) and a callback
  *   instead.  The call returns at once; the callback runs later, on the thread
- *   of the loop the wait was bound to, when the wait is satisfied.  On Linux a
- *   loop is bound to the application's own io_uring ring, so lock waits and
- *   I/O complete through one completion queue.
+ *   of the loop the wait was bound to, when the wait is satisfied, cancelled,
+ *   timed out or shut down.  On Linux a loop is bound to the application's own
+ *   io_uring ring, so lock waits, their deadlines and I/O complete through one
+ *   completion queue.  Threads that run no loop use the *_blocking forms.
  *
  *   Integration, in a loop that owns `ring`:
  *
  *       as_loop loop;
  *       as_loop_init_uring(&loop, &ring, NULL);
  *       for (;;) {
+ *           struct io_uring_cqe *cqe;
+ *           unsigned head, seen = 0;
  *           as_loop_run(&loop);                   // run ready callbacks
  *           io_uring_submit_and_wait(&ring, 1);   // also submits our SQEs
  *           io_uring_for_each_cqe(&ring, head, cqe) {
  *               if (!as_loop_handle_cqe(&loop, cqe))
  *                   handle_own(cqe);
- *               n++;
+ *               seen++;
  *           }
- *           io_uring_cq_advance(&ring, n);
+ *           io_uring_cq_advance(&ring, seen);
  *       }
  *
  * OWNERSHIP
  *
  *   Every object (as_loop, as_wait, as_sem, as_mutex, as_cond, as_event) is
  *   allocated by the caller: on the stack, inside the caller's own structs or
- *   in static storage.  No call allocates memory.
+ *   in static storage.  No call allocates memory.  init never inspects the
+ *   memory it is given (any bytes are accepted: an object that was never
+ *   destroyed may be initialised again); initialising an object that still
+ *   has waits queued is undefined, as with pthread_mutex_init.
  *
  *   An as_wait is owned by the caller before an *_async call, and again from
  *   the moment its callback is entered: the callback may free, reuse or re-arm
@@ -42,37 +48,60 @@
  * CALLBACKS
  *
  *   void cb(as_wait *w, int status, void *arg): status 0 means acquired
- *   (semaphore, mutex) or signalled (condvar, event); -ECANCELED means the wait
- *   was cancelled before it was satisfied.  A callback runs exactly once per
- *   wait that went pending, from as_loop_run() on the thread running the
- *   wait's loop, never inside the call that released, signalled or cancelled,
- *   and never with a library lock held.  A condvar callback always runs with
- *   the mutex held again, whatever its status.
+ *   (semaphore, mutex) or signalled (condvar, event); -ECANCELED: cancelled
+ *   (as_cancel returned 0); -ETIMEDOUT: the deadline of an *_until call
+ *   passed first; -ESHUTDOWN: the primitive was closed.  A callback runs
+ *   exactly once per wait that went pending, from as_loop_run() on the thread
+ *   running the wait's loop, never inside the call that released, signalled,
+ *   cancelled or closed, and never with a library lock held.  A condvar
+ *   callback always runs with the mutex held again, whatever its status.
  *
  * RETURN VALUES
  *
  *   Every *_async call first tries the fast path: it returns 1 when the wait
  *   was satisfied at once (the callback is not called), 0 when the wait is
  *   pending (the callback will be called), or a negative errno (the callback
- *   is not called and nothing changed).  Calls that change state return 0 or
- *   a negative errno; try_* and is_set return 1 (yes), 0 (no) or a negative
- *   errno.  Errors are negative errno values on every platform; compare them
- *   by name (-EBUSY), never by number.  as_strerror() names them.
+ *   is not called and nothing changed).  Loops created with
+ *   AS_LOOP_ALWAYS_CALLBACK never see 1: a wait satisfied at once is
+ *   completed through its callback too.  Calls that change state return 0
+ *   or a negative errno; try_* and is_set return 1 (yes), 0 (no) or a
+ *   negative errno.  Errors are negative errno values on every platform;
+ *   compare them by name (-EBUSY), never by number.  as_strerror() names
+ *   them.
+ *
+ * CANCELLATION, DEADLINES, CLOSE
+ *
+ *   One outcome per wait, decided once: granted, cancelled, timed out or
+ *   shut down, whichever happens first.  as_cancel() may be called from any
+ *   thread; when it returns 0 the callback runs with -ECANCELED, and
+ *   whatever had already been granted to the wait but not delivered (permits,
+ *   the lock, a condvar signal, an auto-reset event's set) is passed on to
+ *   the next waiter: nothing is lost and nothing needs giving back.  A
+ *   deadline (*_until) ends a wait still pending at that time with
+ *   -ETIMEDOUT; a grant that came first wins.  Deadlines are absolute, in
+ *   nanoseconds of as_now_ns()'s monotonic clock; AS_NO_DEADLINE means none.
+ *   *_close() ends every pending wait of a primitive with -ESHUTDOWN and
+ *   refuses later ones; release and unlock keep working so holders can give
+ *   back, then destroy.
  *
  * THREADING
  *
- *   as_loop_run, as_loop_handle_cqe, as_loop_destroy, *_async and as_cancel
+ *   as_loop_run, as_loop_handle_cqe, as_loop_destroy, *_async and *_until
  *   are called on the loop's thread (the thread that runs as_loop_run for that
- *   loop).  Release, unlock, signal, broadcast, set and reset may be called
- *   from any thread, including threads that run no loop.  Primitives may be
- *   shared by any number of loops on any number of threads.
+ *   loop).  as_cancel, release, unlock, signal, broadcast, set, reset and
+ *   close may be called from any thread, including threads that run no loop.
+ *   Primitives may be shared by any number of loops and plain threads.
+ *   No call is async-signal-safe (they take a short spin lock and may queue
+ *   an SQE on the calling thread's ring).
  *
  *   A wake between tasks of the same loop costs no system call.  A wake that
- *   crosses threads is one futex wake; when the releasing thread runs a
- *   uring loop and the target is a uring loop, the wake is an SQE on the
- *   releaser's ring (an IORING_OP_MSG_RING message to the target's ring),
- *   which rides that loop's next submission: a loop must submit before it
- *   blocks, as io_uring loops do, and keep handling its CQEs.
+ *   crosses threads is one futex wake (Windows: one completion packet).  When
+ *   it is made inside as_loop_run (in a callback) on a uring loop's thread and
+ *   the target is a uring loop, it is instead a message (IORING_OP_MSG_RING)
+ *   queued on the releaser's ring, which the submit that follows as_loop_run
+ *   in the loop's iteration sends: no system call of its own.  A callback that
+ *   releases and then runs long may send it at once with as_loop_flush().
+ *   (AS_LOOP_DEFER_WAKES extends the ride to the whole iteration.)
  *
  * MEMORY ORDERING
  *
@@ -84,17 +113,27 @@
  *
  * IO_URING COMPLETIONS
  *
- *   The library's CQEs carry a user_data that is an address inside the
- *   as_loop (its own address or one of its fields) plus a tag from 1 to 7.
- *   An application must not use such values for its own SQEs;
- *   as_loop_handle_cqe() recognises them and returns true.
+ *   The library's CQEs carry a user_data with bit 63 set, a tag from 1 to 15
+ *   in bits 56-59 and an address of the loop in the low bits: no user-space
+ *   pointer and no small integer has that form.  An application must not use
+ *   user_data values with bit 63 set and bits 60-62 clear for its own SQEs;
+ *   as_loop_handle_cqe() recognises the library's and returns true, also for
+ *   a loop already destroyed (a late completion is swallowed).
  */
 #ifndef ASYNCSYNC_H
 #define ASYNCSYNC_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* The C runtimes of Windows (mingw-w64, MSVC) have no ESHUTDOWN: the
+ * library's value there is Winsock's (WSAESHUTDOWN), so -ESHUTDOWN names
+ * the same error on every platform. */
+#ifndef ESHUTDOWN
+#define ESHUTDOWN 10058
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -130,10 +169,16 @@ struct as_wait {
     as_wait *as__prev;
     as_wait *as__link;          /* a loop's ready list or inbox */
     as_loop *as__loop;
+    const struct as__kind *as__kind; /* the primitive's table (cancel, ...) */
     as_callback as__cb;
     void *as__arg;
-    void *as__obj;              /* the primitive it waits on */
+    void *as__obj;              /* the queue it is (or was last) in */
+    void *as__home;             /* the primitive it was made on */
     void *as__aux;              /* condvar: the mutex to re-acquire */
+    as_wait *as__tparent;       /* the loop's deadline heap */
+    as_wait *as__tleft;
+    as_wait *as__tright;
+    uint64_t as__deadline;      /* AS_NO_DEADLINE: not in the heap */
     uint32_t as__n;             /* semaphore: permits requested */
     int32_t as__status;
     uint32_t as__state;         /* atomic */
@@ -142,9 +187,22 @@ struct as_wait {
 
 /* Options for as_loop_init_*; pass NULL for the defaults. */
 struct as_loop_options {
-    uint32_t flags;             /* reserved: must be 0 */
+    uint32_t flags;             /* AS_LOOP_* */
     uint32_t disabled_caps;     /* AS_CAP_* bits this loop must not use */
 };
+
+/* as_loop_options.flags */
+/* *_async and *_until never complete inline: a wait satisfied at once
+ * returns 0 too, and its callback (status 0) runs from the next as_loop_run,
+ * as libuv and io_uring complete everything through a callback or a CQE.  One
+ * code path per call site; costs a ready-list append, no system call. */
+#define AS_LOOP_ALWAYS_CALLBACK 0x1u
+/* Wakes of other uring loops made on this loop's thread ride its ring (a
+ * MSG_RING SQE, no system call) wherever they are made, not only inside
+ * as_loop_run: the application promises to submit before it blocks, computes
+ * long, or stops running the loop, or to call as_loop_flush().  Without the
+ * flag such a wake made outside as_loop_run is a futex(2) wake at once. */
+#define AS_LOOP_DEFER_WAKES 0x2u
 
 /* Capabilities a loop may use (as_loop_caps).  Disabling one forces the
  * degraded path, for tests and for users who hit a kernel bug. */
@@ -166,9 +224,13 @@ struct as_loop {
     uint64_t as__pending;       /* loop thread: waits bound here, no callback yet */
     uint32_t as__magic;
     uint32_t as__caps;
-    uint32_t as__flags;         /* loop thread only: armed, closing... */
+    uint32_t as__flags;         /* loop thread only: armed, running... */
+    uint32_t as__opts;          /* AS_LOOP_* of the options */
     int32_t as__efd;            /* generic backend on a ring: eventfd */
-    uint64_t as__efd_buf;
+    uint32_t as__tcount;        /* deadline heap: timed waits in it */
+    as_wait *as__troot;         /* deadline heap: the earliest */
+    uint64_t as__tarmed;        /* deadline of the ring timer armed, if any */
+    int64_t as__ts[2];          /* ring timer: its absolute timespec */
     void *as__port;             /* iocp backend: the completion port (HANDLE) */
     as_loop *as__msg_to[16];    /* uring: target of each wake message in flight */
     uint32_t as__msg_busy;      /* uring: bitmap of busy as__msg_to slots */
@@ -182,41 +244,21 @@ struct as_loop {
     uint32_t as__msgs;          /* atomic, uring: wake messages on their way here */
 };
 
-struct as_sem {
-    uint32_t as__word;          /* atomic: permits | waiters bit */
-    uint32_t as__lock;          /* atomic: waiter-queue lock */
-    uint32_t as__magic;
-    uint32_t as__flags;
-    as_wait *as__head;
-    as_wait *as__tail;
-};
+/* The four primitives share one layout. */
+#define AS__PRIM_FIELDS \
+    uint32_t as__word;          /* atomic: the primitive's state */ \
+    uint32_t as__lock;          /* atomic: waiter-queue lock */ \
+    uint32_t as__magic; \
+    uint32_t as__flags;         /* init flags; closed bit (queue lock) */ \
+    uint32_t as__nwait;         /* atomic: waits queued now */ \
+    uint32_t as__pad0; \
+    as_wait *as__head; \
+    as_wait *as__tail
 
-struct as_mutex {
-    uint32_t as__word;          /* atomic: locked | waiters | woken bits */
-    uint32_t as__lock;
-    uint32_t as__magic;
-    uint32_t as__flags;
-    as_wait *as__head;
-    as_wait *as__tail;
-};
-
-struct as_cond {
-    uint32_t as__word;          /* atomic: waiters bit */
-    uint32_t as__lock;
-    uint32_t as__magic;
-    uint32_t as__flags;
-    as_wait *as__head;
-    as_wait *as__tail;
-};
-
-struct as_event {
-    uint32_t as__word;          /* atomic: set | waiters bits */
-    uint32_t as__lock;
-    uint32_t as__magic;
-    uint32_t as__flags;
-    as_wait *as__head;
-    as_wait *as__tail;
-};
+struct as_sem { AS__PRIM_FIELDS; };
+struct as_mutex { AS__PRIM_FIELDS; };
+struct as_cond { AS__PRIM_FIELDS; };
+struct as_event { AS__PRIM_FIELDS; };
 
 /* Private: values behind the static initialisers. */
 #define AS__MAGIC_SEM   0x53454d31u
@@ -233,6 +275,18 @@ struct as_event {
 const char *as_strerror(int err);
 
 /* ---------------------------------------------------------------------------
+ * Time
+ * ------------------------------------------------------------------------- */
+
+/* No deadline: the *_until and *_blocking forms then wait for ever. */
+#define AS_NO_DEADLINE UINT64_MAX
+
+/* Nanoseconds of the monotonic clock deadlines are measured on
+ * (CLOCK_MONOTONIC on Linux, QueryPerformanceCounter on Windows).  A
+ * deadline d ms from now: as_now_ns() + d * 1000000.  Any thread. */
+uint64_t as_now_ns(void);
+
+/* ---------------------------------------------------------------------------
  * Loops
  * ------------------------------------------------------------------------- */
 
@@ -242,7 +296,9 @@ const char *as_strerror(int err);
  * ASYNCSYNC_BACKEND=uring|generic forces the choice; forcing "uring" where
  * the kernel lacks the futex opcodes fails with -EOPNOTSUPP.  The kernel is
  * asked through `ring` at every call, so a broken ring decides nothing for
- * later loops.
+ * later loops.  Deadlines of the loop's waits are kept by one absolute
+ * IORING_OP_TIMEOUT armed on the ring for the earliest (no thread, no
+ * polling; the loop's code needs no change).
  * Rings: plain, SQPOLL (the library waits for the SQ thread when it needs a
  * slot of a full SQ), COOP_TASKRUN, SINGLE_ISSUER|DEFER_TASKRUN (create the
  * ring on the loop's thread), SQE128|CQE32 and registered ring fds all work.
@@ -254,71 +310,129 @@ const char *as_strerror(int err);
  * Availability: Linux.  Threading: any thread; the loop then belongs to the
  * thread that runs it.
  * Returns 0, -EINVAL (NULL, unknown option bits, ASYNCSYNC_BACKEND not
- * uring|generic|auto), -EBUSY (the loop is initialised: destroy it first),
- * -EBADF (the ring's fd is closed or is not an io_uring), -EOPNOTSUPP
- * (IORING_SETUP_IOPOLL ring, forced backend unavailable, or not built for
- * Linux), or a negative errno from the kernel.  Nothing changes on error. */
+ * uring|generic|auto), -EBADF (the ring's fd is closed or is not an
+ * io_uring), -EOPNOTSUPP (IORING_SETUP_IOPOLL ring, forced backend
+ * unavailable, or not built for Linux), or a negative errno from the kernel.
+ * Nothing changes on error. */
 int as_loop_init_uring(as_loop *loop, struct io_uring *ring,
                        const as_loop_options *opts);
 
 /* Bind `loop` to any event loop: the library calls notify(ctx), from any
  * thread, when the loop has callbacks to run; the loop then calls
  * as_loop_run() on its own thread.  notify must not call back into the
- * library.  Backend: "generic".  Availability: every platform.
- * Returns 0, -EINVAL (NULL loop or notify, unknown option bits) or -EBUSY
- * (the loop is initialised: destroy it first). */
+ * library.  Deadlines: the loop blocks at most as_loop_timeout_ns() before it
+ * calls as_loop_run again (two lines in a poll()-style loop:
+ *     int64_t t = as_loop_timeout_ns(&loop);
+ *     poll(fds, n, t < 0 ? -1 : (int)((t + 999999) / 1000000));
+ * ).  Backend: "generic".  Availability: every platform.
+ * Returns 0 or -EINVAL (NULL loop or notify, unknown option bits). */
 int as_loop_init_generic(as_loop *loop, void (*notify)(void *ctx), void *ctx,
                          const as_loop_options *opts);
 
 /* Offer a CQE from the loop's ring to the library.  Returns true when it was
  * the library's (the application still marks it seen), false otherwise
  * (including NULL arguments).  A late CQE of ours that arrives after the loop
- * was destroyed (same addresses, tag 1-7) is still recognised and swallowed.
+ * was destroyed is still recognised and swallowed.
  * Threading: the loop's thread. */
 bool as_loop_handle_cqe(as_loop *loop, const struct io_uring_cqe *cqe);
 
 /* Run the callbacks that are ready, including those that become ready while
- * it runs, then make sure a wake from another thread will reach the loop
- * while it sleeps (for a uring loop: an SQE on its ring, submitted by the
- * application's next submit).  Call once per loop iteration, after the
- * iteration's own work (CQE handlers, timers) and before the loop blocks: a
- * hand-off to a waiter of this loop made on this thread is a plain list
- * append that no CQE announces, so one made after as_loop_run returned waits
- * for the next as_loop_run.  (A notify-driven loop is notified of it.)
+ * it runs, expire the waits whose deadline has passed, then make sure a wake
+ * from another thread (and the next deadline) will reach the loop while it
+ * sleeps (for a uring loop: SQEs on its ring, submitted by the application's
+ * next submit).  Call once per loop iteration, after the iteration's own
+ * work (CQE handlers, timers) and before the loop blocks: a hand-off to a
+ * waiter of this loop made on this thread is a plain list append that no CQE
+ * announces, so one made after as_loop_run returned waits for the next
+ * as_loop_run.  (A notify-driven loop is notified of it.)  Wakes of other
+ * uring loops made by its callbacks are SQEs on the ring too: the submit
+ * that follows sends them (see as_loop_flush).
  * Returns how many callbacks ran, or -EINVAL.
  * Threading: the loop's thread. */
 int as_loop_run(as_loop *loop);
 
-/* Tear the loop down.  Returns 0 (done: the memory may be reused),
- * -EBUSY (waits bound to this loop are still pending; nothing changed),
- * -EAGAIN (the library still has an operation armed on the ring: it has been
- * cancelled; process the ring's completions through as_loop_handle_cqe and
- * call again; on an IOCP loop: wake packets are still in the port, dequeue
- * them through as_loop_handle_completion and call again), or -EINVAL (NULL
- * or not initialised).  Inside one of the loop's own callbacks (the loop is
- * still running) it returns -EBUSY: destroy it after as_loop_run returned.
+/* Submit the loop's ring now if the library queued SQEs on it (wake
+ * messages for other loops, its doorbell, its timer): for a callback that
+ * releases and then computes for long, so the other loop's waiter is not
+ * held up.  It submits the application's prepared SQEs too (as any submit
+ * does).  Returns the number of SQEs submitted (0 when the library had
+ * none queued: nothing is done), -EINVAL, or an error of io_uring_submit.
+ * On other loops: 0.  Threading: the loop's thread. */
+int as_loop_flush(as_loop *loop);
+
+/* How long the loop may block before it must call as_loop_run again for a
+ * deadline: nanoseconds to the earliest deadline of its waits, 0 if one is
+ * due, -1 if none (or -EINVAL).  Generic (notify) and IOCP loops need it,
+ * as libuv's uv_backend_timeout; uring loops need not (their ring carries a
+ * timer).  Threading: the loop's thread. */
+int64_t as_loop_timeout_ns(const as_loop *loop);
+
+/* Tear the loop down.  Returns 0 (done: the memory may be reused), -EBUSY
+ * (waits bound to this loop are still pending, or called inside one of the
+ * loop's own callbacks; nothing changed), -EAGAIN (a completion that refers
+ * to the loop is still on its way: a wake message another loop sent to this
+ * one, the result of one this loop sent, or, on an IOCP loop, a wake packet
+ * in the port; on kernels before 6.0 also the cancelled doorbell.  Keep
+ * handling the ring's completions (the port's packets) and call again), or
+ * -EINVAL (NULL or not initialised).  In the common case, a loop with nothing
+ * pending and no message on its way, it returns 0 at once: its armed
+ * operations are cancelled synchronously, and any late completion is
+ * swallowed by as_loop_handle_cqe.  Several loops torn down from one thread:
+ * call each in turn (round robin) until all returned 0, handling each ring's
+ * completions between rounds, since a wake message one loop waits for may be
+ * sent by another's next submit.
  * Threading: the loop's thread (or, once that thread stopped running it,
  * the thread that takes over; a call that returns -EBUSY changes nothing,
  * including which thread the loop belongs to). */
 int as_loop_destroy(as_loop *loop);
 
-/* "uring", "generic" or "iocp"; NULL for NULL or an uninitialised loop. */
+/* "uring", "generic" or "iocp"; NULL for NULL, an uninitialised or a
+ * destroyed loop. */
 const char *as_loop_backend(const as_loop *loop);
 
 /* The AS_CAP_* bits this loop uses; 0 for NULL. */
 unsigned as_loop_caps(const as_loop *loop);
 
 /* Cancel a pending wait.  Returns 0 when the wait was pending: its callback
- * will run once, with -ECANCELED, or with 0 if it had already been satisfied
- * (the permit, lock or signal was handed to it and is not lost).  Returns
- * -ENOENT when the wait is not pending, -EINVAL for NULL.  A cancelled wait
+ * will run once, with -ECANCELED, even if the permit, lock or signal had
+ * already been handed to it (the library then passes it on to the next
+ * waiter).  Returns -ENOENT when the wait is not pending (its callback has
+ * run, or is running), -EINVAL for NULL.  Idempotent.  A cancelled wait
  * never swallows a permit or wake-up meant for another waiter.
- * Threading: the waiter's loop thread. */
+ * Threading: any thread.  From a thread other than the wait's loop, the
+ * caller must know that `w` is still valid memory (its callback may free it
+ * once it has run): typically the application's own lock over its request
+ * object, which the callback takes too. */
 int as_cancel(as_wait *w);
 
 /* True (1) while `w` is owned by the library (between an *_async call that
  * returned 0 and its callback), 0 otherwise. */
 int as_wait_pending(const as_wait *w);
+
+/* ---------------------------------------------------------------------------
+ * Forms shared by every primitive (X = sem, mutex, cond, event)
+ *
+ *   as_X_..._async(..., loop, w, cb, arg)     1 at once, 0 pending, or <0
+ *   as_X_..._until(..., loop, w, deadline_ns, cb, arg)
+ *       as the _async twin; still pending at the deadline: the callback runs
+ *       with -ETIMEDOUT (a condvar's with the mutex held again).  Not
+ *       satisfiable at once and the deadline already past: returns
+ *       -ETIMEDOUT, no callback, nothing changed.  AS_NO_DEADLINE: no
+ *       deadline.  -EINVAL for a deadline above INT64_MAX (other than
+ *       AS_NO_DEADLINE).  The deadline costs nothing when the wait is
+ *       satisfied at once.
+ *   as_X_..._blocking(..., deadline_ns)
+ *       for threads that run no loop: queues in the same FIFO as the loops'
+ *       waits, under the same policy, and parks the thread on a futex
+ *       (Windows: WaitOnAddress); the releaser wakes it directly.  Returns
+ *       0, -ETIMEDOUT, -ESHUTDOWN or -EINVAL.  Called on a loop's thread it
+ *       blocks that loop (and deadlocks if only that loop can release).
+ *   as_X_close(p)
+ *       every pending wait completes with -ESHUTDOWN; later waits and try_*
+ *       return -ESHUTDOWN at once; release, unlock, signal and set still work
+ *       (holders give back; no waiter is served); idempotent (0 again);
+ *       destroy follows.  Any thread.
+ * ------------------------------------------------------------------------- */
 
 /* ---------------------------------------------------------------------------
  * Semaphore: weighted, FIFO-fair.  A request that cannot be met at once
@@ -328,25 +442,40 @@ int as_wait_pending(const as_wait *w);
 
 #define AS_SEM_VALUE_MAX 0x7fffffffu
 #define AS_SEM_INITIALIZER(permits) \
-    { (permits), 0, AS__MAGIC_SEM, 0, NULL, NULL }
+    { (permits), 0, AS__MAGIC_SEM, 0, 0, 0, NULL, NULL }
 
-/* flags: 0.  Returns 0, -EINVAL (NULL, permits > AS_SEM_VALUE_MAX, flags),
- * -EBUSY (already initialised). */
+/* flags: 0.  Returns 0 or -EINVAL (NULL, permits > AS_SEM_VALUE_MAX,
+ * flags). */
 int as_sem_init(as_sem *s, uint32_t permits, unsigned flags);
 /* Returns 0, -EBUSY (waiters pending), -EINVAL (NULL or not initialised). */
 int as_sem_destroy(as_sem *s);
 /* Returns 1 (acquired n), 0 (not now: too few permits or earlier waiters),
- * -EINVAL (NULL, uninitialised, n == 0 or n > AS_SEM_VALUE_MAX). */
+ * -ESHUTDOWN (closed), -EINVAL (NULL, uninitialised, n == 0 or
+ * n > AS_SEM_VALUE_MAX). */
 int as_sem_try_acquire(as_sem *s, uint32_t n);
 /* Returns 1 (acquired at once), 0 (pending), -EINVAL (NULL s/loop/w/cb,
- * uninitialised, n == 0 or n > AS_SEM_VALUE_MAX), -EBUSY (w is pending). */
+ * uninitialised, n == 0 or n > AS_SEM_VALUE_MAX), -EBUSY (w is pending),
+ * -ESHUTDOWN (closed). */
 int as_sem_acquire_async(as_sem *s, as_loop *loop, as_wait *w, uint32_t n,
                          as_callback cb, void *arg);
+int as_sem_acquire_until(as_sem *s, as_loop *loop, as_wait *w, uint32_t n,
+                         uint64_t deadline_ns, as_callback cb, void *arg);
+int as_sem_acquire_blocking(as_sem *s, uint32_t n, uint64_t deadline_ns);
 /* Returns 0, -EINVAL (NULL, uninitialised, n == 0), -EOVERFLOW (the count
- * would pass AS_SEM_VALUE_MAX; nothing released).  Any thread. */
+ * would pass AS_SEM_VALUE_MAX; nothing released).  Any thread.  Adds
+ * permits: a semaphore's capacity can grow past its initial count. */
 int as_sem_release(as_sem *s, uint32_t n);
+/* Remove up to n of the permits available now (Tokio's forget_permits):
+ * returns how many were removed (0 to n), or -EINVAL (NULL, uninitialised,
+ * n == 0 or n > AS_SEM_VALUE_MAX).  Permits held by tasks are not touched:
+ * shrink a semaphore by forgetting what holders give back.  Any thread. */
+int64_t as_sem_forget(as_sem *s, uint32_t n);
+int as_sem_close(as_sem *s);
 /* Permits available now (a snapshot), or -EINVAL. */
 int64_t as_sem_value(const as_sem *s);
+/* Waits queued now (a snapshot, for load shedding: answer 503 above a
+ * bound), or -EINVAL. */
+int64_t as_sem_waiters(const as_sem *s);
 
 /* ---------------------------------------------------------------------------
  * Mutex: FIFO waiters, none starves.  By default, when the oldest waiter is
@@ -361,67 +490,100 @@ int64_t as_sem_value(const as_sem *s);
  * each cross-loop hand-off then costs a thread wake-up while the lock is
  * held by nobody who runs).  The mutex has no owner: any task or thread may
  * unlock it.
+ * Closed: lock waits end with -ESHUTDOWN, but condvar waiters re-acquiring
+ * the mutex are still served (their callback needs it), and unlock works.
  * ------------------------------------------------------------------------- */
 
 #define AS_MUTEX_STRICT_FIFO 0x1u
-#define AS_MUTEX_INITIALIZER { 0, 0, AS__MAGIC_MUTEX, 0, NULL, NULL }
+#define AS_MUTEX_INITIALIZER { 0, 0, AS__MAGIC_MUTEX, 0, 0, 0, NULL, NULL }
 
-/* flags: 0 or AS_MUTEX_STRICT_FIFO.  Returns 0, -EINVAL, -EBUSY. */
+/* flags: 0 or AS_MUTEX_STRICT_FIFO.  Returns 0 or -EINVAL. */
 int as_mutex_init(as_mutex *m, unsigned flags);
 /* Returns 0, -EBUSY (locked or waiters pending), -EINVAL. */
 int as_mutex_destroy(as_mutex *m);
-/* Returns 1 (locked), 0 (not now), -EINVAL. */
+/* Returns 1 (locked), 0 (not now), -ESHUTDOWN, -EINVAL. */
 int as_mutex_try_lock(as_mutex *m);
-/* Returns 1 (locked at once), 0 (pending), -EINVAL, -EBUSY (w pending). */
+/* Returns 1 (locked at once), 0 (pending), -EINVAL, -EBUSY (w pending),
+ * -ESHUTDOWN. */
 int as_mutex_lock_async(as_mutex *m, as_loop *loop, as_wait *w,
                         as_callback cb, void *arg);
+int as_mutex_lock_until(as_mutex *m, as_loop *loop, as_wait *w,
+                        uint64_t deadline_ns, as_callback cb, void *arg);
+int as_mutex_lock_blocking(as_mutex *m, uint64_t deadline_ns);
 /* Returns 0, -EPERM (not locked), -EINVAL.  Any thread. */
 int as_mutex_unlock(as_mutex *m);
+int as_mutex_close(as_mutex *m);
+/* Waits queued now (a snapshot), or -EINVAL. */
+int64_t as_mutex_waiters(const as_mutex *m);
 
 /* ---------------------------------------------------------------------------
  * Condition variable.  wait_async releases the mutex (which the caller holds),
  * waits for a signal, and re-acquires the mutex before the callback runs,
  * whatever the status.  Signals are not remembered: a signal with no waiter
- * does nothing, as with pthread_cond_signal.
+ * does nothing, as with pthread_cond_signal.  A waiter cancelled, timed out
+ * or shut down after a signal picked it passes the signal on to the next
+ * waiter.  Closed: pending waits end with -ESHUTDOWN (mutex held again),
+ * later waits return -ESHUTDOWN with the mutex still held.
  * ------------------------------------------------------------------------- */
 
-#define AS_COND_INITIALIZER { 0, 0, AS__MAGIC_COND, 0, NULL, NULL }
+#define AS_COND_INITIALIZER { 0, 0, AS__MAGIC_COND, 0, 0, 0, NULL, NULL }
 
-/* flags: 0.  Returns 0, -EINVAL, -EBUSY. */
+/* flags: 0.  Returns 0 or -EINVAL. */
 int as_cond_init(as_cond *c, unsigned flags);
 /* Returns 0, -EBUSY (waiters pending), -EINVAL. */
 int as_cond_destroy(as_cond *c);
 /* Returns 0 (pending; the mutex was released), -EPERM (m not locked),
- * -EINVAL, -EBUSY (w pending).  Never 1: a condvar wait always waits. */
+ * -EINVAL, -EBUSY (w pending), -ESHUTDOWN (c closed; m still held).  Never
+ * 1: a condvar wait always waits (with AS_LOOP_ALWAYS_CALLBACK too). */
 int as_cond_wait_async(as_cond *c, as_mutex *m, as_loop *loop, as_wait *w,
                        as_callback cb, void *arg);
+/* The deadline does not include re-acquiring the mutex: a waiter whose
+ * deadline passed is called back with -ETIMEDOUT once it holds m again. */
+int as_cond_wait_until(as_cond *c, as_mutex *m, as_loop *loop, as_wait *w,
+                       uint64_t deadline_ns, as_callback cb, void *arg);
+/* Returns with m held again, whatever the result (as pthread_cond_wait). */
+int as_cond_wait_blocking(as_cond *c, as_mutex *m, uint64_t deadline_ns);
 /* Wake the oldest waiter / every waiter.  Returns 0 or -EINVAL.  Any thread. */
 int as_cond_signal(as_cond *c);
 int as_cond_broadcast(as_cond *c);
+int as_cond_close(as_cond *c);
+/* Waits queued on the condvar now (a snapshot; those re-acquiring the
+ * mutex count in as_mutex_waiters), or -EINVAL. */
+int64_t as_cond_waiters(const as_cond *c);
 
 /* ---------------------------------------------------------------------------
  * Event.  Manual-reset: set wakes every waiter and stays set until reset.
  * Auto-reset: set wakes one waiter (oldest first), or stays set until one
- * wait consumes it.
+ * wait consumes it (Tokio's Notify::notify_one).  broadcast wakes every
+ * waiter queued now and stores nothing (Notify::notify_waiters).
  * ------------------------------------------------------------------------- */
 
 #define AS_EVENT_MANUAL_RESET  0x1u
 #define AS_EVENT_INITIALLY_SET 0x2u
 #define AS_EVENT_INITIALIZER(flags) \
     { ((flags) & AS_EVENT_INITIALLY_SET) ? 1u : 0u, 0, AS__MAGIC_EVENT, \
-      (flags), NULL, NULL }
+      (flags), 0, 0, NULL, NULL }
 
-/* Returns 0, -EINVAL (NULL, unknown flags), -EBUSY (already initialised). */
+/* Returns 0 or -EINVAL (NULL, unknown flags). */
 int as_event_init(as_event *e, unsigned flags);
 /* Returns 0, -EBUSY (waiters pending), -EINVAL. */
 int as_event_destroy(as_event *e);
 /* Returns 1 (set: an auto-reset event is consumed), 0 (pending), -EINVAL,
- * -EBUSY (w pending). */
+ * -EBUSY (w pending), -ESHUTDOWN (closed). */
 int as_event_wait_async(as_event *e, as_loop *loop, as_wait *w,
                         as_callback cb, void *arg);
+int as_event_wait_until(as_event *e, as_loop *loop, as_wait *w,
+                        uint64_t deadline_ns, as_callback cb, void *arg);
+int as_event_wait_blocking(as_event *e, uint64_t deadline_ns);
 /* Returns 0 or -EINVAL.  Any thread. */
 int as_event_set(as_event *e);
 int as_event_reset(as_event *e);
+/* Wake every waiter queued now, leave the event as it is (a manual-reset
+ * event that is set has no waiters).  Returns 0 or -EINVAL.  Any thread. */
+int as_event_broadcast(as_event *e);
+int as_event_close(as_event *e);
+/* Waits queued now (a snapshot), or -EINVAL. */
+int64_t as_event_waiters(const as_event *e);
 /* Returns 1 (set), 0 (not set), -EINVAL. */
 int as_event_is_set(const as_event *e);
 

@@ -4,20 +4,22 @@
  *              queue lock when nobody waits).
  *
  * A waiter's life: wait_async queues it here (QUEUED, obj = cond), then
- * releases the mutex.  signal/broadcast/cancel take it off this queue (DONE,
- * status decided: 0 when signalled, -ECANCELED when cancelled) and hand it to
- * as__mutex_acquire_for, which either gives it the mutex at once (the callback
- * is then queued) or parks it in the mutex's queue (QUEUED, obj = mutex).  So
- * the callback always runs with the mutex held (DESIGN: like
- * pthread_cond_wait).
+ * releases the mutex.  signal, broadcast, cancel, its deadline or close take
+ * it off this queue (DONE, status decided: 0 when signalled, -ECANCELED,
+ * -ETIMEDOUT, -ESHUTDOWN) and hand it to as__mutex_acquire_for, which either
+ * gives it the mutex at once (the callback is then queued) or parks it in
+ * the mutex's queue (QUEUED, obj = mutex).  So the callback always runs with
+ * the mutex held (DESIGN: like pthread_cond_wait).
  *
  * Invariant C1 (no lost signal): the waiter is queued here before the mutex
  *   is released, so a signaller that holds the mutex after the waiter released
  *   it sees the waiter; a signal pops a waiter under the queue lock, so a
- *   racing cancel either removes the waiter first (the signal goes to the next
- *   one) or finds it gone (the callback then runs with 0).
- * Invariant C2: once a waiter left this queue, cancelling it changes nothing:
- *   its outcome is decided and it only waits for the mutex.
+ *   racing cancel or deadline either removes the waiter first (the signal
+ *   goes to the next one) or finds it gone.
+ * Invariant C2 (a signal is never swallowed): a waiter picked by a signal
+ *   (AS__F_SIGNALLED) whose wait is then cancelled passes the signal on to
+ *   the next waiter (the canceller signals again); its deadline no longer
+ *   applies once it was signalled (it only waits for the mutex).
  */
 #include "waitq.h"
 
@@ -25,9 +27,9 @@
 
 static inline as__prim *P(as_cond *c) { return (as__prim *)(void *)c; }
 
-_Static_assert(sizeof(as_cond) == sizeof(as__prim), "as_cond layout");
-_Static_assert(offsetof(as_cond, as__head) == offsetof(as__prim, head),
-               "as_cond layout");
+AS__PRIM_LAYOUT(as_cond);
+
+static const struct as__kind cond_kind;
 
 static inline bool cond_valid(const as_cond *c)
 {
@@ -38,7 +40,8 @@ int as_cond_init(as_cond *c, unsigned flags)
 {
     if (!c || flags != 0)
         return -EINVAL;
-    return as__prim_init(P(c), AS__MAGIC_COND, 0, 0);
+    as__prim_init(P(c), AS__MAGIC_COND, 0, 0);
+    return 0;
 }
 
 int as_cond_destroy(as_cond *c)
@@ -48,40 +51,93 @@ int as_cond_destroy(as_cond *c)
     return as__prim_destroy(P(c), 0);
 }
 
-int as_cond_wait_async(as_cond *c, as_mutex *m, as_loop *loop, as_wait *w,
-                       as_callback cb, void *arg)
+/* Queue w and release m; or refuse (nothing changed, m still held). */
+static int cond_wait(as_cond *c, as_mutex *m, as_loop *loop, as_wait *w,
+                     uint64_t deadline, as_callback cb, void *arg)
 {
-    int r;
-    if (!cond_valid(c) || !m || m->as__magic != AS__MAGIC_MUTEX)
-        return -EINVAL;
-    if ((r = as__wait_check(w, loop, cb)) < 0)
-        return r;
-    if (!(as__load(&m->as__word, AS_RELAXED) & 1u /* LOCKED */))
-        return -EPERM;
-    as__wait_prepare(w, loop, cb, arg, c, AS__F_COND);
-    w->as__aux = m;
     as__q_lock(P(c));
+    if (as__prim_closed(P(c))) {
+        as__q_unlock(P(c));
+        return -ESHUTDOWN;
+    }
+    if (as__deadline_passed(deadline)) {
+        as__q_unlock(P(c));
+        return -ETIMEDOUT;
+    }
+    as__wait_prepare(w, loop, &cond_kind, cb, arg, c);
+    w->as__aux = m;
     as__q_push_tail(P(c), w);
     as__store(&c->as__word, C_WAITERS, AS_RELAXED);
     as__q_unlock(P(c));
-    as__wait_parked(w);
+    as__wait_parked(w, deadline);
     /* C1: queued first, released second. */
     as_mutex_unlock(m);
     return 0;
 }
 
-/* Take up to `max` waiters off the queue (oldest first) and send each to
- * re-acquire its mutex. */
-static void cond_wake(as_cond *c, unsigned max)
+static int cond_args(as_cond *c, as_mutex *m, uint64_t deadline)
+{
+    if (!cond_valid(c) || !m || m->as__magic != AS__MAGIC_MUTEX ||
+        as__deadline_check(deadline) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+static bool mutex_held(as_mutex *m)
+{
+    return (as__load(&m->as__word, AS_RELAXED) & 1u /* LOCKED */) != 0;
+}
+
+int as_cond_wait_until(as_cond *c, as_mutex *m, as_loop *loop, as_wait *w,
+                       uint64_t deadline_ns, as_callback cb, void *arg)
+{
+    int r;
+    if ((r = cond_args(c, m, deadline_ns)) < 0)
+        return r;
+    if ((r = as__wait_check(w, loop, cb)) < 0)
+        return r;
+    if (!mutex_held(m))
+        return -EPERM;
+    return cond_wait(c, m, loop, w, deadline_ns, cb, arg);
+}
+
+int as_cond_wait_async(as_cond *c, as_mutex *m, as_loop *loop, as_wait *w,
+                       as_callback cb, void *arg)
+{
+    return as_cond_wait_until(c, m, loop, w, AS_NO_DEADLINE, cb, arg);
+}
+
+static void block_cb(as_wait *w, int status, void *arg)
+{
+    (void)w, (void)status, (void)arg;
+}
+
+int as_cond_wait_blocking(as_cond *c, as_mutex *m, uint64_t deadline_ns)
+{
+    as_loop tl;
+    as_wait w;
+    int r;
+    if ((r = cond_args(c, m, deadline_ns)) < 0)
+        return r;
+    if (!mutex_held(m))
+        return -EPERM;
+    as__block_init(&tl);
+    r = cond_wait(c, m, &tl, &w, deadline_ns, block_cb, NULL);
+    if (r < 0)
+        return r;
+    return as__block_wait(&tl, &w, deadline_ns);
+}
+
+/* Take up to `max` waiters off the queue (oldest first) with `status` and
+ * send each to re-acquire its mutex. */
+static void cond_take(as_cond *c, unsigned max, int status, uint32_t flag)
 {
     as__batch taken = {NULL, NULL};
     as_wait *w;
-    if (as__load(&c->as__word, AS_ACQUIRE) == 0)
-        return;
     as__q_lock(P(c));
     while (max-- > 0 && (w = c->as__head) != NULL) {
-        as__q_remove(P(c), w, AS__W_DONE);
-        as__batch_add(&taken, w, 0);
+        w->as__flags |= flag; /* published by the removal's release store */
+        as__q_take(P(c), w, status, &taken);
     }
     if (as__q_empty(P(c)))
         as__store(&c->as__word, 0u, AS_RELAXED);
@@ -97,7 +153,8 @@ int as_cond_signal(as_cond *c)
 {
     if (!cond_valid(c))
         return -EINVAL;
-    cond_wake(c, 1);
+    if (as__load(&c->as__word, AS_ACQUIRE) != 0)
+        cond_take(c, 1, 0, AS__F_SIGNALLED);
     return 0;
 }
 
@@ -105,24 +162,75 @@ int as_cond_broadcast(as_cond *c)
 {
     if (!cond_valid(c))
         return -EINVAL;
-    cond_wake(c, ~0u);
+    if (as__load(&c->as__word, AS_ACQUIRE) != 0)
+        cond_take(c, ~0u, 0, 0);
     return 0;
 }
 
-int as__cond_cancel(as_wait *w)
+int as_cond_close(as_cond *c)
 {
-    as__prim *p = as__q_lock_owner(w);
-    if (!p)
-        return 0; /* signalled and in transit: C2 */
-    if (p == (as__prim *)w->as__aux) {
-        as__q_unlock(p); /* waiting for the mutex: C2 */
-        return 0;
-    }
-    as__q_remove(p, w, AS__W_DONE);
-    if (as__q_empty(p))
-        as__store(&p->word, 0u, AS_RELAXED);
-    as__q_unlock(p);
-    w->as__status = -ECANCELED;
-    as__mutex_acquire_for((as_mutex *)w->as__aux, w);
+    bool first;
+    if (!cond_valid(c))
+        return -EINVAL;
+    as__q_lock(P(c));
+    first = as__prim_close_locked(P(c));
+    as__q_unlock(P(c));
+    /* After the flag no wait can queue: every waiter queued now ends. */
+    if (first)
+        cond_take(c, ~0u, -ESHUTDOWN, 0);
     return 0;
 }
+
+int64_t as_cond_waiters(const as_cond *c)
+{
+    if (!cond_valid(c))
+        return -EINVAL;
+    return (int64_t)as__load(&c->as__nwait, AS_RELAXED);
+}
+
+/* ---- the kind table ---- */
+
+static int cond_cancel(as_wait *w, int status)
+{
+    uint32_t state;
+    bool pass = false;
+    as_cond *c;
+    as__prim *p = as__q_lock_wait(w, &state);
+    if (!p)
+        return -ENOENT;
+    if (p == (as__prim *)w->as__home) {
+        /* Still waiting for a signal: unlink it, then it re-acquires. */
+        as__q_remove(p, w, AS__W_DONE, status);
+        if (as__q_empty(p))
+            as__store(&p->word, 0u, AS_RELAXED);
+        as__q_unlock(p);
+        as__mutex_acquire_for((as_mutex *)w->as__aux, w);
+        return 0;
+    }
+    /* Signalled (or ended) already, re-acquiring the mutex (queued in it,
+     * or woken to retry): its place is kept; a cancel marks it and passes a
+     * signal on (C2); a deadline changes nothing. */
+    if (status == -ECANCELED) {
+        as__store(&w->as__state, state | AS__W_CANCEL, AS_RELAXED);
+        pass = w->as__status == 0 && (w->as__flags & AS__F_SIGNALLED);
+    }
+    c = (as_cond *)w->as__home; /* w may be called back once unlocked */
+    as__q_unlock(p);
+    if (pass)
+        as_cond_signal(c);
+    return 0;
+}
+
+static void cond_giveback(void *home, uint32_t n, uint32_t flags)
+{
+    (void)n;
+    if (flags & AS__F_SIGNALLED)
+        (void)as_cond_signal(home); /* C2 */
+}
+
+static const struct as__kind cond_kind = {
+    .name = "cond",
+    .cancel = cond_cancel,
+    .resume = as__mutex_resume,
+    .giveback = cond_giveback,
+};

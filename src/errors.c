@@ -10,7 +10,9 @@ const char *as_strerror(int err)
     case -EINVAL: return "EINVAL: invalid argument";
     case -EBUSY: return "EBUSY: busy (wait pending, waiters queued or locked)";
     case -ECANCELED: return "ECANCELED: wait cancelled";
-    case -ETIMEDOUT: return "ETIMEDOUT: timed out";
+    case -ETIMEDOUT: return "ETIMEDOUT: timed out (deadline passed)";
+    case -ESHUTDOWN: return "ESHUTDOWN: the primitive was closed";
+    case -EBADF: return "EBADF: bad file descriptor (ring or port)";
     case -EPERM: return "EPERM: operation not permitted (mutex not locked)";
     case -EOVERFLOW: return "EOVERFLOW: count would overflow";
     case -ENOENT: return "ENOENT: no such pending wait";

@@ -1,6 +1,6 @@
 /* Event: manual-reset and auto-reset.
  *
- * STATE WORD   SET (1), WAITERS (2): the queue is not empty.
+ * STATE WORD   SET (1), WAITERS (2): the queue is not empty, CLOSED (4).
  *
  * Invariant E1: SET and WAITERS are never both set.  set() with waiters
  *   either wakes them all and becomes SET (manual) or hands the signal to the
@@ -8,20 +8,24 @@
  *   a value without SET, under the queue lock (add_waiter_if).
  * Invariant E2 (auto-reset: one set, one waiter): the signal is consumed
  *   either by the CAS that clears SET (a wait that succeeds at once) or by
- *   removing exactly one waiter under the queue lock; a cancel racing with it
- *   either removes the waiter first (the signal goes to the next one, or stays
- *   SET) or finds it gone (its callback then runs with 0).
+ *   removing exactly one waiter under the queue lock; a cancel or deadline
+ *   racing with it either removes the waiter first (the signal goes to the
+ *   next one, or stays SET) or finds it decided: then a cancel sets the
+ *   event again (kind->giveback), a deadline lets the grant win.
+ * Invariant E3 (close): CLOSED makes every wait fail into the slow path
+ *   (-ESHUTDOWN); set, reset and broadcast keep working on the bits.
  */
 #include "waitq.h"
 
 #define E_SET 1u
 #define E_WAITERS 2u
+#define E_CLOSED 4u
 
 static inline as__prim *P(as_event *e) { return (as__prim *)(void *)e; }
 
-_Static_assert(sizeof(as_event) == sizeof(as__prim), "as_event layout");
-_Static_assert(offsetof(as_event, as__head) == offsetof(as__prim, head),
-               "as_event layout");
+AS__PRIM_LAYOUT(as_event);
+
+static const struct as__kind event_kind;
 
 static inline bool event_valid(const as_event *e)
 {
@@ -30,15 +34,16 @@ static inline bool event_valid(const as_event *e)
 
 static inline bool event_manual(const as_event *e)
 {
-    return (e->as__flags & AS_EVENT_MANUAL_RESET) != 0;
+    return (as__load(&e->as__flags, AS_RELAXED) & AS_EVENT_MANUAL_RESET) != 0;
 }
 
 int as_event_init(as_event *e, unsigned flags)
 {
     if (!e || (flags & ~(AS_EVENT_MANUAL_RESET | AS_EVENT_INITIALLY_SET)))
         return -EINVAL;
-    return as__prim_init(P(e), AS__MAGIC_EVENT,
-                         (flags & AS_EVENT_INITIALLY_SET) ? E_SET : 0u, flags);
+    as__prim_init(P(e), AS__MAGIC_EVENT,
+                  (flags & AS_EVENT_INITIALLY_SET) ? E_SET : 0u, flags);
+    return 0;
 }
 
 int as_event_destroy(as_event *e)
@@ -48,12 +53,13 @@ int as_event_destroy(as_event *e)
     return as__prim_destroy(P(e), E_WAITERS);
 }
 
-/* Consume (auto) or observe (manual) a set event.  1 if it was set. */
+/* Consume (auto) or observe (manual) a set event.  1 if it was set (and the
+ * event is open). */
 static inline int event_try(as_event *e, uint32_t v)
 {
     if (event_manual(e))
-        return (v & E_SET) ? 1 : 0;
-    while (v & E_SET) {
+        return (v & (E_SET | E_CLOSED)) == E_SET ? 1 : 0;
+    while ((v & (E_SET | E_CLOSED)) == E_SET) {
         if (as__cas(&e->as__word, &v, v & ~E_SET, AS_ACQUIRE, AS_RELAXED))
             return 1;
     }
@@ -61,13 +67,17 @@ static inline int event_try(as_event *e, uint32_t v)
 }
 
 static AS__NOINLINE int event_wait_slow(as_event *e, as_loop *loop, as_wait *w,
-                                        as_callback cb, void *arg)
+                                        uint64_t deadline, as_callback cb,
+                                        void *arg)
 {
     uint32_t v;
-    as__wait_prepare(w, loop, cb, arg, e, AS__F_EVENT);
     as__q_lock(P(e));
     v = as__load(&e->as__word, AS_ACQUIRE);
     for (;;) {
+        if (v & E_CLOSED) {
+            as__q_unlock(P(e));
+            return -ESHUTDOWN;
+        }
         if (v & E_SET) {
             if (event_try(e, v)) {
                 as__q_unlock(P(e));
@@ -76,27 +86,70 @@ static AS__NOINLINE int event_wait_slow(as_event *e, as_loop *loop, as_wait *w,
             v = as__load(&e->as__word, AS_ACQUIRE);
             continue;
         }
+        if (as__deadline_passed(deadline)) {
+            as__q_unlock(P(e));
+            return -ETIMEDOUT;
+        }
         if ((v & E_WAITERS) ||
             as__cas(&e->as__word, &v, v | E_WAITERS, AS_RELAXED, AS_RELAXED))
             break;
     }
+    as__wait_prepare(w, loop, &event_kind, cb, arg, e);
     as__q_push_tail(P(e), w);
     as__q_unlock(P(e));
-    as__wait_parked(w);
+    as__wait_parked(w, deadline);
     return 0;
+}
+
+static inline int event_wait(as_event *e, as_loop *loop, as_wait *w,
+                             uint64_t deadline, as_callback cb, void *arg)
+{
+    int r;
+    if (!event_valid(e) || as__deadline_check(deadline) < 0)
+        return -EINVAL;
+    if ((r = as__wait_check(w, loop, cb)) < 0)
+        return r;
+    r = event_try(e, as__load(&e->as__word, AS_ACQUIRE))
+            ? 1
+            : event_wait_slow(e, loop, w, deadline, cb, arg);
+    if (r == 1 && as__loop_always_cb(loop))
+        return as__wait_inline(w, loop, &event_kind, cb, arg, e, 0);
+    return r;
 }
 
 int as_event_wait_async(as_event *e, as_loop *loop, as_wait *w, as_callback cb,
                         void *arg)
 {
+    return event_wait(e, loop, w, AS_NO_DEADLINE, cb, arg);
+}
+
+int as_event_wait_until(as_event *e, as_loop *loop, as_wait *w,
+                        uint64_t deadline_ns, as_callback cb, void *arg)
+{
+    return event_wait(e, loop, w, deadline_ns, cb, arg);
+}
+
+static void block_cb(as_wait *w, int status, void *arg)
+{
+    (void)w, (void)status, (void)arg;
+}
+
+int as_event_wait_blocking(as_event *e, uint64_t deadline_ns)
+{
+    as_loop tl;
+    as_wait w;
     int r;
-    if (!event_valid(e))
+    if (!event_valid(e) || as__deadline_check(deadline_ns) < 0)
         return -EINVAL;
-    if ((r = as__wait_check(w, loop, cb)) < 0)
-        return r;
     if (event_try(e, as__load(&e->as__word, AS_ACQUIRE)))
-        return 1;
-    return event_wait_slow(e, loop, w, cb, arg);
+        return 0;
+    as__block_init(&tl);
+    r = event_wait_slow(e, &tl, &w, deadline_ns, block_cb, NULL);
+    if (r == 1)
+        return 0;
+    if (r < 0)
+        return r;
+    return as__block_wait(&tl, &w, deadline_ns);
 }
 
 int as_event_set(as_event *e)
@@ -121,16 +174,13 @@ int as_event_set(as_event *e)
         as__q_unlock(P(e));
     }
     if (event_manual(e)) {
-        while ((w = e->as__head) != NULL) {
-            as__q_remove(P(e), w, AS__W_DONE);
-            as__batch_add(&done, w, 0);
-        }
-        /* E1: reset() may race with us (an RMW), nothing else writes. */
-        as__store(&e->as__word, E_SET, AS_RELEASE);
+        while ((w = e->as__head) != NULL)
+            as__q_take(P(e), w, 0, &done);
+        /* E1: reset() may race with us (an RMW), nothing else writes SET or
+         * WAITERS; CLOSED is kept. */
+        as__store(&e->as__word, (v & E_CLOSED) | E_SET, AS_RELEASE);
     } else {
-        w = e->as__head;
-        as__q_remove(P(e), w, AS__W_DONE);
-        as__batch_add(&done, w, 0);
+        as__q_take(P(e), e->as__head, 0, &done);
         if (as__q_empty(P(e)))
             as__fetch_and(&e->as__word, ~E_WAITERS, AS_RELEASE);
     }
@@ -147,6 +197,41 @@ int as_event_reset(as_event *e)
     return 0;
 }
 
+/* End every queued wait with `status`, leave SET as it is; if `close`,
+ * mark the event closed first (under the same lock). */
+static void event_take_all(as_event *e, int status, bool close)
+{
+    as__batch done = {NULL, NULL};
+    as_wait *w;
+    as__q_lock(P(e));
+    if (!close || as__prim_close_locked(P(e))) {
+        if (close)
+            as__fetch_or(&e->as__word, E_CLOSED, AS_RELAXED);
+        while ((w = e->as__head) != NULL)
+            as__q_take(P(e), w, status, &done);
+        as__fetch_and(&e->as__word, ~E_WAITERS, AS_RELEASE);
+    }
+    as__q_unlock(P(e));
+    as__batch_finish(&done);
+}
+
+int as_event_broadcast(as_event *e)
+{
+    if (!event_valid(e))
+        return -EINVAL;
+    if (as__load(&e->as__word, AS_ACQUIRE) & E_WAITERS)
+        event_take_all(e, 0, false);
+    return 0;
+}
+
+int as_event_close(as_event *e)
+{
+    if (!event_valid(e))
+        return -EINVAL;
+    event_take_all(e, -ESHUTDOWN, true);
+    return 0;
+}
+
 int as_event_is_set(const as_event *e)
 {
     if (!event_valid(e))
@@ -154,16 +239,43 @@ int as_event_is_set(const as_event *e)
     return (as__load(&e->as__word, AS_ACQUIRE) & E_SET) ? 1 : 0;
 }
 
-int as__event_cancel(as_wait *w)
+int64_t as_event_waiters(const as_event *e)
 {
-    as__prim *p = as__q_lock_owner(w);
-    if (!p)
-        return 0; /* already signalled: the callback runs with 0 */
-    as__q_remove(p, w, AS__W_DONE);
+    if (!event_valid(e))
+        return -EINVAL;
+    return (int64_t)as__load(&e->as__nwait, AS_RELAXED);
+}
+
+/* ---- the kind table ---- */
+
+static void event_fixup(as__prim *p, as__batch *done)
+{
+    (void)done;
     if (as__q_empty(p))
         as__fetch_and(&p->word, ~E_WAITERS, AS_RELAXED);
-    as__q_unlock(p);
-    w->as__status = -ECANCELED;
-    as__wait_finish(w);
-    return 0;
 }
+
+static int event_cancel(as_wait *w, int status)
+{
+    uint32_t state;
+    as__prim *p = as__q_lock_wait(w, &state);
+    if (!p)
+        return -ENOENT;
+    return as__q_cancel_locked(p, w, state, status, event_fixup);
+}
+
+static void event_giveback(void *home, uint32_t n, uint32_t flags)
+{
+    (void)n, (void)flags;
+    /* E2: an auto-reset event's set goes to the next waiter (or stays
+     * set); a manual-reset event's was not consumed. */
+    if (!event_manual(home))
+        (void)as_event_set(home);
+}
+
+static const struct as__kind event_kind = {
+    .name = "event",
+    .cancel = event_cancel,
+    .resume = NULL,
+    .giveback = event_giveback,
+};

@@ -1,24 +1,28 @@
 /* Internal declarations shared by the primitives, the loop and the backends.
  *
- * LAYERS
+ * LAYERS (each file calls only files above it in this list, or through a
+ * table: no circle of files)
  *
- *   primitives (sem.c mutex.c cond.c event.c)
- *       state machines on one 32-bit atomic word; the uncontended path is one
- *       CAS and touches nothing else.  A wait that cannot be satisfied parks
- *       in the primitive's waiter queue (waitq.h).
- *   waiter queue (waitq.h, waitq.c)
- *       an intrusive FIFO of as_wait per primitive; a waiter leaves it only
- *       with its outcome decided (granted, signalled or cancelled) and is then
- *       *finished*: handed to its loop by as__wait_finish().
- *   loop (loop.c)
- *       ready list (loop thread only) and inbox (lock-free MPSC stack filled
- *       by other threads), the doorbell word, callbacks.  Finishing a wait on
- *       the loop's own thread is a ready-list push: no atomic RMW, no system
- *       call.  From another thread it is an inbox push plus, when the inbox
- *       doorbell was quiet, one backend wake.
- *   backends (backend/uring.c, backend/generic.c, backend/iocp.c): the
- *       vtable below.  A backend knows loops and doorbells, nothing of
- *       semaphores: it makes a sleeping loop notice that its doorbell rang.
+ *   sys.c        clock, yield, futex wait/wake (WaitOnAddress on Windows)
+ *   waitq.c      the waiter queue every primitive parks in (waitq.h)
+ *   timer.c      a loop's deadline heap (intrusive, loop thread only)
+ *   loop.c       ready list, inbox, doorbell, callbacks, destroy: names no
+ *                primitive and no backend (both are reached through tables)
+ *   wait.c       the wait's life: prepare, park, inline completion, cancel
+ *                (any thread), expire; calls a primitive only through the
+ *                wait's kind table (struct as__kind)
+ *   block.c      *_blocking: a one-wait loop on the caller's stack whose
+ *                doorbell is a futex the releaser wakes directly
+ *   primitives   sem.c mutex.c cond.c event.c: state machines on one 32-bit
+ *                atomic word; the uncontended path is one CAS.  Each exports
+ *                its kind table; a new primitive adds its own file, its
+ *                header part and its table, and nothing anywhere else
+ *   backends     backend/ring.c (helpers of the two ring backends: SQEs, the
+ *                ring timer), backend/uring.c, backend/generic.c,
+ *                backend/iocp.c; backend/bind.c binds ring loops (probe.c)
+ *
+ * A backend knows loops and doorbells, nothing of semaphores; a primitive
+ * knows waits and loops, nothing of io_uring or IOCP.
  */
 #ifndef AS_INTERNAL_H
 #define AS_INTERNAL_H
@@ -32,27 +36,37 @@
 #include "atomic.h"
 
 #define AS__LOOP_MAGIC 0x4c4f4f50u
+#define AS__NOINLINE __attribute__((noinline))
 
 /* ---- wait states (as_wait.as__state, atomic) ----
  *
  * A wait is busy (owned by the library) while its state carries the magic in
  * the upper bits; anything else, including zero and stack garbage, is idle.
  *
- *   IDLE ──*_async returns 0──▶ QUEUED ──grant/signal/cancel──▶ DONE ──▶ callback, IDLE
- *                                  │                              ▲
- *                                  └──mutex: woken to retry──▶ RESUME ──(retry: acquire,
- *                                                                 or back to QUEUED)
- *
+ *   IDLE ──*_async returns 0──▶ QUEUED ──grant/signal/cancel/expire/close──▶ DONE ──▶ callback, IDLE
+ *                                  │                                         ▲
+ *                                  └──mutex: woken to retry──▶ RESUME ───────┘ (retry: take it,
+ *                                                                 give up, or back to QUEUED)
  *   QUEUED  in the queue of w->as__obj; only that queue's lock holder moves it
- *   DONE    off every queue, outcome in as__status, on its way to (or in) its
- *           loop's inbox or ready list; nothing but the loop touches it
+ *   DONE    off every queue, outcome in as__status (published by the release
+ *           store of DONE), on its way to (or in) its loop's inbox or ready
+ *           list; only the loop (callback) and as_cancel touch it
  *   RESUME  off the queue, on its way to its loop, where the primitive resumes
- *           it on the waiter's thread (as__wait_resume) instead of calling back
+ *           it on the waiter's thread (kind->resume) instead of calling back;
+ *           changes only under the lock of the queue it left (as__obj)
+ *
+ * CANCEL (bit): as_cancel returned 0 for this wait after its outcome was
+ * decided (DONE) or while it was RESUME; the callback then reports
+ * -ECANCELED.  Set by a CAS from DONE (any thread, no lock) or under the
+ * queue lock from RESUME (and QUEUED, for a condvar waiter re-acquiring its
+ * mutex); never cleared before the callback, and every later store of the
+ * state keeps it (W1).
  */
 #define AS__W_MAGIC 0x5a17e100u
 #define AS__W_QUEUED (AS__W_MAGIC | 1u)
 #define AS__W_DONE (AS__W_MAGIC | 2u)
 #define AS__W_RESUME (AS__W_MAGIC | 3u)
+#define AS__W_CANCEL 0x10u
 #define AS__W_IDLE 0u
 
 static inline bool as__wait_busy(uint32_t state)
@@ -60,37 +74,93 @@ static inline bool as__wait_busy(uint32_t state)
     return (state & 0xffffff00u) == AS__W_MAGIC;
 }
 
-/* as_wait.as__flags: what the wait is for, plus per-wait protocol bits.
- * Written only by the thread that holds the wait's queue lock, or by the
- * loop thread while the wait is DONE/RESUME and in no queue. */
-#define AS__F_KIND_MASK 0x7u
-#define AS__F_SEM 1u
-#define AS__F_MUTEX 2u
-#define AS__F_COND 3u
-#define AS__F_EVENT 4u
+static inline uint32_t as__wait_base(uint32_t state)
+{
+    return state & ~AS__W_CANCEL;
+}
 
-#define AS__F_CANCEL_REQ 0x10u /* cancelled while RESUME: give up on arrival */
+/* as_wait.as__flags: per-wait protocol bits.  Written by the holder of the
+ * lock of the queue the wait is in (or was last in, while RESUME), or by the
+ * thread that owns the wait before it is published. */
 #define AS__F_STARVING 0x20u  /* mutex: passed over once, hand it the lock */
+#define AS__F_GIVE_UP 0x40u   /* RESUME: cancelled or expired on its way:
+                                 give up with as__status on arrival */
+#define AS__F_SIGNALLED 0x80u /* condvar: picked by a signal (not a
+                                 broadcast): pass it on if cancelled */
 
-/* ---- primitives share one layout: word, lock, magic, flags, head, tail ---- */
+/* ---- primitives share one layout (AS__PRIM_FIELDS in asyncsync.h) ---- */
 typedef struct as__prim {
     uint32_t word;
     uint32_t lock;
     uint32_t magic;
     uint32_t flags;
+    uint32_t nwait;
+    uint32_t pad0;
     as_wait *head;
     as_wait *tail;
 } as__prim;
 
-/* ---- backend vtable (one const table per backend) ---- */
-enum {
-    AS__TAG_BELL = 1,   /* the loop's armed doorbell wait/read */
-    AS__TAG_WAKE = 2,   /* a wake message this loop sent (MSG_RING):
-                           user_data = &as__msg_to[slot] */
-    AS__TAG_CANCEL = 3, /* ASYNC_CANCEL of the doorbell */
-    AS__TAG_MSG = 4,    /* a wake message another loop's ring posted here */
-    AS__TAG_MSGWAIT = 5, /* teardown: FUTEX_WAIT on as__msgs */
+/* as__prim.flags, above the init flags of every primitive */
+#define AS__P_CLOSED 0x80000000u /* as_*_close ran (queue lock) */
+
+#define AS__PRIM_LAYOUT(T)                                                   \
+    _Static_assert(sizeof(T) == sizeof(as__prim), #T " layout");            \
+    _Static_assert(offsetof(T, as__nwait) == offsetof(as__prim, nwait),     \
+                   #T " layout");                                            \
+    _Static_assert(offsetof(T, as__head) == offsetof(as__prim, head),       \
+                   #T " layout")
+
+/* ---- the per-kind table: how the loop and wait.c reach a primitive ----
+ *
+ * Every wait carries a pointer to its primitive's table (w->as__kind), so
+ * loop.c and wait.c call a primitive without naming it (as the kernel's
+ * futex_q carries its wake function). */
+struct as__kind {
+    const char *name;
+    /* Any thread.  End w, QUEUED or RESUME when read by the caller, with
+     * `status` (-ECANCELED: as_cancel; -ETIMEDOUT: its deadline;
+     * -ESHUTDOWN is done by close itself).  Takes the queue lock; if w is
+     * still QUEUED in its own primitive's queue: unlinks it, decides status
+     * and finishes it (re-serving waiters it held up); if RESUME: asks the
+     * resume to give up; a condvar waiter already re-acquiring its mutex
+     * keeps its place (only a cancel marks it).  Returns 0 when done, or
+     * -ENOENT when w's outcome was decided meanwhile (DONE or IDLE). */
+    int (*cancel)(as_wait *w, int status);
+    /* The waiter's thread (its loop, or its blocking thread): a wait that
+     * arrived in state RESUME: retry, give up, or queue again.  NULL for
+     * kinds that never wake a waiter to retry. */
+    void (*resume)(as_wait *w);
+    /* Any thread, no lock held: a wait whose grant (status 0) was decided
+     * but not delivered was cancelled: pass the grant on (release the
+     * permits, unlock the mutex, signal the condvar, set the auto-reset
+     * event).  Gets copies of the wait's fields, read before the cancel's
+     * CAS, since the callback may free the wait right after it. */
+    void (*giveback)(void *home, uint32_t n, uint32_t flags);
 };
+
+/* ---- backend vtable (one const table per backend) ---- */
+
+/* The library's CQEs: user_data = bit 63 | tag << 56 | an address inside
+ * the loop.  No user-space address has bit 63 set, nor does a small integer;
+ * bits 60-62 stay clear, so the range an application must avoid is narrow. */
+enum {
+    AS__TAG_BELL = 1,    /* the loop's armed doorbell wait/read */
+    AS__TAG_WAKE = 2,    /* a wake message this loop sent (MSG_RING):
+                            address = &as__msg_to[slot] */
+    AS__TAG_CANCEL = 3,  /* ASYNC_CANCEL of the doorbell */
+    AS__TAG_MSG = 4,     /* a wake message another loop's ring posted here */
+    AS__TAG_MSGWAIT = 5, /* teardown: FUTEX_WAIT on as__msgs */
+    AS__TAG_TIMER = 6,   /* the ring timer (IORING_OP_TIMEOUT) */
+    AS__TAG_TIMER_RM = 7 /* its removal (CQE only on failure) */
+};
+#define AS__TAG_MAX 15u
+#define AS__UD_MARK (1ull << 63)
+#define AS__UD_ADDR_MASK ((1ull << 56) - 1)
+
+static inline uint64_t as__ud(const void *at, unsigned tag)
+{
+    return AS__UD_MARK | ((uint64_t)tag << 56) | (uint64_t)(uintptr_t)at;
+}
 
 struct as__backend {
     const char *name;
@@ -110,24 +180,17 @@ struct as__backend {
      * address inside the loop its user_data named (the loop itself, or a
      * field of it). */
     void (*handle)(as_loop *loop, unsigned tag, int res, uintptr_t at);
-    /* Loop thread, no pending waits.  0: nothing armed, the loop may be torn
-     * down; -EAGAIN: cancellation of the armed doorbell is under way. */
+    /* Loop thread: the loop's earliest deadline changed or a wait with a
+     * deadline was added: make sure the loop wakes by then (T1 in
+     * backend/ring.c).  NULL: the application asks as_loop_timeout_ns. */
+    void (*timer)(as_loop *loop);
+    /* Loop thread, no pending waits.  0: nothing armed that refers to the
+     * loop's memory, the loop may be torn down; -EAGAIN: a completion that
+     * refers to it is still on its way. */
     int (*retire)(as_loop *loop);
     /* Loop thread, after retire returned 0: release resources. */
     void (*fini)(as_loop *loop);
 };
-
-extern const struct as__backend as__backend_uring;
-extern const struct as__backend as__backend_generic_ring;
-extern const struct as__backend as__backend_generic_notify;
-#ifdef _WIN32
-extern const struct as__backend as__backend_iocp;
-/* backend/iocp.c: is `port` an open completion port (else *err = -EINVAL
- * or -EBADF)?
- * Is `entry` (an OVERLAPPED_ENTRY) one of the loop's wake packets? */
-bool as__iocp_port_valid(void *port, int *err);
-bool as__iocp_is_ours(const as_loop *loop, const void *entry);
-#endif
 
 /* as_loop.as__flags (loop thread only) */
 #define AS__L_ARMED 0x1u     /* a doorbell op is in flight on the ring */
@@ -135,6 +198,9 @@ bool as__iocp_is_ours(const as_loop *loop, const void *entry);
 #define AS__L_WAKE_SQES 0x4u /* wake messages may sit in this loop's SQ */
 #define AS__L_RUNNING 0x8u   /* inside as_loop_run */
 #define AS__L_MW_ARMED 0x10u /* teardown: a FUTEX_WAIT on as__msgs is on the ring */
+#define AS__L_TIMER 0x20u    /* the ring timer is armed (its CQE will come) */
+#define AS__L_TIMER_MOVING 0x40u /* ... and its removal was issued */
+#define AS__L_SQES 0x80u     /* the library queued SQEs since the last flush */
 
 /* ---- loop internals (loop.c) ---- */
 
@@ -143,6 +209,16 @@ extern _Thread_local char as__tls_token;
 static inline const void *as__thread_token(void) { return &as__tls_token; }
 /* The loop the calling thread runs, or NULL. */
 as_loop *as__current_loop(void);
+/* The calling thread runs `loop` from now on. */
+void as__loop_claim(as_loop *loop);
+/* Zero the loop's private fields (keeps `data`) before a backend fills it. */
+void as__loop_reset(as_loop *loop);
+/* Options check shared by the init calls: 0 or -EINVAL; fills the flags
+ * and the disabled capabilities. */
+int as__loop_opts(const as_loop_options *opts, uint32_t *flags,
+                  uint32_t *disabled);
+/* Publish an initialised loop (magic last); registers the fork handler. */
+void as__loop_publish(as_loop *loop);
 
 static inline bool as__loop_valid(const as_loop *loop)
 {
@@ -152,6 +228,14 @@ static inline bool as__loop_valid(const as_loop *loop)
 /* Hand a wait whose outcome is decided (state DONE or RESUME already stored)
  * to its loop.  Any thread.  Never runs a callback. */
 void as__wait_finish(as_wait *w);
+/* Loop thread: append w to the ready list (no wake). */
+void as__loop_ready(as_loop *loop, as_wait *w);
+/* Drain the inbox into the ready list (loop thread). */
+void as__loop_drain(as_loop *loop);
+/* Pop the next ready wait (loop thread), or NULL. */
+as_wait *as__loop_ready_pop(as_loop *loop);
+
+/* ---- the wait's life (wait.c) ---- */
 
 /* Validate an *_async call's wait, loop and callback: 0, -EINVAL (NULL or
  * uninitialised) or -EBUSY (w is pending).  Checks only: the fast path runs
@@ -166,51 +250,116 @@ static inline int as__wait_check(const as_wait *w, const as_loop *loop,
     return 0;
 }
 
-#define AS__NOINLINE __attribute__((noinline))
+/* A deadline argument: -EINVAL above INT64_MAX (other than AS_NO_DEADLINE),
+ * else 0. */
+static inline int as__deadline_check(uint64_t deadline)
+{
+    return deadline != AS_NO_DEADLINE && deadline > (uint64_t)INT64_MAX
+               ? -EINVAL
+               : 0;
+}
+
+/* Fill w for a pending wait on `home` (slow path, before queueing it). */
+void as__wait_prepare(as_wait *w, as_loop *loop, const struct as__kind *kind,
+                      as_callback cb, void *arg, void *home);
+/* After w went QUEUED (queue lock dropped): count it against its loop, give
+ * it its deadline (loop thread), and arm the doorbell. */
+void as__wait_parked(as_wait *w, uint64_t deadline);
+/* The fast path granted w at once on a loop with AS_LOOP_ALWAYS_CALLBACK:
+ * complete it through its callback (status 0) from the next as_loop_run.
+ * Returns 0 (what the *_async call returns). */
+int as__wait_inline(as_wait *w, as_loop *loop, const struct as__kind *kind,
+                    as_callback cb, void *arg, void *home, uint32_t n);
+/* Should a wait granted at once complete through its callback? */
+static inline bool as__loop_always_cb(const as_loop *loop)
+{
+    return (loop->as__opts & AS_LOOP_ALWAYS_CALLBACK) != 0;
+}
+/* Has the deadline passed?  (A wait that cannot be satisfied at once with
+ * its deadline past is refused with -ETIMEDOUT, nothing changed.) */
+bool as__deadline_passed(uint64_t deadline);
+/* Loop thread (or the blocking thread): w's deadline passed: end it with
+ * -ETIMEDOUT unless its outcome is decided. */
+void as__wait_expire(as_wait *w);
+
+/* ---- deadlines (timer.c): loop thread only ---- */
+void as__timer_add(as_loop *loop, as_wait *w, uint64_t deadline);
+void as__timer_remove(as_loop *loop, as_wait *w);
+/* Expire every wait whose deadline is at or before now.  Returns how many. */
+unsigned as__timer_expire(as_loop *loop, uint64_t now);
+/* The earliest deadline, or AS_NO_DEADLINE. */
+static inline uint64_t as__timer_next(const as_loop *loop)
+{
+    return loop->as__troot ? loop->as__troot->as__deadline : AS_NO_DEADLINE;
+}
+
+/* ---- the condvar's use of the mutex (mutex.c) ---- */
+
+/* Acquire `m` for a condvar waiter w whose condvar wait is decided (DONE,
+ * status set): finish it now if the mutex is free, else queue it in the
+ * mutex's queue, where it is served like a lock waiter (even after close)
+ * and keeps its status. */
+void as__mutex_acquire_for(as_mutex *m, as_wait *w);
+/* kind->resume of a wait woken to retry the mutex (lock or condvar). */
+void as__mutex_resume(as_wait *w);
+
+/* ---- *_blocking (block.c) ---- */
+
+/* A loop on the caller's stack for one blocking wait. */
+void as__block_init(as_loop *tl);
+/* Wait until w (parked on tl, or finished inline) has its outcome; expire
+ * it at the deadline.  Returns its status.  Leaves when no other thread
+ * touches tl any more (D3). */
+int as__block_wait(as_loop *tl, as_wait *w, uint64_t deadline);
+
+/* ---- system (sys.c) ---- */
+
 /* Give the CPU away in a spin loop whose other side was preempted
  * (sched_yield, SwitchToThread).  Slow paths only. */
 void as__yield(void);
-/* Fill w for a pending wait on `obj` (slow path, before queueing it). */
-void as__wait_prepare(as_wait *w, as_loop *loop, as_callback cb, void *arg,
-                      void *obj, uint32_t kind);
-/* After w went QUEUED: count it against its loop and arm the doorbell. */
-void as__wait_parked(as_wait *w);
+/* Sleep while *word == expected, until woken or the deadline (monotonic
+ * ns; AS_NO_DEADLINE: none).  Private to the process.  Spurious returns
+ * happen: the caller re-checks. */
+void as__futex_wait(uint32_t *word, uint32_t expected, uint64_t deadline);
+/* Wake one (all) threads in as__futex_wait on word. */
+void as__futex_wake(uint32_t *word, bool all);
 
+/* ---- backends ---- */
+
+extern const struct as__backend as__backend_generic_notify;
+extern const struct as__backend as__backend_thread;
 #ifdef AS_HAVE_URING
+extern const struct as__backend as__backend_uring;
+extern const struct as__backend as__backend_generic_ring;
 struct io_uring_sqe;
-/* An SQE on the loop's ring for the library (loop thread).  When the SQ is
- * full, submit what is queued (the application's SQEs too: they would go
- * with the next submit anyway) and try again; on an SQPOLL ring, wait for
- * the kernel's SQ thread to free a slot.
+/* backend/ring.c.  An SQE on the loop's ring for the library (loop thread).
+ * When the SQ is full, submit what is queued (the application's SQEs too:
+ * they would go with the next submit anyway) and try again; on an SQPOLL
+ * ring, wait for the kernel's SQ thread to free a slot.
  * Invariant A1: NULL only when the ring refuses a submit (-EBUSY: a CQ
  * overflow backlog; -EAGAIN: no memory for requests), which the
  * application's own submit-and-wait meets too: it returns at once, with
  * completions to handle, so the loop cannot sleep before the caller retries
  * (next as_loop_run, CQE of ours, or as_loop_destroy call). */
 struct io_uring_sqe *as__ring_sqe(as_loop *loop);
-#endif
-
-/* Drain the inbox into the ready list (loop thread). */
-void as__loop_drain(as_loop *loop);
-
-/* Resume a wait delivered in state RESUME (loop thread): mutex.c. */
-void as__mutex_resume(as_wait *w);
-
-/* Per-primitive cancel (loop thread).  Return 0 (pending; callback will
- * run) — the wait was known busy on entry. */
-int as__sem_cancel(as_wait *w);
-int as__mutex_cancel(as_wait *w);
-int as__cond_cancel(as_wait *w);
-int as__event_cancel(as_wait *w);
-
-/* Condvar support in mutex.c: acquire `m` on behalf of a signalled (or
- * cancelled) condvar waiter whose status is already in w->as__status; the
- * callback runs once the mutex is held. */
-void as__mutex_acquire_for(as_mutex *m, as_wait *w);
-
+/* backend/ring.c: the ring timer (T1), shared by the two ring backends. */
+void as__ring_timer(as_loop *loop);
+void as__ring_timer_handle(as_loop *loop, unsigned tag, int res);
+/* Submit the loop's ring if the library queued SQEs on it since the last
+ * flush (AS__L_SQES): before a teardown cancels what it armed (an SQE not
+ * yet submitted cannot be cancelled, and would reach the kernel after the
+ * loop's memory is gone).  The submit's result (>= 0 done). */
+int as__ring_flush(as_loop *loop);
+/* Teardown: cancel the ring timer if armed (its late CQE is harmless). */
+void as__ring_timer_retire(as_loop *loop);
+/* Cancel an armed operation of the loop at once (IORING_REGISTER_SYNC_CANCEL,
+ * Linux 6.0+): 0 when it is no longer armed (its CQE may still come and is
+ * swallowed), or a negative errno (-EINVAL: kernel too old). */
+int as__ring_sync_cancel(as_loop *loop, uint64_t user_data);
 /* probe.c: backend choice for a ring-bound loop. */
 enum as__choice { AS__CHOICE_URING, AS__CHOICE_GENERIC };
 int as__probe_choose(struct io_uring *ring, uint32_t disabled_caps,
                      enum as__choice *out);
+#endif
 
 #endif

@@ -1,4 +1,7 @@
-/* Loops: binding, ready list, inbox, doorbell, callbacks, cancel.
+/* Loops: ready list, inbox, doorbell, callbacks, teardown.  Binding a loop
+ * to a ring, a port or a notify hook is the backends' (backend/bind.c,
+ * backend/iocp.c, backend/generic.c); a primitive is reached only through a
+ * wait's kind table.
  *
  * DELIVERY PROTOCOL (as__wait_finish -> as_loop_run)
  *
@@ -42,11 +45,9 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
-#include "waitq.h"
 
 _Thread_local char as__tls_token;
 static _Thread_local as_loop *as__tls_loop;
@@ -85,15 +86,14 @@ as_loop *as__current_loop(void)
     return NULL;
 }
 
-/* The calling thread runs `loop` from now on. */
-static void as__loop_claim(as_loop *loop)
+void as__loop_claim(as_loop *loop)
 {
     if (as__load(&loop->as__owner, AS_RELAXED) != &as__tls_token)
         as__store(&loop->as__owner, (const void *)&as__tls_token, AS_RELAXED);
     as__tls_loop = loop;
 }
 
-static void as__loop_reset(as_loop *loop)
+void as__loop_reset(as_loop *loop)
 {
     void *data = loop->data;
     memset(loop, 0, sizeof *loop);
@@ -101,177 +101,25 @@ static void as__loop_reset(as_loop *loop)
     loop->as__efd = -1;
 }
 
-static int as__check_opts(const as_loop_options *opts, uint32_t *disabled)
+int as__loop_opts(const as_loop_options *opts, uint32_t *flags,
+                  uint32_t *disabled)
 {
-    *disabled = 0;
+    *flags = *disabled = 0;
     if (!opts)
         return 0;
-    if (opts->flags != 0 ||
+    if ((opts->flags & ~(AS_LOOP_ALWAYS_CALLBACK | AS_LOOP_DEFER_WAKES)) ||
         (opts->disabled_caps & ~(AS_CAP_FUTEX_WAIT | AS_CAP_RING_WAKE)))
         return -EINVAL;
+    *flags = opts->flags;
     *disabled = opts->disabled_caps;
     return 0;
 }
 
-int as_loop_init_generic(as_loop *loop, void (*notify)(void *ctx), void *ctx,
-                         const as_loop_options *opts)
+void as__loop_publish(as_loop *loop)
 {
-    uint32_t disabled;
-    if (!loop || !notify || as__check_opts(opts, &disabled) < 0)
-        return -EINVAL;
-    if (as__loop_valid(loop))
-        return -EBUSY; /* live: as_loop_destroy first */
     as__fork_guard();
-    as__loop_reset(loop);
-    loop->as__ops = &as__backend_generic_notify;
-    loop->as__notify = notify;
-    loop->as__notify_ctx = ctx;
-    loop->as__caps = 0;
     as__store(&loop->as__magic, AS__LOOP_MAGIC, AS_RELEASE);
-    return 0;
 }
-
-#ifdef AS_HAVE_URING
-#include <liburing.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
-int as_loop_init_uring(as_loop *loop, struct io_uring *ring,
-                       const as_loop_options *opts)
-{
-    uint32_t disabled;
-    enum as__choice choice;
-    int r;
-    if (!loop || !ring || as__check_opts(opts, &disabled) < 0)
-        return -EINVAL;
-    if (as__loop_valid(loop))
-        return -EBUSY; /* live: as_loop_destroy first */
-    r = as__probe_choose(ring, disabled, &choice);
-    if (r < 0)
-        return r;
-    as__fork_guard();
-    as__loop_reset(loop);
-    loop->as__ring = ring;
-    if (choice == AS__CHOICE_URING) {
-        loop->as__ops = &as__backend_uring;
-        loop->as__caps = AS_CAP_FUTEX_WAIT | (AS_CAP_RING_WAKE & ~disabled);
-    } else {
-        int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (efd < 0)
-            return -errno;
-        loop->as__efd = efd;
-        loop->as__ops = &as__backend_generic_ring;
-        loop->as__caps = 0;
-    }
-    as__store(&loop->as__magic, AS__LOOP_MAGIC, AS_RELEASE);
-    return 0;
-}
-
-struct io_uring_sqe *as__ring_sqe(as_loop *loop)
-{
-    struct io_uring *ring = loop->as__ring;
-    struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-    int r;
-    if (sqe)
-        return sqe;
-    do {
-        r = io_uring_submit(ring);
-    } while (r == -EINTR);
-    sqe = io_uring_get_sqe(ring);
-    /* A1: on an SQPOLL ring the submit above only published the tail; the
-     * slots free up when the kernel's SQ thread has consumed the entries,
-     * which it is now doing (the submit woke it if it slept).  Wait for
-     * that (IORING_ENTER_SQ_WAIT) rather than give up: a loop that parks
-     * with no doorbell armed sleeps through its wake-up. */
-    while (!sqe && r >= 0 && (ring->flags & IORING_SETUP_SQPOLL)) {
-        do {
-            r = io_uring_sqring_wait(ring);
-        } while (r == -EINTR);
-        sqe = io_uring_get_sqe(ring);
-    }
-    return sqe;
-}
-
-bool as_loop_handle_cqe(as_loop *loop, const struct io_uring_cqe *cqe)
-{
-    uint64_t ud;
-    unsigned tag;
-    if (!cqe || !loop)
-        return false;
-    ud = cqe->user_data;
-    tag = (unsigned)(ud & 7u);
-    /* Ours: an address inside the loop (the loop's own, or one of its
-     * fields) with a tag in the low three bits. */
-    if (tag == 0 || (ud & ~(uint64_t)7u) < (uint64_t)(uintptr_t)loop ||
-        (ud & ~(uint64_t)7u) >= (uint64_t)(uintptr_t)loop + sizeof *loop)
-        return false;
-    if (as__loop_valid(loop)) {
-        as__loop_claim(loop);
-        loop->as__ops->handle(loop, tag, cqe->res,
-                              (uintptr_t)(ud & ~(uint64_t)7u));
-    }
-    /* A late CQE for a loop already destroyed is still ours: swallow it. */
-    return true;
-}
-#else
-int as_loop_init_uring(as_loop *loop, struct io_uring *ring,
-                       const as_loop_options *opts)
-{
-    (void)loop, (void)ring, (void)opts;
-    return -EOPNOTSUPP;
-}
-
-bool as_loop_handle_cqe(as_loop *loop, const struct io_uring_cqe *cqe)
-{
-    (void)loop, (void)cqe;
-    return false;
-}
-#endif
-
-#ifdef _WIN32
-int as_loop_init_iocp(as_loop *loop, void *port, const as_loop_options *opts)
-{
-    uint32_t disabled;
-    int err;
-    if (!loop || as__check_opts(opts, &disabled) < 0)
-        return -EINVAL;
-    if (!as__iocp_port_valid(port, &err))
-        return err;
-    if (as__loop_valid(loop))
-        return -EBUSY; /* live: as_loop_destroy first */
-    as__loop_reset(loop);
-    loop->as__ops = &as__backend_iocp;
-    loop->as__port = port;
-    loop->as__caps = 0;
-    as__store(&loop->as__magic, AS__LOOP_MAGIC, AS_RELEASE);
-    return 0;
-}
-
-bool as_loop_handle_completion(as_loop *loop, const void *entry)
-{
-    if (!loop || !entry || !as__iocp_is_ours(loop, entry))
-        return false;
-    if (as__loop_valid(loop)) {
-        as__loop_claim(loop);
-        /* P2 (backend/iocp.c): one packet fewer in the port. */
-        as__fetch_sub(&loop->as__posted, 1u, AS_RELEASE);
-        loop->as__ops->handle(loop, AS__TAG_BELL, 0, (uintptr_t)loop);
-    }
-    return true;
-}
-#else
-int as_loop_init_iocp(as_loop *loop, void *port, const as_loop_options *opts)
-{
-    (void)loop, (void)port, (void)opts;
-    return -EOPNOTSUPP;
-}
-
-bool as_loop_handle_completion(as_loop *loop, const void *entry)
-{
-    (void)loop, (void)entry;
-    return false;
-}
-#endif
 
 const char *as_loop_backend(const as_loop *loop)
 {
@@ -289,7 +137,7 @@ unsigned as_loop_caps(const as_loop *loop)
 
 /* ---- ready list (loop thread only) ---- */
 
-static inline void as__ready_push(as_loop *loop, as_wait *w)
+void as__loop_ready(as_loop *loop, as_wait *w)
 {
     w->as__link = NULL;
     if (loop->as__ready_tail)
@@ -299,7 +147,7 @@ static inline void as__ready_push(as_loop *loop, as_wait *w)
     loop->as__ready_tail = w;
 }
 
-static inline as_wait *as__ready_pop(as_loop *loop)
+as_wait *as__loop_ready_pop(as_loop *loop)
 {
     as_wait *w = loop->as__ready_head;
     if (w) {
@@ -323,7 +171,7 @@ void as__wait_finish(as_wait *w)
          * (Another loop of this same thread goes through its inbox and is
          * woken: the thread may block on that loop's ring next.) */
         bool was_idle = loop->as__ready_head == NULL;
-        as__ready_push(loop, w);
+        as__loop_ready(loop, w);
         if (was_idle && loop->as__ops->wake_local &&
             !(loop->as__flags & AS__L_RUNNING))
             loop->as__ops->wake(loop);
@@ -362,51 +210,26 @@ void as__loop_drain(as_loop *loop)
     }
     while (rev) {
         as_wait *next = rev->as__link;
-        as__ready_push(loop, rev);
+        as__loop_ready(loop, rev);
         rev = next;
     }
 }
 
-void as__wait_prepare(as_wait *w, as_loop *loop, as_callback cb, void *arg,
-                      void *obj, uint32_t kind)
-{
-    w->as__next = w->as__prev = w->as__link = NULL;
-    w->as__loop = loop;
-    w->as__cb = cb;
-    w->as__arg = arg;
-    as__store(&w->as__obj, obj, AS_RELAXED);
-    w->as__aux = NULL;
-    w->as__n = 0;
-    w->as__status = 0;
-    w->as__flags = kind;
-}
-
-void as__wait_parked(as_wait *w)
-{
-    as_loop *loop = w->as__loop;
-    const void *owner = as__load(&loop->as__owner, AS_RELAXED);
-    /* Loop thread only (like the *_async call itself): a load and a store,
-     * not a locked RMW; atomic accesses only so other threads' reads (none
-     * in correct use) are not data races. */
-    as__store(&loop->as__pending, as__load(&loop->as__pending, AS_RELAXED) + 1,
-              AS_RELAXED);
-    /* Arm the doorbell now if this thread may touch the loop's ring (it runs
-     * the loop, or nobody has run it yet and the caller is setting it up, in
-     * which case it does not become the loop's thread); otherwise
-     * as_loop_run arms it before the loop sleeps. */
-    if ((owner == &as__tls_token || owner == NULL) &&
-        !(loop->as__flags & AS__L_ARMED))
-        loop->as__ops->arm(loop); /* no claim: a setup thread is not the loop's */
-}
-
+/* The wait is the caller's again from the exchange on: it may be re-armed
+ * or freed inside the callback.  The exchange is what a cross-thread
+ * as_cancel races with (X1 in wait.c): a CANCEL bit set before it makes the
+ * callback report -ECANCELED (the canceller passed any grant on). */
 static void as__run_callback(as_loop *loop, as_wait *w)
 {
     as_callback cb = w->as__cb;
     void *arg = w->as__arg;
     int status = w->as__status;
-    /* The wait is the caller's again from here: it may be re-armed or freed
-     * inside the callback. */
-    as__store(&w->as__state, AS__W_IDLE, AS_RELEASE);
+    uint32_t old;
+    if (w->as__deadline != AS_NO_DEADLINE)
+        as__timer_remove(loop, w);
+    old = as__xchg(&w->as__state, AS__W_IDLE, AS_ACQ_REL);
+    if (old & AS__W_CANCEL)
+        status = -ECANCELED;
     as__store(&loop->as__pending, as__load(&loop->as__pending, AS_RELAXED) - 1,
               AS_RELAXED);
     cb(w, status, arg);
@@ -422,24 +245,30 @@ int as_loop_run(as_loop *loop)
     /* A callback may run the loop again: the outer run is still inside. */
     outer = loop->as__flags & AS__L_RUNNING;
     loop->as__flags |= AS__L_RUNNING;
+    if (loop->as__troot)
+        as__timer_expire(loop, as_now_ns());
     for (;;) {
-        as_wait *w = as__ready_pop(loop);
+        as_wait *w = as__loop_ready_pop(loop);
         if (!w) {
             as__loop_drain(loop);
-            w = as__ready_pop(loop);
+            w = as__loop_ready_pop(loop);
             if (!w)
                 break;
         }
-        if (as__load(&w->as__state, AS_ACQUIRE) == AS__W_RESUME) {
-            as__mutex_resume(w);
+        if (as__wait_base(as__load(&w->as__state, AS_ACQUIRE)) ==
+            AS__W_RESUME) {
+            w->as__kind->resume(w);
             continue;
         }
         as__run_callback(loop, w);
         n++;
     }
     loop->as__flags = (loop->as__flags & ~AS__L_RUNNING) | outer;
+    /* D2, T1: before the loop sleeps, the doorbell and the timer. */
     if (as__load(&loop->as__pending, AS_RELAXED) != 0)
         loop->as__ops->arm(loop);
+    if (loop->as__troot && loop->as__ops->timer)
+        loop->as__ops->timer(loop);
     return n;
 }
 
@@ -474,35 +303,4 @@ int as_loop_destroy(as_loop *loop)
     if (as__tls_loop == loop)
         as__tls_loop = NULL;
     return 0;
-}
-
-/* ---- cancellation ---- */
-
-int as_cancel(as_wait *w)
-{
-    uint32_t state;
-    if (!w)
-        return -EINVAL;
-    state = as__load(&w->as__state, AS_ACQUIRE);
-    if (!as__wait_busy(state))
-        return -ENOENT;
-    switch (w->as__flags & AS__F_KIND_MASK) {
-    case AS__F_SEM:
-        return as__sem_cancel(w);
-    case AS__F_MUTEX:
-        return as__mutex_cancel(w);
-    case AS__F_COND:
-        return as__cond_cancel(w);
-    case AS__F_EVENT:
-        return as__event_cancel(w);
-    default:
-        return -EINVAL;
-    }
-}
-
-int as_wait_pending(const as_wait *w)
-{
-    if (!w)
-        return 0;
-    return as__wait_busy(as__load(&w->as__state, AS_ACQUIRE)) ? 1 : 0;
 }

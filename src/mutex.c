@@ -3,6 +3,7 @@
  * STATE WORD   LOCKED (1): held.  WAITERS (2): the queue is not empty.
  *              WOKEN (4): one waiter was woken to retry and is on its way to
  *              its loop (state RESUME); only in the default policy.
+ *              CLOSED (8): as_mutex_close ran: new lock attempts are refused.
  *
  * POLICY
  *   Waiters are pinned to their loops.  Handing the lock straight to a waiter
@@ -17,11 +18,16 @@
  *     queue marked STARVING, and the next unlock hands it the lock.  So a
  *     waiter is passed over at most once: nobody starves, order is FIFO.
  *
+ * The queue also holds condvar waiters re-acquiring the mutex (cond.c):
+ * they are served like lock waiters, keep the status their condvar wait
+ * decided, and are served even after close (their callback needs the lock).
+ *
  * Invariant M1: WAITERS <=> queue not empty (both change under the queue
  *   lock).
  * Invariant M2 (no lost wake-up): in the default policy, if the lock is free
  *   and the queue is not empty, WOKEN is set and exactly one waiter is in
- *   state RESUME; it will retry, or, if cancelled, pass the wake on.
+ *   state RESUME; it will retry, or, if it gives up (cancelled, expired,
+ *   closed), pass the wake on.
  * Invariant M3: with AS_MUTEX_STRICT_FIFO, WOKEN is never set and the lock is
  *   never free while the queue is not empty; a newcomer only takes a mutex
  *   whose word is 0.
@@ -38,12 +44,13 @@
 #define M_LOCKED 1u
 #define M_WAITERS 2u
 #define M_WOKEN 4u
+#define M_CLOSED 8u
 
 static inline as__prim *P(as_mutex *m) { return (as__prim *)(void *)m; }
 
-_Static_assert(sizeof(as_mutex) == sizeof(as__prim), "as_mutex layout");
-_Static_assert(offsetof(as_mutex, as__head) == offsetof(as__prim, head),
-               "as_mutex layout");
+AS__PRIM_LAYOUT(as_mutex);
+
+static const struct as__kind mutex_kind;
 
 static inline bool mutex_valid(const as_mutex *m)
 {
@@ -52,22 +59,31 @@ static inline bool mutex_valid(const as_mutex *m)
 
 static inline bool mutex_strict(const as_mutex *m)
 {
-    return (m->as__flags & AS_MUTEX_STRICT_FIFO) != 0;
+    return (as__load(&m->as__flags, AS_RELAXED) & AS_MUTEX_STRICT_FIFO) != 0;
 }
 
-/* May a task that is not queued take the lock when the word reads v? */
-static inline bool mutex_can_take(const as_mutex *m, uint32_t v)
+/* May a task that is not queued take the lock when the word reads v?  A
+ * condvar waiter re-acquiring it ignores CLOSED. */
+static inline bool mutex_can_take(const as_mutex *m, uint32_t v, bool for_cond)
 {
-    if (v & M_LOCKED)
+    if (v & (for_cond ? M_LOCKED : (M_LOCKED | M_CLOSED)))
         return false;
     return !mutex_strict(m) || !(v & (M_WAITERS | M_WOKEN));
+}
+
+/* What a waiter leaving the queue with the lock reports: a lock waiter 0,
+ * a condvar waiter what its condvar wait decided. */
+static inline int grant_status(const as_wait *w)
+{
+    return w->as__kind == &mutex_kind ? 0 : w->as__status;
 }
 
 int as_mutex_init(as_mutex *m, unsigned flags)
 {
     if (!m || (flags & ~AS_MUTEX_STRICT_FIFO))
         return -EINVAL;
-    return as__prim_init(P(m), AS__MAGIC_MUTEX, 0, flags);
+    as__prim_init(P(m), AS__MAGIC_MUTEX, 0, flags);
+    return 0;
 }
 
 int as_mutex_destroy(as_mutex *m)
@@ -81,7 +97,7 @@ int as_mutex_destroy(as_mutex *m)
 static inline int mutex_try(as_mutex *m)
 {
     uint32_t v = as__load(&m->as__word, AS_RELAXED);
-    while (mutex_can_take(m, v)) {
+    while (mutex_can_take(m, v, false)) {
         if (as__cas(&m->as__word, &v, v | M_LOCKED, AS_ACQUIRE, AS_RELAXED))
             return 1;
     }
@@ -92,66 +108,110 @@ int as_mutex_try_lock(as_mutex *m)
 {
     if (!mutex_valid(m))
         return -EINVAL;
-    return mutex_try(m);
+    if (mutex_try(m))
+        return 1;
+    return (as__load(&m->as__word, AS_RELAXED) & M_CLOSED) ? -ESHUTDOWN : 0;
 }
 
-/* Take the lock for w, or queue w at the tail.  Queue lock held.  Returns
- * true when w now holds the lock (not queued). */
-static bool mutex_take_or_park_locked(as_mutex *m, as_wait *w)
+/* Take the lock for w (1), or queue w at the tail (0), or, when it would
+ * have to queue with its deadline past, refuse (-ETIMEDOUT, nothing
+ * changed).  Queue lock held. */
+static int mutex_take_or_park_locked(as_mutex *m, as_wait *w, bool for_cond,
+                                     uint64_t deadline)
 {
     uint32_t v = as__load(&m->as__word, AS_RELAXED);
     for (;;) {
-        if (mutex_can_take(m, v)) {
+        if (mutex_can_take(m, v, for_cond)) {
             if (as__cas(&m->as__word, &v, v | M_LOCKED, AS_ACQUIRE, AS_RELAXED))
-                return true;
+                return 1;
             continue;
         }
+        if (as__deadline_passed(deadline))
+            return -ETIMEDOUT;
         /* add_waiter_if: park only while the word still says "held". */
         if ((v & M_WAITERS) ||
             as__cas(&m->as__word, &v, v | M_WAITERS, AS_RELAXED, AS_RELAXED))
             break;
     }
     as__q_push_tail(P(m), w);
-    return false;
+    return 0;
 }
 
 static AS__NOINLINE int mutex_lock_slow(as_mutex *m, as_loop *loop, as_wait *w,
-                                        as_callback cb, void *arg)
+                                        uint64_t deadline, as_callback cb,
+                                        void *arg)
 {
-    as__wait_prepare(w, loop, cb, arg, m, AS__F_MUTEX);
+    int r;
     as__q_lock(P(m));
-    if (mutex_take_or_park_locked(m, w)) {
+    if (as__load(&m->as__word, AS_RELAXED) & M_CLOSED) {
         as__q_unlock(P(m));
-        return 1;
+        return -ESHUTDOWN;
     }
+    as__wait_prepare(w, loop, &mutex_kind, cb, arg, m);
+    r = mutex_take_or_park_locked(m, w, false, deadline);
     as__q_unlock(P(m));
-    as__wait_parked(w);
-    return 0;
+    if (r == 0)
+        as__wait_parked(w, deadline);
+    return r;
+}
+
+static inline int mutex_lock(as_mutex *m, as_loop *loop, as_wait *w,
+                             uint64_t deadline, as_callback cb, void *arg)
+{
+    int r;
+    if (!mutex_valid(m) || as__deadline_check(deadline) < 0)
+        return -EINVAL;
+    if ((r = as__wait_check(w, loop, cb)) < 0)
+        return r;
+    r = mutex_try(m) ? 1 : mutex_lock_slow(m, loop, w, deadline, cb, arg);
+    if (r == 1 && as__loop_always_cb(loop))
+        return as__wait_inline(w, loop, &mutex_kind, cb, arg, m, 0);
+    return r;
 }
 
 int as_mutex_lock_async(as_mutex *m, as_loop *loop, as_wait *w, as_callback cb,
                         void *arg)
 {
+    return mutex_lock(m, loop, w, AS_NO_DEADLINE, cb, arg);
+}
+
+int as_mutex_lock_until(as_mutex *m, as_loop *loop, as_wait *w,
+                        uint64_t deadline_ns, as_callback cb, void *arg)
+{
+    return mutex_lock(m, loop, w, deadline_ns, cb, arg);
+}
+
+static void block_cb(as_wait *w, int status, void *arg)
+{
+    (void)w, (void)status, (void)arg;
+}
+
+int as_mutex_lock_blocking(as_mutex *m, uint64_t deadline_ns)
+{
+    as_loop tl;
+    as_wait w;
     int r;
-    if (!mutex_valid(m))
+    if (!mutex_valid(m) || as__deadline_check(deadline_ns) < 0)
         return -EINVAL;
-    if ((r = as__wait_check(w, loop, cb)) < 0)
-        return r;
     if (mutex_try(m))
-        return 1;
-    return mutex_lock_slow(m, loop, w, cb, arg);
+        return 0;
+    as__block_init(&tl);
+    r = mutex_lock_slow(m, &tl, &w, deadline_ns, block_cb, NULL);
+    if (r == 1)
+        return 0;
+    if (r < 0)
+        return r;
+    return as__block_wait(&tl, &w, deadline_ns);
 }
 
 void as__mutex_acquire_for(as_mutex *m, as_wait *w)
 {
-    bool got;
+    int got;
     as__q_lock(P(m));
-    got = mutex_take_or_park_locked(m, w);
-    if (got)
-        as__store(&w->as__state, AS__W_DONE, AS_RELAXED);
+    got = mutex_take_or_park_locked(m, w, true, AS_NO_DEADLINE);
     as__q_unlock(P(m));
-    if (got)
-        as__wait_finish(w);
+    if (got == 1)
+        as__wait_finish(w); /* still DONE, with its condvar status */
 }
 
 /* Wake the head to retry (default policy, lock free, WOKEN clear).  Queue
@@ -160,12 +220,12 @@ void as__mutex_acquire_for(as_mutex *m, as_wait *w)
 static as_wait *mutex_wake_head_locked(as_mutex *m, uint32_t v)
 {
     as_wait *h = m->as__head;
-    uint32_t nv = M_WOKEN | (h->as__next ? M_WAITERS : 0u);
+    uint32_t nv = (v & M_CLOSED) | M_WOKEN | (h->as__next ? M_WAITERS : 0u);
     /* Lock-free lockers may be CASing the word (it is free): CAS, and let
      * the caller retry on failure. */
     if (!as__cas(&m->as__word, &v, nv, AS_RELEASE, AS_RELAXED))
         return NULL;
-    as__q_remove(P(m), h, AS__W_RESUME);
+    as__q_remove(P(m), h, AS__W_RESUME, h->as__status);
     return h;
 }
 
@@ -202,9 +262,10 @@ int as_mutex_unlock(as_mutex *m)
         as__load(&h->as__loop->as__owner, AS_RELAXED) == as__thread_token()) {
         /* Direct hand-off: h leaves the queue holding the lock (M4: we are
          * the only writer). */
-        as__q_remove(P(m), h, AS__W_DONE);
+        as__q_remove(P(m), h, AS__W_DONE, grant_status(h));
         as__store(&m->as__word,
-                  M_LOCKED | (v & M_WOKEN) | (m->as__head ? M_WAITERS : 0u),
+                  (v & (M_WOKEN | M_CLOSED)) | M_LOCKED |
+                      (m->as__head ? M_WAITERS : 0u),
                   AS_RELEASE);
         as__q_unlock(P(m));
         as__wait_finish(h);
@@ -246,27 +307,39 @@ static as_wait *mutex_pass_wake_locked(as_mutex *m)
     }
 }
 
+/* A wait woken to retry arrived on its thread (kind->resume of the mutex,
+ * and of the condvar for its waiters re-acquiring the mutex). */
 void as__mutex_resume(as_wait *w)
 {
     as_mutex *m = (as_mutex *)as__load(&w->as__obj, AS_RELAXED);
-    uint32_t v;
+    uint32_t v, state;
+    int give_up = 0;
     as__q_lock(P(m));
-    if (w->as__flags & AS__F_CANCEL_REQ) {
+    /* RESUME changes only under this lock: the state and flags are stable. */
+    state = as__load(&w->as__state, AS_RELAXED);
+    v = as__load(&m->as__word, AS_RELAXED);
+    if (w->as__flags & AS__F_GIVE_UP)
+        give_up = w->as__status; /* cancelled or expired on its way */
+    else if (w->as__kind == &mutex_kind && (v & M_CLOSED))
+        give_up = -ESHUTDOWN;
+    if (give_up) {
         as_wait *next = mutex_pass_wake_locked(m);
-        w->as__status = -ECANCELED;
-        as__store(&w->as__state, AS__W_DONE, AS_RELAXED);
+        w->as__status = give_up;
+        as__store(&w->as__state, AS__W_DONE | (state & AS__W_CANCEL),
+                  AS_RELEASE);
         as__q_unlock(P(m));
         as__wait_finish(w);
         if (next)
             as__wait_finish(next);
         return;
     }
-    v = as__load(&m->as__word, AS_RELAXED);
     for (;;) {
         if (!(v & M_LOCKED)) {
             if (as__cas(&m->as__word, &v, (v | M_LOCKED) & ~M_WOKEN,
                         AS_ACQUIRE, AS_RELAXED)) {
-                as__store(&w->as__state, AS__W_DONE, AS_RELAXED);
+                w->as__status = grant_status(w);
+                as__store(&w->as__state, AS__W_DONE | (state & AS__W_CANCEL),
+                          AS_RELEASE);
                 as__q_unlock(P(m));
                 as__wait_finish(w);
                 return;
@@ -284,23 +357,64 @@ void as__mutex_resume(as_wait *w)
     as__q_unlock(P(m));
 }
 
-int as__mutex_cancel(as_wait *w)
+int as_mutex_close(as_mutex *m)
 {
-    as_mutex *m = (as_mutex *)as__load(&w->as__obj, AS_RELAXED);
-    uint32_t state;
+    as__batch done = {NULL, NULL};
+    as_wait *w, *next;
+    if (!mutex_valid(m))
+        return -EINVAL;
     as__q_lock(P(m));
-    state = as__load(&w->as__state, AS_RELAXED);
-    if (state == AS__W_QUEUED) {
-        as__q_remove(P(m), w, AS__W_DONE);
-        w->as__status = -ECANCELED;
+    if (as__prim_close_locked(P(m))) {
+        as__fetch_or(&m->as__word, M_CLOSED, AS_RELAXED);
+        /* Lock waiters end; condvar waiters re-acquiring keep their place. */
+        for (w = m->as__head; w; w = next) {
+            next = w->as__next;
+            if (w->as__kind == &mutex_kind)
+                as__q_take(P(m), w, -ESHUTDOWN, &done);
+        }
         if (as__q_empty(P(m)))
             as__fetch_and(&m->as__word, ~M_WAITERS, AS_RELAXED);
-        as__q_unlock(P(m));
-        as__wait_finish(w);
-        return 0;
     }
-    if (state == AS__W_RESUME)
-        w->as__flags |= AS__F_CANCEL_REQ; /* resume gives up, passes it on */
     as__q_unlock(P(m));
+    as__batch_finish(&done);
     return 0;
 }
+
+int64_t as_mutex_waiters(const as_mutex *m)
+{
+    if (!mutex_valid(m))
+        return -EINVAL;
+    return (int64_t)as__load(&m->as__nwait, AS_RELAXED);
+}
+
+/* ---- the kind table ---- */
+
+/* M1: the queue emptied. */
+static void mutex_fixup(as__prim *p, as__batch *done)
+{
+    (void)done;
+    if (as__q_empty(p))
+        as__fetch_and(&p->word, ~M_WAITERS, AS_RELAXED);
+}
+
+static int mutex_cancel(as_wait *w, int status)
+{
+    uint32_t state;
+    as__prim *p = as__q_lock_wait(w, &state);
+    if (!p)
+        return -ENOENT;
+    return as__q_cancel_locked(p, w, state, status, mutex_fixup);
+}
+
+static void mutex_giveback(void *home, uint32_t n, uint32_t flags)
+{
+    (void)n, (void)flags;
+    (void)as_mutex_unlock(home);
+}
+
+static const struct as__kind mutex_kind = {
+    .name = "mutex",
+    .cancel = mutex_cancel,
+    .resume = as__mutex_resume,
+    .giveback = mutex_giveback,
+};

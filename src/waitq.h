@@ -16,8 +16,14 @@
  * parker re-examines the word instead of sleeping).  This is what rules out a
  * lost wake-up.
  *
- * Invariant Q1: a wait is in the queue iff its state is QUEUED and its
- * as__obj is this primitive; both change only under the queue lock.
+ * Invariant Q1: a wait is in the queue iff its state is QUEUED (with or
+ * without the CANCEL bit) and its as__obj is this primitive; both change only
+ * under the queue lock.  nwait counts the queue (a snapshot for readers).
+ *
+ * Invariant W1: the CANCEL bit of a wait's state, once set, survives every
+ * later store of the state until the callback (pushes CAS it along,
+ * removals carry it), so a cancel that returned 0 always ends in
+ * -ECANCELED.
  *
  * A condvar waiter moves from the condvar's queue to its mutex's queue on the
  * signalling thread while its loop thread may be cancelling it, so (obj,
@@ -49,6 +55,25 @@ static inline void as__q_unlock(as__prim *p)
 
 static inline bool as__q_empty(const as__prim *p) { return p->head == NULL; }
 
+static inline void as__q_count(as__prim *p, int delta)
+{
+    as__store(&p->nwait, as__load(&p->nwait, AS_RELAXED) + (uint32_t)delta,
+              AS_RELAXED);
+}
+
+/* Mark w QUEUED in p (obj first, Q1), keeping its CANCEL bit (W1).  A wait
+ * coming from DONE (a condvar waiter moving to its mutex's queue) can have
+ * that bit set by a concurrent as_cancel, hence the CAS. */
+static inline void as__q_mark_queued(as__prim *p, as_wait *w)
+{
+    uint32_t s = as__load(&w->as__state, AS_RELAXED);
+    as__store(&w->as__obj, (void *)p, AS_RELAXED);
+    while (!as__cas(&w->as__state, &s,
+                    AS__W_QUEUED | (as__wait_busy(s) ? s & AS__W_CANCEL : 0u),
+                    AS_RELEASE, AS_RELAXED))
+        ;
+}
+
 static inline void as__q_push_tail(as__prim *p, as_wait *w)
 {
     w->as__next = NULL;
@@ -58,8 +83,8 @@ static inline void as__q_push_tail(as__prim *p, as_wait *w)
     else
         p->head = w;
     p->tail = w;
-    as__store(&w->as__obj, (void *)p, AS_RELAXED);
-    as__store(&w->as__state, AS__W_QUEUED, AS_RELEASE); /* Q1: after obj */
+    as__q_count(p, 1);
+    as__q_mark_queued(p, w);
 }
 
 static inline void as__q_push_head(as__prim *p, as_wait *w)
@@ -71,13 +96,17 @@ static inline void as__q_push_head(as__prim *p, as_wait *w)
     else
         p->tail = w;
     p->head = w;
-    as__store(&w->as__obj, (void *)p, AS_RELAXED);
-    as__store(&w->as__state, AS__W_QUEUED, AS_RELEASE); /* Q1: after obj */
+    as__q_count(p, 1);
+    as__q_mark_queued(p, w);
 }
 
-/* Unlink w (QUEUED in p) and mark it `state` (DONE or RESUME). */
-static inline void as__q_remove(as__prim *p, as_wait *w, uint32_t state)
+/* Unlink w (QUEUED in p), decide its status and mark it `state` (DONE or
+ * RESUME), keeping its CANCEL bit (nobody else writes a QUEUED state: it
+ * is stable under the lock).  The release store publishes the status. */
+static inline void as__q_remove(as__prim *p, as_wait *w, uint32_t state,
+                                int status)
 {
+    uint32_t old = as__load(&w->as__state, AS_RELAXED);
     if (w->as__prev)
         w->as__prev->as__next = w->as__next;
     else
@@ -87,7 +116,9 @@ static inline void as__q_remove(as__prim *p, as_wait *w, uint32_t state)
     else
         p->tail = w->as__prev;
     w->as__next = w->as__prev = NULL;
-    as__store(&w->as__state, state, AS_RELAXED);
+    as__q_count(p, -1);
+    w->as__status = status;
+    as__store(&w->as__state, state | (old & AS__W_CANCEL), AS_RELEASE);
 }
 
 /* A list of finished waits collected under the lock, finished after it. */
@@ -95,9 +126,8 @@ typedef struct as__batch {
     as_wait *head, *tail;
 } as__batch;
 
-static inline void as__batch_add(as__batch *b, as_wait *w, int status)
+static inline void as__batch_add(as__batch *b, as_wait *w)
 {
-    w->as__status = status;
     w->as__link = NULL;
     if (b->tail)
         b->tail->as__link = w;
@@ -106,19 +136,52 @@ static inline void as__batch_add(as__batch *b, as_wait *w, int status)
     b->tail = w;
 }
 
-/* Shared by the four primitives' init and destroy.  init: -EBUSY when the
- * object already carries `magic` (double init), else 0.  destroy: -EBUSY
- * (nothing changed) while waiters are queued or `busy_bits` of the word are
- * set, else 0 and the object is no longer initialised. */
-int as__prim_init(as__prim *p, uint32_t magic, uint32_t word, uint32_t flags);
+/* Remove w from p with `status` and collect it (DONE). */
+static inline void as__q_take(as__prim *p, as_wait *w, int status,
+                              as__batch *b)
+{
+    as__q_remove(p, w, AS__W_DONE, status);
+    as__batch_add(b, w);
+}
+
+/* Shared by the primitives' init and destroy.  init never looks at the
+ * memory (OWNERSHIP in asyncsync.h).  destroy: -EBUSY (nothing changed)
+ * while waiters are queued or `busy_bits` of the word are set, else 0 and
+ * the object is no longer initialised. */
+void as__prim_init(as__prim *p, uint32_t magic, uint32_t word, uint32_t flags);
 int as__prim_destroy(as__prim *p, uint32_t busy_bits);
 
 /* Finish every wait in the batch (call with no lock held). */
 void as__batch_finish(as__batch *b);
 
-/* Lock the queue a busy wait is parked in, as of now.  Returns the locked
- * primitive if w is QUEUED in it, else NULL (no lock held): the wait's outcome
- * is already decided.  For the loop thread's as_cancel. */
-as__prim *as__q_lock_owner(as_wait *w);
+/* Lock the queue a busy wait is in (QUEUED) or was woken from (RESUME), as
+ * of now.  Returns the locked primitive and the state read under its lock
+ * (in *state), or NULL (no lock held) when the wait's outcome is decided
+ * (DONE or IDLE).  Any thread. */
+as__prim *as__q_lock_wait(as_wait *w, uint32_t *state);
+
+/* Is the primitive closed?  (Under its queue lock, or as a hint.) */
+static inline bool as__prim_closed(const as__prim *p)
+{
+    return (as__load(&p->flags, AS_RELAXED) & AS__P_CLOSED) != 0;
+}
+
+/* Mark the primitive closed (queue lock held).  false if it already was. */
+static inline bool as__prim_close_locked(as__prim *p)
+{
+    if (as__prim_closed(p))
+        return false;
+    as__fetch_or(&p->flags, AS__P_CLOSED, AS_RELAXED);
+    return true;
+}
+
+/* The standard kind->cancel for a wait queued in its own primitive:
+ * unlinks it with `status` if it is still QUEUED in p, then calls
+ * fixup(p, batch) under the lock (to clear WAITERS, re-serve...), and
+ * finishes what was collected.  Returns 0, or -ENOENT (decided).  `p` was
+ * locked by as__q_lock_wait, which also gave `state`. */
+typedef void (*as__fixup_fn)(as__prim *p, as__batch *b);
+int as__q_cancel_locked(as__prim *p, as_wait *w, uint32_t state, int status,
+                        as__fixup_fn fixup);
 
 #endif

@@ -39,12 +39,29 @@ static int notify_retire(as_loop *loop)
 
 static void notify_fini(as_loop *loop) { (void)loop; }
 
+int as_loop_init_generic(as_loop *loop, void (*notify)(void *ctx), void *ctx,
+                         const as_loop_options *opts)
+{
+    uint32_t flags, disabled;
+    if (!loop || !notify || as__loop_opts(opts, &flags, &disabled) < 0)
+        return -EINVAL;
+    as__loop_reset(loop);
+    loop->as__ops = &as__backend_generic_notify;
+    loop->as__notify = notify;
+    loop->as__notify_ctx = ctx;
+    loop->as__opts = flags;
+    loop->as__caps = 0;
+    as__loop_publish(loop);
+    return 0;
+}
+
 const struct as__backend as__backend_generic_notify = {
     .name = "generic",
     .wake_local = true,
     .arm = notify_arm,
     .wake = notify_wake,
     .handle = notify_handle,
+    .timer = NULL, /* the application asks as_loop_timeout_ns */
     .retire = notify_retire,
     .fini = notify_fini,
 };
@@ -53,6 +70,12 @@ const struct as__backend as__backend_generic_notify = {
 #include <liburing.h>
 #include <unistd.h>
 
+/* Where the doorbell's reads land: never in the loop, so a read the kernel
+ * completes after the loop was torn down (a DEFER_TASKRUN ring runs it when
+ * the application next waits) writes nothing that may be reused.  Shared by
+ * every loop; nobody reads it. */
+static uint64_t ring_sink;
+
 static void ring_arm(as_loop *loop)
 {
     struct io_uring_sqe *sqe;
@@ -60,10 +83,9 @@ static void ring_arm(as_loop *loop)
         return;
     sqe = as__ring_sqe(loop);
     if (!sqe)
-        return; /* retried by as_loop_run and every CQE of ours */
-    io_uring_prep_read(sqe, loop->as__efd, &loop->as__efd_buf,
-                       sizeof loop->as__efd_buf, 0);
-    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)loop | AS__TAG_BELL);
+        return; /* A1: retried by as_loop_run and every CQE of ours */
+    io_uring_prep_read(sqe, loop->as__efd, &ring_sink, sizeof ring_sink, 0);
+    io_uring_sqe_set_data64(sqe, as__ud(loop, AS__TAG_BELL));
     loop->as__flags |= AS__L_ARMED;
 }
 
@@ -91,15 +113,20 @@ static void ring_handle(as_loop *loop, unsigned tag, int res, uintptr_t at)
 
 static int ring_retire(as_loop *loop)
 {
-    if (!(loop->as__flags & AS__L_ARMED))
-        return 0;
-    if (!(loop->as__flags & AS__L_CANCELING)) {
-        /* Complete the armed read by writing the eventfd: works whatever the
-         * state of the SQ, and the CQE comes back through the loop. */
-        ring_wake(loop);
-        loop->as__flags |= AS__L_CANCELING;
+    /* What we queued goes to the kernel first (an unsubmitted read would
+     * otherwise reach it after the eventfd is closed). */
+    if (as__ring_flush(loop) < 0)
+        return -EAGAIN;
+    as__ring_timer_retire(loop);
+    if (loop->as__flags & AS__L_ARMED) {
+        /* The read refers to nothing of the loop (ring_sink): cancel it at
+         * once, or (kernels before 6.0) complete it with a write; its late
+         * CQE is swallowed.  Never -EAGAIN. */
+        if (as__ring_sync_cancel(loop, as__ud(loop, AS__TAG_BELL)) < 0)
+            ring_wake(loop);
+        loop->as__flags &= ~(AS__L_ARMED | AS__L_CANCELING);
     }
-    return -EAGAIN;
+    return 0;
 }
 
 static void ring_fini(as_loop *loop)
@@ -114,6 +141,7 @@ const struct as__backend as__backend_generic_ring = {
     .arm = ring_arm,
     .wake = ring_wake,
     .handle = ring_handle,
+    .timer = as__ring_timer,
     .retire = ring_retire,
     .fini = ring_fini,
 };

@@ -95,7 +95,7 @@ static int iocp_retire(as_loop *loop)
 
 static void iocp_fini(as_loop *loop) { loop->as__port = NULL; }
 
-const struct as__backend as__backend_iocp = {
+static const struct as__backend as__backend_iocp = {
     .name = "iocp",
     /* The application runs as_loop_run every iteration before it blocks in
      * GetQueuedCompletionStatusEx: same-thread hand-offs need no packet. */
@@ -103,6 +103,7 @@ const struct as__backend as__backend_iocp = {
     .arm = iocp_arm,
     .wake = iocp_wake,
     .handle = iocp_handle,
+    .timer = NULL, /* the application asks as_loop_timeout_ns */
     .retire = iocp_retire,
     .fini = iocp_fini,
 };
@@ -139,7 +140,7 @@ static bool handle_is_port(HANDLE h)
            memcmp(info.name.Buffer, want, info.name.Length) == 0;
 }
 
-bool as__iocp_port_valid(void *port, int *err)
+static bool iocp_port_valid(void *port, int *err)
 {
     DWORD flags;
     if (!port || (HANDLE)port == INVALID_HANDLE_VALUE) {
@@ -157,11 +158,53 @@ bool as__iocp_port_valid(void *port, int *err)
     return true;
 }
 
-bool as__iocp_is_ours(const as_loop *loop, const void *entry)
+static bool iocp_is_ours(const as_loop *loop, const void *entry)
 {
     const OVERLAPPED_ENTRY *e = entry;
     return e->lpCompletionKey == (ULONG_PTR)loop &&
            (const void *)e->lpOverlapped == (const void *)&loop->as__bell &&
            e->dwNumberOfBytesTransferred == AS__IOCP_BYTES;
+}
+
+int as_loop_init_iocp(as_loop *loop, void *port, const as_loop_options *opts)
+{
+    uint32_t flags, disabled;
+    int err;
+    if (!loop || as__loop_opts(opts, &flags, &disabled) < 0)
+        return -EINVAL;
+    if (!iocp_port_valid(port, &err))
+        return err;
+    as__loop_reset(loop);
+    loop->as__ops = &as__backend_iocp;
+    loop->as__port = port;
+    loop->as__opts = flags;
+    loop->as__caps = 0;
+    as__loop_publish(loop);
+    return 0;
+}
+
+bool as_loop_handle_completion(as_loop *loop, const void *entry)
+{
+    if (!loop || !entry || !iocp_is_ours(loop, entry))
+        return false;
+    if (as__loop_valid(loop)) {
+        as__loop_claim(loop);
+        /* P2: one packet fewer in the port. */
+        as__fetch_sub(&loop->as__posted, 1u, AS_RELEASE);
+        loop->as__ops->handle(loop, AS__TAG_BELL, 0, (uintptr_t)loop);
+    }
+    return true;
+}
+#else
+int as_loop_init_iocp(as_loop *loop, void *port, const as_loop_options *opts)
+{
+    (void)loop, (void)port, (void)opts;
+    return -EOPNOTSUPP;
+}
+
+bool as_loop_handle_completion(as_loop *loop, const void *entry)
+{
+    (void)loop, (void)entry;
+    return false;
 }
 #endif

@@ -3,7 +3,8 @@
  * message (IORING_OP_MSG_RING) from that loop's ring to the target's: it
  * rides the releaser's next submission (no extra system call) and posts a
  * CQE straight into the target's ring, leaving the doorbell's FUTEX_WAIT
- * armed.  From any other thread it is a FUTEX_WAKE (futex(2)).
+ * armed; only where that submission is known to come next (W2 below).
+ * Otherwise it is a FUTEX_WAKE (futex(2)).
  *
  * WHY ONE FUTEX WAIT PER LOOP, NOT ONE PER WAITER
  *   Parking every waiter in the kernel on the primitive's word was measured
@@ -16,7 +17,7 @@
  *   loop, on the loop's doorbell word, whatever the number of waiters.
  *
  * DOORBELL PROTOCOL (see loop.c D1/D2)
- *   arm:   FUTEX_WAIT(&bell, expected 0), user_data = loop | TAG_BELL; only
+ *   arm:   FUTEX_WAIT(&bell, expected 0), user_data = (loop, TAG_BELL); only
  *          while the loop has pending waits; at most one in flight (ARMED).
  *   ring:  bell 0 -> 1 (exchange), then FUTEX_WAKE(&bell, 1).  If the wait is
  *          not queued in the kernel yet, it reads bell == 1 when it is and
@@ -24,15 +25,18 @@
  *          expected value is what rules out a lost wake-up.
  *   CQE:   clear ARMED, drain the inbox (which resets the bell first), re-arm
  *          if waits are still pending.
- *   retire (as_loop_destroy): IORING_OP_ASYNC_CANCEL of the armed wait; if
- *          the SQ is full, ring the bell with futex(2) instead.  Either way a
- *          CQE comes back and as_loop_destroy returns -EAGAIN until it has.
+ *   retire (as_loop_destroy): flush what we queued, then cancel the armed
+ *          wait synchronously (IORING_REGISTER_SYNC_CANCEL): it leaves the
+ *          futex queue at once, so nothing refers to the loop any more, and
+ *          its late CQE (-ECANCELED) is swallowed; destroy returns 0.  If that
+ *          fails, IORING_OP_ASYNC_CANCEL (or, SQ full, ring the bell with
+ *          futex(2)) and -EAGAIN until its CQE is in.
  *
  * WAKE MESSAGES (MSG_RING), loop A waking loop B
  *   A takes a slot of its own (as__msg_to[k] = B), counts the message on B
  *   (B->as__msgs++, inside D3's window, so B is alive), and queues a
- *   MSG_RING SQE: fd = B's ring, CQE data = B | TAG_MSG; its own user_data
- *   = &A->as__msg_to[k] | TAG_WAKE, so A's CQE for it names the slot.
+ *   MSG_RING SQE: fd = B's ring, CQE data = (B, TAG_MSG); its own user_data
+ *   = (&A->as__msg_to[k], TAG_WAKE), so A's CQE for it names the slot.
  *   B's CQE: drain, as__msgs--.  A's CQE: free the slot; on failure see R1.
  *   No slot or no SQE: futex(2), never a FUTEX_WAKE SQE (see uring_wake).
  * Invariant R1 (a refused message loses no wake): the kernel can refuse a
@@ -51,6 +55,14 @@
  *   finished by A's handler.
  *   Model: tests/model/delivery.pml -DMSG_WAKE (BUG_MSG_NO_FALLBACK,
  *   BUG_MSG_NO_COUNT, BUG_MW_REREAD must fail); tests: tests/fault.
+ * Invariant W2 (no wake waits on an application that went elsewhere): a
+ *   message rides A's ring only when A's thread is inside as_loop_run (or
+ *   A opted in with AS_LOOP_DEFER_WAKES): the application submits right
+ *   after as_loop_run, before it blocks.  A release made anywhere else on
+ *   A's thread (a CQE handler that then computes for long, code that then
+ *   blocks on something else, a thread about to return) is a futex(2) wake
+ *   at once, as from a thread that runs no loop.  A callback that releases
+ *   and then runs long calls as_loop_flush.  tests/fault: test_wake_timing.
  *
  * PRIVATE FUTEX HASH (Linux 6.16+)
  *   A FUTEX2_PRIVATE wait armed through io_uring while the process is still
@@ -109,7 +121,7 @@ static void uring_arm(as_loop *loop)
     if (!sqe)
         return; /* retried by as_loop_run and every CQE of ours */
     prep_futex(sqe, AS_IORING_OP_FUTEX_WAIT, &loop->as__bell, 0);
-    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)loop | AS__TAG_BELL);
+    io_uring_sqe_set_data64(sqe, as__ud(loop, AS__TAG_BELL));
     loop->as__flags |= AS__L_ARMED;
 }
 
@@ -136,10 +148,9 @@ static bool send_msg(as_loop *me, as_loop *loop)
     /* R2: counted on the target before the message can exist. */
     as__fetch_add(&loop->as__msgs, 1u, AS_RELAXED);
     io_uring_prep_msg_ring(sqe, loop->as__ring->ring_fd, 0,
-                           (uint64_t)(uintptr_t)loop | AS__TAG_MSG, 0);
-    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)&me->as__msg_to[slot] |
-                                     AS__TAG_WAKE);
-    me->as__flags |= AS__L_WAKE_SQES;
+                           as__ud(loop, AS__TAG_MSG), 0);
+    io_uring_sqe_set_data64(sqe, as__ud(&me->as__msg_to[slot], AS__TAG_WAKE));
+    me->as__flags |= AS__L_WAKE_SQES | AS__L_SQES;
     return true;
 }
 
@@ -150,12 +161,19 @@ static void uring_wake(as_loop *loop)
      * itself: this thread may block on the target's ring before it submits
      * ours): a message (MSG_RING) that posts a CQE straight into the
      * target's ring and leaves its FUTEX_WAIT armed, with no system call
-     * now: it goes out with that loop's next submission (R1, R2).  No slot
-     * or no SQE free: futex(2).  A FUTEX_WAKE SQE is never used: rings
-     * refuse it where they refuse FUTEX_WAIT (IOPOLL), its refusal would
-     * name no live target to fall back to, and it would reach the kernel
-     * after this thread left D3's window, when the target may be gone. */
+     * now: it goes out with that loop's next submission (R1, R2).
+     * Only where that submission is known to come next (W2): inside
+     * as_loop_run, whose caller submits before it blocks; anywhere in the
+     * iteration with AS_LOOP_DEFER_WAKES.  Elsewhere (a CQE handler that
+     * then computes, a thread that then blocks elsewhere or returns), or
+     * with no slot or SQE free: futex(2) at once.  A FUTEX_WAKE SQE is never
+     * used: rings refuse it where they refuse FUTEX_WAIT (IOPOLL), its
+     * refusal would name no live target to fall back to, and it would reach
+     * the kernel after this thread left D3's window, when the target may be
+     * gone. */
     if (me && (me->as__caps & AS_CAP_RING_WAKE) &&
+        ((me->as__flags & AS__L_RUNNING) ||
+         (me->as__opts & AS_LOOP_DEFER_WAKES)) &&
         as__load(&loop->as__owner, AS_RELAXED) != as__thread_token() &&
         send_msg(me, loop))
         return;
@@ -176,7 +194,7 @@ static void uring_handle(as_loop *loop, unsigned tag, int res, uintptr_t at)
         loop->as__flags &= ~AS__L_MW_ARMED;
         return;
     }
-    if (tag == AS__TAG_WAKE && at != (uintptr_t)loop) {
+    if (tag == AS__TAG_WAKE) {
         /* The sender's side of a message of ours: free its slot. */
         unsigned slot = (unsigned)((at - (uintptr_t)&loop->as__msg_to[0]) /
                                    sizeof loop->as__msg_to[0]);
@@ -210,49 +228,51 @@ static void uring_handle(as_loop *loop, unsigned tag, int res, uintptr_t at)
 static int uring_retire(as_loop *loop)
 {
     uint32_t msgs;
-    if (loop->as__flags & AS__L_WAKE_SQES) {
-        /* Wakes for other loops may still sit in our SQ: send them now, so
-         * tearing this loop down never strands another loop's wake-up.  If
-         * the ring refuses the submit (CQ overflow backlog), they are still
-         * there: -EAGAIN, and again on the next call. */
-        int r;
-        do {
-            r = io_uring_submit(loop->as__ring);
-        } while (r == -EINTR);
-        if (r < 0)
-            return -EAGAIN;
-        loop->as__flags &= ~AS__L_WAKE_SQES;
-    }
+    /* Wakes for other loops (and anything else of ours) may still sit in
+     * our SQ: send them now, so tearing this loop down never strands
+     * another loop's wake-up, and so what we cancel below is in the kernel.
+     * If the ring refuses the submit (CQ overflow backlog), they are still
+     * there: -EAGAIN, and again on the next call. */
+    if (as__ring_flush(loop) < 0)
+        return -EAGAIN;
+    loop->as__flags &= ~AS__L_WAKE_SQES;
     /* R2: messages on their way here, or ours whose result (a CQE naming
      * a slot of this loop) is still to come: -EAGAIN, the application
      * feeds us the ring's completions until they are in.  Each arrives as
      * a CQE, or is refused on its sender's ring, which then decrements
      * as__msgs and futex-wakes it: so wait on as__msgs too, with the value
      * read here as the expected one (one read: model delivery.pml MSG_WAKE,
-     * BUG_MW_REREAD).  That wait's CQE comes back before we are done. */
+     * BUG_MW_REREAD).  That wait's CQE comes back before we are done.
+     * (A1: the SQE can be had unless the ring refuses submits, and then
+     * the application's wait does not block either.) */
     msgs = as__load(&loop->as__msgs, AS_ACQUIRE);
     if (msgs != 0 && !(loop->as__flags & AS__L_MW_ARMED)) {
         struct io_uring_sqe *sqe = as__ring_sqe(loop);
         if (sqe) {
             prep_futex(sqe, AS_IORING_OP_FUTEX_WAIT, &loop->as__msgs, msgs);
-            io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)loop |
-                                             AS__TAG_MSGWAIT);
+            io_uring_sqe_set_data64(sqe, as__ud(loop, AS__TAG_MSGWAIT));
             loop->as__flags |= AS__L_MW_ARMED;
         }
     }
     if (msgs != 0 || loop->as__msg_busy != 0 ||
         (loop->as__flags & AS__L_MW_ARMED))
         return -EAGAIN;
+    as__ring_timer_retire(loop);
     if (!(loop->as__flags & AS__L_ARMED))
         return 0;
+    /* The doorbell: cancelled synchronously (Linux 6.0+; the futex ops
+     * need 6.7 anyway), the common case: once it is out of the futex
+     * queue nothing refers to the loop, and its late CQE is swallowed. */
+    if (as__ring_sync_cancel(loop, as__ud(loop, AS__TAG_BELL)) == 0) {
+        loop->as__flags &= ~(AS__L_ARMED | AS__L_CANCELING);
+        return 0;
+    }
     if (!(loop->as__flags & AS__L_CANCELING)) {
         struct io_uring_sqe *sqe = io_uring_get_sqe(loop->as__ring);
         if (sqe) {
-            io_uring_prep_cancel64(sqe,
-                                   (uint64_t)(uintptr_t)loop | AS__TAG_BELL, 0);
+            io_uring_prep_cancel64(sqe, as__ud(loop, AS__TAG_BELL), 0);
             sqe->flags |= AS_IOSQE_CQE_SKIP_SUCCESS;
-            io_uring_sqe_set_data64(sqe,
-                                    (uint64_t)(uintptr_t)loop | AS__TAG_CANCEL);
+            io_uring_sqe_set_data64(sqe, as__ud(loop, AS__TAG_CANCEL));
         } else {
             as__store(&loop->as__bell, 1u, AS_SEQ_CST);
             futex_wake_syscall(&loop->as__bell);
@@ -269,6 +289,7 @@ const struct as__backend as__backend_uring = {
     .arm = uring_arm,
     .wake = uring_wake,
     .handle = uring_handle,
+    .timer = as__ring_timer,
     .retire = uring_retire,
     .fini = uring_fini,
 };

@@ -1,0 +1,84 @@
+/* What the library needs from the system: a clock, a yield, and a private
+ * futex (WaitOnAddress on Windows) for threads that block. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "internal.h"
+
+#ifdef _WIN32
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+
+void as__yield(void) { (void)SwitchToThread(); }
+
+uint64_t as_now_ns(void)
+{
+    static LARGE_INTEGER freq; /* constant once read: benign race */
+    LARGE_INTEGER c;
+    if (freq.QuadPart == 0)
+        QueryPerformanceFrequency(&freq);
+    QueryPerformanceCounter(&c);
+    /* split so the product cannot overflow */
+    return (uint64_t)(c.QuadPart / freq.QuadPart) * 1000000000ull +
+           (uint64_t)(c.QuadPart % freq.QuadPart) * 1000000000ull /
+               (uint64_t)freq.QuadPart;
+}
+
+void as__futex_wait(uint32_t *word, uint32_t expected, uint64_t deadline)
+{
+    DWORD ms = INFINITE;
+    if (deadline != AS_NO_DEADLINE) {
+        uint64_t now = as_now_ns();
+        uint64_t left = deadline > now ? deadline - now : 0;
+        /* round up: waking before the deadline would only loop */
+        uint64_t m = (left + 999999) / 1000000;
+        ms = m >= INFINITE ? INFINITE - 1 : (DWORD)m;
+    }
+    (void)WaitOnAddress(word, &expected, sizeof expected, ms);
+}
+
+void as__futex_wake(uint32_t *word, bool all)
+{
+    if (all)
+        WakeByAddressAll(word);
+    else
+        WakeByAddressSingle(word);
+}
+#else
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+void as__yield(void) { (void)sched_yield(); }
+
+uint64_t as_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void as__futex_wait(uint32_t *word, uint32_t expected, uint64_t deadline)
+{
+    /* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time: the
+     * deadlines' clock, so no conversion drifts. */
+    struct timespec ts, *tp = NULL;
+    if (deadline != AS_NO_DEADLINE) {
+        ts.tv_sec = (time_t)(deadline / 1000000000ull);
+        ts.tv_nsec = (long)(deadline % 1000000000ull);
+        tp = &ts;
+    }
+    (void)syscall(SYS_futex, word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
+                  expected, tp, NULL, FUTEX_BITSET_MATCH_ANY);
+}
+
+void as__futex_wake(uint32_t *word, bool all)
+{
+    (void)syscall(SYS_futex, word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG,
+                  all ? INT32_MAX : 1, NULL, NULL, 0);
+}
+#endif

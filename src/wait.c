@@ -1,0 +1,116 @@
+/* A wait's life outside the primitives: prepare, park, inline completion,
+ * cancel from any thread.  (Expiry is timer.c; delivery and callbacks are
+ * loop.c.)  A primitive is reached only through the wait's kind table.
+ *
+ * CANCEL PROTOCOL (as_cancel, any thread)
+ *   QUEUED or RESUME: the kind's cancel takes the queue lock and decides
+ *     there (unlinked with -ECANCELED and finished; or, RESUME, told to give
+ *     up on arrival), exactly as a grant would under the same lock: one of
+ *     them wins.
+ *   DONE (outcome decided, not delivered): CAS DONE -> DONE|CANCEL.  It
+ *     races only with the callback's exchange to IDLE (loop.c): if the CAS
+ *     wins, the callback reports -ECANCELED, and if the outcome was a grant
+ *     (status 0) the canceller passes it on (kind->giveback) with the
+ *     fields it read before the CAS; if the exchange wins, -ENOENT.
+ *   Invariant X1 (exactly once): a grant is delivered (callback with 0) or
+ *     given back (by the one CAS that set CANCEL on a DONE wait with status
+ *     0), never both, never neither.  Model: tests/model/cancel.pml.
+ */
+#include "internal.h"
+
+void as__wait_prepare(as_wait *w, as_loop *loop, const struct as__kind *kind,
+                      as_callback cb, void *arg, void *home)
+{
+    w->as__next = w->as__prev = w->as__link = NULL;
+    w->as__loop = loop;
+    w->as__kind = kind;
+    w->as__cb = cb;
+    w->as__arg = arg;
+    as__store(&w->as__obj, home, AS_RELAXED);
+    w->as__home = home;
+    w->as__aux = NULL;
+    w->as__tparent = w->as__tleft = w->as__tright = NULL;
+    w->as__deadline = AS_NO_DEADLINE;
+    w->as__n = 0;
+    w->as__status = 0;
+    w->as__flags = 0;
+}
+
+void as__wait_parked(as_wait *w, uint64_t deadline)
+{
+    as_loop *loop = w->as__loop;
+    const void *owner = as__load(&loop->as__owner, AS_RELAXED);
+    /* Loop thread only (like the *_async call itself): a load and a store,
+     * not a locked RMW; atomic accesses only so other threads' reads (none
+     * in correct use) are not data races. */
+    as__store(&loop->as__pending, as__load(&loop->as__pending, AS_RELAXED) + 1,
+              AS_RELAXED);
+    /* The heap is the loop's: the wait cannot be called back before this
+     * thread runs the loop, so adding it after the park is safe. */
+    if (deadline != AS_NO_DEADLINE)
+        as__timer_add(loop, w, deadline);
+    /* Arm the doorbell now if this thread may touch the loop's ring (it runs
+     * the loop, or nobody has run it yet and the caller is setting it up, in
+     * which case it does not become the loop's thread); otherwise
+     * as_loop_run arms it before the loop sleeps. */
+    if ((owner == as__thread_token() || owner == NULL) &&
+        !(loop->as__flags & AS__L_ARMED))
+        loop->as__ops->arm(loop);
+}
+
+int as__wait_inline(as_wait *w, as_loop *loop, const struct as__kind *kind,
+                    as_callback cb, void *arg, void *home, uint32_t n)
+{
+    as__wait_prepare(w, loop, kind, cb, arg, home);
+    w->as__n = n;
+    as__store(&w->as__state, AS__W_DONE, AS_RELEASE);
+    as__store(&loop->as__pending, as__load(&loop->as__pending, AS_RELAXED) + 1,
+              AS_RELAXED);
+    /* On the loop's thread: a ready-list append (a notify-driven loop is
+     * notified, as for any hand-off it would otherwise not hear of). */
+    as__wait_finish(w);
+    return 0;
+}
+
+bool as__deadline_passed(uint64_t deadline)
+{
+    return deadline != AS_NO_DEADLINE && as_now_ns() >= deadline;
+}
+
+int as_cancel(as_wait *w)
+{
+    if (!w)
+        return -EINVAL;
+    for (;;) {
+        uint32_t s = as__load(&w->as__state, AS_ACQUIRE);
+        if (!as__wait_busy(s))
+            return -ENOENT;
+        if (s & AS__W_CANCEL)
+            return 0; /* idempotent */
+        if (as__wait_base(s) == AS__W_DONE) {
+            /* X1: read what a giveback needs before the CAS; after it the
+             * callback may run and free w. */
+            const struct as__kind *kind = w->as__kind;
+            void *home = w->as__home;
+            uint32_t n = w->as__n, flags = w->as__flags;
+            int status = w->as__status;
+            if (as__cas(&w->as__state, &s, s | AS__W_CANCEL, AS_ACQ_REL,
+                        AS_ACQUIRE)) {
+                if (status == 0 && kind->giveback)
+                    kind->giveback(home, n, flags);
+                return 0;
+            }
+            continue;
+        }
+        if (w->as__kind->cancel(w, -ECANCELED) == 0)
+            return 0;
+        /* decided meanwhile: look again */
+    }
+}
+
+int as_wait_pending(const as_wait *w)
+{
+    if (!w)
+        return 0;
+    return as__wait_busy(as__load(&w->as__state, AS_ACQUIRE)) ? 1 : 0;
+}
