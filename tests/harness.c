@@ -697,6 +697,32 @@ int th_as_loop_destroy(th_loop *L)
     return r;
 }
 
+void th_loop_after_destroy(th_loop *L)
+{
+    L->initialised = false;
+#ifndef _WIN32
+    if (L->has_ring) {
+        struct io_uring_cqe *cqe;
+        struct __kernel_timespec ts = { 0, 30 * 1000 * 1000 };
+        io_uring_submit(&L->ring);
+        while (io_uring_wait_cqe_timeout(&L->ring, &cqe, &ts) == 0) {
+            uint64_t ud = cqe->user_data;
+            if (ud == (uint64_t)(uintptr_t)&L->kick_buf)
+                L->kick_armed = false;
+            else if ((ud & 0xffffffff00000000ull) == TH_FOREIGN_TAG)
+                L->cqes_foreign++;
+            else if (as_loop_handle_cqe(&L->loop, cqe))
+                L->cqes_ours++;
+            else
+                th_fail("after destroy: a CQE nobody claims (user_data %#llx)",
+                        (unsigned long long)ud);
+            io_uring_cqe_seen(&L->ring, cqe);
+        }
+    }
+#endif
+    th_loop_cleanup(L);
+}
+
 void th_loop_destroy(th_loop *L)
 {
     if (L->cqes_unknown)
@@ -725,8 +751,14 @@ static int th_pump_ex(th_loop *L, int *events)
     if (L->kind == TH_NOTIFY_COND) {
         unsigned long long k = atomic_load(&L->kicks);
         *events = 0;
-        if (k == L->seen_kicks)
-            return 0;
+        /* as_loop_run only when notified, or when a deadline is due (the
+         * application's poll timed out at as_loop_timeout_ns) */
+        if (k == L->seen_kicks) {
+            if (as_loop_timeout_ns(&L->loop) != 0)
+                return 0;
+            *events = 1;
+            return th_loop_run(L);
+        }
         L->seen_kicks = k;
         *events = 1;
         return th_loop_run(L);
@@ -747,7 +779,37 @@ int th_pump(th_loop *L)
     return th_pump_ex(L, &ev);
 }
 
+static bool th_loop_wait_raw(th_loop *L, unsigned ms);
+
+/* Loops whose deadlines the application must time (as_loop_timeout_ns):
+ * notify-driven loops, and IOCP loops on Windows.  A uring/generic ring loop
+ * carries its own timer on the ring. */
+static bool th_app_times_deadlines(const th_loop *L)
+{
+#ifdef _WIN32
+    (void)L;
+    return true;
+#else
+    return L->kind != TH_RING;
+#endif
+}
+
 bool th_loop_wait(th_loop *L, unsigned ms)
+{
+    /* The two lines a notify-driven (or IOCP) loop adds for deadlines: block
+     * at most until the earliest; reaching it is a wake like any other. */
+    if (L->initialised && th_app_times_deadlines(L)) {
+        int64_t t = as_loop_timeout_ns(&L->loop);
+        if (t >= 0 && (uint64_t)t < (uint64_t)ms * 1000000u) {
+            /* woken, or the deadline came: as_loop_run expires it */
+            (void)th_loop_wait_raw(L, (unsigned)((t + 999999) / 1000000));
+            return true;
+        }
+    }
+    return th_loop_wait_raw(L, ms);
+}
+
+static bool th_loop_wait_raw(th_loop *L, unsigned ms)
 {
     if (L->kind == TH_NOTIFY_COND) {
         struct timespec dl = th_deadline((double)ms / 1000.0);
@@ -1007,13 +1069,16 @@ void th_cb(as_wait *w, int status, void *arg)
         if (held == 1) {
             bad |= TH_BAD_NOT_HELD;
             as_mutex_unlock(tw->mutex); /* restore: it was free */
-        } else if (held < 0) {
+        } else if (held < 0 && held != -ESHUTDOWN) {
             bad |= TH_BAD_NOT_HELD;
         } else if (tw->unlock_in_cb) {
+            /* (a closed mutex says -ESHUTDOWN to try_lock: the unlock,
+             * which succeeds only on a held mutex, tells) */
             if (as_mutex_unlock(tw->mutex) != 0)
                 bad |= TH_BAD_UNLOCK;
         }
     }
+    tw->cb_ns = as_now_ns();
     atomic_store(&tw->status, status);
     atomic_fetch_add(&tw->calls, 1);
     if (tw->rec) {
@@ -1024,7 +1089,7 @@ void th_cb(as_wait *w, int status, void *arg)
         tw->on_cb(tw, status);
 }
 
-static int th_armed(th_waiter *tw, int r, th_held mode, as_mutex *m, bool unlock)
+int th_armed(th_waiter *tw, int r, th_held mode, as_mutex *m, bool unlock)
 {
     if (r == 0) {
         tw->w.data = TH_ARMED;
@@ -1145,6 +1210,8 @@ void *th_release_thread(void *arg)
     a->rc = as_sem_release(a->s, a->n);
     return NULL;
 }
+
+void th_notify_noop(void *ctx) { (void)ctx; }
 
 #ifdef _WIN32
 long th_thread_id(void) { return 0; }

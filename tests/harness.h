@@ -203,6 +203,10 @@ int th_loop_destroy_rc(th_loop *L);
  * ring stays.  Returns the final result. */
 int th_as_loop_destroy(th_loop *L);
 void th_loop_destroy(th_loop *L);   /* asserts 0 */
+/* The test called as_loop_destroy itself and it returned 0: hand what the
+ * ring still delivers (late completions of the loop, which
+ * as_loop_handle_cqe must claim) to the library, then free the ring. */
+void th_loop_after_destroy(th_loop *L);
 
 /* as_loop_run with the harness's bookkeeping (thread-local "in run"). */
 int th_loop_run(th_loop *L);
@@ -316,6 +320,7 @@ struct th_waiter {
     bool unlock_in_cb;    /* unlock `mutex` in the callback when held */
     atomic_int calls;
     atomic_int status;
+    uint64_t cb_ns;       /* as_now_ns() when the callback ran */
     /* optional hook run at the end of the callback (e.g. re-arm) */
     void (*on_cb)(th_waiter *tw, int status);
     void *user;
@@ -326,6 +331,10 @@ struct th_waiter {
 void th_waiter_init(th_waiter *tw, th_rec *rec, th_loop *L, int id);
 /* The harness callback (records, checks, calls on_cb). */
 void th_cb(as_wait *w, int status, void *arg);
+/* After an *_async / *_until call on tw->w returned r: when pending (0),
+ * record how the callback must find the mutex (mode, m) and whether it
+ * unlocks it.  Returns r.  The th_*_acquire/lock/wait helpers use it. */
+int th_armed(th_waiter *tw, int r, th_held mode, as_mutex *m, bool unlock);
 int th_sem_acquire(th_waiter *tw, as_sem *s, uint32_t n);
 int th_mutex_lock(th_waiter *tw, as_mutex *m, bool unlock_in_cb);
 int th_cond_wait(th_waiter *tw, as_cond *c, as_mutex *m, bool unlock_in_cb);
@@ -425,6 +434,9 @@ long th_thread_id(void);
  * it rather than be found by its next iteration.  Linux: reads
  * /proc/self/task/<tid>/stat; Windows: returns at once. */
 void th_wait_asleep(long tid);
+
+/* A notify hook that does nothing (for loops nobody waits on). */
+void th_notify_noop(void *ctx);
 
 /* Thread with a watchdog join. */
 void th_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);

@@ -35,6 +35,10 @@ struct bx {
     as_mutex m, mstrict, mlk, mw, mc;      /* free; free strict; locked; locked + twm; free (cw's) */
     as_cond c, cw;                         /* idle; waiter twc (mutex mc) */
     as_event e, ew, eset, easet;           /* auto unset; auto unset + twe; manual set; auto set */
+    as_sem scl;                            /* closed, 2 permits */
+    as_mutex mcl;                          /* closed, unlocked */
+    as_cond ccl;                           /* closed */
+    as_event ecl;                          /* closed, auto, set */
     th_waiter tws, twm, twc, twe;          /* pending */
     th_waiter tw;                          /* fresh, never used */
     th_waiter twdone;                      /* its callback has run */
@@ -89,9 +93,6 @@ static void bx_notify(void *ctx)
     X(loop_init_iocp_closed_handle, -EBADF, as_loop_init_iocp(&x->tmp, x->closed_port, NULL)) \
     X(loop_init_iocp_flags, -EINVAL, as_loop_init_iocp(&x->tmp, x->L.port, &x->o_flags))   \
     X(loop_init_iocp_unknown_caps, -EINVAL, as_loop_init_iocp(&x->tmp, x->L.port, &x->o_caps)) \
-    X(loop_init_iocp_live_loop, -EBUSY, as_loop_init_iocp(LOOP, x->L.port, NULL))          \
-    X(loop_init_iocp_live_loop_other_port, -EBUSY,                                         \
-      as_loop_init_iocp(LOOP, x->other_port, NULL))                                        \
     X(loop_handle_completion_null_loop, 0, as_loop_handle_completion(NULL, &x->entry_app)) \
     X(loop_handle_completion_null_entry, 0, as_loop_handle_completion(LOOP, NULL))         \
     X(loop_handle_completion_app_packet, 0, as_loop_handle_completion(LOOP, &x->entry_app)) \
@@ -105,6 +106,93 @@ static void bx_notify(void *ctx)
     X(loop_init_iocp_on_linux, -EOPNOTSUPP, as_loop_init_iocp(&x->tmp, &x->dummy_port, NULL)) \
     X(loop_handle_completion_on_linux, 0, as_loop_handle_completion(LOOP, x->dummy_entry))
 #endif
+
+/* Round 2: deadlines, close, forget, blocking waits, snapshots. */
+#define HUGE_DEADLINE ((uint64_t)INT64_MAX + 1u)
+#define PAST 1u /* 1 ns after the clock's origin: long past */
+#define ROUND2_ROWS(X)                                                                     \
+    X(loop_timeout_null, -EINVAL, (int)as_loop_timeout_ns(NULL))                           \
+    X(loop_timeout_zeroed, -EINVAL, (int)as_loop_timeout_ns(&x->zl))                       \
+    X(loop_timeout_destroyed, -EINVAL, (int)as_loop_timeout_ns(&x->dl))                    \
+    X(loop_flush_null, -EINVAL, as_loop_flush(NULL))                                       \
+    X(loop_flush_destroyed, -EINVAL, as_loop_flush(&x->dl))                                \
+    X(sem_until_huge_deadline, -EINVAL,                                                    \
+      as_sem_acquire_until(&x->s3, LOOP, &x->tw.w, 1, HUGE_DEADLINE, th_cb, &x->tw))       \
+    X(sem_until_past_deadline, -ETIMEDOUT,                                                 \
+      as_sem_acquire_until(&x->s0, LOOP, &x->tw.w, 1, PAST, th_cb, &x->tw))                \
+    X(sem_until_past_deadline_large, -ETIMEDOUT,                                           \
+      as_sem_acquire_until(&x->s3, LOOP, &x->tw.w, 4, PAST, th_cb, &x->tw))                \
+    X(sem_until_pending_wait, -EBUSY,                                                      \
+      as_sem_acquire_until(&x->s3, LOOP, &x->tws.w, 1, AS_NO_DEADLINE, th_cb, &x->tws))    \
+    X(sem_until_closed, -ESHUTDOWN,                                                        \
+      as_sem_acquire_until(&x->scl, LOOP, &x->tw.w, 1, AS_NO_DEADLINE, th_cb, &x->tw))     \
+    X(sem_acquire_closed, -ESHUTDOWN, as_sem_acquire_async(&x->scl, LOOP, &x->tw.w, 1, th_cb, &x->tw)) \
+    X(sem_try_closed, -ESHUTDOWN, as_sem_try_acquire(&x->scl, 1))                          \
+    X(sem_blocking_null, -EINVAL, as_sem_acquire_blocking(NULL, 1, AS_NO_DEADLINE))        \
+    X(sem_blocking_zero, -EINVAL, as_sem_acquire_blocking(&x->s3, 0, AS_NO_DEADLINE))      \
+    X(sem_blocking_destroyed, -EINVAL, as_sem_acquire_blocking(&x->ds, 1, AS_NO_DEADLINE)) \
+    X(sem_blocking_huge_deadline, -EINVAL, as_sem_acquire_blocking(&x->s3, 1, HUGE_DEADLINE)) \
+    X(sem_blocking_past_deadline, -ETIMEDOUT, as_sem_acquire_blocking(&x->s0, 1, PAST))    \
+    X(sem_blocking_closed, -ESHUTDOWN, as_sem_acquire_blocking(&x->scl, 1, AS_NO_DEADLINE)) \
+    X(sem_forget_null, -EINVAL, (int)as_sem_forget(NULL, 1))                               \
+    X(sem_forget_zero, -EINVAL, (int)as_sem_forget(&x->s3, 0))                             \
+    X(sem_forget_too_many, -EINVAL, (int)as_sem_forget(&x->s3, AS_SEM_VALUE_MAX + 1u))     \
+    X(sem_forget_destroyed, -EINVAL, (int)as_sem_forget(&x->ds, 1))                        \
+    X(sem_forget_none_free, 0, (int)as_sem_forget(&x->s0, 5))                              \
+    X(sem_waiters_null, -EINVAL, (int)as_sem_waiters(NULL))                                \
+    X(sem_waiters_destroyed, -EINVAL, (int)as_sem_waiters(&x->ds))                         \
+    X(sem_close_null, -EINVAL, as_sem_close(NULL))                                         \
+    X(sem_close_zeroed, -EINVAL, as_sem_close(&x->zs))                                     \
+    X(sem_close_destroyed, -EINVAL, as_sem_close(&x->ds))                                  \
+    X(sem_close_twice, 0, as_sem_close(&x->scl))                                           \
+    X(mutex_until_huge_deadline, -EINVAL,                                                  \
+      as_mutex_lock_until(&x->m, LOOP, &x->tw.w, HUGE_DEADLINE, th_cb, &x->tw))            \
+    X(mutex_until_past_deadline, -ETIMEDOUT,                                               \
+      as_mutex_lock_until(&x->mlk, LOOP, &x->tw.w, PAST, th_cb, &x->tw))                   \
+    X(mutex_until_past_deadline_strict, -ETIMEDOUT,                                        \
+      as_mutex_lock_until(&x->mw, LOOP, &x->tw.w, PAST, th_cb, &x->tw))                    \
+    X(mutex_lock_closed, -ESHUTDOWN, as_mutex_lock_async(&x->mcl, LOOP, TW))               \
+    X(mutex_until_closed, -ESHUTDOWN,                                                      \
+      as_mutex_lock_until(&x->mcl, LOOP, &x->tw.w, AS_NO_DEADLINE, th_cb, &x->tw))         \
+    X(mutex_try_closed, -ESHUTDOWN, as_mutex_try_lock(&x->mcl))                            \
+    X(mutex_blocking_null, -EINVAL, as_mutex_lock_blocking(NULL, AS_NO_DEADLINE))          \
+    X(mutex_blocking_huge_deadline, -EINVAL, as_mutex_lock_blocking(&x->m, HUGE_DEADLINE)) \
+    X(mutex_blocking_past_deadline, -ETIMEDOUT, as_mutex_lock_blocking(&x->mlk, PAST))     \
+    X(mutex_blocking_closed, -ESHUTDOWN, as_mutex_lock_blocking(&x->mcl, AS_NO_DEADLINE))  \
+    X(mutex_waiters_null, -EINVAL, (int)as_mutex_waiters(NULL))                            \
+    X(mutex_close_null, -EINVAL, as_mutex_close(NULL))                                     \
+    X(mutex_close_destroyed, -EINVAL, as_mutex_close(&x->dm))                              \
+    X(mutex_close_twice, 0, as_mutex_close(&x->mcl))                                       \
+    X(cond_until_huge_deadline, -EINVAL,                                                   \
+      as_cond_wait_until(&x->c, &x->mlk, LOOP, &x->tw.w, HUGE_DEADLINE, th_cb, &x->tw))    \
+    X(cond_until_past_deadline, -ETIMEDOUT,                                                \
+      as_cond_wait_until(&x->c, &x->mlk, LOOP, &x->tw.w, PAST, th_cb, &x->tw))             \
+    X(cond_until_unlocked_mutex, -EPERM,                                                   \
+      as_cond_wait_until(&x->c, &x->m, LOOP, &x->tw.w, AS_NO_DEADLINE, th_cb, &x->tw))     \
+    X(cond_wait_closed, -ESHUTDOWN, as_cond_wait_async(&x->ccl, &x->mlk, LOOP, TW))        \
+    X(cond_blocking_null, -EINVAL, as_cond_wait_blocking(NULL, &x->mlk, AS_NO_DEADLINE))   \
+    X(cond_blocking_null_mutex, -EINVAL, as_cond_wait_blocking(&x->c, NULL, AS_NO_DEADLINE)) \
+    X(cond_blocking_unlocked_mutex, -EPERM, as_cond_wait_blocking(&x->c, &x->m, AS_NO_DEADLINE)) \
+    X(cond_blocking_huge_deadline, -EINVAL, as_cond_wait_blocking(&x->c, &x->mlk, HUGE_DEADLINE)) \
+    X(cond_blocking_past_deadline, -ETIMEDOUT, as_cond_wait_blocking(&x->c, &x->mlk, PAST)) \
+    X(cond_blocking_closed, -ESHUTDOWN, as_cond_wait_blocking(&x->ccl, &x->mlk, AS_NO_DEADLINE)) \
+    X(cond_close_null, -EINVAL, as_cond_close(NULL))                                       \
+    X(cond_close_destroyed, -EINVAL, as_cond_close(&x->dc))                                \
+    X(cond_close_twice, 0, as_cond_close(&x->ccl))                                         \
+    X(event_until_huge_deadline, -EINVAL,                                                  \
+      as_event_wait_until(&x->easet, LOOP, &x->tw.w, HUGE_DEADLINE, th_cb, &x->tw))        \
+    X(event_until_past_deadline, -ETIMEDOUT,                                               \
+      as_event_wait_until(&x->e, LOOP, &x->tw.w, PAST, th_cb, &x->tw))                     \
+    X(event_wait_closed, -ESHUTDOWN, as_event_wait_async(&x->ecl, LOOP, TW))               \
+    X(event_blocking_null, -EINVAL, as_event_wait_blocking(NULL, AS_NO_DEADLINE))          \
+    X(event_blocking_huge_deadline, -EINVAL, as_event_wait_blocking(&x->e, HUGE_DEADLINE)) \
+    X(event_blocking_past_deadline, -ETIMEDOUT, as_event_wait_blocking(&x->e, PAST))       \
+    X(event_blocking_closed, -ESHUTDOWN, as_event_wait_blocking(&x->ecl, AS_NO_DEADLINE))  \
+    X(event_broadcast_null, -EINVAL, as_event_broadcast(NULL))                             \
+    X(event_broadcast_destroyed, -EINVAL, as_event_broadcast(&x->de))                      \
+    X(event_close_null, -EINVAL, as_event_close(NULL))                                     \
+    X(event_close_destroyed, -EINVAL, as_event_close(&x->de))                              \
+    X(event_close_twice, 0, as_event_close(&x->ecl))
 
 /* name, expected result, call */
 #define ROWS(X)                                                                            \
@@ -133,8 +221,8 @@ static void bx_notify(void *ctx)
     X(loop_handle_cqe_null_cqe, 0, as_loop_handle_cqe(LOOP, NULL))                         \
     X(loop_handle_cqe_zeroed_loop, 0, as_loop_handle_cqe(&x->zl, x->cqe_z))               \
     X(loop_handle_cqe_destroyed_loop_foreign, 0, as_loop_handle_cqe(&x->dl, x->cqe_z))    \
-    /* user_data = loop + tag is reserved to the library: a late CQE of a  */               \
-    /* destroyed loop is still the library's (swallowed, nothing touched)  */               \
+    /* user_data with bit 63 and a tag is reserved to the library: a late */             \
+    /* CQE of a destroyed loop is still the library's (swallowed)        */             \
     X(loop_handle_cqe_destroyed_loop_late, PER_OS(1, 0), as_loop_handle_cqe(&x->dl, x->cqe_d)) \
     X(loop_backend_null, 0, as_loop_backend(NULL) != NULL)                                 \
     X(loop_backend_zeroed, 0, as_loop_backend(&x->zl) != NULL)                             \
@@ -150,8 +238,6 @@ static void bx_notify(void *ctx)
     X(sem_init_u32max, -EINVAL, as_sem_init(&x->zs, UINT32_MAX, 0))                        \
     X(sem_init_flags, -EINVAL, as_sem_init(&x->zs, 1, 1))                                  \
     X(sem_init_flags_high, -EINVAL, as_sem_init(&x->zs, 1, 0x80000000u))                   \
-    X(sem_init_twice, -EBUSY, as_sem_init(&x->s3, 5, 0))                                   \
-    X(sem_init_twice_waiters, -EBUSY, as_sem_init(&x->s0, 5, 0))                           \
     X(sem_destroy_null, -EINVAL, as_sem_destroy(NULL))                                     \
     X(sem_destroy_zeroed, -EINVAL, as_sem_destroy(&x->zs))                                 \
     X(sem_destroy_twice, -EINVAL, as_sem_destroy(&x->ds))                                  \
@@ -204,9 +290,6 @@ static void bx_notify(void *ctx)
     X(mutex_init_null, -EINVAL, as_mutex_init(NULL, 0))                                    \
     X(mutex_init_flags, -EINVAL, as_mutex_init(&x->zm, 2))                                 \
     X(mutex_init_flags_high, -EINVAL, as_mutex_init(&x->zm, 0x80000000u))                  \
-    X(mutex_init_twice, -EBUSY, as_mutex_init(&x->m, 0))                                   \
-    X(mutex_init_twice_locked, -EBUSY, as_mutex_init(&x->mlk, 0))                          \
-    X(mutex_init_twice_waiters, -EBUSY, as_mutex_init(&x->mw, AS_MUTEX_STRICT_FIFO))       \
     X(mutex_destroy_null, -EINVAL, as_mutex_destroy(NULL))                                 \
     X(mutex_destroy_zeroed, -EINVAL, as_mutex_destroy(&x->zm))                             \
     X(mutex_destroy_twice, -EINVAL, as_mutex_destroy(&x->dm))                              \
@@ -236,8 +319,6 @@ static void bx_notify(void *ctx)
     /* ---- condvar ---- */                                                                \
     X(cond_init_null, -EINVAL, as_cond_init(NULL, 0))                                      \
     X(cond_init_flags, -EINVAL, as_cond_init(&x->zc, 1))                                   \
-    X(cond_init_twice, -EBUSY, as_cond_init(&x->c, 0))                                     \
-    X(cond_init_twice_waiters, -EBUSY, as_cond_init(&x->cw, 0))                            \
     X(cond_destroy_null, -EINVAL, as_cond_destroy(NULL))                                   \
     X(cond_destroy_zeroed, -EINVAL, as_cond_destroy(&x->zc))                               \
     X(cond_destroy_twice, -EINVAL, as_cond_destroy(&x->dc))                                \
@@ -270,9 +351,6 @@ static void bx_notify(void *ctx)
     X(event_init_null, -EINVAL, as_event_init(NULL, 0))                                    \
     X(event_init_flags, -EINVAL, as_event_init(&x->ze, 4))                                 \
     X(event_init_flags_high, -EINVAL, as_event_init(&x->ze, 0x80000000u))                  \
-    X(event_init_twice, -EBUSY, as_event_init(&x->e, AS_EVENT_INITIALLY_SET))              \
-    X(event_init_twice_set, -EBUSY, as_event_init(&x->eset, 0))                            \
-    X(event_init_twice_waiters, -EBUSY, as_event_init(&x->ew, AS_EVENT_INITIALLY_SET))     \
     X(event_destroy_null, -EINVAL, as_event_destroy(NULL))                                 \
     X(event_destroy_zeroed, -EINVAL, as_event_destroy(&x->ze))                             \
     X(event_destroy_twice, -EINVAL, as_event_destroy(&x->de))                              \
@@ -297,7 +375,8 @@ static void bx_notify(void *ctx)
     X(event_reset_destroyed, -EINVAL, as_event_reset(&x->de))                              \
     X(event_is_set_null, -EINVAL, as_event_is_set(NULL))                                   \
     X(event_is_set_zeroed, -EINVAL, as_event_is_set(&x->ze))                               \
-    X(event_is_set_destroyed, -EINVAL, as_event_is_set(&x->de))
+    X(event_is_set_destroyed, -EINVAL, as_event_is_set(&x->de))                           \
+    ROUND2_ROWS(X)
 
 #define DEF_ROW(name, expect, call)                                                       \
     static int row_##name(bx *x)                                                          \
@@ -340,6 +419,14 @@ static int bx_setup(void **state)
     th_event_make(&x->ew, 0);
     th_event_make(&x->eset, AS_EVENT_MANUAL_RESET | AS_EVENT_INITIALLY_SET);
     th_event_make(&x->easet, AS_EVENT_INITIALLY_SET);
+    th_sem_make(&x->scl, 2);
+    TH_RC(as_sem_close(&x->scl), 0);
+    th_mutex_make(&x->mcl, 0);
+    TH_RC(as_mutex_close(&x->mcl), 0);
+    th_cond_make(&x->ccl);
+    TH_RC(as_cond_close(&x->ccl), 0);
+    th_event_make(&x->ecl, AS_EVENT_INITIALLY_SET);
+    TH_RC(as_event_close(&x->ecl), 0);
 
     th_waiter_init(&x->tws, &x->rec, &x->L, 1);
     th_waiter_init(&x->twm, &x->rec, &x->L, 2);
@@ -372,7 +459,7 @@ static int bx_setup(void **state)
     x->de_snap = x->de;
     x->dl_snap = x->dl;
 
-    x->o_flags.flags = 1;
+    x->o_flags.flags = 0x80u; /* not an AS_LOOP_* flag */
     x->o_caps.disabled_caps = 0x80000000u;
 #ifdef _WIN32
     /* as_loop_handle_cqe is a stub that must not look at its argument */
@@ -390,7 +477,8 @@ static int bx_setup(void **state)
     x->cqe_z = &cqe_app;
     x->cqe_d = &cqe_late;
     x->cqe_z->user_data = 0x1234; /* an application's own */
-    x->cqe_d->user_data = (uint64_t)(uintptr_t)&x->dl + 1;
+    /* the library's form (asyncsync.h): bit 63, tag 1 in bits 56-59 */
+    x->cqe_d->user_data = (1ull << 63) | (1ull << 56) | (uint64_t)(uintptr_t)&x->dl;
 #endif
     th_pump(&x->L);
     return 0;
@@ -421,6 +509,13 @@ static void bx_check_unchanged(bx *x)
     TH_RC(as_event_is_set(&x->ew), 0);
     TH_RC(as_event_is_set(&x->eset), 1);
     TH_RC(as_event_is_set(&x->easet), 1);
+    TH_EQ(as_sem_value(&x->scl), 2);
+    TH_RC(as_sem_try_acquire(&x->scl, 1), -ESHUTDOWN);
+    TH_EQ(as_sem_waiters(&x->s0), 1);
+    TH_EQ(as_sem_waiters(&x->s3), 0);
+    TH_EQ(as_mutex_waiters(&x->mw), 1);
+    TH_RC(as_mutex_try_lock(&x->mcl), -ESHUTDOWN);
+    TH_RC(as_event_is_set(&x->ecl), 1);
     TH_EQ(as_wait_pending(&x->tws.w), 1);
     TH_EQ(as_wait_pending(&x->twm.w), 1);
     TH_EQ(as_wait_pending(&x->twc.w), 1);
@@ -484,6 +579,10 @@ static int bx_teardown(void **state)
     TH_RC(as_event_destroy(&x->ew), 0);
     TH_RC(as_event_destroy(&x->eset), 0);
     TH_RC(as_event_destroy(&x->easet), 0);
+    TH_RC(as_sem_destroy(&x->scl), 0);
+    TH_RC(as_mutex_destroy(&x->mcl), 0);
+    TH_RC(as_cond_destroy(&x->ccl), 0);
+    TH_RC(as_event_destroy(&x->ecl), 0);
     th_loop_destroy(&x->L);
     th_rec_assert_clean(&x->rec);
 #ifdef _WIN32

@@ -250,7 +250,8 @@ static void cond_cancel_while_mutex_held(void **state)
     TH_RC(as_mutex_destroy(&m), 0);
 }
 
-/* Cancel after the signal was handed: status 0 (mutex held). */
+/* Cancel after the signal picked a (a waits for the mutex): a's callback
+ * gets -ECANCELED with the mutex held, and the signal goes on to b. */
 static void cond_cancel_after_signal(void **state)
 {
     FIX();
@@ -265,16 +266,31 @@ static void cond_cancel_after_signal(void **state)
     lock_and_wait(&b, &c, &m, true);
     TH_RC(as_mutex_try_lock(&m), 1);
     TH_RC(as_cond_signal(&c), 0); /* a is signalled; waits for m */
-    TH_RC(as_cancel(&a.w), 0);
+    TH_RC(as_cancel(&a.w), 0);    /* the signal goes to b */
     TH_RC(as_mutex_unlock(&m), 0);
-    th_rec_wait(L, R, 1);
-    th_quiesce(L, TH_QUIET);
-    th_rec_assert_ids(R, 1); /* b was not woken: the signal was a's */
-    TH_RC(th_rec_status_of(R, 1), 0);
-    TH_EQ(th_rec_get(R, 0).held, 0);
-    TH_RC(as_cancel(&b.w), 0);
     th_rec_wait(L, R, 2);
-    TH_RC(th_rec_status_of(R, 2), -ECANCELED);
+    th_quiesce(L, TH_QUIET);
+    TH_RC(th_rec_status_of(R, 1), -ECANCELED);
+    TH_RC(th_rec_status_of(R, 2), 0);
+    TH_EQ(th_rec_get(R, 0).held, 0);
+    TH_EQ(th_rec_get(R, 1).held, 0);
+    TH_RC(as_cancel(&b.w), -ENOENT);
+    /* A broadcast is not passed on: nobody else was picked by it. */
+    th_waiter x, y;
+    th_waiter_init(&x, R, L, 3);
+    th_waiter_init(&y, R, L, 4);
+    lock_and_wait(&x, &c, &m, true);
+    TH_RC(as_mutex_try_lock(&m), 1);
+    TH_RC(as_cond_broadcast(&c), 0);           /* x picked, waits for m */
+    TH_RC(th_cond_wait(&y, &c, &m, true), 0);  /* releasing m hands it to x */
+    TH_RC(as_cancel(&x.w), 0);                 /* nothing to pass on to y */
+    th_rec_wait(L, R, 3);
+    th_quiesce(L, TH_QUIET);
+    TH_RC(th_rec_status_of(R, 3), -ECANCELED);
+    TH_EQ(th_rec_count(R), 3); /* y still waits */
+    TH_RC(as_cancel(&y.w), 0);
+    th_rec_wait(L, R, 4);
+    TH_RC(th_rec_status_of(R, 4), -ECANCELED);
     TH_RC(as_cond_destroy(&c), 0);
     TH_RC(as_mutex_destroy(&m), 0);
 }

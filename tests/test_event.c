@@ -229,7 +229,9 @@ static void event_cancel_pending(void **state)
     }
 }
 
-/* Auto-reset: cancel after the set was handed: status 0, consumed. */
+/* Cancel after the set was handed: -ECANCELED; an auto-reset event's set is
+ * not consumed by the cancelled wait: it is set again (or goes to the next
+ * waiter); a manual-reset event stays set. */
 static void event_cancel_after_set(void **state)
 {
     FIX();
@@ -237,15 +239,28 @@ static void event_cancel_after_set(void **state)
         as_event e;
         th_event_make(&e, manual ? AS_EVENT_MANUAL_RESET : 0);
         th_rec_reset(R);
-        th_waiter a;
+        th_waiter a, b;
         th_waiter_init(&a, R, L, 1);
+        th_waiter_init(&b, R, L, 2);
         TH_RC(th_event_wait(&a, &e), 0);
         TH_RC(as_event_set(&e), 0);
         TH_RC(as_cancel(&a.w), 0);
         th_rec_wait(L, R, 1);
         th_quiesce(L, TH_QUIET);
-        TH_RC(th_rec_status_of(R, 1), 0);
-        TH_RC(as_event_is_set(&e), manual ? 1 : 0);
+        TH_RC(th_rec_status_of(R, 1), -ECANCELED);
+        TH_RC(as_event_is_set(&e), 1);
+        if (!manual) {
+            /* auto-reset, a second waiter queued: the set goes to it */
+            TH_RC(as_event_reset(&e), 0);
+            TH_RC(th_event_wait(&a, &e), 0);
+            TH_RC(th_event_wait(&b, &e), 0);
+            TH_RC(as_event_set(&e), 0);
+            TH_RC(as_cancel(&a.w), 0);
+            th_rec_wait(L, R, 3);
+            TH_RC(th_rec_get(R, 1).status, -ECANCELED);
+            TH_RC(th_rec_status_of(R, 2), 0);
+            TH_RC(as_event_is_set(&e), 0);
+        }
         TH_RC(as_event_destroy(&e), 0);
     }
 }

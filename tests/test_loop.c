@@ -323,8 +323,14 @@ static void loop_foreign_cqes(void **state)
     th_pump(L);
 
     uintptr_t base = (uintptr_t)&L->loop;
-    const uint64_t uds[] = { 0, 1, base, base + 8, base + 64, base - 1, TH_FOREIGN_TAG | 5,
-                             ~0ull };
+    /* An application's own values: small integers, pointers into (or at)
+     * the loop, tagged pointers to a struct whose first member is the loop
+     * (issue 11: they once collided with the library's address + tag),
+     * values with bit 63 set but bits 60-62 not clear. */
+    const uint64_t uds[] = { 0, 1, 7, base, base + 1, base + 3, base + 7, base + 8, base + 64,
+                             base - 1, TH_FOREIGN_TAG | 5, ~0ull,
+                             (1ull << 63) | (1ull << 62) | (1ull << 56) | base,
+                             (1ull << 63) | (1ull << 60) | base };
     enum { N = sizeof uds / sizeof uds[0] };
     for (int i = 0; i < N; i++) {
         struct io_uring_sqe *sqe = io_uring_get_sqe(&L->ring);
@@ -365,6 +371,143 @@ static void loop_foreign_cqes(void **state)
     TH_RC(as_sem_destroy(&s), 0);
 }
 #endif
+
+/* ---- teardown in the common case: 0 at once ------------------------------ */
+
+/* A loop that parked and was woken (its doorbell armed in the kernel),
+ * with nothing pending and no message on its way, tears down with one
+ * as_loop_destroy returning 0: no -EAGAIN round. */
+static void loop_teardown_returns_zero(void **state)
+{
+    (void)state;
+    enum { NL = 3 };
+    th_loop *ls = th_zalloc(NL * sizeof *ls);
+    th_rec rec;
+    th_rec_init(&rec);
+    as_sem s;
+    th_sem_make(&s, 0);
+    for (int i = 0; i < NL; i++) {
+        int r = th_loop_init(&ls[i], TH_RING, NULL);
+        if (r == -ENOSYS || r == -EPERM || r == -EOPNOTSUPP) {
+            free(ls);
+            skip();
+        }
+        assert_int_equal(r, 0);
+    }
+    for (int round = 0; round < 2; round++) {
+        th_waiter w[NL];
+        for (int i = 0; i < NL; i++) {
+            th_waiter_init(&w[i], &rec, &ls[i], round * NL + i);
+            TH_RC(th_sem_acquire(&w[i], &s, 1), 0);
+            th_pump(&ls[i]); /* the doorbell is in the kernel */
+        }
+        th_release ra = { &s, NL, 1 };
+        pthread_t t;
+        th_thread_start(&t, th_release_thread, &ra); /* futex wakes */
+        th_thread_join(t);
+        TH_RC(ra.rc, 0);
+        for (int i = 0; i < NL; i++)
+            th_rec_wait_woken(&ls[i], &rec, (unsigned)(round * NL + i + 1));
+    }
+    /* and one with a deadline (the ring timer armed) that was granted */
+    th_waiter d;
+    th_waiter_init(&d, &rec, &ls[0], 100);
+    TH_RC(th_armed(&d, as_sem_acquire_until(&s, &ls[0].loop, &d.w, 1,
+                                            as_now_ns() + 5000000000ull, th_cb, &d),
+                   TH_HELD_NONE, NULL, false),
+          0);
+    th_pump(&ls[0]);
+    TH_RC(as_sem_release(&s, 1), 0);
+    th_rec_wait(&ls[0], &rec, 2 * NL + 1);
+    th_rec_assert_clean(&rec);
+    for (int i = 0; i < NL; i++) {
+        TH_RC(as_loop_destroy(&ls[i].loop), 0);
+        assert_null(as_loop_backend(&ls[i].loop));
+        /* late CQEs (the cancelled doorbell) are swallowed */
+        th_loop_after_destroy(&ls[i]);
+    }
+    TH_RC(as_sem_destroy(&s), 0);
+    free(ls);
+}
+
+/* ---- AS_LOOP_ALWAYS_CALLBACK ---------------------------------------------- */
+
+static void loop_always_callback(void **state)
+{
+    FIX();
+    th_loop X;
+    as_loop_options o = { AS_LOOP_ALWAYS_CALLBACK, 0 };
+    int r = th_loop_init(&X, L->kind, &o);
+    assert_int_equal(r, 0);
+    as_sem s;
+    as_mutex m;
+    as_event e;
+    th_sem_make(&s, 2);
+    th_mutex_make(&m, 0);
+    th_event_make(&e, AS_EVENT_INITIALLY_SET);
+    th_waiter a, b, c, d;
+    th_waiter_init(&a, R, &X, 1);
+    th_waiter_init(&b, R, &X, 2);
+    th_waiter_init(&c, R, &X, 3);
+    th_waiter_init(&d, R, &X, 4);
+    /* satisfiable at once: 0, not 1; granted already (value, lock, set) */
+    TH_RC(th_sem_acquire(&a, &s, 1), 0);
+    TH_EQ(as_sem_value(&s), 1);
+    TH_RC(th_mutex_lock(&b, &m, true), 0);
+    TH_RC(as_mutex_try_lock(&m), 0);
+    TH_RC(th_event_wait(&c, &e), 0);
+    TH_RC(as_event_is_set(&e), 0);
+    /* a cancel before the callback gives the grant back */
+    TH_RC(th_sem_acquire(&d, &s, 1), 0);
+    TH_EQ(as_sem_value(&s), 0);
+    TH_RC(as_cancel(&d.w), 0);
+    TH_EQ(as_sem_value(&s), 1);
+    TH_EQ(th_rec_count(R), 0); /* nothing inline */
+    th_rec_wait(&X, R, 4);
+    th_rec_assert_ids(R, 1, 2, 3, 4);
+    TH_RC(th_rec_status_of(R, 1), 0);
+    TH_RC(th_rec_status_of(R, 2), 0);
+    TH_RC(th_rec_status_of(R, 3), 0);
+    TH_RC(th_rec_status_of(R, 4), -ECANCELED);
+    TH_RC(as_sem_release(&s, 1), 0);
+    TH_EQ(as_sem_value(&s), 2);
+    TH_RC(as_mutex_try_lock(&m), 1); /* b unlocked in its callback */
+    TH_RC(as_mutex_unlock(&m), 0);
+    th_rec_assert_clean(R);
+    th_loop_destroy(&X);
+    TH_RC(as_sem_destroy(&s), 0);
+    TH_RC(as_mutex_destroy(&m), 0);
+    TH_RC(as_event_destroy(&e), 0);
+}
+
+/* ---- init on memory that merely looks used --------------------------------- */
+
+/* Objects never destroyed are initialised again on the same memory (the
+ * loop-local pattern, or memory freed and allocated again): no -EBUSY. */
+static void loop_init_again_without_destroy(void **state)
+{
+    FIX();
+    static as_sem s;
+    static as_mutex m;
+    static as_cond c;
+    static as_event e;
+    static as_loop g;
+    for (int i = 0; i < 3; i++) {
+        TH_RC(as_sem_init(&s, 1, 0), 0);
+        TH_RC(as_sem_try_acquire(&s, 1), 1); /* left acquired: looks used */
+        TH_RC(as_mutex_init(&m, 0), 0);
+        TH_RC(as_mutex_try_lock(&m), 1);     /* left locked */
+        TH_RC(as_cond_init(&c, 0), 0);
+        TH_RC(as_event_init(&e, AS_EVENT_INITIALLY_SET), 0);
+        TH_RC(as_loop_init_generic(&g, th_notify_noop, NULL, NULL), 0);
+    }
+    TH_RC(as_mutex_unlock(&m), 0);
+    TH_RC(as_sem_destroy(&s), 0);
+    TH_RC(as_mutex_destroy(&m), 0);
+    TH_RC(as_cond_destroy(&c), 0);
+    TH_RC(as_event_destroy(&e), 0);
+    TH_RC(as_loop_destroy(&g), 0);
+}
 
 /* ---- notify hooks -------------------------------------------------------- */
 
@@ -742,6 +885,9 @@ int main(void)
         TH_TEST(loop_run_returns_count),
         TH_TEST(loop_destroy_busy_then_works),
         TH_TEST(loop_destroy_inside_callback),
+        cmocka_unit_test(loop_teardown_returns_zero),
+        TH_TEST(loop_always_callback),
+        TH_TEST(loop_init_again_without_destroy),
         TH_TEST(loop_destroy_from_other_thread),
         cmocka_unit_test(loop_destroy_right_after_cancel),
         TH_TEST_RING(loop_reinit_same_ring),

@@ -275,26 +275,41 @@ static void sem_cancel_twice(void **state)
 }
 
 /* Cancel after the permit was handed but before the callback ran: as_cancel
- * returns 0 and the callback gets 0 (the permit is not lost). */
+ * returns 0, the callback gets -ECANCELED, and the permit goes on to the next
+ * waiter (here b), or back to the count: never lost, never the caller's to
+ * give back. */
 static void sem_cancel_after_handoff(void **state)
 {
     FIX();
     as_sem s;
     th_sem_make(&s, 0);
-    th_waiter a;
+    th_waiter a, b;
     th_waiter_init(&a, R, L, 1);
+    th_waiter_init(&b, R, L, 2);
     TH_RC(th_sem_acquire(&a, &s, 1), 0);
-    TH_RC(as_sem_release(&s, 1), 0);
-    TH_RC(as_cancel(&a.w), 0);
+    TH_RC(th_sem_acquire(&b, &s, 1), 0);
+    TH_RC(as_sem_release(&s, 1), 0); /* a is handed the permit */
+    TH_RC(as_cancel(&a.w), 0);        /* ... and passes it to b */
+    TH_RC(as_cancel(&a.w), 0);        /* idempotent: no second give-back */
     TH_EQ(th_rec_count(R), 0);
-    th_rec_wait(L, R, 1);
+    th_rec_wait(L, R, 2);
     th_quiesce(L, TH_QUIET);
-    th_rec_assert_ids(R, 1);
-    TH_RC(th_rec_status_of(R, 1), 0);
-    TH_EQ(as_sem_value(&s), 0); /* a holds it */
+    TH_RC(th_rec_status_of(R, 1), -ECANCELED);
+    TH_RC(th_rec_status_of(R, 2), 0);
+    TH_EQ(as_sem_value(&s), 0); /* b holds it */
     TH_RC(as_cancel(&a.w), -ENOENT);
+    TH_RC(as_cancel(&b.w), -ENOENT);
+    /* Nobody behind: the permit returns to the count. */
+    th_waiter c;
+    th_waiter_init(&c, R, L, 3);
+    TH_RC(th_sem_acquire(&c, &s, 1), 0);
     TH_RC(as_sem_release(&s, 1), 0);
+    TH_RC(as_cancel(&c.w), 0);
     TH_EQ(as_sem_value(&s), 1);
+    th_rec_wait(L, R, 3);
+    TH_RC(th_rec_status_of(R, 3), -ECANCELED);
+    TH_RC(as_sem_release(&s, 1), 0);
+    TH_EQ(as_sem_value(&s), 2);
     TH_RC(as_sem_destroy(&s), 0);
 }
 

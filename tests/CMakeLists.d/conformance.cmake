@@ -10,6 +10,7 @@ set(AS_CONFORMANCE_TESTS
   test_event
   test_loop
   test_badinput
+  test_deadline
 )
 foreach(t IN LISTS AS_CONFORMANCE_TESTS)
   as_add_test(${t} SOURCES ${t}.c harness.c LABELS conformance TIMEOUT 120)

@@ -73,6 +73,19 @@ static void release_from_plain_thread(as_sem *s, uint32_t n)
     th_thread_join(t);
 }
 
+static void setup_ring_loop_opts(th_loop *L, unsigned entries,
+                                 const as_loop_options *opts)
+{
+    int r = th_loop_init_ex(L, TH_RING, opts, entries);
+    if (r == -ENOSYS || r == -EPERM || r == -EOPNOTSUPP)
+        skip();
+    assert_int_equal(r, 0);
+}
+
+/* A loop whose wakes of other loops ride its ring wherever they are made
+ * (the tests release from their own code, outside as_loop_run). */
+static const as_loop_options defer_wakes = { AS_LOOP_DEFER_WAKES, 0 };
+
 static void setup_ring_loop(th_loop *L, unsigned entries)
 {
     int r = th_loop_init_ex(L, TH_RING, NULL, entries);
@@ -186,38 +199,84 @@ static void test_sq_full_at_wake(void **state)
     TH_RC(as_sem_destroy(&s), 0);
 }
 
-/* ---- a wake rides the releaser's ring (uring), or not at all (generic) -- */
+/* ---- when a wake rides the releaser's ring (W2 in uring.c) -------------
+ *
+ * A release on a uring loop's thread wakes another uring loop with a message
+ * on its ring only where the ring's next submit is known to come: inside
+ * as_loop_run (a callback), or anywhere with AS_LOOP_DEFER_WAKES.  Anywhere
+ * else (this test's own code, like an application's CQE handler that then
+ * computes, or a thread about to block elsewhere) it is futex(2) at once: the
+ * other loop wakes although this one never submits again. */
+
+static as_sem *rides_sem;
+
+static void release_in_callback(th_waiter *tw, int status)
+{
+    (void)tw, (void)status;
+    if (as_sem_release(rides_sem, 1) != 0)
+        th_fail("release in a callback");
+}
 
 static void test_wake_rides_releaser_ring(void **state)
 {
     (void)state;
     th_loop A;
-    as_sem s;
+    as_sem s, local;
     struct remote B;
     th_sem_make(&s, 0);
+    th_sem_make(&local, 0);
     setup_ring_loop(&A, 8);
     th_loop_run(&A);
-    remote_start(&B, &s);
     bool rides = (as_loop_caps(&A.loop) & AS_CAP_RING_WAKE) != 0;
 
+    /* 1. In the test's own code: never an SQE; B wakes without A's submit. */
+    remote_start(&B, &s);
     unsigned before = io_uring_sq_ready(&A.ring);
     TH_RC(as_sem_release(&s, 1), 0);
+    assert_int_equal(io_uring_sq_ready(&A.ring), before);
+    if (!th_counter_wait_ge(&B.done, 1, TH_TIMEOUT))
+        fail_msg("a wake made outside as_loop_run waited for A's submit");
+    remote_stop(&B);
+
+    /* 2. In a callback (inside as_loop_run): a message on A's ring (uring),
+     * sent by the submit that follows as_loop_run. */
+    remote_start(&B, &s);
+    th_rec rec;
+    th_waiter tw;
+    th_rec_init(&rec);
+    th_waiter_init(&tw, &rec, &A, 1);
+    tw.on_cb = release_in_callback;
+    rides_sem = &s;
+    TH_RC(th_sem_acquire(&tw, &local, 1), 0);
+    TH_RC(as_sem_release(&local, 1), 0);
+    before = io_uring_sq_ready(&A.ring);
+    assert_int_equal(as_loop_run(&A.loop), 1);
+    assert_int_equal(io_uring_sq_ready(&A.ring), before + (rides ? 1u : 0u));
     if (rides) {
-        /* uring: the wake is one SQE on our ring (a MSG_RING message to
-         * B's ring), not a system call, and it goes out with our next
-         * submission. */
-        assert_int_equal(io_uring_sq_ready(&A.ring), before + 1);
-        assert_true(io_uring_submit(&A.ring) >= 1);
-    } else {
-        /* generic: an eventfd write, nothing on our ring; we never submit. */
-        assert_int_equal(io_uring_sq_ready(&A.ring), before);
+        /* as_loop_flush sends it now (a callback that then runs long) */
+        TH_RC(as_loop_flush(&A.loop), (int)(before + 1));
+        assert_int_equal(io_uring_sq_ready(&A.ring), 0);
+        TH_RC(as_loop_flush(&A.loop), 0); /* nothing of ours queued */
     }
     if (!th_counter_wait_ge(&B.done, 1, TH_TIMEOUT))
         fail_msg("the wake did not reach the other loop");
+    remote_stop(&B);
+    th_loop_destroy(&A);
 
+    /* 3. AS_LOOP_DEFER_WAKES: rides from anywhere on the loop's thread. */
+    setup_ring_loop_opts(&A, 8, &defer_wakes);
+    th_loop_run(&A);
+    remote_start(&B, &s);
+    before = io_uring_sq_ready(&A.ring);
+    TH_RC(as_sem_release(&s, 1), 0);
+    assert_int_equal(io_uring_sq_ready(&A.ring), before + (rides ? 1u : 0u));
+    th_submit(&A);
+    if (!th_counter_wait_ge(&B.done, 1, TH_TIMEOUT))
+        fail_msg("the wake did not reach the other loop");
     remote_stop(&B);
     th_loop_destroy(&A);
     TH_RC(as_sem_destroy(&s), 0);
+    TH_RC(as_sem_destroy(&local), 0);
 }
 
 /* The last SQE queued on L's ring (not yet submitted). */
@@ -241,7 +300,7 @@ struct msg_fix {
 static struct io_uring_sqe *msg_begin(struct msg_fix *f)
 {
     th_sem_make(&f->s, 0);
-    setup_ring_loop(&f->A, 8);
+    setup_ring_loop_opts(&f->A, 8, &defer_wakes);
     th_loop_run(&f->A);
     if (!(as_loop_caps(&f->A.loop) & AS_CAP_RING_WAKE) ||
         strcmp(as_loop_backend(&f->A.loop), "uring") != 0) {

@@ -412,7 +412,7 @@ static void bad_input(void **state)
     HANDLE mutex = CreateMutexW(NULL, FALSE, NULL);
     assert_non_null(mutex);
     assert_true(CloseHandle(closed));
-    as_loop_options o_flags = { 1, 0 }, o_caps = { 0, 0x80000000u };
+    as_loop_options o_flags = { 0x80u, 0 }, o_caps = { 0, 0x80000000u };
     as_loop *tmp = th_zalloc(sizeof *tmp);   /* zeroed, never initialised */
     as_loop *junk = th_zalloc(sizeof *junk); /* stack-garbage-like bytes */
     memset(junk, 0xa5, sizeof *junk);
@@ -438,8 +438,6 @@ static void bad_input(void **state)
         { "unknown caps", tmp, L->port, &o_caps, -EINVAL },
         { "garbage loop, NULL port", junk, NULL, NULL, -EINVAL },
         { "garbage loop, bad options", junk, other, &o_caps, -EINVAL },
-        { "live loop, its port", &L->loop, L->port, NULL, -EBUSY },
-        { "live loop, another port", &L->loop, other, NULL, -EBUSY },
     };
     for (size_t i = 0; i < sizeof row / sizeof row[0]; i++) {
         int got = as_loop_init_iocp(row[i].loop, row[i].port, row[i].opts);
