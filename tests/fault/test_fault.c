@@ -468,6 +468,112 @@ static void test_cq_overflow(void **state)
     th_loop_destroy(&L);
 }
 
+/* ---- the ring timer (deadlines) under faults ----------------------------- */
+
+#define MS 1000000ull
+
+static int until(th_waiter *tw, as_sem *s, uint64_t deadline)
+{
+    return th_armed(tw, as_sem_acquire_until(s, &tw->L->loop, &tw->w, 1, deadline, th_cb, tw),
+                    TH_HELD_NONE, NULL, false);
+}
+
+/* The SQ is full when the timer must be armed, and again when it must be
+ * moved to an earlier deadline: the library flushes the SQ (A1) and the
+ * deadlines still fire (the loop sleeps on its ring: a timer not armed
+ * would be a hang). */
+static void test_timer_sq_full(void **state)
+{
+    (void)state;
+    th_loop L;
+    th_rec rec;
+    th_waiter far, near;
+    as_sem s;
+    setup_ring_loop(&L, 4);
+    th_rec_init(&rec);
+    th_sem_make(&s, 0);
+    th_waiter_init(&far, &rec, &L, 1);
+    th_waiter_init(&near, &rec, &L, 2);
+    assert_int_equal(th_queue_nops(&L, -1), 4);
+    TH_RC(until(&far, &s, as_now_ns() + 80 * MS), 0);  /* arm: SQ full */
+    th_queue_nops(&L, -1);                              /* full again */
+    assert_int_equal(io_uring_sq_space_left(&L.ring), 0);
+    TH_RC(until(&near, &s, as_now_ns() + 20 * MS), 0); /* move: SQ full */
+    th_rec_wait_woken(&L, &rec, 2);
+    th_rec_assert_ids(&rec, 2, 1);
+    TH_RC(th_rec_status_of(&rec, 1), -ETIMEDOUT);
+    TH_RC(th_rec_status_of(&rec, 2), -ETIMEDOUT);
+    th_pump(&L);
+    assert_int_equal(L.cqes_unknown, 0);
+    TH_RC(as_sem_destroy(&s), 0);
+    th_loop_destroy(&L);
+}
+
+/* The timer's CQE lands in a CQ overflow backlog: it still expires the
+ * wait once the loop handles its completions. */
+static void test_timer_cq_overflow(void **state)
+{
+    (void)state;
+    enum { NOPS = 64 };
+    th_loop L;
+    th_rec rec;
+    th_waiter tw;
+    as_sem s;
+    setup_ring_loop(&L, 4); /* CQ of 8 entries */
+    th_rec_init(&rec);
+    th_sem_make(&s, 0);
+    th_waiter_init(&tw, &rec, &L, 1);
+    uint64_t d = as_now_ns() + 10 * MS;
+    TH_RC(until(&tw, &s, d), 0);
+    th_loop_run(&L);
+    for (int sent = 0; sent < NOPS;) {
+        int n = th_queue_nops(&L, NOPS - sent);
+        int r = io_uring_submit(&L.ring);
+        assert_true(r >= 0 || r == -EBUSY);
+        if (r == -EBUSY)
+            break;
+        sent += n;
+    }
+    while (as_now_ns() < d + 5 * MS)
+        ; /* the timer fires into the full CQ */
+    th_rec_wait(&L, &rec, 1);
+    TH_RC(th_rec_status_of(&rec, 1), -ETIMEDOUT);
+    assert_true(tw.cb_ns >= d);
+    th_pump(&L);
+    assert_int_equal(L.cqes_unknown, 0);
+    TH_RC(as_sem_destroy(&s), 0);
+    th_loop_destroy(&L);
+}
+
+/* Destroy with timed waits pending: -EBUSY, nothing changed, the deadline
+ * still fires; once no wait is pending, destroy returns 0 at once even
+ * though a timer is armed on the ring (its late CQE is swallowed). */
+static void test_destroy_with_timer_armed(void **state)
+{
+    (void)state;
+    th_loop L;
+    th_rec rec;
+    th_waiter a, b;
+    as_sem s;
+    setup_ring_loop(&L, 8);
+    th_rec_init(&rec);
+    th_sem_make(&s, 0);
+    th_waiter_init(&a, &rec, &L, 1);
+    th_waiter_init(&b, &rec, &L, 2);
+    TH_RC(until(&a, &s, as_now_ns() + 20 * MS), 0);
+    TH_RC(until(&b, &s, as_now_ns() + 5000 * MS), 0);
+    th_pump(&L);
+    TH_RC(as_loop_destroy(&L.loop), -EBUSY);
+    th_rec_wait_woken(&L, &rec, 1);
+    TH_RC(th_rec_status_of(&rec, 1), -ETIMEDOUT);
+    TH_RC(as_cancel(&b.w), 0); /* the armed timer is for b's deadline */
+    th_rec_wait(&L, &rec, 2);
+    TH_RC(as_loop_destroy(&L.loop), 0);
+    th_loop_after_destroy(&L);
+    assert_int_equal(L.cqes_unknown, 0);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
 /* ---- io_uring_submit failing ------------------------------------------- */
 
 static void submit_failure(int err)
@@ -577,6 +683,9 @@ int main(void)
         cmocka_unit_test(test_msg_refused_during_teardown),
         cmocka_unit_test(test_destroy_flush_after_failed_submit),
         cmocka_unit_test(test_cq_overflow),
+        cmocka_unit_test(test_timer_sq_full),
+        cmocka_unit_test(test_timer_cq_overflow),
+        cmocka_unit_test(test_destroy_with_timer_armed),
         cmocka_unit_test(test_submit_ebusy),
         cmocka_unit_test(test_submit_eagain),
         cmocka_unit_test(test_submit_eintr),
