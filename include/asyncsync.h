@@ -597,8 +597,11 @@ int as_event_is_set(const as_event *e);
  *   for (;;) {
  *       OVERLAPPED_ENTRY e[64];
  *       ULONG n = 0;
+ *       int64_t t;
  *       as_loop_run(&loop);                     // run ready callbacks
- *       GetQueuedCompletionStatusEx(port, e, 64, &n, INFINITE, FALSE);
+ *       t = as_loop_timeout_ns(&loop);          // deadlines of its waits
+ *       GetQueuedCompletionStatusEx(port, e, 64, &n,
+ *           t < 0 ? INFINITE : (DWORD)((t + 999999) / 1000000), FALSE);
  *       for (ULONG i = 0; i < n; i++)
  *           if (!as_loop_handle_completion(&loop, &e[i]))
  *               handle_own(&e[i]);
