@@ -12,8 +12,10 @@
  *   io_uring ring, so lock waits, their deadlines and I/O complete through one
  *   completion queue.  Threads that run no loop use the *_blocking forms.
  *
- *   Integration, in a loop that owns `ring`:
+ *   Integration, in a loop that owns `ring` (the code blocks of this
+ *   header and of README.md are compiled by tests/docs/snippets.sh):
  *
+ *       ```c
  *       as_loop loop;
  *       as_loop_init_uring(&loop, &ring, NULL);
  *       for (;;) {
@@ -28,6 +30,7 @@
  *           }
  *           io_uring_cq_advance(&ring, seen);
  *       }
+ *       ```
  *
  * OWNERSHIP
  *
@@ -321,10 +324,14 @@ int as_loop_init_uring(as_loop *loop, struct io_uring *ring,
  * thread, when the loop has callbacks to run; the loop then calls
  * as_loop_run() on its own thread.  notify must not call back into the
  * library.  Deadlines: the loop blocks at most as_loop_timeout_ns() before it
- * calls as_loop_run again (two lines in a poll()-style loop:
+ * calls as_loop_run again; two lines in a poll()-style loop:
+ *
+ *     ```c
  *     int64_t t = as_loop_timeout_ns(&loop);
- *     poll(fds, n, t < 0 ? -1 : (int)((t + 999999) / 1000000));
- * ).  Backend: "generic".  Availability: every platform.
+ *     poll(fds, nfds, t < 0 ? -1 : (int)((t + 999999) / 1000000));
+ *     ```
+ *
+ * Backend: "generic".  Availability: every platform.
  * Returns 0 or -EINVAL (NULL loop or notify, unknown option bits). */
 int as_loop_init_generic(as_loop *loop, void (*notify)(void *ctx), void *ctx,
                          const as_loop_options *opts);
@@ -591,6 +598,7 @@ int as_event_is_set(const as_event *e);
  * Windows: loops bound to an I/O completion port.  Declared everywhere so
  * portable code compiles; elsewhere they return -EOPNOTSUPP / false.
  *
+ *   ```c
  *   HANDLE port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
  *   as_loop loop;
  *   as_loop_init_iocp(&loop, port, NULL);
@@ -606,6 +614,7 @@ int as_event_is_set(const as_event *e);
  *           if (!as_loop_handle_completion(&loop, &e[i]))
  *               handle_own(&e[i]);
  *   }
+ *   ```
  *
  * A wake from another thread arrives as one completion packet posted to the
  * port (PostQueuedCompletionStatus), whatever the number of waits it
