@@ -34,7 +34,7 @@
  *
  * OWNERSHIP
  *
- *   Every object (as_loop, as_wait, as_sem, as_mutex, as_cond, as_event) is
+ *   Every object (as_loop, as_wait and every primitive) is
  *   allocated by the caller: on the stack, inside the caller's own structs or
  *   in static storage.  No call allocates memory.  init never inspects the
  *   memory it is given (any bytes are accepted: an object that was never
@@ -155,6 +155,8 @@ typedef struct as_sem as_sem;
 typedef struct as_mutex as_mutex;
 typedef struct as_cond as_cond;
 typedef struct as_event as_event;
+typedef struct as_barrier as_barrier;
+typedef struct as_latch as_latch;
 typedef struct as_loop_options as_loop_options;
 
 typedef void (*as_callback)(as_wait *w, int status, void *arg);
@@ -262,12 +264,16 @@ struct as_sem { AS__PRIM_FIELDS; };
 struct as_mutex { AS__PRIM_FIELDS; };
 struct as_cond { AS__PRIM_FIELDS; };
 struct as_event { AS__PRIM_FIELDS; };
+struct as_barrier { AS__PRIM_FIELDS; };
+struct as_latch { AS__PRIM_FIELDS; };
 
 /* Private: values behind the static initialisers. */
 #define AS__MAGIC_SEM   0x53454d31u
 #define AS__MAGIC_MUTEX 0x4d545831u
 #define AS__MAGIC_COND  0x434e4431u
 #define AS__MAGIC_EVENT 0x45564e31u
+#define AS__MAGIC_BARRIER 0x42415231u
+#define AS__MAGIC_LATCH 0x4c544331u
 
 /* ---------------------------------------------------------------------------
  * Errors
@@ -593,6 +599,70 @@ int as_event_close(as_event *e);
 int64_t as_event_waiters(const as_event *e);
 /* Returns 1 (set), 0 (not set), -EINVAL. */
 int as_event_is_set(const as_event *e);
+
+/* ---------------------------------------------------------------------------
+ * Barrier: `parties` arrivals complete a generation.  The arrival that
+ * completes it is the leader: its call returns 1 (no callback; with
+ * AS_LOOP_ALWAYS_CALLBACK its callback runs with status 1); the others'
+ * callbacks run with 0.  The barrier is then ready for the next generation
+ * (as pthread_barrier_t, C++20 std::barrier without a completion step).  A
+ * party that leaves before its generation completes (cancelled, timed out,
+ * closed) stops counting: the generation then needs one more arrival.
+ * ------------------------------------------------------------------------- */
+
+#define AS_BARRIER_PARTIES_MAX 0x7fffffffu
+#define AS_BARRIER_INITIALIZER(parties) \
+    { 0, 0, AS__MAGIC_BARRIER, (parties), 0, 0, NULL, NULL }
+
+/* Returns 0 or -EINVAL (NULL, parties 0 or above AS_BARRIER_PARTIES_MAX). */
+int as_barrier_init(as_barrier *b, uint32_t parties);
+/* Returns 0, -EBUSY (parties waiting), -EINVAL. */
+int as_barrier_destroy(as_barrier *b);
+/* Returns 1 (this arrival completed the generation: the leader; no
+ * callback), 0 (pending), -EINVAL, -EBUSY (w pending), -ESHUTDOWN. */
+int as_barrier_wait_async(as_barrier *b, as_loop *loop, as_wait *w,
+                          as_callback cb, void *arg);
+int as_barrier_wait_until(as_barrier *b, as_loop *loop, as_wait *w,
+                          uint64_t deadline_ns, as_callback cb, void *arg);
+/* Returns 1 (the leader), 0, -ETIMEDOUT, -ESHUTDOWN or -EINVAL. */
+int as_barrier_wait_blocking(as_barrier *b, uint64_t deadline_ns);
+int as_barrier_close(as_barrier *b);
+/* Parties waiting now (a snapshot), or -EINVAL. */
+int64_t as_barrier_waiters(const as_barrier *b);
+
+/* ---------------------------------------------------------------------------
+ * Latch: a count-down latch and a wait group in one (C++20 std::latch, Go's
+ * sync.WaitGroup).  A wait completes when the count is 0: at once if it is
+ * (returns 1), else when count_down takes it to 0, which wakes every waiter
+ * queued then.  add() raises the count; raising it from 0 re-arms the latch.
+ * ------------------------------------------------------------------------- */
+
+#define AS_LATCH_VALUE_MAX 0x3fffffffu
+#define AS_LATCH_INITIALIZER(count) \
+    { (count), 0, AS__MAGIC_LATCH, 0, 0, 0, NULL, NULL }
+
+/* Returns 0 or -EINVAL (NULL, count above AS_LATCH_VALUE_MAX). */
+int as_latch_init(as_latch *l, uint32_t count);
+/* Returns 0, -EBUSY (waiters pending), -EINVAL. */
+int as_latch_destroy(as_latch *l);
+/* Returns 0, -ERANGE (n is more than the count: nothing changed), -EINVAL
+ * (NULL, uninitialised, n == 0 or above AS_LATCH_VALUE_MAX).  Any thread. */
+int as_latch_count_down(as_latch *l, uint32_t n);
+/* Returns 0, -EOVERFLOW (the count would pass AS_LATCH_VALUE_MAX: nothing
+ * changed), -EINVAL (NULL, uninitialised, n == 0).  Any thread. */
+int as_latch_add(as_latch *l, uint32_t n);
+/* Returns 1 (the count is 0), 0 (pending), -EINVAL, -EBUSY (w pending),
+ * -ESHUTDOWN. */
+int as_latch_wait_async(as_latch *l, as_loop *loop, as_wait *w,
+                        as_callback cb, void *arg);
+int as_latch_wait_until(as_latch *l, as_loop *loop, as_wait *w,
+                        uint64_t deadline_ns, as_callback cb, void *arg);
+int as_latch_wait_blocking(as_latch *l, uint64_t deadline_ns);
+int as_latch_close(as_latch *l);
+/* The count now (a snapshot), or -EINVAL. */
+int64_t as_latch_value(const as_latch *l);
+/* Waits queued now (a snapshot), or -EINVAL. */
+int64_t as_latch_waiters(const as_latch *l);
 
 /* ---------------------------------------------------------------------------
  * Windows: loops bound to an I/O completion port.  Declared everywhere so

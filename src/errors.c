@@ -15,6 +15,7 @@ const char *as_strerror(int err)
     case -EBADF: return "EBADF: bad file descriptor (ring or port)";
     case -EPERM: return "EPERM: operation not permitted (mutex not locked)";
     case -EOVERFLOW: return "EOVERFLOW: count would overflow";
+    case -ERANGE: return "ERANGE: count would go below zero";
     case -ENOENT: return "ENOENT: no such pending wait";
     case -EAGAIN: return "EAGAIN: try again (completions outstanding)";
     case -EOPNOTSUPP: return "EOPNOTSUPP: not supported by this kernel or build";

@@ -113,7 +113,7 @@ static inline int event_wait(as_event *e, as_loop *loop, as_wait *w,
             ? 1
             : event_wait_slow(e, loop, w, deadline, cb, arg);
     if (r == 1 && as__loop_always_cb(loop))
-        return as__wait_inline(w, loop, &event_kind, cb, arg, e, 0);
+        return as__wait_inline(w, loop, &event_kind, cb, arg, e, 0, 0);
     return r;
 }
 

@@ -266,10 +266,12 @@ void as__wait_prepare(as_wait *w, as_loop *loop, const struct as__kind *kind,
  * it its deadline (loop thread), and arm the doorbell. */
 void as__wait_parked(as_wait *w, uint64_t deadline);
 /* The fast path granted w at once on a loop with AS_LOOP_ALWAYS_CALLBACK:
- * complete it through its callback (status 0) from the next as_loop_run.
+ * complete it through its callback (`status`: 0, or 1 for a barrier's
+ * leader) from the next as_loop_run.
  * Returns 0 (what the *_async call returns). */
 int as__wait_inline(as_wait *w, as_loop *loop, const struct as__kind *kind,
-                    as_callback cb, void *arg, void *home, uint32_t n);
+                    as_callback cb, void *arg, void *home, uint32_t n,
+                    int status);
 /* Should a wait granted at once complete through its callback? */
 static inline bool as__loop_always_cb(const as_loop *loop)
 {

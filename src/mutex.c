@@ -165,7 +165,7 @@ static inline int mutex_lock(as_mutex *m, as_loop *loop, as_wait *w,
         return r;
     r = mutex_try(m) ? 1 : mutex_lock_slow(m, loop, w, deadline, cb, arg);
     if (r == 1 && as__loop_always_cb(loop))
-        return as__wait_inline(w, loop, &mutex_kind, cb, arg, m, 0);
+        return as__wait_inline(w, loop, &mutex_kind, cb, arg, m, 0, 0);
     return r;
 }
 

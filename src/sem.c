@@ -150,7 +150,7 @@ static inline int sem_acquire(as_sem *s, as_loop *loop, as_wait *w, uint32_t n,
         return r;
     r = sem_try(s, n) ? 1 : sem_acquire_slow(s, loop, w, n, deadline, cb, arg);
     if (r == 1 && as__loop_always_cb(loop))
-        return as__wait_inline(w, loop, &sem_kind, cb, arg, s, n);
+        return as__wait_inline(w, loop, &sem_kind, cb, arg, s, n, 0);
     return r;
 }
 

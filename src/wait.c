@@ -59,10 +59,11 @@ void as__wait_parked(as_wait *w, uint64_t deadline)
 }
 
 int as__wait_inline(as_wait *w, as_loop *loop, const struct as__kind *kind,
-                    as_callback cb, void *arg, void *home, uint32_t n)
+                    as_callback cb, void *arg, void *home, uint32_t n, int status)
 {
     as__wait_prepare(w, loop, kind, cb, arg, home);
     w->as__n = n;
+    w->as__status = status;
     as__store(&w->as__state, AS__W_DONE, AS_RELEASE);
     as__store(&loop->as__pending, as__load(&loop->as__pending, AS_RELAXED) + 1,
               AS_RELAXED);

@@ -39,6 +39,10 @@ struct bx {
     as_mutex mcl;                          /* closed, unlocked */
     as_cond ccl;                           /* closed */
     as_event ecl;                          /* closed, auto, set */
+    as_latch l1;                           /* count 1 */
+    as_barrier b2;                         /* 2 parties, none arrived */
+    as_latch zla;                          /* never initialised */
+    as_barrier zba;
     th_waiter tws, twm, twc, twe;          /* pending */
     th_waiter tw;                          /* fresh, never used */
     th_waiter twdone;                      /* its callback has run */
@@ -192,7 +196,42 @@ static void bx_notify(void *ctx)
     X(event_broadcast_destroyed, -EINVAL, as_event_broadcast(&x->de))                      \
     X(event_close_null, -EINVAL, as_event_close(NULL))                                     \
     X(event_close_destroyed, -EINVAL, as_event_close(&x->de))                              \
-    X(event_close_twice, 0, as_event_close(&x->ecl))
+    X(event_close_twice, 0, as_event_close(&x->ecl))                                       \
+    X(latch_init_null, -EINVAL, as_latch_init(NULL, 1))                                    \
+    X(latch_init_too_big, -EINVAL, as_latch_init(&x->zla, AS_LATCH_VALUE_MAX + 1u))        \
+    X(latch_destroy_zeroed, -EINVAL, as_latch_destroy(&x->zla))                            \
+    X(latch_count_down_zero, -EINVAL, as_latch_count_down(&x->l1, 0))                      \
+    X(latch_count_down_below_zero, -ERANGE, as_latch_count_down(&x->l1, 2))                \
+    X(latch_count_down_huge, -EINVAL, as_latch_count_down(&x->l1, UINT32_MAX))             \
+    X(latch_count_down_zeroed, -EINVAL, as_latch_count_down(&x->zla, 1))                   \
+    X(latch_add_zero, -EINVAL, as_latch_add(&x->l1, 0))                                    \
+    X(latch_add_overflow, -EOVERFLOW, as_latch_add(&x->l1, AS_LATCH_VALUE_MAX))            \
+    X(latch_add_u32max, -EOVERFLOW, as_latch_add(&x->l1, UINT32_MAX))                      \
+    X(latch_wait_null_cb, -EINVAL, as_latch_wait_async(&x->l1, LOOP, &x->tw.w, NULL, &x->tw)) \
+    X(latch_wait_pending_wait, -EBUSY, as_latch_wait_async(&x->l1, LOOP, &x->tws.w, th_cb, &x->tws)) \
+    X(latch_until_huge_deadline, -EINVAL,                                                  \
+      as_latch_wait_until(&x->l1, LOOP, &x->tw.w, HUGE_DEADLINE, th_cb, &x->tw))           \
+    X(latch_until_past_deadline, -ETIMEDOUT,                                               \
+      as_latch_wait_until(&x->l1, LOOP, &x->tw.w, PAST, th_cb, &x->tw))                    \
+    X(latch_blocking_past_deadline, -ETIMEDOUT, as_latch_wait_blocking(&x->l1, PAST))      \
+    X(latch_value_null, -EINVAL, (int)as_latch_value(NULL))                                \
+    X(latch_waiters_zeroed, -EINVAL, (int)as_latch_waiters(&x->zla))                       \
+    X(latch_close_null, -EINVAL, as_latch_close(NULL))                                     \
+    X(barrier_init_null, -EINVAL, as_barrier_init(NULL, 2))                                \
+    X(barrier_init_zero, -EINVAL, as_barrier_init(&x->zba, 0))                             \
+    X(barrier_init_too_many, -EINVAL, as_barrier_init(&x->zba, AS_BARRIER_PARTIES_MAX + 1u)) \
+    X(barrier_destroy_zeroed, -EINVAL, as_barrier_destroy(&x->zba))                        \
+    X(barrier_wait_null_loop, -EINVAL, as_barrier_wait_async(&x->b2, NULL, TW))            \
+    X(barrier_wait_zeroed, -EINVAL, as_barrier_wait_async(&x->zba, LOOP, TW))              \
+    X(barrier_wait_pending_wait, -EBUSY, as_barrier_wait_async(&x->b2, LOOP, &x->tws.w, th_cb, &x->tws)) \
+    X(barrier_until_huge_deadline, -EINVAL,                                                \
+      as_barrier_wait_until(&x->b2, LOOP, &x->tw.w, HUGE_DEADLINE, th_cb, &x->tw))         \
+    X(barrier_until_past_deadline, -ETIMEDOUT,                                             \
+      as_barrier_wait_until(&x->b2, LOOP, &x->tw.w, PAST, th_cb, &x->tw))                  \
+    X(barrier_blocking_past_deadline, -ETIMEDOUT, as_barrier_wait_blocking(&x->b2, PAST))  \
+    X(barrier_blocking_zeroed, -EINVAL, as_barrier_wait_blocking(&x->zba, AS_NO_DEADLINE)) \
+    X(barrier_waiters_null, -EINVAL, (int)as_barrier_waiters(NULL))                        \
+    X(barrier_close_null, -EINVAL, as_barrier_close(NULL))
 
 /* name, expected result, call */
 #define ROWS(X)                                                                            \
@@ -427,6 +466,8 @@ static int bx_setup(void **state)
     TH_RC(as_cond_close(&x->ccl), 0);
     th_event_make(&x->ecl, AS_EVENT_INITIALLY_SET);
     TH_RC(as_event_close(&x->ecl), 0);
+    TH_RC(as_latch_init(&x->l1, 1), 0);
+    TH_RC(as_barrier_init(&x->b2, 2), 0);
 
     th_waiter_init(&x->tws, &x->rec, &x->L, 1);
     th_waiter_init(&x->twm, &x->rec, &x->L, 2);
@@ -516,6 +557,11 @@ static void bx_check_unchanged(bx *x)
     TH_EQ(as_mutex_waiters(&x->mw), 1);
     TH_RC(as_mutex_try_lock(&x->mcl), -ESHUTDOWN);
     TH_RC(as_event_is_set(&x->ecl), 1);
+    TH_EQ(as_latch_value(&x->l1), 1);
+    TH_EQ(as_latch_waiters(&x->l1), 0);
+    TH_EQ(as_barrier_waiters(&x->b2), 0);
+    CHECK_BYTES(x->zla, zero_bytes, "a zeroed as_latch");
+    CHECK_BYTES(x->zba, zero_bytes, "a zeroed as_barrier");
     TH_EQ(as_wait_pending(&x->tws.w), 1);
     TH_EQ(as_wait_pending(&x->twm.w), 1);
     TH_EQ(as_wait_pending(&x->twc.w), 1);
@@ -583,6 +629,8 @@ static int bx_teardown(void **state)
     TH_RC(as_mutex_destroy(&x->mcl), 0);
     TH_RC(as_cond_destroy(&x->ccl), 0);
     TH_RC(as_event_destroy(&x->ecl), 0);
+    TH_RC(as_latch_destroy(&x->l1), 0);
+    TH_RC(as_barrier_destroy(&x->b2), 0);
     th_loop_destroy(&x->L);
     th_rec_assert_clean(&x->rec);
 #ifdef _WIN32
