@@ -184,6 +184,7 @@ struct as_wait {
     as_wait *as__tleft;
     as_wait *as__tright;
     uint64_t as__deadline;      /* AS_NO_DEADLINE: not in the heap */
+    uint64_t as__since;         /* when it queued (coarse clock), for dumps */
     uint32_t as__n;             /* semaphore: permits requested */
     int32_t as__status;
     uint32_t as__state;         /* atomic */
@@ -237,6 +238,7 @@ struct as_loop {
     uint64_t as__tarmed;        /* deadline of the ring timer armed, if any */
     int64_t as__ts[2];          /* ring timer: its absolute timespec */
     void *as__port;             /* iocp backend: the completion port (HANDLE) */
+    uint64_t as__st[8];         /* as_loop_counters (loop thread; notifies atomic) */
     as_loop *as__msg_to[16];    /* uring: target of each wake message in flight */
     uint32_t as__msg_busy;      /* uring: bitmap of busy as__msg_to slots */
     /* Written by other threads: kept off the loop thread's cache line by
@@ -249,7 +251,26 @@ struct as_loop {
     uint32_t as__msgs;          /* atomic, uring: wake messages on their way here */
 };
 
-/* The four primitives share one layout. */
+/* Counters of a primitive (as_sem_stats and the others).  Exact for what
+ * goes through the waiter queue (under its lock); `acquired` also counts
+ * the lock-free fast path with a relaxed increment (no extra locked
+ * instruction), so two threads acquiring at the same instant may count
+ * once: exact in any scenario without simultaneous acquires. */
+typedef struct as_counters {
+    uint64_t acquired;          /* waits satisfied: at once, or granted */
+    uint64_t contended;         /* waits that queued */
+    uint64_t handoffs;          /* grants to a waiter of another thread's loop
+                                   or of a blocked thread */
+    uint64_t cancelled;         /* waits ended by as_cancel */
+    uint64_t timed_out;         /* waits ended by their deadline */
+    uint64_t shut_down;         /* waits ended by close */
+    uint32_t waiters;           /* queued now */
+    uint32_t max_waiters;       /* most queued at once */
+} as_counters;
+
+#define AS__STATS_INIT { 0, 0, 0, 0, 0, 0, 0, 0 }
+
+/* Every primitive shares one layout. */
 #define AS__PRIM_FIELDS \
     uint32_t as__word;          /* atomic: the primitive's state */ \
     uint32_t as__lock;          /* atomic: waiter-queue lock */ \
@@ -258,7 +279,8 @@ struct as_loop {
     uint32_t as__nwait;         /* atomic: waits queued now */ \
     uint32_t as__pad0; \
     as_wait *as__head; \
-    as_wait *as__tail
+    as_wait *as__tail; \
+    as_counters as__stats       /* atomic fields, relaxed */
 
 struct as_sem { AS__PRIM_FIELDS; };
 struct as_mutex { AS__PRIM_FIELDS; };
@@ -423,6 +445,39 @@ int as_cancel(as_wait *w);
 int as_wait_pending(const as_wait *w);
 
 /* ---------------------------------------------------------------------------
+ * Observing a running service: counters, waiter dumps, tracepoints.
+ * ------------------------------------------------------------------------- */
+
+/* A loop's counters (as_loop_stats). */
+typedef struct as_loop_counters {
+    uint64_t callbacks;         /* callbacks run */
+    uint64_t local;             /* waits finished on the loop's own thread */
+    uint64_t remote;            /* waits delivered from other threads (inbox) */
+    uint64_t messages;          /* wake messages received (MSG_RING CQEs) */
+    uint64_t doorbells;         /* doorbell completions (FUTEX_WAIT / eventfd
+                                   read CQEs, IOCP packets) */
+    uint64_t notifies;          /* notify(ctx) calls (generic notify loops) */
+    uint64_t timeouts;          /* waits its deadlines expired */
+    uint64_t timer_cqes;        /* its ring timer's completions */
+} as_loop_counters;
+
+/* Copy the loop's counters.  Returns 0 or -EINVAL.  Threading: the loop's
+ * thread (other threads read a snapshot that may be torn across fields). */
+int as_loop_stats(const as_loop *loop, as_loop_counters *out);
+
+/* One queued wait, as a dump reports it. */
+typedef struct as_waiter_info {
+    void *data;                 /* the as_wait's data field */
+    const as_wait *wait;        /* identity only: it may complete any time */
+    as_loop *loop;              /* its loop (a blocked thread's: private) */
+    const char *kind;           /* "sem", "mutex", "cond", ... */
+    uint32_t n;                 /* semaphore permits requested, else 0 */
+    int blocking;               /* 1: a thread in a *_blocking call */
+    uint64_t waited_ns;         /* how long it has waited (coarse clock) */
+    uint64_t deadline_ns;       /* AS_NO_DEADLINE or its deadline */
+} as_waiter_info;
+
+/* ---------------------------------------------------------------------------
  * Forms shared by every primitive (X = sem, mutex, cond, event)
  *
  *   as_X_..._async(..., loop, w, cb, arg)     1 at once, 0 pending, or <0
@@ -455,7 +510,7 @@ int as_wait_pending(const as_wait *w);
 
 #define AS_SEM_VALUE_MAX 0x7fffffffu
 #define AS_SEM_INITIALIZER(permits) \
-    { (permits), 0, AS__MAGIC_SEM, 0, 0, 0, NULL, NULL }
+    { (permits), 0, AS__MAGIC_SEM, 0, 0, 0, NULL, NULL, AS__STATS_INIT }
 
 /* flags: 0.  Returns 0 or -EINVAL (NULL, permits > AS_SEM_VALUE_MAX,
  * flags). */
@@ -489,6 +544,12 @@ int64_t as_sem_value(const as_sem *s);
 /* Waits queued now (a snapshot, for load shedding: answer 503 above a
  * bound), or -EINVAL. */
 int64_t as_sem_waiters(const as_sem *s);
+/* Counters (exact under the queue lock; see as_counters) and a dump of
+ * the queued waits: fills up to max entries, oldest first, and returns how
+ * many are queued (may exceed max), or -EINVAL.  Any thread; takes the
+ * queue lock for the copy. */
+int as_sem_stats(const as_sem *p, as_counters *out);
+int64_t as_sem_dump(const as_sem *p, as_waiter_info *out, size_t max);
 
 /* ---------------------------------------------------------------------------
  * Mutex: FIFO waiters, none starves.  By default, when the oldest waiter is
@@ -508,7 +569,7 @@ int64_t as_sem_waiters(const as_sem *s);
  * ------------------------------------------------------------------------- */
 
 #define AS_MUTEX_STRICT_FIFO 0x1u
-#define AS_MUTEX_INITIALIZER { 0, 0, AS__MAGIC_MUTEX, 0, 0, 0, NULL, NULL }
+#define AS_MUTEX_INITIALIZER { 0, 0, AS__MAGIC_MUTEX, 0, 0, 0, NULL, NULL, AS__STATS_INIT }
 
 /* flags: 0 or AS_MUTEX_STRICT_FIFO.  Returns 0 or -EINVAL. */
 int as_mutex_init(as_mutex *m, unsigned flags);
@@ -528,6 +589,12 @@ int as_mutex_unlock(as_mutex *m);
 int as_mutex_close(as_mutex *m);
 /* Waits queued now (a snapshot), or -EINVAL. */
 int64_t as_mutex_waiters(const as_mutex *m);
+/* Counters (exact under the queue lock; see as_counters) and a dump of
+ * the queued waits: fills up to max entries, oldest first, and returns how
+ * many are queued (may exceed max), or -EINVAL.  Any thread; takes the
+ * queue lock for the copy. */
+int as_mutex_stats(const as_mutex *p, as_counters *out);
+int64_t as_mutex_dump(const as_mutex *p, as_waiter_info *out, size_t max);
 
 /* ---------------------------------------------------------------------------
  * Condition variable.  wait_async releases the mutex (which the caller holds),
@@ -539,7 +606,7 @@ int64_t as_mutex_waiters(const as_mutex *m);
  * later waits return -ESHUTDOWN with the mutex still held.
  * ------------------------------------------------------------------------- */
 
-#define AS_COND_INITIALIZER { 0, 0, AS__MAGIC_COND, 0, 0, 0, NULL, NULL }
+#define AS_COND_INITIALIZER { 0, 0, AS__MAGIC_COND, 0, 0, 0, NULL, NULL, AS__STATS_INIT }
 
 /* flags: 0.  Returns 0 or -EINVAL. */
 int as_cond_init(as_cond *c, unsigned flags);
@@ -563,6 +630,12 @@ int as_cond_close(as_cond *c);
 /* Waits queued on the condvar now (a snapshot; those re-acquiring the
  * mutex count in as_mutex_waiters), or -EINVAL. */
 int64_t as_cond_waiters(const as_cond *c);
+/* Counters (exact under the queue lock; see as_counters) and a dump of
+ * the queued waits: fills up to max entries, oldest first, and returns how
+ * many are queued (may exceed max), or -EINVAL.  Any thread; takes the
+ * queue lock for the copy. */
+int as_cond_stats(const as_cond *p, as_counters *out);
+int64_t as_cond_dump(const as_cond *p, as_waiter_info *out, size_t max);
 
 /* ---------------------------------------------------------------------------
  * Event.  Manual-reset: set wakes every waiter and stays set until reset.
@@ -575,7 +648,7 @@ int64_t as_cond_waiters(const as_cond *c);
 #define AS_EVENT_INITIALLY_SET 0x2u
 #define AS_EVENT_INITIALIZER(flags) \
     { ((flags) & AS_EVENT_INITIALLY_SET) ? 1u : 0u, 0, AS__MAGIC_EVENT, \
-      (flags), 0, 0, NULL, NULL }
+      (flags), 0, 0, NULL, NULL, AS__STATS_INIT }
 
 /* Returns 0 or -EINVAL (NULL, unknown flags). */
 int as_event_init(as_event *e, unsigned flags);
@@ -597,6 +670,12 @@ int as_event_broadcast(as_event *e);
 int as_event_close(as_event *e);
 /* Waits queued now (a snapshot), or -EINVAL. */
 int64_t as_event_waiters(const as_event *e);
+/* Counters (exact under the queue lock; see as_counters) and a dump of
+ * the queued waits: fills up to max entries, oldest first, and returns how
+ * many are queued (may exceed max), or -EINVAL.  Any thread; takes the
+ * queue lock for the copy. */
+int as_event_stats(const as_event *p, as_counters *out);
+int64_t as_event_dump(const as_event *p, as_waiter_info *out, size_t max);
 /* Returns 1 (set), 0 (not set), -EINVAL. */
 int as_event_is_set(const as_event *e);
 
@@ -612,7 +691,7 @@ int as_event_is_set(const as_event *e);
 
 #define AS_BARRIER_PARTIES_MAX 0x7fffffffu
 #define AS_BARRIER_INITIALIZER(parties) \
-    { 0, 0, AS__MAGIC_BARRIER, (parties), 0, 0, NULL, NULL }
+    { 0, 0, AS__MAGIC_BARRIER, (parties), 0, 0, NULL, NULL, AS__STATS_INIT }
 
 /* Returns 0 or -EINVAL (NULL, parties 0 or above AS_BARRIER_PARTIES_MAX). */
 int as_barrier_init(as_barrier *b, uint32_t parties);
@@ -629,6 +708,12 @@ int as_barrier_wait_blocking(as_barrier *b, uint64_t deadline_ns);
 int as_barrier_close(as_barrier *b);
 /* Parties waiting now (a snapshot), or -EINVAL. */
 int64_t as_barrier_waiters(const as_barrier *b);
+/* Counters (exact under the queue lock; see as_counters) and a dump of
+ * the queued waits: fills up to max entries, oldest first, and returns how
+ * many are queued (may exceed max), or -EINVAL.  Any thread; takes the
+ * queue lock for the copy. */
+int as_barrier_stats(const as_barrier *p, as_counters *out);
+int64_t as_barrier_dump(const as_barrier *p, as_waiter_info *out, size_t max);
 
 /* ---------------------------------------------------------------------------
  * Latch: a count-down latch and a wait group in one (C++20 std::latch, Go's
@@ -639,7 +724,7 @@ int64_t as_barrier_waiters(const as_barrier *b);
 
 #define AS_LATCH_VALUE_MAX 0x3fffffffu
 #define AS_LATCH_INITIALIZER(count) \
-    { (count), 0, AS__MAGIC_LATCH, 0, 0, 0, NULL, NULL }
+    { (count), 0, AS__MAGIC_LATCH, 0, 0, 0, NULL, NULL, AS__STATS_INIT }
 
 /* Returns 0 or -EINVAL (NULL, count above AS_LATCH_VALUE_MAX). */
 int as_latch_init(as_latch *l, uint32_t count);
@@ -663,6 +748,12 @@ int as_latch_close(as_latch *l);
 int64_t as_latch_value(const as_latch *l);
 /* Waits queued now (a snapshot), or -EINVAL. */
 int64_t as_latch_waiters(const as_latch *l);
+/* Counters (exact under the queue lock; see as_counters) and a dump of
+ * the queued waits: fills up to max entries, oldest first, and returns how
+ * many are queued (may exceed max), or -EINVAL.  Any thread; takes the
+ * queue lock for the copy. */
+int as_latch_stats(const as_latch *p, as_counters *out);
+int64_t as_latch_dump(const as_latch *p, as_waiter_info *out, size_t max);
 
 /* ---------------------------------------------------------------------------
  * Windows: loops bound to an I/O completion port.  Declared everywhere so

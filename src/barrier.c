@@ -67,6 +67,7 @@ static int barrier_arrive(as_barrier *b, as_loop *loop, as_wait *w,
         while ((x = b->as__head) != NULL)
             as__q_take(P(b), x, 0, &done);
         as__store(&b->as__word, 0u, AS_RELEASE);
+        as__stat_inc(b->as__stats.acquired);
         as__q_unlock(P(b));
         as__batch_finish(&done);
         return 1;
@@ -136,6 +137,7 @@ int as_barrier_close(as_barrier *b)
         return -EINVAL;
     as__q_lock(P(b));
     if (as__prim_close_locked(P(b))) {
+        AS_PROBE2(close, b, "barrier");
         while ((x = b->as__head) != NULL)
             as__q_take(P(b), x, -ESHUTDOWN, &done);
         as__store(&b->as__word, 0u, AS_RELAXED);
@@ -150,6 +152,20 @@ int64_t as_barrier_waiters(const as_barrier *b)
     if (!barrier_valid(b))
         return -EINVAL;
     return (int64_t)as__load(&b->as__nwait, AS_RELAXED);
+}
+
+int as_barrier_stats(const as_barrier *p, as_counters *out)
+{
+    if (!barrier_valid(p))
+        return -EINVAL;
+    return as__prim_stats((const as__prim *)(const void *)p, out);
+}
+
+int64_t as_barrier_dump(const as_barrier *p, as_waiter_info *out, size_t max)
+{
+    if (!barrier_valid(p))
+        return -EINVAL;
+    return as__prim_dump((const as__prim *)(const void *)p, out, max);
 }
 
 /* ---- the kind table ---- */

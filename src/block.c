@@ -21,11 +21,13 @@
  *   as_loop_destroy waits, D3).
  */
 #include "internal.h"
+#include "probes.h"
 
 static void thread_arm(as_loop *loop) { (void)loop; }
 
 static void thread_wake(as_loop *loop)
 {
+    AS_PROBE2(wake_send, loop, AS__HOW_THREAD);
     as__futex_wake(&loop->as__bell, false);
 }
 

@@ -175,6 +175,8 @@ int as_cond_close(as_cond *c)
     as__q_lock(P(c));
     first = as__prim_close_locked(P(c));
     as__q_unlock(P(c));
+    if (first)
+        AS_PROBE2(close, c, "cond");
     /* After the flag no wait can queue: every waiter queued now ends. */
     if (first)
         cond_take(c, ~0u, -ESHUTDOWN, 0);
@@ -186,6 +188,20 @@ int64_t as_cond_waiters(const as_cond *c)
     if (!cond_valid(c))
         return -EINVAL;
     return (int64_t)as__load(&c->as__nwait, AS_RELAXED);
+}
+
+int as_cond_stats(const as_cond *p, as_counters *out)
+{
+    if (!cond_valid(p))
+        return -EINVAL;
+    return as__prim_stats((const as__prim *)(const void *)p, out);
+}
+
+int64_t as_cond_dump(const as_cond *p, as_waiter_info *out, size_t max)
+{
+    if (!cond_valid(p))
+        return -EINVAL;
+    return as__prim_dump((const as__prim *)(const void *)p, out, max);
 }
 
 /* ---- the kind table ---- */

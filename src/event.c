@@ -57,11 +57,17 @@ int as_event_destroy(as_event *e)
  * event is open). */
 static inline int event_try(as_event *e, uint32_t v)
 {
-    if (event_manual(e))
-        return (v & (E_SET | E_CLOSED)) == E_SET ? 1 : 0;
+    if (event_manual(e)) {
+        if ((v & (E_SET | E_CLOSED)) != E_SET)
+            return 0;
+        as__stat_inc(e->as__stats.acquired);
+        return 1;
+    }
     while ((v & (E_SET | E_CLOSED)) == E_SET) {
-        if (as__cas(&e->as__word, &v, v & ~E_SET, AS_ACQUIRE, AS_RELAXED))
+        if (as__cas(&e->as__word, &v, v & ~E_SET, AS_ACQUIRE, AS_RELAXED)) {
+            as__stat_inc(e->as__stats.acquired);
             return 1;
+        }
     }
     return 0;
 }
@@ -205,8 +211,10 @@ static void event_take_all(as_event *e, int status, bool close)
     as_wait *w;
     as__q_lock(P(e));
     if (!close || as__prim_close_locked(P(e))) {
-        if (close)
+        if (close) {
+            AS_PROBE2(close, e, "event");
             as__fetch_or(&e->as__word, E_CLOSED, AS_RELAXED);
+        }
         while ((w = e->as__head) != NULL)
             as__q_take(P(e), w, status, &done);
         as__fetch_and(&e->as__word, ~E_WAITERS, AS_RELEASE);
@@ -244,6 +252,20 @@ int64_t as_event_waiters(const as_event *e)
     if (!event_valid(e))
         return -EINVAL;
     return (int64_t)as__load(&e->as__nwait, AS_RELAXED);
+}
+
+int as_event_stats(const as_event *p, as_counters *out)
+{
+    if (!event_valid(p))
+        return -EINVAL;
+    return as__prim_stats((const as__prim *)(const void *)p, out);
+}
+
+int64_t as_event_dump(const as_event *p, as_waiter_info *out, size_t max)
+{
+    if (!event_valid(p))
+        return -EINVAL;
+    return as__prim_dump((const as__prim *)(const void *)p, out, max);
 }
 
 /* ---- the kind table ---- */

@@ -98,7 +98,12 @@ typedef struct as__prim {
     uint32_t pad0;
     as_wait *head;
     as_wait *tail;
+    as_counters stats;
 } as__prim;
+
+/* A counter increment that costs no locked instruction: a relaxed load and
+ * store (exact under the queue lock; see as_counters for the fast path). */
+#define as__stat_inc(c) as__store(&(c), as__load(&(c), AS_RELAXED) + 1u, AS_RELAXED)
 
 /* as__prim.flags, above the init flags of every primitive */
 #define AS__P_CLOSED 0x80000000u /* as_*_close ran (queue lock) */
@@ -108,7 +113,13 @@ typedef struct as__prim {
     _Static_assert(offsetof(T, as__nwait) == offsetof(as__prim, nwait),     \
                    #T " layout");                                            \
     _Static_assert(offsetof(T, as__head) == offsetof(as__prim, head),       \
+                   #T " layout");                                            \
+    _Static_assert(offsetof(T, as__stats) == offsetof(as__prim, stats),     \
                    #T " layout")
+
+/* The stats and dump calls every primitive exports (waitq.c). */
+int as__prim_stats(const as__prim *p, as_counters *out);
+int64_t as__prim_dump(const as__prim *p, as_waiter_info *out, size_t max);
 
 /* ---- the per-kind table: how the loop and wait.c reach a primitive ----
  *
@@ -314,6 +325,12 @@ void as__block_init(as_loop *tl);
  * touches tl any more (D3). */
 int as__block_wait(as_loop *tl, as_wait *w, uint64_t deadline);
 
+/* as_loop.as__st: the loop's counters (as_loop_counters, in order) */
+enum {
+    AS__ST_CALLBACKS, AS__ST_LOCAL, AS__ST_REMOTE, AS__ST_MESSAGES,
+    AS__ST_DOORBELLS, AS__ST_NOTIFIES, AS__ST_TIMEOUTS, AS__ST_TIMER_CQES
+};
+
 /* ---- system (sys.c) ---- */
 
 /* Give the CPU away in a spin loop whose other side was preempted
@@ -323,6 +340,9 @@ void as__yield(void);
  * ns; AS_NO_DEADLINE: none).  Private to the process.  Spurious returns
  * happen: the caller re-checks. */
 void as__futex_wait(uint32_t *word, uint32_t expected, uint64_t deadline);
+/* A cheap monotonic clock of coarse resolution (a few ms), for how long a
+ * wait has queued (dumps). */
+uint64_t as__now_coarse_ns(void);
 /* Wake one (all) threads in as__futex_wait on word. */
 void as__futex_wake(uint32_t *word, bool all);
 

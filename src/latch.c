@@ -60,7 +60,10 @@ int64_t as_latch_value(const as_latch *l)
 /* 1 when the count is 0 and the latch open. */
 static inline int latch_try(as_latch *l)
 {
-    return (as__load(&l->as__word, AS_ACQUIRE) & (L_COUNT | L_CLOSED)) == 0;
+    if ((as__load(&l->as__word, AS_ACQUIRE) & (L_COUNT | L_CLOSED)) != 0)
+        return 0;
+    as__stat_inc(l->as__stats.acquired);
+    return 1;
 }
 
 static AS__NOINLINE int latch_wait_slow(as_latch *l, as_loop *loop, as_wait *w,
@@ -76,6 +79,7 @@ static AS__NOINLINE int latch_wait_slow(as_latch *l, as_loop *loop, as_wait *w,
             return -ESHUTDOWN;
         }
         if ((v & L_COUNT) == 0) {
+            as__stat_inc(l->as__stats.acquired);
             as__q_unlock(P(l));
             return 1;
         }
@@ -207,6 +211,7 @@ int as_latch_close(as_latch *l)
         return -EINVAL;
     as__q_lock(P(l));
     if (as__prim_close_locked(P(l))) {
+        AS_PROBE2(close, l, "latch");
         as__fetch_or(&l->as__word, L_CLOSED, AS_RELAXED);
         latch_take_all_locked(l, -ESHUTDOWN, &done);
     }
@@ -220,6 +225,20 @@ int64_t as_latch_waiters(const as_latch *l)
     if (!latch_valid(l))
         return -EINVAL;
     return (int64_t)as__load(&l->as__nwait, AS_RELAXED);
+}
+
+int as_latch_stats(const as_latch *p, as_counters *out)
+{
+    if (!latch_valid(p))
+        return -EINVAL;
+    return as__prim_stats((const as__prim *)(const void *)p, out);
+}
+
+int64_t as_latch_dump(const as_latch *p, as_waiter_info *out, size_t max)
+{
+    if (!latch_valid(p))
+        return -EINVAL;
+    return as__prim_dump((const as__prim *)(const void *)p, out, max);
 }
 
 /* ---- the kind table ---- */

@@ -48,6 +48,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "probes.h"
 
 _Thread_local char as__tls_token;
 static _Thread_local as_loop *as__tls_loop;
@@ -172,6 +173,7 @@ void as__wait_finish(as_wait *w)
          * woken: the thread may block on that loop's ring next.) */
         bool was_idle = loop->as__ready_head == NULL;
         as__loop_ready(loop, w);
+        as__stat_inc(loop->as__st[AS__ST_LOCAL]);
         if (was_idle && loop->as__ops->wake_local &&
             !(loop->as__flags & AS__L_RUNNING))
             loop->as__ops->wake(loop);
@@ -211,6 +213,7 @@ void as__loop_drain(as_loop *loop)
     while (rev) {
         as_wait *next = rev->as__link;
         as__loop_ready(loop, rev);
+        as__stat_inc(loop->as__st[AS__ST_REMOTE]);
         rev = next;
     }
 }
@@ -232,6 +235,8 @@ static void as__run_callback(as_loop *loop, as_wait *w)
         status = -ECANCELED;
     as__store(&loop->as__pending, as__load(&loop->as__pending, AS_RELAXED) - 1,
               AS_RELAXED);
+    as__stat_inc(loop->as__st[AS__ST_CALLBACKS]);
+    AS_PROBE3(callback, loop, w, status);
     cb(w, status, arg);
 }
 
@@ -270,6 +275,18 @@ int as_loop_run(as_loop *loop)
     if (loop->as__troot && loop->as__ops->timer)
         loop->as__ops->timer(loop);
     return n;
+}
+
+int as_loop_stats(const as_loop *loop, as_loop_counters *out)
+{
+    uint64_t v[8];
+    _Static_assert(sizeof(as_loop_counters) == sizeof v, "as_loop_counters");
+    if (!as__loop_valid(loop) || !out)
+        return -EINVAL;
+    for (int i = 0; i < 8; i++)
+        v[i] = as__load(&loop->as__st[i], AS_RELAXED);
+    memcpy(out, v, sizeof v);
+    return 0;
 }
 
 int as_loop_destroy(as_loop *loop)

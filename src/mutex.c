@@ -98,8 +98,10 @@ static inline int mutex_try(as_mutex *m)
 {
     uint32_t v = as__load(&m->as__word, AS_RELAXED);
     while (mutex_can_take(m, v, false)) {
-        if (as__cas(&m->as__word, &v, v | M_LOCKED, AS_ACQUIRE, AS_RELAXED))
+        if (as__cas(&m->as__word, &v, v | M_LOCKED, AS_ACQUIRE, AS_RELAXED)) {
+            as__stat_inc(m->as__stats.acquired);
             return 1;
+        }
     }
     return 0;
 }
@@ -122,8 +124,10 @@ static int mutex_take_or_park_locked(as_mutex *m, as_wait *w, bool for_cond,
     uint32_t v = as__load(&m->as__word, AS_RELAXED);
     for (;;) {
         if (mutex_can_take(m, v, for_cond)) {
-            if (as__cas(&m->as__word, &v, v | M_LOCKED, AS_ACQUIRE, AS_RELAXED))
+            if (as__cas(&m->as__word, &v, v | M_LOCKED, AS_ACQUIRE, AS_RELAXED)) {
+                as__stat_inc(m->as__stats.acquired);
                 return 1;
+            }
             continue;
         }
         if (as__deadline_passed(deadline))
@@ -337,6 +341,7 @@ void as__mutex_resume(as_wait *w)
         if (!(v & M_LOCKED)) {
             if (as__cas(&m->as__word, &v, (v | M_LOCKED) & ~M_WOKEN,
                         AS_ACQUIRE, AS_RELAXED)) {
+                as__stat_inc(m->as__stats.acquired);
                 w->as__status = grant_status(w);
                 as__store(&w->as__state, AS__W_DONE | (state & AS__W_CANCEL),
                           AS_RELEASE);
@@ -365,6 +370,7 @@ int as_mutex_close(as_mutex *m)
         return -EINVAL;
     as__q_lock(P(m));
     if (as__prim_close_locked(P(m))) {
+        AS_PROBE2(close, m, "mutex");
         as__fetch_or(&m->as__word, M_CLOSED, AS_RELAXED);
         /* Lock waiters end; condvar waiters re-acquiring keep their place. */
         for (w = m->as__head; w; w = next) {
@@ -385,6 +391,20 @@ int64_t as_mutex_waiters(const as_mutex *m)
     if (!mutex_valid(m))
         return -EINVAL;
     return (int64_t)as__load(&m->as__nwait, AS_RELAXED);
+}
+
+int as_mutex_stats(const as_mutex *p, as_counters *out)
+{
+    if (!mutex_valid(p))
+        return -EINVAL;
+    return as__prim_stats((const as__prim *)(const void *)p, out);
+}
+
+int64_t as_mutex_dump(const as_mutex *p, as_waiter_info *out, size_t max)
+{
+    if (!mutex_valid(p))
+        return -EINVAL;
+    return as__prim_dump((const as__prim *)(const void *)p, out, max);
 }
 
 /* ---- the kind table ---- */

@@ -66,8 +66,10 @@ static inline int sem_try(as_sem *s, uint32_t n)
 {
     uint32_t v = as__load(&s->as__word, AS_RELAXED);
     while (!(v & SEM_WAITERS) && v >= n) {
-        if (as__cas(&s->as__word, &v, v - n, AS_ACQUIRE, AS_RELAXED))
+        if (as__cas(&s->as__word, &v, v - n, AS_ACQUIRE, AS_RELAXED)) {
+            as__stat_inc(s->as__stats.acquired);
             return 1;
+        }
     }
     return 0;
 }
@@ -113,6 +115,7 @@ static AS__NOINLINE int sem_acquire_slow(as_sem *s, as_loop *loop, as_wait *w,
     for (;;) {
         if (!(v & SEM_WAITERS) && v >= n) {
             if (as__cas(&s->as__word, &v, v - n, AS_ACQUIRE, AS_RELAXED)) {
+                as__stat_inc(s->as__stats.acquired);
                 as__q_unlock(P(s));
                 return 1;
             }
@@ -256,6 +259,7 @@ int as_sem_close(as_sem *s)
         return -EINVAL;
     as__q_lock(P(s));
     if (as__prim_close_locked(P(s))) {
+        AS_PROBE2(close, s, "sem");
         while ((h = s->as__head) != NULL)
             as__q_take(P(s), h, -ESHUTDOWN, &done);
         /* S4: WAITERS stays set, with the queue empty. */
@@ -280,6 +284,20 @@ int64_t as_sem_waiters(const as_sem *s)
     if (!sem_valid(s))
         return -EINVAL;
     return (int64_t)as__load(&s->as__nwait, AS_RELAXED);
+}
+
+int as_sem_stats(const as_sem *p, as_counters *out)
+{
+    if (!sem_valid(p))
+        return -EINVAL;
+    return as__prim_stats((const as__prim *)(const void *)p, out);
+}
+
+int64_t as_sem_dump(const as_sem *p, as_waiter_info *out, size_t max)
+{
+    if (!sem_valid(p))
+        return -EINVAL;
+    return as__prim_dump((const as__prim *)(const void *)p, out, max);
 }
 
 /* ---- the kind table ---- */

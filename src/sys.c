@@ -26,6 +26,8 @@ uint64_t as_now_ns(void)
                (uint64_t)freq.QuadPart;
 }
 
+uint64_t as__now_coarse_ns(void) { return (uint64_t)GetTickCount64() * 1000000ull; }
+
 void as__futex_wait(uint32_t *word, uint32_t expected, uint64_t deadline)
 {
     DWORD ms = INFINITE;
@@ -59,6 +61,13 @@ uint64_t as_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t as__now_coarse_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 

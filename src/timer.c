@@ -14,6 +14,7 @@
  * every node's deadline is >= its parent's.
  */
 #include "internal.h"
+#include "probes.h"
 
 static inline bool earlier(const as_wait *a, const as_wait *b)
 {
@@ -83,7 +84,8 @@ static as_wait *node_at(const as_loop *loop, uint32_t n)
 void as__timer_add(as_loop *loop, as_wait *w, uint64_t deadline)
 {
     uint32_t n = ++loop->as__tcount;
-    w->as__deadline = deadline;
+    /* atomic only for the readers of dumps (any thread, queue lock) */
+    as__store(&w->as__deadline, deadline, AS_RELAXED);
     w->as__tleft = w->as__tright = NULL;
     if (n == 1) {
         w->as__tparent = NULL;
@@ -132,7 +134,7 @@ void as__timer_remove(as_loop *loop, as_wait *w)
         else
             sift_down(loop, last);
     }
-    w->as__deadline = AS_NO_DEADLINE;
+    as__store(&w->as__deadline, AS_NO_DEADLINE, AS_RELAXED);
     w->as__tparent = w->as__tleft = w->as__tright = NULL;
 }
 
@@ -155,9 +157,12 @@ unsigned as__timer_expire(as_loop *loop, uint64_t now)
     as_wait *w;
     while ((w = loop->as__troot) != NULL && w->as__deadline <= now) {
         as__timer_remove(loop, w);
+        AS_PROBE2(timeout, loop, w);
         as__wait_expire(w);
         k++;
     }
+    as__store(&loop->as__st[AS__ST_TIMEOUTS],
+              as__load(&loop->as__st[AS__ST_TIMEOUTS], AS_RELAXED) + k, AS_RELAXED);
     return k;
 }
 

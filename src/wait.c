@@ -17,6 +17,7 @@
  *     0), never both, never neither.  Model: tests/model/cancel.pml.
  */
 #include "internal.h"
+#include "probes.h"
 
 void as__wait_prepare(as_wait *w, as_loop *loop, const struct as__kind *kind,
                       as_callback cb, void *arg, void *home)
@@ -30,7 +31,7 @@ void as__wait_prepare(as_wait *w, as_loop *loop, const struct as__kind *kind,
     w->as__home = home;
     w->as__aux = NULL;
     w->as__tparent = w->as__tleft = w->as__tright = NULL;
-    w->as__deadline = AS_NO_DEADLINE;
+    as__store(&w->as__deadline, AS_NO_DEADLINE, AS_RELAXED);
     w->as__n = 0;
     w->as__status = 0;
     w->as__flags = 0;
@@ -97,6 +98,8 @@ int as_cancel(as_wait *w)
             int status = w->as__status;
             if (as__cas(&w->as__state, &s, s | AS__W_CANCEL, AS_ACQ_REL,
                         AS_ACQUIRE)) {
+                as__stat_inc(((as__prim *)home)->stats.cancelled);
+                AS_PROBE2(cancel, w, status);
                 if (status == 0 && kind->giveback)
                     kind->giveback(home, n, flags);
                 return 0;

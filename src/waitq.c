@@ -1,3 +1,5 @@
+#include <string.h>
+
 #include "waitq.h"
 
 /* Test-and-test-and-set with a short spin, then yield: the critical sections
@@ -26,6 +28,7 @@ void as__prim_init(as__prim *p, uint32_t magic, uint32_t word, uint32_t flags)
     p->nwait = 0;
     p->pad0 = 0;
     p->head = p->tail = NULL;
+    memset(&p->stats, 0, sizeof p->stats);
     as__store(&p->magic, magic, AS_RELEASE);
 }
 
@@ -102,4 +105,46 @@ int as__q_cancel_locked(as__prim *p, as_wait *w, uint32_t state, int status,
     as__q_unlock(p);
     as__batch_finish(&done);
     return 0;
+}
+
+int as__prim_stats(const as__prim *p, as_counters *out)
+{
+    if (!out)
+        return -EINVAL;
+    out->acquired = as__load(&p->stats.acquired, AS_RELAXED);
+    out->contended = as__load(&p->stats.contended, AS_RELAXED);
+    out->handoffs = as__load(&p->stats.handoffs, AS_RELAXED);
+    out->cancelled = as__load(&p->stats.cancelled, AS_RELAXED);
+    out->timed_out = as__load(&p->stats.timed_out, AS_RELAXED);
+    out->shut_down = as__load(&p->stats.shut_down, AS_RELAXED);
+    out->waiters = as__load(&p->nwait, AS_RELAXED);
+    out->max_waiters = as__load(&p->stats.max_waiters, AS_RELAXED);
+    return 0;
+}
+
+int64_t as__prim_dump(const as__prim *cp, as_waiter_info *out, size_t max)
+{
+    as__prim *p = (as__prim *)(uintptr_t)cp; /* the lock is taken, not the object changed */
+    uint64_t now = as__now_coarse_ns();
+    int64_t k = 0;
+    as_wait *w;
+    if (!out && max != 0)
+        return -EINVAL;
+    as__q_lock(p);
+    for (w = p->head; w; w = w->as__next, k++) {
+        as_waiter_info *e;
+        if ((size_t)k >= max)
+            continue;
+        e = &out[k];
+        e->data = w->data;
+        e->wait = w;
+        e->loop = w->as__loop;
+        e->kind = w->as__kind->name;
+        e->n = w->as__n;
+        e->blocking = w->as__loop->as__ops == &as__backend_thread;
+        e->waited_ns = now > w->as__since ? now - w->as__since : 0;
+        e->deadline_ns = as__load(&w->as__deadline, AS_RELAXED);
+    }
+    as__q_unlock(p);
+    return k;
 }

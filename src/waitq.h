@@ -38,6 +38,7 @@
 #define AS_WAITQ_H
 
 #include "internal.h"
+#include "probes.h"
 
 void as__q_lock_slow(as__prim *p);
 
@@ -74,6 +75,20 @@ static inline void as__q_mark_queued(as__prim *p, as_wait *w)
         ;
 }
 
+/* A wait joins the queue (not a re-queue after a retry): counters, probe,
+ * and the time it queued (a condvar waiter moving to its mutex keeps its
+ * first one). */
+static inline void as__q_count_park(as__prim *p, as_wait *w)
+{
+    uint32_t n = as__load(&p->nwait, AS_RELAXED);
+    as__stat_inc(p->stats.contended);
+    if (n > as__load(&p->stats.max_waiters, AS_RELAXED))
+        as__store(&p->stats.max_waiters, n, AS_RELAXED);
+    if (!as__wait_busy(as__load(&w->as__state, AS_RELAXED)))
+        w->as__since = as__now_coarse_ns();
+    AS_PROBE3(park, p, w, w->as__kind->name);
+}
+
 static inline void as__q_push_tail(as__prim *p, as_wait *w)
 {
     w->as__next = NULL;
@@ -84,6 +99,7 @@ static inline void as__q_push_tail(as__prim *p, as_wait *w)
         p->head = w;
     p->tail = w;
     as__q_count(p, 1);
+    as__q_count_park(p, w);
     as__q_mark_queued(p, w);
 }
 
@@ -118,6 +134,23 @@ static inline void as__q_remove(as__prim *p, as_wait *w, uint32_t state,
     w->as__next = w->as__prev = NULL;
     as__q_count(p, -1);
     w->as__status = status;
+    if (state == AS__W_DONE) {
+        /* counters and probes: the wait's outcome in this queue */
+        if (status == 0 || w->as__home != (void *)p) {
+            as__stat_inc(p->stats.acquired);
+            if (as__load(&w->as__loop->as__owner, AS_RELAXED) != as__thread_token()) {
+                as__stat_inc(p->stats.handoffs);
+                AS_PROBE3(handoff, p, w, w->as__loop);
+            }
+        } else if (status == -ECANCELED) {
+            as__stat_inc(p->stats.cancelled);
+        } else if (status == -ETIMEDOUT) {
+            as__stat_inc(p->stats.timed_out);
+        } else if (status == -ESHUTDOWN) {
+            as__stat_inc(p->stats.shut_down);
+        }
+        AS_PROBE4(done, p, w, w->as__kind->name, status);
+    }
     as__store(&w->as__state, state | (old & AS__W_CANCEL), AS_RELEASE);
 }
 

@@ -18,11 +18,15 @@
 #define _GNU_SOURCE
 #endif
 #include "../internal.h"
+#include "../probes.h"
 
 static void notify_arm(as_loop *loop) { (void)loop; }
 
 static void notify_wake(as_loop *loop)
 {
+    /* any thread: an atomic increment (this path calls the application) */
+    as__fetch_add(&loop->as__st[AS__ST_NOTIFIES], 1u, AS_RELAXED);
+    AS_PROBE2(wake_send, loop, AS__HOW_NOTIFY);
     loop->as__notify(loop->as__notify_ctx);
 }
 
@@ -93,6 +97,7 @@ static void ring_wake(as_loop *loop)
 {
     uint64_t one = 1;
     ssize_t r;
+    AS_PROBE2(wake_send, loop, AS__HOW_EVENTFD);
     do {
         r = write(loop->as__efd, &one, sizeof one);
     } while (r < 0 && errno == EINTR);
@@ -106,6 +111,8 @@ static void ring_handle(as_loop *loop, unsigned tag, int res, uintptr_t at)
     if (tag != AS__TAG_BELL)
         return;
     loop->as__flags &= ~(AS__L_ARMED | AS__L_CANCELING);
+    as__stat_inc(loop->as__st[AS__ST_DOORBELLS]);
+    AS_PROBE2(wake_recv, loop, 2);
     as__loop_drain(loop);
     if (as__load(&loop->as__pending, AS_RELAXED) != 0)
         ring_arm(loop);

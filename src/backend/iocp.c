@@ -83,6 +83,7 @@ static void iocp_wake(as_loop *loop)
 static void iocp_handle(as_loop *loop, unsigned tag, int res, uintptr_t at)
 {
     (void)tag, (void)res, (void)at;
+    as__stat_inc(loop->as__st[AS__ST_DOORBELLS]);
     as__loop_drain(loop);
 }
 

@@ -98,6 +98,7 @@ void as__ring_timer_handle(as_loop *loop, unsigned tag, int res)
     (void)res;
     if (tag == AS__TAG_TIMER_RM)
         return; /* a removal that failed: the timeout's own CQE is coming */
+    as__stat_inc(loop->as__st[AS__ST_TIMER_CQES]);
     loop->as__flags &= ~(AS__L_TIMER | AS__L_TIMER_MOVING);
     if (loop->as__troot)
         as__timer_expire(loop, as_now_ns());

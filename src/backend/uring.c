@@ -85,6 +85,7 @@
 #define _GNU_SOURCE
 #endif
 #include "../internal.h"
+#include "../probes.h"
 
 #ifdef AS_HAVE_URING
 #include <linux/futex.h>
@@ -175,8 +176,11 @@ static void uring_wake(as_loop *loop)
         ((me->as__flags & AS__L_RUNNING) ||
          (me->as__opts & AS_LOOP_DEFER_WAKES)) &&
         as__load(&loop->as__owner, AS_RELAXED) != as__thread_token() &&
-        send_msg(me, loop))
+        send_msg(me, loop)) {
+        AS_PROBE2(wake_send, loop, AS__HOW_MSG);
         return;
+    }
+    AS_PROBE2(wake_send, loop, AS__HOW_FUTEX);
     futex_wake_syscall(&loop->as__bell);
 }
 
@@ -184,6 +188,8 @@ static void uring_handle(as_loop *loop, unsigned tag, int res, uintptr_t at)
 {
     if (tag == AS__TAG_MSG) {
         /* A wake message: the doorbell's FUTEX_WAIT stays armed. */
+        as__stat_inc(loop->as__st[AS__ST_MESSAGES]);
+        AS_PROBE2(wake_recv, loop, AS__HOW_MSG);
         as__loop_drain(loop);
         as__fetch_sub(&loop->as__msgs, 1u, AS_RELEASE); /* R2 */
         if (loop->as__flags & AS__L_MW_ARMED)
@@ -220,6 +226,8 @@ static void uring_handle(as_loop *loop, unsigned tag, int res, uintptr_t at)
     if (tag != AS__TAG_BELL)
         return; /* the doorbell's cancel (CQE only on failure) */
     loop->as__flags &= ~(AS__L_ARMED | AS__L_CANCELING);
+    as__stat_inc(loop->as__st[AS__ST_DOORBELLS]);
+    AS_PROBE2(wake_recv, loop, 2);
     as__loop_drain(loop);
     if (as__load(&loop->as__pending, AS_RELAXED) != 0)
         uring_arm(loop);

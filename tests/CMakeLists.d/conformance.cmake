@@ -12,6 +12,7 @@ set(AS_CONFORMANCE_TESTS
   test_badinput
   test_deadline
   test_latch_barrier
+  test_stats
 )
 foreach(t IN LISTS AS_CONFORMANCE_TESTS)
   as_add_test(${t} SOURCES ${t}.c harness.c LABELS conformance TIMEOUT 120)
