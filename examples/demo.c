@@ -19,12 +19,14 @@
  * exits non-zero if one broke.  ASYNCSYNC_BACKEND=generic|uring forces the
  * library's backend; this code does not change.
  *
- * Usage: demo [--quick] [--ops N] [--limit N] [--tasks N] [--busy-poll]
+ * Usage: demo [--quick] [--ops N] [--limit N] [--tasks N] [--busy-poll] [--stats]
  *   --quick      1000 operations instead of 20000
  *   --ops N      N operations (one write and one read-back each)
  *   --limit N    semaphore permits: I/O in flight across both loops (8)
  *   --tasks N    tasks per loop (16)
  *   --busy-poll  never block in io_uring_enter: spin on the CQ, yielding.
+ *   --stats      print the library's counters at exit (as_sem_stats,
+ *                as_mutex_stats, as_event_stats, as_loop_stats).
  *                For valgrind 3.19 (Debian 12), which keeps its global lock
  *                while a thread blocks in io_uring_enter: a loop blocked
  *                there starves the other thread, and the demo stalls.
@@ -73,13 +75,14 @@ struct worker {
     bool stopping;         /* g.done was seen (loop thread only) */
     unsigned active;       /* tasks not yet out of work (loop thread only) */
     uint64_t ops;          /* operations this loop completed (loop thread only) */
+    as_loop_counters lc;   /* the loop's counters, read before its teardown */
     struct task *tasks;
 };
 
 static struct {
     uint64_t total_ops;
     unsigned limit, ntasks;
-    bool busy_poll;
+    bool busy_poll, print_stats;
     int fd;
 
     as_sem io_slots;
@@ -409,6 +412,7 @@ static void *worker_main(void *arg)
     /* Teardown.  Every wait bound to this loop has had its callback, so
      * destroy cannot be -EBUSY; -EAGAIN means the library cancelled what it
      * still had armed on the ring and wants those completions first. */
+    as_loop_stats(&w->loop, &w->lc); /* on the loop's thread, while it lives */
     double t0 = now_s();
     while ((r = as_loop_destroy(&w->loop)) == -EAGAIN && now_s() - t0 < STALL_SECS) {
         io_uring_submit(&w->ring);
@@ -419,6 +423,34 @@ static void *worker_main(void *arg)
         fail("loop %d: as_loop_destroy: %s", w->id, as_strerror(r));
     io_uring_queue_exit(&w->ring);
     return NULL;
+}
+
+static void print_counters(const char *what, const as_counters *c)
+{
+    printf("  %-10s acquired %" PRIu64 ", contended %" PRIu64 ", handoffs %" PRIu64
+           ", cancelled %" PRIu64 ", timed out %" PRIu64 ", shut down %" PRIu64
+           ", max waiters %u\n",
+           what, c->acquired, c->contended, c->handoffs, c->cancelled, c->timed_out,
+           c->shut_down, c->max_waiters);
+}
+
+/* --stats: what the library counted (asyncsync.h, "Observing"). */
+static void print_stats(void)
+{
+    as_counters c;
+    printf("library counters:\n");
+    if (as_sem_stats(&g.io_slots, &c) == 0)
+        print_counters("io_slots", &c);
+    if (as_mutex_stats(&g.stats_lock, &c) == 0)
+        print_counters("stats_lock", &c);
+    if (as_event_stats(&g.done, &c) == 0)
+        print_counters("done", &c);
+    for (int i = 0; i < NLOOPS; i++) {
+        const as_loop_counters *l = &g.workers[i].lc;
+        printf("  loop %d     callbacks %" PRIu64 ", local %" PRIu64 ", remote %" PRIu64
+               ", messages %" PRIu64 ", doorbells %" PRIu64 "\n",
+               i, l->callbacks, l->local, l->remote, l->messages, l->doorbells);
+    }
 }
 
 static unsigned long arg_num(const char *opt, const char *s, unsigned long max)
@@ -451,6 +483,8 @@ int main(int argc, char **argv)
             g.total_ops = 1000;
         else if (!strcmp(argv[i], "--busy-poll"))
             g.busy_poll = true;
+        else if (!strcmp(argv[i], "--stats"))
+            g.print_stats = true;
         else if (!strcmp(argv[i], "--ops"))
             g.total_ops = arg_num("--ops", argv[++i], 1000000000ul);
         else if (!strcmp(argv[i], "--limit"))
@@ -459,7 +493,7 @@ int main(int argc, char **argv)
             g.ntasks = (unsigned)arg_num("--tasks", argv[++i], RING_ENTRIES / 2);
         else {
             fprintf(stderr, "usage: %s [--quick] [--ops N] [--limit N]"
-                    " [--tasks N per loop] [--busy-poll]\n", argv[0]);
+                    " [--tasks N per loop] [--busy-poll] [--stats]\n", argv[0]);
             return 2;
         }
     }
@@ -540,6 +574,9 @@ int main(int argc, char **argv)
     printf("  callbacks       %lu run, %lu waits went pending\n",
            atomic_load(&g.callbacks), atomic_load(&g.pending));
     printf("  elapsed         %.3f s, %.0f ops/s\n", secs, (double)g.total_ops / secs);
+
+    if (g.print_stats)
+        print_stats();
 
     check(peak <= (int)g.limit, "peak in flight exceeded the semaphore limit");
     check(atomic_load(&g.inflight) == 0, "I/O still in flight");
