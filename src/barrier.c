@@ -110,11 +110,6 @@ int as_barrier_wait_until(as_barrier *b, as_loop *loop, as_wait *w,
     return barrier_wait(b, loop, w, deadline_ns, cb, arg);
 }
 
-static void block_cb(as_wait *w, int status, void *arg)
-{
-    (void)w, (void)status, (void)arg;
-}
-
 int as_barrier_wait_blocking(as_barrier *b, uint64_t deadline_ns)
 {
     as_loop tl;
@@ -123,9 +118,9 @@ int as_barrier_wait_blocking(as_barrier *b, uint64_t deadline_ns)
     if (!barrier_valid(b) || as__deadline_check(deadline_ns) < 0)
         return -EINVAL;
     as__block_init(&tl);
-    r = barrier_arrive(b, &tl, &w, deadline_ns, block_cb, NULL);
+    r = barrier_arrive(b, &tl, &w, deadline_ns, as__block_cb, NULL);
     if (r != 0)
-        return r; /* 1: the leader */
+        return r; /* 1: the leader; or refused */
     return as__block_wait(&tl, &w, deadline_ns);
 }
 
@@ -147,26 +142,8 @@ int as_barrier_close(as_barrier *b)
     return 0;
 }
 
-int64_t as_barrier_waiters(const as_barrier *b)
-{
-    if (!barrier_valid(b))
-        return -EINVAL;
-    return (int64_t)as__load(&b->as__nwait, AS_RELAXED);
-}
 
-int as_barrier_stats(const as_barrier *p, as_counters *out)
-{
-    if (!barrier_valid(p))
-        return -EINVAL;
-    return as__prim_stats((const as__prim *)(const void *)p, out);
-}
-
-int64_t as_barrier_dump(const as_barrier *p, as_waiter_info *out, size_t max)
-{
-    if (!barrier_valid(p))
-        return -EINVAL;
-    return as__prim_dump((const as__prim *)(const void *)p, out, max);
-}
+AS__PRIM_OBSERVERS(barrier, as_barrier, barrier_valid)
 
 /* ---- the kind table ---- */
 
@@ -179,11 +156,7 @@ static void barrier_fixup(as__prim *p, as__batch *done)
 
 static int barrier_cancel(as_wait *w, int status)
 {
-    uint32_t state;
-    as__prim *p = as__q_lock_wait(w, &state);
-    if (!p)
-        return -ENOENT;
-    return as__q_cancel_locked(p, w, state, status, barrier_fixup);
+    return as__q_cancel(w, status, barrier_fixup);
 }
 
 static const struct as__kind barrier_kind = {

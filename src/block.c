@@ -55,6 +55,20 @@ const struct as__backend as__backend_thread = {
     .fini = thread_fini,
 };
 
+void as__block_cb(as_wait *w, int status, void *arg)
+{
+    (void)w, (void)status, (void)arg; /* as__block_wait reads the outcome */
+}
+
+int as__block_finish(as_loop *tl, as_wait *w, int parked, uint64_t deadline)
+{
+    if (parked == 1)
+        return 0; /* satisfied at once */
+    if (parked < 0)
+        return parked;
+    return as__block_wait(tl, w, deadline);
+}
+
 void as__block_init(as_loop *tl)
 {
     as__loop_reset(tl);

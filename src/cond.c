@@ -107,11 +107,6 @@ int as_cond_wait_async(as_cond *c, as_mutex *m, as_loop *loop, as_wait *w,
     return as_cond_wait_until(c, m, loop, w, AS_NO_DEADLINE, cb, arg);
 }
 
-static void block_cb(as_wait *w, int status, void *arg)
-{
-    (void)w, (void)status, (void)arg;
-}
-
 int as_cond_wait_blocking(as_cond *c, as_mutex *m, uint64_t deadline_ns)
 {
     as_loop tl;
@@ -122,10 +117,8 @@ int as_cond_wait_blocking(as_cond *c, as_mutex *m, uint64_t deadline_ns)
     if (!mutex_held(m))
         return -EPERM;
     as__block_init(&tl);
-    r = cond_wait(c, m, &tl, &w, deadline_ns, block_cb, NULL);
-    if (r < 0)
-        return r;
-    return as__block_wait(&tl, &w, deadline_ns);
+    return as__block_finish(
+        &tl, &w, cond_wait(c, m, &tl, &w, deadline_ns, as__block_cb, NULL), deadline_ns);
 }
 
 /* Take up to `max` waiters off the queue (oldest first) with `status` and
@@ -183,26 +176,8 @@ int as_cond_close(as_cond *c)
     return 0;
 }
 
-int64_t as_cond_waiters(const as_cond *c)
-{
-    if (!cond_valid(c))
-        return -EINVAL;
-    return (int64_t)as__load(&c->as__nwait, AS_RELAXED);
-}
 
-int as_cond_stats(const as_cond *p, as_counters *out)
-{
-    if (!cond_valid(p))
-        return -EINVAL;
-    return as__prim_stats((const as__prim *)(const void *)p, out);
-}
-
-int64_t as_cond_dump(const as_cond *p, as_waiter_info *out, size_t max)
-{
-    if (!cond_valid(p))
-        return -EINVAL;
-    return as__prim_dump((const as__prim *)(const void *)p, out, max);
-}
+AS__PRIM_OBSERVERS(cond, as_cond, cond_valid)
 
 /* ---- the kind table ---- */
 

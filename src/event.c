@@ -135,27 +135,17 @@ int as_event_wait_until(as_event *e, as_loop *loop, as_wait *w,
     return event_wait(e, loop, w, deadline_ns, cb, arg);
 }
 
-static void block_cb(as_wait *w, int status, void *arg)
-{
-    (void)w, (void)status, (void)arg;
-}
-
 int as_event_wait_blocking(as_event *e, uint64_t deadline_ns)
 {
     as_loop tl;
     as_wait w;
-    int r;
     if (!event_valid(e) || as__deadline_check(deadline_ns) < 0)
         return -EINVAL;
     if (event_try(e, as__load(&e->as__word, AS_ACQUIRE)))
         return 0;
     as__block_init(&tl);
-    r = event_wait_slow(e, &tl, &w, deadline_ns, block_cb, NULL);
-    if (r == 1)
-        return 0;
-    if (r < 0)
-        return r;
-    return as__block_wait(&tl, &w, deadline_ns);
+    return as__block_finish(
+        &tl, &w, event_wait_slow(e, &tl, &w, deadline_ns, as__block_cb, NULL), deadline_ns);
 }
 
 int as_event_set(as_event *e)
@@ -247,26 +237,8 @@ int as_event_is_set(const as_event *e)
     return (as__load(&e->as__word, AS_ACQUIRE) & E_SET) ? 1 : 0;
 }
 
-int64_t as_event_waiters(const as_event *e)
-{
-    if (!event_valid(e))
-        return -EINVAL;
-    return (int64_t)as__load(&e->as__nwait, AS_RELAXED);
-}
 
-int as_event_stats(const as_event *p, as_counters *out)
-{
-    if (!event_valid(p))
-        return -EINVAL;
-    return as__prim_stats((const as__prim *)(const void *)p, out);
-}
-
-int64_t as_event_dump(const as_event *p, as_waiter_info *out, size_t max)
-{
-    if (!event_valid(p))
-        return -EINVAL;
-    return as__prim_dump((const as__prim *)(const void *)p, out, max);
-}
+AS__PRIM_OBSERVERS(event, as_event, event_valid)
 
 /* ---- the kind table ---- */
 
@@ -279,11 +251,7 @@ static void event_fixup(as__prim *p, as__batch *done)
 
 static int event_cancel(as_wait *w, int status)
 {
-    uint32_t state;
-    as__prim *p = as__q_lock_wait(w, &state);
-    if (!p)
-        return -ENOENT;
-    return as__q_cancel_locked(p, w, state, status, event_fixup);
+    return as__q_cancel(w, status, event_fixup);
 }
 
 static void event_giveback(void *home, uint32_t n, uint32_t flags)

@@ -330,6 +330,11 @@ void as__block_init(as_loop *tl);
  * it at the deadline.  Returns its status.  Leaves when no other thread
  * touches tl any more (D3). */
 int as__block_wait(as_loop *tl, as_wait *w, uint64_t deadline);
+/* The callback of a blocking wait (the outcome is read by as__block_wait). */
+void as__block_cb(as_wait *w, int status, void *arg);
+/* After a primitive's slow path parked w on tl (returned `parked`: 1 taken
+ * at once, 0 queued, < 0 refused): the *_blocking call's result. */
+int as__block_finish(as_loop *tl, as_wait *w, int parked, uint64_t deadline);
 
 /* as_loop.as__st: the loop's counters (as_loop_counters, in order) */
 enum {

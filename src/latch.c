@@ -125,27 +125,17 @@ int as_latch_wait_until(as_latch *l, as_loop *loop, as_wait *w,
     return latch_wait(l, loop, w, deadline_ns, cb, arg);
 }
 
-static void block_cb(as_wait *w, int status, void *arg)
-{
-    (void)w, (void)status, (void)arg;
-}
-
 int as_latch_wait_blocking(as_latch *l, uint64_t deadline_ns)
 {
     as_loop tl;
     as_wait w;
-    int r;
     if (!latch_valid(l) || as__deadline_check(deadline_ns) < 0)
         return -EINVAL;
     if (latch_try(l))
         return 0;
     as__block_init(&tl);
-    r = latch_wait_slow(l, &tl, &w, deadline_ns, block_cb, NULL);
-    if (r == 1)
-        return 0;
-    if (r < 0)
-        return r;
-    return as__block_wait(&tl, &w, deadline_ns);
+    return as__block_finish(
+        &tl, &w, latch_wait_slow(l, &tl, &w, deadline_ns, as__block_cb, NULL), deadline_ns);
 }
 
 /* End every queued wait with `status` (queue lock held), clearing WAITERS. */
@@ -220,26 +210,8 @@ int as_latch_close(as_latch *l)
     return 0;
 }
 
-int64_t as_latch_waiters(const as_latch *l)
-{
-    if (!latch_valid(l))
-        return -EINVAL;
-    return (int64_t)as__load(&l->as__nwait, AS_RELAXED);
-}
 
-int as_latch_stats(const as_latch *p, as_counters *out)
-{
-    if (!latch_valid(p))
-        return -EINVAL;
-    return as__prim_stats((const as__prim *)(const void *)p, out);
-}
-
-int64_t as_latch_dump(const as_latch *p, as_waiter_info *out, size_t max)
-{
-    if (!latch_valid(p))
-        return -EINVAL;
-    return as__prim_dump((const as__prim *)(const void *)p, out, max);
-}
+AS__PRIM_OBSERVERS(latch, as_latch, latch_valid)
 
 /* ---- the kind table ---- */
 
@@ -252,11 +224,7 @@ static void latch_fixup(as__prim *p, as__batch *done)
 
 static int latch_cancel(as_wait *w, int status)
 {
-    uint32_t state;
-    as__prim *p = as__q_lock_wait(w, &state);
-    if (!p)
-        return -ENOENT;
-    return as__q_cancel_locked(p, w, state, status, latch_fixup);
+    return as__q_cancel(w, status, latch_fixup);
 }
 
 static const struct as__kind latch_kind = {

@@ -185,27 +185,17 @@ int as_mutex_lock_until(as_mutex *m, as_loop *loop, as_wait *w,
     return mutex_lock(m, loop, w, deadline_ns, cb, arg);
 }
 
-static void block_cb(as_wait *w, int status, void *arg)
-{
-    (void)w, (void)status, (void)arg;
-}
-
 int as_mutex_lock_blocking(as_mutex *m, uint64_t deadline_ns)
 {
     as_loop tl;
     as_wait w;
-    int r;
     if (!mutex_valid(m) || as__deadline_check(deadline_ns) < 0)
         return -EINVAL;
     if (mutex_try(m))
         return 0;
     as__block_init(&tl);
-    r = mutex_lock_slow(m, &tl, &w, deadline_ns, block_cb, NULL);
-    if (r == 1)
-        return 0;
-    if (r < 0)
-        return r;
-    return as__block_wait(&tl, &w, deadline_ns);
+    return as__block_finish(
+        &tl, &w, mutex_lock_slow(m, &tl, &w, deadline_ns, as__block_cb, NULL), deadline_ns);
 }
 
 void as__mutex_acquire_for(as_mutex *m, as_wait *w)
@@ -386,26 +376,8 @@ int as_mutex_close(as_mutex *m)
     return 0;
 }
 
-int64_t as_mutex_waiters(const as_mutex *m)
-{
-    if (!mutex_valid(m))
-        return -EINVAL;
-    return (int64_t)as__load(&m->as__nwait, AS_RELAXED);
-}
 
-int as_mutex_stats(const as_mutex *p, as_counters *out)
-{
-    if (!mutex_valid(p))
-        return -EINVAL;
-    return as__prim_stats((const as__prim *)(const void *)p, out);
-}
-
-int64_t as_mutex_dump(const as_mutex *p, as_waiter_info *out, size_t max)
-{
-    if (!mutex_valid(p))
-        return -EINVAL;
-    return as__prim_dump((const as__prim *)(const void *)p, out, max);
-}
+AS__PRIM_OBSERVERS(mutex, as_mutex, mutex_valid)
 
 /* ---- the kind table ---- */
 
@@ -419,11 +391,7 @@ static void mutex_fixup(as__prim *p, as__batch *done)
 
 static int mutex_cancel(as_wait *w, int status)
 {
-    uint32_t state;
-    as__prim *p = as__q_lock_wait(w, &state);
-    if (!p)
-        return -ENOENT;
-    return as__q_cancel_locked(p, w, state, status, mutex_fixup);
+    return as__q_cancel(w, status, mutex_fixup);
 }
 
 static void mutex_giveback(void *home, uint32_t n, uint32_t flags)

@@ -169,28 +169,18 @@ int as_sem_acquire_until(as_sem *s, as_loop *loop, as_wait *w, uint32_t n,
     return sem_acquire(s, loop, w, n, deadline_ns, cb, arg);
 }
 
-static void block_cb(as_wait *w, int status, void *arg)
-{
-    (void)w, (void)status, (void)arg;
-}
-
 int as_sem_acquire_blocking(as_sem *s, uint32_t n, uint64_t deadline_ns)
 {
     as_loop tl;
     as_wait w;
-    int r;
     if (!sem_valid(s) || n == 0 || n > AS_SEM_VALUE_MAX ||
         as__deadline_check(deadline_ns) < 0)
         return -EINVAL;
     if (sem_try(s, n))
         return 0;
     as__block_init(&tl);
-    r = sem_acquire_slow(s, &tl, &w, n, deadline_ns, block_cb, NULL);
-    if (r == 1)
-        return 0;
-    if (r < 0)
-        return r;
-    return as__block_wait(&tl, &w, deadline_ns);
+    return as__block_finish(
+        &tl, &w, sem_acquire_slow(s, &tl, &w, n, deadline_ns, as__block_cb, NULL), deadline_ns);
 }
 
 int as_sem_release(as_sem *s, uint32_t n)
@@ -279,26 +269,8 @@ int64_t as_sem_value(const as_sem *s)
     return (int64_t)(as__load(&s->as__word, AS_ACQUIRE) & SEM_COUNT);
 }
 
-int64_t as_sem_waiters(const as_sem *s)
-{
-    if (!sem_valid(s))
-        return -EINVAL;
-    return (int64_t)as__load(&s->as__nwait, AS_RELAXED);
-}
 
-int as_sem_stats(const as_sem *p, as_counters *out)
-{
-    if (!sem_valid(p))
-        return -EINVAL;
-    return as__prim_stats((const as__prim *)(const void *)p, out);
-}
-
-int64_t as_sem_dump(const as_sem *p, as_waiter_info *out, size_t max)
-{
-    if (!sem_valid(p))
-        return -EINVAL;
-    return as__prim_dump((const as__prim *)(const void *)p, out, max);
-}
+AS__PRIM_OBSERVERS(sem, as_sem, sem_valid)
 
 /* ---- the kind table ---- */
 
@@ -311,11 +283,7 @@ static void sem_regrant(as__prim *p, as__batch *done)
 
 static int sem_cancel(as_wait *w, int status)
 {
-    uint32_t state;
-    as__prim *p = as__q_lock_wait(w, &state);
-    if (!p)
-        return -ENOENT;
-    return as__q_cancel_locked(p, w, state, status, sem_regrant);
+    return as__q_cancel(w, status, sem_regrant);
 }
 
 static void sem_giveback(void *home, uint32_t n, uint32_t flags)

@@ -83,6 +83,15 @@ as__prim *as__q_lock_wait(as_wait *w, uint32_t *state)
     }
 }
 
+int as__q_cancel(as_wait *w, int status, as__fixup_fn fixup)
+{
+    uint32_t state;
+    as__prim *p = as__q_lock_wait(w, &state);
+    if (!p)
+        return -ENOENT;
+    return as__q_cancel_locked(p, w, state, status, fixup);
+}
+
 int as__q_cancel_locked(as__prim *p, as_wait *w, uint32_t state, int status,
                         as__fixup_fn fixup)
 {

@@ -193,6 +193,28 @@ void as__batch_finish(as__batch *b);
  * (DONE or IDLE).  Any thread. */
 as__prim *as__q_lock_wait(as_wait *w, uint32_t *state);
 
+/* The observing calls every primitive exports (as_X_waiters, as_X_stats,
+ * as_X_dump), for primitive X of type T whose validity check is VALID. */
+#define AS__PRIM_OBSERVERS(X, T, VALID)                                       \
+    int64_t as_##X##_waiters(const T *p)                                      \
+    {                                                                         \
+        if (!VALID(p))                                                        \
+            return -EINVAL;                                                   \
+        return (int64_t)as__load(&p->as__nwait, AS_RELAXED);                  \
+    }                                                                         \
+    int as_##X##_stats(const T *p, as_counters *out)                          \
+    {                                                                         \
+        if (!VALID(p))                                                        \
+            return -EINVAL;                                                   \
+        return as__prim_stats((const as__prim *)(const void *)p, out);        \
+    }                                                                         \
+    int64_t as_##X##_dump(const T *p, as_waiter_info *out, size_t max)        \
+    {                                                                         \
+        if (!VALID(p))                                                        \
+            return -EINVAL;                                                   \
+        return as__prim_dump((const as__prim *)(const void *)p, out, max);    \
+    }
+
 /* Is the primitive closed?  (Under its queue lock, or as a hint.) */
 static inline bool as__prim_closed(const as__prim *p)
 {
@@ -216,5 +238,8 @@ static inline bool as__prim_close_locked(as__prim *p)
 typedef void (*as__fixup_fn)(as__prim *p, as__batch *b);
 int as__q_cancel_locked(as__prim *p, as_wait *w, uint32_t state, int status,
                         as__fixup_fn fixup);
+/* The same, locking the queue itself: a whole kind->cancel for a
+ * primitive whose waits only ever queue in their own primitive. */
+int as__q_cancel(as_wait *w, int status, as__fixup_fn fixup);
 
 #endif
