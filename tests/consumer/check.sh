@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install check: install the project from an existing build directory into a
 # temporary prefix, then prove an outside application can use it:
+#   0. the manual pages are installed (every page of man/man3, asyncsync.7);
 #   1. the installed header compiles alone, warning-free, as C11 and C++11;
 #   2. find_package(asyncsync CONFIG) + asyncsync::asyncsync builds and runs
 #      consumer.c (C) and consumer.cpp (C++);
@@ -45,7 +46,19 @@ run() {
 step "install $build into a temporary prefix"
 cmake --install "$build" --prefix "$prefix" >/dev/null
 test -f "$prefix/include/asyncsync.h"
-find "$prefix" -type f | sed "s|^$prefix/|   |" | sort
+find "$prefix" -type f ! -name '*.[37]' | sed "s|^$prefix/|   |" | sort
+
+step "the manual pages are installed: man3 (one per public function) and man7"
+# Wherever CMAKE_INSTALL_MANDIR put them (share/man by default).
+want3=$(find "$src/man/man3" -name '*.3' | wc -l)
+got3=$(find "$prefix" -path '*/man3/*.3' | wc -l)
+ov=$(find "$prefix" -path '*/man7/asyncsync.7' -print -quit)
+if [ "$want3" -eq 0 ] || [ "$got3" -ne "$want3" ] || [ -z "$ov" ]; then
+    echo "consumer check: $got3 of $want3 man3 pages installed, asyncsync.7: ${ov:-missing}" >&2
+    exit 1
+fi
+mandest=${ov%/man7/asyncsync.7}
+echo "   ${mandest#"$prefix"/}: $got3 pages in man3, and man7/asyncsync.7"
 
 step "the installed header compiles alone as C11 and C++11 (-Werror -pedantic)"
 cat >"$tmp/header.c" <<'C'
