@@ -89,10 +89,14 @@
  *
  * THREADING
  *
- *   as_loop_run, as_loop_handle_cqe, as_loop_destroy, *_async and *_until
- *   are called on the loop's thread (the thread that runs as_loop_run for that
- *   loop).  as_cancel, release, unlock, signal, broadcast, set, reset and
- *   close may be called from any thread, including threads that run no loop.
+ *   as_loop_run, as_loop_handle_cqe, as_loop_flush, as_loop_timeout_ns,
+ *   as_loop_stats, as_loop_destroy, *_async and *_until are called on the
+ *   loop's thread (the thread that runs as_loop_run for that loop).  Every
+ *   other call may be made from any thread, including threads that run no
+ *   loop: as_cancel, release, forget, unlock, signal, broadcast, set, reset,
+ *   count_down, add, close, try_*, *_blocking, the snapshots (*_value,
+ *   *_waiters, *_stats, *_dump, as_event_is_set, as_wait_pending) and init
+ *   and destroy (when nothing else uses the object).
  *   Primitives may be shared by any number of loops and plain threads.
  *   No call is async-signal-safe (they take a short spin lock and may queue
  *   an SQE on the calling thread's ring).
@@ -112,7 +116,10 @@
  *   synchronizes-with the release/unlock that made it available: everything
  *   the releaser wrote before releasing is visible to the acquirer.  Likewise
  *   an event wait that completes with 0 sees what was written before
- *   as_event_set, and a condvar waiter sees what was written under the mutex.
+ *   as_event_set, a condvar waiter sees what was written under the mutex, a
+ *   latch waiter sees what was written before every count_down that took
+ *   the count to 0, and every party of a barrier generation sees what the
+ *   others wrote before they arrived.
  *
  * IO_URING COMPLETIONS
  *
@@ -330,6 +337,8 @@ uint64_t as_now_ns(void);
  * later loops.  Deadlines of the loop's waits are kept by one absolute
  * IORING_OP_TIMEOUT armed on the ring for the earliest (no thread, no
  * polling; the loop's code needs no change).
+ * One loop per ring: a CQE of the library that names another loop is taken
+ * for a late completion of a destroyed loop and swallowed.
  * Rings: plain, SQPOLL (the library waits for the SQ thread when it needs a
  * slot of a full SQ), COOP_TASKRUN, SINGLE_ISSUER|DEFER_TASKRUN (create the
  * ring on the loop's thread), SQE128|CQE32 and registered ring fds all work.
@@ -407,9 +416,11 @@ int64_t as_loop_timeout_ns(const as_loop *loop);
  * loop's own callbacks; nothing changed), -EAGAIN (a completion that refers
  * to the loop is still on its way: a wake message another loop sent to this
  * one, the result of one this loop sent, or, on an IOCP loop, a wake packet
- * in the port; on kernels before 6.0 also the cancelled doorbell.  Keep
- * handling the ring's completions (the port's packets) and call again), or
- * -EINVAL (NULL or not initialised).  In the common case, a loop with nothing
+ * in the port; also when the ring refuses to submit what the library
+ * queued (a CQ overflow backlog), or when the synchronous cancel of its
+ * doorbell failed and an asynchronous one is under way.  Keep handling the
+ * ring's completions (the port's packets) and call again), or -EINVAL
+ * (NULL or not initialised).  In the common case, a loop with nothing
  * pending and no message on its way, it returns 0 at once: its armed
  * operations are cancelled synchronously, and any late completion is
  * swallowed by as_loop_handle_cqe.  Several loops torn down from one thread:
@@ -478,7 +489,8 @@ typedef struct as_waiter_info {
 } as_waiter_info;
 
 /* ---------------------------------------------------------------------------
- * Forms shared by every primitive (X = sem, mutex, cond, event)
+ * Forms shared by every primitive (X = sem, mutex, cond, event, barrier,
+ * latch)
  *
  *   as_X_..._async(..., loop, w, cb, arg)     1 at once, 0 pending, or <0
  *   as_X_..._until(..., loop, w, deadline_ns, cb, arg)
@@ -493,13 +505,20 @@ typedef struct as_waiter_info {
  *       for threads that run no loop: queues in the same FIFO as the loops'
  *       waits, under the same policy, and parks the thread on a futex
  *       (Windows: WaitOnAddress); the releaser wakes it directly.  Returns
- *       0, -ETIMEDOUT, -ESHUTDOWN or -EINVAL.  Called on a loop's thread it
+ *       0, -ETIMEDOUT, -ESHUTDOWN or -EINVAL (and -EPERM from a condvar
+ *       wait on an unlocked mutex, 1 for a barrier's leader).  Called on a loop's thread it
  *       blocks that loop (and deadlocks if only that loop can release).
  *   as_X_close(p)
  *       every pending wait completes with -ESHUTDOWN; later waits and try_*
  *       return -ESHUTDOWN at once; release, unlock, signal and set still work
  *       (holders give back; no waiter is served); idempotent (0 again);
  *       destroy follows.  Any thread.
+ *   as_X_waiters, as_X_stats, as_X_dump (any thread): see "Observing".
+ *   destroy returns 0 once no wait is queued; a wait already granted may
+ *   still be on its way to its callback, and a cancel of it gives the grant
+ *   back to the primitive: free a primitive's memory only after the
+ *   callbacks of its waits have run.
+ *   Static initialisers do not check their argument (the init calls do).
  * ------------------------------------------------------------------------- */
 
 /* ---------------------------------------------------------------------------
@@ -791,9 +810,10 @@ int64_t as_latch_dump(const as_latch *p, as_waiter_info *out, size_t max);
  * library only posts to it, and never closes it: close it only after
  * as_loop_destroy returned 0.  Returns 0, -EINVAL (NULL loop or port,
  * INVALID_HANDLE_VALUE, a handle that is not a completion port, bad
- * options), -EBADF (port is not an open handle), -EBUSY (loop already
- * initialised), -EOPNOTSUPP (not Windows).  as_loop_backend() says "iocp".  ASYNCSYNC_BACKEND is not
- * consulted: a port has one backend.  Threading: the loop's thread. */
+ * options), -EBADF (port is not an open handle), -EOPNOTSUPP (not
+ * Windows).  as_loop_backend() says "iocp".  ASYNCSYNC_BACKEND is not
+ * consulted: a port has one backend.  Threading: any thread; the loop then
+ * belongs to the thread that runs it. */
 int as_loop_init_iocp(as_loop *loop, void *port, const as_loop_options *opts);
 
 /* Offer one dequeued completion (an OVERLAPPED_ENTRY * from
