@@ -11,6 +11,7 @@ set(AS_CONFORMANCE_TESTS
   test_loop
   test_badinput
   test_deadline
+  test_rwlock
 )
 foreach(t IN LISTS AS_CONFORMANCE_TESTS)
   as_add_test(${t} SOURCES ${t}.c harness.c LABELS conformance TIMEOUT 120)
