@@ -775,6 +775,97 @@ int as_latch_stats(const as_latch *p, as_counters *out);
 int64_t as_latch_dump(const as_latch *p, as_waiter_info *out, size_t max);
 
 /* ---------------------------------------------------------------------------
+ * Read-write lock: fair by phases, with upgradable reads.
+ *
+ * Waiters are served in arrival order: consecutive queued readers are
+ * admitted together, a writer alone; a reader (or writer) arriving while
+ * anyone is queued waits behind them, so a reader arriving after a queued
+ * writer waits for that writer, and neither readers nor writers starve.
+ * Every hand-off is direct (strict FIFO): the lock is granted to the waiters
+ * at the head as it is released, so no newcomer passes a queued waiter,
+ * whatever loop it is on.
+ *
+ * Upgradable read (as async-lock's): shared with plain readers, exclusive
+ * with writers and with another upgradable reader.  Its holder may upgrade
+ * to the writer: try_upgrade succeeds when it is the only reader left;
+ * upgrade_async waits for the plain readers to leave, ahead of every queued
+ * waiter, and while it waits new readers queue, so it cannot starve.  Its
+ * callback: 0, now the writer (as_rwlock_write_unlock or
+ * as_rwlock_downgrade follow); -ECANCELED, -ETIMEDOUT or -ESHUTDOWN, still
+ * the holder of the upgradable read.  A cancel that comes after the grant
+ * returns the holder to its upgradable read (CANCELLATION).
+ * A granted-but-cancelled read, write or upgradable read is given back as
+ * its unlock would.
+ *
+ * as_rwlock_downgrade turns the writer into a reader atomically and admits
+ * the readers queued at the head behind it (and an upgradable reader among
+ * them).  The lock has no owner: any task or thread may unlock it; an
+ * unlock of a share not held (no reader, no writer, no upgradable reader)
+ * returns -EPERM.  Closed: queued waits (upgrades too) end with -ESHUTDOWN,
+ * later waits, try_* and upgrades return -ESHUTDOWN; unlocks and downgrade
+ * still work.  Readers held at once: up to 2^28 - 1 (then a reader waits).
+ * ------------------------------------------------------------------------- */
+
+typedef struct as_rwlock as_rwlock;
+struct as_rwlock { AS__PRIM_FIELDS; };
+
+#define AS__MAGIC_RWLOCK 0x52574c31u
+#define AS_RWLOCK_INITIALIZER { 0, 0, AS__MAGIC_RWLOCK, 0, 0, 0, NULL, NULL, AS__STATS_INIT }
+
+/* flags: 0.  Returns 0 or -EINVAL. */
+int as_rwlock_init(as_rwlock *rw, unsigned flags);
+/* Returns 0, -EBUSY (held or waiters pending), -EINVAL. */
+int as_rwlock_destroy(as_rwlock *rw);
+/* Returns 1 (acquired), 0 (not now: held incompatibly, or waiters queued),
+ * -ESHUTDOWN, -EINVAL. */
+int as_rwlock_try_read(as_rwlock *rw);
+int as_rwlock_try_write(as_rwlock *rw);
+int as_rwlock_try_upgradable_read(as_rwlock *rw);
+/* Returns 1 (acquired at once), 0 (pending), -EINVAL, -EBUSY (w pending),
+ * -ESHUTDOWN. */
+int as_rwlock_read_async(as_rwlock *rw, as_loop *loop, as_wait *w,
+                         as_callback cb, void *arg);
+int as_rwlock_read_until(as_rwlock *rw, as_loop *loop, as_wait *w,
+                         uint64_t deadline_ns, as_callback cb, void *arg);
+int as_rwlock_read_blocking(as_rwlock *rw, uint64_t deadline_ns);
+int as_rwlock_write_async(as_rwlock *rw, as_loop *loop, as_wait *w,
+                          as_callback cb, void *arg);
+int as_rwlock_write_until(as_rwlock *rw, as_loop *loop, as_wait *w,
+                          uint64_t deadline_ns, as_callback cb, void *arg);
+int as_rwlock_write_blocking(as_rwlock *rw, uint64_t deadline_ns);
+int as_rwlock_upgradable_read_async(as_rwlock *rw, as_loop *loop, as_wait *w,
+                                    as_callback cb, void *arg);
+int as_rwlock_upgradable_read_until(as_rwlock *rw, as_loop *loop, as_wait *w,
+                                    uint64_t deadline_ns, as_callback cb,
+                                    void *arg);
+int as_rwlock_upgradable_read_blocking(as_rwlock *rw, uint64_t deadline_ns);
+/* Upgrade the upgradable read to the writer.  try: 1 (now the writer), 0
+ * (other readers hold it), -EPERM (no upgradable read held), -ESHUTDOWN,
+ * -EINVAL.  async/until/blocking: as the other waits, and -EPERM (no
+ * upgradable read held), -EBUSY (also: an upgrade is already pending). */
+int as_rwlock_try_upgrade(as_rwlock *rw);
+int as_rwlock_upgrade_async(as_rwlock *rw, as_loop *loop, as_wait *w,
+                            as_callback cb, void *arg);
+int as_rwlock_upgrade_until(as_rwlock *rw, as_loop *loop, as_wait *w,
+                            uint64_t deadline_ns, as_callback cb, void *arg);
+int as_rwlock_upgrade_blocking(as_rwlock *rw, uint64_t deadline_ns);
+/* Returns 0, -EPERM (that share is not held), -EINVAL.  Any thread.
+ * upgradable_read_unlock: -EBUSY while an upgrade of it is pending (cancel
+ * it first). */
+int as_rwlock_read_unlock(as_rwlock *rw);
+int as_rwlock_write_unlock(as_rwlock *rw);
+int as_rwlock_upgradable_read_unlock(as_rwlock *rw);
+/* Writer to reader, atomically.  Returns 0, -EPERM (no writer), -EINVAL.
+ * Any thread. */
+int as_rwlock_downgrade(as_rwlock *rw);
+int as_rwlock_close(as_rwlock *rw);
+/* Waits queued now (upgrades included; a snapshot), or -EINVAL. */
+int64_t as_rwlock_waiters(const as_rwlock *rw);
+/* Counters and a dump of the queued waits (as as_sem_stats/as_sem_dump). */
+int as_rwlock_stats(const as_rwlock *p, as_counters *out);
+int64_t as_rwlock_dump(const as_rwlock *p, as_waiter_info *out, size_t max);
+
+/* ---------------------------------------------------------------------------
  * Windows: loops bound to an I/O completion port.  Declared everywhere so
  * portable code compiles; elsewhere they return -EOPNOTSUPP / false.
  *

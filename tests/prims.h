@@ -21,6 +21,7 @@ typedef struct tp {
     as_mutex m;
     as_cond c;
     as_event e;
+    as_rwlock rw;
 } tp;
 
 typedef struct tp_ops {
@@ -151,6 +152,81 @@ static int tp_event_blocking(tp *p, uint64_t d) { return as_event_wait_blocking(
 static void tp_event_finish(tp *p) { TH_RC(as_event_destroy(&p->e), 0); }
 static int64_t tp_event_waiters(tp *p) { return as_event_waiters(&p->e); }
 
+/* ---- read-write lock: waits are writers (rwlock-write: write-held by
+ * the test; rwlock-read: read-held by the test), or upgradable readers
+ * (rwlock-upgradable: the test holds the upgradable read).  Readers do not
+ * fit a row: one unlock admits every consecutive reader, not the oldest
+ * alone (tests/test_rwlock.c covers them).  A waiter gives back in its
+ * callback. ---- */
+enum { TP_RW_WRITE, TP_RW_READ, TP_RW_UPREAD };
+static void tp_rw_cb(th_waiter *tw, int status)
+{
+    int r;
+    if (status != 0)
+        return;
+    r = tw->user_n == TP_RW_UPREAD ? as_rwlock_upgradable_read_unlock(tw->user)
+                                   : as_rwlock_write_unlock(tw->user);
+    if (r != 0)
+        th_fail("rwlock unlock in the callback: %s", th_errname(r));
+}
+static void tp_rw_make_as(tp *p, int how)
+{
+    TH_RC(as_rwlock_init(&p->rw, 0), 0);
+    TH_RC(how == TP_RW_WRITE ? as_rwlock_try_write(&p->rw)
+          : how == TP_RW_READ ? as_rwlock_try_read(&p->rw)
+                              : as_rwlock_try_upgradable_read(&p->rw),
+          1);
+}
+static void tp_rww_make(tp *p) { tp_rw_make_as(p, TP_RW_WRITE); }
+static void tp_rwr_make(tp *p) { tp_rw_make_as(p, TP_RW_READ); }
+static void tp_rwu_make(tp *p) { tp_rw_make_as(p, TP_RW_UPREAD); }
+static int tp_rw_wait_as(tp *p, th_waiter *tw, uint64_t d, int how)
+{
+    as_loop *l = &tw->L->loop;
+    bool up = how == TP_RW_UPREAD;
+    tw->user = &p->rw;
+    tw->user_n = how;
+    tw->on_cb = tp_rw_cb;
+    return th_armed(tw,
+                    d == AS_NO_DEADLINE
+                        ? (up ? as_rwlock_upgradable_read_async(&p->rw, l, &tw->w, th_cb, tw)
+                              : as_rwlock_write_async(&p->rw, l, &tw->w, th_cb, tw))
+                        : (up ? as_rwlock_upgradable_read_until(&p->rw, l, &tw->w, d, th_cb, tw)
+                              : as_rwlock_write_until(&p->rw, l, &tw->w, d, th_cb, tw)),
+                    TH_HELD_NONE, NULL, false);
+}
+static int tp_rww_wait(tp *p, th_waiter *tw, uint64_t d) { return tp_rw_wait_as(p, tw, d, TP_RW_WRITE); }
+static int tp_rwr_wait(tp *p, th_waiter *tw, uint64_t d) { return tp_rw_wait_as(p, tw, d, TP_RW_READ); }
+static int tp_rwu_wait(tp *p, th_waiter *tw, uint64_t d) { return tp_rw_wait_as(p, tw, d, TP_RW_UPREAD); }
+/* the test's hold passes to the oldest waiter */
+static int tp_rww_grant(tp *p) { return as_rwlock_write_unlock(&p->rw); }
+static int tp_rwr_grant(tp *p) { return as_rwlock_read_unlock(&p->rw); }
+static int tp_rwu_grant(tp *p) { return as_rwlock_upgradable_read_unlock(&p->rw); }
+static int tp_rw_close(tp *p) { return as_rwlock_close(&p->rw); }
+static int tp_rw_blocking_w(tp *p, uint64_t d)
+{
+    int r = as_rwlock_write_blocking(&p->rw, d);
+    if (r == 0 && as_rwlock_write_unlock(&p->rw) != 0)
+        th_fail("unlock after a blocking write");
+    return r;
+}
+static int tp_rwu_blocking(tp *p, uint64_t d)
+{
+    int r = as_rwlock_upgradable_read_blocking(&p->rw, d);
+    if (r == 0 && as_rwlock_upgradable_read_unlock(&p->rw) != 0)
+        th_fail("unlock after a blocking upgradable read");
+    return r;
+}
+static void tp_rw_finish(tp *p)
+{
+    /* the test's hold, unless granted away */
+    (void)tp_rww_grant(p);
+    (void)tp_rwr_grant(p);
+    (void)tp_rwu_grant(p);
+    TH_RC(as_rwlock_destroy(&p->rw), 0);
+}
+static int64_t tp_rw_waiters(tp *p) { return as_rwlock_waiters(&p->rw); }
+
 static const tp_ops tp_rows[] = {
     { "sem", tp_sem_make, tp_sem_wait, tp_sem_grant, tp_sem_close, tp_sem_blocking,
       tp_sem_finish, tp_sem_waiters, false, true },
@@ -160,6 +236,12 @@ static const tp_ops tp_rows[] = {
       tp_cond_finish, tp_cond_waiters, false, false },
     { "event", tp_event_make, tp_event_wait, tp_event_grant, tp_event_close, tp_event_blocking,
       tp_event_finish, tp_event_waiters, false, false },
+    { "rwlock-write", tp_rww_make, tp_rww_wait, tp_rww_grant, tp_rw_close, tp_rw_blocking_w,
+      tp_rw_finish, tp_rw_waiters, true, true },
+    { "rwlock-read", tp_rwr_make, tp_rwr_wait, tp_rwr_grant, tp_rw_close, tp_rw_blocking_w,
+      tp_rw_finish, tp_rw_waiters, true, true },
+    { "rwlock-upgradable", tp_rwu_make, tp_rwu_wait, tp_rwu_grant, tp_rw_close, tp_rwu_blocking,
+      tp_rw_finish, tp_rw_waiters, true, true },
 };
 #define TP_NROWS (sizeof tp_rows / sizeof tp_rows[0])
 

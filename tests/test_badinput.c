@@ -75,6 +75,9 @@ struct bx {
     as_cond dc_snap;
     as_event de_snap;
     as_loop dl_snap;
+    /* read-write locks: free; read-held; write-held; upgradable + 1 reader;
+     * closed with upgradable + 1 reader; zeroed; destroyed (and its bytes) */
+    as_rwlock rwf, rwr, rww, rwu, rwcl, zrw, drw, drw_snap;
 };
 
 static void bx_notify(void *ctx)
@@ -232,6 +235,123 @@ static void bx_notify(void *ctx)
     X(barrier_blocking_zeroed, -EINVAL, as_barrier_wait_blocking(&x->zba, AS_NO_DEADLINE)) \
     X(barrier_waiters_null, -EINVAL, (int)as_barrier_waiters(NULL))                        \
     X(barrier_close_null, -EINVAL, as_barrier_close(NULL))
+
+/* Read-write lock. */
+#define RWLOCK_ROWS(X)                                                                     \
+    X(rwlock_init_null, -EINVAL, as_rwlock_init(NULL, 0))                                  \
+    X(rwlock_init_flags, -EINVAL, as_rwlock_init(&x->zrw, 1))                              \
+    X(rwlock_init_flags_high, -EINVAL, as_rwlock_init(&x->zrw, 0x80000000u))               \
+    X(rwlock_destroy_null, -EINVAL, as_rwlock_destroy(NULL))                               \
+    X(rwlock_destroy_zeroed, -EINVAL, as_rwlock_destroy(&x->zrw))                          \
+    X(rwlock_destroy_twice, -EINVAL, as_rwlock_destroy(&x->drw))                           \
+    X(rwlock_destroy_read_held, -EBUSY, as_rwlock_destroy(&x->rwr))                        \
+    X(rwlock_destroy_write_held, -EBUSY, as_rwlock_destroy(&x->rww))                       \
+    X(rwlock_destroy_upgradable_held, -EBUSY, as_rwlock_destroy(&x->rwu))                  \
+    X(rwlock_try_read_null, -EINVAL, as_rwlock_try_read(NULL))                             \
+    X(rwlock_try_read_zeroed, -EINVAL, as_rwlock_try_read(&x->zrw))                        \
+    X(rwlock_try_read_destroyed, -EINVAL, as_rwlock_try_read(&x->drw))                     \
+    X(rwlock_try_read_closed, -ESHUTDOWN, as_rwlock_try_read(&x->rwcl))                    \
+    X(rwlock_try_write_null, -EINVAL, as_rwlock_try_write(NULL))                           \
+    X(rwlock_try_write_destroyed, -EINVAL, as_rwlock_try_write(&x->drw))                   \
+    X(rwlock_try_write_closed, -ESHUTDOWN, as_rwlock_try_write(&x->rwcl))                  \
+    X(rwlock_try_upgradable_null, -EINVAL, as_rwlock_try_upgradable_read(NULL))            \
+    X(rwlock_try_upgradable_zeroed, -EINVAL, as_rwlock_try_upgradable_read(&x->zrw))       \
+    X(rwlock_try_upgradable_closed, -ESHUTDOWN, as_rwlock_try_upgradable_read(&x->rwcl))   \
+    X(rwlock_try_upgrade_null, -EINVAL, as_rwlock_try_upgrade(NULL))                       \
+    X(rwlock_try_upgrade_destroyed, -EINVAL, as_rwlock_try_upgrade(&x->drw))               \
+    X(rwlock_try_upgrade_free, -EPERM, as_rwlock_try_upgrade(&x->rwf))                     \
+    X(rwlock_try_upgrade_read_held, -EPERM, as_rwlock_try_upgrade(&x->rwr))                \
+    X(rwlock_try_upgrade_write_held, -EPERM, as_rwlock_try_upgrade(&x->rww))               \
+    X(rwlock_try_upgrade_other_reader, 0, as_rwlock_try_upgrade(&x->rwu))                  \
+    X(rwlock_try_upgrade_closed, -ESHUTDOWN, as_rwlock_try_upgrade(&x->rwcl))              \
+    X(rwlock_read_null_rwlock, -EINVAL, as_rwlock_read_async(NULL, LOOP, TW))              \
+    X(rwlock_read_null_loop, -EINVAL, as_rwlock_read_async(&x->rwf, NULL, TW))             \
+    X(rwlock_read_null_wait, -EINVAL, as_rwlock_read_async(&x->rwf, LOOP, NULL, th_cb, &x->tw)) \
+    X(rwlock_read_null_cb, -EINVAL, as_rwlock_read_async(&x->rwf, LOOP, &x->tw.w, NULL, &x->tw)) \
+    X(rwlock_read_zeroed_rwlock, -EINVAL, as_rwlock_read_async(&x->zrw, LOOP, TW))         \
+    X(rwlock_read_destroyed_rwlock, -EINVAL, as_rwlock_read_async(&x->drw, LOOP, TW))      \
+    X(rwlock_read_zeroed_loop, -EINVAL, as_rwlock_read_async(&x->rwf, &x->zl, TW))         \
+    X(rwlock_read_destroyed_loop, -EINVAL, as_rwlock_read_async(&x->rwf, &x->dl, TW))      \
+    X(rwlock_read_pending_wait_fast_path, -EBUSY,                                          \
+      as_rwlock_read_async(&x->rwf, LOOP, &x->tws.w, th_cb, &x->tws))                      \
+    X(rwlock_read_pending_wait_held, -EBUSY,                                               \
+      as_rwlock_read_async(&x->rww, LOOP, &x->twm.w, th_cb, &x->twm))                      \
+    X(rwlock_read_closed, -ESHUTDOWN, as_rwlock_read_async(&x->rwcl, LOOP, TW))            \
+    X(rwlock_read_until_huge_deadline, -EINVAL,                                            \
+      as_rwlock_read_until(&x->rwf, LOOP, &x->tw.w, HUGE_DEADLINE, th_cb, &x->tw))         \
+    X(rwlock_read_until_past_deadline, -ETIMEDOUT,                                         \
+      as_rwlock_read_until(&x->rww, LOOP, &x->tw.w, PAST, th_cb, &x->tw))                  \
+    X(rwlock_write_null_rwlock, -EINVAL, as_rwlock_write_async(NULL, LOOP, TW))            \
+    X(rwlock_write_null_loop, -EINVAL, as_rwlock_write_async(&x->rwf, NULL, TW))           \
+    X(rwlock_write_null_cb, -EINVAL, as_rwlock_write_async(&x->rwf, LOOP, &x->tw.w, NULL, &x->tw)) \
+    X(rwlock_write_destroyed_rwlock, -EINVAL, as_rwlock_write_async(&x->drw, LOOP, TW))    \
+    X(rwlock_write_pending_wait, -EBUSY,                                                   \
+      as_rwlock_write_async(&x->rwr, LOOP, &x->twe.w, th_cb, &x->twe))                     \
+    X(rwlock_write_closed, -ESHUTDOWN, as_rwlock_write_async(&x->rwcl, LOOP, TW))          \
+    X(rwlock_write_until_huge_deadline, -EINVAL,                                           \
+      as_rwlock_write_until(&x->rwf, LOOP, &x->tw.w, HUGE_DEADLINE, th_cb, &x->tw))        \
+    X(rwlock_write_until_past_deadline, -ETIMEDOUT,                                        \
+      as_rwlock_write_until(&x->rwr, LOOP, &x->tw.w, PAST, th_cb, &x->tw))                 \
+    X(rwlock_upgradable_null_rwlock, -EINVAL, as_rwlock_upgradable_read_async(NULL, LOOP, TW)) \
+    X(rwlock_upgradable_null_wait, -EINVAL,                                                \
+      as_rwlock_upgradable_read_async(&x->rwf, LOOP, NULL, th_cb, &x->tw))                 \
+    X(rwlock_upgradable_zeroed_loop, -EINVAL, as_rwlock_upgradable_read_async(&x->rwf, &x->zl, TW)) \
+    X(rwlock_upgradable_closed, -ESHUTDOWN, as_rwlock_upgradable_read_async(&x->rwcl, LOOP, TW)) \
+    X(rwlock_upgradable_until_huge_deadline, -EINVAL,                                      \
+      as_rwlock_upgradable_read_until(&x->rwf, LOOP, &x->tw.w, HUGE_DEADLINE, th_cb, &x->tw)) \
+    X(rwlock_upgradable_until_past_deadline, -ETIMEDOUT,                                   \
+      as_rwlock_upgradable_read_until(&x->rwu, LOOP, &x->tw.w, PAST, th_cb, &x->tw))       \
+    X(rwlock_upgrade_null_rwlock, -EINVAL, as_rwlock_upgrade_async(NULL, LOOP, TW))        \
+    X(rwlock_upgrade_null_loop, -EINVAL, as_rwlock_upgrade_async(&x->rwu, NULL, TW))       \
+    X(rwlock_upgrade_destroyed_rwlock, -EINVAL, as_rwlock_upgrade_async(&x->drw, LOOP, TW)) \
+    X(rwlock_upgrade_free, -EPERM, as_rwlock_upgrade_async(&x->rwf, LOOP, TW))             \
+    X(rwlock_upgrade_read_held, -EPERM, as_rwlock_upgrade_async(&x->rwr, LOOP, TW))        \
+    X(rwlock_upgrade_write_held, -EPERM, as_rwlock_upgrade_async(&x->rww, LOOP, TW))       \
+    X(rwlock_upgrade_pending_wait, -EBUSY,                                                 \
+      as_rwlock_upgrade_async(&x->rwu, LOOP, &x->tws.w, th_cb, &x->tws))                   \
+    X(rwlock_upgrade_closed, -ESHUTDOWN, as_rwlock_upgrade_async(&x->rwcl, LOOP, TW))      \
+    X(rwlock_upgrade_until_huge_deadline, -EINVAL,                                         \
+      as_rwlock_upgrade_until(&x->rwu, LOOP, &x->tw.w, HUGE_DEADLINE, th_cb, &x->tw))      \
+    X(rwlock_upgrade_until_past_deadline, -ETIMEDOUT,                                      \
+      as_rwlock_upgrade_until(&x->rwu, LOOP, &x->tw.w, PAST, th_cb, &x->tw))               \
+    X(rwlock_read_blocking_null, -EINVAL, as_rwlock_read_blocking(NULL, AS_NO_DEADLINE))   \
+    X(rwlock_read_blocking_huge_deadline, -EINVAL, as_rwlock_read_blocking(&x->rwf, HUGE_DEADLINE)) \
+    X(rwlock_read_blocking_past_deadline, -ETIMEDOUT, as_rwlock_read_blocking(&x->rww, PAST)) \
+    X(rwlock_read_blocking_closed, -ESHUTDOWN, as_rwlock_read_blocking(&x->rwcl, AS_NO_DEADLINE)) \
+    X(rwlock_write_blocking_destroyed, -EINVAL, as_rwlock_write_blocking(&x->drw, AS_NO_DEADLINE)) \
+    X(rwlock_write_blocking_past_deadline, -ETIMEDOUT, as_rwlock_write_blocking(&x->rwu, PAST)) \
+    X(rwlock_write_blocking_closed, -ESHUTDOWN, as_rwlock_write_blocking(&x->rwcl, AS_NO_DEADLINE)) \
+    X(rwlock_upgradable_blocking_past_deadline, -ETIMEDOUT,                                \
+      as_rwlock_upgradable_read_blocking(&x->rwu, PAST))                                   \
+    X(rwlock_upgrade_blocking_free, -EPERM, as_rwlock_upgrade_blocking(&x->rwf, AS_NO_DEADLINE)) \
+    X(rwlock_upgrade_blocking_past_deadline, -ETIMEDOUT, as_rwlock_upgrade_blocking(&x->rwu, PAST)) \
+    X(rwlock_upgrade_blocking_closed, -ESHUTDOWN, as_rwlock_upgrade_blocking(&x->rwcl, AS_NO_DEADLINE)) \
+    X(rwlock_read_unlock_null, -EINVAL, as_rwlock_read_unlock(NULL))                       \
+    X(rwlock_read_unlock_zeroed, -EINVAL, as_rwlock_read_unlock(&x->zrw))                  \
+    X(rwlock_read_unlock_destroyed, -EINVAL, as_rwlock_read_unlock(&x->drw))               \
+    X(rwlock_read_unlock_free, -EPERM, as_rwlock_read_unlock(&x->rwf))                     \
+    X(rwlock_read_unlock_write_held, -EPERM, as_rwlock_read_unlock(&x->rww))               \
+    X(rwlock_write_unlock_null, -EINVAL, as_rwlock_write_unlock(NULL))                     \
+    X(rwlock_write_unlock_destroyed, -EINVAL, as_rwlock_write_unlock(&x->drw))             \
+    X(rwlock_write_unlock_free, -EPERM, as_rwlock_write_unlock(&x->rwf))                   \
+    X(rwlock_write_unlock_read_held, -EPERM, as_rwlock_write_unlock(&x->rwr))              \
+    X(rwlock_write_unlock_upgradable_held, -EPERM, as_rwlock_write_unlock(&x->rwu))        \
+    X(rwlock_upgradable_unlock_null, -EINVAL, as_rwlock_upgradable_read_unlock(NULL))      \
+    X(rwlock_upgradable_unlock_free, -EPERM, as_rwlock_upgradable_read_unlock(&x->rwf))    \
+    X(rwlock_upgradable_unlock_read_held, -EPERM, as_rwlock_upgradable_read_unlock(&x->rwr)) \
+    X(rwlock_upgradable_unlock_write_held, -EPERM, as_rwlock_upgradable_read_unlock(&x->rww)) \
+    X(rwlock_downgrade_null, -EINVAL, as_rwlock_downgrade(NULL))                           \
+    X(rwlock_downgrade_zeroed, -EINVAL, as_rwlock_downgrade(&x->zrw))                      \
+    X(rwlock_downgrade_free, -EPERM, as_rwlock_downgrade(&x->rwf))                         \
+    X(rwlock_downgrade_read_held, -EPERM, as_rwlock_downgrade(&x->rwr))                    \
+    X(rwlock_downgrade_upgradable_held, -EPERM, as_rwlock_downgrade(&x->rwu))              \
+    X(rwlock_close_null, -EINVAL, as_rwlock_close(NULL))                                   \
+    X(rwlock_close_zeroed, -EINVAL, as_rwlock_close(&x->zrw))                              \
+    X(rwlock_close_destroyed, -EINVAL, as_rwlock_close(&x->drw))                           \
+    X(rwlock_close_twice, 0, as_rwlock_close(&x->rwcl))                                    \
+    X(rwlock_waiters_null, -EINVAL, (int)as_rwlock_waiters(NULL))                          \
+    X(rwlock_waiters_zeroed, -EINVAL, (int)as_rwlock_waiters(&x->zrw))                     \
+    X(rwlock_waiters_destroyed, -EINVAL, (int)as_rwlock_waiters(&x->drw))
 
 /* name, expected result, call */
 #define ROWS(X)                                                                            \
@@ -415,7 +535,8 @@ static void bx_notify(void *ctx)
     X(event_is_set_null, -EINVAL, as_event_is_set(NULL))                                   \
     X(event_is_set_zeroed, -EINVAL, as_event_is_set(&x->ze))                               \
     X(event_is_set_destroyed, -EINVAL, as_event_is_set(&x->de))                           \
-    ROUND2_ROWS(X)
+    ROUND2_ROWS(X)                                                                         \
+    RWLOCK_ROWS(X)
 
 #define DEF_ROW(name, expect, call)                                                       \
     static int row_##name(bx *x)                                                          \
@@ -431,6 +552,64 @@ static row rows[] = { ROWS(ENT_ROW) };
 /* ------------------------------------------------------------------------- */
 
 static const unsigned char zero_bytes[sizeof(as_loop) > 256 ? sizeof(as_loop) : 256];
+
+/* The read-write locks of the fixture (see struct bx). */
+static void bx_rw_setup(bx *x)
+{
+    TH_RC(as_rwlock_init(&x->rwf, 0), 0);
+    TH_RC(as_rwlock_init(&x->rwr, 0), 0);
+    TH_RC(as_rwlock_try_read(&x->rwr), 1);
+    TH_RC(as_rwlock_init(&x->rww, 0), 0);
+    TH_RC(as_rwlock_try_write(&x->rww), 1);
+    TH_RC(as_rwlock_init(&x->rwu, 0), 0);
+    TH_RC(as_rwlock_try_upgradable_read(&x->rwu), 1);
+    TH_RC(as_rwlock_try_read(&x->rwu), 1);
+    TH_RC(as_rwlock_init(&x->rwcl, 0), 0);
+    TH_RC(as_rwlock_try_upgradable_read(&x->rwcl), 1);
+    TH_RC(as_rwlock_try_read(&x->rwcl), 1);
+    TH_RC(as_rwlock_close(&x->rwcl), 0);
+    TH_RC(as_rwlock_init(&x->drw, 0), 0);
+    TH_RC(as_rwlock_destroy(&x->drw), 0);
+    x->drw_snap = x->drw;
+}
+
+static void bx_rw_check_unchanged(bx *x)
+{
+    TH_RC(as_rwlock_try_write(&x->rwf), 1);
+    TH_RC(as_rwlock_write_unlock(&x->rwf), 0);
+    TH_RC(as_rwlock_try_write(&x->rwr), 0);
+    TH_RC(as_rwlock_try_upgradable_read(&x->rwr), 1);
+    TH_RC(as_rwlock_upgradable_read_unlock(&x->rwr), 0);
+    TH_RC(as_rwlock_try_read(&x->rww), 0);
+    TH_RC(as_rwlock_try_upgradable_read(&x->rwu), 0);
+    TH_RC(as_rwlock_try_upgrade(&x->rwu), 0);
+    TH_RC(as_rwlock_try_read(&x->rwu), 1);
+    TH_RC(as_rwlock_read_unlock(&x->rwu), 0);
+    TH_RC(as_rwlock_try_read(&x->rwcl), -ESHUTDOWN);
+    TH_EQ(as_rwlock_waiters(&x->rwf), 0);
+    TH_EQ(as_rwlock_waiters(&x->rwr), 0);
+    TH_EQ(as_rwlock_waiters(&x->rww), 0);
+    TH_EQ(as_rwlock_waiters(&x->rwu), 0);
+    if (memcmp(&x->zrw, zero_bytes, sizeof x->zrw) != 0)
+        th_fail("%s: a zeroed as_rwlock was modified", x->r->name);
+    if (memcmp(&x->drw, &x->drw_snap, sizeof x->drw) != 0)
+        th_fail("%s: a destroyed as_rwlock was modified", x->r->name);
+}
+
+static void bx_rw_teardown(bx *x)
+{
+    TH_RC(as_rwlock_destroy(&x->rwf), 0);
+    TH_RC(as_rwlock_read_unlock(&x->rwr), 0);
+    TH_RC(as_rwlock_destroy(&x->rwr), 0);
+    TH_RC(as_rwlock_write_unlock(&x->rww), 0);
+    TH_RC(as_rwlock_destroy(&x->rww), 0);
+    TH_RC(as_rwlock_read_unlock(&x->rwu), 0);
+    TH_RC(as_rwlock_upgradable_read_unlock(&x->rwu), 0);
+    TH_RC(as_rwlock_destroy(&x->rwu), 0);
+    TH_RC(as_rwlock_read_unlock(&x->rwcl), 0);
+    TH_RC(as_rwlock_upgradable_read_unlock(&x->rwcl), 0);
+    TH_RC(as_rwlock_destroy(&x->rwcl), 0);
+}
 
 static int bx_setup(void **state)
 {
@@ -521,6 +700,7 @@ static int bx_setup(void **state)
     /* the library's form (asyncsync.h): bit 63, tag 1 in bits 56-59 */
     x->cqe_d->user_data = (1ull << 63) | (1ull << 56) | (uint64_t)(uintptr_t)&x->dl;
 #endif
+    bx_rw_setup(x);
     th_pump(&x->L);
     return 0;
 }
@@ -581,6 +761,7 @@ static void bx_check_unchanged(bx *x)
     CHECK_BYTES(x->dl, &x->dl_snap, "a destroyed as_loop");
     assert_non_null(as_loop_backend(&x->L.loop));
     th_quiesce(&x->L, 0.02);
+    bx_rw_check_unchanged(x);
     if (th_rec_count(&x->rec) != 1)
         th_fail("%s: %u callback(s) ran; a rejected call must not call back",
                 x->r->name, th_rec_count(&x->rec) - 1);
@@ -631,6 +812,7 @@ static int bx_teardown(void **state)
     TH_RC(as_event_destroy(&x->ecl), 0);
     TH_RC(as_latch_destroy(&x->l1), 0);
     TH_RC(as_barrier_destroy(&x->b2), 0);
+    bx_rw_teardown(x);
     th_loop_destroy(&x->L);
     th_rec_assert_clean(&x->rec);
 #ifdef _WIN32

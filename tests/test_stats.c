@@ -96,6 +96,8 @@ static int row_stats(tp *p, as_counters *k)
         return as_mutex_stats(&p->m, k);
     if (!strcmp(n, "cond"))
         return as_cond_stats(&p->c, k);
+    if (!strncmp(n, "rwlock", 6))
+        return as_rwlock_stats(&p->rw, k);
     return as_event_stats(&p->e, k);
 }
 

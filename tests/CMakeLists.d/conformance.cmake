@@ -13,8 +13,10 @@ set(AS_CONFORMANCE_TESTS
   test_deadline
   test_latch_barrier
   test_stats
+  test_rwlock
 )
 foreach(t IN LISTS AS_CONFORMANCE_TESTS)
   as_add_test(${t} SOURCES ${t}.c harness.c LABELS conformance TIMEOUT 120)
 endforeach()
 as_add_test(test_threads SOURCES test_threads.c harness.c LABELS conformance threads TIMEOUT 300)
+as_add_test(test_rwlock_threads SOURCES test_rwlock_threads.c harness.c LABELS conformance threads TIMEOUT 300)

@@ -109,6 +109,14 @@ checks=(
     "mutex.BUG_PARK_NO_RECHECK.strict.endstate|mutex.pml|-DSTRICT -DBUG_PARK_NO_RECHECK -DNO_INVARIANTS|safety|fail:endstate|O0"
     # finding F1, fixed: *_async on a thread that does not run the loop
     "delivery.setup-thread|delivery.pml|-DSETUP_THREAD|safety|pass"
+    # read-write lock (rwlock.pml): phases and upgrade, and broken variants
+    "rwlock.phases|rwlock.pml||safety|pass|O2"
+    "rwlock.upgrade|rwlock.pml|-DUPGRADE|safety|pass|O2"
+    "rwlock.BUG_READER_BARGES|rwlock.pml|-DBUG_READER_BARGES|safety|fail:assert|O0"
+    "rwlock.BUG_NO_BATCH|rwlock.pml|-DBUG_NO_BATCH|safety|fail:assert|O0"
+    "rwlock.BUG_UPGRADE_TAIL|rwlock.pml|-DUPGRADE -DBUG_UPGRADE_TAIL|safety|fail:assert|O0"
+    "rwlock.BUG_UPGRADE_TAIL.endstate|rwlock.pml|-DUPGRADE -DBUG_UPGRADE_TAIL -DNO_INVARIANTS|safety|fail:endstate|O0"
+    "rwlock.BUG_CANCEL_NO_REGRANT|rwlock.pml|-DUPGRADE -DBUG_CANCEL_NO_REGRANT|safety|fail:assert|O0"
 )
 
 selected() {

@@ -1,0 +1,592 @@
+/*
+ * Conformance: as_rwlock (fair by phases, upgradable reads, downgrade).
+ *
+ *   - fast paths: readers share, a writer excludes, one upgradable reader
+ *     alongside plain readers, try_upgrade, downgrade, -EPERM unlocks;
+ *   - phases: waiters in arrival order, consecutive readers admitted
+ *     together, a reader behind a queued writer waits for it;
+ *   - downgrade admits the readers at the head;
+ *   - upgrade: waits for the other readers, new readers queue behind it,
+ *     cancel / deadline leave the upgradable read held and let the readers
+ *     behind it in;
+ *   - cancel after the grant gives it back (read, write, upgradable,
+ *     upgrade: back to the upgradable read);
+ *   - close; AS_LOOP_ALWAYS_CALLBACK; blocking readers with loop writers.
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MS 1000000ull
+
+enum { RD, WR, UR, UG };
+
+/* on_cb hook: give back what the callback got (status 0). */
+static void unlock_cb(th_waiter *tw, int status)
+{
+    as_rwlock *rw = tw->user;
+    if (status != 0)
+        return;
+    int r;
+    switch (tw->user_n) {
+    case RD: r = as_rwlock_read_unlock(rw); break;
+    case UR: r = as_rwlock_upgradable_read_unlock(rw); break;
+    default: r = as_rwlock_write_unlock(rw); break; /* WR, UG */
+    }
+    if (r != 0)
+        th_fail("unlock in the callback (mode %ld): %s", tw->user_n, th_errname(r));
+}
+
+/* Start a wait of `mode` on rw; the callback unlocks when `unlock`. */
+static int rw_wait(th_waiter *tw, as_rwlock *rw, int mode, uint64_t d, bool unlock)
+{
+    as_loop *loop = &tw->L->loop;
+    as_wait *w = &tw->w;
+    int r;
+    tw->user = rw;
+    tw->user_n = mode;
+    tw->on_cb = unlock ? unlock_cb : NULL;
+    switch (mode) {
+    case RD:
+        r = d == AS_NO_DEADLINE ? as_rwlock_read_async(rw, loop, w, th_cb, tw)
+                                : as_rwlock_read_until(rw, loop, w, d, th_cb, tw);
+        break;
+    case WR:
+        r = d == AS_NO_DEADLINE ? as_rwlock_write_async(rw, loop, w, th_cb, tw)
+                                : as_rwlock_write_until(rw, loop, w, d, th_cb, tw);
+        break;
+    case UR:
+        r = d == AS_NO_DEADLINE ? as_rwlock_upgradable_read_async(rw, loop, w, th_cb, tw)
+                                : as_rwlock_upgradable_read_until(rw, loop, w, d, th_cb, tw);
+        break;
+    default:
+        r = d == AS_NO_DEADLINE ? as_rwlock_upgrade_async(rw, loop, w, th_cb, tw)
+                                : as_rwlock_upgrade_until(rw, loop, w, d, th_cb, tw);
+        break;
+    }
+    return th_armed(tw, r, TH_HELD_NONE, NULL, false);
+}
+
+static void rw_make(as_rwlock *rw)
+{
+    memset(rw, 0xa5, sizeof *rw); /* init never looks at the memory */
+    TH_RC(as_rwlock_init(rw, 0), 0);
+}
+
+/* The lock is free: each kind of try succeeds and is given back. */
+static void assert_free(as_rwlock *rw)
+{
+    TH_RC(as_rwlock_try_write(rw), 1);
+    TH_RC(as_rwlock_write_unlock(rw), 0);
+    TH_EQ(as_rwlock_waiters(rw), 0);
+}
+
+/* ---- fast paths ---------------------------------------------------------- */
+
+static void rwlock_fast_paths(void **state)
+{
+    FIX();
+    as_rwlock rw;
+    rw_make(&rw);
+    as_rwlock st = AS_RWLOCK_INITIALIZER;
+    assert_free(&st);
+    TH_RC(as_rwlock_destroy(&st), 0);
+
+    /* readers share; a writer and the unlocks */
+    TH_RC(as_rwlock_try_read(&rw), 1);
+    TH_RC(as_rwlock_try_read(&rw), 1);
+    TH_RC(as_rwlock_try_write(&rw), 0);
+    TH_RC(as_rwlock_write_unlock(&rw), -EPERM);
+    TH_RC(as_rwlock_downgrade(&rw), -EPERM);
+    TH_RC(as_rwlock_upgradable_read_unlock(&rw), -EPERM);
+    TH_RC(as_rwlock_try_upgrade(&rw), -EPERM);
+    TH_RC(as_rwlock_destroy(&rw), -EBUSY);
+    /* one upgradable reader alongside them, not two */
+    TH_RC(as_rwlock_try_upgradable_read(&rw), 1);
+    TH_RC(as_rwlock_try_upgradable_read(&rw), 0);
+    TH_RC(as_rwlock_try_read(&rw), 1);
+    TH_RC(as_rwlock_try_upgrade(&rw), 0); /* three plain readers */
+    for (int i = 0; i < 3; i++)
+        TH_RC(as_rwlock_read_unlock(&rw), 0);
+    TH_RC(as_rwlock_read_unlock(&rw), -EPERM); /* only the upgradable is held */
+    TH_RC(as_rwlock_try_upgrade(&rw), 1);      /* the only reader: now writer */
+    TH_RC(as_rwlock_try_read(&rw), 0);
+    TH_RC(as_rwlock_try_upgradable_read(&rw), 0);
+    TH_RC(as_rwlock_upgradable_read_unlock(&rw), -EPERM);
+    TH_RC(as_rwlock_downgrade(&rw), 0); /* writer -> reader */
+    TH_RC(as_rwlock_try_write(&rw), 0);
+    TH_RC(as_rwlock_try_read(&rw), 1);
+    TH_RC(as_rwlock_read_unlock(&rw), 0);
+    TH_RC(as_rwlock_read_unlock(&rw), 0);
+    TH_RC(as_rwlock_read_unlock(&rw), -EPERM);
+    TH_RC(as_rwlock_destroy(&rw), 0);
+
+    /* *_async taken at once: 1, no callback */
+    rw_make(&rw);
+    th_waiter a, b, c;
+    th_waiter_init(&a, R, L, 1);
+    th_waiter_init(&b, R, L, 2);
+    th_waiter_init(&c, R, L, 3);
+    TH_RC(rw_wait(&a, &rw, RD, AS_NO_DEADLINE, false), 1);
+    TH_RC(rw_wait(&b, &rw, UR, AS_NO_DEADLINE, false), 1);
+    TH_RC(rw_wait(&c, &rw, UG, AS_NO_DEADLINE, false), 0); /* a reads */
+    TH_RC(as_rwlock_read_unlock(&rw), 0);
+    th_rec_wait(L, R, 1);
+    TH_RC(th_rec_status_of(R, 3), 0);
+    TH_RC(as_rwlock_try_read(&rw), 0);
+    TH_RC(as_rwlock_write_unlock(&rw), 0);
+    TH_RC(rw_wait(&a, &rw, WR, as_now_ns() + 1000 * MS, false), 1);
+    TH_RC(as_rwlock_write_unlock(&rw), 0);
+    TH_RC(rw_wait(&b, &rw, UR, AS_NO_DEADLINE, false), 1);
+    TH_RC(rw_wait(&c, &rw, UG, as_now_ns() + 1000 * MS, false), 1);
+    TH_RC(as_rwlock_write_unlock(&rw), 0);
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 1);
+    assert_free(&rw);
+    TH_RC(as_rwlock_destroy(&rw), 0);
+}
+
+/* ---- phases ---------------------------------------------------------------- */
+
+/* Write-held; queue R1 R2 W3 R4 U5 R6 W7.  write_unlock admits R1 R2
+ * together; W3 waits for both; its unlock admits R4 U5 R6 together; W7 waits
+ * for all three. */
+static void rwlock_phases(void **state)
+{
+    FIX();
+    as_rwlock rw;
+    rw_make(&rw);
+    TH_RC(as_rwlock_try_write(&rw), 1);
+    static const int mode[7] = { RD, RD, WR, RD, UR, RD, WR };
+    th_waiter w[7];
+    for (int i = 0; i < 7; i++) {
+        th_waiter_init(&w[i], R, L, i + 1);
+        TH_RC(rw_wait(&w[i], &rw, mode[i], AS_NO_DEADLINE, false), 0);
+    }
+    TH_EQ(as_rwlock_waiters(&rw), 7);
+    TH_RC(as_rwlock_write_unlock(&rw), 0);
+    TH_EQ(as_rwlock_waiters(&rw), 5);
+    th_rec_wait(L, R, 2);
+    th_quiesce(L, TH_QUIET);
+    th_rec_assert_ids(R, 1, 2);
+    /* a reader arriving now queues behind W3: no barging */
+    TH_RC(as_rwlock_try_read(&rw), 0);
+    TH_RC(as_rwlock_try_upgradable_read(&rw), 0);
+    TH_RC(as_rwlock_read_unlock(&rw), 0); /* R1 */
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 2);
+    TH_RC(as_rwlock_read_unlock(&rw), 0); /* R2: the lock goes to W3 */
+    th_rec_wait(L, R, 3);
+    th_quiesce(L, TH_QUIET);
+    th_rec_assert_ids(R, 1, 2, 3);
+    TH_RC(as_rwlock_read_unlock(&rw), -EPERM);
+    TH_RC(as_rwlock_write_unlock(&rw), 0); /* W3: R4 U5 R6 together */
+    th_rec_wait(L, R, 6);
+    th_quiesce(L, TH_QUIET);
+    th_rec_assert_ids(R, 1, 2, 3, 4, 5, 6);
+    TH_EQ(as_rwlock_waiters(&rw), 1);
+    TH_RC(as_rwlock_try_upgrade(&rw), 0);
+    TH_RC(as_rwlock_read_unlock(&rw), 0);
+    TH_RC(as_rwlock_upgradable_read_unlock(&rw), 0);
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 6);
+    TH_RC(as_rwlock_read_unlock(&rw), 0); /* to W7 */
+    th_rec_wait(L, R, 7);
+    for (int id = 1; id <= 7; id++)
+        TH_RC(th_rec_status_of(R, id), 0);
+    TH_RC(as_rwlock_write_unlock(&rw), 0);
+    assert_free(&rw);
+    TH_RC(as_rwlock_destroy(&rw), 0);
+}
+
+/* Read-held, a writer queued: a later reader waits behind the writer (the
+ * writer does not starve); then the reader gets in after the writer. */
+static void rwlock_reader_waits_behind_writer(void **state)
+{
+    FIX();
+    as_rwlock rw;
+    rw_make(&rw);
+    TH_RC(as_rwlock_try_read(&rw), 1);
+    th_waiter wr, rd;
+    th_waiter_init(&wr, R, L, 1);
+    th_waiter_init(&rd, R, L, 2);
+    TH_RC(rw_wait(&wr, &rw, WR, AS_NO_DEADLINE, true), 0);
+    TH_RC(as_rwlock_try_read(&rw), 0);
+    TH_RC(rw_wait(&rd, &rw, RD, AS_NO_DEADLINE, true), 0);
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 0);
+    TH_RC(as_rwlock_read_unlock(&rw), 0);
+    th_rec_wait(L, R, 2);
+    th_rec_assert_ids(R, 1, 2);
+    assert_free(&rw);
+    TH_RC(as_rwlock_destroy(&rw), 0);
+}
+
+/* A writer at the head that gives up (cancel, deadline) lets the readers
+ * behind it in at once (the re-grant). */
+static void rwlock_writer_gives_up(void **state)
+{
+    FIX();
+    for (int timed = 0; timed < 2; timed++) {
+        th_rec_reset(R);
+        as_rwlock rw;
+        rw_make(&rw);
+        TH_RC(as_rwlock_try_read(&rw), 1);
+        th_waiter wr, r1, r2;
+        th_waiter_init(&wr, R, L, 1);
+        th_waiter_init(&r1, R, L, 2);
+        th_waiter_init(&r2, R, L, 3);
+        TH_RC(rw_wait(&wr, &rw, WR, timed ? as_now_ns() + 20 * MS : AS_NO_DEADLINE, true), 0);
+        TH_RC(rw_wait(&r1, &rw, RD, AS_NO_DEADLINE, false), 0);
+        TH_RC(rw_wait(&r2, &rw, RD, AS_NO_DEADLINE, false), 0);
+        if (!timed)
+            TH_RC(as_cancel(&wr.w), 0);
+        th_rec_wait(L, R, 3);
+        th_rec_assert_ids(R, 1, 2, 3);
+        TH_RC(th_rec_status_of(R, 1), timed ? -ETIMEDOUT : -ECANCELED);
+        for (int i = 0; i < 3; i++)
+            TH_RC(as_rwlock_read_unlock(&rw), 0);
+        assert_free(&rw);
+        TH_RC(as_rwlock_destroy(&rw), 0);
+    }
+}
+
+/* ---- downgrade ------------------------------------------------------------- */
+
+static void rwlock_downgrade_admits_head_readers(void **state)
+{
+    FIX();
+    as_rwlock rw;
+    rw_make(&rw);
+    TH_RC(as_rwlock_try_write(&rw), 1);
+    th_waiter w[4];
+    static const int mode[4] = { RD, UR, WR, RD };
+    for (int i = 0; i < 4; i++) {
+        th_waiter_init(&w[i], R, L, i + 1);
+        TH_RC(rw_wait(&w[i], &rw, mode[i], AS_NO_DEADLINE, false), 0);
+    }
+    TH_RC(as_rwlock_downgrade(&rw), 0);
+    TH_RC(as_rwlock_downgrade(&rw), -EPERM);
+    th_rec_wait(L, R, 2);
+    th_quiesce(L, TH_QUIET);
+    th_rec_assert_ids(R, 1, 2); /* the writer and the reader behind it wait */
+    TH_RC(as_rwlock_try_read(&rw), 0);
+    TH_RC(as_rwlock_read_unlock(&rw), 0); /* the downgraded writer */
+    TH_RC(as_rwlock_read_unlock(&rw), 0); /* R1 */
+    TH_RC(as_rwlock_upgradable_read_unlock(&rw), 0); /* U2: to W3 */
+    th_rec_wait(L, R, 3);
+    TH_RC(as_rwlock_write_unlock(&rw), 0); /* to R4 */
+    th_rec_wait(L, R, 4);
+    th_rec_assert_ids(R, 1, 2, 3, 4);
+    TH_RC(as_rwlock_read_unlock(&rw), 0);
+    assert_free(&rw);
+    TH_RC(as_rwlock_destroy(&rw), 0);
+}
+
+/* ---- upgrade ------------------------------------------------------------- */
+
+/* Upgradable + 2 readers + a queued writer.  The upgrade waits for the two
+ * readers only (ahead of the writer); a reader arriving meanwhile queues. */
+static void rwlock_upgrade_waits_for_readers(void **state)
+{
+    FIX();
+    as_rwlock rw;
+    rw_make(&rw);
+    TH_RC(as_rwlock_try_upgradable_read(&rw), 1);
+    TH_RC(as_rwlock_try_read(&rw), 1);
+    TH_RC(as_rwlock_try_read(&rw), 1);
+    th_waiter wr, up, rd, up2;
+    th_waiter_init(&wr, R, L, 1);
+    th_waiter_init(&up, R, L, 2);
+    th_waiter_init(&rd, R, L, 3);
+    th_waiter_init(&up2, R, L, 4);
+    TH_RC(rw_wait(&wr, &rw, WR, AS_NO_DEADLINE, true), 0);
+    TH_RC(rw_wait(&up, &rw, UG, AS_NO_DEADLINE, false), 0);
+    TH_RC(rw_wait(&up2, &rw, UG, AS_NO_DEADLINE, false), -EBUSY); /* one at a time */
+    TH_RC(as_rwlock_upgradable_read_unlock(&rw), -EBUSY);          /* cancel it first */
+    TH_RC(as_rwlock_try_read(&rw), 0);
+    TH_RC(rw_wait(&rd, &rw, RD, AS_NO_DEADLINE, true), 0);
+    TH_EQ(as_rwlock_waiters(&rw), 3);
+    TH_RC(as_rwlock_read_unlock(&rw), 0);
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 0);
+    TH_RC(as_rwlock_read_unlock(&rw), 0); /* the last plain reader: upgraded */
+    th_rec_wait(L, R, 1);
+    th_quiesce(L, TH_QUIET);
+    th_rec_assert_ids(R, 2);
+    TH_RC(th_rec_status_of(R, 2), 0);
+    TH_RC(as_rwlock_try_read(&rw), 0);
+    TH_RC(as_rwlock_upgradable_read_unlock(&rw), -EPERM); /* it is the writer now */
+    TH_RC(as_rwlock_write_unlock(&rw), 0); /* to the writer, then the reader */
+    th_rec_wait(L, R, 3);
+    th_rec_assert_ids(R, 2, 1, 3);
+    assert_free(&rw);
+    TH_RC(as_rwlock_destroy(&rw), 0);
+}
+
+/* An upgrade that ends without the grant (cancel, deadline, close) leaves
+ * the upgradable read held, and the reader queued behind the upgrade gets
+ * in at once. */
+static void rwlock_upgrade_gives_up(void **state)
+{
+    FIX();
+    for (int how = 0; how < 3; how++) {
+        th_rec_reset(R);
+        as_rwlock rw;
+        rw_make(&rw);
+        TH_RC(as_rwlock_try_upgradable_read(&rw), 1);
+        TH_RC(as_rwlock_try_read(&rw), 1);
+        th_waiter up, rd;
+        th_waiter_init(&up, R, L, 1);
+        th_waiter_init(&rd, R, L, 2);
+        TH_RC(rw_wait(&up, &rw, UG, how == 1 ? as_now_ns() + 20 * MS : AS_NO_DEADLINE, false), 0);
+        TH_RC(rw_wait(&rd, &rw, RD, AS_NO_DEADLINE, true), 0);
+        if (how == 0)
+            TH_RC(as_cancel(&up.w), 0);
+        else if (how == 2)
+            TH_RC(as_rwlock_close(&rw), 0);
+        th_rec_wait(L, R, how == 2 ? 2 : 2);
+        static const int st[3] = { -ECANCELED, -ETIMEDOUT, -ESHUTDOWN };
+        TH_RC(th_rec_status_of(R, 1), st[how]);
+        TH_RC(th_rec_status_of(R, 2), how == 2 ? -ESHUTDOWN : 0);
+        /* still the upgradable reader (and one plain reader) */
+        TH_RC(as_rwlock_try_upgradable_read(&rw), how == 2 ? -ESHUTDOWN : 0);
+        TH_RC(as_rwlock_try_upgrade(&rw), how == 2 ? -ESHUTDOWN : 0);
+        TH_RC(as_rwlock_read_unlock(&rw), 0);
+        if (how != 2) {
+            TH_RC(as_rwlock_try_upgrade(&rw), 1);
+            TH_RC(as_rwlock_write_unlock(&rw), 0);
+            assert_free(&rw);
+        } else {
+            TH_RC(as_rwlock_upgradable_read_unlock(&rw), 0);
+        }
+        TH_RC(as_rwlock_destroy(&rw), 0);
+    }
+}
+
+/* ---- cancel after the grant gives it back ---------------------------------- */
+
+/* For each mode: the grant is decided (the lock handed to the wait) and the
+ * wait is cancelled before its callback ran: -ECANCELED, and the lock is
+ * given back as its unlock would, so the writer queued behind it gets it
+ * (a granted upgrade goes back to the upgradable read). */
+static void rwlock_cancel_after_grant_gives_back(void **state)
+{
+    FIX();
+    for (int mode = RD; mode <= UG; mode++) {
+        th_rec_reset(R);
+        as_rwlock rw;
+        rw_make(&rw);
+        th_waiter victim, next;
+        th_waiter_init(&victim, R, L, 1);
+        th_waiter_init(&next, R, L, 2);
+        switch (mode) {
+        case RD: case UR: TH_RC(as_rwlock_try_write(&rw), 1); break;
+        case WR: TH_RC(as_rwlock_try_read(&rw), 1); break;
+        default:
+            TH_RC(as_rwlock_try_upgradable_read(&rw), 1);
+            TH_RC(as_rwlock_try_read(&rw), 1);
+            break;
+        }
+        TH_RC(rw_wait(&victim, &rw, mode, AS_NO_DEADLINE, true), 0);
+        TH_RC(rw_wait(&next, &rw, WR, AS_NO_DEADLINE, true), 0);
+        switch (mode) {
+        case RD: case UR: TH_RC(as_rwlock_write_unlock(&rw), 0); break;
+        default: TH_RC(as_rwlock_read_unlock(&rw), 0); break;
+        }
+        TH_EQ(as_rwlock_waiters(&rw), 1); /* the victim's grant is decided */
+        TH_RC(as_cancel(&victim.w), 0);
+        TH_RC(as_cancel(&victim.w), 0); /* idempotent */
+        if (mode == UG) {
+            th_rec_wait(L, R, 1);
+            th_quiesce(L, TH_QUIET);
+            TH_EQ(th_rec_count(R), 1);
+            /* the upgradable read again, alone: it upgrades at once */
+            TH_RC(as_rwlock_try_upgradable_read(&rw), 0);
+            TH_RC(as_rwlock_try_upgrade(&rw), 1);
+            TH_RC(as_rwlock_write_unlock(&rw), 0);
+        }
+        th_rec_wait(L, R, 2);
+        th_rec_assert_ids(R, 1, 2);
+        TH_RC(th_rec_status_of(R, 1), -ECANCELED);
+        TH_RC(th_rec_status_of(R, 2), 0);
+        assert_free(&rw);
+        TH_RC(as_rwlock_destroy(&rw), 0);
+    }
+}
+
+/* ---- close ----------------------------------------------------------------- */
+
+static void rwlock_close(void **state)
+{
+    FIX();
+    as_rwlock rw;
+    rw_make(&rw);
+    TH_RC(as_rwlock_try_upgradable_read(&rw), 1);
+    TH_RC(as_rwlock_try_read(&rw), 1);
+    th_waiter w[4], late;
+    static const int mode[4] = { UG, WR, RD, UR };
+    for (int i = 0; i < 4; i++) {
+        th_waiter_init(&w[i], R, L, i + 1);
+        TH_RC(rw_wait(&w[i], &rw, mode[i], i == 1 ? as_now_ns() + 10000 * MS : AS_NO_DEADLINE,
+                      true),
+              0);
+    }
+    TH_RC(as_rwlock_close(&rw), 0);
+    TH_RC(as_rwlock_close(&rw), 0);
+    th_rec_wait(L, R, 4);
+    th_rec_assert_ids(R, 1, 2, 3, 4);
+    for (int id = 1; id <= 4; id++)
+        TH_RC(th_rec_status_of(R, id), -ESHUTDOWN);
+    th_waiter_init(&late, R, L, 5);
+    for (int m = RD; m <= UG; m++)
+        TH_RC(rw_wait(&late, &rw, m, AS_NO_DEADLINE, false), -ESHUTDOWN);
+    TH_RC(as_rwlock_try_read(&rw), -ESHUTDOWN);
+    TH_RC(as_rwlock_try_write(&rw), -ESHUTDOWN);
+    TH_RC(as_rwlock_try_upgradable_read(&rw), -ESHUTDOWN);
+    TH_RC(as_rwlock_try_upgrade(&rw), -ESHUTDOWN);
+    TH_RC(as_rwlock_read_blocking(&rw, AS_NO_DEADLINE), -ESHUTDOWN);
+    TH_RC(as_rwlock_write_blocking(&rw, AS_NO_DEADLINE), -ESHUTDOWN);
+    TH_RC(as_rwlock_upgradable_read_blocking(&rw, AS_NO_DEADLINE), -ESHUTDOWN);
+    TH_RC(as_rwlock_upgrade_blocking(&rw, AS_NO_DEADLINE), -ESHUTDOWN);
+    /* holders give back */
+    TH_RC(as_rwlock_destroy(&rw), -EBUSY);
+    TH_RC(as_rwlock_read_unlock(&rw), 0);
+    TH_RC(as_rwlock_upgradable_read_unlock(&rw), 0);
+    TH_RC(as_rwlock_read_unlock(&rw), -EPERM);
+    th_quiesce(L, TH_QUIET);
+    TH_EQ(th_rec_count(R), 4);
+    TH_RC(as_rwlock_destroy(&rw), 0);
+}
+
+/* ---- AS_LOOP_ALWAYS_CALLBACK ------------------------------------------------ */
+
+static void rwlock_always_callback(void **state)
+{
+    FIX();
+    th_loop *A = th_zalloc(sizeof *A);
+    as_loop_options o = { AS_LOOP_ALWAYS_CALLBACK, 0 };
+    th_loop_setup(A, L->kind, &o);
+    as_rwlock rw;
+    rw_make(&rw);
+    th_waiter w[4];
+    for (int m = RD; m <= UG; m++) {
+        th_waiter_init(&w[m], R, A, m + 1);
+        if (m == UG)
+            TH_RC(as_rwlock_try_upgradable_read(&rw), 1);
+        TH_RC(rw_wait(&w[m], &rw, m, AS_NO_DEADLINE, true), 0); /* never 1 */
+        th_rec_wait(A, R, (unsigned)m + 1);
+        TH_RC(th_rec_status_of(R, m + 1), 0);
+    }
+    /* granted at once, cancelled before its callback: given back */
+    th_waiter x;
+    th_waiter_init(&x, R, A, 9);
+    TH_RC(rw_wait(&x, &rw, WR, AS_NO_DEADLINE, true), 0);
+    TH_RC(as_cancel(&x.w), 0);
+    th_rec_wait(A, R, 5);
+    TH_RC(th_rec_status_of(R, 9), -ECANCELED);
+    assert_free(&rw);
+    TH_RC(as_rwlock_destroy(&rw), 0);
+    th_loop_destroy(A);
+    free(A);
+}
+
+/* ---- blocking ---------------------------------------------------------------- */
+
+struct blk {
+    as_rwlock *rw;
+    int mode;
+    uint64_t deadline;
+    int rc;
+};
+
+static void *blk_main(void *arg)
+{
+    struct blk *b = arg;
+    switch (b->mode) {
+    case RD: b->rc = as_rwlock_read_blocking(b->rw, b->deadline); break;
+    case WR: b->rc = as_rwlock_write_blocking(b->rw, b->deadline); break;
+    case UR: b->rc = as_rwlock_upgradable_read_blocking(b->rw, b->deadline); break;
+    default: b->rc = as_rwlock_upgrade_blocking(b->rw, b->deadline); break;
+    }
+    return NULL;
+}
+
+static void wait_queued(as_rwlock *rw, int64_t n)
+{
+    double dl = th_now() + TH_TIMEOUT;
+    while (as_rwlock_waiters(rw) < n) {
+        if (th_now() > dl)
+            th_fail("the blocking thread never queued");
+        sched_yield();
+    }
+}
+
+/* Two plain threads' blocking reads queued behind a loop's writer are
+ * admitted together when the writer unlocks; a blocking upgrade waits for
+ * them. */
+static void rwlock_blocking(void **state)
+{
+    FIX();
+    as_rwlock rw;
+    rw_make(&rw);
+    TH_RC(as_rwlock_try_upgradable_read(&rw), 1);
+    TH_RC(as_rwlock_try_read(&rw), 1);
+    th_waiter wr;
+    th_waiter_init(&wr, R, L, 1);
+    TH_RC(rw_wait(&wr, &rw, WR, AS_NO_DEADLINE, false), 0);
+    struct blk b1 = { &rw, RD, as_now_ns() + 10000 * MS, 1 };
+    struct blk b2 = { &rw, RD, AS_NO_DEADLINE, 1 };
+    pthread_t t1, t2;
+    th_thread_start(&t1, blk_main, &b1);
+    wait_queued(&rw, 2);
+    th_thread_start(&t2, blk_main, &b2);
+    wait_queued(&rw, 3);
+    TH_RC(as_rwlock_read_unlock(&rw), 0);
+    TH_RC(as_rwlock_upgradable_read_unlock(&rw), 0); /* to the writer */
+    th_rec_wait(L, R, 1);
+    TH_RC(as_rwlock_write_unlock(&rw), 0); /* both readers at once */
+    th_thread_join(t1);
+    th_thread_join(t2);
+    TH_RC(b1.rc, 0);
+    TH_RC(b2.rc, 0);
+    TH_RC(as_rwlock_try_write(&rw), 0);
+    TH_RC(as_rwlock_try_upgradable_read(&rw), 1);
+    struct blk up = { &rw, UG, AS_NO_DEADLINE, 1 };
+    th_thread_start(&t1, blk_main, &up);
+    wait_queued(&rw, 1);
+    TH_RC(as_rwlock_read_unlock(&rw), 0);
+    TH_RC(as_rwlock_read_unlock(&rw), 0);
+    th_thread_join(t1);
+    TH_RC(up.rc, 0);
+    TH_RC(as_rwlock_try_read(&rw), 0);
+    TH_RC(as_rwlock_write_unlock(&rw), 0);
+    /* and a blocking write that times out */
+    TH_RC(as_rwlock_try_read(&rw), 1);
+    struct blk bw = { &rw, WR, as_now_ns() + 20 * MS, 1 };
+    th_thread_start(&t1, blk_main, &bw);
+    th_thread_join(t1);
+    TH_RC(bw.rc, -ETIMEDOUT);
+    TH_RC(as_rwlock_read_unlock(&rw), 0);
+    assert_free(&rw);
+    TH_RC(as_rwlock_destroy(&rw), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        TH_TEST(rwlock_fast_paths),
+        TH_TEST(rwlock_phases),
+        TH_TEST(rwlock_reader_waits_behind_writer),
+        TH_TEST(rwlock_writer_gives_up),
+        TH_TEST(rwlock_downgrade_admits_head_readers),
+        TH_TEST(rwlock_upgrade_waits_for_readers),
+        TH_TEST(rwlock_upgrade_gives_up),
+        TH_TEST(rwlock_cancel_after_grant_gives_back),
+        TH_TEST(rwlock_close),
+        TH_TEST(rwlock_always_callback),
+        TH_TEST(rwlock_blocking),
+    };
+    return TH_MAIN("rwlock", tests);
+}
