@@ -1,6 +1,7 @@
-# Promela models of the delivery path and of the semaphore and mutex
-# wake/cancel protocols, checked exhaustively with the SPIN model checker
-# (tests/model/README.md).  run.sh exits 77 (skipped) when spin is not
+# Promela models of the delivery path, of the semaphore and mutex
+# wake/cancel protocols and of the round-2 cancel/deadline/close protocols
+# (cancel.pml), checked exhaustively with the SPIN model checker
+# (tests/model/README.md; about 8 minutes of CPU time in all).  run.sh exits 77 (skipped) when spin is not
 # installed (scripts/deps installs it).  The models do not use the build, so
 # a sanitized build tree (nor a Windows one) does not register them again.
 if(ASYNCSYNC_SANITIZE STREQUAL "" AND NOT WIN32)

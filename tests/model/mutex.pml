@@ -2,9 +2,11 @@
  * mutex.pml -- the mutex of src/mutex.c on the waiter queue of src/waitq.h:
  * LOCKED / WAITERS / WOKEN word, add_waiter_if parking, direct hand-off
  * (strict mode, STARVING head, waiter on the unlocker's own loop),
- * woken-to-retry (RESUME, as__mutex_resume), barging, and cancel
- * (as__mutex_cancel: QUEUED -> removed; RESUME -> CANCEL_REQ, the resume
- * gives up and passes the wake on).
+ * woken-to-retry (RESUME, as__mutex_resume), barging, and as_cancel on the
+ * loop thread (QUEUED -> mutex_cancel removes it; RESUME -> GIVE_UP, the
+ * resume gives up and passes the wake on; DONE -> the CANCEL bit, and a
+ * lock it carries is unlocked by the canceller: mutex_giveback).  as_cancel
+ * from other threads, deadlines and close are cancel.pml's.
  *
  * Threads:
  *   t       a thread that runs no loop; it holds the mutex at the start,
@@ -66,7 +68,7 @@
 #define M_WOKEN   4
 
 #define F_STARVING   1   /* AS__F_STARVING */
-#define F_CANCEL_REQ 2   /* AS__F_CANCEL_REQ */
+#define F_GIVE_UP    2   /* AS__F_GIVE_UP */
 
 #ifdef STRICT
 #define IS_STRICT 1
@@ -110,6 +112,7 @@ byte mbox[3];            /* per loop: delivered waits (bit w), any order */
 /* ---- ghosts ------------------------------------------------------------- */
 byte owners = 1;         /* threads holding + DONE waits carrying the lock */
 bool carried[MAXW + 1];
+bit cbit[MAXW + 1];      /* the CANCEL bit of as__state (AS__W_CANCEL) */
 byte ncb[MAXW + 1];      /* callbacks run */
 byte pend[MAXW + 1];     /* 1: its lock_async returned 0 */
 byte finished;
@@ -403,13 +406,14 @@ inline mutex_resume(w)
 {
     q_lock_load();
     if
-    :: (wflags[w] & F_CANCEL_REQ) != 0 ->
+    :: (wflags[w] & F_GIVE_UP) != 0 ->
 #ifndef BUG_CANCEL_NO_PASS
         pass_wake_locked();
 #else
         atomic { word = word & ~M_WOKEN; h = 0 };
 #endif
-        atomic { wstatus[w] = ECANCELED; state[w] = DONE; QUNLOCK() };
+        /* give up with the status the cancel left (-ECANCELED) */
+        atomic { state[w] = DONE; QUNLOCK() };
         finish(w);
         if
         :: h != 0 -> finish(h); h = 0
@@ -458,13 +462,29 @@ inline mutex_resume(w)
     fi
 }
 
-/* as_cancel -> as__mutex_cancel (loop thread).  The whole critical section
- * has one word access (the fetch_and), so it is one step. */
+/* as_cancel (wait.c) of a DONE wait on the loop thread: the CAS DONE ->
+ * DONE|CANCEL (it cannot fail here: only this thread's callback changes a
+ * DONE state; the race with it is cancel.pml's); a wait carrying the lock
+ * passes it on (mutex_giveback: as_mutex_unlock, from this thread). */
+inline done_cancel(w)
+{
+    cbit[w] = 1;
+    if
+    :: carried[w] -> carried[w] = false; mutex_unlock(me)
+    :: else
+    fi
+}
+
+/* as_cancel (loop thread): DONE -> the CAS path; QUEUED or RESUME ->
+ * mutex_cancel (as__q_lock_wait, as__q_cancel_locked, mutex_fixup), whose
+ * critical section has one word access (the fetch_and): one step.  A wait
+ * decided meanwhile (-ENOENT) is looked at again: DONE. */
 inline mutex_cancel(w)
 {
     if
     :: state[w] == IDLE -> skip              /* as_cancel: -ENOENT */
-    :: else ->
+    :: state[w] == DONE -> done_cancel(w)
+    :: state[w] == QUEUED || state[w] == RESUME ->
         atomic {
             qlock == 0 -> qlock = _pid + 1;
             if
@@ -477,14 +497,18 @@ inline mutex_cancel(w)
                 fi;
                 ok = 1
             :: state[w] == RESUME ->
-                wflags[w] = wflags[w] | F_CANCEL_REQ;  /* resume gives up */
+                /* GIVE_UP with -ECANCELED, and the CANCEL bit */
+                wflags[w] = wflags[w] | F_GIVE_UP;
+                wstatus[w] = ECANCELED;
+                cbit[w] = 1;
                 ok = 0
-            :: else -> ok = 0                /* DONE: callback with 0 */
+            :: else -> ok = 0; nv = 1        /* DONE meanwhile: -ENOENT */
             fi;
             QUNLOCK()
         };
         if
         :: ok -> finish(w); ok = 0
+        :: nv == 1 -> nv = 0; done_cancel(w)
         :: else
         fi
     fi
@@ -513,6 +537,11 @@ inline run_one()
             pending--;
             ncb[w]++;
             assert(ncb[w] == 1);
+            /* the status it reports: CANCEL -> -ECANCELED */
+            if
+            :: cbit[w] -> wstatus[w] = ECANCELED
+            :: else
+            fi;
             /* status 0 <=> the lock came with the wait */
             assert((wstatus[w] == 0) == carried[w]);
             carried[w] = false   /* the callback's thread owns it now */

@@ -62,11 +62,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# name | model | spin -D flags | mode (safety|np) | expect | cc -O level
-#   expect: pass, or fail:<kind> with kind one of
+# name | model | spin -D flags | mode (safety|np|reach) | expect | cc -O level
+#   expect: pass, or fail:<kind>[/<text>] with kind one of
 #     assert   an assertion (an invariant) is violated
 #     endstate an invalid end state: a thread blocked for ever (lost wake-up)
 #     np       a non-progress cycle (livelock)
+#   and <text>, if given, a string pan's first error must contain (which
+#   assertion failed).
+#   mode reach, expect reach:<k> <k>...: a vacuity check.  The model is
+#   built with -DREACHALL, which turns each REACH(k) into a failing
+#   assertion, and searched whole (pan -c0); each k listed must be reported,
+#   i.e. that path is taken in the scenario (so the passes of the other rows
+#   are not for want of it).
 #   A FINDING row is a behaviour of the C code the model exhibits (README.md).
 #   Small searches compile with -O0 (compiling pan.c at -O2 takes longer than
 #   the search).
@@ -107,6 +114,45 @@ checks=(
     "mutex.BUG_CANCEL_NO_PASS.endstate|mutex.pml|-DBUG_CANCEL_NO_PASS -DNO_INVARIANTS|safety|fail:endstate|O0"
     "mutex.BUG_PARK_NO_RECHECK|mutex.pml|-DBUG_PARK_NO_RECHECK|safety|fail:assert|O0"
     "mutex.BUG_PARK_NO_RECHECK.strict.endstate|mutex.pml|-DSTRICT -DBUG_PARK_NO_RECHECK -DNO_INVARIANTS|safety|fail:endstate|O0"
+    # cancel.pml: as_cancel from another thread, deadlines and close racing
+    # grants (round 2)
+    "cancel.sem.cancel|cancel.pml|-DSEM -DSCEN=SC_CANCEL|safety|pass|O0"
+    "cancel.sem.cancel.big-head|cancel.pml|-DSEM -DSCEN=SC_CANCEL -DW1N=3|safety|pass|O0"
+    "cancel.sem.cancel.np|cancel.pml|-DSEM -DSCEN=SC_CANCEL|np|pass|O0"
+    "cancel.sem.timeout|cancel.pml|-DSEM -DSCEN=SC_TIMEOUT -DW2_DEADLINE -DWITH_CANCEL|safety|pass|O0"
+    "cancel.sem.timeout.big-head|cancel.pml|-DSEM -DSCEN=SC_TIMEOUT -DW1N=3 -DWITH_CANCEL|safety|pass|O0"
+    "cancel.sem.close.fixed|cancel.pml|-DSEM -DSCEN=SC_CLOSE -DFIX_CLOSE_RMW -DWITH_CANCEL|safety|pass|O0"
+    "cancel.sem.forget.fixed|cancel.pml|-DSEM -DSCEN=SC_FORGET -DFIX_FORGET_RECHECK|safety|pass|O0"
+    "cancel.mutex.cancel|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL|safety|pass|O0"
+    "cancel.mutex.cancel.strict|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL -DSTRICT|safety|pass|O0"
+    "cancel.mutex.cancel.np|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL|np|pass|O0"
+    "cancel.mutex.cond-cancel|cancel.pml|-DMUTEX -DSCEN=SC_COND|safety|pass|O0"
+    "cancel.mutex.cond-cancel.strict|cancel.pml|-DMUTEX -DSCEN=SC_COND -DSTRICT|safety|pass|O0"
+    "cancel.mutex.timeout|cancel.pml|-DMUTEX -DSCEN=SC_TIMEOUT -DW2_DEADLINE -DWITH_CANCEL|safety|pass|O0"
+    "cancel.mutex.timeout.strict|cancel.pml|-DMUTEX -DSCEN=SC_TIMEOUT -DW2_DEADLINE -DWITH_CANCEL -DSTRICT|safety|pass|O0"
+    "cancel.mutex.close|cancel.pml|-DMUTEX -DSCEN=SC_CLOSE -DWITH_CANCEL|safety|pass|O0"
+    "cancel.mutex.close.cond|cancel.pml|-DMUTEX -DSCEN=SC_CLOSE -DCOND|safety|pass|O0"
+    "cancel.mutex.close.cond.strict|cancel.pml|-DMUTEX -DSCEN=SC_CLOSE -DCOND -DSTRICT|safety|pass|O0"
+    # vacuity: the paths the rows above are about are taken (REACH points)
+    "cancel.sem.cancel.reach|cancel.pml|-DSEM -DSCEN=SC_CANCEL|reach|reach:1 2 3 4 9 18 19|O0"
+    "cancel.sem.timeout.reach|cancel.pml|-DSEM -DSCEN=SC_TIMEOUT -DW2_DEADLINE -DWITH_CANCEL|reach|reach:1 2 3 4 7 8 9 18 19|O0"
+    "cancel.sem.close.reach|cancel.pml|-DSEM -DSCEN=SC_CLOSE -DFIX_CLOSE_RMW -DWITH_CANCEL|reach|reach:1 2 3 4 11 14 15 18 19|O0"
+    "cancel.mutex.cancel.reach|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL|reach|reach:1 2 3 4 5 6 17 18 19 22|O0"
+    "cancel.mutex.cond-cancel.reach|cancel.pml|-DMUTEX -DSCEN=SC_COND|reach|reach:1 2 3 16 17 18 19 20 22|O0"
+    "cancel.mutex.timeout.reach|cancel.pml|-DMUTEX -DSCEN=SC_TIMEOUT -DW2_DEADLINE -DWITH_CANCEL|reach|reach:1 2 3 4 5 6 7 8 10 17 18 19 22|O0"
+    "cancel.mutex.close.reach|cancel.pml|-DMUTEX -DSCEN=SC_CLOSE -DCOND|reach|reach:6 11 12 13 14 15 17 22|O0"
+    # deliberately broken variants of the round-2 protocols
+    "cancel.sem.BUG_CANCEL_NO_GIVEBACK|cancel.pml|-DSEM -DSCEN=SC_CANCEL -DBUG_CANCEL_NO_GIVEBACK|safety|fail:assert/gb==0|O0"
+    "cancel.mutex.BUG_CANCEL_NO_GIVEBACK|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL -DBUG_CANCEL_NO_GIVEBACK|safety|fail:assert/gb==0|O0"
+    "cancel.sem.BUG_CANCEL_STORE|cancel.pml|-DSEM -DSCEN=SC_CANCEL -DBUG_CANCEL_STORE|safety|fail:assert/outs[w]==1|O0"
+    "cancel.mutex.BUG_CANCEL_STORE|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL -DBUG_CANCEL_STORE|safety|fail:assert/outs[w]==1|O0"
+    "cancel.sem.BUG_GIVEBACK_TWICE|cancel.pml|-DSEM -DSCEN=SC_CANCEL -DBUG_GIVEBACK_TWICE|safety|fail:assert/outs[w]==1|O0"
+    "cancel.mutex.BUG_PUSH_DROPS_CANCEL|cancel.pml|-DMUTEX -DSCEN=SC_COND -DBUG_PUSH_DROPS_CANCEL|safety|fail:assert/cancelled[w]|O0"
+    "cancel.sem.BUG_TIMEOUT_NO_REGRANT|cancel.pml|-DSEM -DSCEN=SC_TIMEOUT -DW1N=3 -DBUG_TIMEOUT_NO_REGRANT|safety|fail:assert/wn[q[0]]|O0"
+    "cancel.sem.BUG_TIMEOUT_NO_REGRANT.endstate|cancel.pml|-DSEM -DSCEN=SC_TIMEOUT -DW1N=3 -DBUG_TIMEOUT_NO_REGRANT -DNO_INVARIANTS|safety|fail:endstate|O0"
+    "cancel.sem.BUG_EXPIRE_DONE|cancel.pml|-DSEM -DSCEN=SC_TIMEOUT -DBUG_EXPIRE_DONE|safety|fail:assert/granted[w]|O0"
+    "cancel.mutex.BUG_EXPIRE_DONE|cancel.pml|-DMUTEX -DSCEN=SC_TIMEOUT -DBUG_EXPIRE_DONE|safety|fail:assert/granted[w]|O0"
+    "cancel.sem.BUG_CLOSE_CLEARS_WAITERS|cancel.pml|-DSEM -DSCEN=SC_CLOSE -DFIX_CLOSE_RMW -DBUG_CLOSE_CLEARS_WAITERS|safety|fail:assert/closed_lin|O0"
     # finding F1, fixed: *_async on a thread that does not run the loop
     "delivery.setup-thread|delivery.pml|-DSETUP_THREAD|safety|pass"
     # read-write lock (rwlock.pml): phases and upgrade, and broken variants
@@ -117,6 +163,12 @@ checks=(
     "rwlock.BUG_UPGRADE_TAIL|rwlock.pml|-DUPGRADE -DBUG_UPGRADE_TAIL|safety|fail:assert|O0"
     "rwlock.BUG_UPGRADE_TAIL.endstate|rwlock.pml|-DUPGRADE -DBUG_UPGRADE_TAIL -DNO_INVARIANTS|safety|fail:endstate|O0"
     "rwlock.BUG_CANCEL_NO_REGRANT|rwlock.pml|-DUPGRADE -DBUG_CANCEL_NO_REGRANT|safety|fail:assert|O0"
+    # findings F2, F3 (README.md), fixed in src/sem.c: the first as_sem_close
+    # and as_sem_forget stored the word under the queue lock while WAITERS
+    # could be clear, losing a concurrent lock-free release (S3 fails); kept
+    # as broken variants that must fail
+    "cancel.sem.FINDING_F2_close|cancel.pml|-DSEM -DSCEN=SC_CLOSE|safety|fail:assert|O0"
+    "cancel.sem.FINDING_F3_forget|cancel.pml|-DSEM -DSCEN=SC_FORGET|safety|fail:assert|O0"
 )
 
 selected() {
@@ -141,12 +193,55 @@ print_trail() {
 
 fmt='%-44s %-6s %-13s %-6s %12s %7s %6s %7s  %s\n'
 
+# A vacuity row (mode reach): the model built with -DREACHALL, where every
+# REACH(k) is an assertion "(k==0)" that fails, searched whole with
+# `pan -c0` (go on after errors); every point k listed must be reported.
+# Called by run_check, with its locals.
+run_reach() {
+    local k pts all="" missed=""
+    pts=${expect#reach:}
+    # shellcheck disable=SC2086
+    if ! (cd "$dir" && spin $defs -DREACHALL -a "$model" >spin.out 2>&1); then
+        status="spin -a failed"
+    elif ! (cd "$dir" && "$cc" "-$opt" -w -DSAFETY -DCOLLAPSE -o pan pan.c >cc.out 2>&1); then
+        status="cc failed"
+    else
+        (cd "$dir" && ./pan -m1000000 -c0 >pan.out 2>&1)
+        states=$(grep -m1 -E '^ *[0-9.e+]+ states, stored' "$dir/pan.out" |
+            awk '{ printf "%d", $1 }')
+        depth=$(grep -m1 -E 'depth reached' "$dir/pan.out" |
+            sed -E 's/.*depth reached ([0-9]+).*/\1/')
+        all=$(grep -oE 'assertion violated \([0-9]+==0\)' "$dir/pan.out" |
+            sed -E 's/.*\(([0-9]+)==0\)/\1/' | sort -n | uniq | tr '\n' ' ')
+        if [ -z "$states" ] || grep -qE 'max search depth too small|out of memory' "$dir/pan.out"; then
+            status="search incomplete"
+        fi
+    fi
+    for k in $pts; do
+        case " $all" in *" $k "*) ;; *) missed="$missed $k" ;; esac
+    done
+    secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+    result=bad
+    if [ "$status" != ok ]; then
+        note=$status
+    elif [ -z "$missed" ]; then
+        result=ok
+        note="reached: $pts (all: ${all% })"
+    else
+        note="NOT REACHED:$missed (reached: ${all% })"
+    fi
+    # shellcheck disable=SC2059
+    printf "$fmt" "$name" reach "reach:$(wc -w <<<"$pts")" "$([ $result = ok ] && echo ok || echo FAIL)" \
+        "$states" "$depth" - "${secs}s" "$note" >"$dir/row"
+    echo "$result" >"$dir/result"
+}
+
 # Run one check in $work/<name>; leaves its summary row in <name>/row and
 # "ok" or "bad" in <name>/result.
 run_check() {
     local name=$1 model=$2 defs=$3 mode=$4 expect=$5 opt=$6
     local dir=$work/$name ccflags panflags start status secs
-    local states=- depth=- errors=- first="" line out result note kind pat
+    local states=- depth=- errors=- first="" line out result note kind pat text
     mkdir -p "$dir"
     cp "$here/$model" "$dir/"
     if [ "$mode" = np ]; then
@@ -158,6 +253,10 @@ run_check() {
     fi
     start=$(date +%s.%N)
     status=ok
+    if [ "$mode" = reach ]; then
+        run_reach "$@"
+        return
+    fi
     # shellcheck disable=SC2086
     if ! (cd "$dir" && spin $defs -a "$model" >spin.out 2>&1); then
         status="spin -a failed"
@@ -198,17 +297,20 @@ run_check() {
         fi
     else
         kind=${expect#fail:}
+        text=
+        case $kind in */*) text=${kind#*/}; kind=${kind%%/*} ;; esac
         case $kind in
         assert) pat='assertion violated' ;;
         endstate) pat='invalid end state' ;;
         np) pat='non-progress cycle' ;;
         *) pat='.' ;;
         esac
-        if [ "$errors" != 0 ] && grep -qE "$pat" <<<"$first"; then
+        if [ "$errors" != 0 ] && grep -qE "$pat" <<<"$first" &&
+            grep -qF -- "$text" <<<"$first"; then
             result=ok
             note="found as expected: $first"
         elif [ "$errors" != 0 ]; then
-            note="failed, but not with '$pat': $first"
+            note="failed, but not with '$pat${text:+ $text}': $first"
         else
             note="NOT DETECTED: the broken variant passed"
         fi

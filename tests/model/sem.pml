@@ -1,14 +1,17 @@
 /*
  * sem.pml -- the weighted FIFO semaphore of src/sem.c on the waiter queue of
  * src/waitq.h / src/waitq.c: add_waiter_if parking, direct hand-off in
- * queue order, cancel (as__sem_cancel) with re-grant.
+ * queue order, cancel (sem_cancel) with re-grant.
  *
  * Threads (all interleavings, every atomic step of the C code a step here):
  *   loop 1   a loop thread with two waits, issued in order:
  *              wait 1 asks for W1N permits, wait 2 for 1 permit;
  *            each callback with status 0 holds its permits and releases them
  *            (as_sem_release from the loop thread); it may cancel one of its
- *            waits at any moment (as_cancel -> as__sem_cancel)
+ *            waits at any moment (as_cancel: a QUEUED wait -> sem_cancel;
+ *            a DONE one gets CANCEL and its grant is released back, so
+ *            its callback reports -ECANCELED; cancel.pml checks as_cancel
+ *            from other threads)
  *   loop 2   (NLOOPS == 2) a second loop with wait 3 (1 permit), which may be
  *            cancelled too
  *   r        a thread that runs no loop: it holds R_HELD permits, releases
@@ -40,7 +43,7 @@
  *   application giving up on a large request), the case where a cancel
  *   that does not re-grant strands the waiters behind it for ever.
  * Broken variant (must FAIL):
- *   BUG_CANCEL_NO_REGRANT  as__sem_cancel removes the waiter but does not
+ *   BUG_CANCEL_NO_REGRANT  sem_cancel removes the waiter but does not
  *                          re-run the grant for the waiters behind it
  *   NO_INVARIANTS          leave the invariant monitor out: the broken
  *                          variant must then still fail, by an invalid end
@@ -107,6 +110,7 @@ byte held = R_HELD;      /* permits held by threads (r, callbacks) */
 byte carried;            /* permits carried by DONE waits with status 0 */
 byte inhand;             /* permits given up by a releaser, not yet stored */
 byte ncb[NW + 1];        /* callbacks run per wait */
+bit cbit[NW + 1];        /* the CANCEL bit of as__state (AS__W_CANCEL) */
 byte pend[NW + 1];       /* 1: its *_async returned 0 (went pending) */
 byte finished;           /* threads that ended */
 
@@ -322,13 +326,17 @@ inline sem_release(n)
     fast = 0
 }
 
-/* as_cancel -> as__sem_cancel (loop thread) */
+/* as_cancel (wait.c) on the loop thread -> sem_cancel (the kind's cancel:
+ * as__q_lock_wait, as__q_cancel_locked, sem_regrant).  A DONE wait: the CAS
+ * DONE -> DONE|CANCEL (it cannot fail here: only this thread's callback
+ * changes a DONE state; the race with it is cancel.pml's), then, for a
+ * grant, sem_giveback (as_sem_release). */
 inline sem_cancel(w)
 {
     if
     :: state[w] == IDLE -> skip       /* as_cancel: -ENOENT */
     :: else ->
-        /* as__q_lock_owner(w) */
+        /* as__q_lock_wait(w) */
         ok = 0;
         do
         :: state[w] != QUEUED -> break      /* outcome decided: NULL */
@@ -340,6 +348,16 @@ inline sem_cancel(w)
             fi
         od;
         if
+        :: !ok ->
+            /* DONE: the CAS sets CANCEL; a grant is passed on */
+            assert(state[w] == DONE);
+            cbit[w] = 1;
+            if
+            :: wstatus[w] == 0 ->
+                d_step { carried = carried - wn[w]; held = held + wn[w] };
+                sem_release(wn[w])
+            :: else
+            fi
         :: ok ->
             q_remove(w, DONE);
             batch_add(w, ECANCELED);
@@ -358,7 +376,6 @@ inline sem_cancel(w)
             q_unlock();
             batch_finish();
             ok = 0
-        :: else                             /* callback runs with 0 */
         fi
     fi
 }
@@ -385,7 +402,7 @@ inline run_one(id)
     ncb[w]++;
     assert(ncb[w] == 1);
     if
-    :: wstatus[w] == 0 ->
+    :: wstatus[w] == 0 && !cbit[w] ->   /* CANCEL: -ECANCELED, given back */
         d_step { carried = carried - wn[w]; held = held + wn[w] };
         sem_release(wn[w])
     :: else
