@@ -156,7 +156,7 @@ static void barrier_fixup(as__prim *p, as__batch *done)
 
 static int barrier_cancel(as_wait *w, int status)
 {
-    return as__q_cancel(w, status, barrier_fixup);
+    return as__q_cancel(w, status, &barrier_kind, barrier_fixup);
 }
 
 static const struct as__kind barrier_kind = {

@@ -66,8 +66,10 @@ static int cond_wait(as_cond *c, as_mutex *m, as_loop *loop, as_wait *w,
     }
     as__wait_prepare(w, loop, &cond_kind, cb, arg, c);
     w->as__aux = m;
+    /* The bit before the push: a signaller that saw the wait counted
+     * (as_cond_waiters) finds the bit set. */
+    as__store(&c->as__word, C_WAITERS, AS_RELEASE);
     as__q_push_tail(P(c), w);
-    as__store(&c->as__word, C_WAITERS, AS_RELAXED);
     as__q_unlock(P(c));
     as__wait_parked(w, deadline);
     /* C1: queued first, released second. */
@@ -189,6 +191,10 @@ static int cond_cancel(as_wait *w, int status)
     as__prim *p = as__q_lock_wait(w, &state);
     if (!p)
         return -ENOENT;
+    if (as__load(&w->as__kind, AS_RELAXED) != &cond_kind) {
+        as__q_unlock(p); /* re-armed on another primitive: look again */
+        return -EAGAIN;
+    }
     if (p == (as__prim *)w->as__home) {
         /* Still waiting for a signal: unlink it, then it re-acquires. */
         as__q_remove(p, w, AS__W_DONE, status);
@@ -204,6 +210,8 @@ static int cond_cancel(as_wait *w, int status)
     if (status == -ECANCELED) {
         as__store(&w->as__state, state | AS__W_CANCEL, AS_RELAXED);
         pass = w->as__status == 0 && (w->as__flags & AS__F_SIGNALLED);
+        /* passed on now: the callback's giveback must not pass it again */
+        w->as__flags &= ~AS__F_SIGNALLED;
     }
     c = (as_cond *)w->as__home; /* w may be called back once unlocked */
     as__q_unlock(p);

@@ -251,7 +251,7 @@ static void event_fixup(as__prim *p, as__batch *done)
 
 static int event_cancel(as_wait *w, int status)
 {
-    return as__q_cancel(w, status, event_fixup);
+    return as__q_cancel(w, status, &event_kind, event_fixup);
 }
 
 static void event_giveback(void *home, uint32_t n, uint32_t flags)

@@ -140,18 +140,20 @@ struct as__kind {
      * still QUEUED in its own primitive's queue: unlinks it, decides status
      * and finishes it (re-serving waiters it held up); if RESUME: asks the
      * resume to give up; a condvar waiter already re-acquiring its mutex
-     * keeps its place (only a cancel marks it).  Returns 0 when done, or
-     * -ENOENT when w's outcome was decided meanwhile (DONE or IDLE). */
+     * keeps its place (only a cancel marks it).  Returns 0 when done,
+     * -ENOENT when w's outcome was decided meanwhile (DONE or IDLE), or
+     * -EAGAIN when w is no longer of this kind (completed and re-armed on
+     * another primitive: the caller looks again). */
     int (*cancel)(as_wait *w, int status);
     /* The waiter's thread (its loop, or its blocking thread): a wait that
      * arrived in state RESUME: retry, give up, or queue again.  NULL for
      * kinds that never wake a waiter to retry. */
     void (*resume)(as_wait *w);
-    /* Any thread, no lock held: a wait whose grant (status 0) was decided
-     * but not delivered was cancelled: pass the grant on (release the
-     * permits, unlock the mutex, signal the condvar, set the auto-reset
-     * event).  Gets copies of the wait's fields, read before the cancel's
-     * CAS, since the callback may free the wait right after it. */
+    /* The wait's loop thread, no lock held (in as_cancel, or just before
+     * the callback when another thread cancelled): a wait whose grant (status 0) was decided but not delivered was
+     * cancelled: pass the grant on (release the permits, unlock the mutex,
+     * signal the condvar, set the auto-reset event), from the wait's own
+     * fields (X1 in wait.c). */
     void (*giveback)(void *home, uint32_t n, uint32_t flags);
 };
 
@@ -226,6 +228,7 @@ extern _Thread_local char as__tls_token;
 static inline const void *as__thread_token(void) { return &as__tls_token; }
 /* The loop the calling thread runs, or NULL. */
 as_loop *as__current_loop(void);
+void as__cancel_giveback(as_wait *w);
 /* The calling thread runs `loop` from now on. */
 void as__loop_claim(as_loop *loop);
 /* Zero the loop's private fields (keeps `data`) before a backend fills it. */

@@ -224,7 +224,7 @@ static void latch_fixup(as__prim *p, as__batch *done)
 
 static int latch_cancel(as_wait *w, int status)
 {
-    return as__q_cancel(w, status, latch_fixup);
+    return as__q_cancel(w, status, &latch_kind, latch_fixup);
 }
 
 static const struct as__kind latch_kind = {

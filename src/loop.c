@@ -218,6 +218,16 @@ void as__loop_drain(as_loop *loop)
     }
 }
 
+/* X1 (wait.c): on the wait's loop thread, a DONE wait whose CANCEL bit is
+ * set and whose grant is still its own: pass the grant on, once. */
+void as__cancel_giveback(as_wait *w)
+{
+    const struct as__kind *kind = w->as__kind;
+    if (w->as__status == 0 && kind->giveback)
+        kind->giveback(w->as__home, w->as__n, w->as__flags);
+    w->as__status = -ECANCELED;
+}
+
 /* The wait is the caller's again from the exchange on: it may be re-armed
  * or freed inside the callback.  The exchange is what a cross-thread
  * as_cancel races with (X1 in wait.c): a CANCEL bit set before it makes the
@@ -231,8 +241,15 @@ static void as__run_callback(as_loop *loop, as_wait *w)
     if (w->as__deadline != AS_NO_DEADLINE)
         as__timer_remove(loop, w);
     old = as__xchg(&w->as__state, AS__W_IDLE, AS_ACQ_REL);
-    if (old & AS__W_CANCEL)
+    if (old & AS__W_CANCEL) {
+        /* X1: cancelled after its outcome was decided, from another thread
+         * (a grant still to pass on: the wait is this thread's until the
+         * callback) or from this one (given back already, status
+         * -ECANCELED). */
+        as__cancel_giveback(w);
+        as__stat_inc(((as__prim *)w->as__home)->stats.cancelled);
         status = -ECANCELED;
+    }
     as__store(&loop->as__pending, as__load(&loop->as__pending, AS_RELAXED) - 1,
               AS_RELAXED);
     as__stat_inc(loop->as__st[AS__ST_CALLBACKS]);

@@ -391,7 +391,7 @@ static void mutex_fixup(as__prim *p, as__batch *done)
 
 static int mutex_cancel(as_wait *w, int status)
 {
-    return as__q_cancel(w, status, mutex_fixup);
+    return as__q_cancel(w, status, &mutex_kind, mutex_fixup);
 }
 
 static void mutex_giveback(void *home, uint32_t n, uint32_t flags)

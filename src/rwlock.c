@@ -522,7 +522,7 @@ static void rw_regrant(as__prim *p, as__batch *done)
 
 static int rw_cancel(as_wait *w, int status)
 {
-    return as__q_cancel(w, status, rw_regrant);
+    return as__q_cancel(w, status, &rwlock_kind, rw_regrant);
 }
 
 /* A grant decided but cancelled before its callback: give it back.  A

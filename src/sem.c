@@ -229,6 +229,12 @@ int64_t as_sem_forget(as_sem *s, uint32_t n)
              * forgetting can only make that truer: no grant to re-run. */
             as__q_lock(P(s));
             v = as__load(&s->as__word, AS_RELAXED);
+            if (!(v & SEM_WAITERS)) {
+                /* The waiters left meanwhile: lock-free paths write the
+                 * word again (finding F2/F3 of tests/model/cancel.pml). */
+                as__q_unlock(P(s));
+                continue;
+            }
             take = (v & SEM_COUNT) < n ? (v & SEM_COUNT) : n;
             as__store(&s->as__word, v - take, AS_RELAXED);
             as__q_unlock(P(s));
@@ -252,10 +258,10 @@ int as_sem_close(as_sem *s)
         AS_PROBE2(close, s, "sem");
         while ((h = s->as__head) != NULL)
             as__q_take(P(s), h, -ESHUTDOWN, &done);
-        /* S4: WAITERS stays set, with the queue empty. */
-        as__store(&s->as__word,
-                  (as__load(&s->as__word, AS_RELAXED) & SEM_COUNT) | SEM_WAITERS,
-                  AS_RELEASE);
+        /* S4: WAITERS stays set, with the queue empty.  An RMW: when the
+         * queue was empty, lock-free releases may be CASing the word (F2 of
+         * tests/model/cancel.pml: a store lost one). */
+        as__fetch_or(&s->as__word, SEM_WAITERS, AS_RELEASE);
     }
     as__q_unlock(P(s));
     as__batch_finish(&done);
@@ -283,7 +289,7 @@ static void sem_regrant(as__prim *p, as__batch *done)
 
 static int sem_cancel(as_wait *w, int status)
 {
-    return as__q_cancel(w, status, sem_regrant);
+    return as__q_cancel(w, status, &sem_kind, sem_regrant);
 }
 
 static void sem_giveback(void *home, uint32_t n, uint32_t flags)

@@ -6,15 +6,24 @@
  *   QUEUED or RESUME: the kind's cancel takes the queue lock and decides
  *     there (unlinked with -ECANCELED and finished; or, RESUME, told to give
  *     up on arrival), exactly as a grant would under the same lock: one of
- *     them wins.
- *   DONE (outcome decided, not delivered): CAS DONE -> DONE|CANCEL.  It
- *     races only with the callback's exchange to IDLE (loop.c): if the CAS
- *     wins, the callback reports -ECANCELED, and if the outcome was a grant
- *     (status 0) the canceller passes it on (kind->giveback) with the
- *     fields it read before the CAS; if the exchange wins, -ENOENT.
+ *     them wins.  Under the lock it checks that the wait is still of its
+ *     kind: a wait completed and re-armed on another primitive meanwhile
+ *     (a cancel racing its own wait's callback) is looked at again, never
+ *     handled with the old primitive's rules (found by tests/stress).
+ *   DONE (outcome decided, not delivered): CAS DONE -> DONE|CANCEL.  A
+ *     canceller on another thread does nothing else: it reads no field of
+ *     the wait, which its callback may free or re-arm the moment after.
+ *     The CAS races only with the callback's exchange to IDLE (loop.c): if
+ *     the CAS wins, the loop, before the callback, passes a grant (status
+ *     0) on (kind->giveback) with the wait's own fields and reports
+ *     -ECANCELED; if the exchange wins, -ENOENT.  A canceller on the
+ *     loop's own thread cannot race the callback (that thread runs it), so
+ *     it gives the grant back itself, at once, and marks the status
+ *     -ECANCELED so that the loop does not give it back twice.
  *   Invariant X1 (exactly once): a grant is delivered (callback with 0) or
- *     given back (by the one CAS that set CANCEL on a DONE wait with status
- *     0), never both, never neither.  Model: tests/model/cancel.pml.
+ *     given back (by the loop, for the one CAS that set CANCEL on a DONE
+ *     wait with status 0), never both, never neither.  Model:
+ *     tests/model/cancel.pml.
  */
 #include "internal.h"
 #include "probes.h"
@@ -24,7 +33,9 @@ void as__wait_prepare(as_wait *w, as_loop *loop, const struct as__kind *kind,
 {
     w->as__next = w->as__prev = w->as__link = NULL;
     w->as__loop = loop;
-    w->as__kind = kind;
+    /* atomic: a cross-thread as_cancel reads it (a stale one is re-checked
+     * under the queue lock) */
+    as__store(&w->as__kind, kind, AS_RELAXED);
     w->as__cb = cb;
     w->as__arg = arg;
     as__store(&w->as__obj, home, AS_RELAXED);
@@ -90,25 +101,24 @@ int as_cancel(as_wait *w)
         if (s & AS__W_CANCEL)
             return 0; /* idempotent */
         if (as__wait_base(s) == AS__W_DONE) {
-            /* X1: read what a giveback needs before the CAS; after it the
-             * callback may run and free w. */
-            const struct as__kind *kind = w->as__kind;
-            void *home = w->as__home;
-            uint32_t n = w->as__n, flags = w->as__flags;
-            int status = w->as__status;
+            /* X1: from another thread, the CAS only (the loop gives a
+             * grant back); from the loop's own thread, which alone runs
+             * the callback, the grant goes back at once, so that the
+             * permits, lock or signal are free when as_cancel returns. */
+            bool own = as__load(&w->as__loop->as__owner, AS_RELAXED) ==
+                       as__thread_token();
             if (as__cas(&w->as__state, &s, s | AS__W_CANCEL, AS_ACQ_REL,
                         AS_ACQUIRE)) {
-                as__stat_inc(((as__prim *)home)->stats.cancelled);
-                AS_PROBE2(cancel, w, status);
-                if (status == 0 && kind->giveback)
-                    kind->giveback(home, n, flags);
+                AS_PROBE2(cancel, w, 0);
+                if (own)
+                    as__cancel_giveback(w);
                 return 0;
             }
             continue;
         }
-        if (w->as__kind->cancel(w, -ECANCELED) == 0)
+        if (as__load(&w->as__kind, AS_RELAXED)->cancel(w, -ECANCELED) == 0)
             return 0;
-        /* decided meanwhile: look again */
+        /* decided, or re-armed, meanwhile: look again */
     }
 }
 

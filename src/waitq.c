@@ -83,12 +83,17 @@ as__prim *as__q_lock_wait(as_wait *w, uint32_t *state)
     }
 }
 
-int as__q_cancel(as_wait *w, int status, as__fixup_fn fixup)
+int as__q_cancel(as_wait *w, int status, const struct as__kind *kind,
+                 as__fixup_fn fixup)
 {
     uint32_t state;
     as__prim *p = as__q_lock_wait(w, &state);
     if (!p)
         return -ENOENT;
+    if (as__load(&w->as__kind, AS_RELAXED) != kind) {
+        as__q_unlock(p); /* re-armed on another primitive: look again */
+        return -EAGAIN;
+    }
     return as__q_cancel_locked(p, w, state, status, fixup);
 }
 

@@ -58,8 +58,10 @@ static inline bool as__q_empty(const as__prim *p) { return p->head == NULL; }
 
 static inline void as__q_count(as__prim *p, int delta)
 {
+    /* release: what made the wait queued (the primitive's WAITERS bit) is
+     * visible to a reader of the count (acquire) */
     as__store(&p->nwait, as__load(&p->nwait, AS_RELAXED) + (uint32_t)delta,
-              AS_RELAXED);
+              AS_RELEASE);
 }
 
 /* Mark w QUEUED in p (obj first, Q1), keeping its CANCEL bit (W1).  A wait
@@ -200,7 +202,7 @@ as__prim *as__q_lock_wait(as_wait *w, uint32_t *state);
     {                                                                         \
         if (!VALID(p))                                                        \
             return -EINVAL;                                                   \
-        return (int64_t)as__load(&p->as__nwait, AS_RELAXED);                  \
+        return (int64_t)as__load(&p->as__nwait, AS_ACQUIRE);                  \
     }                                                                         \
     int as_##X##_stats(const T *p, as_counters *out)                          \
     {                                                                         \
@@ -240,6 +242,7 @@ int as__q_cancel_locked(as__prim *p, as_wait *w, uint32_t state, int status,
                         as__fixup_fn fixup);
 /* The same, locking the queue itself: a whole kind->cancel for a
  * primitive whose waits only ever queue in their own primitive. */
-int as__q_cancel(as_wait *w, int status, as__fixup_fn fixup);
+int as__q_cancel(as_wait *w, int status, const struct as__kind *kind,
+                 as__fixup_fn fixup);
 
 #endif

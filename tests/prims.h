@@ -108,7 +108,9 @@ static void tp_cond_make(tp *p)
 }
 static int tp_cond_wait(tp *p, th_waiter *tw, uint64_t d)
 {
-    TH_RC(as_mutex_try_lock(&p->m), 1);
+    /* (blocking: a thread's condvar wait queues before it releases the
+     * mutex, so the mutex may still be held for an instant) */
+    TH_RC(as_mutex_lock_blocking(&p->m, as_now_ns() + (uint64_t)(TH_TIMEOUT * 1e9)), 0);
     int r = th_armed(tw,
                      d == AS_NO_DEADLINE
                          ? as_cond_wait_async(&p->c, &p->m, &tw->L->loop, &tw->w, th_cb, tw)

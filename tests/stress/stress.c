@@ -79,13 +79,13 @@
  *      has not returned after --timeout seconds (the main thread watches);
  *      a -ETIMEDOUT more than --timeout seconds late fails too.
  *
- * Library defects this stress found (src/ unchanged; tests/stress/repro/
- * forces each interleaving under gdb): a cross-thread as_cancel overlapping
- * the wait's re-arming acts on the new arming with the old one's kind or
- * grant (--cancel-lock keeps them apart); as_sem_forget's locked path erases
- * a concurrent lock-free acquire or release (--no-forget); as_cancel reads a
- * signalled condvar waiter's fields while its mutex hand-off rewrites them
- * (a data race ThreadSanitizer reports; tests/stress/tsan.supp).
+ * Library defects this stress found, all fixed since (CHANGELOG, "Fixed"):
+ * a cross-thread as_cancel overlapping the wait's re-arming acted on the new
+ * arming with the old one's kind or grant; as_sem_forget's locked path
+ * erased a concurrent lock-free acquire or release; as_cancel read a
+ * signalled condvar waiter's fields while its mutex hand-off rewrote them.
+ * --cancel-lock and --no-forget, which kept those paths apart while they
+ * were open, remain as knobs to narrow a new failure down; CI runs neither.
  *
  * The loops block in io_uring_submit_and_wait_timeout (timeout: the
  * watchdog) between iterations, so a lost wake-up is a hang the watchdog
