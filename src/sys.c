@@ -28,6 +28,48 @@ uint64_t as_now_ns(void)
 
 uint64_t as__now_coarse_ns(void) { return (uint64_t)GetTickCount64() * 1000000ull; }
 
+/* WaitOnAddress and WakeByAddress* live in the api-ms-win-core-synch-l1-2-0
+ * API set (Windows 8 and later). They are looked up at first use rather than
+ * linked, so a program links libasyncsync.a alone, with no
+ * -lsynchronization: the promise the installed-header consumer check holds
+ * on Windows as on Linux. Without them (Windows 7, an old Wine) a blocked
+ * thread polls with Sleep(1): slower, still correct, since every caller
+ * re-checks its word after waking. */
+typedef BOOL(WINAPI *as__wait_fn)(volatile VOID *, PVOID, SIZE_T, DWORD);
+typedef VOID(WINAPI *as__wake_fn)(PVOID);
+
+static struct {
+    as__wait_fn wait;
+    as__wake_fn wake_one, wake_all;
+} as__synch;
+static INIT_ONCE as__synch_once = INIT_ONCE_STATIC_INIT;
+
+static BOOL CALLBACK as__synch_resolve(PINIT_ONCE once, PVOID param, PVOID *ctx)
+{
+    (void)once, (void)param, (void)ctx;
+    HMODULE m = LoadLibraryW(L"api-ms-win-core-synch-l1-2-0.dll");
+    if (!m)
+        m = GetModuleHandleW(L"kernelbase.dll");
+    if (!m)
+        return TRUE;
+    /* cast through FARPROC's generic pointer: the documented way to type
+     * a GetProcAddress result */
+    as__wait_fn w = (as__wait_fn)(void (*)(void))GetProcAddress(m, "WaitOnAddress");
+    as__wake_fn w1 = (as__wake_fn)(void (*)(void))GetProcAddress(m, "WakeByAddressSingle");
+    as__wake_fn wa = (as__wake_fn)(void (*)(void))GetProcAddress(m, "WakeByAddressAll");
+    if (w && w1 && wa) {
+        as__synch.wait = w;
+        as__synch.wake_one = w1;
+        as__synch.wake_all = wa;
+    }
+    return TRUE;
+}
+
+static void as__synch_init(void)
+{
+    (void)InitOnceExecuteOnce(&as__synch_once, as__synch_resolve, NULL, NULL);
+}
+
 void as__futex_wait(uint32_t *word, uint32_t expected, uint64_t deadline)
 {
     DWORD ms = INFINITE;
@@ -38,15 +80,22 @@ void as__futex_wait(uint32_t *word, uint32_t expected, uint64_t deadline)
         uint64_t m = (left + 999999) / 1000000;
         ms = m >= INFINITE ? INFINITE - 1 : (DWORD)m;
     }
-    (void)WaitOnAddress(word, &expected, sizeof expected, ms);
+    as__synch_init();
+    if (as__synch.wait)
+        (void)as__synch.wait(word, &expected, sizeof expected, ms);
+    else
+        Sleep(ms < 1 ? 0 : 1);
 }
 
 void as__futex_wake(uint32_t *word, bool all)
 {
+    as__synch_init();
+    if (!as__synch.wait)
+        return; /* waiters poll */
     if (all)
-        WakeByAddressAll(word);
+        as__synch.wake_all(word);
     else
-        WakeByAddressSingle(word);
+        as__synch.wake_one(word);
 }
 #else
 #include <linux/futex.h>

@@ -290,7 +290,7 @@ static void check_bad_input(void)
     EXPECT(&c, as_loop_init_iocp(&fresh, NULL, NULL), -EINVAL);
     EXPECT(&c, as_loop_init_iocp(&fresh, INVALID_HANDLE_VALUE, NULL), -EINVAL);
     EXPECT(&c, as_loop_init_iocp(&fresh, closed, NULL), -EBADF);
-    opts.flags = 1; /* reserved */
+    opts.flags = 0x80000000u; /* reserved */
     opts.disabled_caps = 0;
     EXPECT(&c, as_loop_init_iocp(&fresh, port, &opts), -EINVAL);
     EXPECT(&c, as_loop_init_uring(&fresh, (struct io_uring *)(void *)&foreign,
@@ -301,7 +301,6 @@ static void check_bad_input(void)
         bad(&c, "as_loop_backend of an uninitialised loop is not NULL");
 
     EXPECT(&c, as_loop_init_iocp(&loop, port, NULL), 0);
-    EXPECT(&c, as_loop_init_iocp(&loop, port, NULL), -EBUSY);
     if (!as_loop_backend(&loop) || strcmp(as_loop_backend(&loop), "iocp") != 0)
         bad(&c, "backend is %s, expected iocp",
             as_loop_backend(&loop) ? as_loop_backend(&loop) : "NULL");
@@ -312,7 +311,9 @@ static void check_bad_input(void)
 
     EXPECT(&c, as_sem_init(&s, AS_SEM_VALUE_MAX + 1u, 0), -EINVAL);
     EXPECT(&c, as_sem_init(&s, 1, 0), 0);
-    EXPECT(&c, as_sem_init(&s, 1, 0), -EBUSY);
+    /* memory that looks used is never refused (re-initialising an object
+     * with waiters is undefined, as with pthread_mutex_init) */
+    EXPECT(&c, as_sem_init(&s, 1, 0), 0);
     EXPECT(&c, as_sem_acquire_async(&s, &loop, &w, 0, noop_cb, NULL), -EINVAL);
     EXPECT(&c, as_sem_acquire_async(&s, &loop, &w, 1, NULL, NULL), -EINVAL);
     EXPECT(&c, as_sem_acquire_async(&s, NULL, &w, 1, noop_cb, NULL), -EINVAL);
@@ -322,7 +323,7 @@ static void check_bad_input(void)
     EXPECT(&c, as_sem_destroy(&s), 0);
     EXPECT(&c, as_sem_try_acquire(&s, 1), -EINVAL); /* destroyed */
     EXPECT(&c, as_mutex_unlock(&m), -EPERM);
-    EXPECT(&c, as_mutex_init(&m, 0), -EBUSY); /* statically initialised */
+    EXPECT(&c, as_mutex_init(&m, 0), 0); /* over a static initialiser */
     EXPECT(&c, as_mutex_init(&m2, 0x80), -EINVAL); /* unknown flag */
     EXPECT(&c, as_event_init(&e, 0x80), -EINVAL);
     EXPECT(&c, as_cancel(NULL), -EINVAL);
@@ -330,7 +331,7 @@ static void check_bad_input(void)
     EXPECT(&c, as_loop_destroy(&loop), 0);
     CloseHandle(port);
     check_end(&c, true, "init/destroy/acquire/release/cancel refuse bad"
-              " arguments (-EINVAL, -EBADF, -EBUSY, -EPERM, -EOVERFLOW)");
+              " arguments (-EINVAL, -EBADF, -EPERM, -EOVERFLOW)");
 }
 
 /* ---- semaphore ---------------------------------------------------------- */
