@@ -45,7 +45,7 @@
  *                        untimed is what the deadline heap costs
  *   array heap           a conventional timer heap: an array of (deadline,
  *                        pointer) with the node's index kept in the node (as
- *                        libev or Go's runtime keep timers), over nodes of
+ *                        libev keeps its timers), over nodes of
  *                        sizeof(as_wait) bytes: remove + insert per op.  It
  *                        needs an array allocated for N timers (16 bytes
  *                        each); the intrusive heap needs none.
