@@ -437,7 +437,12 @@ bool kernel_has_uring_futex(void)
 
 int bloop_init(struct bloop *b, int backend)
 {
-    as_loop_options opts = {0, 0};
+    return bloop_init_flags(b, backend, 0);
+}
+
+int bloop_init_flags(struct bloop *b, int backend, uint32_t flags)
+{
+    as_loop_options opts = {flags, 0};
     int r;
     memset(b, 0, sizeof *b);
     b->backend = backend;

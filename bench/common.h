@@ -164,6 +164,8 @@ struct bloop {
 /* 0, or a negative errno (printed).  Dies if the backend is not the one
  * asked for. */
 int bloop_init(struct bloop *b, int backend);
+/* The same with as_loop_options.flags = flags (AS_LOOP_*). */
+int bloop_init_flags(struct bloop *b, int backend, uint32_t flags);
 /* Submit; wait for one CQE if `block`; reap every CQE.  Returns the number
  * of CQEs reaped. */
 unsigned bloop_poll(struct bloop *b, bool block);
