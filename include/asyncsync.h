@@ -442,8 +442,10 @@ unsigned as_loop_caps(const as_loop *loop);
 /* Cancel a pending wait.  Returns 0 when the wait was pending: its callback
  * will run once, with -ECANCELED, even if the permit, lock or signal had
  * already been handed to it (the library then passes it on to the next
- * waiter).  Returns -ENOENT when the wait is not pending (its callback has
- * run, or is running), -EINVAL for NULL.  Idempotent.  A cancelled wait
+ * waiter: on the loop's own thread before as_cancel returns; from another
+ * thread, by the loop just before the callback, since the wait may be called
+ * back and re-armed by then).  Returns -ENOENT when the wait is not pending
+ * (its callback has run, or is running), -EINVAL for NULL.  Idempotent.  A cancelled wait
  * never swallows a permit or wake-up meant for another waiter.
  * Threading: any thread.  From a thread other than the wait's loop, the
  * caller must know that `w` is still valid memory (its callback may free it
