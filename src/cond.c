@@ -232,4 +232,5 @@ static const struct as__kind cond_kind = {
     .cancel = cond_cancel,
     .resume = as__mutex_resume,
     .giveback = cond_giveback,
+    .done_moves = true,
 };

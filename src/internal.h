@@ -150,11 +150,16 @@ struct as__kind {
      * kinds that never wake a waiter to retry. */
     void (*resume)(as_wait *w);
     /* The wait's loop thread, no lock held (in as_cancel, or just before
-     * the callback when another thread cancelled): a wait whose grant (status 0) was decided but not delivered was
-     * cancelled: pass the grant on (release the permits, unlock the mutex,
-     * signal the condvar, set the auto-reset event), from the wait's own
-     * fields (X1 in wait.c). */
+     * the callback): a wait whose grant (status 0) was decided but not
+     * delivered was cancelled: pass the grant on (release the permits,
+     * unlock the mutex, signal the condvar, set the auto-reset event), from
+     * the wait's own fields (X1 in wait.c). */
     void (*giveback)(void *home, uint32_t n, uint32_t flags);
+    /* DONE is not always final: a signalled condvar waiter is DONE for an
+     * instant before it queues in its mutex, while the signaller writes its
+     * fields.  as_cancel then leaves the giveback to the loop even on the
+     * loop's own thread. */
+    bool done_moves;
 };
 
 /* ---- backend vtable (one const table per backend) ---- */

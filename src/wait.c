@@ -19,7 +19,9 @@
  *     -ECANCELED; if the exchange wins, -ENOENT.  A canceller on the
  *     loop's own thread cannot race the callback (that thread runs it), so
  *     it gives the grant back itself, at once, and marks the status
- *     -ECANCELED so that the loop does not give it back twice.
+ *     -ECANCELED so that the loop does not give it back twice; except for a
+ *     kind whose DONE may still move (a signalled condvar waiter on its
+ *     way into the mutex's queue: kind->done_moves), left to the loop.
  *   Invariant X1 (exactly once): a grant is delivered (callback with 0) or
  *     given back (by the loop, for the one CAS that set CANCEL on a DONE
  *     wait with status 0), never both, never neither.  Model:
@@ -32,9 +34,10 @@ void as__wait_prepare(as_wait *w, as_loop *loop, const struct as__kind *kind,
                       as_callback cb, void *arg, void *home)
 {
     w->as__next = w->as__prev = w->as__link = NULL;
-    w->as__loop = loop;
-    /* atomic: a cross-thread as_cancel reads it (a stale one is re-checked
-     * under the queue lock) */
+    /* atomic: a cross-thread as_cancel reads both (a stale kind is
+     * re-checked under the queue lock; a stale loop is never the
+     * canceller's own, see as_cancel) */
+    as__store(&w->as__loop, loop, AS_RELAXED);
     as__store(&w->as__kind, kind, AS_RELAXED);
     w->as__cb = cb;
     w->as__arg = arg;
@@ -105,12 +108,18 @@ int as_cancel(as_wait *w)
              * grant back); from the loop's own thread, which alone runs
              * the callback, the grant goes back at once, so that the
              * permits, lock or signal are free when as_cancel returns. */
-            bool own = as__load(&w->as__loop->as__owner, AS_RELAXED) ==
-                       as__thread_token();
+            /* Read before the CAS.  A wait leaves a loop only in a
+             * callback on that loop's thread.  So a read naming the
+             * caller's own loop is current (the caller is here, not in a
+             * callback), and a stale read names a loop the wait has left,
+             * never the caller's: `own` is false and the loop gives back,
+             * which is always sound. */
+            as_loop *wl = as__load(&w->as__loop, AS_RELAXED);
+            bool own = as__load(&wl->as__owner, AS_RELAXED) == as__thread_token();
             if (as__cas(&w->as__state, &s, s | AS__W_CANCEL, AS_ACQ_REL,
                         AS_ACQUIRE)) {
                 AS_PROBE2(cancel, w, 0);
-                if (own)
+                if (own && !as__load(&w->as__kind, AS_RELAXED)->done_moves)
                     as__cancel_giveback(w);
                 return 0;
             }
