@@ -25,7 +25,11 @@
  * part: the sleep only times the window), and stops them.  Reported:
  * acquisitions per second, CPU time of the process per acquisition
  * (CLOCK_PROCESS_CPUTIME_ID over the window), context switches per 1000
- * acquisitions (getrusage), medians over repetitions.  The mutex variants
+ * acquisitions (getrusage), medians over repetitions with their spread
+ * (min-max; contended_reps.csv keeps every repetition).  Before the first
+ * repetition and after the last, the state of the machine (machine_measure:
+ * are CPUs 0 and 1 truly parallel, or time-shared with other work?) goes
+ * next to the table and into machine_contended.csv.  The mutex variants
  * also check mutual exclusion: a plain counter incremented under the lock
  * must equal the number of acquisitions.
  *
@@ -358,7 +362,8 @@ int main(int argc, char **argv)
     struct targets tg;
     bool have[BK_COUNT];
     double ms;
-    char key[96], b1[32], b2[32];
+    char key[96], b1[32], b2[32], b3[48], line[512];
+    struct machine_state mach[2];
 
     bench_parse(argc, argv, &o, "bench_contended",
                 "  --only P   one primitive: sem4, mutex, mutex-strict, mutex-eventfd\n");
@@ -370,6 +375,10 @@ int main(int argc, char **argv)
             first_bk = bk;
     }
 
+    machine_measure(&mach[0], o.smoke);
+    printf("machine before: %s: %s\n", machine_verdict(&mach[0]),
+           machine_describe(&mach[0], line, sizeof line));
+    fflush(stdout);
     for (int rep = 0; rep < o.reps; rep++) {
         for (int prim = 0; prim < P_COUNT; prim++) {
             if (o.only && strcmp(o.only, prim_name[prim]) != 0)
@@ -396,23 +405,55 @@ int main(int argc, char **argv)
         }
     }
 
+    machine_measure(&mach[1], o.smoke);
+    printf("machine after: %s: %s\n", machine_verdict(&mach[1]),
+           machine_describe(&mach[1], line, sizeof line));
+    bool shared = !mach[0].parallel || !mach[1].parallel;
+    FILE *mcsv = out_open(&o, "machine_contended.csv");
+    if (mcsv) {
+        machine_csv_header(mcsv);
+        machine_csv_row(mcsv, "before", &mach[0]);
+        machine_csv_row(mcsv, "after", &mach[1]);
+        fclose(mcsv);
+    }
+
     report_open(&rp, &o, "contended");
     rprintf(&rp, "## 4. Contended throughput\n\n");
     rprintf(&rp, "T loops x %d tasks (asyncsync) or %d threads (baseline) "
                  "share one primitive; %.0f ms windows, median of %d "
-                 "repetitions. short = release at once, ask again next "
-                 "iteration; hold = keep it across one loop iteration. CPU = "
-                 "process CPU time per acquisition; csw = context switches "
-                 "per 1000 acquisitions. %d CPUs.\n\n",
+                 "repetitions and their spread: min-max, and (max - min) / "
+                 "median in parentheses. short = release at once, ask again "
+                 "next iteration; hold = keep it across one loop iteration. "
+                 "CPU = process CPU time per acquisition; csw = context "
+                 "switches per 1000 acquisitions, median (min-max). %d "
+                 "CPUs.\n\n",
             TASKS, BASE_THREADS, ms, o.reps, online_cpus());
+    rprintf(&rp, "Machine state (two threads pinned to CPUs 0 and 1; "
+                 "bench/README.md, \"How to read the results\"):\n\n");
+    rprintf(&rp, "- before: **%s**: %s\n", machine_verdict(&mach[0]),
+            machine_describe(&mach[0], line, sizeof line));
+    rprintf(&rp, "- after: **%s**: %s\n\n", machine_verdict(&mach[1]),
+            machine_describe(&mach[1], line, sizeof line));
+    if (shared)
+        rprintf(&rp, "**Time-shared CPUs**: the loops and threads below did "
+                     "not each have a CPU of their own for the whole run; "
+                     "rows with T >= 2 and the 8-thread baselines measure the "
+                     "scheduler as much as the primitive, and their spread "
+                     "is wide. Compare them only with a run on parallel "
+                     "CPUs.\n\n");
     rprintf(&rp, "| primitive | runner | mode | backend | T | acquisitions/s "
-                 "| CPU/acq | csw/1k acq | vs 8 threads |\n");
-    rprintf(&rp, "|---|---|---|---|---:|---:|---:|---:|---:|\n");
+                 "| spread (min-max) | CPU/acq | csw/1k acq | vs 8 threads |\n");
+    rprintf(&rp, "|---|---|---|---|---:|---:|---:|---:|---:|---:|\n");
     FILE *csv = out_open(&o, "contended.csv");
     if (csv)
         fprintf(csv, "primitive,runner,mode,backend,threads,acq_per_s_median,"
                      "acq_per_s_min,acq_per_s_max,cpu_ns_per_acq,csw_per_1k_acq,"
-                     "reps,x_threads\n");
+                     "reps,x_threads,cpu_ns_min,cpu_ns_max,csw_min,csw_max,"
+                     "machine\n");
+    FILE *rcsv = out_open(&o, "contended_reps.csv");
+    if (rcsv)
+        fprintf(rcsv, "primitive,runner,mode,backend,threads,rep,acq_per_s,"
+                      "cpu_ns_per_acq,csw_per_1k_acq\n");
     for (int prim = 0; prim < P_COUNT; prim++) {
         const char *basep = prim == P_SEM ? "sem4" : "mutex";
         double base = res_median(&res, "%s|threads|short|-|8|rate", basep);
@@ -433,28 +474,52 @@ int main(int argc, char **argv)
             if (!res_count(&res, "%s|rate", key))
                 continue;
             double rate = res_median(&res, "%s|rate", key);
+            double rmin = res_min(&res, "%s|rate", key);
+            double rmax = res_max(&res, "%s|rate", key);
             double cpu = res_median(&res, "%s|cpu", key);
             double csw = res_median(&res, "%s|csw", key);
-            rprintf(&rp, "| %s | %s | %s | %s | %d | %s | %s | %.2f | %.2fx |\n",
+            double cmin = res_min(&res, "%s|csw", key);
+            double cmax = res_max(&res, "%s|csw", key);
+            const char *csvname = i < 0 ? (prim == P_SEM ? "sem_t4" : "pthread_mutex")
+                                        : prim_name[prim];
+            char cs[64] = "-";
+            if (!isnan(csw))
+                snprintf(cs, sizeof cs, "%.2f (%.2f-%.2f)", csw, cmin, cmax);
+            rprintf(&rp, "| %s | %s | %s | %s | %d | %s | %s (%.0f%%) | %s | "
+                         "%s | %.2fx |\n",
                     i < 0 ? (prim == P_SEM ? "sem_t(4)" : "pthread_mutex")
                           : prim_label[prim],
                     i < 0 ? "threads" : "loops", hold ? "hold" : "short",
                     prim == P_EVENTFD ? "-" : bn, t,
-                    fmt_rate(b1, sizeof b1, rate), fmt_ns(b2, sizeof b2, cpu),
-                    csw, rate / base);
+                    fmt_rate(b1, sizeof b1, rate),
+                    fmt_rate_range(b3, sizeof b3, rmin, rmax),
+                    rate > 0 ? 100.0 * (rmax - rmin) / rate : 0.0,
+                    fmt_ns(b2, sizeof b2, cpu), cs, rate / base);
             if (csv)
-                fprintf(csv, "%s,%s,%s,%s,%d,%.0f,%.0f,%.0f,%.1f,%.3f,%d,%.4f\n",
-                        i < 0 ? (prim == P_SEM ? "sem_t4" : "pthread_mutex")
-                              : prim_name[prim],
-                        runner, hold ? "hold" : "short", bn, t, rate,
-                        res_min(&res, "%s|rate", key),
-                        res_max(&res, "%s|rate", key), cpu, csw,
-                        res_count(&res, "%s|rate", key), rate / base);
+                fprintf(csv, "%s,%s,%s,%s,%d,%.0f,%.0f,%.0f,%.1f,%.3f,%d,%.4f,"
+                             "%.1f,%.1f,%.3f,%.3f,%s\n",
+                        csvname, runner, hold ? "hold" : "short", bn, t, rate,
+                        rmin, rmax, cpu, csw, res_count(&res, "%s|rate", key),
+                        rate / base, res_min(&res, "%s|cpu", key),
+                        res_max(&res, "%s|cpu", key), cmin, cmax,
+                        shared ? "time-shared" : "parallel");
+            if (rcsv) {
+                int nr, nc, ns;
+                const double *vr = res_values(&res, &nr, "%s|rate", key);
+                const double *vc = res_values(&res, &nc, "%s|cpu", key);
+                const double *vs = res_values(&res, &ns, "%s|csw", key);
+                for (int k = 0; k < nr && k < nc && k < ns; k++)
+                    fprintf(rcsv, "%s,%s,%s,%s,%d,%d,%.0f,%.1f,%.3f\n",
+                            csvname, runner, hold ? "hold" : "short", bn, t,
+                            k + 1, vr[k], vc[k], vs[k]);
+            }
         }
     }
     rprintf(&rp, "\n");
     if (csv)
         fclose(csv);
+    if (rcsv)
+        fclose(rcsv);
     report_close(&rp);
 
     targets_open(&tg, &o, "contended");
@@ -482,6 +547,9 @@ int main(int argc, char **argv)
         }
         if (!seen)
             met = -1;
+        if (seen && shared)
+            len += (size_t)snprintf(meas + len, sizeof meas - len,
+                                    " (on time-shared CPUs: section 4)");
         snprintf(id, sizeof id, "4.%d", prim + 1);
         if (prim == P_MUTEX_STRICT)
             snprintf(tgt, sizeof tgt, "contended, 2 loops, mutex with "

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -276,10 +277,283 @@ int res_count(const struct results *r, const char *fmt, ...)
     return e ? e->n : 0;
 }
 
+const double *res_values(const struct results *r, int *n, const char *fmt, ...)
+{
+    RES_KEY(fmt);
+    *n = e ? e->n : 0;
+    return e ? e->v : NULL;
+}
+
 void res_free(struct results *r)
 {
     free(r->e);
     memset(r, 0, sizeof *r);
+}
+
+/* ---- the machine's state ---- */
+
+#define MS_BATCH 32             /* round trips per timed batch */
+#define MS_GIVE_UP_NS 50000000u /* a round trip stuck this long past the end */
+
+/* Median of v[0..n-1], sorting v; NAN when n = 0. */
+static double median_of(double *v, size_t n)
+{
+    if (n == 0)
+        return NAN;
+    qsort(v, n, sizeof *v, cmp_d);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Sleep until `t` (a start time shared by the threads of one measurement,
+ * on now_ns()'s clock): they start together, woken by a timer. */
+static void sleep_until(uint64_t t)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)(t / 1000000000u);
+    ts.tv_nsec = (long)(t % 1000000000u);
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
+}
+
+/* Shared by the two measuring threads (one per CPU). */
+struct mstate {
+    _Alignas(64) _Atomic uint64_t word; /* the cache line that travels */
+    _Alignas(64) _Atomic int stop;
+    uint64_t spin_t0, spin_end;         /* progress window */
+    uint64_t pp_t0, pp_ns, pp_end;      /* ping-pong: start, length, end */
+    struct {
+        uint64_t chunks; /* work done in the progress window */
+        uint64_t best;   /* shortest chunk (and clock read), ns */
+        int ran_on;      /* sched_getcpu() at the end */
+        uint64_t sink;
+    } __attribute__((aligned(64))) th[2];
+    double *batch;                      /* ping: ns per round trip, per batch */
+    size_t nbatch, cap;
+    uint64_t rts, elapsed;
+};
+
+/* A chunk of work: a dependent chain of multiply-adds (~1 us). */
+static uint64_t spin_chunk(uint64_t x)
+{
+    for (int i = 0; i < 512; i++)
+        x = x * 6364136223846793005u + 1442695040888963407u;
+    return x;
+}
+
+/* Progress: spin in chunks until the end of the window.  A chunk that ran
+ * without interruption measures full speed; one that was descheduled takes
+ * longer. */
+static void spin_window(struct mstate *p, int i)
+{
+    uint64_t x = (uint64_t)i + 1, t, prev;
+    sleep_until(p->spin_t0);
+    prev = now_ns();
+    while ((t = now_ns()) < p->spin_end) {
+        if (p->th[i].chunks && t - prev < p->th[i].best)
+            p->th[i].best = t - prev;
+        prev = t;
+        x = spin_chunk(x);
+        p->th[i].chunks++;
+    }
+    p->th[i].sink = x;
+}
+
+/* Ping-pong, CPU 1: answers every odd value with the next even one. */
+static void pong(struct mstate *p)
+{
+    uint64_t want = 1;
+    sleep_until(p->pp_t0);
+    for (;;) {
+        while (atomic_load_explicit(&p->word, memory_order_acquire) != want)
+            if (atomic_load_explicit(&p->stop, memory_order_relaxed))
+                return;
+        atomic_store_explicit(&p->word, want + 1, memory_order_release);
+        want += 2;
+    }
+}
+
+/* Ping-pong, CPU 0: sends odd values and times the answers, in batches. */
+static void ping(struct mstate *p)
+{
+    uint64_t k = 0, t, b0, start;
+    sleep_until(p->pp_t0);
+    /* the window starts when this thread does: a round trip is timed while
+     * at least one of the two runs */
+    start = b0 = t = now_ns();
+    p->pp_end = start + p->pp_ns;
+    while (t < p->pp_end && p->nbatch < p->cap) {
+        for (int i = 0; i < MS_BATCH; i++, k++) {
+            unsigned spins = 0;
+            atomic_store_explicit(&p->word, 2 * k + 1, memory_order_release);
+            while (atomic_load_explicit(&p->word, memory_order_acquire) !=
+                   2 * k + 2)
+                if ((++spins & 0xfffu) == 0 &&
+                    now_ns() > p->pp_end + MS_GIVE_UP_NS)
+                    goto out; /* the other thread never came back */
+        }
+        t = now_ns();
+        p->batch[p->nbatch++] = (double)(t - b0) / MS_BATCH;
+        b0 = t;
+    }
+out:
+    p->rts = k;
+    p->elapsed = now_ns() - start;
+    atomic_store_explicit(&p->stop, 1, memory_order_relaxed);
+}
+
+static struct mstate *ms_shared;
+
+static void *measurer_main(void *arg)
+{
+    struct mstate *p = ms_shared;
+    int i = (int)(intptr_t)arg;
+    pin_cpu(i);
+    spin_window(p, i);
+    if (i == 0)
+        ping(p);
+    else
+        pong(p);
+    p->th[i].ran_on = sched_getcpu();
+    return NULL;
+}
+
+/* Cumulative (total, steal) jiffies of all CPUs, from /proc/stat. */
+static bool cpu_steal(uint64_t *total, uint64_t *steal)
+{
+    unsigned long long v[8] = {0};
+    FILE *f = fopen("/proc/stat", "r");
+    int n;
+    if (!f)
+        return false;
+    n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+               &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+    fclose(f);
+    if (n != 8)
+        return false;
+    *total = 0;
+    for (int i = 0; i < 8; i++)
+        *total += v[i];
+    *steal = v[7];
+    return true;
+}
+
+void machine_measure(struct machine_state *m, bool smoke)
+{
+    struct mstate *p;
+    pthread_t th[2];
+    uint64_t tot0 = 0, st0 = 0, tot1 = 0, st1 = 0;
+    bool have_steal;
+    double pp_ms = smoke ? 10 : 100;
+    FILE *f;
+
+    memset(m, 0, sizeof *m);
+    m->cpus = online_cpus();
+    m->window_ms = smoke ? 20 : 200;
+    m->load1 = NAN;
+    m->runnable = -1;
+    if ((f = fopen("/proc/loadavg", "r")) != NULL) {
+        if (fscanf(f, "%lf %*f %*f %d/", &m->load1, &m->runnable) != 2)
+            m->runnable = -1;
+        fclose(f);
+    }
+    have_steal = cpu_steal(&tot0, &st0);
+
+    p = aligned_alloc(64, (sizeof *p + 63) & ~(size_t)63);
+    if (!p)
+        die("out of memory");
+    memset(p, 0, sizeof *p);
+    p->cap = (size_t)(pp_ms * 1e6 / MS_BATCH / 20) + 16; /* >= 20 ns a trip */
+    p->batch = malloc(p->cap * sizeof *p->batch);
+    if (!p->batch)
+        die("out of memory");
+    p->th[0].best = p->th[1].best = UINT64_MAX;
+    /* both threads start each window together, woken by a timer; a thread
+     * that is late for the ping-pong starts it late (and that shows) */
+    p->spin_t0 = now_ns() + 2000000u;
+    p->spin_end = p->spin_t0 + (uint64_t)(m->window_ms * 1e6);
+    p->pp_t0 = p->spin_end + 1000000u;
+    p->pp_ns = (uint64_t)(pp_ms * 1e6);
+    ms_shared = p;
+    for (int i = 0; i < 2; i++)
+        if (pthread_create(&th[i], NULL, measurer_main, (void *)(intptr_t)i) != 0)
+            die("pthread_create");
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+
+    for (int i = 0; i < 2; i++) {
+        uint64_t full = p->th[0].best < p->th[1].best ? p->th[0].best
+                                                      : p->th[1].best;
+        /* chunks done / chunks full speed would have done in the window */
+        m->progress[i] = p->th[i].chunks == 0 ? 0
+                         : full == UINT64_MAX
+                             ? NAN
+                             : (double)p->th[i].chunks * (double)full /
+                                   (m->window_ms * 1e6);
+        m->cpu[i] = p->th[i].ran_on;
+    }
+    m->rt_median_ns = median_of(p->batch, p->nbatch);
+    m->rt_best_ns = p->nbatch ? p->batch[0] : NAN; /* sorted by median_of */
+    /* none completed: the time waited is a lower bound of the round trip */
+    m->rt_mean_ns = (double)p->elapsed / (double)(p->rts ? p->rts : 1);
+    m->rt_count = p->rts;
+    free(p->batch);
+    free(p);
+
+    m->steal_pct = NAN;
+    if (have_steal && cpu_steal(&tot1, &st1) && tot1 > tot0)
+        m->steal_pct = 100.0 * (double)(st1 - st0) / (double)(tot1 - tot0);
+    m->parallel = m->cpus >= 2 && m->cpu[0] != m->cpu[1] &&
+                  m->progress[0] >= MACHINE_PARALLEL &&
+                  m->progress[1] >= MACHINE_PARALLEL;
+}
+
+const char *machine_verdict(const struct machine_state *m)
+{
+    return m->parallel ? "parallel" : "time-shared";
+}
+
+const char *machine_describe(const struct machine_state *m, char *buf,
+                             size_t n)
+{
+    char a[32], b[32], c[32], st[32] = "?", rt[160];
+    if (!isnan(m->steal_pct))
+        snprintf(st, sizeof st, "%.1f%%", m->steal_pct);
+    if (m->rt_count == 0)
+        snprintf(rt, sizeof rt, "none completed in %s",
+                 fmt_ns(a, sizeof a, m->rt_mean_ns));
+    else if (isnan(m->rt_median_ns))
+        snprintf(rt, sizeof rt, "mean %s (%llu round trips, no whole batch)",
+                 fmt_ns(c, sizeof c, m->rt_mean_ns),
+                 (unsigned long long)m->rt_count);
+    else
+        snprintf(rt, sizeof rt, "median %s (best %s, mean %s)",
+                 fmt_ns(a, sizeof a, m->rt_median_ns),
+                 fmt_ns(b, sizeof b, m->rt_best_ns),
+                 fmt_ns(c, sizeof c, m->rt_mean_ns));
+    snprintf(buf, n,
+             "2 threads spinning %.0f ms on CPUs %d and %d made %.2f and "
+             "%.2f of full speed; cache-line round trip CPU %d <-> %d: %s; "
+             "steal %s; load %.2f, %d runnable, %d CPUs",
+             m->window_ms, m->cpu[0], m->cpu[1],
+             m->progress[0], m->progress[1], m->cpu[0], m->cpu[1], rt, st,
+             m->load1, m->runnable, m->cpus);
+    return buf;
+}
+
+void machine_csv_header(FILE *f)
+{
+    fprintf(f, "when,verdict,cpus,cpu_a,cpu_b,window_ms,progress_a,progress_b,"
+               "rt_median_ns,rt_best_ns,rt_mean_ns,rt_count,steal_pct,load1,"
+               "runnable\n");
+}
+
+void machine_csv_row(FILE *f, const char *when, const struct machine_state *m)
+{
+    fprintf(f, "%s,%s,%d,%d,%d,%.0f,%.3f,%.3f,%.1f,%.1f,%.1f,%llu,%.2f,%.2f,%d\n",
+            when, machine_verdict(m), m->cpus, m->cpu[0], m->cpu[1],
+            m->window_ms, m->progress[0], m->progress[1], m->rt_median_ns,
+            m->rt_best_ns, m->rt_mean_ns, (unsigned long long)m->rt_count,
+            m->steal_pct, m->load1, m->runnable);
 }
 
 /* ---- output ---- */
@@ -396,6 +670,21 @@ const char *fmt_rate(char *buf, size_t n, double v)
         snprintf(buf, n, "%.1f k/s", v / 1e3);
     else
         snprintf(buf, n, "%.0f /s", v);
+    return buf;
+}
+
+const char *fmt_rate_range(char *buf, size_t n, double lo, double hi)
+{
+    if (isnan(lo) || isnan(hi))
+        snprintf(buf, n, "-");
+    else if (hi >= 1e9)
+        snprintf(buf, n, "%.2f-%.2f G/s", lo / 1e9, hi / 1e9);
+    else if (hi >= 1e6)
+        snprintf(buf, n, "%.2f-%.2f M/s", lo / 1e6, hi / 1e6);
+    else if (hi >= 1e3)
+        snprintf(buf, n, "%.1f-%.1f k/s", lo / 1e3, hi / 1e3);
+    else
+        snprintf(buf, n, "%.0f-%.0f /s", lo, hi);
     return buf;
 }
 

@@ -114,7 +114,55 @@ double res_max(const struct results *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int res_count(const struct results *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Every repetition's value, in the order recorded (*n of them); NULL and
+ * *n = 0 when nothing was recorded under that key. */
+const double *res_values(const struct results *r, int *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void res_free(struct results *r);
+
+/* ---- the machine's state ----
+ *
+ * What the CPUs could give a benchmark at the time it ran, so that a reader
+ * can tell a run on truly parallel CPUs from one on time-shared CPUs (other
+ * jobs, an overcommitted host).  Two measurements, each with threads pinned
+ * to CPUs 0 and 1:
+ *   - parallel progress: a thread spins alone (calibration: its best rate
+ *     over 200 us slices is "full speed"), then two threads spin together
+ *     for a fixed wall time; each one's progress is the work it did over
+ *     what full speed would have done in that time.  On parallel CPUs both
+ *     make ~1.0; on two CPUs time-shared with one other job each, ~0.5;
+ *   - cache-line round trip: the two threads ping-pong one cache line
+ *     (spinning) for a fixed wall time; ns per round trip, the median of
+ *     batches of 32 round trips, the best batch, and the mean over the
+ *     whole window (which holds the waits for a descheduled thread).
+ * Also the CPU time stolen by the hypervisor meanwhile (/proc/stat), the
+ * load average and the runnable tasks (/proc/loadavg).  About 0.3 s (30 ms
+ * with smoke) on an idle machine. */
+struct machine_state {
+    int cpus;              /* online CPUs */
+    int cpu[2];            /* where the two threads ran (-1: unknown) */
+    double window_ms;      /* the two-thread spin window */
+    double progress[2];    /* each thread's share of full speed */
+    double rt_median_ns;   /* cache-line round trip, median batch */
+    double rt_best_ns;     /* best batch */
+    double rt_mean_ns;     /* whole window / round trips */
+    uint64_t rt_count;     /* round trips completed in the window */
+    double steal_pct;      /* % of CPU time stolen meanwhile; NAN unknown */
+    double load1;          /* 1-minute load average at the start */
+    int runnable;          /* runnable tasks at the start, this one included */
+    bool parallel;         /* both threads made >= MACHINE_PARALLEL */
+};
+#define MACHINE_PARALLEL 0.8
+
+void machine_measure(struct machine_state *m, bool smoke);
+/* "parallel" or "time-shared" */
+const char *machine_verdict(const struct machine_state *m);
+/* One line of text: the numbers behind the verdict. */
+const char *machine_describe(const struct machine_state *m, char *buf,
+                             size_t n);
+/* CSV: the header line, and one row labelled `when`. */
+void machine_csv_header(FILE *f);
+void machine_csv_row(FILE *f, const char *when, const struct machine_state *m);
 
 /* ---- output ---- */
 
@@ -146,6 +194,8 @@ void targets_close(struct targets *t);
 /* Format a rate (per second) or a duration (ns) with a unit. */
 const char *fmt_rate(char *buf, size_t n, double per_s);
 const char *fmt_ns(char *buf, size_t n, double ns);
+/* A range of rates in the unit of the larger: "10.12-13.03 M/s". */
+const char *fmt_rate_range(char *buf, size_t n, double lo, double hi);
 
 /* ---- a loop for the benchmarks ----
  *
