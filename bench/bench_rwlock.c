@@ -1,0 +1,447 @@
+/* Workload 12: read-write lock throughput.
+ * SPDX-License-Identifier: MIT
+ *
+ * As bench_contended.c, with an as_rwlock: T loops (T = 1, 2, 4) on T
+ * threads, 64 tasks each, share one lock.  A task's operations are reads
+ * except one in `every`: one in 20 (read-mostly, 5% writes) or one in 2
+ * (write-heavy, 50% writes); task i of loop l starts its count at
+ * l * 64 + i, so the writes of the tasks are spread over time (as the Tokio
+ * program does).  A task takes its share (as_rwlock_read_async /
+ * as_rwlock_write_async; a callback when it had to wait), counts, and either
+ *   - "short":  releases at once (as_rwlock_read_unlock / write_unlock) and
+ *               asks again at the loop's next iteration, or
+ *   - "hold":   keeps it across one loop iteration, releases at the start of
+ *               the next one and asks again at once.
+ * A loop blocks only when none of its tasks can run.
+ *
+ * Baseline: 8 plain threads doing the same mix on a pthread_rwlock_t
+ * (default attributes: glibc prefers readers) in a loop: rdlock or wrlock,
+ * count, unlock.  No "hold" counterpart.
+ *
+ * A writer increments a plain counter; a reader reads it.  The counter must
+ * equal the writes at the end (writers excluded each other).  Reported per
+ * configuration: operations per second, the share of them that were writes
+ * (a starved writer shows here), process CPU time per operation, context
+ * switches per 1000 operations; medians over repetitions.
+ *
+ * Targets (2 loops, "short"): read-mostly and write-heavy >= 1.0x the
+ * 8-thread pthread_rwlock baseline.  The Tokio RwLock target (>= 2x, same
+ * workloads, bench/tokio) is judged by bench/run, which has both files.
+ */
+#include "common.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TASKS 64
+#define BASE_THREADS 8
+#define MAX_LOOPS 4
+
+enum mix { M_READ_MOSTLY, M_WRITE_HEAVY, M_COUNT };
+static const char *const mix_name[M_COUNT] = {"rwlock-read-mostly",
+                                              "rwlock-write-heavy"};
+static const char *const mix_label[M_COUNT] = {"read-mostly (5% writes)",
+                                               "write-heavy (50% writes)"};
+static const unsigned mix_every[M_COUNT] = {20, 2};
+
+struct shared {
+    unsigned every;
+    bool hold;
+    as_rwlock rw;
+    pthread_rwlock_t prw;
+    uint64_t guarded; /* incremented by writers, read by readers */
+    _Alignas(64) _Atomic int ready;
+    _Atomic int go;
+    _Atomic int stop;
+};
+
+struct rloop;
+
+struct rtask {
+    as_wait w;
+    struct rloop *l;
+    struct rtask *next;
+    uint64_t op;
+    bool write; /* the share asked for / held */
+};
+
+struct rloop {
+    struct shared *sh;
+    int bk, id;
+    pthread_t th;
+    struct bloop b;
+    struct rtask tasks[TASKS];
+    struct rtask *held;  /* release at the next iteration ("hold") */
+    struct rtask *again; /* ask again at the next iteration ("short") */
+    bool stopping;
+    int idle;
+    uint64_t ops, writes, wall, seen;
+} __attribute__((aligned(64)));
+
+static void unlock(struct shared *sh, bool write)
+{
+    check(write ? as_rwlock_write_unlock(&sh->rw)
+                : as_rwlock_read_unlock(&sh->rw),
+          "unlock");
+}
+
+/* The task holds its share. */
+static void got(struct rtask *t)
+{
+    struct rloop *l = t->l;
+    struct shared *sh = l->sh;
+    if (t->write)
+        sh->guarded++;
+    else
+        l->seen += sh->guarded; /* a read under the lock (kept live) */
+    l->wall += t->write; /* every write, for the counter check */
+    if (!l->stopping) {  /* the window's operations */
+        l->ops++;
+        l->writes += t->write;
+    }
+    if (sh->hold) {
+        t->next = l->held;
+        l->held = t;
+    } else {
+        unlock(sh, t->write);
+        t->next = l->again;
+        l->again = t;
+    }
+}
+
+static void on_granted(as_wait *w, int status, void *arg)
+{
+    (void)w;
+    check(status, "rwlock callback");
+    got(arg);
+}
+
+static void task_request(struct rtask *t)
+{
+    struct rloop *l = t->l;
+    struct shared *sh = l->sh;
+    t->write = ++t->op % sh->every == 0;
+    int r = t->write ? as_rwlock_write_async(&sh->rw, &l->b.loop, &t->w,
+                                             on_granted, t)
+                     : as_rwlock_read_async(&sh->rw, &l->b.loop, &t->w,
+                                            on_granted, t);
+    check(r, "rwlock request");
+    if (r == 1)
+        got(t);
+}
+
+static void *loop_main(void *arg)
+{
+    struct rloop *l = arg;
+    struct shared *sh = l->sh;
+    bloop_init(&l->b, l->bk);
+    for (int i = 0; i < TASKS; i++) {
+        l->tasks[i].l = l;
+        l->tasks[i].op = (uint64_t)(l->id * TASKS + i);
+    }
+    atomic_fetch_add(&sh->ready, 1);
+    while (!atomic_load_explicit(&sh->go, memory_order_acquire))
+        sched_yield();
+    for (int i = 0; i < TASKS; i++)
+        task_request(&l->tasks[i]);
+    for (;;) {
+        struct rtask *held = l->held, *again = l->again;
+        l->held = l->again = NULL;
+        if (!l->stopping &&
+            atomic_load_explicit(&sh->stop, memory_order_relaxed))
+            l->stopping = true;
+        while (held) {
+            struct rtask *t = held;
+            held = t->next;
+            unlock(sh, t->write);
+            if (l->stopping)
+                l->idle++;
+            else
+                task_request(t);
+        }
+        while (again) {
+            struct rtask *t = again;
+            again = t->next;
+            if (l->stopping)
+                l->idle++;
+            else
+                task_request(t);
+        }
+        as_loop_run(&l->b.loop);
+        if (l->idle == TASKS)
+            break;
+        bloop_poll(&l->b, !l->held && !l->again);
+    }
+    bloop_fini(&l->b);
+    return NULL;
+}
+
+/* ---- 8-thread pthread_rwlock baseline ---- */
+
+struct bthread {
+    struct shared *sh;
+    pthread_t th;
+    int id;
+    uint64_t ops, writes, seen;
+} __attribute__((aligned(64)));
+
+static void *base_main(void *arg)
+{
+    struct bthread *bt = arg;
+    struct shared *sh = bt->sh;
+    uint64_t n = 0, w = 0, seen = 0, op = (uint64_t)bt->id;
+    atomic_fetch_add(&sh->ready, 1);
+    while (!atomic_load_explicit(&sh->go, memory_order_acquire))
+        sched_yield();
+    while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
+        if (++op % sh->every == 0) {
+            pthread_rwlock_wrlock(&sh->prw);
+            sh->guarded++;
+            pthread_rwlock_unlock(&sh->prw);
+            w++;
+        } else {
+            pthread_rwlock_rdlock(&sh->prw);
+            seen += sh->guarded;
+            pthread_rwlock_unlock(&sh->prw);
+        }
+        n++;
+    }
+    bt->ops = n;
+    bt->writes = w;
+    bt->seen = seen;
+    return NULL;
+}
+
+/* ---- one measurement ---- */
+
+struct sample {
+    double rate, write_share, cpu_per_op, csw_per_k;
+};
+
+/* nloops > 0: asyncsync with that many loops; 0: the thread baseline. */
+static struct sample measure(int mix, bool hold, int nloops, int bk, double ms)
+{
+    struct shared *sh = aligned_alloc(64, (sizeof *sh + 63) & ~(size_t)63);
+    int nthreads = nloops > 0 ? nloops : BASE_THREADS;
+    struct rloop *loops = NULL;
+    struct bthread *bts = NULL;
+    uint64_t t0, t1, c0, c1, ops = 0, writes = 0, wtotal = 0;
+    long s0, s1;
+    struct sample out;
+
+    if (!sh)
+        die("out of memory");
+    memset(sh, 0, sizeof *sh);
+    sh->every = mix_every[mix];
+    sh->hold = hold;
+    check(as_rwlock_init(&sh->rw, 0), "as_rwlock_init");
+    if (pthread_rwlock_init(&sh->prw, NULL) != 0)
+        die("pthread_rwlock_init");
+
+    if (nloops > 0) {
+        loops = aligned_alloc(64, sizeof *loops * (size_t)nloops);
+        if (!loops)
+            die("out of memory");
+        memset(loops, 0, sizeof *loops * (size_t)nloops);
+        for (int i = 0; i < nloops; i++) {
+            loops[i].sh = sh;
+            loops[i].bk = bk;
+            loops[i].id = i;
+            if (pthread_create(&loops[i].th, NULL, loop_main, &loops[i]) != 0)
+                die("pthread_create");
+        }
+    } else {
+        bts = aligned_alloc(64, sizeof *bts * BASE_THREADS);
+        if (!bts)
+            die("out of memory");
+        memset(bts, 0, sizeof *bts * BASE_THREADS);
+        for (int i = 0; i < BASE_THREADS; i++) {
+            bts[i].sh = sh;
+            bts[i].id = i;
+            if (pthread_create(&bts[i].th, NULL, base_main, &bts[i]) != 0)
+                die("pthread_create");
+        }
+    }
+    while (atomic_load(&sh->ready) < nthreads)
+        sched_yield();
+    s0 = ctx_switches();
+    c0 = cpu_ns();
+    t0 = now_ns();
+    atomic_store_explicit(&sh->go, 1, memory_order_release);
+    sleep_ms(ms); /* times the window; the workers need nothing from us */
+    atomic_store_explicit(&sh->stop, 1, memory_order_relaxed);
+    t1 = now_ns();
+    c1 = cpu_ns();
+    s1 = ctx_switches();
+
+    for (int i = 0; i < nthreads; i++) {
+        if (nloops > 0) {
+            pthread_join(loops[i].th, NULL);
+            ops += loops[i].ops;
+            writes += loops[i].writes;
+            wtotal += loops[i].wall;
+        } else {
+            pthread_join(bts[i].th, NULL);
+            ops += bts[i].ops;
+            writes += bts[i].writes;
+            wtotal += bts[i].writes;
+        }
+    }
+    if (sh->guarded != wtotal)
+        die("rwlock: writers not exclusive: counter %llu, %llu writes",
+            (unsigned long long)sh->guarded, (unsigned long long)wtotal);
+    out.rate = (double)ops * 1e9 / (double)(t1 - t0);
+    out.write_share = ops ? (double)writes / (double)ops : NAN;
+    out.cpu_per_op = ops ? (double)(c1 - c0) / (double)ops : NAN;
+    out.csw_per_k = ops ? (double)(s1 - s0) * 1000.0 / (double)ops : NAN;
+
+    check(as_rwlock_destroy(&sh->rw), "as_rwlock_destroy");
+    pthread_rwlock_destroy(&sh->prw);
+    free(loops);
+    free(bts);
+    free(sh);
+    return out;
+}
+
+static void add_sample(struct results *res, struct sample s, const char *key)
+{
+    res_add(res, s.rate, "%s|rate", key);
+    res_add(res, s.write_share, "%s|wshare", key);
+    res_add(res, s.cpu_per_op, "%s|cpu", key);
+    res_add(res, s.csw_per_k, "%s|csw", key);
+}
+
+int main(int argc, char **argv)
+{
+    static const int ts[] = {1, 2, 4};
+    struct bench_opts o;
+    struct results res = {0};
+    struct report rp;
+    struct targets tg;
+    bool have[BK_COUNT];
+    double ms;
+    char key[96], b1[32], b2[32];
+
+    bench_parse(argc, argv, &o, "bench_rwlock",
+                "  --only M   one mix: rwlock-read-mostly, rwlock-write-heavy\n");
+    ms = o.ms > 0 ? o.ms : o.smoke ? 10 : 200;
+    for (int bk = 0; bk < BK_COUNT; bk++)
+        have[bk] = backend_enabled(&o, bk);
+
+    for (int rep = 0; rep < o.reps; rep++) {
+        for (int mix = 0; mix < M_COUNT; mix++) {
+            if (o.only && strcmp(o.only, mix_name[mix]) != 0)
+                continue;
+            snprintf(key, sizeof key, "%s|threads|short|-|8", mix_name[mix]);
+            add_sample(&res, measure(mix, false, 0, 0, ms), key);
+            for (int hold = 0; hold < 2; hold++) {
+                for (int bk = 0; bk < BK_COUNT; bk++) {
+                    if (!have[bk])
+                        continue;
+                    for (size_t ti = 0; ti < ARRAY_LEN(ts); ti++) {
+                        snprintf(key, sizeof key, "%s|loops|%s|%s|%d",
+                                 mix_name[mix], hold ? "hold" : "short",
+                                 bk_name[bk], ts[ti]);
+                        add_sample(&res, measure(mix, hold, ts[ti], bk, ms), key);
+                    }
+                }
+            }
+        }
+    }
+
+    report_open(&rp, &o, "rwlock");
+    rprintf(&rp, "## 12. Read-write lock throughput\n\n");
+    rprintf(&rp, "T loops x %d tasks (as_rwlock) or %d threads "
+                 "(pthread_rwlock_t, default attributes) share one lock; a "
+                 "task's operations are reads but one in 20 (read-mostly) or "
+                 "one in 2 (write-heavy); %.0f ms windows, median of %d "
+                 "repetitions. short = release at once, ask again next "
+                 "iteration; hold = keep it across one loop iteration. "
+                 "writes = share of the operations that were writes; CPU = "
+                 "process CPU time per operation; csw = context switches per "
+                 "1000 operations. %d CPUs.\n\n",
+            TASKS, BASE_THREADS, ms, o.reps, online_cpus());
+    rprintf(&rp, "| workload | lock | mode | backend | T | operations/s "
+                 "| writes | CPU/op | csw/1k op | vs pthread_rwlock |\n");
+    rprintf(&rp, "|---|---|---|---|---:|---:|---:|---:|---:|---:|\n");
+    FILE *csv = out_open(&o, "rwlock.csv");
+    /* the columns of contended.csv (so that bench/run joins the Tokio rows
+     * the same way), then the write share */
+    if (csv)
+        fprintf(csv, "primitive,runner,mode,backend,threads,acq_per_s_median,"
+                     "acq_per_s_min,acq_per_s_max,cpu_ns_per_acq,csw_per_1k_acq,"
+                     "reps,x_threads,write_share\n");
+    for (int mix = 0; mix < M_COUNT; mix++) {
+        double base = res_median(&res, "%s|threads|short|-|8|rate", mix_name[mix]);
+        for (int i = -1; i < 2 * BK_COUNT * (int)ARRAY_LEN(ts); i++) {
+            int hold = 0, bk = 0, t = BASE_THREADS;
+            const char *runner = "threads", *bn = "-";
+            if (i >= 0) {
+                hold = i / (BK_COUNT * (int)ARRAY_LEN(ts));
+                bk = (i / (int)ARRAY_LEN(ts)) % BK_COUNT;
+                t = ts[i % (int)ARRAY_LEN(ts)];
+                runner = "loops";
+                bn = bk_name[bk];
+            }
+            snprintf(key, sizeof key, "%s|%s|%s|%s|%d", mix_name[mix], runner,
+                     hold ? "hold" : "short", bn, t);
+            if (!res_count(&res, "%s|rate", key))
+                continue;
+            double rate = res_median(&res, "%s|rate", key);
+            double ws = res_median(&res, "%s|wshare", key);
+            double cpu = res_median(&res, "%s|cpu", key);
+            double csw = res_median(&res, "%s|csw", key);
+            rprintf(&rp, "| %s | %s | %s | %s | %d | %s | %.1f%% | %s | %.2f | "
+                         "%.2fx |\n",
+                    mix_label[mix], i < 0 ? "pthread_rwlock, threads" : "as_rwlock, loops",
+                    hold ? "hold" : "short", bn, t, fmt_rate(b1, sizeof b1, rate),
+                    100 * ws, fmt_ns(b2, sizeof b2, cpu), csw, rate / base);
+            if (csv)
+                fprintf(csv, "%s,%s,%s,%s,%d,%.0f,%.0f,%.0f,%.1f,%.3f,%d,%.4f,"
+                             "%.4f\n",
+                        mix_name[mix], runner, hold ? "hold" : "short", bn, t,
+                        rate, res_min(&res, "%s|rate", key),
+                        res_max(&res, "%s|rate", key), cpu, csw,
+                        res_count(&res, "%s|rate", key), rate / base, ws);
+        }
+    }
+    rprintf(&rp, "\n");
+    if (csv)
+        fclose(csv);
+    report_close(&rp);
+
+    targets_open(&tg, &o, "rwlock");
+    for (int mix = 0; mix < M_COUNT; mix++) {
+        double base = res_median(&res, "%s|threads|short|-|8|rate", mix_name[mix]);
+        char meas[256] = "", tgt[200], id[8];
+        size_t len = 0;
+        int met = 1, seen = 0;
+        for (int bk = 0; bk < BK_COUNT; bk++) {
+            double r = res_median(&res, "%s|loops|short|%s|2|rate",
+                                  mix_name[mix], bk_name[bk]);
+            if (isnan(r))
+                continue;
+            seen++;
+            if (r < base)
+                met = 0;
+            len += (size_t)snprintf(meas + len, sizeof meas - len,
+                                    "%s%s: %s = %.2fx", len ? "; " : "",
+                                    bk_name[bk], fmt_rate(b1, sizeof b1, r),
+                                    r / base);
+        }
+        if (!seen)
+            met = -1;
+        snprintf(id, sizeof id, "12.%d", mix + 1);
+        snprintf(tgt, sizeof tgt, "rwlock, 2 loops, %s, short: >= 1.0x the "
+                 "8-thread pthread_rwlock baseline (%s)", mix_label[mix],
+                 fmt_rate(b2, sizeof b2, base));
+        target_row(&tg, id, tgt, met, "%s", meas);
+    }
+    targets_close(&tg);
+    res_free(&res);
+    return 0;
+}
