@@ -51,8 +51,8 @@ static const char *const form_name[F_COUNT] = {"async", "until", "async+run",
                                                "flag", "flag-x64"};
 static const char *const form_label[F_COUNT] = {
     "*_async = 1", "*_until = 1 (deadline in 1 h)",
-    "*_async = 1, + empty as_loop_run", "ALWAYS_CALLBACK: *_async = 0, "
-    "as_loop_run, callback releases",
+    "*_async = 1, + empty as_loop_run",
+    "ALWAYS_CALLBACK: *_async = 0, as_loop_run, callback releases",
     "ALWAYS_CALLBACK, 64 acquires per as_loop_run"};
 
 #define BATCH 64
