@@ -1,8 +1,28 @@
 /* Randomized stress: T loop threads (each its own io_uring ring and as_loop)
  * with K tasks each, plus one plain thread that runs no loop and 1-2
  * blocking threads, all hammering one semaphore, one mutex, a condvar
- * (producer/consumer over a token count) and two events (auto- and
- * manual-reset), with cancels from every thread, deadlines and closes.
+ * (producer/consumer over a token count), two events (auto- and
+ * manual-reset), a read-write lock, a barrier of 3 parties and a latch,
+ * with cancels from every thread, deadlines and closes.
+ *
+ *   rwlock     tasks read, write or take the upgradable read (async or
+ *              until); a writer gives back or downgrades and holds on as a
+ *              reader; an upgradable reader gives back, try_upgrades or
+ *              waits to upgrade (upgrade_async/_until: cancelled, timed out
+ *              or closed, it still holds its upgradable read).  The plain
+ *              thread uses the try_ forms, blocking threads the _blocking
+ *              ones (with upgrade_blocking and downgrade).
+ *   barrier    tasks arrive (async or until), blocking threads too; the
+ *              plain thread arrives (blocking, 0-2 ms deadline) when a party
+ *              waits, and cancels a task's party that has waited 20 ms
+ *              ("stale"), so no task waits for ever for parties that will
+ *              not come.  Phases A and B use a second barrier whose parties
+ *              never all arrive.
+ *   latch      tasks, the plain thread and blocking threads count down
+ *              (by 1-3, the plain thread sometimes all of it) and add (the
+ *              count stays 0-6), and wait (async, until, blocking).  The
+ *              count changes under the stress's own lock, with a copy the
+ *              latch must match; the waits run outside it.
  *
  * What the threads do:
  *   tasks      *_async, or *_until with a short deadline (--deadline PCT of
@@ -36,8 +56,9 @@
  *              gets there first) while waits are pending.
  *
  * After the operations every run has two quiet phases:
- *   A  (timers) the main thread holds every permit and the mutex, resets the
- *      events: every task arms one wait with a deadline 1-3 ms ahead that
+ *   A  (timers) the main thread holds every permit, the mutex and the
+ *      rwlock's write lock, adds 1 to the latch, resets the events (the
+ *      barrier: the quiet one): every task arms one wait with a deadline 1-3 ms ahead that
  *      nothing else can end (some also one already past, which must fail at
  *      once).  Each must end with -ETIMEDOUT, and only the ring timer can
  *      end it: the loops block on their rings with no timeout of their own,
@@ -45,7 +66,7 @@
  *   B  (close) every task arms a wait nobody will grant (no deadline, or one
  *      an hour ahead), blocking threads block (no deadline); when every one
  *      of them is queued the main thread cancels some from its own thread,
- *      then closes all six primitives in random order: every other wait
+ *      then closes all nine primitives in random order: every other wait
  *      must end with -ESHUTDOWN (a condvar's once it holds the mutex again),
  *      later waits and try_* return -ESHUTDOWN, holders give back, every
  *      primitive is destroyed and every loop tears down.
@@ -78,6 +99,28 @@
  *      a timed wait whose timer never fired); so does a blocking call that
  *      has not returned after --timeout seconds (the main thread watches);
  *      a -ETIMEDOUT more than --timeout seconds late fails too.
+ *   I7 rwlock: shares are counted after the grant and uncounted before the
+ *      unlock; a writer (also one that upgraded) is admitted only with no
+ *      other writer, no reader and no upgradable reader inside; a reader
+ *      only with no writer inside; at most one upgradable reader; the
+ *      reader count never below 0; an upgrade completes only when its
+ *      holder is the only one inside; after a downgrade the holder is a
+ *      reader inside: try_write fails; nothing held at the end.
+ *   I8 barrier: every arrival ends exactly once: as the leader (1; a
+ *      callback with 1 only on an always-callback loop), released (0),
+ *      -ECANCELED, or not counted (-ETIMEDOUT, -ESHUTDOWN).  At each leader,
+ *      parties x leaders + arrivals not counted <= arrivals (no generation
+ *      short of parties); at each release, parties x released <=
+ *      (parties-1) x (arrivals - not counted).  At the end, exactly: the
+ *      -ECANCELED ones split into "left before the generation completed" and
+ *      "cancelled after it" (a cancel after the grant still reports
+ *      -ECANCELED and gives nothing back) so that every generation had one
+ *      leader and parties-1 released; nobody left waiting.
+ *   I9 latch: the latch's count equals the expected one after every
+ *      count_down and add (none fails with -ERANGE); a wait completes (1 at
+ *      once, callback 0, blocking 0) only if the count was 0 when it began or
+ *      a count_down took it to 0 since; it waits (or times out at once) only
+ *      if the count was above 0 when it began or an add raised it since.
  *
  * Library defects this stress found, all fixed since (CHANGELOG, "Fixed"):
  * a cross-thread as_cancel overlapping the wait's re-arming acted on the new
