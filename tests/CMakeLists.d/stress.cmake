@@ -15,6 +15,9 @@
 #             with deadlines, two blocking threads
 # deadline and close run seeds 1 and random only.
 #
+# Every mode runs all nine primitives: semaphore, mutex, condvar, two events,
+# rwlock (upgrades, downgrades), a 3-party barrier and a latch (invariants
+# I7-I9 in stress.c).
 # Cancels come from other threads too, racing grants, deadlines, closes,
 # callbacks and the owner's re-arming of the same wait; as_sem_forget runs.
 # (Three library defects this stress found were fixed in src/: a cross-thread
