@@ -1,8 +1,28 @@
 /* Randomized stress: T loop threads (each its own io_uring ring and as_loop)
  * with K tasks each, plus one plain thread that runs no loop and 1-2
  * blocking threads, all hammering one semaphore, one mutex, a condvar
- * (producer/consumer over a token count) and two events (auto- and
- * manual-reset), with cancels from every thread, deadlines and closes.
+ * (producer/consumer over a token count), two events (auto- and
+ * manual-reset), a read-write lock, a barrier of 3 parties and a latch,
+ * with cancels from every thread, deadlines and closes.
+ *
+ *   rwlock     tasks read, write or take the upgradable read (async or
+ *              until); a writer gives back or downgrades and holds on as a
+ *              reader; an upgradable reader gives back, try_upgrades or
+ *              waits to upgrade (upgrade_async/_until: cancelled, timed out
+ *              or closed, it still holds its upgradable read).  The plain
+ *              thread uses the try_ forms, blocking threads the _blocking
+ *              ones (with upgrade_blocking and downgrade).
+ *   barrier    tasks arrive (async or until), blocking threads too; the
+ *              plain thread arrives (blocking, 0-2 ms deadline) when a party
+ *              waits, and cancels a task's party that has waited 20 ms
+ *              ("stale"), so no task waits for ever for parties that will
+ *              not come.  Phases A and B use a second barrier whose parties
+ *              never all arrive.
+ *   latch      tasks, the plain thread and blocking threads count down
+ *              (by 1-3, the plain thread sometimes all of it) and add (the
+ *              count stays 0-6), and wait (async, until, blocking).  The
+ *              count changes under the stress's own lock, with a copy the
+ *              latch must match; the waits run outside it.
  *
  * What the threads do:
  *   tasks      *_async, or *_until with a short deadline (--deadline PCT of
@@ -36,8 +56,9 @@
  *              gets there first) while waits are pending.
  *
  * After the operations every run has two quiet phases:
- *   A  (timers) the main thread holds every permit and the mutex, resets the
- *      events: every task arms one wait with a deadline 1-3 ms ahead that
+ *   A  (timers) the main thread holds every permit, the mutex and the
+ *      rwlock's write lock, adds 1 to the latch, resets the events (the
+ *      barrier: the quiet one): every task arms one wait with a deadline 1-3 ms ahead that
  *      nothing else can end (some also one already past, which must fail at
  *      once).  Each must end with -ETIMEDOUT, and only the ring timer can
  *      end it: the loops block on their rings with no timeout of their own,
@@ -45,7 +66,7 @@
  *   B  (close) every task arms a wait nobody will grant (no deadline, or one
  *      an hour ahead), blocking threads block (no deadline); when every one
  *      of them is queued the main thread cancels some from its own thread,
- *      then closes all six primitives in random order: every other wait
+ *      then closes all nine primitives in random order: every other wait
  *      must end with -ESHUTDOWN (a condvar's once it holds the mutex again),
  *      later waits and try_* return -ESHUTDOWN, holders give back, every
  *      primitive is destroyed and every loop tears down.
@@ -78,6 +99,28 @@
  *      a timed wait whose timer never fired); so does a blocking call that
  *      has not returned after --timeout seconds (the main thread watches);
  *      a -ETIMEDOUT more than --timeout seconds late fails too.
+ *   I7 rwlock: shares are counted after the grant and uncounted before the
+ *      unlock; a writer (also one that upgraded) is admitted only with no
+ *      other writer, no reader and no upgradable reader inside; a reader
+ *      only with no writer inside; at most one upgradable reader; the
+ *      reader count never below 0; an upgrade completes only when its
+ *      holder is the only one inside; after a downgrade the holder is a
+ *      reader inside: try_write fails; nothing held at the end.
+ *   I8 barrier: every arrival ends exactly once: as the leader (1; a
+ *      callback with 1 only on an always-callback loop), released (0),
+ *      -ECANCELED, or not counted (-ETIMEDOUT, -ESHUTDOWN).  At each leader,
+ *      parties x leaders + arrivals not counted <= arrivals (no generation
+ *      short of parties); at each release, parties x released <=
+ *      (parties-1) x (arrivals - not counted).  At the end, exactly: the
+ *      -ECANCELED ones split into "left before the generation completed" and
+ *      "cancelled after it" (a cancel after the grant still reports
+ *      -ECANCELED and gives nothing back) so that every generation had one
+ *      leader and parties-1 released; nobody left waiting.
+ *   I9 latch: the latch's count equals the expected one after every
+ *      count_down and add (none fails with -ERANGE); a wait completes (1 at
+ *      once, callback 0, blocking 0) only if the count was 0 when it began or
+ *      a count_down took it to 0 since; it waits (or times out at once) only
+ *      if the count was above 0 when it began or an add raised it since.
  *
  * Library defects this stress found, all fixed since (CHANGELOG, "Fixed"):
  * a cross-thread as_cancel overlapping the wait's re-arming acted on the new
@@ -126,16 +169,26 @@
 #define SEM_PERMITS 5u
 #define MS 1000000ull
 
-enum kind { K_SEM, K_MUTEX, K_COND_CONSUME, K_COND_PRODUCE, K_EV_AUTO, K_EV_MANUAL, K_NKINDS,
-             K_COND_LOCK /* consumer waiting for the condvar's mutex */,
-             K_QUIET /* phase A on a closed primitive: the quiet semaphore */ };
-static const char *kind_name[] = {"sem", "mutex", "cond-wait", "cond-produce", "event-auto",
-                                  "event-manual", "?", "cond-lock", "quiet-sem"};
+#define BAR_PARTIES 3u
+#define LATCH_MAX 6 /* adds keep the latch's count at most this */
 
-/* The primitives, by index: closing[] and the close order use it. */
-enum prim { P_SEM, P_MTX, P_CMTX, P_COND, P_EVA, P_EVM, P_N, P_NONE = -1 };
+enum kind { K_SEM, K_MUTEX, K_COND_CONSUME, K_COND_PRODUCE, K_EV_AUTO, K_EV_MANUAL, K_RW_READ,
+             K_RW_WRITE, K_RW_UPG, K_BAR, K_LATCH, K_NKINDS,
+             K_COND_LOCK /* consumer waiting for the condvar's mutex */,
+             K_QUIET /* phase A on a closed primitive: the quiet semaphore */,
+             K_RW_UPGRADE /* an upgradable reader waiting to become the writer */,
+             K_BAR_QUIET /* phases A and B: a barrier no generation completes */ };
+static const char *kind_name[] = {"sem", "mutex", "cond-wait", "cond-produce", "event-auto",
+                                  "event-manual", "rw-read", "rw-write", "rw-upgradable",
+                                  "barrier", "latch", "?", "cond-lock", "quiet-sem",
+                                  "rw-upgrade", "quiet-barrier"};
+
+/* The primitives, by index: closing[] and the close order use it.  P_BAR
+ * closes the quiet barrier too. */
+enum prim { P_SEM, P_MTX, P_CMTX, P_COND, P_EVA, P_EVM, P_RW, P_BAR, P_LATCH, P_N,
+            P_NONE = -1 };
 static const char *prim_name[] = {"sem", "mutex", "cond-mutex", "cond", "event-auto",
-                                  "event-manual"};
+                                  "event-manual", "rwlock", "barrier", "latch"};
 
 static struct {
     int threads, tasks, ops, cancel_pct, xcancel_pct, deadline_pct, blockers, timeout_s;
@@ -150,6 +203,9 @@ static as_mutex mtx, cmtx;
 static as_cond cond;
 static as_event ev_auto, ev_manual;
 static as_event ctl_ev[4]; /* 1: phase A, 2: phase B, 3: all closed */
+static as_rwlock rw;
+static as_barrier bar, bar_q; /* bar_q: parties never all arrive */
+static as_latch latch;
 
 static atomic_int closing[P_N];    /* set before the close call */
 static atomic_int close_claim[P_N];
@@ -161,6 +217,20 @@ static long mtx_plain_counter;          /* only touched under mtx */
 static atomic_long mtx_acquisitions;
 static long tokens, produced, consumed;  /* only touched under cmtx */
 static atomic_long ev_auto_sets, ev_auto_waits_ok;
+/* rwlock (I7): shares held now, and figures. */
+static atomic_int rw_readers, rw_writers, rw_upg;
+static atomic_long rw_reads, rw_writes, rw_upgs, rw_upgrades, rw_downgrades;
+/* barrier (I8): arrivals started (every form), and how they ended: as the
+ * leader, released with 0, -ECANCELED (counted or not: a cancel after the
+ * generation completed still reports it), or not counted for sure
+ * (-ETIMEDOUT, -ESHUTDOWN, at once or later). */
+static atomic_long bar_arr, bar_lead, bar_rel, bar_canc, bar_left;
+/* latch (I9): the count the test expects, changed only under latch_lk
+ * (with the call that changes the latch's); zero_gen counts the count_downs
+ * that take it to 0 (bumped before the call), add_gen the adds. */
+static pthread_mutex_t latch_lk = PTHREAD_MUTEX_INITIALIZER;
+static long latch_count;
+static atomic_long latch_zero_gen, latch_add_gen, latch_cds, latch_adds, latch_ok;
 static atomic_int loops_done, phase_a_done, all_closed, plain_done;
 static atomic_long final_reported, final_queued;
 
@@ -171,7 +241,7 @@ static struct {
     atomic_long pending, callbacks, cancelled_cb, timedout_cb, shutdown_cb, fast, timed,
         sync_timeout, sync_shutdown, cancel_req[W_N], cancel_ok[W_N], ambiguous,
         blk_calls, blk_ok, blk_timeout, blk_shutdown, forgets, closes_mid, phase_a,
-        phase_b_shutdown, phase_b_cancelled, always_cb_waits;
+        phase_b_shutdown, phase_b_cancelled, always_cb_waits, bar_stale, plain_bar;
     _Atomic uint64_t late_max_ns; /* (long is 32 bits on Windows) */
 } st;
 
@@ -229,12 +299,15 @@ struct task {
     int final_target; /* phase A/B: the current wait is the phase's target */
     int b_queued;     /* phase B: the target is queued (counted in final_queued) */
     uint64_t deadline;
+    long lz_gen, la_gen; /* latch wait: zero_gen and add_gen before the call */
+    int lz0;             /* latch wait: the expected count was 0 before the call */
     struct task *next_hold;
     int id;
     int hist[8], nhist; /* recent events, for failure reports */
     /* Read by other threads (cancellers). */
     atomic_uint gen;    /* arming number of the wait (0: never armed) */
     atomic_int armed;   /* hint: a wait is pending now */
+    _Atomic uint64_t bar_since; /* a barrier wait pending since (0: none) */
     atomic_uchar *gf;   /* per arming: GF_* */
     atomic_int xlock;   /* --cancel-lock: held across an arming and a cross-thread cancel */
     uint32_t ngen;      /* size of gf */
@@ -418,6 +491,233 @@ static void auto_wait_ok(void)
         FAIL("I4: more auto-reset wakes than sets");
 }
 
+/* ---- rwlock (I7) ------------------------------------------------------- */
+
+/* A share was just granted (fast path, callback 0, try_*, blocking 0).
+ * Counted after the grant, uncounted before the unlock, so a breach of
+ * the exclusion shows on the acquirer's side. */
+static void rw_got(enum kind k)
+{
+    int r, w, u;
+    switch (k) {
+    case K_RW_READ:
+        r = atomic_fetch_add(&rw_readers, 1) + 1;
+        if ((w = atomic_load(&rw_writers)) != 0)
+            FAIL("I7: a reader admitted with %d writer(s) inside (%d readers)", w, r);
+        atomic_fetch_add(&rw_reads, 1);
+        break;
+    case K_RW_WRITE:
+        w = atomic_fetch_add(&rw_writers, 1) + 1;
+        r = atomic_load(&rw_readers);
+        u = atomic_load(&rw_upg);
+        if (w != 1 || r != 0 || u != 0)
+            FAIL("I7: a writer admitted with %d writers, %d readers, %d upgradable inside", w,
+                 r, u);
+        atomic_fetch_add(&rw_writes, 1);
+        break;
+    case K_RW_UPG:
+        u = atomic_fetch_add(&rw_upg, 1) + 1;
+        if (u != 1 || (w = atomic_load(&rw_writers)) != 0)
+            FAIL("I7: an upgradable reader admitted with %d upgradable, %d writers inside", u,
+                 atomic_load(&rw_writers));
+        atomic_fetch_add(&rw_upgs, 1);
+        break;
+    default: /* K_RW_UPGRADE: the upgradable holder is now the writer */
+        w = atomic_fetch_add(&rw_writers, 1) + 1;
+        u = atomic_fetch_sub(&rw_upg, 1) - 1;
+        r = atomic_load(&rw_readers);
+        if (w != 1 || r != 0 || u != 0)
+            FAIL("I7: an upgrade completed with %d writers, %d readers, %d other upgradable "
+                 "inside", w, r, u);
+        atomic_fetch_add(&rw_upgrades, 1);
+        break;
+    }
+    if (atomic_load(&rw_readers) < 0)
+        FAIL("I7: reader count %d", atomic_load(&rw_readers));
+}
+
+static void rw_unlock(enum kind k)
+{
+    int r;
+    switch (k) {
+    case K_RW_READ:
+        if (atomic_fetch_sub(&rw_readers, 1) - 1 < 0)
+            FAIL("I7: reader count below 0");
+        r = as_rwlock_read_unlock(&rw);
+        break;
+    case K_RW_WRITE:
+        atomic_fetch_sub(&rw_writers, 1);
+        r = as_rwlock_write_unlock(&rw);
+        break;
+    default:
+        atomic_fetch_sub(&rw_upg, 1);
+        r = as_rwlock_upgradable_read_unlock(&rw);
+    }
+    if (r != 0)
+        FAIL("rwlock unlock (%s): %d", kind_name[k], r);
+}
+
+/* The writer becomes a reader: counted a reader first (no writer can come
+ * in meanwhile), and stays inside: no writer gets in while it reads. */
+static void rw_downgrade(void)
+{
+    int r;
+    atomic_fetch_add(&rw_readers, 1);
+    atomic_fetch_sub(&rw_writers, 1);
+    if ((r = as_rwlock_downgrade(&rw)) != 0)
+        FAIL("as_rwlock_downgrade: %d", r);
+    atomic_fetch_add(&rw_downgrades, 1);
+    r = as_rwlock_try_write(&rw);
+    if (r == 1)
+        FAIL("I7: try_write succeeded right after a downgrade, the reader inside");
+    if (r != 0 && !(r == -ESHUTDOWN && is_closing(P_RW)))
+        FAIL("as_rwlock_try_write: %d", r);
+}
+
+/* try_* from any thread: take the share and give it back at once (with
+ * an upgradable read, maybe try_upgrade and downgrade on the way). */
+static void rw_try(uint64_t *rng)
+{
+    enum kind k = (enum kind)(K_RW_READ + (int)rnd(rng, 3));
+    int r = k == K_RW_READ    ? as_rwlock_try_read(&rw)
+            : k == K_RW_WRITE ? as_rwlock_try_write(&rw)
+                              : as_rwlock_try_upgradable_read(&rw);
+    if (r == 0 || (r == -ESHUTDOWN && is_closing(P_RW)))
+        return;
+    if (r != 1)
+        FAIL("as_rwlock_try (%s): %d", kind_name[k], r);
+    rw_got(k);
+    if (k == K_RW_UPG && rnd(rng, 2)) {
+        r = as_rwlock_try_upgrade(&rw);
+        if (r == 1) {
+            rw_got(K_RW_UPGRADE);
+            k = K_RW_WRITE;
+        } else if (r != 0 && !(r == -ESHUTDOWN && is_closing(P_RW)))
+            FAIL("as_rwlock_try_upgrade: %d", r);
+    }
+    if (k == K_RW_WRITE && rnd(rng, 2)) {
+        rw_downgrade();
+        k = K_RW_READ;
+    }
+    rw_unlock(k);
+}
+
+/* ---- barrier (I8) -------------------------------------------------------- */
+
+/* Before any arrival at bar. */
+static void bar_arrive(void) { atomic_fetch_add(&bar_arr, 1); }
+
+/* How an arrival at bar ended: 1 (the leader), 0 (released), -ECANCELED,
+ * -ETIMEDOUT/-ESHUTDOWN (not counted).  Checked at every step: the
+ * generations completed so far (at least the leaders seen) each had
+ * `parties` arrivals that counted, so parties x leaders plus the arrivals
+ * that surely did not count never exceed the arrivals started; and the
+ * parties released with 0 are at most parties-1 per generation those
+ * arrivals could have completed.  Exactly at the end (check_barrier). */
+static void bar_ended(int r)
+{
+    long p = (long)BAR_PARTIES;
+    if (r == 1) {
+        long l = atomic_fetch_add(&bar_lead, 1) + 1;
+        long left = atomic_load(&bar_left), arr = atomic_load(&bar_arr);
+        if (p * l + left > arr)
+            FAIL("I8: %ld barrier leaders x %ld parties + %ld arrivals that did not count > "
+                 "%ld arrivals: a generation completed short", l, p, left, arr);
+    } else if (r == 0) {
+        long s = atomic_fetch_add(&bar_rel, 1) + 1;
+        long left = atomic_load(&bar_left), arr = atomic_load(&bar_arr);
+        if (p * s > (p - 1) * (arr - left))
+            FAIL("I8: %ld parties released, more than %ld per generation %ld arrivals "
+                 "allow", s, p - 1, arr - left);
+    } else if (r == -ECANCELED) {
+        atomic_fetch_add(&bar_canc, 1);
+    } else {
+        atomic_fetch_add(&bar_left, 1);
+    }
+}
+
+/* The end (quiescent, every arrival ended): one ending per arrival, and
+ * some split of the -ECANCELED ones into "left before its generation
+ * completed" and "cancelled after" (as a released party, or as a leader on
+ * an always-callback loop) makes every generation exactly parties-1
+ * released plus one leader. */
+static void check_barrier(void)
+{
+    long p = (long)BAR_PARTIES, arr = atomic_load(&bar_arr), l = atomic_load(&bar_lead),
+         s = atomic_load(&bar_rel), c = atomic_load(&bar_canc), left = atomic_load(&bar_left);
+    bool ok = false;
+    if (arr != l + s + c + left)
+        FAIL("I8: %ld barrier arrivals, %ld ended (%ld leaders, %ld released, %ld cancelled, "
+             "%ld not counted)", arr, l + s + c + left, l, s, c, left);
+    for (long pl = 0; pl <= c && !ok; pl++) {
+        long pnl = (p - 1) * (l + pl) - s;
+        ok = pnl >= 0 && pnl <= c - pl;
+    }
+    if (!ok)
+        FAIL("I8: %ld leaders and %ld released parties (%ld cancelled) fit no generations of "
+             "%ld", l, s, c, p);
+    if (as_barrier_waiters(&bar) != 0 || as_barrier_waiters(&bar_q) != 0)
+        FAIL("I8: barrier parties left waiting at the end");
+}
+
+/* ---- latch (I9) ---------------------------------------------------------- */
+
+/* count_down (up to 3, or all of it) or add under latch_lk, the expected
+ * count with it; the latch's own count must agree after each. */
+static void latch_change(uint64_t *rng, bool all)
+{
+    int r;
+    pthread_mutex_lock(&latch_lk);
+    if (latch_count > 0 && (all || latch_count >= LATCH_MAX || rnd(rng, 2))) {
+        uint32_t n = all ? (uint32_t)latch_count
+                         : 1 + rnd(rng, (unsigned)(latch_count < 3 ? latch_count : 3));
+        if ((long)n == latch_count)
+            atomic_fetch_add(&latch_zero_gen, 1); /* written before it reaches 0 */
+        if ((r = as_latch_count_down(&latch, n)) != 0)
+            FAIL("I9: as_latch_count_down(%u) with the count at %ld: %d", n, latch_count, r);
+        latch_count -= (long)n;
+        atomic_fetch_add(&latch_cds, 1);
+    } else if (!all && latch_count < LATCH_MAX) {
+        uint32_t n = 1 + rnd(rng, 2);
+        atomic_fetch_add(&latch_add_gen, 1);
+        if ((r = as_latch_add(&latch, n)) != 0)
+            FAIL("as_latch_add(%u): %d", n, r);
+        latch_count += (long)n;
+        atomic_fetch_add(&latch_adds, 1);
+    }
+    if (as_latch_value(&latch) != latch_count)
+        FAIL("I9: latch count %" PRId64 ", expected %ld", as_latch_value(&latch), latch_count);
+    pthread_mutex_unlock(&latch_lk);
+}
+
+/* Before a latch wait: what the count was, and the transitions so far. */
+static void latch_before(long *zg, long *ag, int *z0)
+{
+    pthread_mutex_lock(&latch_lk);
+    *zg = atomic_load(&latch_zero_gen);
+    *ag = atomic_load(&latch_add_gen);
+    *z0 = latch_count == 0;
+    pthread_mutex_unlock(&latch_lk);
+}
+
+/* A latch wait ended with 0 (or 1 at once): the count was 0 when it began,
+ * or a count_down took it to 0 since. */
+static void latch_ok_check(const char *what, long zg, int z0)
+{
+    if (!z0 && atomic_load(&latch_zero_gen) == zg)
+        FAIL("I9: %s completed, but the count was %s above 0 since the wait began", what,
+             "always");
+    atomic_fetch_add(&latch_ok, 1);
+}
+
+/* A latch wait went pending (or timed out at once): the count was above 0
+ * when it began, or an add raised it since. */
+static void latch_wait_check(const char *what, long ag, int z0)
+{
+    if (z0 && atomic_load(&latch_add_gen) == ag)
+        FAIL("I9: %s waits, but the count has been 0 since it began", what);
+}
+
 static void hold(struct task *t)
 {
     t->holding = 1;
@@ -426,13 +726,64 @@ static void hold(struct task *t)
     t->lc->holders = t;
 }
 
-static void drop(struct task *t)
+static int arm_upgrade(struct task *t);
+static uint64_t pick_deadline(struct task *t);
+
+/* Give back what t holds.  A writer may downgrade and hold on as a reader;
+ * an upgradable reader may upgrade (try_upgrade, or a wait).  Returns true
+ * when t holds or waits again (next_op is not due). */
+static bool drop(struct task *t)
 {
+    uint64_t *r = &t->lc->rng;
+    int res;
     t->holding = 0;
-    if (t->kind == K_SEM)
-        put_sem(t->n);
-    else
-        put_mutex();
+    switch (t->kind) {
+    case K_SEM: put_sem(t->n); return false;
+    case K_MUTEX: put_mutex(); return false;
+    case K_RW_WRITE:
+        if (rnd(r, 3) == 0) {
+            rw_downgrade();
+            t->kind = K_RW_READ;
+            hold(t);
+            return true;
+        }
+        break;
+    case K_RW_UPG:
+        switch (rnd(r, 4)) {
+        case 0:
+            res = as_rwlock_try_upgrade(&rw);
+            if (res == 1) {
+                rw_got(K_RW_UPGRADE);
+                t->kind = K_RW_WRITE;
+                hold(t);
+                return true;
+            }
+            if (res != 0 && !(res == -ESHUTDOWN && is_closing(P_RW)))
+                FAIL("as_rwlock_try_upgrade: %d", res);
+            break;
+        case 1:
+        case 2:
+            t->deadline = pick_deadline(t);
+            res = arm_upgrade(t);
+            if (res == 0)
+                return true;
+            if (res == 1) {
+                rw_got(K_RW_UPGRADE);
+                t->kind = K_RW_WRITE;
+                hold(t);
+                return true;
+            }
+            t->kind = K_RW_UPG; /* refused: still the upgradable reader */
+            break;
+        default:
+            break;
+        }
+        break;
+    default:
+        break;
+    }
+    rw_unlock(t->kind);
+    return false;
 }
 
 /* ---- arming --------------------------------------------------------------- */
@@ -446,6 +797,13 @@ static int kind_prim(enum kind k)
     case K_COND_CONSUME: return P_COND;
     case K_EV_AUTO: return P_EVA;
     case K_EV_MANUAL: return P_EVM;
+    case K_RW_READ:
+    case K_RW_WRITE:
+    case K_RW_UPG:
+    case K_RW_UPGRADE: return P_RW;
+    case K_BAR:
+    case K_BAR_QUIET: return P_BAR;
+    case K_LATCH: return P_LATCH;
     default: return P_NONE;
     }
 }
@@ -476,6 +834,8 @@ static void went_pending(struct task *t)
     t->pending = 1;
     atomic_fetch_or(&t->gf[atomic_load_explicit(&t->gen, memory_order_relaxed)], GF_PENDING);
     atomic_store(&t->armed, 1);
+    if (t->kind == K_BAR)
+        atomic_store(&t->bar_since, as_now_ns());
     atomic_fetch_add(&st.pending, 1);
     if (t->deadline != AS_NO_DEADLINE)
         atomic_fetch_add(&st.timed, 1);
@@ -568,6 +928,85 @@ static int arm_event(struct task *t, enum kind k)
                       kind_prim(k));
 }
 
+static int arm_rw(struct task *t, enum kind k)
+{
+    struct lctx *lc = t->lc;
+    bool nd = t->deadline == AS_NO_DEADLINE;
+    int r;
+    t->kind = k;
+    arm_begin(t);
+    switch (k) {
+    case K_RW_READ:
+        r = nd ? as_rwlock_read_async(&rw, &lc->loop, &t->w, on_wait, t)
+               : as_rwlock_read_until(&rw, &lc->loop, &t->w, t->deadline, on_wait, t);
+        break;
+    case K_RW_WRITE:
+        r = nd ? as_rwlock_write_async(&rw, &lc->loop, &t->w, on_wait, t)
+               : as_rwlock_write_until(&rw, &lc->loop, &t->w, t->deadline, on_wait, t);
+        break;
+    default:
+        r = nd ? as_rwlock_upgradable_read_async(&rw, &lc->loop, &t->w, on_wait, t)
+               : as_rwlock_upgradable_read_until(&rw, &lc->loop, &t->w, t->deadline, on_wait,
+                                                 t);
+    }
+    return arm_result(t, r, P_RW);
+}
+
+/* t holds the upgradable read: wait to become the writer.  Whatever the
+ * outcome but 0/1, t still holds the upgradable read. */
+static int arm_upgrade(struct task *t)
+{
+    struct lctx *lc = t->lc;
+    t->kind = K_RW_UPGRADE;
+    arm_begin(t);
+    return arm_result(t,
+                      t->deadline == AS_NO_DEADLINE
+                          ? as_rwlock_upgrade_async(&rw, &lc->loop, &t->w, on_wait, t)
+                          : as_rwlock_upgrade_until(&rw, &lc->loop, &t->w, t->deadline, on_wait,
+                                                    t),
+                      P_RW);
+}
+
+/* An arrival at the barrier (quiet: the one no generation completes). */
+static int arm_bar(struct task *t, bool quiet)
+{
+    struct lctx *lc = t->lc;
+    as_barrier *b = quiet ? &bar_q : &bar;
+    int r;
+    t->kind = quiet ? K_BAR_QUIET : K_BAR;
+    if (!quiet)
+        bar_arrive();
+    arm_begin(t);
+    r = t->deadline == AS_NO_DEADLINE
+            ? as_barrier_wait_async(b, &lc->loop, &t->w, on_wait, t)
+            : as_barrier_wait_until(b, &lc->loop, &t->w, t->deadline, on_wait, t);
+    r = arm_result(t, r, P_BAR);
+    if (r == 1 && quiet)
+        FAIL("I8: the quiet barrier completed a generation");
+    if (!quiet && r != 0)
+        bar_ended(r); /* 1: the leader; or not counted */
+    return r;
+}
+
+static int arm_latch(struct task *t)
+{
+    struct lctx *lc = t->lc;
+    int r;
+    t->kind = K_LATCH;
+    latch_before(&t->lz_gen, &t->la_gen, &t->lz0);
+    arm_begin(t);
+    r = t->deadline == AS_NO_DEADLINE
+            ? as_latch_wait_async(&latch, &lc->loop, &t->w, on_wait, t)
+            : as_latch_wait_until(&latch, &lc->loop, &t->w, t->deadline, on_wait, t);
+    r = arm_result(t, r, P_LATCH);
+    if (r == 1)
+        latch_ok_check("latch wait (at once)", t->lz_gen, t->lz0);
+    else if ((r == 0 && !t->lc->always_cb) || r == -ETIMEDOUT)
+        latch_wait_check(r == 0 ? "latch wait (pending)" : "latch wait (refused)", t->la_gen,
+                         t->lz0);
+    return r;
+}
+
 /* cmtx held.  The condvar wait releases it when it goes pending (0); on a
  * refusal (-ETIMEDOUT, -ESHUTDOWN) the caller still holds it. */
 static int arm_cond(struct task *t)
@@ -629,11 +1068,16 @@ static void phase_a_arm(struct task *t)
     int res;
     if (k == K_COND_PRODUCE)
         k = K_QUIET;
+    if (k == K_BAR)
+        k = K_BAR_QUIET;
     if (rnd(r, 4) == 0 && k != K_COND_CONSUME) {
         t->deadline = as_now_ns() - 1 - rnd(r, (unsigned)MS);
         res = k == K_SEM ? arm_sem(t, 1 + rnd(r, 3))
               : k == K_MUTEX ? arm_mutex(t, &mtx, K_MUTEX)
               : k == K_QUIET ? arm_quiet(t)
+              : (k == K_RW_READ || k == K_RW_WRITE || k == K_RW_UPG) ? arm_rw(t, k)
+              : k == K_BAR_QUIET ? arm_bar(t, true)
+              : k == K_LATCH ? arm_latch(t)
                              : arm_event(t, k);
         if (res != -ETIMEDOUT && res != -ESHUTDOWN)
             FAIL("phase A: %s with a past deadline returned %d, not -ETIMEDOUT",
@@ -658,6 +1102,11 @@ static void phase_a_arm(struct task *t)
         }
         break;
     case K_QUIET: res = arm_quiet(t); break;
+    case K_RW_READ:
+    case K_RW_WRITE:
+    case K_RW_UPG: res = arm_rw(t, k); break;
+    case K_BAR_QUIET: res = arm_bar(t, true); break;
+    case K_LATCH: res = arm_latch(t); break;
     default: res = arm_event(t, k); break;
     }
     if (res == 1)
@@ -681,6 +1130,8 @@ static void phase_b_arm(struct task *t)
     int res;
     if (k == K_COND_PRODUCE)
         k = K_SEM;
+    if (k == K_BAR)
+        k = K_BAR_QUIET;
     t->final_target = 1;
     t->deadline = rnd(r, 2) ? AS_NO_DEADLINE : as_now_ns() + 3600000 * MS;
     switch (k) {
@@ -701,6 +1152,11 @@ static void phase_b_arm(struct task *t)
         }
         break;
     }
+    case K_RW_READ:
+    case K_RW_WRITE:
+    case K_RW_UPG: res = arm_rw(t, k); break;
+    case K_BAR_QUIET: res = arm_bar(t, true); break;
+    case K_LATCH: res = arm_latch(t); break;
     default: res = arm_event(t, k); break;
     }
     if (res == 1)
@@ -774,13 +1230,20 @@ static void on_wait(as_wait *w, int status, void *arg)
              kind_name[t->kind]);
     t->pending = 0;
     atomic_store(&t->armed, 0);
-    note(t, 200 + (int)t->kind * 10 + (status == 0 ? 0 : status == -ECANCELED ? 1 : 2));
+    atomic_store(&t->bar_since, 0);
+    note(t, 200 + (int)t->kind * 10 + (status >= 0 ? 0 : status == -ECANCELED ? 1 : 2));
     atomic_fetch_add(&st.callbacks, 1);
-    f = status == 0 ? GF_CB_OK : status == -ECANCELED ? GF_CB_CANCEL : GF_CB_OTHER;
+    f = status >= 0 ? GF_CB_OK : status == -ECANCELED ? GF_CB_CANCEL : GF_CB_OTHER;
     if (atomic_fetch_or(&t->gf[g], f) & GF_CB_ANY)
         FAIL("I5: second callback for task %d.%d arming %u", t->lc->id, t->id, g);
 
     switch (status) {
+    case 1:
+        /* a barrier's leader, on an always-callback loop only */
+        if (t->kind != K_BAR || !t->lc->always_cb)
+            FAIL("%s: callback status 1%s", kind_name[t->kind],
+                 t->lc->always_cb ? "" : " on a loop without AS_LOOP_ALWAYS_CALLBACK");
+        break;
     case 0:
         break;
     case -ECANCELED:
@@ -847,6 +1310,32 @@ static void on_wait(as_wait *w, int status, void *arg)
     case K_EV_AUTO:
         if (status == 0)
             auto_wait_ok();
+        break;
+    case K_RW_READ:
+    case K_RW_WRITE:
+    case K_RW_UPG:
+        if (status == 0) {
+            rw_got(t->kind);
+            hold(t);
+            return;
+        }
+        break;
+    case K_RW_UPGRADE:
+        if (status == 0) {
+            rw_got(K_RW_UPGRADE);
+            t->kind = K_RW_WRITE;
+            hold(t);
+            return;
+        }
+        /* cancelled, timed out, closed: still the upgradable reader */
+        rw_unlock(K_RW_UPG);
+        break;
+    case K_BAR:
+        bar_ended(status);
+        break;
+    case K_LATCH:
+        if (status == 0)
+            latch_ok_check("latch wait", t->lz_gen, t->lz0);
         break;
     default:
         break;
@@ -928,6 +1417,28 @@ static void next_op(struct task *t)
                 r = arm_event(t, K_EV_MANUAL);
             }
             break;
+        case K_RW_READ:
+        case K_RW_WRITE:
+        case K_RW_UPG: {
+            enum kind k = (enum kind)(K_RW_READ + (int)rnd(&lc->rng, 3));
+            r = arm_rw(t, k);
+            if (r == 1) {
+                rw_got(k);
+                hold(t);
+                return;
+            }
+            break;
+        }
+        case K_BAR:
+            r = arm_bar(t, false);
+            break;
+        case K_LATCH:
+            if (rnd(&lc->rng, 2) == 0) {
+                latch_change(&lc->rng, false);
+                continue;
+            }
+            r = arm_latch(t);
+            break;
         default:
             FAIL("kind");
         }
@@ -947,8 +1458,8 @@ static void release_holders(struct lctx *lc)
             continue;
         }
         *pp = t->next_hold;
-        drop(t);
-        next_op(t);
+        if (!drop(t))
+            next_op(t);
     }
 }
 
@@ -962,7 +1473,10 @@ static int close_prim(int p)
     case P_CMTX: return as_mutex_close(&cmtx);
     case P_COND: return as_cond_close(&cond);
     case P_EVA: return as_event_close(&ev_auto);
-    default: return as_event_close(&ev_manual);
+    case P_EVM: return as_event_close(&ev_manual);
+    case P_RW: return as_rwlock_close(&rw);
+    case P_BAR: return as_barrier_close(&bar) | as_barrier_close(&bar_q);
+    default: return as_latch_close(&latch);
     }
 }
 
@@ -1017,6 +1531,12 @@ static void dump_pending(struct lctx *lc)
             atomic_load(&mtx_held), as_mutex_waiters(&mtx), as_cond_waiters(&cond), tokens,
             as_event_is_set(&ev_auto), as_event_is_set(&ev_manual),
             as_loop_timeout_ns(&lc->loop));
+    fprintf(stderr, "  rwlock readers %d writers %d upgradable %d waiters %" PRId64 "; barrier "
+                    "waiters %" PRId64 " (quiet %" PRId64 "); latch count %" PRId64
+                    " (expected %ld) waiters %" PRId64 "\n",
+            atomic_load(&rw_readers), atomic_load(&rw_writers), atomic_load(&rw_upg),
+            as_rwlock_waiters(&rw), as_barrier_waiters(&bar), as_barrier_waiters(&bar_q),
+            as_latch_value(&latch), latch_count, as_latch_waiters(&latch));
 }
 
 /* The loop's completion source: an io_uring ring, or on Windows an I/O
@@ -1252,6 +1772,14 @@ static void *loop_thread(void *arg)
             as_mutex_try_lock(&mtx),
             as_event_wait_async(&ev_auto, &lc->loop, w, on_wait, NULL),
             as_event_wait_until(&ev_manual, &lc->loop, w, as_now_ns() + MS, on_wait, NULL),
+            as_rwlock_read_async(&rw, &lc->loop, w, on_wait, NULL),
+            as_rwlock_write_until(&rw, &lc->loop, w, as_now_ns() + MS, on_wait, NULL),
+            as_rwlock_upgradable_read_async(&rw, &lc->loop, w, on_wait, NULL),
+            as_rwlock_try_read(&rw),
+            as_barrier_wait_async(&bar, &lc->loop, w, on_wait, NULL),
+            as_barrier_wait_until(&bar_q, &lc->loop, w, as_now_ns() + MS, on_wait, NULL),
+            as_latch_wait_async(&latch, &lc->loop, w, on_wait, NULL),
+            as_latch_wait_until(&latch, &lc->loop, w, as_now_ns() + MS, on_wait, NULL),
         };
         for (size_t i = 0; i < sizeof rs / sizeof rs[0]; i++)
             if (rs[i] != -ESHUTDOWN)
@@ -1280,16 +1808,54 @@ static struct task *random_task(uint64_t *rng)
     return &lc->tasks[rnd(rng, (unsigned)cfg.tasks)];
 }
 
+static int blk_result(const char *what, int r, uint64_t d, int prim);
+
 /* Releases, signals and sets from outside, cancels anyone's waits, and
  * keeps the condvar and events moving until every loop is done so no task
  * waits for ever on a signal nobody will send.  --close: closes too. */
 static void *plain_thread(void *arg)
 {
-    uint64_t rng = *(uint64_t *)arg;
+    uint64_t rng = *(uint64_t *)arg, last_scan = as_now_ns();
     int r;
     while (atomic_load(&loops_done) < cfg.threads) {
         if (cfg.close_mid)
             close_duty();
+        /* A barrier party nobody joins: cancel it after 20 ms, so no task
+         * waits for ever for parties that will not come. */
+        uint64_t now = as_now_ns();
+        if (now - last_scan > 2 * MS) {
+            last_scan = now;
+            for (int i = 0; i < cfg.threads; i++)
+                for (int j = 0; j < cfg.tasks; j++) {
+                    struct task *t = &lcs[i].tasks[j];
+                    uint64_t since = atomic_load(&t->bar_since);
+                    if (since && now > since && now - since > 20 * MS) {
+                        atomic_fetch_add(&st.bar_stale, 1);
+                        (void)do_cancel(t, W_PLAIN);
+                    }
+                }
+        }
+        switch (rnd(&rng, 4)) {
+        case 0:
+            rw_try(&rng);
+            break;
+        case 1:
+            if (as_barrier_waiters(&bar) > 0) {
+                uint64_t d = as_now_ns() + rnd(&rng, 2 * (unsigned)MS + 1);
+                bar_arrive();
+                r = as_barrier_wait_blocking(&bar, d);
+                atomic_fetch_add(&st.plain_bar, 1);
+                if (r != 1)
+                    r = blk_result("plain: as_barrier_wait_blocking", r, d, P_BAR);
+                bar_ended(r);
+            }
+            break;
+        case 2:
+            latch_change(&rng, as_latch_waiters(&latch) > 0 && rnd(&rng, 2));
+            break;
+        default:
+            break;
+        }
         if ((int)rnd(&rng, 1000) < cfg.xcancel_pct) {
             struct task *t = random_task(&rng);
             if (atomic_load(&t->armed) || rnd(&rng, 4) == 0)
@@ -1441,7 +2007,74 @@ static int blocking_op(struct blocker *b, bool none)
     uint64_t *rng = &b->rng;
     uint64_t d;
     int r;
-    switch (rnd(rng, 5)) {
+    int c = (int)rnd(rng, 8);
+    if (c == 6 && none && cfg.blockers >= (int)BAR_PARTIES)
+        c = 7; /* phase B: blocking parties alone would complete a generation */
+    switch (c) {
+    case 5: {
+        enum kind k = (enum kind)(K_RW_READ + (int)rnd(rng, 3));
+        static const char *names[] = {"as_rwlock_read_blocking", "as_rwlock_write_blocking",
+                                      "as_rwlock_upgradable_read_blocking"};
+        const char *nm = names[k - K_RW_READ];
+        d = none ? AS_NO_DEADLINE : blk_deadline(rng, true);
+        r = blk_result(nm,
+                       BLK(b, nm, 0, d,
+                           k == K_RW_READ    ? as_rwlock_read_blocking(&rw, d)
+                           : k == K_RW_WRITE ? as_rwlock_write_blocking(&rw, d)
+                                             : as_rwlock_upgradable_read_blocking(&rw, d)),
+                       d, P_RW);
+        if (r != 0)
+            return r;
+        rw_got(k);
+        if (k == K_RW_UPG && rnd(rng, 2)) {
+            uint64_t d2 = blk_deadline(rng, true);
+            int r2 = blk_result("as_rwlock_upgrade_blocking",
+                                BLK(b, "as_rwlock_upgrade_blocking", 0, d2,
+                                    as_rwlock_upgrade_blocking(&rw, d2)),
+                                d2, P_RW);
+            if (r2 == 0) {
+                rw_got(K_RW_UPGRADE);
+                k = K_RW_WRITE;
+            }
+        }
+        if (k == K_RW_WRITE && rnd(rng, 2)) {
+            rw_downgrade();
+            k = K_RW_READ;
+        }
+        sched_yield();
+        rw_unlock(k);
+        return r;
+    }
+    case 6:
+        d = none ? AS_NO_DEADLINE : blk_deadline(rng, false);
+        bar_arrive();
+        r = BLK(b, "as_barrier_wait_blocking", 0, d, as_barrier_wait_blocking(&bar, d));
+        if (r == 1) {
+            atomic_fetch_add(&st.blk_calls, 1);
+            atomic_fetch_add(&st.blk_ok, 1);
+        } else {
+            r = blk_result("as_barrier_wait_blocking", r, d, P_BAR);
+        }
+        bar_ended(r);
+        return r == 1 ? 0 : r;
+    case 7: {
+        long zg, ag;
+        int z0;
+        if (!none && rnd(rng, 3) == 0) {
+            latch_change(rng, false);
+            return 0;
+        }
+        latch_before(&zg, &ag, &z0);
+        d = none ? AS_NO_DEADLINE : blk_deadline(rng, false);
+        r = blk_result("as_latch_wait_blocking",
+                       BLK(b, "as_latch_wait_blocking", 0, d, as_latch_wait_blocking(&latch, d)),
+                       d, P_LATCH);
+        if (r == 0)
+            latch_ok_check("as_latch_wait_blocking", zg, z0);
+        else if (r == -ETIMEDOUT)
+            latch_wait_check("as_latch_wait_blocking (timed out)", ag, z0);
+        return r;
+    }
     case 0: {
         uint32_t n = 1 + rnd(rng, 3);
         d = none ? AS_NO_DEADLINE : blk_deadline(rng, true);
@@ -1498,7 +2131,7 @@ static int blocking_op(struct blocker *b, bool none)
         if (r == 0)
             auto_wait_ok();
         return r;
-    default:
+    default: /* 4 */
         d = none ? AS_NO_DEADLINE : blk_deadline(rng, false);
         return blk_result("as_event_wait_blocking(manual)",
                           BLK(b, "as_event_wait_blocking(manual)", 0, d,
@@ -1584,7 +2217,9 @@ static int n_final_blockers;
 static bool phase_b_armed(void)
 {
     int64_t q = as_sem_waiters(&sem) + as_mutex_waiters(&mtx) + as_cond_waiters(&cond) +
-                as_event_waiters(&ev_auto) + as_event_waiters(&ev_manual);
+                as_event_waiters(&ev_auto) + as_event_waiters(&ev_manual) +
+                as_rwlock_waiters(&rw) + as_barrier_waiters(&bar) +
+                as_barrier_waiters(&bar_q) + as_latch_waiters(&latch);
     return atomic_load(&final_reported) + atomic_load(&final_queued) ==
                (long)cfg.threads * cfg.tasks &&
            q == atomic_load(&final_queued) + n_final_blockers && as_mutex_waiters(&cmtx) == 0;
@@ -1713,7 +2348,9 @@ int main(int argc, char **argv)
     if (as_sem_init(&sem, SEM_PERMITS, 0) || as_mutex_init(&mtx, cfg.mutex_flags) ||
         as_mutex_init(&cmtx, cfg.mutex_flags) || as_cond_init(&cond, 0) ||
         as_event_init(&ev_auto, 0) || as_event_init(&ev_manual, AS_EVENT_MANUAL_RESET) ||
-        as_sem_init(&quiet_sem, 0, 0))
+        as_sem_init(&quiet_sem, 0, 0) || as_rwlock_init(&rw, 0) ||
+        as_barrier_init(&bar, BAR_PARTIES) || as_barrier_init(&bar_q, AS_BARRIER_PARTIES_MAX) ||
+        as_latch_init(&latch, 0))
         FAIL("init");
     for (int k = 1; k < 4; k++)
         if (as_event_init(&ctl_ev[k], AS_EVENT_MANUAL_RESET))
@@ -1777,6 +2414,9 @@ int main(int argc, char **argv)
         atomic_load(&cmtx_held) != 0)
         FAIL("I1/I2: held at the end of the run: %d permits, mutex %d, cond mutex %d",
              atomic_load(&sem_held), atomic_load(&mtx_held), atomic_load(&cmtx_held));
+    if (atomic_load(&rw_readers) || atomic_load(&rw_writers) || atomic_load(&rw_upg))
+        FAIL("I7: rwlock held at the end of the run: %d readers, %d writers, %d upgradable",
+             atomic_load(&rw_readers), atomic_load(&rw_writers), atomic_load(&rw_upg));
     if (as_sem_value(&sem) != SEM_PERMITS)
         FAIL("I1: semaphore holds %" PRId64 " permits at the end of the run, not %u",
              as_sem_value(&sem), SEM_PERMITS);
@@ -1799,6 +2439,19 @@ int main(int argc, char **argv)
         got_mutex();
     } else if (!(r == -ESHUTDOWN && is_closing(P_MTX)))
         FAIL("main: as_mutex_try_lock: %d", r);
+    bool main_rw = false;
+    r = as_rwlock_try_write(&rw);
+    if (r == 1) {
+        main_rw = true;
+        rw_got(K_RW_WRITE);
+    } else if (!(r == -ESHUTDOWN && is_closing(P_RW)))
+        FAIL("main: as_rwlock_try_write: %d", r);
+    pthread_mutex_lock(&latch_lk); /* the latch stays above 0 from now on */
+    atomic_fetch_add(&latch_add_gen, 1);
+    if ((r = as_latch_add(&latch, 1)) != 0)
+        FAIL("main: as_latch_add: %d", r);
+    latch_count++;
+    pthread_mutex_unlock(&latch_lk);
     as_event_reset(&ev_auto);
     as_event_reset(&ev_manual);
     ctl_go(1);
@@ -1859,6 +2512,8 @@ int main(int argc, char **argv)
             as_mutex_try_lock(&cmtx), as_mutex_lock_blocking(&cmtx, AS_NO_DEADLINE),
             as_event_wait_blocking(&ev_auto, AS_NO_DEADLINE),
             as_event_wait_blocking(&ev_manual, d),
+            as_rwlock_try_upgradable_read(&rw), as_rwlock_read_blocking(&rw, d),
+            as_barrier_wait_blocking(&bar, AS_NO_DEADLINE), as_latch_wait_blocking(&latch, d),
         };
         for (size_t i = 0; i < sizeof rs / sizeof rs[0]; i++)
             if (rs[i] != -ESHUTDOWN)
@@ -1876,6 +2531,8 @@ int main(int argc, char **argv)
         put_sem(SEM_PERMITS);
     if (main_mtx)
         put_mutex();
+    if (main_rw)
+        rw_unlock(K_RW_WRITE);
     for (int i = 0; i < n_final_blockers; i++) {
         uint64_t end = as_now_ns() + (uint64_t)cfg.timeout_s * 1000000000u;
         while (!atomic_load(&fblk[i].done)) {
@@ -1906,9 +2563,16 @@ int main(int argc, char **argv)
         FAIL("I5: %ld callbacks for %ld pending waits", atomic_load(&st.callbacks),
              atomic_load(&st.pending));
     check_generations();
+    if (atomic_load(&rw_readers) || atomic_load(&rw_writers) || atomic_load(&rw_upg))
+        FAIL("I7: rwlock held at the end");
+    check_barrier();
+    if (as_latch_value(&latch) != latch_count || as_latch_waiters(&latch) != 0)
+        FAIL("I9: latch count %" PRId64 " (expected %ld), %" PRId64 " waiters at the end",
+             as_latch_value(&latch), latch_count, as_latch_waiters(&latch));
     if (as_sem_destroy(&sem) || as_mutex_destroy(&mtx) || as_mutex_destroy(&cmtx) ||
         as_cond_destroy(&cond) || as_event_destroy(&ev_auto) ||
-        as_event_destroy(&ev_manual) || as_sem_destroy(&quiet_sem))
+        as_event_destroy(&ev_manual) || as_sem_destroy(&quiet_sem) || as_rwlock_destroy(&rw) ||
+        as_barrier_destroy(&bar) || as_barrier_destroy(&bar_q) || as_latch_destroy(&latch))
         FAIL("destroy at the end");
     for (int k = 1; k < 4; k++)
         if (as_event_destroy(&ctl_ev[k]))
@@ -1943,6 +2607,16 @@ int main(int argc, char **argv)
            "%ld auto-reset sets / %ld wakes, %ld forgets\n",
            atomic_load(&mtx_acquisitions), produced, consumed, atomic_load(&ev_auto_sets),
            atomic_load(&ev_auto_waits_ok), atomic_load(&st.forgets));
+    printf("stress: rwlock %ld reads, %ld writes, %ld upgradable, %ld upgrades, %ld downgrades; "
+           "barrier %ld arrivals: %ld generations (leaders), %ld released, %ld cancelled "
+           "(%ld stale), %ld not counted, %ld from the plain thread; latch %ld count_downs, "
+           "%ld adds, %ld reached 0, %ld waits completed\n",
+           atomic_load(&rw_reads), atomic_load(&rw_writes), atomic_load(&rw_upgs),
+           atomic_load(&rw_upgrades), atomic_load(&rw_downgrades), atomic_load(&bar_arr),
+           atomic_load(&bar_lead), atomic_load(&bar_rel), atomic_load(&bar_canc),
+           atomic_load(&st.bar_stale), atomic_load(&bar_left), atomic_load(&st.plain_bar),
+           atomic_load(&latch_cds), atomic_load(&latch_adds), atomic_load(&latch_zero_gen),
+           atomic_load(&latch_ok));
     for (int i = 0; i < cfg.threads; i++)
         free(lcs[i].tasks);
     free(gf_mem);
