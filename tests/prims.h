@@ -9,6 +9,15 @@
  * its mutex free), an auto-reset event that is not set.  `grant` makes the
  * oldest waiter succeed; what a successful waiter holds it gives back in its
  * callback (the harness unlocks a mutex in the callback), or `settle` does.
+ *
+ * Some rows have no `grant` that serves the oldest waiter alone: one call
+ * serves every waiter queued then (`grant_all`: a latch counted down to 0, a
+ * barrier's last arrival, a write unlock in front of queued readers, a
+ * manual-reset event's set).  TP_EACH runs only the rows with a `grant` (the
+ * scenarios of test_deadline.c and test_stats.c need it); TP_EACH_IF picks
+ * rows by a predicate (tests/test_prims.c).  How a row opts out of a
+ * scenario: a NULL operation (no `grant`, no `grant_all`, no `avail`, no
+ * `open`), after_all < 0, or a flag (TP_SPENT).
  */
 #ifndef AS_TEST_PRIMS_H
 #define AS_TEST_PRIMS_H
@@ -22,7 +31,16 @@ typedef struct tp {
     as_cond c;
     as_event e;
     as_rwlock rw;
+    as_latch l;
+    as_barrier b;
+    /* barrier row: the loop of the waits, and the arrivals grant_all adds */
+    th_loop *L;
+    int nhelp;
+    th_waiter help[40];
 } tp;
+
+/* row flags */
+#define TP_SPENT 0x1u /* a grant_all is not remembered: a wait after it waits */
 
 typedef struct tp_ops {
     const char *name;
@@ -42,7 +60,42 @@ typedef struct tp_ops {
     /* a loop waiter's callback passes its grant on (the harness unlocks a
      * mutex in the callback); a blocking waiter gives back when it returns */
     bool cb_passes, blocking_passes;
+    /* ---- for the scenarios of tests/test_prims.c ---- */
+    /* serve every waiter queued now, oldest first (NULL: the row has none) */
+    int (*grant_all)(tp *p);
+    /* the test takes again the hold that `grant` gives away (rows whose
+     * waiters pass it on in their callback; NULL: nothing to take) */
+    void (*hold)(tp *p);
+    /* 1 when a newcomer would be granted now (a permit, the lock free, the
+     * event set, the count 0), 0 when not, without changing it; NULL: the
+     * row has no such state (a condvar, a barrier) */
+    int (*avail)(tp *p);
+    /* avail() once every queued waiter was served (and gave back what it
+     * holds): -1 when avail is NULL */
+    int after_all;
+    /* make the next wait succeed at once (NULL: no wait can: a condvar, a
+     * barrier of more than one party) */
+    void (*open)(tp *p);
+    /* the row's *_async call on any object and arguments (bad input) */
+    int (*raw)(tp *p, void *obj, as_loop *loop, as_wait *w, as_callback cb, void *arg);
+    void *(*obj)(tp *p);
+    /* init (a fresh object, to destroy at once) and destroy, on any object
+     * of the row's type */
+    int (*init)(void *obj);
+    int (*destroy)(void *obj);
+    unsigned flags;
 } tp_ops;
+
+/* room for any row's object (zeroed or destroyed ones in the scenarios) */
+typedef union tp_obj {
+    as_sem s;
+    as_mutex m;
+    as_cond c;
+    as_event e;
+    as_rwlock rw;
+    as_latch l;
+    as_barrier b;
+} tp_obj;
 
 /* ---- semaphore(0) ---- */
 static void tp_sem_make(tp *p) { th_sem_make(&p->s, 0); }
@@ -229,29 +282,283 @@ static void tp_rw_finish(tp *p)
 }
 static int64_t tp_rw_waiters(tp *p) { return as_rwlock_waiters(&p->rw); }
 
+/* ---- the test_prims.c operations of the rows above ---- */
+static int tp_sem_avail(tp *p) { return as_sem_value(&p->s) > 0; }
+static void tp_sem_open(tp *p) { TH_RC(as_sem_release(&p->s, 1), 0); }
+static int tp_sem_raw(tp *p, void *o, as_loop *l, as_wait *w, as_callback cb, void *a)
+{
+    (void)p;
+    return as_sem_acquire_async(o, l, w, 1, cb, a);
+}
+static void *tp_sem_obj(tp *p) { return &p->s; }
+static int tp_sem_init(void *o) { return as_sem_init(o, 1, 0); }
+static int tp_sem_destroy(void *o) { return as_sem_destroy(o); }
+
+static void tp_mutex_strict_make(tp *p)
+{
+    th_mutex_make(&p->m, AS_MUTEX_STRICT_FIFO);
+    TH_RC(as_mutex_try_lock(&p->m), 1);
+}
+static void tp_mutex_hold(tp *p) { TH_RC(as_mutex_try_lock(&p->m), 1); }
+static int tp_mutex_avail(tp *p)
+{
+    int r = as_mutex_try_lock(&p->m);
+    if (r == 1)
+        TH_RC(as_mutex_unlock(&p->m), 0);
+    return r;
+}
+static void tp_mutex_open(tp *p) { (void)as_mutex_unlock(&p->m); }
+static int tp_mutex_raw(tp *p, void *o, as_loop *l, as_wait *w, as_callback cb, void *a)
+{
+    (void)p;
+    return as_mutex_lock_async(o, l, w, cb, a);
+}
+static void *tp_mutex_obj(tp *p) { return &p->m; }
+static int tp_mutex_init(void *o) { return as_mutex_init(o, 0); }
+static int tp_mutex_destroy(void *o) { return as_mutex_destroy(o); }
+
+static int tp_cond_grant_all(tp *p) { return as_cond_broadcast(&p->c); }
+/* a condvar wait needs its mutex held: take it for the call, give it back
+ * when the call was refused */
+static int tp_cond_raw(tp *p, void *o, as_loop *l, as_wait *w, as_callback cb, void *a)
+{
+    bool took = as_mutex_try_lock(&p->m) == 1;
+    int r = as_cond_wait_async(o, &p->m, l, w, cb, a);
+    if (r != 0 && took)
+        TH_RC(as_mutex_unlock(&p->m), 0);
+    return r;
+}
+static void *tp_cond_obj(tp *p) { return &p->c; }
+static int tp_cond_init(void *o) { return as_cond_init(o, 0); }
+static int tp_cond_destroy(void *o) { return as_cond_destroy(o); }
+
+static void tp_event_manual_make(tp *p) { th_event_make(&p->e, AS_EVENT_MANUAL_RESET); }
+static int tp_event_avail(tp *p) { return as_event_is_set(&p->e); }
+static void tp_event_open(tp *p) { TH_RC(as_event_set(&p->e), 0); }
+static int tp_event_raw(tp *p, void *o, as_loop *l, as_wait *w, as_callback cb, void *a)
+{
+    (void)p;
+    return as_event_wait_async(o, l, w, cb, a);
+}
+static void *tp_event_obj(tp *p) { return &p->e; }
+static int tp_event_init(void *o) { return as_event_init(o, 0); }
+static int tp_event_destroy(void *o) { return as_event_destroy(o); }
+
+/* rwlock-readers: read waits, the test write-holds; one write unlock admits
+ * every queued reader (grant_all) */
+static void tp_rwrd_cb(th_waiter *tw, int status)
+{
+    if (status == 0 && as_rwlock_read_unlock(tw->user) != 0)
+        th_fail("rwlock read unlock in the callback");
+}
+static int tp_rwrd_wait(tp *p, th_waiter *tw, uint64_t d)
+{
+    as_loop *l = &tw->L->loop;
+    tw->user = &p->rw;
+    tw->on_cb = tp_rwrd_cb;
+    return th_armed(tw,
+                    d == AS_NO_DEADLINE ? as_rwlock_read_async(&p->rw, l, &tw->w, th_cb, tw)
+                                        : as_rwlock_read_until(&p->rw, l, &tw->w, d, th_cb, tw),
+                    TH_HELD_NONE, NULL, false);
+}
+static int tp_rw_blocking_r(tp *p, uint64_t d)
+{
+    int r = as_rwlock_read_blocking(&p->rw, d);
+    if (r == 0 && as_rwlock_read_unlock(&p->rw) != 0)
+        th_fail("unlock after a blocking read");
+    return r;
+}
+static void tp_rww_hold(tp *p) { TH_RC(as_rwlock_try_write(&p->rw), 1); }
+static void tp_rwr_hold(tp *p) { TH_RC(as_rwlock_try_read(&p->rw), 1); }
+static void tp_rwu_hold(tp *p) { TH_RC(as_rwlock_try_upgradable_read(&p->rw), 1); }
+/* free: no holder at all */
+static int tp_rw_avail(tp *p)
+{
+    int r = as_rwlock_try_write(&p->rw);
+    if (r == 1)
+        TH_RC(as_rwlock_write_unlock(&p->rw), 0);
+    return r;
+}
+static void tp_rw_open(tp *p)
+{
+    (void)as_rwlock_write_unlock(&p->rw);
+    (void)as_rwlock_read_unlock(&p->rw);
+    (void)as_rwlock_upgradable_read_unlock(&p->rw);
+}
+static int tp_rww_raw(tp *p, void *o, as_loop *l, as_wait *w, as_callback cb, void *a)
+{
+    (void)p;
+    return as_rwlock_write_async(o, l, w, cb, a);
+}
+static int tp_rwu_raw(tp *p, void *o, as_loop *l, as_wait *w, as_callback cb, void *a)
+{
+    (void)p;
+    return as_rwlock_upgradable_read_async(o, l, w, cb, a);
+}
+static int tp_rwrd_raw(tp *p, void *o, as_loop *l, as_wait *w, as_callback cb, void *a)
+{
+    (void)p;
+    return as_rwlock_read_async(o, l, w, cb, a);
+}
+static void *tp_rw_obj(tp *p) { return &p->rw; }
+static int tp_rw_init(void *o) { return as_rwlock_init(o, 0); }
+static int tp_rw_destroy(void *o) { return as_rwlock_destroy(o); }
+
+/* ---- latch, count 1: grant_all counts it down to 0 ---- */
+static void tp_latch_make(tp *p) { TH_RC(as_latch_init(&p->l, 1), 0); }
+static int tp_latch_wait(tp *p, th_waiter *tw, uint64_t d)
+{
+    return th_armed(tw,
+                    d == AS_NO_DEADLINE
+                        ? as_latch_wait_async(&p->l, &tw->L->loop, &tw->w, th_cb, tw)
+                        : as_latch_wait_until(&p->l, &tw->L->loop, &tw->w, d, th_cb, tw),
+                    TH_HELD_NONE, NULL, false);
+}
+static int tp_latch_grant_all(tp *p) { return as_latch_count_down(&p->l, 1); }
+static int tp_latch_close(tp *p) { return as_latch_close(&p->l); }
+static int tp_latch_blocking(tp *p, uint64_t d) { return as_latch_wait_blocking(&p->l, d); }
+static void tp_latch_finish(tp *p) { TH_RC(as_latch_destroy(&p->l), 0); }
+static int64_t tp_latch_waiters(tp *p) { return as_latch_waiters(&p->l); }
+static int tp_latch_avail(tp *p) { return as_latch_value(&p->l) == 0; }
+static void tp_latch_open(tp *p) { (void)as_latch_count_down(&p->l, 1); }
+static int tp_latch_raw(tp *p, void *o, as_loop *l, as_wait *w, as_callback cb, void *a)
+{
+    (void)p;
+    return as_latch_wait_async(o, l, w, cb, a);
+}
+static void *tp_latch_obj(tp *p) { return &p->l; }
+static int tp_latch_init(void *o) { return as_latch_init(o, 1); }
+static int tp_latch_destroy(void *o) { return as_latch_destroy(o); }
+
+/* ---- barrier of TP_PARTIES: grant_all is the arrivals that complete the
+ * generation (its own waits on the waiters' loop, the last one the leader);
+ * a scenario queues fewer than TP_PARTIES waiters ---- */
+#define TP_PARTIES 16
+static void tp_bar_make(tp *p)
+{
+    TH_RC(as_barrier_init(&p->b, TP_PARTIES), 0);
+    p->nhelp = 0;
+}
+static int tp_bar_wait(tp *p, th_waiter *tw, uint64_t d)
+{
+    p->L = tw->L;
+    return th_armed(tw,
+                    d == AS_NO_DEADLINE
+                        ? as_barrier_wait_async(&p->b, &tw->L->loop, &tw->w, th_cb, tw)
+                        : as_barrier_wait_until(&p->b, &tw->L->loop, &tw->w, d, th_cb, tw),
+                    TH_HELD_NONE, NULL, false);
+}
+static int tp_bar_grant_all(tp *p)
+{
+    for (;;) {
+        if (!p->L || p->nhelp == (int)(sizeof p->help / sizeof p->help[0]))
+            return -ENOSPC; /* no wait queued yet, or a scenario too large */
+        th_waiter *h = &p->help[p->nhelp++];
+        th_waiter_init(h, NULL, p->L, -1);
+        int r = th_armed(h, as_barrier_wait_async(&p->b, &p->L->loop, &h->w, th_cb, h),
+                         TH_HELD_NONE, NULL, false);
+        if (r != 0)
+            return r == 1 ? 0 : r;
+    }
+}
+static int tp_bar_close(tp *p) { return as_barrier_close(&p->b); }
+static int tp_bar_blocking(tp *p, uint64_t d) { return as_barrier_wait_blocking(&p->b, d); }
+static bool tp_bar_helped(void *arg)
+{
+    tp *p = arg;
+    for (int i = 0; i < p->nhelp; i++)
+        if (as_wait_pending(&p->help[i].w))
+            return false;
+    return true;
+}
+static void tp_bar_finish(tp *p)
+{
+    if (p->nhelp)
+        th_run_until(p->L, tp_bar_helped, p, TH_TIMEOUT);
+    TH_RC(as_barrier_destroy(&p->b), 0);
+}
+static int64_t tp_bar_waiters(tp *p) { return as_barrier_waiters(&p->b); }
+static int tp_bar_raw(tp *p, void *o, as_loop *l, as_wait *w, as_callback cb, void *a)
+{
+    (void)p;
+    return as_barrier_wait_async(o, l, w, cb, a);
+}
+static void *tp_bar_obj(tp *p) { return &p->b; }
+static int tp_bar_init(void *o) { return as_barrier_init(o, 2); }
+static int tp_bar_destroy(void *o) { return as_barrier_destroy(o); }
+
+#define TP_SEM_OPS                                                                     \
+    .raw = tp_sem_raw, .obj = tp_sem_obj, .init = tp_sem_init, .destroy = tp_sem_destroy
+#define TP_MUTEX_OPS                                                                   \
+    .wait = tp_mutex_wait, .grant = tp_mutex_grant,                                    \
+    .close = tp_mutex_close, .blocking = tp_mutex_blocking, .finish = tp_mutex_finish, \
+    .waiters = tp_mutex_waiters, .cb_passes = true, .blocking_passes = true,           \
+    .hold = tp_mutex_hold, .avail = tp_mutex_avail, .after_all = 1,                    \
+    .open = tp_mutex_open, .raw = tp_mutex_raw, .obj = tp_mutex_obj,                   \
+    .init = tp_mutex_init, .destroy = tp_mutex_destroy
+#define TP_EVENT_OPS                                                                   \
+    .wait = tp_event_wait, .close = tp_event_close, .blocking = tp_event_blocking,     \
+    .finish = tp_event_finish, .waiters = tp_event_waiters, .avail = tp_event_avail,   \
+    .open = tp_event_open, .raw = tp_event_raw, .obj = tp_event_obj,                   \
+    .init = tp_event_init, .destroy = tp_event_destroy
+#define TP_RW_OPS                                                                      \
+    .close = tp_rw_close, .finish = tp_rw_finish, .waiters = tp_rw_waiters,            \
+    .avail = tp_rw_avail, .after_all = 1, .open = tp_rw_open, .obj = tp_rw_obj,        \
+    .init = tp_rw_init, .destroy = tp_rw_destroy
+
 static const tp_ops tp_rows[] = {
-    { "sem", tp_sem_make, tp_sem_wait, tp_sem_grant, tp_sem_close, tp_sem_blocking,
-      tp_sem_finish, tp_sem_waiters, false, true },
-    { "mutex", tp_mutex_make, tp_mutex_wait, tp_mutex_grant, tp_mutex_close, tp_mutex_blocking,
-      tp_mutex_finish, tp_mutex_waiters, true, true },
-    { "cond", tp_cond_make, tp_cond_wait, tp_cond_grant, tp_cond_close, tp_cond_blocking,
-      tp_cond_finish, tp_cond_waiters, false, false },
-    { "event", tp_event_make, tp_event_wait, tp_event_grant, tp_event_close, tp_event_blocking,
-      tp_event_finish, tp_event_waiters, false, false },
-    { "rwlock-write", tp_rww_make, tp_rww_wait, tp_rww_grant, tp_rw_close, tp_rw_blocking_w,
-      tp_rw_finish, tp_rw_waiters, true, true },
-    { "rwlock-read", tp_rwr_make, tp_rwr_wait, tp_rwr_grant, tp_rw_close, tp_rw_blocking_w,
-      tp_rw_finish, tp_rw_waiters, true, true },
-    { "rwlock-upgradable", tp_rwu_make, tp_rwu_wait, tp_rwu_grant, tp_rw_close, tp_rwu_blocking,
-      tp_rw_finish, tp_rw_waiters, true, true },
+    { .name = "sem", .make = tp_sem_make, .wait = tp_sem_wait, .grant = tp_sem_grant,
+      .close = tp_sem_close, .blocking = tp_sem_blocking, .finish = tp_sem_finish,
+      .waiters = tp_sem_waiters, .blocking_passes = true, .avail = tp_sem_avail,
+      .after_all = 0, .open = tp_sem_open, TP_SEM_OPS },
+    { .name = "mutex", .make = tp_mutex_make, TP_MUTEX_OPS },
+    { .name = "mutex-strict", .make = tp_mutex_strict_make, TP_MUTEX_OPS },
+    { .name = "cond", .make = tp_cond_make, .wait = tp_cond_wait, .grant = tp_cond_grant,
+      .close = tp_cond_close, .blocking = tp_cond_blocking, .finish = tp_cond_finish,
+      .waiters = tp_cond_waiters, .grant_all = tp_cond_grant_all, .after_all = -1,
+      .raw = tp_cond_raw, .obj = tp_cond_obj, .init = tp_cond_init,
+      .destroy = tp_cond_destroy, .flags = TP_SPENT },
+    { .name = "event", .make = tp_event_make, .grant = tp_event_grant, .after_all = 0,
+      TP_EVENT_OPS },
+    { .name = "event-manual", .make = tp_event_manual_make, .grant_all = tp_event_grant,
+      .after_all = 1, TP_EVENT_OPS },
+    { .name = "rwlock-write", .make = tp_rww_make, .wait = tp_rww_wait, .grant = tp_rww_grant,
+      .blocking = tp_rw_blocking_w, .cb_passes = true, .blocking_passes = true,
+      .hold = tp_rww_hold, .raw = tp_rww_raw, TP_RW_OPS },
+    { .name = "rwlock-read", .make = tp_rwr_make, .wait = tp_rwr_wait, .grant = tp_rwr_grant,
+      .blocking = tp_rw_blocking_w, .cb_passes = true, .blocking_passes = true,
+      .hold = tp_rwr_hold, .raw = tp_rww_raw, TP_RW_OPS },
+    { .name = "rwlock-upgradable", .make = tp_rwu_make, .wait = tp_rwu_wait,
+      .grant = tp_rwu_grant, .blocking = tp_rwu_blocking, .cb_passes = true,
+      .blocking_passes = true, .hold = tp_rwu_hold, .raw = tp_rwu_raw, TP_RW_OPS },
+    { .name = "rwlock-readers", .make = tp_rww_make, .wait = tp_rwrd_wait,
+      .grant_all = tp_rww_grant, .blocking = tp_rw_blocking_r, .raw = tp_rwrd_raw,
+      TP_RW_OPS },
+    { .name = "latch", .make = tp_latch_make, .wait = tp_latch_wait,
+      .grant_all = tp_latch_grant_all, .close = tp_latch_close,
+      .blocking = tp_latch_blocking, .finish = tp_latch_finish, .waiters = tp_latch_waiters,
+      .avail = tp_latch_avail, .after_all = 1, .open = tp_latch_open, .raw = tp_latch_raw,
+      .obj = tp_latch_obj, .init = tp_latch_init, .destroy = tp_latch_destroy },
+    { .name = "barrier", .make = tp_bar_make, .wait = tp_bar_wait,
+      .grant_all = tp_bar_grant_all, .close = tp_bar_close, .blocking = tp_bar_blocking,
+      .finish = tp_bar_finish, .waiters = tp_bar_waiters, .after_all = -1,
+      .raw = tp_bar_raw, .obj = tp_bar_obj, .init = tp_bar_init, .destroy = tp_bar_destroy,
+      .flags = TP_SPENT },
 };
 #define TP_NROWS (sizeof tp_rows / sizeof tp_rows[0])
 
-/* for each row: tp *p = ..., made; the body; then finish */
-#define TP_EACH(p)                                                                   \
+static inline bool tp_has_grant(const tp_ops *o) { return o->grant != NULL; }
+
+/* for each row that ok(row) accepts: tp *p = ..., made; the body; then
+ * finish */
+#define TP_EACH_IF(p, ok)                                                            \
     for (size_t tp_i_ = 0; tp_i_ < TP_NROWS; tp_i_++)                                \
+        if (!(ok)(&tp_rows[tp_i_])) {                                                \
+        } else                                                                       \
         for (tp tp_v_ = { .ops = &tp_rows[tp_i_] }, *p = &tp_v_; p;                         \
              p->ops->finish(p), p = NULL)                                            \
             for (int tp_once_ = (p->ops->make(p), 1); tp_once_; tp_once_ = 0)
+/* the rows with a grant of the oldest waiter alone */
+#define TP_EACH(p) TP_EACH_IF(p, tp_has_grant)
 
 #endif

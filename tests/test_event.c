@@ -1,5 +1,7 @@
 /*
- * Conformance: as_event (manual-reset and auto-reset).
+ * Conformance: as_event (manual-reset and auto-reset).  What every primitive
+ * shares (order, cancel, cancel after the set, bad input; both kinds are
+ * rows) is in test_prims.c; here what only an event has.
  */
 #include "harness.h"
 
@@ -32,35 +34,6 @@ static void event_auto_set_then_wait(void **state)
     th_quiesce(L, TH_QUIET);
     th_rec_assert_ids(R, 2);
     TH_RC(th_rec_status_of(R, 2), 0);
-    TH_RC(as_event_is_set(&e), 0);
-    TH_RC(as_event_destroy(&e), 0);
-}
-
-/* Auto-reset: one waiter per set, oldest first. */
-static void event_auto_one_per_set(void **state)
-{
-    FIX();
-    as_event e;
-    th_event_make(&e, 0);
-    th_waiter w[3];
-    for (int i = 0; i < 3; i++) {
-        th_waiter_init(&w[i], R, L, i);
-        TH_RC(th_event_wait(&w[i], &e), 0);
-    }
-    for (unsigned i = 0; i < 3; i++) {
-        TH_RC(as_event_set(&e), 0);
-        TH_RC(as_event_is_set(&e), 0);
-        th_rec_wait(L, R, i + 1);
-        th_quiesce(L, TH_QUIET);
-        TH_EQ(th_rec_count(R), i + 1);
-        TH_EQ(th_rec_get(R, i).id, (int)i);
-        TH_RC(th_rec_get(R, i).status, 0);
-    }
-    TH_RC(as_event_set(&e), 0); /* nobody waits: stays set */
-    TH_RC(as_event_is_set(&e), 1);
-    th_waiter d;
-    th_waiter_init(&d, R, L, 9);
-    TH_RC(th_event_wait(&d, &e), 1);
     TH_RC(as_event_is_set(&e), 0);
     TH_RC(as_event_destroy(&e), 0);
 }
@@ -206,90 +179,6 @@ static void event_reset(void **state)
     }
 }
 
-static void event_cancel_pending(void **state)
-{
-    FIX();
-    for (int manual = 0; manual < 2; manual++) {
-        as_event e;
-        th_event_make(&e, manual ? AS_EVENT_MANUAL_RESET : 0);
-        th_rec_reset(R);
-        th_waiter a;
-        th_waiter_init(&a, R, L, 1);
-        TH_RC(th_event_wait(&a, &e), 0);
-        TH_RC(as_cancel(&a.w), 0);
-        TH_EQ(th_rec_count(R), 0);
-        th_rec_wait(L, R, 1);
-        th_quiesce(L, TH_QUIET);
-        TH_EQ(th_rec_count(R), 1);
-        TH_RC(th_rec_status_of(R, 1), -ECANCELED);
-        TH_RC(as_cancel(&a.w), -ENOENT);
-        TH_RC(as_event_set(&e), 0);
-        TH_RC(as_event_is_set(&e), 1); /* nobody consumed it */
-        TH_RC(as_event_destroy(&e), 0);
-    }
-}
-
-/* Cancel after the set was handed: -ECANCELED; an auto-reset event's set is
- * not consumed by the cancelled wait: it is set again (or goes to the next
- * waiter); a manual-reset event stays set. */
-static void event_cancel_after_set(void **state)
-{
-    FIX();
-    for (int manual = 0; manual < 2; manual++) {
-        as_event e;
-        th_event_make(&e, manual ? AS_EVENT_MANUAL_RESET : 0);
-        th_rec_reset(R);
-        th_waiter a, b;
-        th_waiter_init(&a, R, L, 1);
-        th_waiter_init(&b, R, L, 2);
-        TH_RC(th_event_wait(&a, &e), 0);
-        TH_RC(as_event_set(&e), 0);
-        TH_RC(as_cancel(&a.w), 0);
-        th_rec_wait(L, R, 1);
-        th_quiesce(L, TH_QUIET);
-        TH_RC(th_rec_status_of(R, 1), -ECANCELED);
-        TH_RC(as_event_is_set(&e), 1);
-        if (!manual) {
-            /* auto-reset, a second waiter queued: the set goes to it */
-            TH_RC(as_event_reset(&e), 0);
-            TH_RC(th_event_wait(&a, &e), 0);
-            TH_RC(th_event_wait(&b, &e), 0);
-            TH_RC(as_event_set(&e), 0);
-            TH_RC(as_cancel(&a.w), 0);
-            th_rec_wait(L, R, 3);
-            TH_RC(th_rec_get(R, 1).status, -ECANCELED);
-            TH_RC(th_rec_status_of(R, 2), 0);
-            TH_RC(as_event_is_set(&e), 0);
-        }
-        TH_RC(as_event_destroy(&e), 0);
-    }
-}
-
-/* A cancelled waiter never swallows a set meant for another waiter. */
-static void event_cancel_no_swallow(void **state)
-{
-    FIX();
-    for (int manual = 0; manual < 2; manual++) {
-        as_event e;
-        th_event_make(&e, manual ? AS_EVENT_MANUAL_RESET : 0);
-        th_rec_reset(R);
-        th_waiter a, b;
-        th_waiter_init(&a, R, L, 1);
-        th_waiter_init(&b, R, L, 2);
-        TH_RC(th_event_wait(&a, &e), 0);
-        TH_RC(th_event_wait(&b, &e), 0);
-        TH_RC(as_cancel(&a.w), 0);
-        TH_RC(as_event_set(&e), 0);
-        th_rec_wait(L, R, 2);
-        th_quiesce(L, TH_QUIET);
-        TH_EQ(th_rec_count(R), 2);
-        TH_RC(th_rec_status_of(R, 1), -ECANCELED);
-        TH_RC(th_rec_status_of(R, 2), 0);
-        TH_RC(as_event_is_set(&e), manual ? 1 : 0);
-        TH_RC(as_event_destroy(&e), 0);
-    }
-}
-
 /* Re-wait from inside the callback. */
 static as_event *rw_e;
 static int rw_res[8];
@@ -426,15 +315,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         TH_TEST(event_auto_set_then_wait),
-        TH_TEST(event_auto_one_per_set),
         TH_TEST(event_auto_double_set_one_token),
         TH_TEST(event_manual_wakes_all_stays_set),
         TH_TEST(event_manual_set_then_reset_before_run),
         TH_TEST(event_initially_set),
         TH_TEST(event_reset),
-        TH_TEST(event_cancel_pending),
-        TH_TEST(event_cancel_after_set),
-        TH_TEST(event_cancel_no_swallow),
         TH_TEST(event_rewait_in_callback),
         TH_TEST(event_chain_same_run),
         TH_TEST(event_free_in_callback),

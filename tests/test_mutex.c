@@ -1,6 +1,8 @@
 /*
  * Conformance: as_mutex (FIFO waiters; default eventual fairness, or strict
- * hand-off with AS_MUTEX_STRICT_FIFO).
+ * hand-off with AS_MUTEX_STRICT_FIFO).  What every primitive shares (FIFO
+ * order, cancel, cancel after the hand-off, bad input; both policies are
+ * rows) is in test_prims.c; here what only a mutex has.
  */
 #include "harness.h"
 
@@ -28,63 +30,6 @@ static void mutex_fast_path(void **state)
         TH_RC(as_mutex_unlock(&m), 0);
         th_quiesce(L, TH_QUIET);
         TH_EQ(th_rec_count(R), 0);
-        TH_RC(as_mutex_destroy(&m), 0);
-    }
-}
-
-static void mutex_pending_then_woken(void **state)
-{
-    FIX();
-    for (int mode = 0; mode < 2; mode++) {
-        as_mutex m;
-        th_mutex_make(&m, mutex_modes[mode]);
-        th_rec_reset(R);
-        TH_RC(as_mutex_try_lock(&m), 1);
-        th_waiter a;
-        th_waiter_init(&a, R, L, 1);
-        TH_RC(th_mutex_lock(&a, &m, false), 0);
-        TH_EQ(as_wait_pending(&a.w), 1);
-        th_quiesce(L, TH_QUIET);
-        TH_EQ(th_rec_count(R), 0);
-        TH_RC(as_mutex_unlock(&m), 0);
-        TH_EQ(th_rec_count(R), 0); /* never inside unlock */
-        th_rec_wait(L, R, 1);
-        th_rec_assert_ids(R, 1);
-        TH_RC(th_rec_status_of(R, 1), 0);
-        TH_EQ(th_rec_get(R, 0).held, 0); /* held in the callback */
-        TH_RC(as_mutex_try_lock(&m), 0); /* a still holds it */
-        TH_RC(as_mutex_unlock(&m), 0);
-        TH_RC(as_mutex_try_lock(&m), 1);
-        TH_RC(as_mutex_unlock(&m), 0);
-        TH_RC(as_mutex_destroy(&m), 0);
-    }
-}
-
-/* Waiters get the lock in arrival order, each exactly once. */
-static void mutex_fifo_order(void **state)
-{
-    FIX();
-    for (int mode = 0; mode < 2; mode++) {
-        as_mutex m;
-        th_mutex_make(&m, mutex_modes[mode]);
-        th_rec_reset(R);
-        TH_RC(as_mutex_try_lock(&m), 1);
-        th_waiter w[5];
-        for (int i = 0; i < 5; i++) {
-            th_waiter_init(&w[i], R, L, i);
-            TH_RC(th_mutex_lock(&w[i], &m, true), 0);
-        }
-        TH_RC(as_mutex_unlock(&m), 0);
-        th_rec_wait(L, R, 5);
-        th_quiesce(L, TH_QUIET);
-        th_rec_assert_ids(R, 0, 1, 2, 3, 4);
-        for (unsigned i = 0; i < 5; i++) {
-            TH_RC(th_rec_get(R, i).status, 0);
-            TH_EQ(th_rec_get(R, i).held, 0);
-        }
-        th_rec_assert_clean(R);
-        TH_RC(as_mutex_try_lock(&m), 1);
-        TH_RC(as_mutex_unlock(&m), 0);
         TH_RC(as_mutex_destroy(&m), 0);
     }
 }
@@ -195,118 +140,6 @@ static void mutex_default_everyone_gets_it(void **state)
     TH_RC(as_mutex_try_lock(&m), 1);
     TH_RC(as_mutex_unlock(&m), 0);
     TH_RC(as_mutex_destroy(&m), 0);
-}
-
-static void mutex_cancel_pending(void **state)
-{
-    FIX();
-    for (int mode = 0; mode < 2; mode++) {
-        as_mutex m;
-        th_mutex_make(&m, mutex_modes[mode]);
-        th_rec_reset(R);
-        TH_RC(as_mutex_try_lock(&m), 1);
-        th_waiter a, b;
-        th_waiter_init(&a, R, L, 1);
-        th_waiter_init(&b, R, L, 2);
-        TH_RC(th_mutex_lock(&a, &m, false), 0);
-        TH_RC(th_mutex_lock(&b, &m, false), 0);
-        TH_RC(as_cancel(&a.w), 0);
-        TH_EQ(th_rec_count(R), 0);
-        th_rec_wait(L, R, 1);
-        th_rec_assert_ids(R, 1);
-        TH_RC(th_rec_status_of(R, 1), -ECANCELED);
-        TH_RC(as_cancel(&a.w), -ENOENT);
-        TH_RC(as_mutex_try_lock(&m), 0); /* still ours */
-        TH_RC(as_mutex_unlock(&m), 0);   /* goes to b, not to the cancelled a */
-        th_rec_wait(L, R, 2);
-        th_quiesce(L, TH_QUIET);
-        th_rec_assert_ids(R, 1, 2);
-        TH_RC(th_rec_status_of(R, 2), 0);
-        TH_EQ(th_rec_get(R, 1).held, 0);
-        TH_RC(as_mutex_unlock(&m), 0);
-        TH_RC(as_mutex_try_lock(&m), 1);
-        TH_RC(as_mutex_unlock(&m), 0);
-        TH_RC(as_mutex_destroy(&m), 0);
-    }
-}
-
-/* Strict mode: the unlock hands the lock to a; a cancel before a's callback
- * still wins: a gets -ECANCELED and the lock goes on to b, then back to
- * free. */
-static void mutex_cancel_after_handoff(void **state)
-{
-    FIX();
-    as_mutex m;
-    th_mutex_make(&m, AS_MUTEX_STRICT_FIFO);
-    TH_RC(as_mutex_try_lock(&m), 1);
-    th_waiter a, b;
-    th_waiter_init(&a, R, L, 1);
-    th_waiter_init(&b, R, L, 2);
-    TH_RC(th_mutex_lock(&a, &m, false), 0);
-    TH_RC(th_mutex_lock(&b, &m, false), 0);
-    TH_RC(as_mutex_unlock(&m), 0); /* to a */
-    TH_RC(as_cancel(&a.w), 0);     /* a passes it to b */
-    TH_EQ(th_rec_count(R), 0);
-    th_rec_wait(L, R, 2);
-    th_quiesce(L, TH_QUIET);
-    TH_RC(th_rec_status_of(R, 1), -ECANCELED);
-    TH_RC(th_rec_status_of(R, 2), 0);
-    TH_RC(as_mutex_try_lock(&m), 0); /* b holds it */
-    TH_RC(as_mutex_unlock(&m), 0);
-    TH_RC(as_mutex_try_lock(&m), 1);
-    TH_RC(as_mutex_unlock(&m), 0);
-    TH_RC(as_mutex_destroy(&m), 0);
-}
-
-/* Cancel, then unlock: the lock stays free (nobody swallowed it). */
-static void mutex_cancel_then_unlock(void **state)
-{
-    FIX();
-    for (int mode = 0; mode < 2; mode++) {
-        as_mutex m;
-        th_mutex_make(&m, mutex_modes[mode]);
-        th_rec_reset(R);
-        TH_RC(as_mutex_try_lock(&m), 1);
-        th_waiter a;
-        th_waiter_init(&a, R, L, 1);
-        TH_RC(th_mutex_lock(&a, &m, false), 0);
-        TH_RC(as_cancel(&a.w), 0);
-        TH_RC(as_mutex_unlock(&m), 0);
-        th_rec_wait(L, R, 1);
-        th_quiesce(L, TH_QUIET);
-        TH_RC(th_rec_status_of(R, 1), -ECANCELED);
-        TH_RC(as_mutex_try_lock(&m), 1);
-        TH_RC(as_mutex_unlock(&m), 0);
-        TH_RC(as_mutex_destroy(&m), 0);
-    }
-}
-
-/* Cancel the head: the next waiter gets the lock on unlock. */
-static void mutex_cancel_head_passes_on(void **state)
-{
-    FIX();
-    for (int mode = 0; mode < 2; mode++) {
-        as_mutex m;
-        th_mutex_make(&m, mutex_modes[mode]);
-        th_rec_reset(R);
-        TH_RC(as_mutex_try_lock(&m), 1);
-        th_waiter w[3];
-        for (int i = 0; i < 3; i++) {
-            th_waiter_init(&w[i], R, L, i);
-            TH_RC(th_mutex_lock(&w[i], &m, true), 0);
-        }
-        TH_RC(as_cancel(&w[0].w), 0);
-        TH_RC(as_mutex_unlock(&m), 0);
-        th_rec_wait(L, R, 3);
-        th_quiesce(L, TH_QUIET);
-        TH_EQ(th_rec_count(R), 3);
-        TH_RC(th_rec_status_of(R, 0), -ECANCELED);
-        TH_RC(th_rec_status_of(R, 1), 0);
-        TH_RC(th_rec_status_of(R, 2), 0);
-        TH_RC(as_mutex_try_lock(&m), 1);
-        TH_RC(as_mutex_unlock(&m), 0);
-        TH_RC(as_mutex_destroy(&m), 0);
-    }
 }
 
 /* Two waiters re-arm from their callbacks and ping-pong the lock. */
@@ -430,15 +263,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         TH_TEST(mutex_fast_path),
-        TH_TEST(mutex_pending_then_woken),
-        TH_TEST(mutex_fifo_order),
         TH_TEST(mutex_strict_fifo_handoff),
         TH_TEST(mutex_default_same_loop_handoff),
         TH_TEST(mutex_default_everyone_gets_it),
-        TH_TEST(mutex_cancel_pending),
-        TH_TEST(mutex_cancel_after_handoff),
-        TH_TEST(mutex_cancel_then_unlock),
-        TH_TEST(mutex_cancel_head_passes_on),
         TH_TEST(mutex_rearm_ping_pong),
         TH_TEST(mutex_chain_same_run),
         TH_TEST(mutex_free_in_callback),

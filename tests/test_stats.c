@@ -92,7 +92,7 @@ static int row_stats(tp *p, as_counters *k)
     const char *n = p->ops->name;
     if (!strcmp(n, "sem"))
         return as_sem_stats(&p->s, k);
-    if (!strcmp(n, "mutex"))
+    if (!strncmp(n, "mutex", 5))
         return as_mutex_stats(&p->m, k);
     if (!strcmp(n, "cond"))
         return as_cond_stats(&p->c, k);

@@ -14,6 +14,7 @@ set(AS_CONFORMANCE_TESTS
   test_latch_barrier
   test_stats
   test_rwlock
+  test_prims
 )
 foreach(t IN LISTS AS_CONFORMANCE_TESTS)
   as_add_test(${t} SOURCES ${t}.c harness.c LABELS conformance TIMEOUT 120)

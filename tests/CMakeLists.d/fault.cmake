@@ -23,7 +23,7 @@ target_link_libraries(oldkernel PRIVATE asyncsync::asyncsync Threads::Threads)
 target_compile_definitions(oldkernel PRIVATE _GNU_SOURCE)
 as_target_warnings(oldkernel)
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
-  foreach(t test_sem test_mutex test_cond test_event test_loop test_badinput test_threads test_fault test_rings)
+  foreach(t test_sem test_mutex test_cond test_event test_prims test_loop test_badinput test_threads test_fault test_rings)
     if(TARGET ${t})
       add_test(NAME ${t}.oldkernel COMMAND oldkernel $<TARGET_FILE:${t}>)
       set_tests_properties(${t}.oldkernel PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77
