@@ -533,8 +533,14 @@ typedef struct as_waiter_info {
 #define AS_SEM_INITIALIZER(permits) \
     { (permits), 0, AS__MAGIC_SEM, 0, 0, 0, NULL, NULL, AS__STATS_INIT }
 
-/* flags: 0.  Returns 0 or -EINVAL (NULL, permits > AS_SEM_VALUE_MAX,
- * flags). */
+/* Strict hand-off: a release hands permits to the oldest waiters even on a
+ * loop that sleeps.  Today this is also the default (a release always hands
+ * off in arrival order); the flag keeps it so when the default becomes the
+ * mutex's eventual fairness (DESIGN.md, round 2: not yet, see CHANGELOG). */
+#define AS_SEM_STRICT_FIFO 0x1u
+
+/* flags: 0 or AS_SEM_STRICT_FIFO.  Returns 0 or -EINVAL (NULL,
+ * permits > AS_SEM_VALUE_MAX, unknown flags). */
 int as_sem_init(as_sem *s, uint32_t permits, unsigned flags);
 /* Returns 0, -EBUSY (waiters pending), -EINVAL (NULL or not initialised). */
 int as_sem_destroy(as_sem *s);

@@ -47,7 +47,9 @@ static const struct as__kind sem_kind;
 
 int as_sem_init(as_sem *s, uint32_t permits, unsigned flags)
 {
-    if (!s || permits > AS_SEM_VALUE_MAX || flags != 0)
+    /* AS_SEM_STRICT_FIFO: the only policy there is today (strict
+     * hand-off), so the flag changes nothing yet. */
+    if (!s || permits > AS_SEM_VALUE_MAX || (flags & ~AS_SEM_STRICT_FIFO))
         return -EINVAL;
     as__prim_init(P(s), AS__MAGIC_SEM, permits, 0);
     return 0;

@@ -294,6 +294,8 @@ static void *tp_sem_obj(tp *p) { return &p->s; }
 static int tp_sem_init(void *o) { return as_sem_init(o, 1, 0); }
 static int tp_sem_destroy(void *o) { return as_sem_destroy(o); }
 
+static void tp_sem_strict_make(tp *p) { TH_RC(as_sem_init(&p->s, 0, AS_SEM_STRICT_FIFO), 0); }
+
 static void tp_mutex_strict_make(tp *p)
 {
     th_mutex_make(&p->m, AS_MUTEX_STRICT_FIFO);
@@ -511,6 +513,10 @@ static const tp_ops tp_rows[] = {
       .close = tp_sem_close, .blocking = tp_sem_blocking, .finish = tp_sem_finish,
       .waiters = tp_sem_waiters, .blocking_passes = true, .avail = tp_sem_avail,
       .after_all = 0, .open = tp_sem_open, TP_SEM_OPS },
+    { .name = "sem-strict", .make = tp_sem_strict_make, .wait = tp_sem_wait,
+      .grant = tp_sem_grant, .close = tp_sem_close, .blocking = tp_sem_blocking,
+      .finish = tp_sem_finish, .waiters = tp_sem_waiters, .blocking_passes = true,
+      .avail = tp_sem_avail, .after_all = 0, .open = tp_sem_open, TP_SEM_OPS },
     { .name = "mutex", .make = tp_mutex_make, TP_MUTEX_OPS },
     { .name = "mutex-strict", .make = tp_mutex_strict_make, TP_MUTEX_OPS },
     { .name = "cond", .make = tp_cond_make, .wait = tp_cond_wait, .grant = tp_cond_grant,

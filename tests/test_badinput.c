@@ -378,7 +378,7 @@ static void bx_notify(void *ctx)
     X(sem_init_null, -EINVAL, as_sem_init(NULL, 1, 0))                                     \
     X(sem_init_too_many, -EINVAL, as_sem_init(&x->zs, AS_SEM_VALUE_MAX + 1u, 0))           \
     X(sem_init_u32max, -EINVAL, as_sem_init(&x->zs, UINT32_MAX, 0))                        \
-    X(sem_init_flags, -EINVAL, as_sem_init(&x->zs, 1, 1))                                  \
+    X(sem_init_flags, -EINVAL, as_sem_init(&x->zs, 1, 2))                                  \
     X(sem_init_flags_high, -EINVAL, as_sem_init(&x->zs, 1, 0x80000000u))                   \
     X(sem_destroy_null, -EINVAL, as_sem_destroy(NULL))                                     \
     X(sem_try_null, -EINVAL, as_sem_try_acquire(NULL, 1))                                  \

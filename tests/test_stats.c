@@ -90,7 +90,7 @@ static void stats_sem_scripted(void **state)
 static int row_stats(tp *p, as_counters *k)
 {
     const char *n = p->ops->name;
-    if (!strcmp(n, "sem"))
+    if (!strncmp(n, "sem", 3))
         return as_sem_stats(&p->s, k);
     if (!strncmp(n, "mutex", 5))
         return as_mutex_stats(&p->m, k);
