@@ -84,6 +84,9 @@
  *                       cancelled party stops counting" applied to every
  *                       successful as_cancel): fails on the C code
  *                       (finding, README.md)
+ *   RETRY_ON_CANCEL     a party arrives again after every -ECANCELED
+ *                       (no ghost to tell it whether it was counted):
+ *                       fails with an invalid end state (the finding)
  *   NO_INVARIANTS       leave the BA1 monitor out
  *   REACHALL, REACHPT=k vacuity (run.sh's reach rows)
  *   Deliberately broken variants (each must FAIL):
@@ -617,7 +620,11 @@ inline callback(w)
         assert(st != ECANCELED || !released[w]);
 #endif
         /* what the party does next: a pass, or arrive again (ghost) */
+#ifndef RETRY_ON_CANCEL
         pass = (st == 0 || (st == ECANCELED && released[w]));
+#else
+        pass = (st == 0);      /* -ECANCELED read as "left": arrive again */
+#endif
         /* the arm's ghosts are dead from here: reset (fewer states) */
         LEFT_BEFORE(w);
         released[w] = 0;

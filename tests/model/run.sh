@@ -193,6 +193,9 @@ checks+=(
     # finding (README.md): a cancel that wins after the generation completed
     # reports -ECANCELED for a party that was counted
     "barrier.FINDING_LATE_CANCEL|barrier.pml|-DWITH_CANCEL -DCANCEL_NOT_COUNTED|safety|fail:assert/released|O0"
+    # ... so a party that arrives again after every -ECANCELED is counted
+    # twice, and the last party waits for ever
+    "barrier.FINDING_LATE_CANCEL.retry|barrier.pml|-DWITH_CANCEL -DRETRY_ON_CANCEL|safety|fail:endstate|O0"
 )
 
 selected() {
