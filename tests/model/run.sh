@@ -171,6 +171,33 @@ checks=(
     "cancel.sem.FINDING_F3_forget|cancel.pml|-DSEM -DSCEN=SC_FORGET|safety|fail:assert|O0"
 )
 
+# barrier.pml: as_barrier's generations with cancel, deadline and close
+# (README.md "barrier.pml").  Its own block, so that it merges apart from
+# the rows above.
+checks+=(
+    "barrier.cancel|barrier.pml|-DWITH_CANCEL|safety|pass|O0"
+    "barrier.timeout|barrier.pml|-DWITH_TIMEOUT -DWITH_CANCEL|safety|pass|O0"
+    "barrier.close|barrier.pml|-DWITH_CLOSE -DWITH_CANCEL|safety|pass|O0"
+    "barrier.2of3|barrier.pml|-DPARTIES=2 -DTEARDOWN -DWITH_CANCEL|safety|pass|O0"
+    "barrier.timeout.np|barrier.pml|-DWITH_TIMEOUT -DWITH_CANCEL|np|pass|O0"
+    # vacuity: the races the rows above are about happen (REACH points)
+    "barrier.cancel.reach|barrier.pml|-DWITH_CANCEL|reach|reach:1 2 3 4 12 13 14 15|O0"
+    "barrier.timeout.reach|barrier.pml|-DWITH_TIMEOUT -DWITH_CANCEL|reach|reach:5 6 7 8 12 15|O0"
+    "barrier.close.reach|barrier.pml|-DWITH_CLOSE|reach|reach:9 10 11 13|O0"
+    # deliberately broken variants
+    "barrier.BUG_CANCEL_STILL_COUNTS|barrier.pml|-DWITH_CANCEL -DBUG_CANCEL_STILL_COUNTS|safety|fail:assert/counted|O0"
+    "barrier.BUG_GIVEBACK_UNCOUNTS|barrier.pml|-DWITH_CANCEL -DBUG_GIVEBACK_UNCOUNTS|safety|fail:assert/word|O0"
+    "barrier.BUG_RESET_UNLOCKED|barrier.pml|-DBUG_RESET_UNLOCKED|safety|fail:assert/counted|O0"
+    "barrier.BUG_TAKE_RELOCK|barrier.pml|-DPARTIES=2 -DTEARDOWN -DBUG_TAKE_RELOCK -DNO_INVARIANTS|safety|fail:assert/wgen[x]==g|O0"
+    "barrier.BUG_LOCKFREE_COUNT|barrier.pml|-DBUG_LOCKFREE_COUNT -DNO_INVARIANTS|safety|fail:assert/counted|O0"
+    # finding (README.md): a cancel that wins after the generation completed
+    # reports -ECANCELED for a party that was counted
+    "barrier.FINDING_LATE_CANCEL|barrier.pml|-DWITH_CANCEL -DCANCEL_NOT_COUNTED|safety|fail:assert/released|O0"
+    # ... so a party that arrives again after every -ECANCELED is counted
+    # twice, and the last party waits for ever
+    "barrier.FINDING_LATE_CANCEL.retry|barrier.pml|-DWITH_CANCEL -DRETRY_ON_CANCEL|safety|fail:endstate|O0"
+)
+
 selected() {
     local name=$1 f
     [ ${#filters[@]} -eq 0 ] && return 0
