@@ -714,6 +714,12 @@ int as_event_is_set(const as_event *e);
  * (as pthread_barrier_t, C++20 std::barrier without a completion step).  A
  * party that leaves before its generation completes (cancelled, timed out,
  * closed) stops counting: the generation then needs one more arrival.
+ * Caveat: an as_cancel that lands after the generation completed but before
+ * the party's callback still returns 0 and the callback reports -ECANCELED
+ * (a successful cancel always does), yet that party was counted and the
+ * others have passed.  An application that re-arrives after -ECANCELED must
+ * therefore know which generation it is in (e.g. its own count of leaders);
+ * a deadline has no such case (a completed generation wins, status 0).
  * ------------------------------------------------------------------------- */
 
 #define AS_BARRIER_PARTIES_MAX 0x7fffffffu
