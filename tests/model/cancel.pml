@@ -96,12 +96,12 @@
  *                           becomes -ETIMEDOUT over the grant)
  *   BUG_CLOSE_CLEARS_WAITERS  sem: close stores the count without WAITERS
  *                           (one RMW)
- * Models of fixes (not the C code; see README.md, findings F2 and F3):
- *   FIX_CLOSE_RMW           sem: close sets WAITERS with one RMW (fetch_or)
- *                           instead of the C code's load, then store
- *   FIX_FORGET_RECHECK      sem: as_sem_forget under the lock goes back to
- *                           the lock-free path when WAITERS is clear (as
- *                           as_sem_release does) instead of storing
+ *   BUG_CLOSE_STORE         sem: close sets WAITERS with a load, then a
+ *                           store, instead of the fetch_or (the former C
+ *                           code: finding F2, README.md)
+ *   BUG_FORGET_NO_RECHECK   sem: as_sem_forget, under the lock, stores the
+ *                           word without checking that WAITERS is still set
+ *                           (the former C code: finding F3, README.md)
  *   NO_INVARIANTS           leave the monitor out
  *   REACHALL, REACHPT=k     vacuity: REACH(k) points become failing
  *                           assertions (run.sh's "reach" rows; list below)
@@ -660,12 +660,14 @@ inline prim_close()
         /* S4: WAITERS stays set, with the queue empty */
 #if defined(BUG_CLOSE_CLEARS_WAITERS)
         atomic { word = word & SEM_COUNT; closed_lin = 1 };
-#elif defined(FIX_CLOSE_RMW)
-        atomic { word = word | SEM_WAITERS; closed_lin = 1 };
-#else
-        /* the C code: as__store(word, (as__load(word) & SEM_COUNT) | WAITERS) */
+#elif defined(BUG_CLOSE_STORE)
+        /* F2, the former C code:
+         * as__store(word, (as__load(word) & SEM_COUNT) | WAITERS) */
         v = word & SEM_COUNT;
         atomic { word = v | SEM_WAITERS; closed_lin = 1 };
+#else
+        /* as__fetch_or(word, SEM_WAITERS) */
+        atomic { word = word | SEM_WAITERS; closed_lin = 1 };
 #endif
         skip
     :: else
@@ -683,12 +685,13 @@ inline sem_forget(n)
         /* S2: the queue lock holder writes the word */
         q_lock();
         v = word;
-#ifdef FIX_FORGET_RECHECK
+#ifndef BUG_FORGET_NO_RECHECK
         if
         :: (v & SEM_WAITERS) == 0 -> q_unlock()   /* left meanwhile: again */
         :: else ->
 #endif
-            /* the C code stores without looking at WAITERS again */
+            /* (F3, BUG_FORGET_NO_RECHECK: stored without looking at
+             * WAITERS again) */
             atomic {
                 k = ((v & SEM_COUNT) < n -> (v & SEM_COUNT) : n);
                 word = v - k;
@@ -696,7 +699,7 @@ inline sem_forget(n)
             };
             q_unlock();
             break
-#ifdef FIX_FORGET_RECHECK
+#ifndef BUG_FORGET_NO_RECHECK
         fi
 #endif
     :: else ->

@@ -121,8 +121,8 @@ checks=(
     "cancel.sem.cancel.np|cancel.pml|-DSEM -DSCEN=SC_CANCEL|np|pass|O0"
     "cancel.sem.timeout|cancel.pml|-DSEM -DSCEN=SC_TIMEOUT -DW2_DEADLINE -DWITH_CANCEL|safety|pass|O0"
     "cancel.sem.timeout.big-head|cancel.pml|-DSEM -DSCEN=SC_TIMEOUT -DW1N=3 -DWITH_CANCEL|safety|pass|O0"
-    "cancel.sem.close.fixed|cancel.pml|-DSEM -DSCEN=SC_CLOSE -DFIX_CLOSE_RMW -DWITH_CANCEL|safety|pass|O0"
-    "cancel.sem.forget.fixed|cancel.pml|-DSEM -DSCEN=SC_FORGET -DFIX_FORGET_RECHECK|safety|pass|O0"
+    "cancel.sem.close|cancel.pml|-DSEM -DSCEN=SC_CLOSE -DWITH_CANCEL|safety|pass|O0"
+    "cancel.sem.forget|cancel.pml|-DSEM -DSCEN=SC_FORGET|safety|pass|O0"
     "cancel.mutex.cancel|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL|safety|pass|O0"
     "cancel.mutex.cancel.strict|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL -DSTRICT|safety|pass|O0"
     "cancel.mutex.cancel.np|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL|np|pass|O0"
@@ -136,7 +136,7 @@ checks=(
     # vacuity: the paths the rows above are about are taken (REACH points)
     "cancel.sem.cancel.reach|cancel.pml|-DSEM -DSCEN=SC_CANCEL|reach|reach:1 2 3 4 9 18 19|O0"
     "cancel.sem.timeout.reach|cancel.pml|-DSEM -DSCEN=SC_TIMEOUT -DW2_DEADLINE -DWITH_CANCEL|reach|reach:1 2 3 4 7 8 9 18 19|O0"
-    "cancel.sem.close.reach|cancel.pml|-DSEM -DSCEN=SC_CLOSE -DFIX_CLOSE_RMW -DWITH_CANCEL|reach|reach:1 2 3 4 11 14 15 18 19|O0"
+    "cancel.sem.close.reach|cancel.pml|-DSEM -DSCEN=SC_CLOSE -DWITH_CANCEL|reach|reach:1 2 3 4 11 14 15 18 19|O0"
     "cancel.mutex.cancel.reach|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL|reach|reach:1 2 3 4 5 6 17 18 19 22|O0"
     "cancel.mutex.cond-cancel.reach|cancel.pml|-DMUTEX -DSCEN=SC_COND|reach|reach:1 2 3 16 17 18 19 20 22|O0"
     "cancel.mutex.timeout.reach|cancel.pml|-DMUTEX -DSCEN=SC_TIMEOUT -DW2_DEADLINE -DWITH_CANCEL|reach|reach:1 2 3 4 5 6 7 8 10 17 18 19 22|O0"
@@ -152,7 +152,13 @@ checks=(
     "cancel.sem.BUG_TIMEOUT_NO_REGRANT.endstate|cancel.pml|-DSEM -DSCEN=SC_TIMEOUT -DW1N=3 -DBUG_TIMEOUT_NO_REGRANT -DNO_INVARIANTS|safety|fail:endstate|O0"
     "cancel.sem.BUG_EXPIRE_DONE|cancel.pml|-DSEM -DSCEN=SC_TIMEOUT -DBUG_EXPIRE_DONE|safety|fail:assert/granted[w]|O0"
     "cancel.mutex.BUG_EXPIRE_DONE|cancel.pml|-DMUTEX -DSCEN=SC_TIMEOUT -DBUG_EXPIRE_DONE|safety|fail:assert/granted[w]|O0"
-    "cancel.sem.BUG_CLOSE_CLEARS_WAITERS|cancel.pml|-DSEM -DSCEN=SC_CLOSE -DFIX_CLOSE_RMW -DBUG_CLOSE_CLEARS_WAITERS|safety|fail:assert/closed_lin|O0"
+    # findings F2, F3 (README.md), fixed in src/sem.c: the first as_sem_close
+    # and as_sem_forget stored the word under the queue lock while WAITERS
+    # could be clear, losing a concurrent lock-free release (S3 fails); that
+    # former code is kept as broken variants that must fail
+    "cancel.sem.BUG_CLOSE_STORE|cancel.pml|-DSEM -DSCEN=SC_CLOSE -DBUG_CLOSE_STORE|safety|fail:assert/forgotten|O0"
+    "cancel.sem.BUG_FORGET_NO_RECHECK|cancel.pml|-DSEM -DSCEN=SC_FORGET -DBUG_FORGET_NO_RECHECK|safety|fail:assert/forgotten|O0"
+    "cancel.sem.BUG_CLOSE_CLEARS_WAITERS|cancel.pml|-DSEM -DSCEN=SC_CLOSE -DBUG_CLOSE_CLEARS_WAITERS|safety|fail:assert/closed_lin|O0"
     # finding F1, fixed: *_async on a thread that does not run the loop
     "delivery.setup-thread|delivery.pml|-DSETUP_THREAD|safety|pass"
     # read-write lock (rwlock.pml): phases and upgrade, and broken variants
@@ -163,12 +169,6 @@ checks=(
     "rwlock.BUG_UPGRADE_TAIL|rwlock.pml|-DUPGRADE -DBUG_UPGRADE_TAIL|safety|fail:assert|O0"
     "rwlock.BUG_UPGRADE_TAIL.endstate|rwlock.pml|-DUPGRADE -DBUG_UPGRADE_TAIL -DNO_INVARIANTS|safety|fail:endstate|O0"
     "rwlock.BUG_CANCEL_NO_REGRANT|rwlock.pml|-DUPGRADE -DBUG_CANCEL_NO_REGRANT|safety|fail:assert|O0"
-    # findings F2, F3 (README.md), fixed in src/sem.c: the first as_sem_close
-    # and as_sem_forget stored the word under the queue lock while WAITERS
-    # could be clear, losing a concurrent lock-free release (S3 fails); kept
-    # as broken variants that must fail
-    "cancel.sem.FINDING_F2_close|cancel.pml|-DSEM -DSCEN=SC_CLOSE|safety|fail:assert|O0"
-    "cancel.sem.FINDING_F3_forget|cancel.pml|-DSEM -DSCEN=SC_FORGET|safety|fail:assert|O0"
 )
 
 selected() {
