@@ -1,12 +1,14 @@
 /*
  * cancel.pml -- the round-2 wait protocols of src/wait.c, src/loop.c and
  * src/timer.c over the semaphore (src/sem.c) and the mutex (src/mutex.c) on
- * the waiter queue of src/waitq.h / src/waitq.c: as_cancel from any thread
- * (QUEUED: under the queue lock; DONE: CAS DONE -> DONE|CANCEL racing the
- * loop's exchange to IDLE, then kind->giveback; RESUME: GIVE_UP under the
- * lock), a loop's deadline (as__wait_expire: -ETIMEDOUT for a QUEUED or
- * RESUME wait, a DONE one is left to its grant) and close (-ESHUTDOWN for
- * every queued wait, later waits refused, releases still count).
+ * the waiter queue of src/waitq.h / src/waitq.c: as_cancel from another
+ * thread (QUEUED: under the queue lock; DONE: the CAS DONE -> DONE|CANCEL
+ * alone, racing the loop's exchange to IDLE; the loop, after the exchange,
+ * passes a grant on (as__cancel_giveback: kind->giveback) before the
+ * callback; RESUME: GIVE_UP under the lock), a loop's deadline
+ * (as__wait_expire: -ETIMEDOUT for a QUEUED or RESUME wait, a DONE one is
+ * left to its grant) and close (-ESHUTDOWN for every queued wait, later
+ * waits refused, releases still count).
  *
  * One primitive per build: -DSEM or -DMUTEX.  One scenario per build:
  *
@@ -27,7 +29,8 @@
  *     signaller, holding the mutex: it calls as__mutex_acquire_for(m, w3)
  *     before or after its unlock, then barges once; the loop also starts
  *     lock wait 1; c cancels wait 3 (as_cancel -> cond_cancel or the DONE
- *     path, whose giveback passes the signal on: as_cond_signal)
+ *     path, after which the loop's giveback passes the signal on before
+ *     the callback: as_cond_signal)
  *   SCEN == SC_TIMEOUT  a deadline racing a grant
  *     loop   waits 1 and 2 as above, wait 1 (and with W2_DEADLINE wait 2)
  *            with a deadline; the loop's timer may expire it at any of the
@@ -54,7 +57,9 @@
  * atomic access of the C code is its own step, list surgery under the queue
  * lock is one step (as sem.pml).  mutex: what a thread does under the queue
  * lock is merged with its one access to the mutex word (as mutex.pml,
- * README.md "granularity").
+ * README.md "granularity").  A wait is used once (no callback re-arms it):
+ * its kind never changes, so the kind re-check of as__q_cancel /
+ * cond_cancel under the queue lock (-EAGAIN: look again) is never taken.
  *
  * Checked (assertions; the monitor runs in every state where the queue lock
  * is free):
@@ -63,10 +68,14 @@
  *        and at the end: as_cancel returned 0 iff the callback had
  *        -ECANCELED
  *   X1   a grant (sem: the permits; mutex: the lock; condvar: the signal)
- *        is delivered (callback with 0) or given back (by the canceller
- *        whose CAS set CANCEL on a DONE wait with status 0), exactly once:
- *        never both (assert at each), never neither (at the end), and
- *        as_cancel returns only after it gave back what it took
+ *        is delivered (callback with 0) or given back (by the loop, before
+ *        the callback, when a CAS set CANCEL on a DONE wait with status 0;
+ *        for a condvar waiter also by cond_cancel), exactly once: never
+ *        both (assert at each), never neither (at the end); what the loop
+ *        took back is passed on before the callback runs (gb == 0); a
+ *        canceller on another thread touches nothing after its CAS (no
+ *        field read, no giveback), and its CAS commits before the callback
+ *        (ncb == 0)
  *   grant wins: a callback of a wait whose grant was decided, and which was
  *        not cancelled, reports 0 (a deadline never overrides it)
  *   sem  S3 conservation (count + held + carried + in a releaser's hands ==
@@ -84,11 +93,18 @@
  *   invalid end states: nobody waits for ever (no lost wake-up)
  *
  * Broken variants (each must FAIL):
- *   BUG_CANCEL_NO_GIVEBACK  as_cancel's DONE path does not pass the grant on
+ *   BUG_CANCEL_NO_GIVEBACK  the loop, finding CANCEL at the exchange, does
+ *                           not pass the grant on (as__cancel_giveback
+ *                           only sets the status)
  *   BUG_CANCEL_STORE        as_cancel's DONE path stores DONE|CANCEL (a plain
  *                           store after its check) instead of the CAS
- *   BUG_GIVEBACK_TWICE      the callback of a cancelled granted wait gives
- *                           the grant back too
+ *   BUG_GIVEBACK_TWICE      the canceller on another thread gives the grant
+ *                           back too, as the former code did (with the
+ *                           status it read before its CAS), and the loop
+ *                           as well
+ *   BUG_COND_KEEPS_SIGNALLED  cond_cancel passes the signal on but leaves
+ *                           SIGNALLED set (the callback's giveback passes
+ *                           it again)
  *   BUG_PUSH_DROPS_CANCEL   as__q_mark_queued stores QUEUED, dropping CANCEL
  *   BUG_TIMEOUT_NO_REGRANT  sem: a wait removed by its deadline does not
  *                           re-run the grant for the waiters behind it
@@ -107,7 +123,7 @@
  *                           assertions (run.sh's "reach" rows; list below)
  *
  * REACH points (each a path the checks above are about):
- *    1 as_cancel's CAS on a DONE wait with status 0: the grant given back
+ *    1 as_cancel's CAS won on a DONE wait whose grant was decided (status 0)
  *    2 as_cancel's CAS lost (the loop's exchange, or a push, came first)
  *    3 kind->cancel found the wait decided meanwhile (-ENOENT): look again
  *    4 a QUEUED wait unlinked with -ECANCELED
@@ -125,8 +141,11 @@
  *   16 a push kept the CANCEL bit (W1)
  *   17 mutex: a woken wait went back to the head of the queue (STARVING)
  *   18 as_cancel returned -ENOENT: the callback had run
- *   19 a callback reported -ECANCELED for a grant the canceller gave back
+ *   19 the loop passed a cancelled grant on (as__cancel_giveback with
+ *      status 0) before the callback reported -ECANCELED
  *   20 cond_cancel passed the signal on (C2)
+ *   21 the loop's giveback of a cancelled condvar waiter had nothing to
+ *      pass: cond_cancel passed the signal and cleared SIGNALLED
  *   22 mutex: a STARVING head handed the lock directly
  */
 
@@ -254,8 +273,9 @@ byte outs[NW + 1];        /* X1: the grant delivered + given back */
 bit inheap[NW + 1];       /* in the loop's deadline heap */
 bit mustshut[NW + 1];     /* pending, undecided when close ran */
 bit closed_lin;           /* close took effect for lock-free paths */
-byte gb;                  /* grants taken by the canceller, not yet given
-                           * back (sem: permits; mutex: the lock) */
+byte gb;                  /* grants taken back by the loop (a cancelled
+                           * DONE wait with status 0), not yet passed on
+                           * (sem: permits; mutex: the lock) */
 byte passed;              /* condvar signals passed on (as_cond_signal) */
 byte finished;            /* threads that ended */
 #ifdef SEM
@@ -607,20 +627,32 @@ inline kind_cancel(w, st)
     fi
 }
 
-/* kind->giveback: sem_giveback -> as_sem_release(home, n) */
-inline kind_giveback(w)
+/* kind->giveback: sem_giveback -> as_sem_release(home, n), by a thread
+ * running the loop (me = 1) or not (0: the semaphore does not care) */
+inline kind_giveback(w, me)
 {
     sem_release(wn[w]);
     gb = gb - wn[w]
 }
 
-/* The ghosts of as_cancel's CAS on a DONE wait with status 0: the canceller
- * now holds the grant (X1: given back). */
+/* The ghosts of a grant taken back for a cancelled DONE wait with status 0
+ * (as__cancel_giveback): the thread giving it back holds the permits until
+ * its as_sem_release (X1: given back). */
 inline TAKE_GRANT(w)
 {
-    carried = carried - wn[w]; held = held + wn[w]; gb = gb + wn[w];
     outs[w]++;
-    assert(outs[w] == 1)          /* X1: not delivered, not given back twice */
+    assert(outs[w] == 1);         /* X1: not delivered, not given back twice */
+    carried = carried - wn[w]; held = held + wn[w]; gb = gb + wn[w]
+}
+
+/* as__cancel_giveback's test: a grant (status 0) to pass on; gbk = 1 */
+inline GIVEBACK_DECIDE(w)
+{
+    gbk = (wstatus[w] == OK);
+    if
+    :: gbk -> TAKE_GRANT(w)
+    :: else
+    fi
 }
 
 /* The callback of w (status st): use the grant, give it back. */
@@ -1112,7 +1144,14 @@ inline kind_cancel(w, st)
                     :: st == ECANCELED ->
                         state[w] = state[w] | CANCEL;
                         cancelled[w] = 1;
-                        pass = (wstatus[w] == OK && (wflags[w] & F_SIGNALLED) != 0)
+                        pass = (wstatus[w] == OK && (wflags[w] & F_SIGNALLED) != 0);
+#ifndef BUG_COND_KEEPS_SIGNALLED
+                        /* passed on now: the callback's giveback must not
+                         * pass it again */
+                        wflags[w] = wflags[w] & ~F_SIGNALLED
+#else
+                        skip
+#endif
                     :: else
                     fi
                 :: wkind[w] == K_MUTEX && BASE(state[w]) == RESUME ->
@@ -1159,21 +1198,19 @@ inline kind_cancel(w, st)
     fi
 }
 
-/* kind->giveback: mutex_giveback (as_mutex_unlock) or cond_giveback
- * (as_cond_signal if SIGNALLED) */
-inline kind_giveback(w)
+/* kind->giveback, once GIVEBACK_DECIDE said so: mutex_giveback
+ * (as_mutex_unlock, by a thread running the loop: me = 1, or not: 0) or
+ * cond_giveback (as_cond_signal: SIGNALLED was set) */
+inline kind_giveback(w, me)
 {
     if
-    :: wkind[w] == K_MUTEX -> mutex_unlock(0); gb--
-    :: else ->
-        if
-        :: (wflags[w] & F_SIGNALLED) != 0 -> passed++
-        :: else
-        fi
+    :: wkind[w] == K_MUTEX -> mutex_unlock(me); gb--
+    :: else -> passed++
     fi
 }
 
-/* The ghosts of as_cancel's CAS on a DONE wait with status 0 */
+/* The ghosts of a grant taken back for a cancelled DONE wait with status 0
+ * (as__cancel_giveback) */
 inline TAKE_GRANT(w)
 {
     outs[w]++;
@@ -1181,9 +1218,25 @@ inline TAKE_GRANT(w)
     if
     :: wkind[w] == K_MUTEX ->
         assert(carried[w]);
-        carried[w] = false;       /* the canceller owns the lock now */
+        carried[w] = false;       /* the thread giving it back owns it now */
         gb++
     :: else                       /* the signal; the lock stays with w */
+    fi
+}
+
+/* as__cancel_giveback's test (status 0 and kind->giveback, which for a
+ * condvar waiter acts on SIGNALLED): something to pass on; gbk = 1 */
+inline GIVEBACK_DECIDE(w)
+{
+    gbk = (wstatus[w] == OK && (wkind[w] == K_MUTEX || (wflags[w] & F_SIGNALLED) != 0));
+    if
+    :: gbk -> TAKE_GRANT(w)
+    :: else ->
+        if
+        :: wstatus[w] == OK && wkind[w] == K_COND -> REACH(21)  /* passed on
+                                   * by cond_cancel, which cleared SIGNALLED */
+        :: else
+        fi
     fi
 }
 
@@ -1267,16 +1320,23 @@ inline r_body()
 }
 #endif
 
-/* ==== wait.c: as_cancel (any thread) ===================================== */
+/* ==== wait.c: as_cancel (another thread) ================================= */
+/* On a DONE wait, a canceller on another thread does the CAS and nothing
+ * else: it reads no field of the wait (its callback may re-arm or free it
+ * the moment after); the loop gives a grant back before the callback
+ * (cancel_giveback in run_one). */
 inline as_cancel(w)
 {
     cr = 0;
     do
     :: cr != 0 -> break
     :: else ->
-        /* load the state (acquire); with DONE, read what a giveback needs
-         * (kind, home, n, flags, status: stable while DONE) */
+#ifndef BUG_GIVEBACK_TWICE
+        s = state[w];                   /* load (acquire) */
+#else
+        /* the former code: read the status for its own giveback */
         atomic { s = state[w]; st = wstatus[w] };
+#endif
         if
         :: s == IDLE ->                                 /* -ENOENT */
             cr = 2;
@@ -1286,37 +1346,35 @@ inline as_cancel(w)
             fi
         :: s != IDLE && (s & CANCEL) != 0 -> cr = 1     /* idempotent */
         :: s != IDLE && (s & CANCEL) == 0 && BASE(s) == DONE ->
-#ifndef BUG_CANCEL_STORE
             atomic {
+#ifndef BUG_CANCEL_STORE
                 if
                 :: state[w] == s ->
+#else
+                if
+                :: true ->      /* a plain store after the check */
+#endif
+                    /* W1: a cancel commits before the wait's callback
+                     * (after it the wait is the application's again) */
+                    assert(ncb[w] == 0);
                     state[w] = s | CANCEL;
                     cancelled[w] = 1;
                     if
-                    :: st == OK -> TAKE_GRANT(w)
+                    :: granted[w] && wstatus[w] == OK -> REACH(1)
                     :: else
                     fi;
                     ok = 1
                 :: else -> ok = 0
                 fi
             };
-#else
-            atomic {
-                state[w] = s | CANCEL;
-                cancelled[w] = 1;
-                if
-                :: st == OK -> TAKE_GRANT(w)
-                :: else
-                fi;
-                ok = 1
-            };
-#endif
             if
             :: ok ->
                 ok = 0;
-#ifndef BUG_CANCEL_NO_GIVEBACK
+#ifdef BUG_GIVEBACK_TWICE
+                /* the former code: the canceller gives the grant back
+                 * too, with the status it read before the CAS */
                 if
-                :: st == OK -> atomic { REACH(1) }; kind_giveback(w)
+                :: st == OK -> atomic { TAKE_GRANT(w) }; kind_giveback(w, 0)
                 :: else
                 fi;
 #endif
@@ -1331,9 +1389,29 @@ inline as_cancel(w)
             fi
         fi
     od;
-    /* X1: as_cancel returns having passed on what it took */
-    assert(gb == 0);
     cret[w] = cr
+}
+
+/* ==== loop.c: as__cancel_giveback (the wait's loop thread) ================= */
+/* A DONE wait whose CANCEL bit is set, whose grant (status 0) is still its
+ * own: pass it on (kind->giveback), once.  The status -ECANCELED is stored
+ * by the caller. */
+inline cancel_giveback(w)
+{
+    atomic {
+        GIVEBACK_DECIDE(w);
+        if
+        :: gbk -> REACH(19)
+        :: else
+        fi
+    };
+#ifndef BUG_CANCEL_NO_GIVEBACK
+    if
+    :: gbk -> kind_giveback(w, 1)
+    :: else
+    fi;
+#endif
+    gbk = 0
 }
 
 /* ==== timer.c: as__timer_expire -> as__wait_expire (loop thread) ========== */
@@ -1361,6 +1439,41 @@ inline expire(w)
     od
 }
 
+/* The callback of w (its state was s, it reports st): the ghosts and the
+ * checks.  Inside an atomic step. */
+inline CALLBACK(w, s, st)
+{
+    pending--;
+    ncb[w]++;
+    assert(ncb[w] == 1);            /* exactly one callback */
+    cbst[w] = st;
+    if
+    :: wkind[w] == K_COND && closed -> REACH(13)
+    :: else
+    fi;
+    /* W1: -ECANCELED iff a cancel committed */
+    assert((st == ECANCELED) == cancelled[w]);
+    /* a decided grant is delivered unless a cancel took it first */
+    assert(!granted[w] || (s & CANCEL) != 0 || st == OK);
+    /* X1: a grant taken back was passed on before the callback */
+    assert(gb == 0);
+    if
+    :: granted[w] && st == OK ->
+        outs[w]++;
+        assert(outs[w] == 1);       /* X1: not given back too */
+#ifdef SEM
+        carried = carried - wn[w]; held = held + wn[w]
+#endif
+    :: else
+    fi;
+#ifdef MUTEX
+    /* a lock callback owns the lock iff its status is 0; a condvar
+     * callback always does */
+    assert((wkind[w] == K_COND -> carried[w] : (carried[w] == (st == OK))));
+#endif
+    skip
+}
+
 /* ==== loop.c: as_loop_run takes one delivered wait ======================== */
 inline run_one()
 {
@@ -1380,7 +1493,8 @@ inline run_one()
     :: else ->
 #endif
         /* as__run_callback: the deadline out of the heap, then the exchange
-         * to IDLE (what a cross-thread as_cancel races with) */
+         * to IDLE (what a cross-thread as_cancel races with); without the
+         * CANCEL bit, the callback */
         atomic {
             inheap[w] = 0;
             st = wstatus[w];
@@ -1388,50 +1502,22 @@ inline run_one()
             state[w] = IDLE;
             assert(BASE(s) == DONE);
             if
-            :: (s & CANCEL) != 0 -> st = ECANCELED
+            :: (s & CANCEL) == 0 -> CALLBACK(w, s, st)
             :: else
-            fi;
-            pending--;
-            ncb[w]++;
-            assert(ncb[w] == 1);            /* exactly one callback */
-            cbst[w] = st;
-            if
-            :: granted[w] && st == ECANCELED -> REACH(19)   /* given back */
-            :: else
-            fi;
-            if
-            :: wkind[w] == K_COND && closed -> REACH(13)
-            :: else
-            fi;
-            /* W1: -ECANCELED iff a cancel committed */
-            assert((st == ECANCELED) == cancelled[w]);
-            /* a decided grant is delivered unless a cancel took it first */
-            assert(!granted[w] || (s & CANCEL) != 0 || st == OK);
-            if
-            :: granted[w] && st == OK ->
-                outs[w]++;
-                assert(outs[w] == 1);       /* X1: not given back too */
-#ifdef SEM
-                carried = carried - wn[w]; held = held + wn[w]
-#endif
-            :: else
-            fi;
-#ifdef BUG_GIVEBACK_TWICE
-            if
-            :: granted[w] && (s & CANCEL) != 0 && wstatus[w] == OK ->
-                /* the callback "passes on" the grant it was told it lost */
-                outs[w]++;
-                assert(outs[w] == 1)
-            :: else
-            fi;
-#endif
-#ifdef MUTEX
-            /* a lock callback owns the lock iff its status is 0; a condvar
-             * callback always does */
-            assert((wkind[w] == K_COND -> carried[w] : (carried[w] == (st == OK))));
-#endif
-            skip
+            fi
         };
+        if
+        :: (s & CANCEL) != 0 ->
+            /* cancelled after its outcome was decided: the grant goes back
+             * before the callback, which reports -ECANCELED */
+            cancel_giveback(w);
+            atomic {
+                wstatus[w] = ECANCELED;
+                st = ECANCELED;
+                CALLBACK(w, s, st)
+            }
+        :: else
+        fi;
         callback_work(w, st);
 #ifdef MUTEX
     fi;
@@ -1464,7 +1550,7 @@ inline start(w, n, deadline)
 proctype loop()
 {
     byte v, nv, h, i, k, w, r, s, st, kr, cr, gu, count, batch, pending;
-    bit got, ok, fast, done, fin, pass, todo2;
+    bit got, ok, fast, done, fin, pass, todo2, gbk;
 
 #if HAS_COND
     pending = 1;    /* wait 3: its as_cond_wait_async returned 0 */
