@@ -47,6 +47,14 @@
  *   -DWITH_CANCEL adds thread c to SC_TIMEOUT, SC_CLOSE and SC_FORGET (a
  *   cancel, a deadline or close, and a grant all racing); -DW2_DEADLINE
  *   gives wait 2 a deadline too (SC_TIMEOUT).
+ *   -DOWN_CANCEL (SC_CANCEL, SC_COND): no thread c; the loop itself calls
+ *   as_cancel (of wait 1 or 2; SC_COND: of wait 3) once, at any of its
+ *   steps.  On a DONE wait that is the own-thread path: the CAS, then
+ *   as__cancel_giveback at once (the grant passed on before as_cancel
+ *   returns, status -ECANCELED, so the callback gives nothing back).
+ *   SC_COND then starts lock wait 1 at a moment of the loop's choosing, so
+ *   that the condvar wait can reach the mutex's queue first and be handed
+ *   the lock by r.
  *   Sizes: sem TOTAL = INIT_COUNT + R_HELD = 2 (SC_CLOSE, SC_FORGET: 1), wait
  *   1 asks for W1N = 2 (1), wait 2 for 1; W1N > TOTAL: a big head that can
  *   never be served (it must be cancelled or expire).
@@ -60,6 +68,9 @@
  * README.md "granularity").  A wait is used once (no callback re-arms it):
  * its kind never changes, so the kind re-check of as__q_cancel /
  * cond_cancel under the queue lock (-EAGAIN: look again) is never taken.
+ * With OWN_CANCEL and a condvar waiter a wait's status has a writer that
+ * holds no lock, and the mutex's critical sections read it and write it
+ * back at two points (SPLIT_STATUS, q_lock_load).
  *
  * Checked (assertions; the monitor runs in every state where the queue lock
  * is free):
@@ -75,7 +86,8 @@
  *        took back is passed on before the callback runs (gb == 0); a
  *        canceller on another thread touches nothing after its CAS (no
  *        field read, no giveback), and its CAS commits before the callback
- *        (ncb == 0)
+ *        (ncb == 0); with OWN_CANCEL, the loop-thread as_cancel returns
+ *        having passed on what it took (gb == 0)
  *   grant wins: a callback of a wait whose grant was decided, and which was
  *        not cancelled, reports 0 (a deadline never overrides it)
  *   sem  S3 conservation (count + held + carried + in a releaser's hands ==
@@ -105,6 +117,9 @@
  *   BUG_COND_KEEPS_SIGNALLED  cond_cancel passes the signal on but leaves
  *                           SIGNALLED set (the callback's giveback passes
  *                           it again)
+ *   BUG_OWN_NO_MARK         OWN_CANCEL: the loop-thread as_cancel gives the
+ *                           grant back but leaves the status 0 (the
+ *                           callback gives it back again)
  *   BUG_PUSH_DROPS_CANCEL   as__q_mark_queued stores QUEUED, dropping CANCEL
  *   BUG_TIMEOUT_NO_REGRANT  sem: a wait removed by its deadline does not
  *                           re-run the grant for the waiters behind it
@@ -118,6 +133,16 @@
  *   BUG_FORGET_NO_RECHECK   sem: as_sem_forget, under the lock, stores the
  *                           word without checking that WAITERS is still set
  *                           (the former C code: finding F3, README.md)
+ * Finding F4 (README.md): -DMUTEX -DSCEN=SC_COND -DOWN_CANCEL fails: the
+ * loop-thread as_cancel stores the condvar waiter's status -ECANCELED
+ * outside any lock while a mutex hand-off reads and writes it back under
+ * the mutex's queue lock (SPLIT_STATUS models that read and write as two
+ * points of the critical section); the store is lost and the signal is
+ * passed on twice.  A candidate fix:
+ *   FIX_OWN_COND_DEFER      OWN_CANCEL: a condvar waiter's grant (the
+ *                           signal) is not given back by the loop-thread
+ *                           as_cancel but left to the callback's giveback,
+ *                           as for a cross-thread cancel
  *   NO_INVARIANTS           leave the monitor out
  *   REACHALL, REACHPT=k     vacuity: REACH(k) points become failing
  *                           assertions (run.sh's "reach" rows; list below)
@@ -146,6 +171,10 @@
  *   20 cond_cancel passed the signal on (C2)
  *   21 the loop's giveback of a cancelled condvar waiter had nothing to
  *      pass: cond_cancel passed the signal and cleared SIGNALLED
+ *   23 OWN_CANCEL: the loop-thread as_cancel passed a DONE wait's grant on
+ *      at once
+ *   24 OWN_CANCEL: the loop's giveback before the callback found the
+ *      status -ECANCELED (given back by that as_cancel): nothing to pass
  *   22 mutex: a STARVING head handed the lock directly
  */
 
@@ -206,6 +235,9 @@
 #define HAS_COND 1
 #else
 #define HAS_COND 0
+#endif
+#if HAS_COND && defined(OWN_CANCEL)
+#define SPLIT_STATUS 1    /* see q_lock_load */
 #endif
 
 /* ---- the primitive (as__prim) -------------------------------------------- */
@@ -277,6 +309,9 @@ byte gb;                  /* grants taken back by the loop (a cancelled
                            * DONE wait with status 0), not yet passed on
                            * (sem: permits; mutex: the lock) */
 byte passed;              /* condvar signals passed on (as_cond_signal) */
+#ifdef OWN_CANCEL
+bit owngb[NW + 1];        /* the loop's own as_cancel passed its grant on */
+#endif
 byte finished;            /* threads that ended */
 #ifdef SEM
 byte held = R_HELD;       /* permits held by threads */
@@ -289,7 +324,7 @@ byte owners = 1;          /* threads holding the lock + DONE waits carrying
 bit carried[NW + 1];      /* a DONE wait carries the lock */
 #endif
 
-#if SCEN == SC_CANCEL || SCEN == SC_COND || defined(WITH_CANCEL)
+#if (SCEN == SC_CANCEL || SCEN == SC_COND || defined(WITH_CANCEL)) && !defined(OWN_CANCEL)
 #define HAS_C 1           /* thread c cancels */
 #else
 #define HAS_C 0
@@ -771,10 +806,18 @@ inline r_body()
 #else
 /* ==== mutex.c ============================================================= */
 
-/* as__q_lock followed by the first load of the word */
+/* as__q_lock followed by the first load of the word.  SPLIT_STATUS (a
+ * loop-thread as_cancel writes a condvar waiter's status outside any lock):
+ * also the read of the head's status that a hand-off or a wake writes back
+ * later in the same critical section (as__q_remove(p, h, ..,
+ * grant_status(h)) and (.., h->as__status): a read, then a write). */
 inline q_lock_load()
 {
+#ifdef SPLIT_STATUS
+    atomic { qlock == 0 -> qlock = _pid + 1; v = word; hs = wstatus[q[0]] }
+#else
     atomic { qlock == 0 -> qlock = _pid + 1; v = word }
+#endif
 }
 
 inline QUNLOCK()
@@ -785,6 +828,12 @@ inline QUNLOCK()
 
 /* grant_status(w): a lock waiter 0, a condvar waiter its condvar status */
 #define GRANT_STATUS(w) (wkind[w] == K_MUTEX -> OK : wstatus[w])
+/* the status the head h leaves the queue with, read under the lock */
+#ifdef SPLIT_STATUS
+#define HEAD_STATUS(h) hs
+#else
+#define HEAD_STATUS(h) wstatus[h]
+#endif
 
 /* The lock goes to w (DONE, on its way to its callback) */
 inline CARRY(w)
@@ -927,7 +976,7 @@ inline WAKE_HEAD()
         :: (v & M_LOCKED) != 0 -> owners--
         :: else
         fi;
-        QREMOVE(h, RESUME, wstatus[h])
+        QREMOVE(h, RESUME, HEAD_STATUS(h))
     :: else -> h = 0
     fi;
     nv = 0
@@ -981,7 +1030,7 @@ inline mutex_unlock(me)
                         fi;
                         /* direct hand-off: h leaves the queue holding the
                          * lock (M4: the only writer) */
-                        QREMOVE(h, DONE, GRANT_STATUS(h));
+                        QREMOVE(h, DONE, (wkind[h] == K_MUTEX -> OK : HEAD_STATUS(h)));
                         word = M_LOCKED | (v & (M_WOKEN | M_CLOSED)) | (qlen > 0 -> M_WAITERS : 0);
                         CARRY(h);
                         QUNLOCK()
@@ -1320,6 +1369,34 @@ inline r_body()
 }
 #endif
 
+#ifdef OWN_CANCEL
+/* as_cancel on the wait's own loop thread, its CAS won: as__cancel_giveback
+ * at once (the permits, lock or signal are free when as_cancel returns),
+ * which stores the status -ECANCELED so that the callback does not give
+ * back twice.  That store is outside any queue lock. */
+inline own_giveback(w)
+{
+    atomic {
+        GIVEBACK_DECIDE(w);
+        if
+        :: gbk -> owngb[w] = 1; REACH(23)
+        :: else
+        fi
+    };
+    if
+    :: gbk -> kind_giveback(w, 1)
+    :: else
+    fi;
+    gbk = 0;
+    atomic {
+#ifndef BUG_OWN_NO_MARK
+        wstatus[w] = ECANCELED;
+#endif
+        assert(gb == 0)         /* X1: passed on when as_cancel returns */
+    }
+}
+#endif
+
 /* ==== wait.c: as_cancel (another thread) ================================= */
 /* On a DONE wait, a canceller on another thread does the CAS and nothing
  * else: it reads no field of the wait (its callback may re-arm or free it
@@ -1370,6 +1447,16 @@ inline as_cancel(w)
             if
             :: ok ->
                 ok = 0;
+#ifdef OWN_CANCEL
+#ifdef FIX_OWN_COND_DEFER
+                if
+                :: wkind[w] == K_COND -> skip   /* left to the callback */
+                :: else -> own_giveback(w)
+                fi;
+#else
+                own_giveback(w);
+#endif
+#endif
 #ifdef BUG_GIVEBACK_TWICE
                 /* the former code: the canceller gives the grant back
                  * too, with the status it read before the CAS */
@@ -1402,6 +1489,9 @@ inline cancel_giveback(w)
         GIVEBACK_DECIDE(w);
         if
         :: gbk -> REACH(19)
+#ifdef OWN_CANCEL
+        :: !gbk && owngb[w] -> REACH(24)    /* given back by as_cancel */
+#endif
         :: else
         fi
     };
@@ -1550,7 +1640,14 @@ inline start(w, n, deadline)
 proctype loop()
 {
     byte v, nv, h, i, k, w, r, s, st, kr, cr, gu, count, batch, pending;
-    bit got, ok, fast, done, fin, pass, todo2, gbk;
+    bit got, ok, fast, done, fin, pass, todo1, todo2, gbk;
+#ifdef SPLIT_STATUS
+    byte hs;
+#endif
+#ifdef OWN_CANCEL
+    byte cw;
+    bit todoc = 1;
+#endif
 
 #if HAS_COND
     pending = 1;    /* wait 3: its as_cond_wait_async returned 0 */
@@ -1560,7 +1657,11 @@ proctype loop()
 #else
 #define DL1 0
 #endif
-#ifdef SEM
+#if SCEN == SC_COND && defined(OWN_CANCEL)
+    todo1 = 1;      /* wait 1 starts at a moment of the loop's choosing (so
+                     * that the condvar wait can be queued in the mutex
+                     * first, and handed the lock by r) */
+#elif defined(SEM)
     start(1, W1N, DL1);
 #else
     start(1, 0, DL1);
@@ -1575,9 +1676,20 @@ proctype loop()
 #endif
 #endif
     do
-    :: pending == 0 && !todo2 -> break
+    :: pending == 0 && !todo1 && !todo2 -> break
     :: mbox != 0 -> run_one()
+    :: todo1 -> todo1 = 0; start(1, 0, 0)
     :: todo2 -> todo2 = 0; start(2, 1, 0)
+#ifdef OWN_CANCEL
+    /* the loop's own as_cancel, at any of its steps (in a callback, or
+     * between two runs of the loop) */
+#if SCEN == SC_COND
+    :: todoc -> todoc = 0; cw = 3; as_cancel(cw)
+#else
+    :: todoc && (issued & (1 << 1)) != 0 -> todoc = 0; cw = 1; as_cancel(cw)
+    :: todoc && (issued & (1 << 2)) != 0 -> todoc = 0; cw = 2; as_cancel(cw)
+#endif
+#endif
 #if SCEN == SC_TIMEOUT
     /* the deadline passes at any of the loop's steps */
     :: inheap[1] -> expire(1)
@@ -1591,6 +1703,9 @@ proctype r()
 {
     byte v, nv, h, i, k, s, st, kr, count, batch;
     bit got, ok, fast, done, fin, pass;
+#ifdef SPLIT_STATUS
+    byte hs;
+#endif
 
     r_body();
     finished++

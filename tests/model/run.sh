@@ -133,6 +133,13 @@ checks=(
     "cancel.mutex.close|cancel.pml|-DMUTEX -DSCEN=SC_CLOSE -DWITH_CANCEL|safety|pass|O0"
     "cancel.mutex.close.cond|cancel.pml|-DMUTEX -DSCEN=SC_CLOSE -DCOND|safety|pass|O0"
     "cancel.mutex.close.cond.strict|cancel.pml|-DMUTEX -DSCEN=SC_CLOSE -DCOND -DSTRICT|safety|pass|O0"
+    # as_cancel on the loop's own thread (it gives a DONE grant back at once)
+    "cancel.sem.own-cancel|cancel.pml|-DSEM -DSCEN=SC_CANCEL -DOWN_CANCEL|safety|pass|O0"
+    "cancel.mutex.own-cancel|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL -DOWN_CANCEL|safety|pass|O0"
+    "cancel.mutex.own-cancel.strict|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL -DOWN_CANCEL -DSTRICT|safety|pass|O0"
+    # finding F4's candidate fix (README.md): not the C code
+    "cancel.mutex.own-cond-cancel.fix|cancel.pml|-DMUTEX -DSCEN=SC_COND -DOWN_CANCEL -DFIX_OWN_COND_DEFER|safety|pass|O0"
+    "cancel.mutex.own-cond-cancel.fix.strict|cancel.pml|-DMUTEX -DSCEN=SC_COND -DOWN_CANCEL -DFIX_OWN_COND_DEFER -DSTRICT|safety|pass|O0"
     # vacuity: the paths the rows above are about are taken (REACH points)
     "cancel.sem.cancel.reach|cancel.pml|-DSEM -DSCEN=SC_CANCEL|reach|reach:1 2 3 4 9 18 19|O0"
     "cancel.sem.timeout.reach|cancel.pml|-DSEM -DSCEN=SC_TIMEOUT -DW2_DEADLINE -DWITH_CANCEL|reach|reach:1 2 3 4 7 8 9 18 19|O0"
@@ -141,6 +148,9 @@ checks=(
     "cancel.mutex.cond-cancel.reach|cancel.pml|-DMUTEX -DSCEN=SC_COND|reach|reach:1 2 3 16 17 18 19 20 21 22|O0"
     "cancel.mutex.timeout.reach|cancel.pml|-DMUTEX -DSCEN=SC_TIMEOUT -DW2_DEADLINE -DWITH_CANCEL|reach|reach:1 2 3 4 5 6 7 8 10 17 18 19 22|O0"
     "cancel.mutex.close.reach|cancel.pml|-DMUTEX -DSCEN=SC_CLOSE -DCOND|reach|reach:6 11 12 13 14 15 17 22|O0"
+    "cancel.sem.own-cancel.reach|cancel.pml|-DSEM -DSCEN=SC_CANCEL -DOWN_CANCEL|reach|reach:1 3 4 9 18 23 24|O0"
+    "cancel.mutex.own-cancel.reach|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL -DOWN_CANCEL|reach|reach:1 3 4 5 6 17 18 22 23 24|O0"
+    "cancel.mutex.own-cond-cancel.fix.reach|cancel.pml|-DMUTEX -DSCEN=SC_COND -DOWN_CANCEL -DFIX_OWN_COND_DEFER|reach|reach:1 2 3 16 17 18 19 20 21 22|O0"
     # deliberately broken variants of the round-2 protocols
     "cancel.sem.BUG_CANCEL_NO_GIVEBACK|cancel.pml|-DSEM -DSCEN=SC_CANCEL -DBUG_CANCEL_NO_GIVEBACK|safety|fail:assert/gb==0|O0"
     "cancel.mutex.BUG_CANCEL_NO_GIVEBACK|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL -DBUG_CANCEL_NO_GIVEBACK|safety|fail:assert/gb==0|O0"
@@ -149,6 +159,8 @@ checks=(
     "cancel.sem.BUG_GIVEBACK_TWICE|cancel.pml|-DSEM -DSCEN=SC_CANCEL -DBUG_GIVEBACK_TWICE|safety|fail:assert/outs[w]==1|O0"
     "cancel.mutex.BUG_GIVEBACK_TWICE|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL -DBUG_GIVEBACK_TWICE|safety|fail:assert/outs[w]==1|O0"
     "cancel.mutex.BUG_COND_KEEPS_SIGNALLED|cancel.pml|-DMUTEX -DSCEN=SC_COND -DBUG_COND_KEEPS_SIGNALLED|safety|fail:assert/outs[w]==1|O0"
+    "cancel.sem.BUG_OWN_NO_MARK|cancel.pml|-DSEM -DSCEN=SC_CANCEL -DOWN_CANCEL -DBUG_OWN_NO_MARK|safety|fail:assert/outs[w]==1|O0"
+    "cancel.mutex.BUG_OWN_NO_MARK|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL -DOWN_CANCEL -DBUG_OWN_NO_MARK|safety|fail:assert/outs[w]==1|O0"
     "cancel.mutex.BUG_PUSH_DROPS_CANCEL|cancel.pml|-DMUTEX -DSCEN=SC_COND -DBUG_PUSH_DROPS_CANCEL|safety|fail:assert/cancelled[w]|O0"
     "cancel.sem.BUG_TIMEOUT_NO_REGRANT|cancel.pml|-DSEM -DSCEN=SC_TIMEOUT -DW1N=3 -DBUG_TIMEOUT_NO_REGRANT|safety|fail:assert/wn[q[0]]|O0"
     "cancel.sem.BUG_TIMEOUT_NO_REGRANT.endstate|cancel.pml|-DSEM -DSCEN=SC_TIMEOUT -DW1N=3 -DBUG_TIMEOUT_NO_REGRANT -DNO_INVARIANTS|safety|fail:endstate|O0"
@@ -163,6 +175,10 @@ checks=(
     "cancel.sem.BUG_CLOSE_CLEARS_WAITERS|cancel.pml|-DSEM -DSCEN=SC_CLOSE -DBUG_CLOSE_CLEARS_WAITERS|safety|fail:assert/closed_lin|O0"
     # finding F1, fixed: *_async on a thread that does not run the loop
     "delivery.setup-thread|delivery.pml|-DSETUP_THREAD|safety|pass"
+    # finding F4 (README.md), open: a loop-thread as_cancel of a signalled
+    # condvar waiter stores its status outside the lock; a mutex hand-off
+    # writes the old status back and the signal is passed on twice
+    "cancel.mutex.FINDING_F4_own_cond_cancel|cancel.pml|-DMUTEX -DSCEN=SC_COND -DOWN_CANCEL|safety|fail:assert/outs[w]==1|O0"
     # read-write lock (rwlock.pml): phases and upgrade, and broken variants
     "rwlock.phases|rwlock.pml||safety|pass|O2"
     "rwlock.upgrade|rwlock.pml|-DUPGRADE|safety|pass|O2"
