@@ -1,12 +1,14 @@
 /*
  * cancel.pml -- the round-2 wait protocols of src/wait.c, src/loop.c and
  * src/timer.c over the semaphore (src/sem.c) and the mutex (src/mutex.c) on
- * the waiter queue of src/waitq.h / src/waitq.c: as_cancel from any thread
- * (QUEUED: under the queue lock; DONE: CAS DONE -> DONE|CANCEL racing the
- * loop's exchange to IDLE, then kind->giveback; RESUME: GIVE_UP under the
- * lock), a loop's deadline (as__wait_expire: -ETIMEDOUT for a QUEUED or
- * RESUME wait, a DONE one is left to its grant) and close (-ESHUTDOWN for
- * every queued wait, later waits refused, releases still count).
+ * the waiter queue of src/waitq.h / src/waitq.c: as_cancel from another
+ * thread (QUEUED: under the queue lock; DONE: the CAS DONE -> DONE|CANCEL
+ * alone, racing the loop's exchange to IDLE; the loop, after the exchange,
+ * passes a grant on (as__cancel_giveback: kind->giveback) before the
+ * callback; RESUME: GIVE_UP under the lock), a loop's deadline
+ * (as__wait_expire: -ETIMEDOUT for a QUEUED or RESUME wait, a DONE one is
+ * left to its grant) and close (-ESHUTDOWN for every queued wait, later
+ * waits refused, releases still count).
  *
  * One primitive per build: -DSEM or -DMUTEX.  One scenario per build:
  *
@@ -27,7 +29,8 @@
  *     signaller, holding the mutex: it calls as__mutex_acquire_for(m, w3)
  *     before or after its unlock, then barges once; the loop also starts
  *     lock wait 1; c cancels wait 3 (as_cancel -> cond_cancel or the DONE
- *     path, whose giveback passes the signal on: as_cond_signal)
+ *     path, after which the loop's giveback passes the signal on before
+ *     the callback: as_cond_signal)
  *   SCEN == SC_TIMEOUT  a deadline racing a grant
  *     loop   waits 1 and 2 as above, wait 1 (and with W2_DEADLINE wait 2)
  *            with a deadline; the loop's timer may expire it at any of the
@@ -44,6 +47,14 @@
  *   -DWITH_CANCEL adds thread c to SC_TIMEOUT, SC_CLOSE and SC_FORGET (a
  *   cancel, a deadline or close, and a grant all racing); -DW2_DEADLINE
  *   gives wait 2 a deadline too (SC_TIMEOUT).
+ *   -DOWN_CANCEL (SC_CANCEL, SC_COND): no thread c; the loop itself calls
+ *   as_cancel (of wait 1 or 2; SC_COND: of wait 3) once, at any of its
+ *   steps.  On a DONE wait that is the own-thread path: the CAS, then
+ *   as__cancel_giveback at once (the grant passed on before as_cancel
+ *   returns, status -ECANCELED, so the callback gives nothing back).
+ *   SC_COND then starts lock wait 1 at a moment of the loop's choosing, so
+ *   that the condvar wait can reach the mutex's queue first and be handed
+ *   the lock by r.
  *   Sizes: sem TOTAL = INIT_COUNT + R_HELD = 2 (SC_CLOSE, SC_FORGET: 1), wait
  *   1 asks for W1N = 2 (1), wait 2 for 1; W1N > TOTAL: a big head that can
  *   never be served (it must be cancelled or expire).
@@ -54,7 +65,12 @@
  * atomic access of the C code is its own step, list surgery under the queue
  * lock is one step (as sem.pml).  mutex: what a thread does under the queue
  * lock is merged with its one access to the mutex word (as mutex.pml,
- * README.md "granularity").
+ * README.md "granularity").  A wait is used once (no callback re-arms it):
+ * its kind never changes, so the kind re-check of as__q_cancel /
+ * cond_cancel under the queue lock (-EAGAIN: look again) is never taken.
+ * With OWN_CANCEL and a condvar waiter a wait's status has a writer that
+ * holds no lock, and the mutex's critical sections read it and write it
+ * back at two points (SPLIT_STATUS, q_lock_load).
  *
  * Checked (assertions; the monitor runs in every state where the queue lock
  * is free):
@@ -63,10 +79,15 @@
  *        and at the end: as_cancel returned 0 iff the callback had
  *        -ECANCELED
  *   X1   a grant (sem: the permits; mutex: the lock; condvar: the signal)
- *        is delivered (callback with 0) or given back (by the canceller
- *        whose CAS set CANCEL on a DONE wait with status 0), exactly once:
- *        never both (assert at each), never neither (at the end), and
- *        as_cancel returns only after it gave back what it took
+ *        is delivered (callback with 0) or given back (by the loop, before
+ *        the callback, when a CAS set CANCEL on a DONE wait with status 0;
+ *        for a condvar waiter also by cond_cancel), exactly once: never
+ *        both (assert at each), never neither (at the end); what the loop
+ *        took back is passed on before the callback runs (gb == 0); a
+ *        canceller on another thread touches nothing after its CAS (no
+ *        field read, no giveback), and its CAS commits before the callback
+ *        (ncb == 0); with OWN_CANCEL, the loop-thread as_cancel returns
+ *        having passed on what it took (gb == 0)
  *   grant wins: a callback of a wait whose grant was decided, and which was
  *        not cancelled, reports 0 (a deadline never overrides it)
  *   sem  S3 conservation (count + held + carried + in a releaser's hands ==
@@ -84,11 +105,21 @@
  *   invalid end states: nobody waits for ever (no lost wake-up)
  *
  * Broken variants (each must FAIL):
- *   BUG_CANCEL_NO_GIVEBACK  as_cancel's DONE path does not pass the grant on
+ *   BUG_CANCEL_NO_GIVEBACK  the loop, finding CANCEL at the exchange, does
+ *                           not pass the grant on (as__cancel_giveback
+ *                           only sets the status)
  *   BUG_CANCEL_STORE        as_cancel's DONE path stores DONE|CANCEL (a plain
  *                           store after its check) instead of the CAS
- *   BUG_GIVEBACK_TWICE      the callback of a cancelled granted wait gives
- *                           the grant back too
+ *   BUG_GIVEBACK_TWICE      the canceller on another thread gives the grant
+ *                           back too, as the former code did (with the
+ *                           status it read before its CAS), and the loop
+ *                           as well
+ *   BUG_COND_KEEPS_SIGNALLED  cond_cancel passes the signal on but leaves
+ *                           SIGNALLED set (the callback's giveback passes
+ *                           it again)
+ *   BUG_OWN_NO_MARK         OWN_CANCEL: the loop-thread as_cancel gives the
+ *                           grant back but leaves the status 0 (the
+ *                           callback gives it back again)
  *   BUG_PUSH_DROPS_CANCEL   as__q_mark_queued stores QUEUED, dropping CANCEL
  *   BUG_TIMEOUT_NO_REGRANT  sem: a wait removed by its deadline does not
  *                           re-run the grant for the waiters behind it
@@ -96,18 +127,28 @@
  *                           becomes -ETIMEDOUT over the grant)
  *   BUG_CLOSE_CLEARS_WAITERS  sem: close stores the count without WAITERS
  *                           (one RMW)
- * Models of fixes (not the C code; see README.md, findings F2 and F3):
- *   FIX_CLOSE_RMW           sem: close sets WAITERS with one RMW (fetch_or)
- *                           instead of the C code's load, then store
- *   FIX_FORGET_RECHECK      sem: as_sem_forget under the lock goes back to
- *                           the lock-free path when WAITERS is clear (as
- *                           as_sem_release does) instead of storing
+ *   BUG_CLOSE_STORE         sem: close sets WAITERS with a load, then a
+ *                           store, instead of the fetch_or (the former C
+ *                           code: finding F2, README.md)
+ *   BUG_FORGET_NO_RECHECK   sem: as_sem_forget, under the lock, stores the
+ *                           word without checking that WAITERS is still set
+ *                           (the former C code: finding F3, README.md)
+ * Finding F4 (README.md, fixed; the former code, -DMUTEX -DSCEN=SC_COND
+ * -DOWN_CANCEL without the fix, fails): the loop-thread as_cancel stored the condvar waiter's status -ECANCELED
+ * outside any lock while a mutex hand-off reads and writes it back under
+ * the mutex's queue lock (SPLIT_STATUS models that read and write as two
+ * points of the critical section); the store is lost and the signal is
+ * passed on twice.  The fix (the C code's kind->done_moves):
+ *   FIX_OWN_COND_DEFER      OWN_CANCEL: a condvar waiter's grant (the
+ *                           signal) is not given back by the loop-thread
+ *                           as_cancel but left to the callback's giveback,
+ *                           as for a cross-thread cancel
  *   NO_INVARIANTS           leave the monitor out
  *   REACHALL, REACHPT=k     vacuity: REACH(k) points become failing
  *                           assertions (run.sh's "reach" rows; list below)
  *
  * REACH points (each a path the checks above are about):
- *    1 as_cancel's CAS on a DONE wait with status 0: the grant given back
+ *    1 as_cancel's CAS won on a DONE wait whose grant was decided (status 0)
  *    2 as_cancel's CAS lost (the loop's exchange, or a push, came first)
  *    3 kind->cancel found the wait decided meanwhile (-ENOENT): look again
  *    4 a QUEUED wait unlinked with -ECANCELED
@@ -125,8 +166,15 @@
  *   16 a push kept the CANCEL bit (W1)
  *   17 mutex: a woken wait went back to the head of the queue (STARVING)
  *   18 as_cancel returned -ENOENT: the callback had run
- *   19 a callback reported -ECANCELED for a grant the canceller gave back
+ *   19 the loop passed a cancelled grant on (as__cancel_giveback with
+ *      status 0) before the callback reported -ECANCELED
  *   20 cond_cancel passed the signal on (C2)
+ *   21 the loop's giveback of a cancelled condvar waiter had nothing to
+ *      pass: cond_cancel passed the signal and cleared SIGNALLED
+ *   23 OWN_CANCEL: the loop-thread as_cancel passed a DONE wait's grant on
+ *      at once
+ *   24 OWN_CANCEL: the loop's giveback before the callback found the
+ *      status -ECANCELED (given back by that as_cancel): nothing to pass
  *   22 mutex: a STARVING head handed the lock directly
  */
 
@@ -187,6 +235,9 @@
 #define HAS_COND 1
 #else
 #define HAS_COND 0
+#endif
+#if HAS_COND && defined(OWN_CANCEL)
+#define SPLIT_STATUS 1    /* see q_lock_load */
 #endif
 
 /* ---- the primitive (as__prim) -------------------------------------------- */
@@ -254,9 +305,13 @@ byte outs[NW + 1];        /* X1: the grant delivered + given back */
 bit inheap[NW + 1];       /* in the loop's deadline heap */
 bit mustshut[NW + 1];     /* pending, undecided when close ran */
 bit closed_lin;           /* close took effect for lock-free paths */
-byte gb;                  /* grants taken by the canceller, not yet given
-                           * back (sem: permits; mutex: the lock) */
+byte gb;                  /* grants taken back by the loop (a cancelled
+                           * DONE wait with status 0), not yet passed on
+                           * (sem: permits; mutex: the lock) */
 byte passed;              /* condvar signals passed on (as_cond_signal) */
+#ifdef OWN_CANCEL
+bit owngb[NW + 1];        /* the loop's own as_cancel passed its grant on */
+#endif
 byte finished;            /* threads that ended */
 #ifdef SEM
 byte held = R_HELD;       /* permits held by threads */
@@ -269,7 +324,7 @@ byte owners = 1;          /* threads holding the lock + DONE waits carrying
 bit carried[NW + 1];      /* a DONE wait carries the lock */
 #endif
 
-#if SCEN == SC_CANCEL || SCEN == SC_COND || defined(WITH_CANCEL)
+#if (SCEN == SC_CANCEL || SCEN == SC_COND || defined(WITH_CANCEL)) && !defined(OWN_CANCEL)
 #define HAS_C 1           /* thread c cancels */
 #else
 #define HAS_C 0
@@ -607,20 +662,32 @@ inline kind_cancel(w, st)
     fi
 }
 
-/* kind->giveback: sem_giveback -> as_sem_release(home, n) */
-inline kind_giveback(w)
+/* kind->giveback: sem_giveback -> as_sem_release(home, n), by a thread
+ * running the loop (me = 1) or not (0: the semaphore does not care) */
+inline kind_giveback(w, me)
 {
     sem_release(wn[w]);
     gb = gb - wn[w]
 }
 
-/* The ghosts of as_cancel's CAS on a DONE wait with status 0: the canceller
- * now holds the grant (X1: given back). */
+/* The ghosts of a grant taken back for a cancelled DONE wait with status 0
+ * (as__cancel_giveback): the thread giving it back holds the permits until
+ * its as_sem_release (X1: given back). */
 inline TAKE_GRANT(w)
 {
-    carried = carried - wn[w]; held = held + wn[w]; gb = gb + wn[w];
     outs[w]++;
-    assert(outs[w] == 1)          /* X1: not delivered, not given back twice */
+    assert(outs[w] == 1);         /* X1: not delivered, not given back twice */
+    carried = carried - wn[w]; held = held + wn[w]; gb = gb + wn[w]
+}
+
+/* as__cancel_giveback's test: a grant (status 0) to pass on; gbk = 1 */
+inline GIVEBACK_DECIDE(w)
+{
+    gbk = (wstatus[w] == OK);
+    if
+    :: gbk -> TAKE_GRANT(w)
+    :: else
+    fi
 }
 
 /* The callback of w (status st): use the grant, give it back. */
@@ -660,12 +727,14 @@ inline prim_close()
         /* S4: WAITERS stays set, with the queue empty */
 #if defined(BUG_CLOSE_CLEARS_WAITERS)
         atomic { word = word & SEM_COUNT; closed_lin = 1 };
-#elif defined(FIX_CLOSE_RMW)
-        atomic { word = word | SEM_WAITERS; closed_lin = 1 };
-#else
-        /* the C code: as__store(word, (as__load(word) & SEM_COUNT) | WAITERS) */
+#elif defined(BUG_CLOSE_STORE)
+        /* F2, the former C code:
+         * as__store(word, (as__load(word) & SEM_COUNT) | WAITERS) */
         v = word & SEM_COUNT;
         atomic { word = v | SEM_WAITERS; closed_lin = 1 };
+#else
+        /* as__fetch_or(word, SEM_WAITERS) */
+        atomic { word = word | SEM_WAITERS; closed_lin = 1 };
 #endif
         skip
     :: else
@@ -683,12 +752,13 @@ inline sem_forget(n)
         /* S2: the queue lock holder writes the word */
         q_lock();
         v = word;
-#ifdef FIX_FORGET_RECHECK
+#ifndef BUG_FORGET_NO_RECHECK
         if
         :: (v & SEM_WAITERS) == 0 -> q_unlock()   /* left meanwhile: again */
         :: else ->
 #endif
-            /* the C code stores without looking at WAITERS again */
+            /* (F3, BUG_FORGET_NO_RECHECK: stored without looking at
+             * WAITERS again) */
             atomic {
                 k = ((v & SEM_COUNT) < n -> (v & SEM_COUNT) : n);
                 word = v - k;
@@ -696,7 +766,7 @@ inline sem_forget(n)
             };
             q_unlock();
             break
-#ifdef FIX_FORGET_RECHECK
+#ifndef BUG_FORGET_NO_RECHECK
         fi
 #endif
     :: else ->
@@ -736,10 +806,18 @@ inline r_body()
 #else
 /* ==== mutex.c ============================================================= */
 
-/* as__q_lock followed by the first load of the word */
+/* as__q_lock followed by the first load of the word.  SPLIT_STATUS (a
+ * loop-thread as_cancel writes a condvar waiter's status outside any lock):
+ * also the read of the head's status that a hand-off or a wake writes back
+ * later in the same critical section (as__q_remove(p, h, ..,
+ * grant_status(h)) and (.., h->as__status): a read, then a write). */
 inline q_lock_load()
 {
+#ifdef SPLIT_STATUS
+    atomic { qlock == 0 -> qlock = _pid + 1; v = word; hs = wstatus[q[0]] }
+#else
     atomic { qlock == 0 -> qlock = _pid + 1; v = word }
+#endif
 }
 
 inline QUNLOCK()
@@ -750,6 +828,12 @@ inline QUNLOCK()
 
 /* grant_status(w): a lock waiter 0, a condvar waiter its condvar status */
 #define GRANT_STATUS(w) (wkind[w] == K_MUTEX -> OK : wstatus[w])
+/* the status the head h leaves the queue with, read under the lock */
+#ifdef SPLIT_STATUS
+#define HEAD_STATUS(h) hs
+#else
+#define HEAD_STATUS(h) wstatus[h]
+#endif
 
 /* The lock goes to w (DONE, on its way to its callback) */
 inline CARRY(w)
@@ -892,7 +976,7 @@ inline WAKE_HEAD()
         :: (v & M_LOCKED) != 0 -> owners--
         :: else
         fi;
-        QREMOVE(h, RESUME, wstatus[h])
+        QREMOVE(h, RESUME, HEAD_STATUS(h))
     :: else -> h = 0
     fi;
     nv = 0
@@ -946,7 +1030,7 @@ inline mutex_unlock(me)
                         fi;
                         /* direct hand-off: h leaves the queue holding the
                          * lock (M4: the only writer) */
-                        QREMOVE(h, DONE, GRANT_STATUS(h));
+                        QREMOVE(h, DONE, (wkind[h] == K_MUTEX -> OK : HEAD_STATUS(h)));
                         word = M_LOCKED | (v & (M_WOKEN | M_CLOSED)) | (qlen > 0 -> M_WAITERS : 0);
                         CARRY(h);
                         QUNLOCK()
@@ -1109,7 +1193,14 @@ inline kind_cancel(w, st)
                     :: st == ECANCELED ->
                         state[w] = state[w] | CANCEL;
                         cancelled[w] = 1;
-                        pass = (wstatus[w] == OK && (wflags[w] & F_SIGNALLED) != 0)
+                        pass = (wstatus[w] == OK && (wflags[w] & F_SIGNALLED) != 0);
+#ifndef BUG_COND_KEEPS_SIGNALLED
+                        /* passed on now: the callback's giveback must not
+                         * pass it again */
+                        wflags[w] = wflags[w] & ~F_SIGNALLED
+#else
+                        skip
+#endif
                     :: else
                     fi
                 :: wkind[w] == K_MUTEX && BASE(state[w]) == RESUME ->
@@ -1156,21 +1247,19 @@ inline kind_cancel(w, st)
     fi
 }
 
-/* kind->giveback: mutex_giveback (as_mutex_unlock) or cond_giveback
- * (as_cond_signal if SIGNALLED) */
-inline kind_giveback(w)
+/* kind->giveback, once GIVEBACK_DECIDE said so: mutex_giveback
+ * (as_mutex_unlock, by a thread running the loop: me = 1, or not: 0) or
+ * cond_giveback (as_cond_signal: SIGNALLED was set) */
+inline kind_giveback(w, me)
 {
     if
-    :: wkind[w] == K_MUTEX -> mutex_unlock(0); gb--
-    :: else ->
-        if
-        :: (wflags[w] & F_SIGNALLED) != 0 -> passed++
-        :: else
-        fi
+    :: wkind[w] == K_MUTEX -> mutex_unlock(me); gb--
+    :: else -> passed++
     fi
 }
 
-/* The ghosts of as_cancel's CAS on a DONE wait with status 0 */
+/* The ghosts of a grant taken back for a cancelled DONE wait with status 0
+ * (as__cancel_giveback) */
 inline TAKE_GRANT(w)
 {
     outs[w]++;
@@ -1178,9 +1267,25 @@ inline TAKE_GRANT(w)
     if
     :: wkind[w] == K_MUTEX ->
         assert(carried[w]);
-        carried[w] = false;       /* the canceller owns the lock now */
+        carried[w] = false;       /* the thread giving it back owns it now */
         gb++
     :: else                       /* the signal; the lock stays with w */
+    fi
+}
+
+/* as__cancel_giveback's test (status 0 and kind->giveback, which for a
+ * condvar waiter acts on SIGNALLED): something to pass on; gbk = 1 */
+inline GIVEBACK_DECIDE(w)
+{
+    gbk = (wstatus[w] == OK && (wkind[w] == K_MUTEX || (wflags[w] & F_SIGNALLED) != 0));
+    if
+    :: gbk -> TAKE_GRANT(w)
+    :: else ->
+        if
+        :: wstatus[w] == OK && wkind[w] == K_COND -> REACH(21)  /* passed on
+                                   * by cond_cancel, which cleared SIGNALLED */
+        :: else
+        fi
     fi
 }
 
@@ -1264,16 +1369,51 @@ inline r_body()
 }
 #endif
 
-/* ==== wait.c: as_cancel (any thread) ===================================== */
+#ifdef OWN_CANCEL
+/* as_cancel on the wait's own loop thread, its CAS won: as__cancel_giveback
+ * at once (the permits, lock or signal are free when as_cancel returns),
+ * which stores the status -ECANCELED so that the callback does not give
+ * back twice.  That store is outside any queue lock. */
+inline own_giveback(w)
+{
+    atomic {
+        GIVEBACK_DECIDE(w);
+        if
+        :: gbk -> owngb[w] = 1; REACH(23)
+        :: else
+        fi
+    };
+    if
+    :: gbk -> kind_giveback(w, 1)
+    :: else
+    fi;
+    gbk = 0;
+    atomic {
+#ifndef BUG_OWN_NO_MARK
+        wstatus[w] = ECANCELED;
+#endif
+        assert(gb == 0)         /* X1: passed on when as_cancel returns */
+    }
+}
+#endif
+
+/* ==== wait.c: as_cancel (another thread) ================================= */
+/* On a DONE wait, a canceller on another thread does the CAS and nothing
+ * else: it reads no field of the wait (its callback may re-arm or free it
+ * the moment after); the loop gives a grant back before the callback
+ * (cancel_giveback in run_one). */
 inline as_cancel(w)
 {
     cr = 0;
     do
     :: cr != 0 -> break
     :: else ->
-        /* load the state (acquire); with DONE, read what a giveback needs
-         * (kind, home, n, flags, status: stable while DONE) */
+#ifndef BUG_GIVEBACK_TWICE
+        s = state[w];                   /* load (acquire) */
+#else
+        /* the former code: read the status for its own giveback */
         atomic { s = state[w]; st = wstatus[w] };
+#endif
         if
         :: s == IDLE ->                                 /* -ENOENT */
             cr = 2;
@@ -1283,37 +1423,45 @@ inline as_cancel(w)
             fi
         :: s != IDLE && (s & CANCEL) != 0 -> cr = 1     /* idempotent */
         :: s != IDLE && (s & CANCEL) == 0 && BASE(s) == DONE ->
-#ifndef BUG_CANCEL_STORE
             atomic {
+#ifndef BUG_CANCEL_STORE
                 if
                 :: state[w] == s ->
+#else
+                if
+                :: true ->      /* a plain store after the check */
+#endif
+                    /* W1: a cancel commits before the wait's callback
+                     * (after it the wait is the application's again) */
+                    assert(ncb[w] == 0);
                     state[w] = s | CANCEL;
                     cancelled[w] = 1;
                     if
-                    :: st == OK -> TAKE_GRANT(w)
+                    :: granted[w] && wstatus[w] == OK -> REACH(1)
                     :: else
                     fi;
                     ok = 1
                 :: else -> ok = 0
                 fi
             };
-#else
-            atomic {
-                state[w] = s | CANCEL;
-                cancelled[w] = 1;
-                if
-                :: st == OK -> TAKE_GRANT(w)
-                :: else
-                fi;
-                ok = 1
-            };
-#endif
             if
             :: ok ->
                 ok = 0;
-#ifndef BUG_CANCEL_NO_GIVEBACK
+#ifdef OWN_CANCEL
+#ifdef FIX_OWN_COND_DEFER
                 if
-                :: st == OK -> atomic { REACH(1) }; kind_giveback(w)
+                :: wkind[w] == K_COND -> skip   /* left to the callback */
+                :: else -> own_giveback(w)
+                fi;
+#else
+                own_giveback(w);
+#endif
+#endif
+#ifdef BUG_GIVEBACK_TWICE
+                /* the former code: the canceller gives the grant back
+                 * too, with the status it read before the CAS */
+                if
+                :: st == OK -> atomic { TAKE_GRANT(w) }; kind_giveback(w, 0)
                 :: else
                 fi;
 #endif
@@ -1328,9 +1476,32 @@ inline as_cancel(w)
             fi
         fi
     od;
-    /* X1: as_cancel returns having passed on what it took */
-    assert(gb == 0);
     cret[w] = cr
+}
+
+/* ==== loop.c: as__cancel_giveback (the wait's loop thread) ================= */
+/* A DONE wait whose CANCEL bit is set, whose grant (status 0) is still its
+ * own: pass it on (kind->giveback), once.  The status -ECANCELED is stored
+ * by the caller. */
+inline cancel_giveback(w)
+{
+    atomic {
+        GIVEBACK_DECIDE(w);
+        if
+        :: gbk -> REACH(19)
+#ifdef OWN_CANCEL
+        :: !gbk && owngb[w] -> REACH(24)    /* given back by as_cancel */
+#endif
+        :: else
+        fi
+    };
+#ifndef BUG_CANCEL_NO_GIVEBACK
+    if
+    :: gbk -> kind_giveback(w, 1)
+    :: else
+    fi;
+#endif
+    gbk = 0
 }
 
 /* ==== timer.c: as__timer_expire -> as__wait_expire (loop thread) ========== */
@@ -1358,6 +1529,41 @@ inline expire(w)
     od
 }
 
+/* The callback of w (its state was s, it reports st): the ghosts and the
+ * checks.  Inside an atomic step. */
+inline CALLBACK(w, s, st)
+{
+    pending--;
+    ncb[w]++;
+    assert(ncb[w] == 1);            /* exactly one callback */
+    cbst[w] = st;
+    if
+    :: wkind[w] == K_COND && closed -> REACH(13)
+    :: else
+    fi;
+    /* W1: -ECANCELED iff a cancel committed */
+    assert((st == ECANCELED) == cancelled[w]);
+    /* a decided grant is delivered unless a cancel took it first */
+    assert(!granted[w] || (s & CANCEL) != 0 || st == OK);
+    /* X1: a grant taken back was passed on before the callback */
+    assert(gb == 0);
+    if
+    :: granted[w] && st == OK ->
+        outs[w]++;
+        assert(outs[w] == 1);       /* X1: not given back too */
+#ifdef SEM
+        carried = carried - wn[w]; held = held + wn[w]
+#endif
+    :: else
+    fi;
+#ifdef MUTEX
+    /* a lock callback owns the lock iff its status is 0; a condvar
+     * callback always does */
+    assert((wkind[w] == K_COND -> carried[w] : (carried[w] == (st == OK))));
+#endif
+    skip
+}
+
 /* ==== loop.c: as_loop_run takes one delivered wait ======================== */
 inline run_one()
 {
@@ -1377,7 +1583,8 @@ inline run_one()
     :: else ->
 #endif
         /* as__run_callback: the deadline out of the heap, then the exchange
-         * to IDLE (what a cross-thread as_cancel races with) */
+         * to IDLE (what a cross-thread as_cancel races with); without the
+         * CANCEL bit, the callback */
         atomic {
             inheap[w] = 0;
             st = wstatus[w];
@@ -1385,50 +1592,22 @@ inline run_one()
             state[w] = IDLE;
             assert(BASE(s) == DONE);
             if
-            :: (s & CANCEL) != 0 -> st = ECANCELED
+            :: (s & CANCEL) == 0 -> CALLBACK(w, s, st)
             :: else
-            fi;
-            pending--;
-            ncb[w]++;
-            assert(ncb[w] == 1);            /* exactly one callback */
-            cbst[w] = st;
-            if
-            :: granted[w] && st == ECANCELED -> REACH(19)   /* given back */
-            :: else
-            fi;
-            if
-            :: wkind[w] == K_COND && closed -> REACH(13)
-            :: else
-            fi;
-            /* W1: -ECANCELED iff a cancel committed */
-            assert((st == ECANCELED) == cancelled[w]);
-            /* a decided grant is delivered unless a cancel took it first */
-            assert(!granted[w] || (s & CANCEL) != 0 || st == OK);
-            if
-            :: granted[w] && st == OK ->
-                outs[w]++;
-                assert(outs[w] == 1);       /* X1: not given back too */
-#ifdef SEM
-                carried = carried - wn[w]; held = held + wn[w]
-#endif
-            :: else
-            fi;
-#ifdef BUG_GIVEBACK_TWICE
-            if
-            :: granted[w] && (s & CANCEL) != 0 && wstatus[w] == OK ->
-                /* the callback "passes on" the grant it was told it lost */
-                outs[w]++;
-                assert(outs[w] == 1)
-            :: else
-            fi;
-#endif
-#ifdef MUTEX
-            /* a lock callback owns the lock iff its status is 0; a condvar
-             * callback always does */
-            assert((wkind[w] == K_COND -> carried[w] : (carried[w] == (st == OK))));
-#endif
-            skip
+            fi
         };
+        if
+        :: (s & CANCEL) != 0 ->
+            /* cancelled after its outcome was decided: the grant goes back
+             * before the callback, which reports -ECANCELED */
+            cancel_giveback(w);
+            atomic {
+                wstatus[w] = ECANCELED;
+                st = ECANCELED;
+                CALLBACK(w, s, st)
+            }
+        :: else
+        fi;
         callback_work(w, st);
 #ifdef MUTEX
     fi;
@@ -1461,7 +1640,14 @@ inline start(w, n, deadline)
 proctype loop()
 {
     byte v, nv, h, i, k, w, r, s, st, kr, cr, gu, count, batch, pending;
-    bit got, ok, fast, done, fin, pass, todo2;
+    bit got, ok, fast, done, fin, pass, todo1, todo2, gbk;
+#ifdef SPLIT_STATUS
+    byte hs;
+#endif
+#ifdef OWN_CANCEL
+    byte cw;
+    bit todoc = 1;
+#endif
 
 #if HAS_COND
     pending = 1;    /* wait 3: its as_cond_wait_async returned 0 */
@@ -1471,7 +1657,11 @@ proctype loop()
 #else
 #define DL1 0
 #endif
-#ifdef SEM
+#if SCEN == SC_COND && defined(OWN_CANCEL)
+    todo1 = 1;      /* wait 1 starts at a moment of the loop's choosing (so
+                     * that the condvar wait can be queued in the mutex
+                     * first, and handed the lock by r) */
+#elif defined(SEM)
     start(1, W1N, DL1);
 #else
     start(1, 0, DL1);
@@ -1486,9 +1676,20 @@ proctype loop()
 #endif
 #endif
     do
-    :: pending == 0 && !todo2 -> break
+    :: pending == 0 && !todo1 && !todo2 -> break
     :: mbox != 0 -> run_one()
+    :: todo1 -> todo1 = 0; start(1, 0, 0)
     :: todo2 -> todo2 = 0; start(2, 1, 0)
+#ifdef OWN_CANCEL
+    /* the loop's own as_cancel, at any of its steps (in a callback, or
+     * between two runs of the loop) */
+#if SCEN == SC_COND
+    :: todoc -> todoc = 0; cw = 3; as_cancel(cw)
+#else
+    :: todoc && (issued & (1 << 1)) != 0 -> todoc = 0; cw = 1; as_cancel(cw)
+    :: todoc && (issued & (1 << 2)) != 0 -> todoc = 0; cw = 2; as_cancel(cw)
+#endif
+#endif
 #if SCEN == SC_TIMEOUT
     /* the deadline passes at any of the loop's steps */
     :: inheap[1] -> expire(1)
@@ -1502,6 +1703,9 @@ proctype r()
 {
     byte v, nv, h, i, k, s, st, kr, count, batch;
     bit got, ok, fast, done, fin, pass;
+#ifdef SPLIT_STATUS
+    byte hs;
+#endif
 
     r_body();
     finished++

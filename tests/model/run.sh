@@ -121,8 +121,8 @@ checks=(
     "cancel.sem.cancel.np|cancel.pml|-DSEM -DSCEN=SC_CANCEL|np|pass|O0"
     "cancel.sem.timeout|cancel.pml|-DSEM -DSCEN=SC_TIMEOUT -DW2_DEADLINE -DWITH_CANCEL|safety|pass|O0"
     "cancel.sem.timeout.big-head|cancel.pml|-DSEM -DSCEN=SC_TIMEOUT -DW1N=3 -DWITH_CANCEL|safety|pass|O0"
-    "cancel.sem.close.fixed|cancel.pml|-DSEM -DSCEN=SC_CLOSE -DFIX_CLOSE_RMW -DWITH_CANCEL|safety|pass|O0"
-    "cancel.sem.forget.fixed|cancel.pml|-DSEM -DSCEN=SC_FORGET -DFIX_FORGET_RECHECK|safety|pass|O0"
+    "cancel.sem.close|cancel.pml|-DSEM -DSCEN=SC_CLOSE -DWITH_CANCEL|safety|pass|O0"
+    "cancel.sem.forget|cancel.pml|-DSEM -DSCEN=SC_FORGET|safety|pass|O0"
     "cancel.mutex.cancel|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL|safety|pass|O0"
     "cancel.mutex.cancel.strict|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL -DSTRICT|safety|pass|O0"
     "cancel.mutex.cancel.np|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL|np|pass|O0"
@@ -133,28 +133,54 @@ checks=(
     "cancel.mutex.close|cancel.pml|-DMUTEX -DSCEN=SC_CLOSE -DWITH_CANCEL|safety|pass|O0"
     "cancel.mutex.close.cond|cancel.pml|-DMUTEX -DSCEN=SC_CLOSE -DCOND|safety|pass|O0"
     "cancel.mutex.close.cond.strict|cancel.pml|-DMUTEX -DSCEN=SC_CLOSE -DCOND -DSTRICT|safety|pass|O0"
+    # as_cancel on the loop's own thread (it gives a DONE grant back at once)
+    "cancel.sem.own-cancel|cancel.pml|-DSEM -DSCEN=SC_CANCEL -DOWN_CANCEL|safety|pass|O0"
+    "cancel.mutex.own-cancel|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL -DOWN_CANCEL|safety|pass|O0"
+    "cancel.mutex.own-cancel.strict|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL -DOWN_CANCEL -DSTRICT|safety|pass|O0"
+    # F4 fixed: a condvar waiter's giveback is left to the loop even on its
+    # own thread (kind->done_moves in the C code; FIX_OWN_COND_DEFER here)
+    "cancel.mutex.own-cond-cancel|cancel.pml|-DMUTEX -DSCEN=SC_COND -DOWN_CANCEL -DFIX_OWN_COND_DEFER|safety|pass|O0"
+    "cancel.mutex.own-cond-cancel.strict|cancel.pml|-DMUTEX -DSCEN=SC_COND -DOWN_CANCEL -DFIX_OWN_COND_DEFER -DSTRICT|safety|pass|O0"
     # vacuity: the paths the rows above are about are taken (REACH points)
     "cancel.sem.cancel.reach|cancel.pml|-DSEM -DSCEN=SC_CANCEL|reach|reach:1 2 3 4 9 18 19|O0"
     "cancel.sem.timeout.reach|cancel.pml|-DSEM -DSCEN=SC_TIMEOUT -DW2_DEADLINE -DWITH_CANCEL|reach|reach:1 2 3 4 7 8 9 18 19|O0"
-    "cancel.sem.close.reach|cancel.pml|-DSEM -DSCEN=SC_CLOSE -DFIX_CLOSE_RMW -DWITH_CANCEL|reach|reach:1 2 3 4 11 14 15 18 19|O0"
+    "cancel.sem.close.reach|cancel.pml|-DSEM -DSCEN=SC_CLOSE -DWITH_CANCEL|reach|reach:1 2 3 4 11 14 15 18 19|O0"
     "cancel.mutex.cancel.reach|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL|reach|reach:1 2 3 4 5 6 17 18 19 22|O0"
-    "cancel.mutex.cond-cancel.reach|cancel.pml|-DMUTEX -DSCEN=SC_COND|reach|reach:1 2 3 16 17 18 19 20 22|O0"
+    "cancel.mutex.cond-cancel.reach|cancel.pml|-DMUTEX -DSCEN=SC_COND|reach|reach:1 2 3 16 17 18 19 20 21 22|O0"
     "cancel.mutex.timeout.reach|cancel.pml|-DMUTEX -DSCEN=SC_TIMEOUT -DW2_DEADLINE -DWITH_CANCEL|reach|reach:1 2 3 4 5 6 7 8 10 17 18 19 22|O0"
     "cancel.mutex.close.reach|cancel.pml|-DMUTEX -DSCEN=SC_CLOSE -DCOND|reach|reach:6 11 12 13 14 15 17 22|O0"
+    "cancel.sem.own-cancel.reach|cancel.pml|-DSEM -DSCEN=SC_CANCEL -DOWN_CANCEL|reach|reach:1 3 4 9 18 23 24|O0"
+    "cancel.mutex.own-cancel.reach|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL -DOWN_CANCEL|reach|reach:1 3 4 5 6 17 18 22 23 24|O0"
+    "cancel.mutex.own-cond-cancel.reach|cancel.pml|-DMUTEX -DSCEN=SC_COND -DOWN_CANCEL -DFIX_OWN_COND_DEFER|reach|reach:1 2 3 16 17 18 19 20 21 22|O0"
     # deliberately broken variants of the round-2 protocols
     "cancel.sem.BUG_CANCEL_NO_GIVEBACK|cancel.pml|-DSEM -DSCEN=SC_CANCEL -DBUG_CANCEL_NO_GIVEBACK|safety|fail:assert/gb==0|O0"
     "cancel.mutex.BUG_CANCEL_NO_GIVEBACK|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL -DBUG_CANCEL_NO_GIVEBACK|safety|fail:assert/gb==0|O0"
-    "cancel.sem.BUG_CANCEL_STORE|cancel.pml|-DSEM -DSCEN=SC_CANCEL -DBUG_CANCEL_STORE|safety|fail:assert/outs[w]==1|O0"
-    "cancel.mutex.BUG_CANCEL_STORE|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL -DBUG_CANCEL_STORE|safety|fail:assert/outs[w]==1|O0"
+    "cancel.sem.BUG_CANCEL_STORE|cancel.pml|-DSEM -DSCEN=SC_CANCEL -DBUG_CANCEL_STORE|safety|fail:assert/ncb[w]==0|O0"
+    "cancel.mutex.BUG_CANCEL_STORE|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL -DBUG_CANCEL_STORE|safety|fail:assert/ncb[w]==0|O0"
     "cancel.sem.BUG_GIVEBACK_TWICE|cancel.pml|-DSEM -DSCEN=SC_CANCEL -DBUG_GIVEBACK_TWICE|safety|fail:assert/outs[w]==1|O0"
+    "cancel.mutex.BUG_GIVEBACK_TWICE|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL -DBUG_GIVEBACK_TWICE|safety|fail:assert/outs[w]==1|O0"
+    "cancel.mutex.BUG_COND_KEEPS_SIGNALLED|cancel.pml|-DMUTEX -DSCEN=SC_COND -DBUG_COND_KEEPS_SIGNALLED|safety|fail:assert/outs[w]==1|O0"
+    "cancel.sem.BUG_OWN_NO_MARK|cancel.pml|-DSEM -DSCEN=SC_CANCEL -DOWN_CANCEL -DBUG_OWN_NO_MARK|safety|fail:assert/outs[w]==1|O0"
+    "cancel.mutex.BUG_OWN_NO_MARK|cancel.pml|-DMUTEX -DSCEN=SC_CANCEL -DOWN_CANCEL -DBUG_OWN_NO_MARK|safety|fail:assert/outs[w]==1|O0"
     "cancel.mutex.BUG_PUSH_DROPS_CANCEL|cancel.pml|-DMUTEX -DSCEN=SC_COND -DBUG_PUSH_DROPS_CANCEL|safety|fail:assert/cancelled[w]|O0"
     "cancel.sem.BUG_TIMEOUT_NO_REGRANT|cancel.pml|-DSEM -DSCEN=SC_TIMEOUT -DW1N=3 -DBUG_TIMEOUT_NO_REGRANT|safety|fail:assert/wn[q[0]]|O0"
     "cancel.sem.BUG_TIMEOUT_NO_REGRANT.endstate|cancel.pml|-DSEM -DSCEN=SC_TIMEOUT -DW1N=3 -DBUG_TIMEOUT_NO_REGRANT -DNO_INVARIANTS|safety|fail:endstate|O0"
     "cancel.sem.BUG_EXPIRE_DONE|cancel.pml|-DSEM -DSCEN=SC_TIMEOUT -DBUG_EXPIRE_DONE|safety|fail:assert/granted[w]|O0"
     "cancel.mutex.BUG_EXPIRE_DONE|cancel.pml|-DMUTEX -DSCEN=SC_TIMEOUT -DBUG_EXPIRE_DONE|safety|fail:assert/granted[w]|O0"
-    "cancel.sem.BUG_CLOSE_CLEARS_WAITERS|cancel.pml|-DSEM -DSCEN=SC_CLOSE -DFIX_CLOSE_RMW -DBUG_CLOSE_CLEARS_WAITERS|safety|fail:assert/closed_lin|O0"
+    # findings F2, F3 (README.md), fixed in src/sem.c: the first as_sem_close
+    # and as_sem_forget stored the word under the queue lock while WAITERS
+    # could be clear, losing a concurrent lock-free release (S3 fails); that
+    # former code is kept as broken variants that must fail
+    "cancel.sem.BUG_CLOSE_STORE|cancel.pml|-DSEM -DSCEN=SC_CLOSE -DBUG_CLOSE_STORE|safety|fail:assert/forgotten|O0"
+    "cancel.sem.BUG_FORGET_NO_RECHECK|cancel.pml|-DSEM -DSCEN=SC_FORGET -DBUG_FORGET_NO_RECHECK|safety|fail:assert/forgotten|O0"
+    "cancel.sem.BUG_CLOSE_CLEARS_WAITERS|cancel.pml|-DSEM -DSCEN=SC_CLOSE -DBUG_CLOSE_CLEARS_WAITERS|safety|fail:assert/closed_lin|O0"
     # finding F1, fixed: *_async on a thread that does not run the loop
     "delivery.setup-thread|delivery.pml|-DSETUP_THREAD|safety|pass"
+    # finding F4 (README.md), fixed; the former C code: a loop-thread
+    # as_cancel of a signalled condvar waiter stored its status outside the
+    # lock; a mutex hand-off wrote the old status back and the signal was
+    # passed on twice
+    "cancel.mutex.BUG_OWN_COND_GIVEBACK|cancel.pml|-DMUTEX -DSCEN=SC_COND -DOWN_CANCEL|safety|fail:assert/outs[w]==1|O0"
     # read-write lock (rwlock.pml): phases and upgrade, and broken variants
     "rwlock.phases|rwlock.pml||safety|pass|O2"
     "rwlock.upgrade|rwlock.pml|-DUPGRADE|safety|pass|O2"
@@ -163,12 +189,6 @@ checks=(
     "rwlock.BUG_UPGRADE_TAIL|rwlock.pml|-DUPGRADE -DBUG_UPGRADE_TAIL|safety|fail:assert|O0"
     "rwlock.BUG_UPGRADE_TAIL.endstate|rwlock.pml|-DUPGRADE -DBUG_UPGRADE_TAIL -DNO_INVARIANTS|safety|fail:endstate|O0"
     "rwlock.BUG_CANCEL_NO_REGRANT|rwlock.pml|-DUPGRADE -DBUG_CANCEL_NO_REGRANT|safety|fail:assert|O0"
-    # findings F2, F3 (README.md), fixed in src/sem.c: the first as_sem_close
-    # and as_sem_forget stored the word under the queue lock while WAITERS
-    # could be clear, losing a concurrent lock-free release (S3 fails); kept
-    # as broken variants that must fail
-    "cancel.sem.FINDING_F2_close|cancel.pml|-DSEM -DSCEN=SC_CLOSE|safety|fail:assert|O0"
-    "cancel.sem.FINDING_F3_forget|cancel.pml|-DSEM -DSCEN=SC_FORGET|safety|fail:assert|O0"
 )
 
 # barrier.pml: as_barrier's generations with cancel, deadline and close
