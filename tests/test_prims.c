@@ -14,9 +14,10 @@
  *   - cancel at the head, in the middle, at the tail: -ECANCELED for that
  *     one alone, at once; the others still served in order;
  *   - cancel, then grant: the grant is not swallowed;
- *   - cancel after the grant, before the callback: -ECANCELED and the grant
- *     passes to the next waiter, or back to the primitive; the same after a
- *     grant_all, which the others keep;
+ *   - cancel after the grant, before the callback, from the loop's thread
+ *     or from another: -ECANCELED and the grant passes to the next waiter,
+ *     or back to the primitive (from the loop's thread: before as_cancel
+ *     returns); the same after a grant_all, which the others keep;
  *   - waiters on two loops, served in arrival order, each on its own loop;
  *   - bad input (NULL object, loop, wait or callback; an uninitialised or
  *     destroyed object or loop; a wait already pending; destroy with
@@ -248,16 +249,45 @@ static void prims_cancel_then_grant(void **state)
 
 /* ---- cancel after the grant, before the callback ---------------------- */
 
-static void prims_cancel_after_grant(void **state)
+/* as_cancel from the test's thread (the loop's own: X1 gives the grant
+ * back before as_cancel returns) or from a plain thread (the loop gives it
+ * back just before the callback). */
+typedef struct {
+    as_wait *w;
+    int rc[2];
+} xcancel;
+
+static void *xcancel_main(void *arg)
+{
+    xcancel *x = arg;
+    x->rc[0] = as_cancel(x->w);
+    x->rc[1] = as_cancel(x->w); /* idempotent: no second give-back */
+    return NULL;
+}
+
+static void cancel_twice(as_wait *w, bool other_thread)
+{
+    xcancel x = { w, { 1, 1 } };
+    if (other_thread) {
+        pthread_t t;
+        th_thread_start(&t, xcancel_main, &x);
+        th_thread_join(t);
+    } else {
+        xcancel_main(&x);
+    }
+    TH_RC(x.rc[0], 0);
+    TH_RC(x.rc[1], 0);
+}
+
+static void cancel_after_grant(void **state, bool other_thread)
 {
     FIX();
     TP_EACH(p) {
         th_rec_reset(R);
         th_waiter w[2];
         queue(p, w, 2, 1, R, L, NULL);
-        TH_RC(p->ops->grant(p), 0);  /* decided for w[0] */
-        TH_RC(as_cancel(&w[0].w), 0); /* ... which passes it to w[1] */
-        TH_RC(as_cancel(&w[0].w), 0); /* idempotent: no second give-back */
+        TH_RC(p->ops->grant(p), 0);           /* decided for w[0] */
+        cancel_twice(&w[0].w, other_thread); /* ... which passes it to w[1] */
         TH_EQ(th_rec_count(R), 0);
         th_rec_wait(L, R, 2);
         th_quiesce(L, TH_QUIET);
@@ -274,7 +304,10 @@ static void prims_cancel_after_grant(void **state)
         th_waiter c;
         queue(p, &c, 1, 3, R, L, NULL);
         TH_RC(p->ops->grant(p), 0);
-        TH_RC(as_cancel(&c.w), 0);
+        cancel_twice(&c.w, other_thread);
+        /* on the loop's own thread, back at once (X1) */
+        if (!other_thread && p->ops->avail)
+            TH_EQ(p->ops->avail(p), 1);
         th_rec_wait(L, R, 3);
         th_quiesce(L, TH_QUIET);
         TH_EQ(th_rec_count(R), 3);
@@ -284,6 +317,9 @@ static void prims_cancel_after_grant(void **state)
         TH_EQ(p->ops->waiters(p), 0);
     }
 }
+
+static void prims_cancel_after_grant(void **state) { cancel_after_grant(state, false); }
+static void prims_cancel_after_grant_xthread(void **state) { cancel_after_grant(state, true); }
 
 /* A grant_all is not passed on by a cancel that comes after it: the
  * others keep theirs, the cancelled one gets -ECANCELED. */
@@ -463,6 +499,7 @@ int main(void)
         TH_TEST(prims_cancel_tail),
         TH_TEST(prims_cancel_then_grant),
         TH_TEST(prims_cancel_after_grant),
+        TH_TEST(prims_cancel_after_grant_xthread),
         TH_TEST(prims_cancel_after_grant_all),
         TH_TEST(prims_two_loops),
         TH_TEST(prims_bad_input),
