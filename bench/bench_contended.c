@@ -2,8 +2,8 @@
  * SPDX-License-Identifier: MIT
  *
  * T loops (T = 1, 2, 4) on T threads, 64 tasks each, share one primitive:
- * a semaphore(4), a mutex (default policy) or a mutex with
- * AS_MUTEX_STRICT_FIFO.  A task acquires (as_*_async; a callback when it had
+ * a semaphore(4) or a mutex, each with its default policy and with
+ * AS_SEM_STRICT_FIFO / AS_MUTEX_STRICT_FIFO.  A task acquires (as_*_async; a callback when it had
  * to wait), counts the acquisition, and then either
  *   - "short":  releases at once, and asks again at the loop's next
  *               iteration (a short critical section), or
@@ -52,12 +52,18 @@
 #define BASE_THREADS 8
 #define MAX_LOOPS 4
 
-enum prim { P_SEM, P_MUTEX, P_MUTEX_STRICT, P_EVENTFD, P_COUNT };
+enum prim { P_SEM, P_MUTEX, P_MUTEX_STRICT, P_SEM_STRICT, P_EVENTFD, P_COUNT };
 static const char *const prim_name[P_COUNT] = {"sem4", "mutex", "mutex-strict",
-                                               "mutex-eventfd"};
+                                               "sem4-strict", "mutex-eventfd"};
 static const char *const prim_label[P_COUNT] = {
-    "as_sem(4)", "as_mutex (default)", "as_mutex (strict FIFO)",
-    "eventfd + io_uring READ mutex"};
+    "as_sem(4) (default)", "as_mutex (default)", "as_mutex (strict FIFO)",
+    "as_sem(4) (strict FIFO)", "eventfd + io_uring READ mutex"};
+
+static bool is_sem(int prim) { return prim == P_SEM || prim == P_SEM_STRICT; }
+static bool is_strict(int prim)
+{
+    return prim == P_MUTEX_STRICT || prim == P_SEM_STRICT;
+}
 
 struct shared {
     int prim;
@@ -105,7 +111,7 @@ static void release(struct shared *sh)
             die("eventfd write");
         return;
     }
-    check(sh->prim == P_SEM ? as_sem_release(&sh->sem, 1)
+    check(is_sem(sh->prim) ? as_sem_release(&sh->sem, 1)
                             : as_mutex_unlock(&sh->mutex),
           "release");
 }
@@ -117,7 +123,7 @@ static void got(struct ctask *t)
     struct shared *sh = l->sh;
     if (!l->stopping) {
         l->acq++;
-        if (sh->prim != P_SEM)
+        if (!is_sem(sh->prim))
             sh->guarded++;
     }
     if (sh->hold) {
@@ -156,7 +162,7 @@ static void task_request(struct ctask *t)
         io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)t);
         return;
     }
-    int r = sh->prim == P_SEM
+    int r = is_sem(sh->prim)
                 ? as_sem_acquire_async(&sh->sem, &l->b.loop, &t->w, 1,
                                        on_acquired, t)
                 : as_mutex_lock_async(&sh->mutex, &l->b.loop, &t->w,
@@ -228,7 +234,7 @@ static void *base_main(void *arg)
     atomic_fetch_add(&sh->ready, 1);
     while (!atomic_load_explicit(&sh->go, memory_order_acquire))
         sched_yield(); /* before the window: leave the CPU to the others */
-    if (sh->prim == P_SEM) {
+    if (is_sem(sh->prim)) {
         while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
             while (sem_wait(&sh->psem) != 0)
                 ;
@@ -271,7 +277,8 @@ static struct sample measure(int prim, bool hold, int nloops, int bk, double ms)
     memset(sh, 0, sizeof *sh);
     sh->prim = prim;
     sh->hold = hold;
-    check(as_sem_init(&sh->sem, 4, 0), "as_sem_init");
+    check(as_sem_init(&sh->sem, 4, prim == P_SEM_STRICT ? AS_SEM_STRICT_FIFO : 0),
+          "as_sem_init");
     check(as_mutex_init(&sh->mutex, prim == P_MUTEX_STRICT ? AS_MUTEX_STRICT_FIFO : 0),
           "as_mutex_init");
     pthread_mutex_init(&sh->pmutex, NULL);
@@ -324,7 +331,7 @@ static struct sample measure(int prim, bool hold, int nloops, int bk, double ms)
             acq += bts[i].acq;
         }
     }
-    if (prim != P_SEM && sh->guarded != acq)
+    if (!is_sem(prim) && sh->guarded != acq)
         die("contended: mutual exclusion broken: %llu guarded increments, "
             "%llu acquisitions", (unsigned long long)sh->guarded,
             (unsigned long long)acq);
@@ -366,7 +373,8 @@ int main(int argc, char **argv)
     struct machine_state mach[2];
 
     bench_parse(argc, argv, &o, "bench_contended",
-                "  --only P   one primitive: sem4, mutex, mutex-strict, mutex-eventfd\n");
+                "  --only P   one primitive: sem4, sem4-strict, mutex, mutex-strict,\n"
+                "             mutex-eventfd\n");
     ms = o.ms > 0 ? o.ms : o.smoke ? 10 : 200;
     int first_bk = -1;
     for (int bk = 0; bk < BK_COUNT; bk++) {
@@ -383,7 +391,7 @@ int main(int argc, char **argv)
         for (int prim = 0; prim < P_COUNT; prim++) {
             if (o.only && strcmp(o.only, prim_name[prim]) != 0)
                 continue;
-            if (prim != P_MUTEX_STRICT && prim != P_EVENTFD) {
+            if (!is_strict(prim) && prim != P_EVENTFD) {
                 snprintf(key, sizeof key, "%s|threads|short|-|8", prim_name[prim]);
                 add_sample(&res, measure(prim, false, 0, 0, ms), key);
             }
@@ -455,7 +463,7 @@ int main(int argc, char **argv)
         fprintf(rcsv, "primitive,runner,mode,backend,threads,rep,acq_per_s,"
                       "cpu_ns_per_acq,csw_per_1k_acq\n");
     for (int prim = 0; prim < P_COUNT; prim++) {
-        const char *basep = prim == P_SEM ? "sem4" : "mutex";
+        const char *basep = is_sem(prim) ? "sem4" : "mutex";
         double base = res_median(&res, "%s|threads|short|-|8|rate", basep);
         for (int i = -1; i < 2 * BK_COUNT * (int)ARRAY_LEN(ts); i++) {
             int hold = 0, bk = 0, t = BASE_THREADS;
@@ -466,7 +474,7 @@ int main(int argc, char **argv)
                 t = ts[i % (int)ARRAY_LEN(ts)];
                 runner = "loops";
                 bn = bk_name[bk];
-            } else if (prim == P_MUTEX_STRICT || prim == P_EVENTFD) {
+            } else if (is_strict(prim) || prim == P_EVENTFD) {
                 continue;
             }
             snprintf(key, sizeof key, "%s|%s|%s|%s|%d", prim_name[prim], runner,
@@ -480,14 +488,14 @@ int main(int argc, char **argv)
             double csw = res_median(&res, "%s|csw", key);
             double cmin = res_min(&res, "%s|csw", key);
             double cmax = res_max(&res, "%s|csw", key);
-            const char *csvname = i < 0 ? (prim == P_SEM ? "sem_t4" : "pthread_mutex")
+            const char *csvname = i < 0 ? (is_sem(prim) ? "sem_t4" : "pthread_mutex")
                                         : prim_name[prim];
             char cs[64] = "-";
             if (!isnan(csw))
                 snprintf(cs, sizeof cs, "%.2f (%.2f-%.2f)", csw, cmin, cmax);
             rprintf(&rp, "| %s | %s | %s | %s | %d | %s | %s (%.0f%%) | %s | "
                          "%s | %.2fx |\n",
-                    i < 0 ? (prim == P_SEM ? "sem_t(4)" : "pthread_mutex")
+                    i < 0 ? (is_sem(prim) ? "sem_t(4)" : "pthread_mutex")
                           : prim_label[prim],
                     i < 0 ? "threads" : "loops", hold ? "hold" : "short",
                     prim == P_EVENTFD ? "-" : bn, t,
@@ -526,12 +534,12 @@ int main(int argc, char **argv)
     for (int prim = 0; prim < P_COUNT; prim++) {
         if (prim == P_EVENTFD)
             continue; /* a baseline, reported in the table */
-        const char *basep = prim == P_SEM ? "sem4" : "mutex";
+        const char *basep = is_sem(prim) ? "sem4" : "mutex";
         double base = res_median(&res, "%s|threads|short|-|8|rate", basep);
         double need = prim == P_SEM ? 1.0 : 0.7;
         char meas[256] = "", tgt[200], id[8];
         size_t len = 0;
-        int met = prim == P_MUTEX_STRICT ? -1 : 1, seen = 0;
+        int met = is_strict(prim) ? -1 : 1, seen = 0;
         for (int bk = 0; bk < BK_COUNT; bk++) {
             double r = res_median(&res, "%s|loops|short|%s|2|rate",
                                   prim_name[prim], bk_name[bk]);
@@ -551,10 +559,12 @@ int main(int argc, char **argv)
             len += (size_t)snprintf(meas + len, sizeof meas - len,
                                     " (on time-shared CPUs: section 4)");
         snprintf(id, sizeof id, "4.%d", prim + 1);
-        if (prim == P_MUTEX_STRICT)
-            snprintf(tgt, sizeof tgt, "contended, 2 loops, mutex with "
-                     "AS_MUTEX_STRICT_FIFO: measured beside the default "
-                     "(vs pthread_mutex, 8 threads: %s)",
+        if (is_strict(prim))
+            snprintf(tgt, sizeof tgt, "contended, 2 loops, %s with "
+                     "%s: measured beside the default (vs %s, 8 threads: %s)",
+                     is_sem(prim) ? "sem(4)" : "mutex",
+                     is_sem(prim) ? "AS_SEM_STRICT_FIFO" : "AS_MUTEX_STRICT_FIFO",
+                     is_sem(prim) ? "sem_t" : "pthread_mutex",
                      fmt_rate(b2, sizeof b2, base));
         else
             snprintf(tgt, sizeof tgt, "contended, 2 loops, %s, default policy: "

@@ -284,7 +284,7 @@ typedef struct as_counters {
     uint32_t as__magic; \
     uint32_t as__flags;         /* init flags; closed bit (queue lock) */ \
     uint32_t as__nwait;         /* atomic: waits queued now */ \
-    uint32_t as__pad0; \
+    uint32_t as__aux;           /* queue lock: primitive-specific (sem: woken) */ \
     as_wait *as__head; \
     as_wait *as__tail; \
     as_counters as__stats       /* atomic fields, relaxed */
@@ -524,19 +524,28 @@ typedef struct as_waiter_info {
  * ------------------------------------------------------------------------- */
 
 /* ---------------------------------------------------------------------------
- * Semaphore: weighted, FIFO-fair.  A request that cannot be met at once
- * queues behind earlier ones, so a large request at the head is never starved
- * by small ones; a release hands permits to waiters in arrival order.
+ * Semaphore: weighted, FIFO, none starves.  A request that cannot be met at
+ * once queues behind earlier ones, and a large request at the head is never
+ * starved by small ones: while it waits, the permits it needs accumulate for
+ * it.  The hand-off policy is the mutex's (eventual fairness): a release
+ * hands permits directly to a queued waiter on the releaser's own loop; to
+ * one on another loop it leaves them in the semaphore and wakes the waiter to
+ * take them, and while that waiter is on its way (one thread wake-up), tasks
+ * that find permits free may take them.  If the woken waiter then finds too
+ * few, it goes back to the head of the queue, newcomers queue behind it, and
+ * the next release that makes it fit hands it the permits directly: a waiter
+ * is passed over during at most one wake-up.  AS_SEM_STRICT_FIFO hands
+ * permits to the oldest waiters on every release, even on a loop that
+ * sleeps: no task ever passes a queued waiter (and each cross-loop hand-off
+ * leaves those permits held by nobody who runs for a thread wake-up).
  * ------------------------------------------------------------------------- */
 
-#define AS_SEM_VALUE_MAX 0x7fffffffu
+/* 30 bits (the word's top two bits are the queue's). */
+#define AS_SEM_VALUE_MAX 0x3fffffffu
 #define AS_SEM_INITIALIZER(permits) \
     { (permits), 0, AS__MAGIC_SEM, 0, 0, 0, NULL, NULL, AS__STATS_INIT }
 
-/* Strict hand-off: a release hands permits to the oldest waiters even on a
- * loop that sleeps.  Today this is also the default (a release always hands
- * off in arrival order); the flag keeps it so when the default becomes the
- * mutex's eventual fairness (DESIGN.md, round 2: not yet, see CHANGELOG). */
+/* Strict hand-off (see above). */
 #define AS_SEM_STRICT_FIFO 0x1u
 
 /* flags: 0 or AS_SEM_STRICT_FIFO.  Returns 0 or -EINVAL (NULL,

@@ -95,7 +95,7 @@ typedef struct as__prim {
     uint32_t magic;
     uint32_t flags;
     uint32_t nwait;
-    uint32_t pad0;
+    uint32_t aux; /* queue lock: what the primitive counts out of the queue (sem: woken) */
     as_wait *head;
     as_wait *tail;
     as_counters stats;
@@ -117,6 +117,8 @@ typedef struct as__prim {
 #define AS__PRIM_LAYOUT(T)                                                   \
     _Static_assert(sizeof(T) == sizeof(as__prim), #T " layout");            \
     _Static_assert(offsetof(T, as__nwait) == offsetof(as__prim, nwait),     \
+                   #T " layout");                                            \
+    _Static_assert(offsetof(T, as__aux) == offsetof(as__prim, aux),         \
                    #T " layout");                                            \
     _Static_assert(offsetof(T, as__head) == offsetof(as__prim, head),       \
                    #T " layout");                                            \

@@ -1,37 +1,74 @@
-/* Weighted FIFO-fair semaphore.
+/* Weighted FIFO semaphore: eventual fairness by default, strict hand-off on
+ * request.
  *
- * STATE WORD   bits 0..30: permits available; bit 31 (WAITERS): the queue is
- *              not empty, or the semaphore is closed.
+ * STATE WORD   COUNT (bits 0..29): permits in the word.
+ *              HANDOFF (bit 30): newcomers may not take permits from the
+ *              word (the lock-free acquire fails into the slow path).
+ *              WAITERS (bit 31): the queue is not empty, or the semaphore is
+ *              closed (the lock-free release fails into the slow path).
+ * s->as__aux   (queue lock) `woken`: the sum of the requests of the waits
+ *              woken to retry that have not arrived yet (state RESUME, out
+ *              of the queue, on their way to their loop).
  *
- * Invariant S1 (FIFO, no starvation): while WAITERS is set and the
- *   semaphore is open, the queue is not empty and the available count is
- *   below the head's request.  Newcomers therefore never take permits from
- *   under a queued waiter: the fast paths only succeed with WAITERS clear,
- *   and a slow-path acquirer that finds WAITERS set queues at the tail.  A
- *   release hands permits to waiters in queue order while the head fits
- *   (direct hand-off: the permits are the waiter's the moment it leaves the
- *   queue), then stores the rest.
- * Invariant S2 (single writer): while WAITERS is set, only the holder of the
- *   queue lock writes the word; every lock-free path CASes from a value
- *   without WAITERS and so fails and retries.
+ * POLICY (the mutex's, see mutex.c)
+ *   Waiters are pinned to their loops, and a semaphore that limits tasks
+ *   holding permits across I/O convoys if every release hands its permits
+ *   to a waiter whose loop sleeps: they are held by nobody who runs for a
+ *   whole thread wake-up.  So the grant (sem_settle_locked) serves the queue
+ *   from its head, while the head fits in the permits not already promised
+ *   to woken waiters:
+ *   - the head is on the releaser's own loop, or is STARVING, or the
+ *     semaphore is AS_SEM_STRICT_FIFO: direct hand-off (the permits are the
+ *     waiter's the moment it leaves the queue);
+ *   - otherwise the permits stay in the word and the head is woken to retry
+ *     (RESUME; its n is added to `woken`).  While a woken waiter is on its
+ *     way, newcomers may take permits from the word (barging).  A woken
+ *     waiter that finds too few goes back to the head of the queue marked
+ *     STARVING, HANDOFF stops newcomers, and the next release that makes it
+ *     fit hands it the permits directly.
+ *   HANDOFF = closed, or queue not empty and (woken == 0 or the head is
+ *   STARVING).  So newcomers pass queued waiters only while a woken waiter
+ *   is racing them (as with the mutex, where the lock is free with waiters
+ *   only while WOKEN is set), never past a STARVING head, and never take
+ *   what a head that does not fit is accumulating: a large request is not
+ *   starved by small ones.  In strict mode nothing is ever woken (woken is
+ *   0), so HANDOFF == WAITERS: no newcomer passes a queued waiter.
+ *
+ * Invariant S1 (no idle permits behind the queue): whenever the queue lock
+ *   is free and the queue is not empty, the head does not fit in COUNT -
+ *   woken (else the grant would have served or woken it).  Every path that
+ *   raises COUNT or lowers woken with WAITERS set runs the grant under the
+ *   lock; barging only lowers COUNT.
+ * Invariant S2 (writers): while WAITERS is set the word is written under
+ *   the queue lock, or by a lock-free acquire (only with HANDOFF clear, only
+ *   lowering COUNT); lock-free releases CAS from a value without WAITERS.
+ *   So the grant computes its plan from one value of the word and commits
+ *   it with a CAS, and starts over if a barger moved the word meanwhile.
  * Invariant S3 (conservation): permits are in the word, or held by the
  *   caller of a successful acquire, or carried by a DONE wait with status 0
  *   (delivered to its callback, or given back by a cancel that came first:
  *   X1 in wait.c), or were removed by as_sem_forget.  A wait that leaves
- *   the queue without permits (cancel, deadline) re-runs the grant, so a
- *   small waiter behind a large head that gave up is not left waiting on
- *   permits that are free.
- * Invariant S4 (close): a closed semaphore keeps WAITERS set with an empty
- *   queue, so every lock-free path fails into the slow path, which sees the
- *   closed flag under the lock: acquires are refused (-ESHUTDOWN), releases
- *   and forgets still count.
+ *   the queue without permits (cancel, deadline), or a woken one that gives
+ *   up, re-runs the grant: a small waiter behind a large head that gave up
+ *   is not left waiting on permits that are free.
+ * Invariant S4 (close): a closed semaphore keeps WAITERS and HANDOFF set
+ *   with an empty queue, so every lock-free path fails into the slow path,
+ *   which sees the closed flag under the lock: acquires are refused
+ *   (-ESHUTDOWN), releases and forgets still count; woken waits arrive to
+ *   -ESHUTDOWN.
+ * Invariant S5 (bounded bypass): a waiter is passed over only while it, or
+ *   a waiter ahead of it, is woken and on its way (one thread wake-up): a
+ *   woken waiter is woken at most once per acquire (then STARVING), and
+ *   with no woken waiter HANDOFF is set.
  *
- * Model: tests/model/sem.pml (S1, S3, Q1, exactly-once callbacks, cancel
- * re-grant; same state names) is checked exhaustively with spin.
+ * Model: tests/model/sem.pml (S1-S5, Q1, exactly-once callbacks, cancel
+ * re-grant, both policies; same state names) is checked exhaustively with
+ * spin.
  */
 #include "waitq.h"
 
 #define SEM_WAITERS 0x80000000u
+#define SEM_HANDOFF 0x40000000u
 #define SEM_COUNT AS_SEM_VALUE_MAX
 
 static inline as__prim *P(as_sem *s) { return (as__prim *)(void *)s; }
@@ -43,15 +80,18 @@ static inline bool sem_valid(const as_sem *s)
     return s && s->as__magic == AS__MAGIC_SEM;
 }
 
+static inline bool sem_strict(const as_sem *s)
+{
+    return (as__load(&s->as__flags, AS_RELAXED) & AS_SEM_STRICT_FIFO) != 0;
+}
+
 static const struct as__kind sem_kind;
 
 int as_sem_init(as_sem *s, uint32_t permits, unsigned flags)
 {
-    /* AS_SEM_STRICT_FIFO: the only policy there is today (strict
-     * hand-off), so the flag changes nothing yet. */
     if (!s || permits > AS_SEM_VALUE_MAX || (flags & ~AS_SEM_STRICT_FIFO))
         return -EINVAL;
-    as__prim_init(P(s), AS__MAGIC_SEM, permits, 0);
+    as__prim_init(P(s), AS__MAGIC_SEM, permits, flags);
     return 0;
 }
 
@@ -59,7 +99,8 @@ int as_sem_destroy(as_sem *s)
 {
     if (!sem_valid(s))
         return -EINVAL;
-    /* WAITERS without waiters is a closed semaphore: the queue decides. */
+    /* WAITERS without waiters is a closed semaphore, and woken waits are
+     * counted in as__aux: the queue and that count decide. */
     return as__prim_destroy(P(s), 0);
 }
 
@@ -67,7 +108,7 @@ int as_sem_destroy(as_sem *s)
 static inline int sem_try(as_sem *s, uint32_t n)
 {
     uint32_t v = as__load(&s->as__word, AS_RELAXED);
-    while (!(v & SEM_WAITERS) && v >= n) {
+    while (!(v & SEM_HANDOFF) && (v & SEM_COUNT) >= n) {
         if (as__cas(&s->as__word, &v, v - n, AS_ACQUIRE, AS_RELAXED)) {
             as__stat_inc(s->as__stats.acquired);
             return 1;
@@ -85,24 +126,65 @@ int as_sem_try_acquire(as_sem *s, uint32_t n)
     return as__prim_closed(P(s)) ? -ESHUTDOWN : 0;
 }
 
-/* The word's value for `count` available permits, queue lock held. */
-static inline uint32_t sem_word(as_sem *s, uint32_t count)
+/* The flag bits of the word when `head` heads the queue (NULL: empty) and
+ * `woken` permits are promised to woken waits (the POLICY rule).  Queue
+ * lock held. */
+static inline uint32_t sem_bits(const as_sem *s, const as_wait *head,
+                                uint32_t woken)
 {
-    return count |
-           ((s->as__head || as__prim_closed(P(s))) ? SEM_WAITERS : 0u);
+    if (as__prim_closed((const as__prim *)(const void *)s))
+        return SEM_WAITERS | SEM_HANDOFF;
+    if (!head)
+        return 0;
+    if (woken == 0 || (head->as__flags & AS__F_STARVING))
+        return SEM_WAITERS | SEM_HANDOFF;
+    return SEM_WAITERS;
 }
 
-/* Grant permits to queued waiters, head first, while the head fits (S1).
- * Queue lock held; `count` is the available count; stores the new word. */
-static void sem_grant_locked(as_sem *s, uint32_t count, as__batch *done)
+/* Does the grant hand h its permits directly (true) or wake it to retry? */
+static inline bool sem_direct(const as_sem *s, const as_wait *h, bool strict)
 {
-    as_wait *h;
-    while ((h = s->as__head) != NULL && h->as__n <= count) {
-        count -= h->as__n;
-        as__q_take(P(s), h, 0, done);
+    return strict || (h->as__flags & AS__F_STARVING) ||
+           as__load(&h->as__loop->as__owner, AS_RELAXED) == as__thread_token();
+}
+
+/* The grant: serve the queue from its head while the head fits in the
+ * permits not promised to woken waits (S1), `extra` permits being added by
+ * a release (the caller checked that they fit).  Queue lock held.  Served
+ * waits are collected in `done` (DONE with their permits, or RESUME). */
+static void sem_settle_locked(as_sem *s, uint32_t extra, as__batch *done)
+{
+    bool strict = sem_strict(s);
+    uint32_t v = as__load(&s->as__word, AS_RELAXED), c, woken;
+    as_wait *h, *stop;
+    for (;;) {
+        int64_t avail;
+        c = (v & SEM_COUNT) + extra;
+        woken = s->as__aux;
+        avail = (int64_t)c - woken;
+        for (h = s->as__head; h && h->as__n <= avail; h = h->as__next) {
+            avail -= h->as__n;
+            if (sem_direct(s, h, strict))
+                c -= h->as__n;
+            else
+                woken += h->as__n;
+        }
+        stop = h;
+        /* S2: a barger may have lowered COUNT since we read it: then plan
+         * again from its value (the queue cannot change: we hold the lock). */
+        if (as__cas(&s->as__word, &v, c | sem_bits(s, stop, woken), AS_ACQ_REL,
+                    AS_RELAXED))
+            break;
     }
-    /* S2: we are the only writer while WAITERS is set. */
-    as__store(&s->as__word, sem_word(s, count), AS_RELEASE);
+    while ((h = s->as__head) != stop) {
+        if (sem_direct(s, h, strict)) {
+            as__q_take(P(s), h, 0, done);
+        } else {
+            as__q_remove(P(s), h, AS__W_RESUME, 0);
+            as__batch_add(done, h);
+        }
+    }
+    s->as__aux = woken;
 }
 
 /* Take n now (1), park w (0), or refuse: -ESHUTDOWN (closed), -ETIMEDOUT
@@ -114,8 +196,12 @@ static AS__NOINLINE int sem_acquire_slow(as_sem *s, as_loop *loop, as_wait *w,
     uint32_t v;
     as__q_lock(P(s));
     v = as__load(&s->as__word, AS_RELAXED);
+    /* w's fields are not published before the push (Q1): prepare it
+     * first, so its (cleared) flags can stand for the head it may become. */
+    as__wait_prepare(w, loop, &sem_kind, cb, arg, s);
+    w->as__n = n;
     for (;;) {
-        if (!(v & SEM_WAITERS) && v >= n) {
+        if (!(v & SEM_HANDOFF) && (v & SEM_COUNT) >= n) {
             if (as__cas(&s->as__word, &v, v - n, AS_ACQUIRE, AS_RELAXED)) {
                 as__stat_inc(s->as__stats.acquired);
                 as__q_unlock(P(s));
@@ -131,13 +217,15 @@ static AS__NOINLINE int sem_acquire_slow(as_sem *s, as_loop *loop, as_wait *w,
             as__q_unlock(P(s));
             return -ETIMEDOUT;
         }
-        /* add_waiter_if: park only if the word still says "not enough". */
-        if ((v & SEM_WAITERS) ||
-            as__cas(&s->as__word, &v, v | SEM_WAITERS, AS_RELAXED, AS_RELAXED))
+        /* add_waiter_if: park only if the word still says "not for you".
+         * w does not fit in COUNT (or HANDOFF is set, and then the head
+         * does not fit in COUNT - woken), so S1 holds with w queued. */
+        if (as__cas(&s->as__word, &v,
+                    (v & SEM_COUNT) |
+                        sem_bits(s, s->as__head ? s->as__head : w, s->as__aux),
+                    AS_RELAXED, AS_RELAXED))
             break;
     }
-    as__wait_prepare(w, loop, &sem_kind, cb, arg, s);
-    w->as__n = n;
     as__q_push_tail(P(s), w);
     as__q_unlock(P(s));
     as__wait_parked(w, deadline);
@@ -212,7 +300,7 @@ int as_sem_release(as_sem *s, uint32_t n)
         as__q_unlock(P(s));
         return -EOVERFLOW;
     }
-    sem_grant_locked(s, v + n, &done);
+    sem_settle_locked(s, n, &done);
     as__q_unlock(P(s));
     as__batch_finish(&done);
     return 0;
@@ -226,9 +314,9 @@ int64_t as_sem_forget(as_sem *s, uint32_t n)
     v = as__load(&s->as__word, AS_RELAXED);
     for (;;) {
         if (v & SEM_WAITERS) {
-            /* S2: the queue lock holder writes the word.  Waiters are
-             * queued only when too few permits are free for the head, and
-             * forgetting can only make that truer: no grant to re-run. */
+            /* S2: under the queue lock, with a CAS (bargers may be taking
+             * permits).  Forgetting only lowers COUNT, which keeps S1: no
+             * grant to re-run. */
             as__q_lock(P(s));
             v = as__load(&s->as__word, AS_RELAXED);
             if (!(v & SEM_WAITERS)) {
@@ -237,8 +325,9 @@ int64_t as_sem_forget(as_sem *s, uint32_t n)
                 as__q_unlock(P(s));
                 continue;
             }
-            take = (v & SEM_COUNT) < n ? (v & SEM_COUNT) : n;
-            as__store(&s->as__word, v - take, AS_RELAXED);
+            do
+                take = (v & SEM_COUNT) < n ? (v & SEM_COUNT) : n;
+            while (!as__cas(&s->as__word, &v, v - take, AS_RELAXED, AS_RELAXED));
             as__q_unlock(P(s));
             return take;
         }
@@ -260,10 +349,11 @@ int as_sem_close(as_sem *s)
         AS_PROBE2(close, s, "sem");
         while ((h = s->as__head) != NULL)
             as__q_take(P(s), h, -ESHUTDOWN, &done);
-        /* S4: WAITERS stays set, with the queue empty.  An RMW: when the
-         * queue was empty, lock-free releases may be CASing the word (F2 of
-         * tests/model/cancel.pml: a store lost one). */
-        as__fetch_or(&s->as__word, SEM_WAITERS, AS_RELEASE);
+        /* S4: WAITERS and HANDOFF stay set, with the queue empty.  An RMW:
+         * when the queue was empty, lock-free releases and acquires may be
+         * CASing the word (F2 of tests/model/cancel.pml: a store lost one).
+         * Woken waits arrive to -ESHUTDOWN (sem_resume). */
+        as__fetch_or(&s->as__word, SEM_WAITERS | SEM_HANDOFF, AS_RELEASE);
     }
     as__q_unlock(P(s));
     as__batch_finish(&done);
@@ -282,11 +372,60 @@ AS__PRIM_OBSERVERS(sem, as_sem, sem_valid)
 
 /* ---- the kind table ---- */
 
-/* S3: the head may have been what blocked the waiters behind it. */
+/* S3: the head may have been what blocked the waiters behind it (and the
+ * bits follow the new head). */
 static void sem_regrant(as__prim *p, as__batch *done)
 {
-    as_sem *s = (as_sem *)(void *)p;
-    sem_grant_locked(s, as__load(&s->as__word, AS_RELAXED) & SEM_COUNT, done);
+    sem_settle_locked((as_sem *)(void *)p, 0, done);
+}
+
+/* A wait woken to retry arrived on its thread (kind->resume).  S5: it takes
+ * its permits if the word has them (it was at the head when woken, so it
+ * passes nobody), or goes back to the head STARVING, served directly next;
+ * if it was cancelled, expired or closed on its way, it gives up.  Either
+ * way its promise leaves `woken` and the grant runs again (S1: its claim
+ * may have been what kept the next head waiting, or HANDOFF clear). */
+static void sem_resume(as_wait *w)
+{
+    as_sem *s = (as_sem *)as__load(&w->as__obj, AS_RELAXED);
+    as__batch done = {NULL, NULL};
+    uint32_t v, state;
+    int status = 0;
+    as__q_lock(P(s));
+    /* RESUME changes only under this lock: the state and flags are stable. */
+    state = as__load(&w->as__state, AS_RELAXED);
+    s->as__aux -= w->as__n;
+    if (w->as__flags & AS__F_GIVE_UP)
+        status = w->as__status;
+    else if (as__prim_closed(P(s)))
+        status = -ESHUTDOWN;
+    v = as__load(&s->as__word, AS_RELAXED);
+    while (status == 0) {
+        if ((v & SEM_COUNT) < w->as__n) {
+            /* Barged: back to the front, behind the waits that came back
+             * STARVING before it and ahead of every wait that was behind it
+             * when it was woken; HANDOFF is set by the grant below. */
+            as_wait *pos = s->as__head;
+            while (pos && (pos->as__flags & AS__F_STARVING))
+                pos = pos->as__next;
+            w->as__flags |= AS__F_STARVING;
+            as__q_insert_before(P(s), pos, w);
+            sem_settle_locked(s, 0, &done);
+            as__q_unlock(P(s));
+            as__batch_finish(&done);
+            return;
+        }
+        if (as__cas(&s->as__word, &v, v - w->as__n, AS_ACQUIRE, AS_RELAXED)) {
+            as__stat_inc(s->as__stats.acquired);
+            break;
+        }
+    }
+    w->as__status = status;
+    as__store(&w->as__state, AS__W_DONE | (state & AS__W_CANCEL), AS_RELEASE);
+    sem_settle_locked(s, 0, &done);
+    as__q_unlock(P(s));
+    as__wait_finish(w);
+    as__batch_finish(&done);
 }
 
 static int sem_cancel(as_wait *w, int status)
@@ -303,6 +442,6 @@ static void sem_giveback(void *home, uint32_t n, uint32_t flags)
 static const struct as__kind sem_kind = {
     .name = "sem",
     .cancel = sem_cancel,
-    .resume = NULL,
+    .resume = sem_resume,
     .giveback = sem_giveback,
 };

@@ -26,7 +26,7 @@ void as__prim_init(as__prim *p, uint32_t magic, uint32_t word, uint32_t flags)
     p->lock = 0;
     p->flags = flags;
     p->nwait = 0;
-    p->pad0 = 0;
+    p->aux = 0;
     p->head = p->tail = NULL;
     memset(&p->stats, 0, sizeof p->stats);
     as__store(&p->magic, magic, AS_RELEASE);
@@ -36,7 +36,9 @@ int as__prim_destroy(as__prim *p, uint32_t busy_bits)
 {
     int r = 0;
     as__q_lock(p);
-    if (!as__q_empty(p) || (as__load(&p->word, AS_RELAXED) & busy_bits))
+    /* aux: waits out of the queue but not finished (the sem's woken) */
+    if (!as__q_empty(p) || p->aux != 0 ||
+        (as__load(&p->word, AS_RELAXED) & busy_bits))
         r = -EBUSY;
     else
         p->magic = 0;

@@ -105,17 +105,27 @@ static inline void as__q_push_tail(as__prim *p, as_wait *w)
     as__q_mark_queued(p, w);
 }
 
-static inline void as__q_push_head(as__prim *p, as_wait *w)
+/* Queue w again in front of `pos` (a wait in p; NULL: at the tail): a wait
+ * woken to retry that must wait again.  No counters of a first park. */
+static inline void as__q_insert_before(as__prim *p, as_wait *pos, as_wait *w)
 {
-    w->as__prev = NULL;
-    w->as__next = p->head;
-    if (p->head)
-        p->head->as__prev = w;
+    w->as__next = pos;
+    w->as__prev = pos ? pos->as__prev : p->tail;
+    if (w->as__prev)
+        w->as__prev->as__next = w;
+    else
+        p->head = w;
+    if (pos)
+        pos->as__prev = w;
     else
         p->tail = w;
-    p->head = w;
     as__q_count(p, 1);
     as__q_mark_queued(p, w);
+}
+
+static inline void as__q_push_head(as__prim *p, as_wait *w)
+{
+    as__q_insert_before(p, p->head, w);
 }
 
 /* Unlink w (QUEUED in p), decide its status and mark it `state` (DONE or

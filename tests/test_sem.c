@@ -400,6 +400,186 @@ static void sem_value_max(void **state)
     TH_RC(as_sem_destroy(&s), 0);
 }
 
+/* ---- the hand-off policy (sem.c POLICY, S5) ----
+ * The waits below are on L, which this thread runs; the releases come from a
+ * plain thread (no loop), so for them every waiter is on another loop. */
+
+static void release_from_thread(as_sem *s, uint32_t n)
+{
+    th_release ra = { s, n, 1 };
+    pthread_t t;
+    th_thread_start(&t, th_release_thread, &ra);
+    th_thread_join(t);
+    TH_RC(ra.rc, 0);
+}
+
+static bool sem_queued_is_1(void *arg)
+{
+    return as_sem_waiters(arg) == 1;
+}
+
+static bool sem_queued_is_2(void *arg)
+{
+    return as_sem_waiters(arg) == 2;
+}
+
+/* Default: a cross-loop release wakes the head and leaves the permit free;
+ * a newcomer may take it while the head is on its way; the head then finds
+ * none, goes back to the head STARVING, newcomers queue behind it, and the
+ * next release hands it the permit directly.  Strict: the first release
+ * hands it over, and no newcomer ever gets it. */
+static void sem_policy_wake_barge_starve(void **state)
+{
+    FIX();
+    for (int strict = 0; strict <= 1; strict++) {
+        th_rec_reset(R);
+        as_sem s;
+        TH_RC(as_sem_init(&s, 0, strict ? AS_SEM_STRICT_FIFO : 0), 0);
+        th_waiter a;
+        th_waiter_init(&a, R, L, 1);
+        TH_RC(th_sem_acquire(&a, &s, 1), 0);
+        release_from_thread(&s, 1);
+        if (strict) {
+            TH_EQ(as_sem_value(&s), 0); /* a owns it already */
+            TH_RC(as_sem_try_acquire(&s, 1), 0);
+            th_rec_wait_woken(L, R, 1);
+            TH_RC(th_rec_status_of(R, 1), 0);
+            TH_RC(as_sem_release(&s, 1), 0);
+            TH_RC(as_sem_destroy(&s), 0);
+            continue;
+        }
+        /* woken, out of the queue, the permit in the word */
+        TH_EQ(as_sem_waiters(&s), 0);
+        TH_EQ(as_sem_value(&s), 1);
+        TH_RC(as_sem_destroy(&s), -EBUSY); /* a is still pending */
+        TH_RC(as_sem_try_acquire(&s, 1), 1); /* barging */
+        th_run_until(L, sem_queued_is_1, &s, TH_TIMEOUT); /* a: back, STARVING */
+        TH_EQ(th_rec_count(R), 0);
+        /* S5: nobody passes a STARVING head, not even when it fits. */
+        TH_RC(as_sem_release(&s, 1), 0); /* from this loop: direct anyway */
+        TH_RC(as_sem_try_acquire(&s, 1), 0);
+        TH_EQ(as_sem_value(&s), 0);
+        th_rec_wait(L, R, 1);
+        TH_RC(th_rec_status_of(R, 1), 0);
+        /* the barger's permit comes back: nothing queued, it stays free */
+        TH_RC(as_sem_release(&s, 1), 0);
+        TH_RC(as_sem_release(&s, 1), 0);
+        TH_EQ(as_sem_value(&s), 2);
+        TH_RC(as_sem_destroy(&s), 0);
+    }
+}
+
+/* A STARVING head is handed its permits even by a release from another
+ * loop (the plain thread), and a large head that does not fit is never
+ * woken: while nothing is woken, small newcomers cannot take what it
+ * accumulates. */
+static void sem_policy_large_head_accumulates(void **state)
+{
+    FIX();
+    as_sem s;
+    th_sem_make(&s, 0);
+    th_waiter big, small;
+    th_waiter_init(&big, R, L, 1);
+    th_waiter_init(&small, R, L, 2);
+    TH_RC(th_sem_acquire(&big, &s, 2), 0);
+    TH_RC(th_sem_acquire(&small, &s, 1), 0);
+    release_from_thread(&s, 1);           /* big does not fit: nobody woken */
+    TH_EQ(as_sem_waiters(&s), 2);
+    TH_RC(as_sem_try_acquire(&s, 1), 0);  /* HANDOFF: the permit is big's */
+    TH_EQ(as_sem_value(&s), 1);
+    release_from_thread(&s, 1);           /* big fits: woken to take 2 */
+    TH_EQ(as_sem_waiters(&s), 1);
+    TH_EQ(as_sem_value(&s), 2);
+    th_rec_wait(L, R, 1);
+    th_rec_assert_ids(R, 1);
+    TH_RC(th_rec_status_of(R, 1), 0);
+    TH_EQ(as_sem_value(&s), 0);
+    /* big passes its permits back from another thread: small is woken */
+    release_from_thread(&s, 2);
+    th_rec_wait(L, R, 2);
+    TH_RC(th_rec_status_of(R, 2), 0);
+    TH_EQ(as_sem_value(&s), 1);
+    TH_RC(as_sem_release(&s, 1), 0);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+/* A STARVING head keeps newcomers out even while another woken wait is on
+ * its way (HANDOFF follows the head, not only "nothing woken"), and waits
+ * that come back STARVING keep their order.  a (2 permits) and b (1) on L,
+ * c (1) on a second loop M that does not run until the end. */
+static void sem_policy_starving_blocks_barging(void **state)
+{
+    FIX();
+    th_loop M;
+    th_loop_setup(&M, TH_RING, NULL);
+    as_sem s;
+    th_sem_make(&s, 0);
+    th_waiter a, b, c;
+    th_waiter_init(&a, R, L, 1);
+    th_waiter_init(&b, R, L, 2);
+    th_waiter_init(&c, R, &M, 3);
+    TH_RC(th_sem_acquire(&a, &s, 2), 0);
+    TH_RC(th_sem_acquire(&b, &s, 1), 0);
+    TH_RC(th_sem_acquire(&c, &s, 1), 0);
+    release_from_thread(&s, 4);          /* a, b and c woken */
+    TH_EQ(as_sem_waiters(&s), 0);
+    TH_RC(as_sem_try_acquire(&s, 4), 1); /* a barger takes all 4 */
+    th_run_until(L, sem_queued_is_2, &s, TH_TIMEOUT); /* a, b: STARVING */
+    TH_EQ(th_rec_count(R), 0);
+    release_from_thread(&s, 1); /* c's claim still counts: nobody fits */
+    TH_EQ(as_sem_value(&s), 1);
+    TH_RC(as_sem_try_acquire(&s, 1), 0); /* S5: not past a STARVING head */
+    release_from_thread(&s, 3); /* a (2) then b (1), handed directly */
+    TH_EQ(as_sem_value(&s), 1);  /* c's claim */
+    TH_EQ(as_sem_waiters(&s), 0);
+    th_rec_wait(L, R, 2);
+    th_rec_assert_ids(R, 1, 2);
+    TH_RC(th_rec_status_of(R, 1), 0);
+    TH_RC(th_rec_status_of(R, 2), 0);
+    th_rec_wait(&M, R, 3); /* c takes its permit */
+    TH_RC(th_rec_status_of(R, 3), 0);
+    TH_EQ(as_sem_value(&s), 0);
+    TH_RC(as_sem_release(&s, 4), 0); /* a, b, c */
+    TH_RC(as_sem_release(&s, 4), 0); /* the barger */
+    TH_RC(as_sem_try_acquire(&s, 8), 1);
+    TH_RC(as_sem_destroy(&s), 0);
+    th_loop_destroy(&M);
+}
+
+/* A woken wait that is cancelled, or whose semaphore closes, on its way
+ * gives up on arrival and passes its claim on: the next head is served. */
+static void sem_policy_woken_gives_up(void **state)
+{
+    FIX();
+    for (int close = 0; close <= 1; close++) {
+        th_rec_reset(R);
+        as_sem s;
+        th_sem_make(&s, 0);
+        th_waiter a, b;
+        th_waiter_init(&a, R, L, 1);
+        th_waiter_init(&b, R, L, 2);
+        TH_RC(th_sem_acquire(&a, &s, 1), 0);
+        TH_RC(th_sem_acquire(&b, &s, 1), 0);
+        release_from_thread(&s, 1); /* a woken; b does not fit beside it */
+        TH_EQ(as_sem_waiters(&s), 1);
+        if (close) {
+            TH_RC(as_sem_close(&s), 0); /* b ends now, a on arrival */
+            th_rec_wait(L, R, 2);
+            TH_RC(th_rec_status_of(R, 1), -ESHUTDOWN);
+            TH_RC(th_rec_status_of(R, 2), -ESHUTDOWN);
+            TH_EQ(as_sem_value(&s), 1); /* nobody took it */
+        } else {
+            TH_RC(as_cancel(&a.w), 0);
+            th_rec_wait(L, R, 2);
+            TH_RC(th_rec_status_of(R, 1), -ECANCELED);
+            TH_RC(th_rec_status_of(R, 2), 0); /* a's claim went to b */
+            TH_EQ(as_sem_value(&s), 0);
+            TH_RC(as_sem_release(&s, 1), 0);
+        }
+        TH_RC(as_sem_destroy(&s), 0);
+    }
+}
+
 /* A callback that releases for the next waiter of the same loop: that
  * waiter's callback runs in the same as_loop_run (no sleep in between). */
 static as_sem *chain_sem;
@@ -479,6 +659,10 @@ int main(void)
         TH_TEST(sem_value_max),
         TH_TEST(sem_chain_same_run),
         TH_TEST(sem_many_waiters),
+        TH_TEST(sem_policy_wake_barge_starve),
+        TH_TEST(sem_policy_large_head_accumulates),
+        TH_TEST(sem_policy_starving_blocks_barging),
+        TH_TEST(sem_policy_woken_gives_up),
     };
     return TH_MAIN("sem", tests);
 }

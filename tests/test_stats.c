@@ -30,7 +30,9 @@ static void stats_sem_scripted(void **state)
 {
     FIX();
     as_sem s;
-    th_sem_make(&s, 2);
+    /* strict: the plain thread's release below hands d its permits (the
+     * default policy would wake d to take them: not a hand-off) */
+    TH_RC(as_sem_init(&s, 2, AS_SEM_STRICT_FIFO), 0);
     as_loop_counters l0, l1;
     TH_RC(as_loop_stats(&L->loop, &l0), 0);
     TH_RC(as_sem_try_acquire(&s, 1), 1);

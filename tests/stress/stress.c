@@ -193,10 +193,10 @@ static const char *prim_name[] = {"sem", "mutex", "cond-mutex", "cond", "event-a
 static struct {
     int threads, tasks, ops, cancel_pct, xcancel_pct, deadline_pct, blockers, timeout_s;
     uint64_t seed;
-    unsigned mutex_flags;
+    unsigned mutex_flags, sem_flags; /* --strict: the strict policies */
     unsigned ring_flags; /* --defer-taskrun: SINGLE_ISSUER | DEFER_TASKRUN */
     bool close_mid, always_cb, cancel_lock, no_forget;
-} cfg = {2, 24, 400, 15, 10, 0, 1, 30, 1, 0, 0, false, false, false, false};
+} cfg = {2, 24, 400, 15, 10, 0, 1, 30, 1, 0, 0, 0, false, false, false, false};
 
 static as_sem sem, quiet_sem;
 static as_mutex mtx, cmtx;
@@ -2277,6 +2277,7 @@ int main(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--strict")) {
             cfg.mutex_flags = AS_MUTEX_STRICT_FIFO;
+            cfg.sem_flags = AS_SEM_STRICT_FIFO;
             continue;
         }
         if (!strcmp(a, "--close")) {
@@ -2345,7 +2346,7 @@ int main(int argc, char **argv)
            cfg.ring_flags ? " rings SINGLE_ISSUER|DEFER_TASKRUN" : "", cfg.seed);
     fflush(stdout);
 
-    if (as_sem_init(&sem, SEM_PERMITS, 0) || as_mutex_init(&mtx, cfg.mutex_flags) ||
+    if (as_sem_init(&sem, SEM_PERMITS, cfg.sem_flags) || as_mutex_init(&mtx, cfg.mutex_flags) ||
         as_mutex_init(&cmtx, cfg.mutex_flags) || as_cond_init(&cond, 0) ||
         as_event_init(&ev_auto, 0) || as_event_init(&ev_manual, AS_EVENT_MANUAL_RESET) ||
         as_sem_init(&quiet_sem, 0, 0) || as_rwlock_init(&rw, 0) ||
