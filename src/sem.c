@@ -164,10 +164,15 @@ static void sem_settle_locked(as_sem *s, uint32_t extra, as__batch *done)
         avail = (int64_t)c - woken;
         for (h = s->as__head; h && h->as__n <= avail; h = h->as__next) {
             avail -= h->as__n;
-            if (sem_direct(s, h, strict))
+            /* decided once: a loop's owner may change between plan and
+             * apply (a loop taken over by another thread) */
+            if (sem_direct(s, h, strict)) {
+                h->as__flags |= AS__F_DIRECT;
                 c -= h->as__n;
-            else
+            } else {
+                h->as__flags &= ~AS__F_DIRECT;
                 woken += h->as__n;
+            }
         }
         stop = h;
         /* S2: a barger may have lowered COUNT since we read it: then plan
@@ -177,7 +182,8 @@ static void sem_settle_locked(as_sem *s, uint32_t extra, as__batch *done)
             break;
     }
     while ((h = s->as__head) != stop) {
-        if (sem_direct(s, h, strict)) {
+        if (h->as__flags & AS__F_DIRECT) {
+            h->as__flags &= ~AS__F_DIRECT;
             as__q_take(P(s), h, 0, done);
         } else {
             as__q_remove(P(s), h, AS__W_RESUME, 0);
