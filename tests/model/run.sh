@@ -9,7 +9,8 @@
 #   -k       keep the work directory (generated verifiers, outputs, trails)
 #
 # For every check: `spin -a` generates the verifier, gcc compiles pan
-# (-DSAFETY: assertions + invalid end states; -DNP: non-progress cycles),
+# (-DSAFETY: assertions + invalid end states; -DNP: non-progress cycles,
+# with weak fairness for the npfair rows),
 # pan searches the whole state space, and its output is parsed.  A correct
 # model must finish with 0 errors and an exhaustive search; a deliberately
 # broken variant (BUG_*) must fail, with the kind of error it was built to
@@ -62,7 +63,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# name | model | spin -D flags | mode (safety|np|reach) | expect | cc -O level
+# name | model | spin -D flags | mode (safety|np|npfair|reach) | expect | cc -O level
+#   mode npfair: non-progress cycles under weak fairness (pan -l -f): only
+#   cycles in which every thread that stays enabled keeps running count.
 #   expect: pass, or fail:<kind>[/<text>] with kind one of
 #     assert   an assertion (an invariant) is violated
 #     endstate an invalid end state: a thread blocked for ever (lost wake-up)
@@ -294,6 +297,9 @@ run_check() {
     if [ "$mode" = np ]; then
         ccflags=(-DNP -DCOLLAPSE)
         panflags=(-m1000000 -l)
+    elif [ "$mode" = npfair ]; then
+        ccflags=(-DNP -DNFAIR=3 -DCOLLAPSE)
+        panflags=(-m1000000 -l -f)
     else
         ccflags=(-DSAFETY -DCOLLAPSE)
         panflags=(-m1000000)
