@@ -103,6 +103,14 @@
  *   BUG_CANCEL_NO_REGRANT  sem_cancel unlinks the waiter and recomputes the
  *                          bits but does not run the grant pass for the
  *                          waiters behind it
+ *   TAKE_SETS_BITS         a variant of the protocol: the take of a woken
+ *                          wait writes the bits too (with its claim out of
+ *                          woken) and runs no grant pass
+ *   STARVE_BEHIND          a variant of the protocol: a woken wait that
+ *                          starves goes back behind the STARVING waits
+ *                          already at the head (not in front of them:
+ *                          REACH 16), so waits woken together and starving
+ *                          on one loop keep their queue order
  *   BUG_NO_STARVATION_BOUND  a woken waiter that finds too few permits goes
  *                          back to the head without STARVING: it can be
  *                          woken (and passed) again and again
@@ -142,6 +150,9 @@
       claim freed)
  *   15 a resume that decided to starve was handed its permits in its own
  *      grant pass (a release came between its load and its grant pass)
+ *   16 a woken wait starved and went to the head in front of a STARVING
+ *      wait that had been woken before it (the two are now served in the
+ *      reverse of their queue order)
  */
 
 #ifdef REACHPT
@@ -244,6 +255,10 @@ bit cbit[MAXW + 1];      /* the CANCEL bit of as__state (AS__W_CANCEL) */
 byte pend[MAXW + 1];     /* 1: its *_async returned 0 (went pending) */
 byte woke[MAXW + 1];     /* times the wait was woken to retry */
 byte finished;           /* threads that ended */
+#ifdef REACHALL
+byte nwakes;             /* wakes so far, and the rank of each wait's */
+byte wseq[MAXW + 1];
+#endif
 
 /* ---- waitq.h: list surgery, under the queue lock, inside an atomic step
  * of the caller ----------------------------------------------------------- */
@@ -280,6 +295,27 @@ inline QPUSH_HEAD(w)
     q[0] = w;
     qlen++;
     state[w] = QUEUED
+}
+
+/* STARVE_BEHIND: insert w behind the STARVING waits at the head of the
+ * queue (a walk of the STARVING prefix) */
+inline QPUSH_AFTER_STARVING(w)
+{
+    assert(qlock == _pid + 1 && qlen < NW && state[w] != QUEUED);
+    j = 0;
+    do
+    :: j < qlen && STARV(q[j]) -> j++
+    :: else -> break
+    od;
+    i = qlen;
+    do
+    :: i > j -> q[i] = q[i - 1]; i--
+    :: else -> break
+    od;
+    q[j] = w;
+    qlen++;
+    state[w] = QUEUED;
+    i = 0; j = 0
 }
 
 /* as__q_remove(p, w, st) */
@@ -373,6 +409,10 @@ inline GRANT(add)
             woke[h]++;
 #else
             woke[h] = 1;            /* (np rows: a bounded state space) */
+#endif
+#ifdef REACHALL
+            nwakes++;
+            wseq[h] = nwakes;
 #endif
             woken = woken + wn[h];
             QREMOVE(h, RESUME);
@@ -578,8 +618,16 @@ inline sem_resume(w)
                 wstatus[w] = 0;
                 carried = carried + wn[w];
                 batch = batch | (1 << w);
+#ifndef TAKE_SETS_BITS
                 word = word - wn[w];
                 ok = 1
+#else
+                /* the take's CAS writes the bits too: no grant pass */
+                woken = woken - wn[w];
+                word = ((word & SEM_COUNT) - wn[w]) | BITS;
+                QUNLOCK();
+                ok = 0
+#endif
             :: else ->
                 /* someone barged: it will starve */
                 REACH(3);
@@ -597,7 +645,17 @@ inline sem_resume(w)
 #ifndef BUG_NO_STARVATION_BOUND
                 wflags[w] = wflags[w] | F_STARVING;
 #endif
+#ifndef STARVE_BEHIND
+#ifdef REACHALL
+                if
+                :: HEAD_STARVING && wseq[q[0]] < wseq[w] -> REACH(16)
+                :: else
+                fi;
+#endif
                 QPUSH_HEAD(w)
+#else
+                QPUSH_AFTER_STARVING(w)
+#endif
             :: else
             fi;
             GRANT(0);
@@ -668,7 +726,7 @@ inline start(w, n)
 proctype loop1()
 {
     byte me = 1;
-    byte h, i, w, r, c, batch, pending, cancel;
+    byte h, i, j, w, r, c, batch, pending, cancel;
     short avail;
     bit got, ok, fast, starve;
 
@@ -697,7 +755,7 @@ proctype loop1()
 proctype loop2()
 {
     byte me = 2;
-    byte h, i, w, r, c, batch, pending, cancel;
+    byte h, i, j, w, r, c, batch, pending, cancel;
     short avail;
     bit got, ok, fast, starve;
 
