@@ -5,8 +5,9 @@
  *   default ("eventual fairness", like the mutex's): a release wakes a
  *     waiter of another loop to retry (RESUME) instead of handing it the
  *     permits, newcomers may barge while a woken waiter is on its way, a
- *     woken waiter that finds too few permits goes back to the head
- *     STARVING and is then handed its permits directly;
+ *     woken waiter that finds too few permits goes back to the front of
+ *     the queue STARVING (behind the STARVING waits already there, as
+ *     sem_resume does) and is then handed its permits directly;
  *   -DSTRICT (AS_SEM_STRICT_FIFO): direct hand-off in queue order, never
  *     any barging past a queued waiter (the former model, exactly).
  *
@@ -14,7 +15,7 @@
  *   COUNT    bits 0..5   permits in the word
  *   HANDOFF  bit 6       newcomers may not take permits from the word
  *   WAITERS  bit 7       the queue is not empty: releases take the queue lock
- * `woken` (as__prim.pad0, under the queue lock): the sum of the requests of
+ * `woken` (as__prim.aux, under the queue lock): the sum of the requests of
  * the waits woken to retry that have not resumed yet (state RESUME).
  *
  * BITS RULE (recomputed under the queue lock, in the same step as every
@@ -69,7 +70,7 @@
  *   - S3 permits conserved: count + held by threads + carried by DONE
  *     waits (status 0) == TOTAL
  *   - the bits rule: WAITERS <=> queue non-empty, HANDOFF as above
- *   - S1' no idle permits behind the queue: the head does not fit in
+ *   - S1 no idle permits behind the queue: the head does not fit in
  *     count - woken (strict: in count, the former S1)
  *   - woken == the sum of the requests of the RESUME waits; strict: no
  *     RESUME wait, woken == 0, no STARVING wait
@@ -106,13 +107,15 @@
  *   TAKE_SETS_BITS         a variant of the protocol: the take of a woken
  *                          wait writes the bits too (with its claim out of
  *                          woken) and runs no grant pass
- *   STARVE_BEHIND          a variant of the protocol: a woken wait that
- *                          starves goes back behind the STARVING waits
- *                          already at the head (not in front of them:
- *                          REACH 16), so waits woken together and starving
- *                          on one loop keep their queue order
+ *   STARVE_AT_HEAD         a variant of the protocol: a woken wait that
+ *                          starves goes back to the very head, in front of
+ *                          the STARVING waits already there (the wording of
+ *                          issue 12's protocol; src/sem.c queues it behind
+ *                          them): two waits woken together that both starve
+ *                          are then served in the reverse of their queue
+ *                          order (REACH 17)
  *   BUG_NO_STARVATION_BOUND  a woken waiter that finds too few permits goes
- *                          back to the head without STARVING: it can be
+ *                          back to the front without STARVING: it can be
  *                          woken (and passed) again and again
  *   BUG_BARGE_PAST_MARKED  the bits rule forgets the STARVING term
  *                          (HANDOFF = queue non-empty && woken == 0): with
@@ -150,9 +153,15 @@
       claim freed)
  *   15 a resume that decided to starve was handed its permits in its own
  *      grant pass (a release came between its load and its grant pass)
- *   16 a woken wait starved and went to the head in front of a STARVING
- *      wait that had been woken before it (the two are now served in the
- *      reverse of their queue order)
+ *   16 a woken wait starved while a STARVING wait was queued (it goes
+ *      behind it; STARVE_AT_HEAD: in front of it)
+ *   17 STARVE_AT_HEAD: a woken wait starved and went in front of a
+ *      STARVING wait that had been woken before it (the two are now served
+ *      in the reverse of their queue order)
+ *   18 the grant pass of a wait that starved served another head (its
+ *      freed claim lets a STARVING wait ahead of it fit; not reached by
+ *      these configurations: it needs a STARVING wait smaller than the one
+ *      starving behind it)
  */
 
 #ifdef REACHPT
@@ -227,7 +236,7 @@
 #define Q1 (NQUEUED == qlen && (qlen < 1 || state[q[0]] == QUEUED) && (qlen < 2 || state[q[1]] == QUEUED) && (qlen < 3 || state[q[2]] == QUEUED))
 #define NRESUME ((state[1] == RESUME -> 1 : 0) + (state[2] == RESUME -> 1 : 0) + (state[3] == RESUME -> 1 : 0))
 #define SUM_RESUME ((state[1] == RESUME -> wn[1] : 0) + (state[2] == RESUME -> wn[2] : 0) + (state[3] == RESUME -> wn[3] : 0))
-/* STARVING waits are a prefix of the queue (pushed at the head) */
+/* STARVING waits are a prefix of the queue (queued at the front) */
 #define STARVING_PREFIX ((qlen < 2 || !STARV(q[1]) || STARV(q[0])) && (qlen < 3 || !STARV(q[2]) || STARV(q[1])))
 
 /* ---- as_sem (as__prim layout) ------------------------------------------ */
@@ -297,8 +306,8 @@ inline QPUSH_HEAD(w)
     state[w] = QUEUED
 }
 
-/* STARVE_BEHIND: insert w behind the STARVING waits at the head of the
- * queue (a walk of the STARVING prefix) */
+/* sem_resume's as__q_insert_before(p, pos, w), pos the first wait that is
+ * not STARVING: w goes behind the STARVING waits at the front */
 inline QPUSH_AFTER_STARVING(w)
 {
     assert(qlock == _pid + 1 && qlen < NW && state[w] != QUEUED);
@@ -547,7 +556,7 @@ inline sem_cancel(w)
                 wstatus[w] = ECANCELED;
                 batch = batch | (1 << w);
 #ifndef BUG_CANCEL_NO_REGRANT
-                /* S1': the head may have been what blocked the waiters
+                /* S1: the head may have been what blocked the waiters
                  * behind it */
                 GRANT(0);
                 if
@@ -577,11 +586,11 @@ inline sem_cancel(w)
     fi
 }
 
-/* kind->resume of the semaphore: a RESUME wait arrived on its loop (the
- * loop thread).  First word access: the take (a CAS: count >= n, HANDOFF
- * ignored: w was at the head), or the load that finds too few permits;
- * second: the grant pass, with `woken -= n` and, if it must starve, w
- * back at the head STARVING.  A wait that was cancelled on its way gives
+/* kind->resume of the semaphore (sem_resume): a RESUME wait arrived on its
+ * loop (the loop thread).  First word access: the take (a CAS: count >= n,
+ * HANDOFF ignored: w was at the head), or the load that finds too few
+ * permits; second: the grant pass, with `woken -= n` and, if it must
+ * starve, w back at the front STARVING.  A wait that was cancelled on its way gives
  * up: -ECANCELED, `woken -= n` and a grant pass (its claim is freed), one
  * word access. */
 inline sem_resume(w)
@@ -645,25 +654,37 @@ inline sem_resume(w)
 #ifndef BUG_NO_STARVATION_BOUND
                 wflags[w] = wflags[w] | F_STARVING;
 #endif
-#ifndef STARVE_BEHIND
+                if
+                :: HEAD_STARVING -> REACH(16)
+                :: else
+                fi;
+#ifndef STARVE_AT_HEAD
+                QPUSH_AFTER_STARVING(w)
+#else
 #ifdef REACHALL
                 if
-                :: HEAD_STARVING && wseq[q[0]] < wseq[w] -> REACH(16)
+                :: HEAD_STARVING && wseq[q[0]] < wseq[w] -> REACH(17)
                 :: else
                 fi;
 #endif
                 QPUSH_HEAD(w)
-#else
-                QPUSH_AFTER_STARVING(w)
 #endif
             :: else
             fi;
             GRANT(0);
-            /* S1' held before; the take leaves count - woken as it was,
-             * the starving claim goes back to w at the head: this pass
-             * can serve w itself, never another head (it recomputes the
-             * bits) */
-            assert((batch & ~(1 << w)) == 0);
+            /* S1 held before, and the take leaves count - woken as it
+             * was: the grant pass after a take only recomputes the bits.
+             * After a starve, w's freed claim can serve w itself, or (w
+             * behind a STARVING wait) the STARVING waits ahead of it */
+            if
+            :: !starve -> assert((batch & ~(1 << w)) == 0)
+            :: starve && (batch & ~(1 << w)) != 0 ->
+#ifdef STARVE_AT_HEAD
+                assert(false);
+#endif
+                REACH(18)
+            :: else
+            fi;
             if
             :: starve && state[w] == DONE -> REACH(15)
             :: else
@@ -825,7 +846,7 @@ active proctype monitor()
         assert(Q1);
         /* S3: conservation */
         assert((word & SEM_COUNT) + held + carried == TOTAL);
-        /* S1': the head does not fit in count - woken */
+        /* S1: the head does not fit in count - woken */
         assert(qlen == 0 || (word & SEM_COUNT) < wn[q[0]] + woken);
         /* the bits rule (as built: a broken rule is for S5 to catch) */
         assert((word & (SEM_WAITERS | SEM_HANDOFF)) == BITS);
