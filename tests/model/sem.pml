@@ -24,8 +24,9 @@
  *   default: WAITERS = queue non-empty
  *            HANDOFF = queue non-empty && (woken == 0 || head STARVING)
  *
- * GRANT PASS (queue lock held; run by a release that found WAITERS, by a
- * cancel that unlinked a queued wait, by every resume):
+ * GRANT PASS (sem_settle_locked; queue lock held; run by a release that
+ * found WAITERS, by a cancel that unlinked a queued wait, by every
+ * resume):
  *   c = count (+ the release's n); avail = c - woken (signed)
  *   while the head h fits in avail:
  *     strict, or h STARVING, or h on the caller's own loop:
@@ -384,7 +385,7 @@ inline NEWCOMER_TAKES()
     fi
 }
 
-/* sem_grant_locked: the grant pass, queue lock held, inside the atomic
+/* sem_settle_locked: the grant pass, queue lock held, inside the atomic
  * step of its word CAS.  `add`: the permits of the calling release (they
  * leave the releaser's hands with this write); `me`: the caller's loop (0:
  * a thread that runs no loop).  Collects the waits that leave in `batch`. */
