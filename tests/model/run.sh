@@ -9,7 +9,8 @@
 #   -k       keep the work directory (generated verifiers, outputs, trails)
 #
 # For every check: `spin -a` generates the verifier, gcc compiles pan
-# (-DSAFETY: assertions + invalid end states; -DNP: non-progress cycles),
+# (-DSAFETY: assertions + invalid end states; -DNP: non-progress cycles,
+# with weak fairness for the npfair rows),
 # pan searches the whole state space, and its output is parsed.  A correct
 # model must finish with 0 errors and an exhaustive search; a deliberately
 # broken variant (BUG_*) must fail, with the kind of error it was built to
@@ -62,7 +63,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# name | model | spin -D flags | mode (safety|np|reach) | expect | cc -O level
+# name | model | spin -D flags | mode (safety|np|npfair|reach) | expect | cc -O level
+#   mode npfair: non-progress cycles under weak fairness (pan -l -f): only
+#   cycles in which every thread that stays enabled keeps running count.
 #   expect: pass, or fail:<kind>[/<text>] with kind one of
 #     assert   an assertion (an invariant) is violated
 #     endstate an invalid end state: a thread blocked for ever (lost wake-up)
@@ -88,8 +91,8 @@ checks=(
     "delivery.msg.np|delivery.pml|-DMSG_WAKE|np|pass|O2"
     "delivery.iocp|delivery.pml|-DBACKEND=B_IOCP|safety|pass|O2"
     "delivery.iocp.np|delivery.pml|-DBACKEND=B_IOCP|np|pass|O2"
-    "sem.2loops|sem.pml||safety|pass|O2"
-    "sem.2loops.big-cancelled|sem.pml|-DW1N=3|safety|pass|O2"
+    "sem.2loops|sem.pml||safety|pass|O0"
+    "sem.2loops.big-cancelled|sem.pml|-DW1N=3|safety|pass|O0"
     "sem.1loop.np|sem.pml|-DNLOOPS=1|np|pass|O0"
     "mutex.default|mutex.pml||safety|pass|O2"
     "mutex.default.1loop|mutex.pml|-DNLOOPS=1|safety|pass|O0"
@@ -218,6 +221,43 @@ checks+=(
     "barrier.FINDING_LATE_CANCEL.retry|barrier.pml|-DWITH_CANCEL -DRETRY_ON_CANCEL|safety|fail:endstate|O0"
 )
 
+# sem.pml, issue 12: the default policy (eventual fairness: wake to retry,
+# barging, STARVING) next to AS_SEM_STRICT_FIFO (-DSTRICT) for every
+# scenario (README.md "sem.pml").  The rows sem.2loops,
+# sem.2loops.big-cancelled, sem.1loop.np and sem.BUG_CANCEL_NO_REGRANT
+# above are the default policy's.
+checks+=(
+    "sem.2loops.strict|sem.pml|-DSTRICT|safety|pass|O0"
+    "sem.2loops.big-cancelled.strict|sem.pml|-DW1N=3 -DSTRICT|safety|pass|O0"
+    "sem.1loop.np.strict|sem.pml|-DNLOOPS=1 -DSTRICT|np|pass|O0"
+    # three 1-permit waits, r releases 2 and barges twice: two waits woken
+    # at once, a STARVING head with another woken wait on its way
+    "sem.3waits|sem.pml|-DW1N=1 -DINIT_COUNT=0 -DR_HELD=2 -DR_BARGES=2|safety|pass|O0"
+    "sem.3waits.strict|sem.pml|-DW1N=1 -DINIT_COUNT=0 -DR_HELD=2 -DR_BARGES=2 -DSTRICT|safety|pass|O0"
+    # r barges again and again until the loops are done: under weak
+    # fairness every waiter is still served (S5 as liveness)
+    "sem.1loop.barger.np|sem.pml|-DNLOOPS=1 -DR_FOREVER|npfair|pass|O0"
+    "sem.2loops.barger.np|sem.pml|-DR_FOREVER|npfair|pass|O2"
+    "sem.2loops.barger.np.strict|sem.pml|-DR_FOREVER -DSTRICT|npfair|pass|O0"
+    # two variants of the protocol (README.md): the take of a woken wait
+    # writes the bits itself; a starving wait goes in front of the STARVING
+    # waits already there (issue 12's wording; src/sem.c queues it behind)
+    "sem.2loops.take-sets-bits|sem.pml|-DTAKE_SETS_BITS|safety|pass|O0"
+    "sem.3waits.starve-at-head|sem.pml|-DW1N=1 -DINIT_COUNT=0 -DR_HELD=2 -DR_BARGES=2 -DSTARVE_AT_HEAD|safety|pass|O0"
+    # vacuity: the paths of the new policy are taken (REACH points)
+    "sem.2loops.reach|sem.pml||reach|reach:1 2 3 4 5 6 7 8 11 13 15|O0"
+    "sem.3waits.reach|sem.pml|-DW1N=1 -DINIT_COUNT=0 -DR_HELD=2 -DR_BARGES=2|reach|reach:1 2 3 4 6 8 9 10 14 16|O0"
+    "sem.2loops.strict.reach|sem.pml|-DSTRICT|reach|reach:12 13|O0"
+    # deliberately broken variants
+    "sem.BUG_CANCEL_NO_REGRANT.strict|sem.pml|-DW1N=3 -DSTRICT -DBUG_CANCEL_NO_REGRANT|safety|fail:assert/wn[q[0]]|O0"
+    "sem.BUG_CANCEL_NO_REGRANT.strict.endstate|sem.pml|-DW1N=3 -DSTRICT -DBUG_CANCEL_NO_REGRANT -DNO_INVARIANTS|safety|fail:endstate|O0"
+    "sem.BUG_NO_STARVATION_BOUND|sem.pml|-DBUG_NO_STARVATION_BOUND|safety|fail:assert/woke[h]==0|O0"
+    "sem.BUG_NO_STARVATION_BOUND.np|sem.pml|-DNLOOPS=1 -DR_FOREVER -DBUG_NO_STARVATION_BOUND -DNO_INVARIANTS|npfair|fail:np|O0"
+    "sem.BUG_BARGE_PAST_MARKED|sem.pml|-DW1N=1 -DINIT_COUNT=0 -DR_HELD=2 -DR_BARGES=2 -DBUG_BARGE_PAST_MARKED|safety|fail:assert/wflags[q[0]]|O0"
+    "sem.BUG_RESUME_NO_REGRANT|sem.pml|-DBUG_RESUME_NO_REGRANT|safety|fail:assert/wn[q[0]]|O0"
+    "sem.BUG_RESUME_NO_REGRANT.endstate|sem.pml|-DBUG_RESUME_NO_REGRANT -DNO_INVARIANTS|safety|fail:endstate|O0"
+)
+
 selected() {
     local name=$1 f
     [ ${#filters[@]} -eq 0 ] && return 0
@@ -294,6 +334,9 @@ run_check() {
     if [ "$mode" = np ]; then
         ccflags=(-DNP -DCOLLAPSE)
         panflags=(-m1000000 -l)
+    elif [ "$mode" = npfair ]; then
+        ccflags=(-DNP -DNFAIR=3 -DCOLLAPSE)
+        panflags=(-m1000000 -l -f)
     else
         ccflags=(-DSAFETY -DCOLLAPSE)
         panflags=(-m1000000)

@@ -1,63 +1,197 @@
 /*
- * sem.pml -- the weighted FIFO semaphore of src/sem.c on the waiter queue of
- * src/waitq.h / src/waitq.c: add_waiter_if parking, direct hand-off in
- * queue order, cancel (sem_cancel) with re-grant.
+ * sem.pml -- the weighted semaphore of src/sem.c on the waiter queue of
+ * src/waitq.h / src/waitq.c, both policies of issue 12 (the protocol of
+ * the C code is written down in README.md, "sem.pml"):
+ *   default ("eventual fairness", like the mutex's): a release wakes a
+ *     waiter of another loop to retry (RESUME) instead of handing it the
+ *     permits, newcomers may barge while a woken waiter is on its way, a
+ *     woken waiter that finds too few permits goes back to the front of
+ *     the queue STARVING (behind the STARVING waits already there, as
+ *     sem_resume does) and is then handed its permits directly;
+ *   -DSTRICT (AS_SEM_STRICT_FIFO): direct hand-off in queue order, never
+ *     any barging past a queued waiter (the former model, exactly).
  *
- * Threads (all interleavings, every atomic step of the C code a step here):
+ * STATE WORD (8 bits here, 32 in C)
+ *   COUNT    bits 0..5   permits in the word
+ *   HANDOFF  bit 6       newcomers may not take permits from the word
+ *   WAITERS  bit 7       the queue is not empty: releases take the queue lock
+ * `woken` (as__prim.aux, under the queue lock): the sum of the requests of
+ * the waits woken to retry that have not resumed yet (state RESUME).
+ *
+ * BITS RULE (recomputed under the queue lock, in the same step as every
+ * change of the queue, of `woken` or of the head's STARVING flag):
+ *   strict:  WAITERS = HANDOFF = queue non-empty; woken always 0
+ *   default: WAITERS = queue non-empty
+ *            HANDOFF = queue non-empty && (woken == 0 || head STARVING)
+ *
+ * GRANT PASS (sem_settle_locked; queue lock held; run by a release that
+ * found WAITERS, by a cancel that unlinked a queued wait, by every
+ * resume):
+ *   c = count (+ the release's n); avail = c - woken (signed)
+ *   while the head h fits in avail:
+ *     strict, or h STARVING, or h on the caller's own loop:
+ *        direct hand-off (c -= h.n; h leaves DONE, status 0)
+ *     else: wake h to retry (woken += h.n; h leaves in state RESUME)
+ *     avail -= h.n
+ *   word = c | bits
+ *
+ * Threads (all interleavings):
  *   loop 1   a loop thread with two waits, issued in order:
  *              wait 1 asks for W1N permits, wait 2 for 1 permit;
- *            each callback with status 0 holds its permits and releases them
- *            (as_sem_release from the loop thread); it may cancel one of its
- *            waits at any moment (as_cancel: a QUEUED wait -> sem_cancel;
- *            a DONE one gets CANCEL and its grant is released back, so
- *            its callback reports -ECANCELED; cancel.pml checks as_cancel
- *            from other threads)
- *   loop 2   (NLOOPS == 2) a second loop with wait 3 (1 permit), which may be
- *            cancelled too
+ *            each callback with status 0 holds its permits and releases
+ *            them (as_sem_release from the loop thread: its own waits are
+ *            handed permits directly); a RESUME wait delivered to it is
+ *            resumed (sem_resume); it may cancel one of its waits at any
+ *            moment (as_cancel on the loop thread: QUEUED -> sem_cancel
+ *            unlinks it and runs the grant pass; RESUME -> GIVE_UP, its
+ *            resume gives up; DONE -> the CANCEL bit and a grant it
+ *            carries is released back at once, its callback reports
+ *            -ECANCELED; cancel.pml checks as_cancel from other threads)
+ *   loop 2   (NLOOPS == 2) a second loop with wait 3 (1 permit), which it
+ *            may cancel too
  *   r        a thread that runs no loop: it holds R_HELD permits, releases
- *            them one by one, then tries once to barge (as_sem_try_acquire,
- *            the lock-free fast path) and releases what it got
- * The queue lock (as__prim.lock) is a real lock here: lock-free paths keep
- * running while it is held.  List surgery under it is one atomic step.
- * as__wait_finish is abstracted as "put the wait in its loop's delivery
- * set", which its loop takes out in any order (the delivery path itself is
- * checked by delivery.pml).
+ *            them one by one (its grant passes wake, never hand off, except
+ *            to a STARVING head), then tries once to barge
+ *            (as_sem_try_acquire: the lock-free acquire) and releases what
+ *            it got
+ * The queue lock (as__prim.lock) is a real lock: lock-free paths run
+ * while it is held.  Granularity (README.md, "Simplifications"): each
+ * access to the word is a step; what a thread does under the queue lock
+ * (queue, `woken`, the waits' state and flags, the lock itself) is merged
+ * with the one word access next to it (a CAS and the load it retries from
+ * are one step: a failed CAS changes nothing and is retried from the new
+ * value).  So a locked section is one step, except sem_resume's: its take
+ * (or its decision to starve, a load) and its grant pass are two word
+ * accesses, and the lock-free paths run between them.  as__wait_finish is
+ * "put the wait in its loop's delivery set", which its loop takes out in
+ * any order (delivery.pml checks the delivery path); as_loop_run resumes
+ * a RESUME wait and calls back a DONE one.
  *
- * Checked:
- *   - S3 permits conserved (monitor, whenever the queue lock is free):
- *       count + held by threads + carried by DONE waits (status 0)
- *             + in the hands of a releaser == TOTAL
- *   - S1 while WAITERS is set the queue is non-empty and the count is below
- *     the head's request (so no newcomer takes permits from under a queued
- *     waiter, and a release serves the queue in order); WAITERS <=> queue
- *     non-empty
+ * Checked (monitor: in every reachable state where the queue lock is free):
+ *   - S3 permits conserved: count + held by threads + carried by DONE
+ *     waits (status 0) == TOTAL
+ *   - the bits rule: WAITERS <=> queue non-empty, HANDOFF as above
+ *   - S1 no idle permits behind the queue: the head does not fit in
+ *     count - woken (strict: in count, the former S1)
+ *   - woken == the sum of the requests of the RESUME waits; strict: no
+ *     RESUME wait, woken == 0, no STARVING wait
+ *   - STARVING waits are a prefix of the queue
  *   - Q1 a wait is in the queue iff its state is QUEUED
+ * and, at each step:
+ *   - S5 bounded bypass: a newcomer (lock-free acquire, or the take of the
+ *     slow path) takes permits while waiters are queued only if a woken
+ *     waiter is on its way (woken > 0: its claim lasts until its resume's
+ *     grant pass) and the head is not STARVING; so a STARVING head, or a
+ *     head that does not fit while no waiter is woken, is never passed
+ *     (strict: never any barging past the queue)
+ *   - S5 a wait is woken to retry at most once (woke[w] == 0 at the wake):
+ *     after that it is STARVING and only handed permits directly
  *   - exactly one callback per wait that went pending, state DONE at the
  *     callback; status 0 carries exactly the permits asked for
- *   - invalid end states: no waiter is left queued with nobody to serve it
- *     (no lost wake-up), no thread is stuck; at the end count == TOTAL
+ *   - invalid end states: no waiter is left queued or woken with nobody
+ *     to serve it (no lost wake-up), no thread is stuck; at the end the
+ *     word is TOTAL, nothing queued, woken 0
  *
  * Build-time switches:
+ *   STRICT                AS_SEM_STRICT_FIFO
  *   NLOOPS (2), W1N (2), R_HELD (1), INIT_COUNT (1): TOTAL = 2 permits.
  *   W1N > TOTAL: wait 1 can never be met and loop 1 always cancels it (an
  *   application giving up on a large request), the case where a cancel
  *   that does not re-grant strands the waiters behind it for ever.
- * Broken variant (must FAIL):
- *   BUG_CANCEL_NO_REGRANT  sem_cancel removes the waiter but does not
- *                          re-run the grant for the waiters behind it
- *   NO_INVARIANTS          leave the invariant monitor out: the broken
+ *   -DW1N=1 -DINIT_COUNT=0 -DR_HELD=2: three 1-permit waits and r's two
+ *   releases: two waits woken at once, one STARVING while the other is on
+ *   its way (the case HANDOFF's STARVING term is for).
+ * Broken variants (each must FAIL):
+ *   BUG_CANCEL_NO_REGRANT  sem_cancel unlinks the waiter and recomputes the
+ *                          bits but does not run the grant pass for the
+ *                          waiters behind it
+ *   TAKE_SETS_BITS         a variant of the protocol: the take of a woken
+ *                          wait writes the bits too (with its claim out of
+ *                          woken) and runs no grant pass
+ *   STARVE_AT_HEAD         a variant of the protocol: a woken wait that
+ *                          starves goes back to the very head, in front of
+ *                          the STARVING waits already there (the wording of
+ *                          issue 12's protocol; src/sem.c queues it behind
+ *                          them): two waits woken together that both starve
+ *                          are then served in the reverse of their queue
+ *                          order (REACH 17)
+ *   BUG_NO_STARVATION_BOUND  a woken waiter that finds too few permits goes
+ *                          back to the front without STARVING: it can be
+ *                          woken (and passed) again and again
+ *   BUG_BARGE_PAST_MARKED  the bits rule forgets the STARVING term
+ *                          (HANDOFF = queue non-empty && woken == 0): with
+ *                          another waiter woken, the lock-free acquire
+ *                          barges past the STARVING head
+ *   BUG_RESUME_NO_REGRANT  a woken waiter that gives up (cancelled on its
+ *                          way) takes its claim out of `woken` but runs no
+ *                          grant pass
+ *   NO_INVARIANTS          leave the invariant monitor out: a broken
  *                          variant must then still fail, by an invalid end
  *                          state (the lost wake-up itself)
+ *   REACHALL, REACHPT=k    vacuity: REACH(k) points become failing
+ *                          assertions (run.sh's "reach" rows)
+ *
+ * REACH points (each a path the checks above are about):
+ *    1 a wait woken to retry (default policy: a grant pass by a thread of
+ *      another loop, or by r)
+ *    2 a newcomer took permits while waiters were queued (barging: a woken
+ *      waiter on its way)
+ *    3 a woken wait found too few permits (someone barged): STARVING, back
+ *      to the head
+ *    4 direct hand-off to a STARVING head
+ *    5 own-loop direct hand-off (default policy, head not STARVING)
+ *    6 a woken wait took its permits at its resume
+ *    7 a woken wait cancelled on its way gave up at its resume
+ *    8 two waits woken and on their way at once
+ *    9 a STARVING head while another woken wait is on its way (HANDOFF
+ *      set by the STARVING term alone)
+ *   10 a woken wait took its permits while a STARVING head waited (its
+ *      claim, made before the head starved)
+ *   11 a lock-free release while a woken wait was on its way (queue empty)
+ *   12 strict: direct hand-off to a wait of another loop
+ *   13 a cancel's grant pass served the wait behind (re-grant)
+ *   14 the grant pass of a woken wait that gave up served the head (its
+      claim freed)
+ *   15 a resume that decided to starve was handed its permits in its own
+ *      grant pass (a release came between its load and its grant pass)
+ *   16 a woken wait starved while a STARVING wait was queued (it goes
+ *      behind it; STARVE_AT_HEAD: in front of it)
+ *   17 STARVE_AT_HEAD: a woken wait starved and went in front of a
+ *      STARVING wait that had been woken before it (the two are now served
+ *      in the reverse of their queue order)
+ *   18 the grant pass of a wait that starved served another head (its
+ *      freed claim lets a STARVING wait ahead of it fit; not reached by
+ *      these configurations: it needs a STARVING wait smaller than the one
+ *      starving behind it)
  */
+
+#ifdef REACHPT
+#define REACH(k) assert(REACHPT != k)
+#elif defined(REACHALL)
+#define REACH(k) assert(k == 0)
+#else
+#define REACH(k) skip
+#endif
 
 #define IDLE    0   /* AS__W_IDLE */
 #define QUEUED  1   /* AS__W_QUEUED */
 #define DONE    2   /* AS__W_DONE */
+#define RESUME  3   /* AS__W_RESUME */
 
 #define ECANCELED 1 /* as__status: 0 or -ECANCELED */
 
+#define F_STARVING 1 /* AS__F_STARVING */
+#define F_GIVE_UP  2 /* AS__F_GIVE_UP */
+
 #define SEM_WAITERS 128   /* bit 31 of the C word */
-#define SEM_COUNT   127   /* bits 0..30 */
+#define SEM_HANDOFF 64    /* bit 30 */
+#define SEM_COUNT   63    /* bits 0..29 */
+
+#ifdef STRICT
+#define IS_STRICT 1
+#else
+#define IS_STRICT 0
+#endif
 
 #ifndef NLOOPS
 #define NLOOPS 2
@@ -72,6 +206,9 @@
 #ifndef INIT_COUNT
 #define INIT_COUNT 1
 #endif
+#ifndef R_BARGES
+#define R_BARGES 1  /* times r tries to barge (and releases what it got) */
+#endif
 #define TOTAL (INIT_COUNT + R_HELD)
 
 #if NLOOPS == 2
@@ -81,26 +218,41 @@
 #define NW 2
 #define NPROC 2
 #endif
+#define MAXW 3      /* array sizes: waits 1..3 */
+
+#define STARV(w) ((wflags[w] & F_STARVING) != 0)
+#define HEAD_STARVING (qlen > 0 && STARV(q[0]))
+
+/* The bits rule, for the queue and `woken` as they are now. */
+#if IS_STRICT
+#define BITS (qlen > 0 -> (SEM_WAITERS | SEM_HANDOFF) : 0)
+#elif defined(BUG_BARGE_PAST_MARKED)
+#define BITS ((qlen > 0 -> SEM_WAITERS : 0) | ((qlen > 0 && woken == 0) -> SEM_HANDOFF : 0))
+#else
+#define BITS ((qlen > 0 -> SEM_WAITERS : 0) | ((qlen > 0 && (woken == 0 || HEAD_STARVING)) -> SEM_HANDOFF : 0))
+#endif
 
 /* Q1 (waitq.h): a wait is in the queue iff its state is QUEUED */
-#if NW == 3
 #define NQUEUED ((state[1] == QUEUED -> 1 : 0) + (state[2] == QUEUED -> 1 : 0) + (state[3] == QUEUED -> 1 : 0))
-#else
-#define NQUEUED ((state[1] == QUEUED -> 1 : 0) + (state[2] == QUEUED -> 1 : 0))
-#endif
 #define Q1 (NQUEUED == qlen && (qlen < 1 || state[q[0]] == QUEUED) && (qlen < 2 || state[q[1]] == QUEUED) && (qlen < 3 || state[q[2]] == QUEUED))
+#define NRESUME ((state[1] == RESUME -> 1 : 0) + (state[2] == RESUME -> 1 : 0) + (state[3] == RESUME -> 1 : 0))
+#define SUM_RESUME ((state[1] == RESUME -> wn[1] : 0) + (state[2] == RESUME -> wn[2] : 0) + (state[3] == RESUME -> wn[3] : 0))
+/* STARVING waits are a prefix of the queue (queued at the front) */
+#define STARVING_PREFIX ((qlen < 2 || !STARV(q[1]) || STARV(q[0])) && (qlen < 3 || !STARV(q[2]) || STARV(q[1])))
 
 /* ---- as_sem (as__prim layout) ------------------------------------------ */
-byte word = INIT_COUNT;  /* as__word: count | SEM_WAITERS */
+byte word = INIT_COUNT;  /* as__word: count | HANDOFF | WAITERS */
+byte woken;              /* as__prim.pad0: the claims of the RESUME waits */
 byte qlock;              /* as__lock: 0 free, else holder's _pid + 1 */
-byte q[NW];              /* as__head .. as__tail, head = q[0] */
+byte q[MAXW];            /* as__head .. as__tail, head = q[0] */
 byte qlen;
 
 /* ---- as_wait ------------------------------------------------------------ */
-byte state[NW + 1];      /* as__state */
-byte wn[NW + 1];         /* as__n */
-byte wstatus[NW + 1];    /* as__status */
-byte wloop[NW + 1];      /* as__loop */
+byte state[MAXW + 1];    /* as__state */
+byte wn[MAXW + 1];       /* as__n */
+byte wstatus[MAXW + 1];  /* as__status */
+byte wloop[MAXW + 1];    /* as__loop */
+byte wflags[MAXW + 1];   /* as__flags: STARVING, GIVE_UP */
 
 /* ---- delivery: as__wait_finish -> the loop (a set, any order) ---------- */
 byte mbox[NLOOPS + 1];   /* bit w: wait w handed to the loop, not yet run */
@@ -108,71 +260,95 @@ byte mbox[NLOOPS + 1];   /* bit w: wait w handed to the loop, not yet run */
 /* ---- ghosts ------------------------------------------------------------- */
 byte held = R_HELD;      /* permits held by threads (r, callbacks) */
 byte carried;            /* permits carried by DONE waits with status 0 */
-byte inhand;             /* permits given up by a releaser, not yet stored */
-byte ncb[NW + 1];        /* callbacks run per wait */
-bit cbit[NW + 1];        /* the CANCEL bit of as__state (AS__W_CANCEL) */
-byte pend[NW + 1];       /* 1: its *_async returned 0 (went pending) */
+byte ncb[MAXW + 1];      /* callbacks run per wait */
+bit cbit[MAXW + 1];      /* the CANCEL bit of as__state (AS__W_CANCEL) */
+byte pend[MAXW + 1];     /* 1: its *_async returned 0 (went pending) */
+byte woke[MAXW + 1];     /* times the wait was woken to retry */
 byte finished;           /* threads that ended */
+#ifdef REACHALL
+byte nwakes;             /* wakes so far, and the rank of each wait's */
+byte wseq[MAXW + 1];
+#endif
 
-/* ---- waitq.h ------------------------------------------------------------ */
-inline q_lock()
+/* ---- waitq.h: list surgery, under the queue lock, inside an atomic step
+ * of the caller ----------------------------------------------------------- */
+
+inline QLOCK()
 {
-    atomic { qlock == 0 -> qlock = _pid + 1 }
+    qlock == 0 -> qlock = _pid + 1
 }
 
-inline q_unlock()
+inline QUNLOCK()
 {
     assert(qlock == _pid + 1);
     qlock = 0
 }
 
-/* as__q_push_tail: links w, stores obj, publishes QUEUED */
-inline q_push_tail(w)
+/* as__q_push_tail: links w, publishes QUEUED */
+inline QPUSH_TAIL(w)
 {
-    d_step {
-        assert(qlen < NW && state[w] != QUEUED);
-        q[qlen] = w;
-        qlen++;
-        state[w] = QUEUED
-    }
+    assert(qlock == _pid + 1 && qlen < NW && state[w] != QUEUED);
+    q[qlen] = w;
+    qlen++;
+    state[w] = QUEUED
+}
+
+/* as__q_push_head */
+inline QPUSH_HEAD(w)
+{
+    assert(qlock == _pid + 1 && qlen < NW && state[w] != QUEUED);
+    i = qlen;
+    do
+    :: i > 0 -> q[i] = q[i - 1]; i--
+    :: else -> break
+    od;
+    q[0] = w;
+    qlen++;
+    state[w] = QUEUED
+}
+
+/* sem_resume's as__q_insert_before(p, pos, w), pos the first wait that is
+ * not STARVING: w goes behind the STARVING waits at the front */
+inline QPUSH_AFTER_STARVING(w)
+{
+    assert(qlock == _pid + 1 && qlen < NW && state[w] != QUEUED);
+    j = 0;
+    do
+    :: j < qlen && STARV(q[j]) -> j++
+    :: else -> break
+    od;
+    i = qlen;
+    do
+    :: i > j -> q[i] = q[i - 1]; i--
+    :: else -> break
+    od;
+    q[j] = w;
+    qlen++;
+    state[w] = QUEUED;
+    i = 0; j = 0
 }
 
 /* as__q_remove(p, w, st) */
-inline q_remove(w, st)
+inline QREMOVE(w, st)
 {
-    d_step {
-        assert(state[w] == QUEUED);
-        i = 0;
-        do
-        :: q[i] == w -> break
-        :: else -> i++
-        od;
-        do
-        :: i + 1 < qlen -> q[i] = q[i + 1]; i++
-        :: else -> break
-        od;
-        qlen--;
-        q[qlen] = 0;
-        state[w] = st;
-        i = 0
-    }
+    assert(qlock == _pid + 1 && state[w] == QUEUED);
+    i = 0;
+    do
+    :: q[i] == w -> break
+    :: else -> i++
+    od;
+    do
+    :: i + 1 < qlen -> q[i] = q[i + 1]; i++
+    :: else -> break
+    od;
+    qlen--;
+    q[qlen] = 0;
+    state[w] = st;
+    i = 0
 }
 
-/* as__batch_add + as__batch_finish: finished waits, handed to their loops
- * after the lock is dropped.  Here the batch is a bit set. */
-inline batch_add(w, st)
-{
-    d_step {
-        wstatus[w] = st;
-        if
-        :: st == 0 -> carried = carried + wn[w]
-        :: else
-        fi;
-        batch = batch | (1 << w)
-    }
-}
-
-/* as__wait_finish for every wait of the batch (no lock held) */
+/* as__batch_finish: as__wait_finish for every wait collected under the
+ * lock (bit set `batch`), with no lock held; one step per wait */
 inline batch_finish()
 {
     do
@@ -194,218 +370,367 @@ inline batch_finish()
 
 /* ---- sem.c -------------------------------------------------------------- */
 
-/* sem_try: the lock-free fast path, one CAS.  got = 1 acquired. */
-inline sem_try(n)
+/* S5: a newcomer takes permits from the word (queue lock free or held by
+ * it): nobody queued, or a woken waiter is on its way and the head is not
+ * STARVING.  Strict: woken is 0, so nobody queued. */
+inline NEWCOMER_TAKES()
 {
-    got = 0;
-    v = word;
-    do
-    :: (v & SEM_WAITERS) == 0 && v >= n ->
-        atomic {
-            if
-            :: word == v -> word = v - n; held = held + n; got = 1
-            :: else -> v = word
-            fi
-        };
-        if
-        :: got -> break
-        :: else
-        fi
-    :: else -> break
-    od
+#ifndef NO_INVARIANTS
+    assert(qlen == 0 || (wflags[q[0]] & F_STARVING) == 0);
+    assert(qlen == 0 || woken > 0);
+#endif
+    if
+    :: qlen > 0 -> REACH(2)
+    :: else
+    fi
 }
 
-/* sem_grant_locked(s, count, done): queue lock held.  `rel` is the number of
- * permits the calling release put in `count` (they leave its hands when the
- * word is stored). */
-inline sem_grant_locked(count, rel)
+/* sem_settle_locked: the grant pass, queue lock held, inside the atomic
+ * step of its word CAS.  `add`: the permits of the calling release (they
+ * leave the releaser's hands with this write); `me`: the caller's loop (0:
+ * a thread that runs no loop).  Collects the waits that leave in `batch`. */
+inline GRANT(add)
 {
+    c = (word & SEM_COUNT) + add;
+    held = held - add;
+    avail = c - woken;
     do
-    :: qlen > 0 && wn[q[0]] <= count ->
+    :: qlen > 0 && wn[q[0]] <= avail ->
         h = q[0];
-        count = count - wn[h];
-        q_remove(h, DONE);
-        batch_add(h, 0)
+        avail = avail - wn[h];
+        if
+        :: IS_STRICT || STARV(h) || wloop[h] == me ->
+            /* direct hand-off: the permits are h's */
+            if
+            :: STARV(h) -> REACH(4)
+            :: !STARV(h) && !IS_STRICT -> REACH(5)
+            :: IS_STRICT && wloop[h] != me -> REACH(12)
+            :: else
+            fi;
+            c = c - wn[h];
+            QREMOVE(h, DONE);
+            wstatus[h] = 0;
+            carried = carried + wn[h]
+        :: else ->
+            /* wake h to retry: its claim is reserved in woken */
+            REACH(1);
+#ifndef NO_INVARIANTS
+            assert(woke[h] == 0);   /* S5: woken at most once */
+            woke[h]++;
+#else
+            woke[h] = 1;            /* (np rows: a bounded state space) */
+#endif
+#ifdef REACHALL
+            nwakes++;
+            wseq[h] = nwakes;
+#endif
+            woken = woken + wn[h];
+            QREMOVE(h, RESUME);
+            if
+            :: NRESUME >= 2 -> REACH(8)
+            :: else
+            fi
+        fi;
+        batch = batch | (1 << h)
     :: else -> break
     od;
-    /* S2: the only writer while WAITERS is set */
+    assert(c <= SEM_COUNT);
+    word = c | BITS;
+    if
+    :: HEAD_STARVING && woken > 0 -> REACH(9)
+    :: else
+    fi;
+    c = 0; avail = 0; h = 0
+}
+
+/* sem_try: the lock-free acquire, one CAS: count -= n iff HANDOFF is clear
+ * and count >= n.  got = 1 acquired. */
+inline sem_try(n)
+{
     atomic {
         if
-        :: qlen > 0 -> word = count | SEM_WAITERS
-        :: else -> word = count
-        fi;
-        inhand = inhand - rel;
-        count = 0
+        :: (word & SEM_HANDOFF) == 0 && (word & SEM_COUNT) >= n ->
+            NEWCOMER_TAKES();
+            word = word - n; held = held + n; got = 1
+        :: else -> got = 0
+        fi
     }
 }
 
-/* as_sem_acquire_async(s, loop, w, n): r = 1 acquired at once, 0 pending */
+/* as_sem_acquire_async(s, loop, w, n): r = 1 acquired at once, 0 pending.
+ * The slow path (queue lock): take if HANDOFF is clear and count >= n
+ * (barging allowed), else park at the tail with the word's bits recomputed
+ * (add_waiter_if: the CAS from the value it decided on). */
 inline sem_acquire_async(w, n)
 {
     sem_try(n);
     if
     :: got -> r = 1
     :: else ->
-        /* as__wait_prepare */
-        wn[w] = n; wstatus[w] = 0;
-        q_lock();
-        v = word;
-        do
-        :: (v & SEM_WAITERS) == 0 && v >= n ->
-            atomic {
-                if
-                :: word == v -> word = v - n; held = held + n; got = 1
-                :: else -> v = word
-                fi
-            };
+        atomic {
+            QLOCK();
+            /* as__wait_prepare */
+            wn[w] = n; wstatus[w] = 0; wflags[w] = 0;
             if
-            :: got -> q_unlock(); r = 1; break
-            :: else
-            fi
-        :: else ->
-            /* add_waiter_if: park only if the word still says "not enough" */
-            if
-            :: (v & SEM_WAITERS) != 0 -> r = 0; break
+            :: (word & SEM_HANDOFF) == 0 && (word & SEM_COUNT) >= n ->
+                NEWCOMER_TAKES();
+                word = word - n; held = held + n; r = 1
             :: else ->
-                atomic {
-                    if
-                    :: word == v -> word = v | SEM_WAITERS; ok = 1
-                    :: else -> v = word; ok = 0
-                    fi
-                };
-                if
-                :: ok -> r = 0; break
-                :: else
-                fi
-            fi
-        od;
-        if
-        :: r == 0 ->
-            q_push_tail(w);
-            q_unlock()
-            /* as__wait_parked: counted in the loop's pending below */
-        :: else
-        fi
+                QPUSH_TAIL(w);
+                word = (word & SEM_COUNT) | BITS;
+                r = 0
+            fi;
+            QUNLOCK()
+        };
+        got = 0
     fi
 }
 
-/* as_sem_release(s, n) */
+/* as_sem_release(s, n): lock-free CAS count += n iff WAITERS is clear;
+ * else the queue lock and, WAITERS still set, the grant pass with the n
+ * added (WAITERS cleared meanwhile: the lock-free path again). */
 inline sem_release(n)
 {
-    d_step { held = held - n; inhand = inhand + n };
-    fast = 0;
-    v = word;
     do
-    :: (v & SEM_WAITERS) == 0 ->
-        atomic {
+    :: atomic {
+        if
+        :: (word & SEM_WAITERS) == 0 ->
             if
-            :: word == v -> word = v + n; inhand = inhand - n; fast = 1
-            :: else -> v = word
-            fi
-        };
-        if
-        :: fast -> break
-        :: else
+            :: woken > 0 -> REACH(11)
+            :: else
+            fi;
+            assert((word & SEM_COUNT) + n <= SEM_COUNT);
+            word = word + n; held = held - n; fast = 1
+        :: else -> fast = 0
         fi
-    :: else ->
-        q_lock();
-        v = word;
-        if
-        :: (v & SEM_WAITERS) != 0 -> break
-        :: else -> q_unlock()     /* the waiters left meanwhile */
-        fi
+       };
+       if
+       :: fast -> break
+       :: else
+       fi;
+       atomic {
+           QLOCK();
+           if
+           :: (word & SEM_WAITERS) != 0 -> GRANT(n); fast = 1
+           :: else -> fast = 0   /* the waiters left meanwhile */
+           fi;
+           QUNLOCK()
+       };
+       if
+       :: fast -> break
+       :: else
+       fi
     od;
-    if
-    :: !fast ->
-        v = (v & SEM_COUNT) + n;
-        sem_grant_locked(v, n);
-        q_unlock();
-        batch_finish()
-    :: else
-    fi;
-    fast = 0
+    fast = 0;
+    batch_finish()
 }
 
-/* as_cancel (wait.c) on the loop thread -> sem_cancel (the kind's cancel:
- * as__q_lock_wait, as__q_cancel_locked, sem_regrant).  A DONE wait: the CAS
- * DONE -> DONE|CANCEL (it cannot fail here: only this thread's callback
- * changes a DONE state; the race with it is cancel.pml's), then, for a
- * grant, sem_giveback (as_sem_release). */
+/* as_cancel (wait.c) of a DONE wait on the loop thread: the CAS DONE ->
+ * DONE|CANCEL (it cannot fail here: only this thread's callback changes a
+ * DONE state; the race with it is cancel.pml's); a grant it carries is
+ * released back (sem_giveback: as_sem_release, from this thread). */
+inline done_cancel(w)
+{
+    cbit[w] = 1;
+    if
+    :: wstatus[w] == 0 ->
+        d_step { carried = carried - wn[w]; held = held + wn[w] };
+        sem_release(wn[w])
+    :: else
+    fi
+}
+
+/* as_cancel on the loop thread -> sem_cancel (as__q_lock_wait,
+ * as__q_cancel_locked with the grant pass as fixup).  The state is read
+ * without the lock first (as__q_lock_wait), then again under it. */
 inline sem_cancel(w)
 {
     if
     :: state[w] == IDLE -> skip       /* as_cancel: -ENOENT */
-    :: else ->
-        /* as__q_lock_wait(w) */
-        ok = 0;
-        do
-        :: state[w] != QUEUED -> break      /* outcome decided: NULL */
-        :: else ->
-            q_lock();
+    :: state[w] == DONE -> done_cancel(w)
+    :: state[w] == QUEUED || state[w] == RESUME ->
+        atomic {
+            QLOCK();
             if
-            :: state[w] == QUEUED -> ok = 1; break
-            :: else -> q_unlock()
-            fi
-        od;
-        if
-        :: !ok ->
-            /* DONE: the CAS sets CANCEL; a grant is passed on */
-            assert(state[w] == DONE);
-            cbit[w] = 1;
-            if
-            :: wstatus[w] == 0 ->
-                d_step { carried = carried - wn[w]; held = held + wn[w] };
-                sem_release(wn[w])
-            :: else
-            fi
-        :: ok ->
-            q_remove(w, DONE);
-            batch_add(w, ECANCELED);
+            :: state[w] == QUEUED ->
+                QREMOVE(w, DONE);
+                wstatus[w] = ECANCELED;
+                batch = batch | (1 << w);
 #ifndef BUG_CANCEL_NO_REGRANT
-            /* S3: the head may have been what blocked the waiters behind */
-            v = word & SEM_COUNT;
-            sem_grant_locked(v, 0);
-#else
-            d_step {
+                /* S1: the head may have been what blocked the waiters
+                 * behind it */
+                GRANT(0);
                 if
-                :: qlen > 0 -> skip
-                :: else -> word = word & SEM_COUNT
-                fi
-            };
+                :: (batch & ~(1 << w)) != 0 -> REACH(13)
+                :: else
+                fi;
+#else
+                word = (word & SEM_COUNT) | BITS;
 #endif
-            q_unlock();
-            batch_finish();
-            ok = 0
+                ok = 0
+            :: state[w] == RESUME ->
+                /* woken, on its way: its resume gives up (GIVE_UP with
+                 * -ECANCELED, and the CANCEL bit) */
+                wflags[w] = wflags[w] | F_GIVE_UP;
+                wstatus[w] = ECANCELED;
+                cbit[w] = 1;
+                ok = 0
+            :: else -> ok = 1            /* DONE meanwhile: -ENOENT, again */
+            fi;
+            QUNLOCK()
+        };
+        batch_finish();
+        if
+        :: ok -> ok = 0; done_cancel(w)
+        :: else
         fi
     fi
 }
 
-/* as_loop_run on a loop whose waits are `mine` (a bit set): run one
- * delivered callback.  Status 0: the task holds its permits, then gives them
+/* kind->resume of the semaphore (sem_resume): a RESUME wait arrived on its
+ * loop (the loop thread).  First word access: the take (a CAS: count >= n,
+ * HANDOFF ignored: w was at the head), or the load that finds too few
+ * permits; second: the grant pass, with `woken -= n` and, if it must
+ * starve, w back at the front STARVING.  A wait that was cancelled on its way gives
+ * up: -ECANCELED, `woken -= n` and a grant pass (its claim is freed), one
+ * word access. */
+inline sem_resume(w)
+{
+    atomic {
+        QLOCK();
+        assert(state[w] == RESUME && !IS_STRICT);
+        if
+        :: (wflags[w] & F_GIVE_UP) != 0 ->
+            REACH(7);
+            woken = woken - wn[w];
+            state[w] = DONE;                /* status: the cancel's */
+            batch = batch | (1 << w);
+#ifndef BUG_RESUME_NO_REGRANT
+            /* its claim is freed: the head may fit now */
+            GRANT(0);
+            if
+            :: (batch & ~(1 << w)) != 0 -> REACH(14)
+            :: else
+            fi;
+#endif
+            QUNLOCK();
+            ok = 0
+        :: else ->
+            if
+            :: (word & SEM_COUNT) >= wn[w] ->
+                /* take its n (bits unchanged until the grant pass) */
+                REACH(6);
+                if
+                :: HEAD_STARVING -> REACH(10)
+                :: else
+                fi;
+                state[w] = DONE;
+                wstatus[w] = 0;
+                carried = carried + wn[w];
+                batch = batch | (1 << w);
+#ifndef TAKE_SETS_BITS
+                word = word - wn[w];
+                ok = 1
+#else
+                /* the take's CAS writes the bits too: no grant pass */
+                woken = woken - wn[w];
+                word = ((word & SEM_COUNT) - wn[w]) | BITS;
+                QUNLOCK();
+                ok = 0
+#endif
+            :: else ->
+                /* someone barged: it will starve */
+                REACH(3);
+                starve = 1;
+                ok = 1
+            fi
+        fi
+    };
+    if
+    :: ok ->
+        atomic {
+            woken = woken - wn[w];
+            if
+            :: starve ->
+#ifndef BUG_NO_STARVATION_BOUND
+                wflags[w] = wflags[w] | F_STARVING;
+#endif
+                if
+                :: HEAD_STARVING -> REACH(16)
+                :: else
+                fi;
+#ifndef STARVE_AT_HEAD
+                QPUSH_AFTER_STARVING(w)
+#else
+#ifdef REACHALL
+                if
+                :: HEAD_STARVING && wseq[q[0]] < wseq[w] -> REACH(17)
+                :: else
+                fi;
+#endif
+                QPUSH_HEAD(w)
+#endif
+            :: else
+            fi;
+            GRANT(0);
+            /* S1 held before, and the take leaves count - woken as it
+             * was: the grant pass after a take only recomputes the bits.
+             * After a starve, w's freed claim can serve w itself, or (w
+             * behind a STARVING wait) the STARVING waits ahead of it */
+            if
+            :: !starve -> assert((batch & ~(1 << w)) == 0)
+            :: starve && (batch & ~(1 << w)) != 0 ->
+#ifdef STARVE_AT_HEAD
+                assert(false);
+#endif
+                REACH(18)
+            :: else
+            fi;
+            if
+            :: starve && state[w] == DONE -> REACH(15)
+            :: else
+            fi;
+            QUNLOCK();
+            ok = 0; starve = 0
+        }
+    :: else
+    fi;
+    batch_finish()
+}
+
+/* as_loop_run on loop `me`: take one delivered wait out; resume it, or
+ * run its callback.  Status 0: the task holds its permits, then gives them
  * back (as_sem_release from the loop thread). */
-inline run_one(id)
+inline run_one()
 {
     d_step {
         i = 1;
         do
-        :: (mbox[id] & (1 << i)) != 0 -> break
+        :: (mbox[me] & (1 << i)) != 0 -> break
         :: else -> i++
         od;
         w = i;
-        mbox[id] = mbox[id] & ~(1 << w);
-        i = 0
+        mbox[me] = mbox[me] & ~(1 << w);
+        i = 0;
+        assert(wloop[w] == me && (state[w] == RESUME || state[w] == DONE))
     };
-    /* as__run_callback */
-    assert(state[w] == DONE && wloop[w] == id);
-    state[w] = IDLE;
-    pending--;
-    ncb[w]++;
-    assert(ncb[w] == 1);
     if
-    :: wstatus[w] == 0 && !cbit[w] ->   /* CANCEL: -ECANCELED, given back */
-        d_step { carried = carried - wn[w]; held = held + wn[w] };
-        sem_release(wn[w])
-    :: else
+    :: state[w] == RESUME -> sem_resume(w)
+    :: else ->
+        /* as__run_callback */
+progress:
+        d_step {
+            state[w] = IDLE;
+            pending--;
+            ncb[w]++;
+            assert(ncb[w] == 1)
+        };
+        if
+        :: wstatus[w] == 0 && !cbit[w] ->   /* CANCEL: -ECANCELED, given back */
+            d_step { carried = carried - wn[w]; held = held + wn[w] };
+            sem_release(wn[w])
+        :: else
+        fi
     fi
 }
 
@@ -422,8 +747,10 @@ inline start(w, n)
 
 proctype loop1()
 {
-    byte v, h, i, w, r, count, batch, pending, cancel;
-    bit got, ok, fast;
+    byte me = 1;
+    byte h, i, j, w, r, c, batch, pending, cancel;
+    short avail;
+    bit got, ok, fast, starve;
 
     wloop[1] = 1; wloop[2] = 1;
     /* which wait (if any) this loop will cancel, at a moment of its choosing */
@@ -440,7 +767,7 @@ proctype loop1()
     start(2, 1);
     do
     :: pending == 0 -> break
-    :: mbox[1] != 0 -> run_one(1)
+    :: mbox[me] != 0 -> run_one()
     :: cancel != 0 -> sem_cancel(cancel); cancel = 0
     od;
     finished++
@@ -449,8 +776,10 @@ proctype loop1()
 #if NLOOPS == 2
 proctype loop2()
 {
-    byte v, h, i, w, r, count, batch, pending, cancel;
-    bit got, ok, fast;
+    byte me = 2;
+    byte h, i, j, w, r, c, batch, pending, cancel;
+    short avail;
+    bit got, ok, fast, starve;
 
     wloop[3] = 2;
     if
@@ -460,7 +789,7 @@ proctype loop2()
     start(3, 1);
     do
     :: pending == 0 -> break
-    :: mbox[2] != 0 -> run_one(2)
+    :: mbox[me] != 0 -> run_one()
     :: cancel != 0 -> sem_cancel(cancel); cancel = 0
     od;
     finished++
@@ -470,7 +799,9 @@ proctype loop2()
 /* A thread that runs no loop: releases what it holds, then barges once. */
 proctype r()
 {
-    byte v, h, i, count, batch, k;
+    byte me = 0;
+    byte h, i, c, batch, k;
+    short avail;
     bit got, fast;
 
     k = R_HELD;
@@ -478,16 +809,36 @@ proctype r()
     :: k > 0 -> sem_release(1); k--
     :: else -> break
     od;
-    sem_try(1);
-    if
-    :: got -> sem_release(1)
-    :: else
-    fi;
+#ifndef R_FOREVER
+    k = R_BARGES;
+    do
+    :: k > 0 ->
+        sem_try(1);
+        if
+        :: got -> got = 0; sem_release(1)
+        :: else
+        fi;
+        k--
+    :: else -> break
+    od;
+#else
+    /* barge again and again until the loops are done (np rows, with weak
+     * fairness: a waiter must still be served) */
+    do
+    :: finished == NPROC - 1 -> break
+    :: else ->
+        sem_try(1);
+        if
+        :: got -> got = 0; sem_release(1)
+        :: else
+        fi
+    od;
+#endif
     finished++
 }
 
 /* Invariants, checked in every reachable state where the queue lock is
- * free (and, for the atomic ghosts, in every state). */
+ * free. */
 #ifndef NO_INVARIANTS
 active proctype monitor()
 {
@@ -495,11 +846,16 @@ active proctype monitor()
         qlock == 0 ->
         assert(Q1);
         /* S3: conservation */
-        assert((word & SEM_COUNT) + held + carried + inhand == TOTAL);
-        /* WAITERS <=> queue not empty */
-        assert(((word & SEM_WAITERS) != 0) == (qlen > 0));
-        /* S1: a queued head never fits in the available count */
-        assert(qlen == 0 || (word & SEM_COUNT) < wn[q[0]])
+        assert((word & SEM_COUNT) + held + carried == TOTAL);
+        /* S1: the head does not fit in count - woken */
+        assert(qlen == 0 || (word & SEM_COUNT) < wn[q[0]] + woken);
+        /* the bits rule (as built: a broken rule is for S5 to catch) */
+        assert((word & (SEM_WAITERS | SEM_HANDOFF)) == BITS);
+        assert(woken == SUM_RESUME);
+        assert(STARVING_PREFIX);
+#if IS_STRICT
+        assert(woken == 0 && NRESUME == 0 && !HEAD_STARVING)
+#endif
     }
 }
 #endif
@@ -509,8 +865,8 @@ active proctype final()
 {
     atomic {
         finished == NPROC ->
-        assert(word == TOTAL && qlen == 0 && qlock == 0);
-        assert(held == 0 && carried == 0 && inhand == 0);
+        assert(word == TOTAL && qlen == 0 && qlock == 0 && woken == 0);
+        assert(held == 0 && carried == 0);
         /* exactly one callback per wait that went pending, none else */
         assert(mbox[1] == 0 && ncb[1] == pend[1] && ncb[2] == pend[2]);
 #if NLOOPS == 2
