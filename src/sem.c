@@ -59,11 +59,16 @@
  * Invariant S5 (bounded bypass): a waiter is passed over only while it, or
  *   a waiter ahead of it, is woken and on its way (one thread wake-up): a
  *   woken waiter is woken at most once per acquire (then STARVING), and
- *   with no woken waiter HANDOFF is set.
+ *   with no woken waiter HANDOFF is set.  The grant writes COUNT and the
+ *   bits in one CAS, also when a woken waiter takes its permits on arrival
+ *   (a take that left the old bits for a later CAS let newcomers pass the
+ *   queue in between with nothing woken: found by sem.pml).
  *
  * Model: tests/model/sem.pml (S1-S5, Q1, exactly-once callbacks, cancel
- * re-grant, both policies; same state names) is checked exhaustively with
- * spin.
+ * re-grant, no waiter passed for ever under weak fairness, both policies;
+ * same state names) is checked exhaustively with spin; cancel.pml's -DSEM
+ * scenarios (close, deadlines, forget, cross-thread cancel) model the
+ * strict policy.
  */
 #include "waitq.h"
 
@@ -150,16 +155,23 @@ static inline bool sem_direct(const as_sem *s, const as_wait *h, bool strict)
 
 /* The grant: serve the queue from its head while the head fits in the
  * permits not promised to woken waits (S1), `extra` permits being added by
- * a release (the caller checked that they fit).  Queue lock held.  Served
- * waits are collected in `done` (DONE with their permits, or RESUME). */
-static void sem_settle_locked(as_sem *s, uint32_t extra, as__batch *done)
+ * a release (the caller checked that they fit), `take` permits being taken
+ * for a woken wait that arrived (in the same CAS as the bits, so no
+ * newcomer passes the queue between its take and the new bits).  Queue
+ * lock held.  Served waits are collected in `done` (DONE with their
+ * permits, or RESUME).  false (nothing changed): fewer than `take` permits
+ * are in the word. */
+static bool sem_settle_locked(as_sem *s, uint32_t extra, uint32_t take,
+                              as__batch *done)
 {
     bool strict = sem_strict(s);
     uint32_t v = as__load(&s->as__word, AS_RELAXED), c, woken;
     as_wait *h, *stop;
     for (;;) {
         int64_t avail;
-        c = (v & SEM_COUNT) + extra;
+        if ((v & SEM_COUNT) + extra < take)
+            return false;
+        c = (v & SEM_COUNT) + extra - take;
         woken = s->as__aux;
         avail = (int64_t)c - woken;
         for (h = s->as__head; h && h->as__n <= avail; h = h->as__next) {
@@ -191,6 +203,7 @@ static void sem_settle_locked(as_sem *s, uint32_t extra, as__batch *done)
         }
     }
     s->as__aux = woken;
+    return true;
 }
 
 /* Take n now (1), park w (0), or refuse: -ESHUTDOWN (closed), -ETIMEDOUT
@@ -306,7 +319,7 @@ int as_sem_release(as_sem *s, uint32_t n)
         as__q_unlock(P(s));
         return -EOVERFLOW;
     }
-    sem_settle_locked(s, n, &done);
+    (void)sem_settle_locked(s, n, 0, &done);
     as__q_unlock(P(s));
     as__batch_finish(&done);
     return 0;
@@ -382,20 +395,20 @@ AS__PRIM_OBSERVERS(sem, as_sem, sem_valid)
  * bits follow the new head). */
 static void sem_regrant(as__prim *p, as__batch *done)
 {
-    sem_settle_locked((as_sem *)(void *)p, 0, done);
+    (void)sem_settle_locked((as_sem *)(void *)p, 0, 0, done);
 }
 
 /* A wait woken to retry arrived on its thread (kind->resume).  S5: it takes
  * its permits if the word has them (it was at the head when woken, so it
- * passes nobody), or goes back to the head STARVING, served directly next;
+ * passes nobody), or goes back to the front STARVING, served directly next;
  * if it was cancelled, expired or closed on its way, it gives up.  Either
- * way its promise leaves `woken` and the grant runs again (S1: its claim
- * may have been what kept the next head waiting, or HANDOFF clear). */
+ * way its claim leaves `woken` and the grant runs again (S1: its claim may
+ * have been what kept the next head waiting, or HANDOFF clear). */
 static void sem_resume(as_wait *w)
 {
     as_sem *s = (as_sem *)as__load(&w->as__obj, AS_RELAXED);
     as__batch done = {NULL, NULL};
-    uint32_t v, state;
+    uint32_t state;
     int status = 0;
     as__q_lock(P(s));
     /* RESUME changes only under this lock: the state and flags are stable. */
@@ -405,44 +418,30 @@ static void sem_resume(as_wait *w)
         status = w->as__status;
     else if (as__prim_closed(P(s)))
         status = -ESHUTDOWN;
-    v = as__load(&s->as__word, AS_RELAXED);
-    while (status == 0) {
-        if ((v & SEM_COUNT) < w->as__n) {
-            /* Barged: back to the front, behind the waits that came back
-             * STARVING before it and ahead of every wait that was behind it
-             * when it was woken; HANDOFF is set by the grant below. */
-            as_wait *pos = s->as__head;
-            while (pos && (pos->as__flags & AS__F_STARVING))
-                pos = pos->as__next;
-            w->as__flags |= AS__F_STARVING;
-            as__q_insert_before(P(s), pos, w);
-            sem_settle_locked(s, 0, &done);
-            as__q_unlock(P(s));
-            as__batch_finish(&done);
-            return;
-        }
-        if (as__cas(&s->as__word, &v, v - w->as__n, AS_ACQUIRE, AS_RELAXED)) {
-            as__stat_inc(s->as__stats.acquired);
-            break;
-        }
+    if (status != 0) {
+        (void)sem_settle_locked(s, 0, 0, &done);
+    } else if (sem_settle_locked(s, 0, w->as__n, &done)) {
+        as__stat_inc(s->as__stats.acquired);
+    } else {
+        /* Barged: back to the front, behind the waits that came back
+         * STARVING before it and ahead of every wait that was behind it
+         * when it was woken; the grant sets HANDOFF (and may serve the
+         * STARVING waits ahead of it with the claim it gave up). */
+        as_wait *pos = s->as__head;
+        while (pos && (pos->as__flags & AS__F_STARVING))
+            pos = pos->as__next;
+        w->as__flags |= AS__F_STARVING;
+        as__q_insert_before(P(s), pos, w);
+        (void)sem_settle_locked(s, 0, 0, &done);
+        as__q_unlock(P(s));
+        as__batch_finish(&done);
+        return;
     }
     w->as__status = status;
     as__store(&w->as__state, AS__W_DONE | (state & AS__W_CANCEL), AS_RELEASE);
-    sem_settle_locked(s, 0, &done);
     as__q_unlock(P(s));
     as__wait_finish(w);
     as__batch_finish(&done);
-}
-
-static int sem_cancel(as_wait *w, int status)
-{
-    return as__q_cancel(w, status, &sem_kind, sem_regrant);
-}
-
-static void sem_giveback(void *home, uint32_t n, uint32_t flags)
-{
-    (void)flags;
-    (void)as_sem_release(home, n);
 }
 
 static const struct as__kind sem_kind = {

@@ -242,7 +242,7 @@ checks+=(
     # two variants of the protocol (README.md): the take of a woken wait
     # writes the bits itself; a starving wait goes in front of the STARVING
     # waits already there (issue 12's wording; src/sem.c queues it behind)
-    "sem.2loops.take-sets-bits|sem.pml|-DTAKE_SETS_BITS|safety|pass|O0"
+    "sem.2loops.take-then-grant|sem.pml|-DTAKE_THEN_GRANT|safety|pass|O0"
     "sem.3waits.starve-at-head|sem.pml|-DW1N=1 -DINIT_COUNT=0 -DR_HELD=2 -DR_BARGES=2 -DSTARVE_AT_HEAD|safety|pass|O0"
     # vacuity: the paths of the new policy are taken (REACH points)
     "sem.2loops.reach|sem.pml||reach|reach:1 2 3 4 5 6 7 8 11 13 15|O0"

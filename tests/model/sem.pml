@@ -105,9 +105,11 @@
  *   BUG_CANCEL_NO_REGRANT  sem_cancel unlinks the waiter and recomputes the
  *                          bits but does not run the grant pass for the
  *                          waiters behind it
- *   TAKE_SETS_BITS         a variant of the protocol: the take of a woken
- *                          wait writes the bits too (with its claim out of
- *                          woken) and runs no grant pass
+ *   TAKE_THEN_GRANT        a variant of the protocol: the take of a woken
+ *                          wait leaves the bits as they were, and a grant
+ *                          pass after it writes them (src/sem.c before
+ *                          this model's finding: a newcomer could pass the
+ *                          queue in between, with woken already 0)
  *   STARVE_AT_HEAD         a variant of the protocol: a woken wait that
  *                          starves goes back to the very head, in front of
  *                          the STARVING waits already there (the wording of
@@ -618,7 +620,9 @@ inline sem_resume(w)
         :: else ->
             if
             :: (word & SEM_COUNT) >= wn[w] ->
-                /* take its n (bits unchanged until the grant pass) */
+                /* take its n, and write the bits in the same CAS
+                 * (sem_settle_locked with take = n; the grant pass in it
+                 * serves nobody: see the assertion below) */
                 REACH(6);
                 if
                 :: HEAD_STARVING -> REACH(10)
@@ -628,11 +632,10 @@ inline sem_resume(w)
                 wstatus[w] = 0;
                 carried = carried + wn[w];
                 batch = batch | (1 << w);
-#ifndef TAKE_SETS_BITS
+#ifdef TAKE_THEN_GRANT
                 word = word - wn[w];
                 ok = 1
 #else
-                /* the take's CAS writes the bits too: no grant pass */
                 woken = woken - wn[w];
                 word = ((word & SEM_COUNT) - wn[w]) | BITS;
                 QUNLOCK();
