@@ -444,6 +444,17 @@ static void sem_resume(as_wait *w)
     as__batch_finish(&done);
 }
 
+static int sem_cancel(as_wait *w, int status)
+{
+    return as__q_cancel(w, status, &sem_kind, sem_regrant);
+}
+
+static void sem_giveback(void *home, uint32_t n, uint32_t flags)
+{
+    (void)flags;
+    (void)as_sem_release(home, n);
+}
+
 static const struct as__kind sem_kind = {
     .name = "sem",
     .cancel = sem_cancel,
