@@ -68,7 +68,23 @@
  *                            the permit but does not re-run the grant: W2
  *                            stays WAITING with the permit free (S1; with
  *                            NO_INVARIANTS an invalid end state)
- *   NO_INVARIANTS            leave the S1 monitor out
+ *   NO_INVARIANTS            leave the monitor out
+ *
+ * KILL_R: the releaser R may be killed too, at every step of its critical
+ * section after its release committed (COUNT += 1), holding qlock: R's
+ * grant is then the logged grant of docs/pshared.md 5.3 (log := GRANT|h;
+ * CAS COUNT -= 1, APPLIED; slot GRANTED; APPLIED := 0; log := 0), and
+ * whoever steals qlock from the dead replays the log before it reclaims
+ * (5.4).  A waiter's health tick (9.1) is modelled too: a parked waiter
+ * whose slot word changed without a wake (its waker died before waking)
+ * completes its own kernel wait.  P1 then counts the logged operation:
+ *   count + held + GRANTED slots + (APPLIED and the slot not yet GRANTED)
+ *     == TOTAL, in every state, a dead holder's included.
+ *   BUG_NO_LOG               (with KILL_R) the grant without the log: R
+ *                            killed between COUNT -= 1 and the slot's
+ *                            GRANTED leaves a state no recovery can repair:
+ *                            P1 (with NO_INVARIANTS: the permit is lost and
+ *                            the waiters wait for ever)
  */
 
 /* Vacuity: -DREACHALL turns every REACH(k) into a failing assertion
@@ -80,7 +96,10 @@
  * process's stale kernel wait absorbs a wake; 6 W2 parks on a slot word on
  * which the dead W's stale wait is still queued; 7 a park refused by the
  * kernel's value check (-EAGAIN); 8 an fwake that finds its slot still
- * WAITING (re-parks); 9 W killed holding qlock. */
+ * WAITING (re-parks); 9 W killed holding qlock; with KILL_R: 10 a logged
+ * grant finished by the replay (R died between its commit and the slot's
+ * GRANTED); 11 R killed holding qlock; 12 a health tick finds a slot word
+ * changed without a wake. */
 #ifdef REACHPT
 #define REACH(k) assert(REACHPT != k)
 #elif defined(REACHALL)
@@ -126,10 +145,16 @@ byte wslot = 255;    /* W's slot index (its as_wait, process-local) */
 bit wpending;        /* W's wait is pending (c may cancel it) */
 bit wdone;           /* W finished (c has nothing left to cancel) */
 bit give_up[3];      /* GIVE_UP: cancelled after the grant */
-byte finished;       /* W2 and R done, W done or dead */
+byte finished;       /* W2 and R done (or R dead: KILL_R), W done or dead */
+bit logged;          /* the intent log (5.3): GRANT | log_slot */
+byte log_slot;
+bit applied;         /* APPLIED: the logged grant's COUNT -= 1 is done */
 bit started;         /* init has set the scene */
 
 #define NGRANTED ((fst[0] == GRANTED -> 1 : 0) + (fst[1] == GRANTED -> 1 : 0))
+/* a logged grant whose commit is done and whose slot store is not */
+#define PENDING (applied -> (fst[log_slot] != GRANTED -> 1 : 0) : 0)
+#define P1 (count + held[1] + held[2] + held[3] + NGRANTED + PENDING == TOTAL)
 #define ANY_WAITING (fst[0] == WAITING || fst[1] == WAITING)
 
 /* W dies here (any step before it holds the permit).  Its kernel wait, if
@@ -215,9 +240,35 @@ inline q_lock(p)
         qlock = p
     };
     if
-    :: stolen -> REACH(2); reclaim(p); stolen = 0
+    :: stolen -> REACH(2); replay(); reclaim(p); stolen = 0
     :: else -> skip
     fi
+}
+
+/* 5.4 (1): finish the dead holder's logged grant: its commit done
+ * (APPLIED), the slot is made GRANTED; not done, nothing was granted (the
+ * re-grant that follows serves the slot).  A GRANTED slot is woken: the
+ * dead holder may have died before its wake. */
+inline replay()
+{
+    d_step {
+        if
+        :: logged ->
+            if
+            :: applied && fst[log_slot] != GRANTED ->
+                REACH(10); fst[log_slot] = GRANTED; fseq[log_slot]++
+            :: else -> skip
+            fi;
+            if
+            :: fst[log_slot] == GRANTED -> wk = wk | (1 << log_slot)
+            :: else -> skip
+            fi;
+            applied = 0;
+            logged = 0;
+            log_slot = 0
+        :: else -> skip
+        fi
+    }
 }
 
 inline q_unlock(p)
@@ -380,6 +431,14 @@ parked:
     if
     :: atomic { cqe[me] -> cqe[me] = 0 }
     :: me == PW && !dead[PW] -> dead[PW] = 1; goto died
+#ifdef KILL_R
+    /* the health tick (9.1): the slot word changed and no wake came (the
+     * waker died first): the waiter wakes its own kernel wait */
+    :: atomic {
+        kq[me] && (fst[s] != est || fseq[s] != eseq) ->
+        REACH(12); kq[me] = 0
+       }
+#endif
     fi;
     /* fwake: re-read the slot under qlock */
     q_lock(me);
@@ -453,7 +512,7 @@ end_c1:
         stolen = (qlock != 0);
         qlock = PW;
         if
-        :: stolen -> reclaim(PW); stolen = 0
+        :: stolen -> replay(); reclaim(PW); stolen = 0
         :: else -> skip
         fi;
         s = wslot;
@@ -482,13 +541,77 @@ cdone:
 }
 
 /* ---- R: the releaser -------------------------------------------------- */
+#ifdef KILL_R
+/* R killed here (only after its release committed: a holder killed before
+ * it released loses its permit, the documented loss of 9.3) */
+#define DIE_R \
+    if \
+    :: !dead[PR] -> \
+        if \
+        :: qlock == PR -> REACH(11) \
+        :: else -> skip \
+        fi; \
+        dead[PR] = 1; goto rdied \
+    :: true -> skip \
+    fi
+
+/* the grant with the intent log of 5.3, a death point between its steps */
+inline grant_logged()
+{
+    do
+    :: d_step {
+        count >= 1 && ANY_WAITING ->
+        if
+        :: fst[0] == WAITING && (fst[1] != WAITING || ticket[0] < ticket[1]) -> h = 0
+        :: else -> h = 1
+        fi
+       };
+#ifndef BUG_NO_LOG
+       d_step { logged = 1; log_slot = h };
+       DIE_R;
+       d_step { count--; applied = 1 };        /* the commit */
+#else
+       count--;
+#endif
+       DIE_R;
+       d_step { fst[h] = GRANTED; fseq[h]++; wk = wk | (1 << h) };
+       DIE_R;
+#ifndef BUG_NO_LOG
+       applied = 0;
+       DIE_R;
+       d_step { logged = 0; log_slot = 0 }
+#endif
+    :: else -> break
+    od;
+    skip;   /* (spin: a break may not land on a d_step) */
+    d_step { waiters = ANY_WAITING; h = 0 }
+}
+#endif
+
 proctype releaser()
 {
     byte me = PR;
     byte h, i, wk;
     bit stolen;
+#ifdef KILL_R
+    q_lock(PR);
+    d_step { count++; held[PR]-- };     /* the release commits */
+    DIE_R;
+    grant_logged();
+    DIE_R;
+    q_unlock(PR);
+    DIE_R;
+    wake_all_collected();
+    finished++;
+    goto rend;
+rdied:
+    finished++;
+rend:
+    skip
+#else
     release(PR);
     finished++
+#endif
 }
 
 /* ---- X: a live process's health check (9.1, 9.2) --------------------- */
@@ -498,7 +621,10 @@ proctype health()
     bit stolen;
 end_x:
     do
-    :: atomic { dead[PW] && (who[0] == PW || who[1] == PW || qlock == PW) -> skip };
+    :: atomic {
+        (dead[PW] && (who[0] == PW || who[1] == PW || qlock == PW)) ||
+        (dead[PR] && qlock == PR) -> skip
+       };
        q_lock(PX);
        reclaim(PX);
        q_unlock(PX);
@@ -521,9 +647,8 @@ end_m:
     do
     :: atomic {
         started &&
-        (!(count + held[1] + held[2] + held[3] + NGRANTED == TOTAL) ||
-         (qlock == 0 && count >= 1 && ANY_WAITING)) ->
-        assert(count + held[1] + held[2] + held[3] + NGRANTED == TOTAL); /* P1 */
+        (!P1 || (qlock == 0 && count >= 1 && ANY_WAITING)) ->
+        assert(P1);
         assert(!(qlock == 0 && count >= 1 && ANY_WAITING))              /* S1 */
        }
     od
@@ -543,8 +668,9 @@ init
         run kexit()
     };
     /* the end: everyone done, and the dead reclaimed */
-    (finished == 3 && (!dead[PW] || (who[0] != PW && who[1] != PW && qlock != PW)));
-    assert(count + held[1] + held[2] + held[3] + NGRANTED == TOTAL);
+    (finished == 3 && (!dead[PW] || (who[0] != PW && who[1] != PW && qlock != PW)) &&
+     (!dead[PR] || qlock != PR));
+    assert(P1);
     assert(outcome[PW2] == 1);                  /* W2 was served */
     assert(dead[PW] || outcome[PW] != 0);       /* a live W got an outcome */
     assert(held[PW] == 0 && held[PW2] == 0);    /* everyone gave back... */

@@ -273,6 +273,12 @@ checks+=(
     "pshared.BUG_PARK_NO_RECHECK|pshared.pml|-DBUG_PARK_NO_RECHECK|safety|fail:assert/qlock==0|O0"
     "pshared.BUG_RECLAIM_NO_REGRANT|pshared.pml|-DBUG_RECLAIM_NO_REGRANT|safety|fail:assert/qlock==0|O0"
     "pshared.BUG_RECLAIM_NO_REGRANT.endstate|pshared.pml|-DBUG_RECLAIM_NO_REGRANT -DNO_INVARIANTS|safety|fail:endstate|O0"
+    # the releaser killed at every step of its logged grant (intent log,
+    # APPLIED, replay by the thief of its lock, the waiters' health tick)
+    "pshared.kill-releaser|pshared.pml|-DKILL_R|safety|pass|O2"
+    "pshared.kill-releaser.reach|pshared.pml|-DKILL_R|reach|reach:1 2 3 4 5 6 7 8 9 10 11 12|O0"
+    "pshared.BUG_NO_LOG|pshared.pml|-DKILL_R -DBUG_NO_LOG|safety|fail:assert/applied|O0"
+    "pshared.BUG_NO_LOG.endstate|pshared.pml|-DKILL_R -DBUG_NO_LOG -DNO_INVARIANTS|safety|fail:endstate|O0"
 )
 
 selected() {
