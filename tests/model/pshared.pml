@@ -28,10 +28,11 @@
  * grant (STRICT_FIFO, and the STARVING path of the default policy); slot
  * allocation is lock-free (CAS on who), registration and every decision
  * under qlock; a waiter parks with the kernel's value check (K3) and
- * re-reads its slot under qlock when its CQE comes (fwake).  Permit moves
- * are single atomic steps here (R and X never die, W moves no permit in
- * its critical sections except a claim or a give-back, after which it
- * cannot die): the intent log of 5.3 is a later model.
+ * re-reads its slot under qlock when its CQE comes (fwake).  In the
+ * default build permit moves are single atomic steps (R and X are never
+ * killed; W moves no permit in its critical sections except a claim or a
+ * give-back, after which it cannot die); -DKILL_R (below) kills R inside
+ * its logged grant.
  *
  * Checked:
  *   P1  conservation, in every state:

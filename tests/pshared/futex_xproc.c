@@ -623,9 +623,9 @@ static void case_pidfd_death(void)
     struct chan a_pid = chan_new(), armed = chan_new();
     pid_t a = fork_or_die(), b;
     if (a == 0) {
-        char c;
-        (void)chan_recv(armed); /* blocks until killed */
-        (void)c;
+        /* blocks until killed (nobody sends on `armed`; the watchdog
+         * would end it if the kill never came) */
+        (void)chan_recv(armed);
         _exit(3);
     }
     b = fork_or_die();
