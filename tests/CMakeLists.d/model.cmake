@@ -1,7 +1,8 @@
 # Promela models of the delivery path, of the semaphore and mutex
-# wake/cancel protocols and of the round-2 cancel/deadline/close protocols
-# (cancel.pml), checked exhaustively with the SPIN model checker
-# (tests/model/README.md; about 11 minutes of CPU time in all, run on up to
+# wake/cancel protocols, of the round-2 cancel/deadline/close protocols
+# (cancel.pml) and of the proposed process-shared slot protocol
+# (pshared.pml, docs/pshared.md), checked exhaustively with the SPIN model checker
+# (tests/model/README.md; about 16 minutes of CPU time in all, run on up to
 # 4 CPUs; the timeout leaves room for a loaded 2-CPU machine).  run.sh exits 77 (skipped) when spin is not
 # installed (scripts/deps installs it).  The models do not use the build, so
 # a sanitized build tree (nor a Windows one) does not register them again.

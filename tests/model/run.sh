@@ -258,6 +258,29 @@ checks+=(
     "sem.BUG_RESUME_NO_REGRANT.endstate|sem.pml|-DBUG_RESUME_NO_REGRANT -DNO_INVARIANTS|safety|fail:endstate|O0"
 )
 
+# pshared.pml: the slot protocol of process-shared semaphores proposed in
+# docs/pshared.md (issue 14; no C code yet): grant vs cancel vs the waiter's
+# death and reclaim (README.md "pshared.pml").  Its own block.
+checks+=(
+    "pshared.slots|pshared.pml||safety|pass|O2"
+    # vacuity: the races the row above is about happen (REACH points)
+    "pshared.slots.reach|pshared.pml||reach|reach:1 2 3 4 5 6 7 8 9|O0"
+    # deliberately broken variants
+    "pshared.BUG_WAKE_ONE|pshared.pml|-DBUG_WAKE_ONE|safety|fail:endstate|O0"
+    "pshared.BUG_PARK_REREAD|pshared.pml|-DBUG_PARK_REREAD|safety|fail:endstate|O0"
+    "pshared.BUG_RECLAIM_LIVE|pshared.pml|-DBUG_RECLAIM_LIVE|safety|fail:assert/count==1|O0"
+    "pshared.BUG_CANCEL_FREES|pshared.pml|-DBUG_CANCEL_FREES|safety|fail:assert/who[s]==me|O0"
+    "pshared.BUG_PARK_NO_RECHECK|pshared.pml|-DBUG_PARK_NO_RECHECK|safety|fail:assert/qlock==0|O0"
+    "pshared.BUG_RECLAIM_NO_REGRANT|pshared.pml|-DBUG_RECLAIM_NO_REGRANT|safety|fail:assert/qlock==0|O0"
+    "pshared.BUG_RECLAIM_NO_REGRANT.endstate|pshared.pml|-DBUG_RECLAIM_NO_REGRANT -DNO_INVARIANTS|safety|fail:endstate|O0"
+    # the releaser killed at every step of its logged grant (intent log,
+    # APPLIED, replay by the thief of its lock, the waiters' health tick)
+    "pshared.kill-releaser|pshared.pml|-DKILL_R|safety|pass|O2"
+    "pshared.kill-releaser.reach|pshared.pml|-DKILL_R|reach|reach:1 2 3 4 5 6 7 8 9 10 11 12|O0"
+    "pshared.BUG_NO_LOG|pshared.pml|-DKILL_R -DBUG_NO_LOG|safety|fail:assert/applied|O0"
+    "pshared.BUG_NO_LOG.endstate|pshared.pml|-DKILL_R -DBUG_NO_LOG -DNO_INVARIANTS|safety|fail:endstate|O0"
+)
+
 selected() {
     local name=$1 f
     [ ${#filters[@]} -eq 0 ] && return 0

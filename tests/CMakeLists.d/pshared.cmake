@@ -1,0 +1,23 @@
+# Process-shared primitives (issue 14, docs/pshared.md): the kernel facts
+# the design stands on, checked on the running kernel by a standalone
+# program (no library code yet): IORING_OP_FUTEX_WAIT on a shared (not
+# private) futex word of a MAP_SHARED page or a memfd, woken from another
+# process by futex(2) or by a FUTEX_WAKE SQE; the kernel's value check
+# against a racing store + wake; ASYNC_CANCEL of a parked wait, before and
+# after a wake; a waiter killed while parked; death notice through a pidfd
+# polled on a ring; FUTEX_WAITV; the robust-list death handling waking an
+# io_uring waiter.  Exit 77 (skipped) where the kernel lacks the io_uring
+# futex opcodes (Linux 6.7+) or io_uring is not allowed.
+if(NOT ASYNCSYNC_HAVE_URING)
+  return()
+endif()
+
+add_executable(futex_xproc ${CMAKE_CURRENT_SOURCE_DIR}/pshared/futex_xproc.c)
+target_link_libraries(futex_xproc PRIVATE PkgConfig::URING)
+target_compile_definitions(futex_xproc PRIVATE _GNU_SOURCE)
+as_target_warnings(futex_xproc)
+add_test(NAME pshared.futex_xproc COMMAND futex_xproc)
+set_tests_properties(pshared.futex_xproc PROPERTIES
+  TIMEOUT 120
+  SKIP_RETURN_CODE 77
+  LABELS "pshared;uring")

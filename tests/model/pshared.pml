@@ -1,0 +1,679 @@
+/*
+ * pshared.pml -- the slot protocol of process-shared semaphores as proposed
+ * in docs/pshared.md (issue 14; no C code yet): waiters of several processes
+ * park in slots of the shared object, each on its slot's futex word with an
+ * io_uring FUTEX_WAIT; a grant is recorded in the slot under the object's
+ * cross-process queue lock and the word woken; a cancel races the grant; a
+ * waiter process may be killed at any step, and the living reclaim what it
+ * held.  Names follow the note: fw (state + seq), who, ticket, qlock,
+ * FREE / WAITING / GRANTED / CANCELLED, fwake, reclaim, recovery.
+ *
+ * Processes (a process = one participant id; all its threads die together):
+ *   W    (PW)  a loop with one wait (1 permit), and a second thread of the
+ *              same process, c, that may as_cancel it at any moment (8.1:
+ *              under qlock, WAITING -> CANCELLED and re-grant, or GRANTED ->
+ *              GIVE_UP; then a futex wake of the slot word).  W may be
+ *              killed (SIGKILL) at any step before it holds the permit,
+ *              including inside its critical sections, holding qlock: its
+ *              kernel wait then stays queued (it can absorb a wake) until
+ *              the kernel tears its ring down, at any later moment.
+ *   W2   (PW2) a loop with one wait (1 permit); never dies, never cancels:
+ *              the one a lost reclaim or a lost wake-up would strand.
+ *   R    (PR)  holds the one permit (TOTAL = 1) and releases it: lock-free
+ *              while WAITERS is clear, else under qlock with the grant.
+ *   X    (PX)  the health check of a live process: when W is dead, takes
+ *              qlock (stealing it from the dead) and reclaims W's slot.
+ * A waiter that gets the permit releases it again (as R), so both waiters
+ * can be served one after the other.  The policy modelled is the direct
+ * grant (STRICT_FIFO, and the STARVING path of the default policy); slot
+ * allocation is lock-free (CAS on who), registration and every decision
+ * under qlock; a waiter parks with the kernel's value check (K3) and
+ * re-reads its slot under qlock when its CQE comes (fwake).  In the
+ * default build permit moves are single atomic steps (R and X are never
+ * killed; W moves no permit in its critical sections except a claim or a
+ * give-back, after which it cannot die); -DKILL_R (below) kills R inside
+ * its logged grant.
+ *
+ * Checked:
+ *   P1  conservation, in every state:
+ *         count + held by processes + GRANTED slots == TOTAL
+ *   S1  whenever qlock is free, no permit is idle while a slot is WAITING
+ *   P2  a waiter's fwake finds its slot still its own (who == me)
+ *   one outcome per wait (granted or cancelled), decided once
+ *   P7  at the end: a dead W holds no slot and took no permit with it
+ *       (count == TOTAL), and W2 was served
+ *   no lost wake-up, nobody stuck: invalid end states
+ *
+ * Broken variants (must fail):
+ *   BUG_WAKE_ONE             wake one waiter of a slot word, not all (K2):
+ *                            the dead W's stale wait on its reclaimed slot,
+ *                            now W2's, absorbs W2's grant wake: W2 hangs
+ *   BUG_PARK_REREAD          the waiter takes its expected value from a new
+ *                            read at park time instead of the value it
+ *                            stored (P3): it parks on GRANTED after the
+ *                            grant's wake has passed: hangs
+ *   BUG_RECLAIM_LIVE         the reclaim does not check liveness (P7): it
+ *                            frees a live W's slot: W's fwake finds the
+ *                            slot not its own (P2)
+ *   BUG_CANCEL_FREES         cancel frees the slot at once instead of
+ *                            marking it CANCELLED for its owner's fwake
+ *                            (P2, P8): the slot is reused while W's kernel
+ *                            wait is on it
+ *   BUG_PARK_NO_RECHECK      registration stores WAITERS without the
+ *                            add_waiter_if CAS: a lock-free release lands
+ *                            between the waiter's look at COUNT and its
+ *                            store, and the waiter queues with the permit
+ *                            free (S1; found in the first version of this
+ *                            model, whose registration was written so)
+ *   BUG_RECLAIM_NO_REGRANT   the reclaim of a dead W's GRANTED slot returns
+ *                            the permit but does not re-run the grant: W2
+ *                            stays WAITING with the permit free (S1; with
+ *                            NO_INVARIANTS an invalid end state)
+ *   NO_INVARIANTS            leave the monitor out
+ *
+ * KILL_R: the releaser R may be killed too, at every step of its critical
+ * section after its release committed (COUNT += 1), holding qlock: R's
+ * grant is then the logged grant of docs/pshared.md 5.3 (log := GRANT|h;
+ * CAS COUNT -= 1, APPLIED; slot GRANTED; APPLIED := 0; log := 0), and
+ * whoever steals qlock from the dead replays the log before it reclaims
+ * (5.4).  A waiter's health tick (9.1) is modelled too: a parked waiter
+ * whose slot word changed without a wake (its waker died before waking)
+ * completes its own kernel wait.  P1 then counts the logged operation:
+ *   count + held + GRANTED slots + (APPLIED and the slot not yet GRANTED)
+ *     == TOTAL, in every state, a dead holder's included.
+ *   BUG_NO_LOG               (with KILL_R) the grant without the log: R
+ *                            killed between COUNT -= 1 and the slot's
+ *                            GRANTED leaves a state no recovery can repair:
+ *                            P1 (with NO_INVARIANTS: the permit is lost and
+ *                            the waiters wait for ever)
+ */
+
+/* Vacuity: -DREACHALL turns every REACH(k) into a failing assertion
+ * "(k==0)"; `pan -c0` then reports each point a path reaches (run.sh's
+ * "reach" rows), as in cancel.pml.  -DREACHPT=k fails at point k only.
+ * Points: 1 a dead owner's GRANTED slot reclaimed (its permit returned);
+ * 2 qlock stolen from a dead holder; 3 a WAITING wait cancelled; 4 a
+ * cancel after the grant (GIVE_UP: the permit given back); 5 a dead
+ * process's stale kernel wait absorbs a wake; 6 W2 parks on a slot word on
+ * which the dead W's stale wait is still queued; 7 a park refused by the
+ * kernel's value check (-EAGAIN); 8 an fwake that finds its slot still
+ * WAITING (re-parks); 9 W killed holding qlock; with KILL_R: 10 a logged
+ * grant finished by the replay (R died between its commit and the slot's
+ * GRANTED); 11 R killed holding qlock; 12 a health tick finds a slot word
+ * changed without a wake. */
+#ifdef REACHPT
+#define REACH(k) assert(REACHPT != k)
+#elif defined(REACHALL)
+#define REACH(k) assert(k == 0)
+#else
+#define REACH(k) skip
+#endif
+
+#define FREE      0
+#define WAITING   1
+#define GRANTED   3
+#define CANCELLED 4
+
+#define PW  1   /* waiter process W (its loop and its canceller thread c) */
+#define PW2 2   /* waiter process W2 */
+#define PR  3   /* releaser process */
+#define PX  4   /* a live process's health check */
+#define NS  2   /* slots */
+#define TOTAL 1
+
+/* ---- the shared object ---------------------------------------------- */
+byte count;          /* COUNT of the state word */
+bit waiters;         /* WAITERS: derived from the slots under qlock */
+byte qlock;          /* 0 free, else the holder's process */
+byte tail = 1;       /* next ticket */
+byte fst[NS];        /* slot fw: state ... */
+byte fseq[NS];       /* ... and sequence */
+byte who[NS];        /* slot owner (process), 0 none */
+byte ticket[NS];
+
+/* ---- the kernel: each waiter's FUTEX_WAIT on a slot word -------------- */
+bit kq[3];           /* queued in the futex hash */
+byte kslot[3];       /* on which slot's word */
+byte kord[3];        /* queue order (the kernel wakes in order) */
+byte kclock;
+bit cqe[3];          /* its CQE is posted on its ring */
+
+/* ---- processes and ghosts --------------------------------------------- */
+bit dead[5];
+byte held[5];        /* permits held by each process */
+byte outcome[3];     /* 0 none, 1 granted, 2 cancelled */
+byte wslot = 255;    /* W's slot index (its as_wait, process-local) */
+bit wpending;        /* W's wait is pending (c may cancel it) */
+bit wdone;           /* W finished (c has nothing left to cancel) */
+bit give_up[3];      /* GIVE_UP: cancelled after the grant */
+byte finished;       /* W2 and R done (or R dead: KILL_R), W done or dead */
+bit logged;          /* the intent log (5.3): GRANT | log_slot */
+byte log_slot;
+bit applied;         /* APPLIED: the logged grant's COUNT -= 1 is done */
+bit started;         /* init has set the scene */
+
+#define NGRANTED ((fst[0] == GRANTED -> 1 : 0) + (fst[1] == GRANTED -> 1 : 0))
+/* a logged grant whose commit is done and whose slot store is not */
+#define PENDING (applied -> (fst[log_slot] != GRANTED -> 1 : 0) : 0)
+#define P1 (count + held[1] + held[2] + held[3] + NGRANTED + PENDING == TOTAL)
+#define ANY_WAITING (fst[0] == WAITING || fst[1] == WAITING)
+
+/* W dies here (any step before it holds the permit).  Its kernel wait, if
+ * queued, stays (kexit tears it down later); its canceller dies too. */
+#define DIE \
+    if \
+    :: me == PW && !dead[PW] -> \
+        if \
+        :: qlock == PW -> REACH(9) \
+        :: else -> skip \
+        fi; \
+        dead[PW] = 1; goto died \
+    :: true -> skip \
+    fi
+
+/* ---- the kernel ------------------------------------------------------- */
+
+/* FUTEX_WAIT(word of slot s, expected (est, eseq)): queued only if the
+ * word still holds the expected value, else completes at once (-EAGAIN). */
+inline park(me, s, est, eseq)
+{
+    atomic {
+        if
+        :: fst[s] == est && fseq[s] == eseq ->
+            if
+            :: me == PW2 && kq[PW] && kslot[PW] == s -> REACH(6)
+            :: else -> skip
+            fi;
+            kq[me] = 1; kslot[me] = s; kclock++; kord[me] = kclock
+        :: else -> REACH(7); cqe[me] = 1
+        fi
+    }
+}
+
+/* FUTEX_WAKE(word of slot s): all waiters on it (K2), or, BUG_WAKE_ONE,
+ * the first queued.  A dead process's wait is woken (absorbs the wake) but
+ * its CQE goes nowhere. */
+inline wake(s)
+{
+    atomic {
+#ifdef BUG_WAKE_ONE
+        if
+        :: kq[1] && kslot[1] == s && (!kq[2] || kslot[2] != s || kord[1] < kord[2]) ->
+            kq[1] = 0; cqe[1] = !dead[1]
+        :: kq[2] && kslot[2] == s && (!kq[1] || kslot[1] != s || kord[2] < kord[1]) ->
+            kq[2] = 0; cqe[2] = 1
+        :: else -> skip
+        fi
+#else
+        if
+        :: kq[1] && kslot[1] == s ->
+            if
+            :: dead[1] -> REACH(5)
+            :: else -> skip
+            fi;
+            kq[1] = 0; cqe[1] = !dead[1]
+        :: else -> skip
+        fi;
+        if
+        :: kq[2] && kslot[2] == s -> kq[2] = 0; cqe[2] = 1
+        :: else -> skip
+        fi
+#endif
+    }
+}
+
+/* the ring of the dead W is torn down by the kernel, at some later moment */
+proctype kexit()
+{
+end:
+    atomic { dead[PW] && kq[PW] -> kq[PW] = 0 }
+}
+
+/* ---- the queue lock (section 5) --------------------------------------- */
+
+/* Take qlock; from a dead holder it is stolen, and the thief runs the
+ * recovery (here: the reclaim of the dead's slots, with the grant). */
+inline q_lock(p)
+{
+    atomic {
+        (qlock == 0 || dead[qlock]) ->
+        stolen = (qlock != 0);
+        qlock = p
+    };
+    if
+    :: stolen -> REACH(2); replay(); reclaim(p); stolen = 0
+    :: else -> skip
+    fi
+}
+
+/* 5.4 (1): finish the dead holder's logged grant: its commit done
+ * (APPLIED), the slot is made GRANTED; not done, nothing was granted (the
+ * re-grant that follows serves the slot).  A GRANTED slot is woken: the
+ * dead holder may have died before its wake. */
+inline replay()
+{
+    d_step {
+        if
+        :: logged ->
+            if
+            :: applied && fst[log_slot] != GRANTED ->
+                REACH(10); fst[log_slot] = GRANTED; fseq[log_slot]++
+            :: else -> skip
+            fi;
+            if
+            :: fst[log_slot] == GRANTED -> wk = wk | (1 << log_slot)
+            :: else -> skip
+            fi;
+            applied = 0;
+            logged = 0;
+            log_slot = 0
+        :: else -> skip
+        fi
+    }
+}
+
+inline q_unlock(p)
+{
+    d_step { assert(qlock == p); qlock = 0 }
+}
+
+/* ---- the grant (6.3): the WAITING slot with the lowest ticket, while a
+ * permit is free; wakes collected in wk, issued after unlock ---------- */
+inline grant()
+{
+    d_step {
+        do
+        :: count >= 1 && ANY_WAITING ->
+            if
+            :: fst[0] == WAITING && (fst[1] != WAITING || ticket[0] < ticket[1]) -> h = 0
+            :: else -> h = 1
+            fi;
+            count--;
+            fst[h] = GRANTED;
+            fseq[h]++;
+            wk = wk | (1 << h)
+        :: else -> break
+        od;
+        waiters = ANY_WAITING;
+        h = 0
+    }
+}
+
+inline wake_all_collected()
+{
+    if
+    :: (wk & 1) != 0 -> wake(0)
+    :: else -> skip
+    fi;
+    if
+    :: (wk & 2) != 0 -> wake(1)
+    :: else -> skip
+    fi;
+    wk = 0
+}
+
+/* 9.2: under qlock, the slots of dead owners: what they held goes back
+ * (a GRANTED slot's permit to COUNT), the slot is freed, the grant re-run. */
+inline reclaim(p)
+{
+    d_step {
+        i = 0;
+        do
+        :: i < NS ->
+            if
+#ifdef BUG_RECLAIM_LIVE
+            :: who[i] == PW ->
+#else
+            :: who[i] != 0 && dead[who[i]] ->
+#endif
+                if
+                :: fst[i] == GRANTED -> REACH(1); count++
+                :: else -> skip
+                fi;
+                fst[i] = FREE;
+                fseq[i]++;
+                who[i] = 0
+            :: else -> skip
+            fi;
+            i++
+        :: else -> break
+        od;
+        i = 0
+    };
+#ifndef BUG_RECLAIM_NO_REGRANT
+    grant()
+#else
+    d_step { waiters = ANY_WAITING }
+#endif
+}
+
+/* ---- release (6.2) ---------------------------------------------------- */
+inline release(p)
+{
+    if
+    :: atomic { !waiters -> count++; held[p]-- }    /* lock-free */
+    :: q_lock(p);
+       d_step { count++; held[p]-- };
+       grant();
+       q_unlock(p);
+       wake_all_collected()
+    fi
+}
+
+/* ---- a waiter (6.1, 6.5, 7) -------------------------------------------- */
+proctype waiter(byte me)
+{
+    byte s, est, eseq, h, i, wk;
+    bit stolen;
+
+    /* slot allocation: CAS who 0 -> me (lock-free) */
+    atomic {
+        if
+        :: who[0] == 0 -> s = 0
+        :: who[1] == 0 -> s = 1
+        fi;
+        who[s] = me;
+        if
+        :: me == PW -> wslot = s
+        :: else -> skip
+        fi
+    };
+    DIE;
+    q_lock(me);
+    DIE;
+    ticket[s] = tail;
+    tail++;
+    DIE;
+#ifndef BUG_PARK_NO_RECHECK
+    /* add_waiter_if (6.1 step 4): WAITERS is set by a CAS from a value in
+     * which the permit is not free, as sem_acquire_slow does today; a
+     * lock-free release that came since makes it fail, and the permit is
+     * taken instead (the take of sem_acquire_slow, a skipped ticket). */
+    if
+    :: atomic {
+        count >= 1 && !waiters ->
+        count--; held[me]++; who[s] = 0; outcome[me] = 1
+       };
+       q_unlock(me);
+       goto have
+    :: atomic { !(count >= 1 && !waiters) -> waiters = 1 }
+    fi;
+    DIE;
+#else
+    /* the broken variant: the permit was looked at once, at q_lock, and
+     * WAITERS is stored blindly */
+    if
+    :: count >= 1 && !waiters ->
+        d_step { count--; held[me]++; who[s] = 0; outcome[me] = 1 };
+        q_unlock(me);
+        goto have
+    :: else -> skip
+    fi;
+    waiters = 1;
+#endif
+    d_step {
+        fst[s] = WAITING;       /* joins the queue */
+        est = WAITING;
+        eseq = fseq[s];
+        if
+        :: me == PW -> wpending = 1
+        :: else -> skip
+        fi
+    };
+    DIE;
+    q_unlock(me);
+parked:
+    DIE;
+#ifdef BUG_PARK_REREAD
+    d_step { est = fst[s]; eseq = fseq[s] };
+#endif
+    park(me, s, est, eseq);
+    /* the loop sleeps until its CQE (or the process is killed meanwhile) */
+    if
+    :: atomic { cqe[me] -> cqe[me] = 0 }
+    :: me == PW && !dead[PW] -> dead[PW] = 1; goto died
+#ifdef KILL_R
+    /* the health tick (9.1): the slot word changed and no wake came (the
+     * waker died first): the waiter wakes its own kernel wait */
+    :: atomic {
+        kq[me] && (fst[s] != est || fseq[s] != eseq) ->
+        REACH(12); kq[me] = 0
+       }
+#endif
+    fi;
+    /* fwake: re-read the slot under qlock */
+    q_lock(me);
+    DIE;
+    assert(who[s] == me);           /* P2: still our slot */
+    if
+    :: fst[s] == GRANTED ->
+        /* claim (6.5), or give back if cancelled after the grant (8.1) */
+        d_step {
+            assert(outcome[me] == 0);
+            if
+            :: give_up[me] -> count++; outcome[me] = 2
+            :: else -> held[me]++; outcome[me] = 1
+            fi;
+            fst[s] = FREE;
+            who[s] = 0
+        };
+        grant()
+    :: fst[s] == CANCELLED ->
+        d_step {
+            assert(outcome[me] == 0);
+            outcome[me] = 2;
+            fst[s] = FREE;
+            who[s] = 0
+        }
+    :: fst[s] == WAITING ->
+        /* spurious (a stale wake, or -EAGAIN on an old value): park again
+         * with the value read under the lock */
+        d_step { REACH(8); est = fst[s]; eseq = fseq[s] };
+        q_unlock(me);
+        goto parked
+    fi;
+    q_unlock(me);
+    wake_all_collected();
+have:
+    if
+    :: held[me] > 0 -> release(me)
+    :: else -> skip
+    fi;
+    d_step {
+        finished++;
+        if
+        :: me == PW -> wdone = 1
+        :: else -> skip
+        fi
+    };
+    goto end_w;
+died:
+    finished++;
+end_w:
+    skip
+}
+
+/* ---- W's other thread: as_cancel of W's wait (8.1) --------------------
+ * A thread of W's process: it takes no step once W is dead.  Its critical
+ * section is one step here (W's own critical sections have death points
+ * inside them, which is what a holder killed mid-section needs). */
+proctype canceller()
+{
+    byte s, h, i, wk;
+    bit stolen, ran;
+end_c:
+    if
+    :: atomic { wpending && !dead[PW] -> skip }
+    :: atomic { dead[PW] || wdone -> goto cdone }
+    fi;
+    /* (end labels: a thread of a dead process stays blocked, validly) */
+end_c1:
+    atomic {
+        !dead[PW] && (qlock == 0 || dead[qlock]) ->
+        stolen = (qlock != 0);
+        qlock = PW;
+        if
+        :: stolen -> replay(); reclaim(PW); stolen = 0
+        :: else -> skip
+        fi;
+        s = wslot;
+        if
+        :: fst[s] == WAITING && who[s] == PW ->
+#ifdef BUG_CANCEL_FREES
+            fst[s] = FREE; fseq[s]++; who[s] = 0; outcome[PW] = 2
+#else
+            REACH(3); fst[s] = CANCELLED; fseq[s]++
+#endif
+        :: fst[s] == GRANTED && who[s] == PW -> REACH(4); give_up[PW] = 1
+        :: else -> skip                            /* decided: -ENOENT */
+        fi;
+        grant();
+        qlock = 0;
+        ran = 1
+    };
+    /* the grant's wakes, then the kernel wait must complete (P8): a futex
+     * wake of the slot word */
+end_c2:
+    atomic { !dead[PW] -> wake_all_collected() };
+end_c3:
+    atomic { !dead[PW] -> wake(s) };
+cdone:
+    skip
+}
+
+/* ---- R: the releaser -------------------------------------------------- */
+#ifdef KILL_R
+/* R killed here (only after its release committed: a holder killed before
+ * it released loses its permit, the documented loss of 9.3) */
+#define DIE_R \
+    if \
+    :: !dead[PR] -> \
+        if \
+        :: qlock == PR -> REACH(11) \
+        :: else -> skip \
+        fi; \
+        dead[PR] = 1; goto rdied \
+    :: true -> skip \
+    fi
+
+/* the grant with the intent log of 5.3, a death point between its steps */
+inline grant_logged()
+{
+    do
+    :: d_step {
+        count >= 1 && ANY_WAITING ->
+        if
+        :: fst[0] == WAITING && (fst[1] != WAITING || ticket[0] < ticket[1]) -> h = 0
+        :: else -> h = 1
+        fi
+       };
+#ifndef BUG_NO_LOG
+       d_step { logged = 1; log_slot = h };
+       DIE_R;
+       d_step { count--; applied = 1 };        /* the commit */
+#else
+       count--;
+#endif
+       DIE_R;
+       d_step { fst[h] = GRANTED; fseq[h]++; wk = wk | (1 << h) };
+       DIE_R;
+#ifndef BUG_NO_LOG
+       applied = 0;
+       DIE_R;
+       d_step { logged = 0; log_slot = 0 }
+#endif
+    :: else -> break
+    od;
+    skip;   /* (spin: a break may not land on a d_step) */
+    d_step { waiters = ANY_WAITING; h = 0 }
+}
+#endif
+
+proctype releaser()
+{
+    byte me = PR;
+    byte h, i, wk;
+    bit stolen;
+#ifdef KILL_R
+    q_lock(PR);
+    d_step { count++; held[PR]-- };     /* the release commits */
+    DIE_R;
+    grant_logged();
+    DIE_R;
+    q_unlock(PR);
+    DIE_R;
+    wake_all_collected();
+    finished++;
+    goto rend;
+rdied:
+    finished++;
+rend:
+    skip
+#else
+    release(PR);
+    finished++
+#endif
+}
+
+/* ---- X: a live process's health check (9.1, 9.2) --------------------- */
+proctype health()
+{
+    byte h, i, wk;
+    bit stolen;
+end_x:
+    do
+    :: atomic {
+        (dead[PW] && (who[0] == PW || who[1] == PW || qlock == PW)) ||
+        (dead[PR] && qlock == PR) -> skip
+       };
+       q_lock(PX);
+       reclaim(PX);
+       q_unlock(PX);
+       wake_all_collected()
+#ifdef BUG_RECLAIM_LIVE
+    :: atomic { !dead[PW] && (who[0] == PW || who[1] == PW) && qlock == 0 -> skip };
+       q_lock(PX);
+       reclaim(PX);
+       q_unlock(PX);
+       wake_all_collected()
+#endif
+    od
+}
+
+/* ---- monitor ------------------------------------------------------------ */
+#ifndef NO_INVARIANTS
+active proctype monitor()
+{
+end_m:
+    do
+    :: atomic {
+        started &&
+        (!P1 || (qlock == 0 && count >= 1 && ANY_WAITING)) ->
+        assert(P1);
+        assert(!(qlock == 0 && count >= 1 && ANY_WAITING))              /* S1 */
+       }
+    od
+}
+#endif
+
+init
+{
+    atomic {
+        held[PR] = TOTAL;
+        started = 1;
+        run waiter(PW);
+        run waiter(PW2);
+        run canceller();
+        run releaser();
+        run health();
+        run kexit()
+    };
+    /* the end: everyone done, and the dead reclaimed */
+    (finished == 3 && (!dead[PW] || (who[0] != PW && who[1] != PW && qlock != PW)) &&
+     (!dead[PR] || qlock != PR));
+    assert(P1);
+    assert(outcome[PW2] == 1);                  /* W2 was served */
+    assert(dead[PW] || outcome[PW] != 0);       /* a live W got an outcome */
+    assert(held[PW] == 0 && held[PW2] == 0);    /* everyone gave back... */
+    assert(count == TOTAL)                      /* ... and the dead took nothing */
+}
