@@ -146,11 +146,12 @@ static inline uint32_t sem_bits(const as_sem *s, const as_wait *head,
     return SEM_WAITERS;
 }
 
-/* Does the grant hand h its permits directly (true) or wake it to retry? */
-static inline bool sem_direct(const as_sem *s, const as_wait *h, bool strict)
+/* Does the grant hand h its permits directly (true) or wake it to retry?
+ * `me` is the caller's thread token (a waiter on the caller's own loop). */
+static inline bool sem_direct(const as_wait *h, bool strict, const void *me)
 {
     return strict || (h->as__flags & AS__F_STARVING) ||
-           as__load(&h->as__loop->as__owner, AS_RELAXED) == as__thread_token();
+           as__load(&h->as__loop->as__owner, AS_RELAXED) == me;
 }
 
 /* The grant: serve the queue from its head while the head fits in the
@@ -165,6 +166,7 @@ static bool sem_settle_locked(as_sem *s, uint32_t extra, uint32_t take,
                               as__batch *done)
 {
     bool strict = sem_strict(s);
+    const void *me = strict ? NULL : as__thread_token();
     uint32_t v = as__load(&s->as__word, AS_RELAXED), c, woken;
     as_wait *h, *stop;
     for (;;) {
@@ -178,7 +180,7 @@ static bool sem_settle_locked(as_sem *s, uint32_t extra, uint32_t take,
             avail -= h->as__n;
             /* decided once: a loop's owner may change between plan and
              * apply (a loop taken over by another thread) */
-            if (sem_direct(s, h, strict)) {
+            if (sem_direct(h, strict, me)) {
                 h->as__flags |= AS__F_DIRECT;
                 c -= h->as__n;
             } else {
@@ -187,8 +189,15 @@ static bool sem_settle_locked(as_sem *s, uint32_t extra, uint32_t take,
             }
         }
         stop = h;
-        /* S2: a barger may have lowered COUNT since we read it: then plan
-         * again from its value (the queue cannot change: we hold the lock). */
+        /* S2: with WAITERS and HANDOFF set nobody else writes the word (a
+         * store will do); otherwise a barger may lower COUNT meanwhile (or,
+         * WAITERS clear, a release raise it): CAS, and on failure plan
+         * again from the new value (the queue cannot change: we hold the
+         * lock). */
+        if ((v & (SEM_WAITERS | SEM_HANDOFF)) == (SEM_WAITERS | SEM_HANDOFF)) {
+            as__store(&s->as__word, c | sem_bits(s, stop, woken), AS_RELEASE);
+            break;
+        }
         if (as__cas(&s->as__word, &v, c | sem_bits(s, stop, woken), AS_ACQ_REL,
                     AS_RELAXED))
             break;
