@@ -792,12 +792,22 @@ int64_t as_latch_dump(const as_latch *p, as_waiter_info *out, size_t max);
  * Read-write lock: fair by phases, with upgradable reads.
  *
  * Waiters are served in arrival order: consecutive queued readers are
- * admitted together, a writer alone; a reader (or writer) arriving while
- * anyone is queued waits behind them, so a reader arriving after a queued
+ * admitted together, a writer alone; a reader arriving after a queued
  * writer waits for that writer, and neither readers nor writers starve.
- * Every hand-off is direct (strict FIFO): the lock is granted to the waiters
- * at the head as it is released, so no newcomer passes a queued waiter,
- * whatever loop it is on.
+ * By default (eventual fairness, as the mutex): when the waiters at the head
+ * are on another loop than the thread that releases, they are woken to
+ * take the lock rather than handed it (a writer, or the batch of readers
+ * at the head); while they are on their way (one thread wake-up), a task
+ * that finds the lock compatible with its holders may take it, except a
+ * reader while a writer (or an upgrade, or a waiter passed over once)
+ * heads the queue.  A woken waiter that then finds the lock taken goes
+ * back to the head of the queue and is handed the lock directly as soon
+ * as it is compatible: it is passed over during at most one wake-up.
+ * Waiters on the releaser's own loop, and upgrades, are always handed the
+ * lock directly.  AS_RWLOCK_STRICT_FIFO hands the lock to the waiters at
+ * the head on every release, whatever loop they are on: no newcomer ever
+ * passes a queued waiter (each cross-loop hand-off then keeps the lock
+ * held by nobody who runs for a thread wake-up).
  *
  * Upgradable read (as async-lock's): shared with plain readers, exclusive
  * with writers and with another upgradable reader.  Its holder may upgrade
@@ -817,7 +827,7 @@ int64_t as_latch_dump(const as_latch *p, as_waiter_info *out, size_t max);
  * unlock of a share not held (no reader, no writer, no upgradable reader)
  * returns -EPERM.  Closed: queued waits (upgrades too) end with -ESHUTDOWN,
  * later waits, try_* and upgrades return -ESHUTDOWN; unlocks and downgrade
- * still work.  Readers held at once: up to 2^28 - 1 (then a reader waits).
+ * still work.  Readers held at once: up to 2^26 - 1 (then a reader waits).
  * ------------------------------------------------------------------------- */
 
 typedef struct as_rwlock as_rwlock;
@@ -826,7 +836,9 @@ struct as_rwlock { AS__PRIM_FIELDS; };
 #define AS__MAGIC_RWLOCK 0x52574c31u
 #define AS_RWLOCK_INITIALIZER { 0, 0, AS__MAGIC_RWLOCK, 0, 0, 0, NULL, NULL, AS__STATS_INIT }
 
-/* flags: 0.  Returns 0 or -EINVAL. */
+#define AS_RWLOCK_STRICT_FIFO 0x1u
+
+/* flags: 0 or AS_RWLOCK_STRICT_FIFO.  Returns 0 or -EINVAL. */
 int as_rwlock_init(as_rwlock *rw, unsigned flags);
 /* Returns 0, -EBUSY (held or waiters pending), -EINVAL. */
 int as_rwlock_destroy(as_rwlock *rw);
