@@ -1,5 +1,5 @@
-/* Read-write lock: fair by phases, with upgradable reads; eventual fairness
- * across loops by default, strict hand-off on request.
+/* Read-write lock: fair by phases, with upgradable reads; strict hand-off
+ * by default, eventual fairness across loops on request.
  *
  * STATE WORD   WRITER (1): held by a writer.
  *              UPGRADABLE (2): held by the (one) upgradable reader.
@@ -7,9 +7,10 @@
  *              CLOSED (8): as_rwlock_close ran: acquisitions are refused.
  *              WOKEN (16): waits woken to retry are on their way to their
  *              loops (state RESUME; how many: RW_NWOKEN, under the queue
- *              lock); only in the default policy.
+ *              lock); only with AS_RWLOCK_EVENTUAL_FAIR.
  *              NOBARGE (32): the head of the queue is a writer, an upgrade
- *              or STARVING: no reader passes it; only in the default policy.
+ *              or STARVING: no reader passes it; only with
+ *              AS_RWLOCK_EVENTUAL_FAIR.
  *              bits 6..31 (READERS, unit RW_ONE): plain readers holding it
  *              (the upgradable reader is not counted there).
  *
@@ -24,13 +25,19 @@
  *   reader arriving after a queued writer waits behind it (phases).  How a
  *   compatible head is served depends on the policy:
  *
- *   AS_RWLOCK_STRICT_FIFO (strict hand-off): every served wait leaves the
- *   queue owning its share (direct hand-off, as the semaphore's permits),
- *   even on a loop that sleeps: the lock is then held by nobody who runs
- *   while that loop wakes, and every task behind convoys.  A newcomer takes
- *   the lock only when WAITERS is clear: nobody passes a queued waiter.
+ *   Default, and AS_RWLOCK_STRICT_FIFO (strict hand-off): every served
+ *   wait leaves the queue owning its share (direct hand-off, as the
+ *   semaphore's permits), even on a loop that sleeps: the lock is then held
+ *   by nobody who runs while that loop wakes, and every task behind
+ *   convoys.  A newcomer takes the lock only when WAITERS is clear: nobody
+ *   passes a queued waiter.
  *
- *   Default (eventual fairness, the mutex's policy):
+ *   AS_RWLOCK_EVENTUAL_FAIR (eventual fairness, the mutex's default policy;
+ *   issue 13 measured it against strict: 2-40x the throughput of strict
+ *   with 2 and 4 loops, lower median and p99 waits, but p99.9 waits of 4-8
+ *   ms (max 16-35 ms) against 0.2-1.4 ms: a waiter woken on a loop whose
+ *   thread shares its CPU with a loop that keeps barging waits for the
+ *   scheduler's tick; so it is not the default, see CHANGELOG):
  *   - a head on the granting thread's own loop, a STARVING head and an
  *     upgrade are handed their share directly;
  *   - any other head is woken to retry: it leaves the queue in state RESUME
@@ -79,7 +86,7 @@
  *   given back by a cancel that came first: X1 in wait.c, kind->giveback).
  *   A woken (RESUME) wait carries none.
  * Invariant RW4 (FIFO, no lost wake-up): whenever the queue lock is free,
- *   the head of the queue is not compatible with the word, or (default)
+ *   the head of the queue is not compatible with the word, or (eventual)
  *   WOKEN is set.  Every path that makes the lock more free with WAITERS
  *   set runs the grant under the lock, and so does a waiter leaving the
  *   queue without its grant and every woken wait on arrival; the last of
@@ -91,11 +98,11 @@
  *   every queued wait; acquisitions then fail into the slow path and are
  *   refused, so the queue stays empty; woken waits give up with -ESHUTDOWN
  *   when they arrive; unlocks and downgrade still work.
- * Invariant RW7 (woken, default only): WOKEN <=> RW_NWOKEN > 0, the number
+ * Invariant RW7 (woken, eventual only): WOKEN <=> RW_NWOKEN > 0, the number
  *   of waits in state RESUME that left this queue; each resumes once, on
  *   its thread, under the queue lock, and decrements it.  Strict: WOKEN is
  *   never set and no wait is ever RESUME.
- * Invariant RW8 (starving, default only): STARVING waits are at the front
+ * Invariant RW8 (starving, eventual only): STARVING waits are at the front
  *   of the queue (behind an upgrade at the head); a STARVING head, like an
  *   upgrade at the head, is never compatible with the word while the queue
  *   lock is free (the grant would have handed it the lock), so the word is
@@ -108,7 +115,8 @@
  *     STARVING).
  *
  * Model: tests/model/rwlock.pml (RW1-RW9, exclusion, phases, upgrade,
- * cancel with re-grant; same names) is checked exhaustively with spin.
+ * cancel with re-grant, both policies: -DEVENTUAL; woken waits, barging,
+ * STARVING; same names) is checked exhaustively with spin.
  */
 #include "waitq.h"
 
@@ -122,6 +130,7 @@
 #define RW_SHIFT 6
 #define RW_MAX_READERS (UINT32_MAX >> RW_SHIFT)
 #define RW_QBITS (RW_WAITERS | RW_WOKEN | RW_NOBARGE) /* the queue's bits */
+#define RW_FLAGS (AS_RWLOCK_STRICT_FIFO | AS_RWLOCK_EVENTUAL_FAIR)
 
 /* What a wait asks for (as_wait.as__n: kind->giveback gets it). */
 enum { RW_READ = 1, RW_WRITE = 2, RW_UPREAD = 3, RW_UPGRADE = 4 };
@@ -140,9 +149,10 @@ static inline bool rw_valid(const as_rwlock *rw)
     return rw && rw->as__magic == AS__MAGIC_RWLOCK;
 }
 
+/* Strict hand-off (the default), unless AS_RWLOCK_EVENTUAL_FAIR. */
 static inline bool rw_strict(const as_rwlock *rw)
 {
-    return (as__load(&rw->as__flags, AS_RELAXED) & AS_RWLOCK_STRICT_FIFO) != 0;
+    return (as__load(&rw->as__flags, AS_RELAXED) & AS_RWLOCK_EVENTUAL_FAIR) == 0;
 }
 
 static inline uint32_t rw_readers(uint32_t v) { return v >> RW_SHIFT; }
@@ -212,7 +222,8 @@ static inline uint32_t rw_qbits_head(const as_rwlock *rw, const as_wait *h,
 
 int as_rwlock_init(as_rwlock *rw, unsigned flags)
 {
-    if (!rw || (flags & ~AS_RWLOCK_STRICT_FIFO))
+    /* one policy: strict (the default, or named) or eventual fairness */
+    if (!rw || (flags & ~RW_FLAGS) || (flags & RW_FLAGS) == RW_FLAGS)
         return -EINVAL;
     as__prim_init(P(rw), AS__MAGIC_RWLOCK, 0, flags);
     return 0;
@@ -664,7 +675,7 @@ int as_rwlock_close(as_rwlock *rw)
 
 AS__PRIM_OBSERVERS(rwlock, as_rwlock, rw_valid)
 
-/* ---- woken waits (default policy) ---- */
+/* ---- woken waits (AS_RWLOCK_EVENTUAL_FAIR) ---- */
 
 /* Queue w again, STARVING (RW8): at the front, behind an upgrade at the
  * head and behind the waits that came back before it (a batch of readers
