@@ -12,17 +12,18 @@
  *   - cancel after the grant gives it back (read, write, upgradable,
  *     upgrade: back to the upgradable read);
  *   - close; AS_LOOP_ALWAYS_CALLBACK; blocking readers with loop writers;
- *   - the cross-loop policy, with waiters on a loop thread held still (a
- *     job that blocks it) while the main thread releases and barges:
- *     default: the head on another loop is woken, not handed the lock; a
- *     newcomer may take the lock meanwhile (a writer past a queued writer,
- *     a reader only past a reader head); a woken writer or reader batch
- *     that finds it taken comes back STARVING, blocks every newcomer and
- *     is handed the lock directly by the next unlock; a woken wait
- *     cancelled or closed on its way gives up and passes the wake on (and
- *     destroy says -EBUSY until it arrived); an upgrade is never woken;
- *     AS_RWLOCK_STRICT_FIFO: every release hands the lock to the head, and
- *     no newcomer ever passes a queued waiter.
+ *   - the cross-loop policies, with waiters on a loop thread held still
+ *     (a job that blocks it) while the main thread releases and barges:
+ *     the default (and AS_RWLOCK_STRICT_FIFO): every release hands the lock
+ *     to the head, and no newcomer ever passes a queued waiter;
+ *     AS_RWLOCK_EVENTUAL_FAIR: the head on another loop is woken, not
+ *     handed the lock; a newcomer may take the lock meanwhile (a writer
+ *     past a queued writer, a reader only past a reader head); a woken
+ *     writer or reader batch that finds it taken comes back STARVING,
+ *     blocks every newcomer and is handed the lock directly by the next
+ *     unlock; a woken wait cancelled or closed on its way gives up and
+ *     passes the wake on (and destroy says -EBUSY until it arrived); an
+ *     upgrade is never woken, in either policy.
  */
 #include "harness.h"
 
@@ -671,6 +672,9 @@ static void wait_waiters(as_rwlock *rw, int64_t n)
     }
 }
 
+/* The policies: eventual fairness, the default, the default named. */
+static const unsigned x_flags[3] = { AS_RWLOCK_EVENTUAL_FAIR, 0, AS_RWLOCK_STRICT_FIFO };
+
 static void x_make(as_rwlock *rw, unsigned flags)
 {
     memset(rw, 0xa5, sizeof *rw);
@@ -678,8 +682,8 @@ static void x_make(as_rwlock *rw, unsigned flags)
 }
 
 /* Write-held by the test; on X: W1, W2 (writers), R3.  The unlock wakes
- * W1 (default) or hands it the lock (strict).
- * Default: while W1 is on its way, W2 heads the queue: a reader may not
+ * W1 (eventual) or hands it the lock (strict: the default).
+ * Eventual: while W1 is on its way, W2 heads the queue: a reader may not
  * pass it, a writer may (the lock is free); W1 then finds the lock taken,
  * comes back STARVING at the head, and the test's next unlock hands it
  * the lock directly (nobody can take it in between); then W2 and R3 in
@@ -687,12 +691,13 @@ static void x_make(as_rwlock *rw, unsigned flags)
 static void rwlock_cross_loop_writer(void **state)
 {
     FIX();
-    for (int strict = 0; strict < 2; strict++) {
+    for (int k = 0; k < 3; k++) {
+        bool strict = x_flags[k] != AS_RWLOCK_EVENTUAL_FAIR;
         th_rec_reset(R);
         th_lthread X;
         th_lthread_start(&X, TH_RING, NULL);
         as_rwlock rw;
-        x_make(&rw, strict ? AS_RWLOCK_STRICT_FIFO : 0);
+        x_make(&rw, x_flags[k]);
         TH_RC(as_rwlock_try_write(&rw), 1);
         th_waiter w1, w2, r3;
         th_waiter_init(&w1, R, &X.L, 1);
@@ -740,7 +745,7 @@ static void rwlock_cross_loop_writer(void **state)
     }
 }
 
-/* Write-held by the test; on X: R1, R2, W3.  Default: the unlock wakes R1
+/* Write-held by the test; on X: R1, R2, W3.  Eventual: the unlock wakes R1
  * and R2 together; W3 heads the queue, so no reader may pass (even with
  * the lock free), a writer may; R1 and R2 find it write-held, come back
  * STARVING, and the next unlock hands both the lock at once; W3 after
@@ -748,12 +753,13 @@ static void rwlock_cross_loop_writer(void **state)
 static void rwlock_cross_loop_reader_batch(void **state)
 {
     FIX();
-    for (int strict = 0; strict < 2; strict++) {
+    for (int k = 0; k < 3; k++) {
+        bool strict = x_flags[k] != AS_RWLOCK_EVENTUAL_FAIR;
         th_rec_reset(R);
         th_lthread X;
         th_lthread_start(&X, TH_RING, NULL);
         as_rwlock rw;
-        x_make(&rw, strict ? AS_RWLOCK_STRICT_FIFO : 0);
+        x_make(&rw, x_flags[k]);
         TH_RC(as_rwlock_try_write(&rw), 1);
         th_waiter r1, r2, w3;
         th_waiter_init(&r1, R, &X.L, 1);
@@ -797,7 +803,7 @@ static void rwlock_cross_loop_reader_batch(void **state)
     }
 }
 
-/* Default: write-held by the test; on X: W1, R2.  W1 is woken; the head is
+/* Eventual: write-held by the test; on X: W1, R2.  W1 is woken; the head is
  * now a reader, so a newcomer reader may take the lock (the phase rule
  * holds only behind a writer); W1 finds it read-held and comes back
  * STARVING: from then on no reader passes it, and the reader's unlock
@@ -808,7 +814,7 @@ static void rwlock_cross_loop_reader_barges(void **state)
     th_lthread X;
     th_lthread_start(&X, TH_RING, NULL);
     as_rwlock rw;
-    x_make(&rw, 0);
+    x_make(&rw, AS_RWLOCK_EVENTUAL_FAIR);
     TH_RC(as_rwlock_try_write(&rw), 1);
     th_waiter w1, r2;
     th_waiter_init(&w1, R, &X.L, 1);
@@ -841,7 +847,7 @@ static void rwlock_cross_loop_reader_barges(void **state)
     TH_RC(as_rwlock_destroy(&rw), 0);
 }
 
-/* Default: a woken wait that gives up on its way passes the wake on.
+/* Eventual: a woken wait that gives up on its way passes the wake on.
  * Write-held by the test; W1 on X, W2 on the test's own loop L.  The
  * unlock wakes W1 only (a writer is woken alone).
  *   how 0: W1 is cancelled on its way: it arrives, gives up with
@@ -858,7 +864,7 @@ static void rwlock_cross_loop_woken_gives_up(void **state)
         th_lthread X;
         th_lthread_start(&X, TH_RING, NULL);
         as_rwlock rw;
-        x_make(&rw, 0);
+        x_make(&rw, AS_RWLOCK_EVENTUAL_FAIR);
         TH_RC(as_rwlock_try_write(&rw), 1);
         th_waiter w1, w2;
         th_waiter_init(&w1, R, &X.L, 1);
@@ -903,12 +909,12 @@ static void rwlock_cross_loop_woken_gives_up(void **state)
 static void rwlock_cross_loop_upgrade(void **state)
 {
     FIX();
-    for (int strict = 0; strict < 2; strict++) {
+    for (int k = 0; k < 3; k++) {
         th_rec_reset(R);
         th_lthread X;
         th_lthread_start(&X, TH_RING, NULL);
         as_rwlock rw;
-        x_make(&rw, strict ? AS_RWLOCK_STRICT_FIFO : 0);
+        x_make(&rw, x_flags[k]);
         th_waiter u, up;
         th_waiter_init(&u, R, &X.L, 1);
         th_waiter_init(&up, R, &X.L, 2);

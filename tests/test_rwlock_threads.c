@@ -16,8 +16,9 @@
  *     status is one the wait could have (0, -ETIMEDOUT for a deadline,
  *     -ECANCELED for a cancel);
  *   - at the end every round finished, the lock is free and has no waiter.
- * Run with the default policy (cross-loop waiters woken to retry, barging,
- * STARVING) and with AS_RWLOCK_STRICT_FIFO.
+ * Run with the default policy (strict hand-off) and with
+ * AS_RWLOCK_EVENTUAL_FAIR (cross-loop waiters woken to retry, barging,
+ * STARVING).
  */
 #include "harness.h"
 
@@ -449,7 +450,7 @@ static void rwlock_threads(unsigned flags)
     TH_RC(as_rwlock_destroy(&x->rw), 0);
     print_message("    %s: %d loops x %d tasks x %d rounds + a plain thread: %.3f s; "
                   "%ld acquired, %ld timed out, %ld cancelled, %ld upgrades, %ld downgrades\n",
-                  flags ? "strict" : "default", RT_LOOPS, RT_TASKS, x->rounds, dt,
+                  flags ? "eventual" : "default", RT_LOOPS, RT_TASKS, x->rounds, dt,
                   atomic_load(&x->acquired),
                   atomic_load(&x->timeouts), atomic_load(&x->cancels),
                   atomic_load(&x->upgrades), atomic_load(&x->downgrades));
@@ -463,17 +464,17 @@ static void rwlock_threads_default(void **state)
     rwlock_threads(0);
 }
 
-static void rwlock_threads_strict(void **state)
+static void rwlock_threads_eventual(void **state)
 {
     (void)state;
-    rwlock_threads(AS_RWLOCK_STRICT_FIFO);
+    rwlock_threads(AS_RWLOCK_EVENTUAL_FAIR);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rwlock_threads_default),
-        cmocka_unit_test(rwlock_threads_strict),
+        cmocka_unit_test(rwlock_threads_eventual),
     };
     return TH_MAIN("rwlock_threads", tests);
 }

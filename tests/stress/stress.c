@@ -193,10 +193,11 @@ static const char *prim_name[] = {"sem", "mutex", "cond-mutex", "cond", "event-a
 static struct {
     int threads, tasks, ops, cancel_pct, xcancel_pct, deadline_pct, blockers, timeout_s;
     uint64_t seed;
-    unsigned mutex_flags, rw_flags; /* --strict: AS_*_STRICT_FIFO */
+    unsigned mutex_flags, rw_flags; /* the mutex's and the rwlock's policy:
+                                       eventual fairness, --strict: AS_*_STRICT_FIFO */
     unsigned ring_flags; /* --defer-taskrun: SINGLE_ISSUER | DEFER_TASKRUN */
     bool close_mid, always_cb, cancel_lock, no_forget;
-} cfg = {2, 24, 400, 15, 10, 0, 1, 30, 1, 0, 0, 0, false, false, false, false};
+} cfg = {2, 24, 400, 15, 10, 0, 1, 30, 1, 0, AS_RWLOCK_EVENTUAL_FAIR, 0, false, false, false, false};
 
 static as_sem sem, quiet_sem;
 static as_mutex mtx, cmtx;
@@ -2339,7 +2340,7 @@ int main(int argc, char **argv)
     printf("stress: seed %" PRIu64 " threads %d tasks %d ops %d cancel %d%% xcancel %d%% "
            "deadline %d%% blockers %d mutex/rwlock %s%s%s%s%s%s (replay: --seed %" PRIu64 ")\n",
            cfg.seed, cfg.threads, cfg.tasks, cfg.ops, cfg.cancel_pct, cfg.xcancel_pct,
-           cfg.deadline_pct, cfg.blockers, cfg.mutex_flags ? "strict" : "default",
+           cfg.deadline_pct, cfg.blockers, cfg.mutex_flags ? "strict" : "eventual",
            cfg.close_mid ? " close-mid-run" : "",
            cfg.always_cb ? " always-callback(odd loops)" : "",
            cfg.cancel_lock ? " cancel-lock" : "", cfg.no_forget ? " no-forget" : "",
