@@ -33,11 +33,12 @@
  *   passes a queued waiter.
  *
  *   AS_RWLOCK_EVENTUAL_FAIR (eventual fairness, the mutex's default policy;
- *   issue 13 measured it against strict: 2-40x the throughput of strict
- *   with 2 and 4 loops, lower median and p99 waits, but p99.9 waits of 4-8
- *   ms (max 16-35 ms) against 0.2-1.4 ms: a waiter woken on a loop whose
- *   thread shares its CPU with a loop that keeps barging waits for the
- *   scheduler's tick; so it is not the default, see CHANGELOG):
+ *   issue 13 measured it against strict: 1.25-39x the throughput with 2
+ *   and 4 loops, lower median and p99 waits, but where loops share CPUs
+ *   p99.9 waits of 3-8 ms and maxima of 8-30 ms against 0.2-1.6 ms and
+ *   0.5-2.3 ms: a waiter woken on a loop whose thread shares its CPU with a
+ *   loop that keeps barging waits for the scheduler's tick; so it is not
+ *   the default, docs/perf/rwlock-policy-2026-12-04.md):
  *   - a head on the granting thread's own loop, a STARVING head and an
  *     upgrade are handed their share directly;
  *   - any other head is woken to retry: it leaves the queue in state RESUME

@@ -186,9 +186,9 @@ checks=(
     # barging, STARVING; BARGES=2: t barges twice), and broken variants
     "rwlock.phases|rwlock.pml||safety|pass|O2"
     "rwlock.upgrade|rwlock.pml|-DUPGRADE|safety|pass|O2"
-    "rwlock.eventual.phases|rwlock.pml|-DEVENTUAL|safety|pass|O2"
-    "rwlock.eventual.upgrade|rwlock.pml|-DEVENTUAL -DUPGRADE|safety|pass|O2"
-    "rwlock.eventual.upgrade.barges2|rwlock.pml|-DEVENTUAL -DUPGRADE -DBARGES=2|safety|pass|O2"
+    "rwlock.eventual.phases|rwlock.pml|-DEVENTUAL|safety|pass|O0"
+    "rwlock.eventual.upgrade|rwlock.pml|-DEVENTUAL -DUPGRADE|safety|pass|O0"
+    "rwlock.eventual.upgrade.barges2|rwlock.pml|-DEVENTUAL -DUPGRADE -DBARGES=2|safety|pass|O0"
     "rwlock.BUG_READER_BARGES|rwlock.pml|-DBUG_READER_BARGES|safety|fail:assert|O0"
     "rwlock.BUG_NO_BATCH|rwlock.pml|-DBUG_NO_BATCH|safety|fail:assert|O0"
     "rwlock.BUG_UPGRADE_TAIL|rwlock.pml|-DUPGRADE -DBUG_UPGRADE_TAIL|safety|fail:assert|O0"
