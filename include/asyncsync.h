@@ -829,9 +829,9 @@ int64_t as_latch_dump(const as_latch *p, as_waiter_info *out, size_t max);
  * as_rwlock_downgrade turns the writer into a reader atomically and admits
  * the readers queued at the head behind it (and an upgradable reader among
  * them; with AS_RWLOCK_EVENTUAL_FAIR, those on other loops are woken to
- * take their share).  The lock has no owner: any task or thread may unlock it; an
- * unlock of a share not held (no reader, no writer, no upgradable reader)
- * returns -EPERM.  Closed: queued waits (upgrades too) end with -ESHUTDOWN,
+ * take their share).  The lock has no owner: any task or thread may unlock
+ * it; an unlock of a share not held (no reader, no writer, no upgradable
+ * reader) returns -EPERM.  Closed: queued waits (upgrades too) end with -ESHUTDOWN,
  * later waits, try_* and upgrades return -ESHUTDOWN; unlocks and downgrade
  * still work.  Readers held at once: up to 2^26 - 1 (then a reader waits).
  * ------------------------------------------------------------------------- */
@@ -850,7 +850,8 @@ struct as_rwlock { AS__PRIM_FIELDS; };
 /* flags: 0, AS_RWLOCK_STRICT_FIFO (the same) or AS_RWLOCK_EVENTUAL_FAIR.
  * Returns 0 or -EINVAL (NULL, unknown flags, or both). */
 int as_rwlock_init(as_rwlock *rw, unsigned flags);
-/* Returns 0, -EBUSY (held or waiters pending), -EINVAL. */
+/* Returns 0, -EBUSY (held, waiters pending, or a waiter woken to take it on
+ * its way: AS_RWLOCK_EVENTUAL_FAIR), -EINVAL. */
 int as_rwlock_destroy(as_rwlock *rw);
 /* Returns 1 (acquired), 0 (not now: held incompatibly, or waiters queued),
  * -ESHUTDOWN, -EINVAL. */
