@@ -45,7 +45,7 @@
  *
  *   IDLE ──*_async returns 0──▶ QUEUED ──grant/signal/cancel/expire/close──▶ DONE ──▶ callback, IDLE
  *                                  │                                         ▲
- *                                  └──mutex: woken to retry──▶ RESUME ───────┘ (retry: take it,
+ *                                  └─mutex, rwlock: woken to retry─▶ RESUME ─┘ (retry: take it,
  *                                                                 give up, or back to QUEUED)
  *   QUEUED  in the queue of w->as__obj; only that queue's lock holder moves it
  *   DONE    off every queue, outcome in as__status (published by the release
@@ -82,13 +82,15 @@ static inline uint32_t as__wait_base(uint32_t state)
 /* as_wait.as__flags: per-wait protocol bits.  Written by the holder of the
  * lock of the queue the wait is in (or was last in, while RESUME), or by the
  * thread that owns the wait before it is published. */
-#define AS__F_STARVING 0x20u  /* mutex, sem: passed over once, hand it over */
+#define AS__F_STARVING 0x20u  /* mutex, sem, rwlock: passed over once, hand it over */
 #define AS__F_GIVE_UP 0x40u   /* RESUME: cancelled or expired on its way:
                                  give up with as__status on arrival */
 #define AS__F_SIGNALLED 0x80u /* condvar: picked by a signal (not a
                                  broadcast): pass it on if cancelled */
 #define AS__F_DIRECT 0x100u   /* sem: the grant's plan hands it its permits
                                  (set and cleared under the queue lock) */
+#define AS__F_RW_WAKE 0x200u  /* rwlock: the grant being planned wakes it
+                                 (else hands it its share) */
 
 /* ---- primitives share one layout (AS__PRIM_FIELDS in asyncsync.h) ---- */
 typedef struct as__prim {

@@ -1,56 +1,123 @@
-/* Read-write lock: fair by phases, with upgradable reads.
+/* Read-write lock: fair by phases, with upgradable reads; strict hand-off
+ * by default, eventual fairness across loops on request.
  *
  * STATE WORD   WRITER (1): held by a writer.
  *              UPGRADABLE (2): held by the (one) upgradable reader.
  *              WAITERS (4): the queue is not empty.
  *              CLOSED (8): as_rwlock_close ran: acquisitions are refused.
- *              bits 4..31 (READERS, unit RW_ONE): plain readers holding it
+ *              WOKEN (16): waits woken to retry are on their way to their
+ *              loops (state RESUME; how many: RW_NWOKEN, under the queue
+ *              lock); only with AS_RWLOCK_EVENTUAL_FAIR.
+ *              NOBARGE (32): the head of the queue is a writer, an upgrade
+ *              or STARVING: no reader passes it; only with
+ *              AS_RWLOCK_EVENTUAL_FAIR.
+ *              bits 6..31 (READERS, unit RW_ONE): plain readers holding it
  *              (the upgradable reader is not counted there).
  *
- * POLICY (strict FIFO, direct hand-off)
+ * POLICY
  *   Waiters queue in arrival order; one FIFO holds readers, writers and
- *   upgradable readers (as__n of a wait says which: RW_READ...).  A
- *   newcomer takes the lock only when WAITERS is clear, so nobody passes a
- *   queued waiter: a reader arriving after a queued writer waits behind it.
- *   Whenever the lock changes (an unlock, a downgrade, a waiter that gave
- *   up) the grant (rw_grant_locked) serves the queue from its head while
- *   the head is compatible with the holders: consecutive readers (and an
- *   upgradable reader among them) are admitted together, a writer only to a
- *   free lock; the first incompatible head stops it.  Granted waits leave
- *   the queue owning their share (as the semaphore's permits), so a
- *   cross-loop hand-off keeps the lock held while the waiter's loop wakes.
+ *   upgradable readers (as__n of a wait says which: RW_READ...).  Whenever
+ *   the lock changes (an unlock, a downgrade, a waiter that gave up, a woken
+ *   waiter that arrived) the grant (rw_plan, then rw_serve) serves the queue
+ *   from its head while the head is compatible with the holders:
+ *   consecutive readers (and an upgradable reader among them) together, a
+ *   writer only to a free lock; the first incompatible head stops it, so a
+ *   reader arriving after a queued writer waits behind it (phases).  How a
+ *   compatible head is served depends on the policy:
+ *
+ *   Default, and AS_RWLOCK_STRICT_FIFO (strict hand-off): every served
+ *   wait leaves the queue owning its share (direct hand-off, as the
+ *   semaphore's permits), even on a loop that sleeps: the lock is then held
+ *   by nobody who runs while that loop wakes, and every task behind
+ *   convoys.  A newcomer takes the lock only when WAITERS is clear: nobody
+ *   passes a queued waiter.
+ *
+ *   AS_RWLOCK_EVENTUAL_FAIR (eventual fairness, the mutex's default policy;
+ *   issue 13 measured it against strict: 1.25-39x the throughput with 2
+ *   and 4 loops, lower median and p99 waits, but where loops share CPUs
+ *   p99.9 waits of 3-8 ms and maxima of 8-30 ms against 0.2-1.6 ms and
+ *   0.5-2.3 ms: a waiter woken on a loop whose thread shares its CPU with a
+ *   loop that keeps barging waits for the scheduler's tick; so it is not
+ *   the default, docs/perf/rwlock-policy-2026-12-04.md):
+ *   - a head on the granting thread's own loop, a STARVING head and an
+ *     upgrade are handed their share directly;
+ *   - any other head is woken to retry: it leaves the queue in state RESUME
+ *     without a share (WOKEN set, counted), and the grant goes on with the
+ *     next head as if the woken one held its share (a batch of readers is
+ *     woken together, a writer alone);
+ *   - while woken waits are on their way (WOKEN), a newcomer compatible
+ *     with the holders may take the lock past the queue (barging), except a
+ *     reader (or upgradable reader) when the head of the queue is a writer,
+ *     an upgrade or STARVING (NOBARGE: today's phase rule, so a stream of
+ *     readers cannot starve a writer); a newcomer writer needs a free lock,
+ *     which a STARVING head or an upgrade never faces (RW8);
+ *   - a grant that finds WOKEN already set wakes nobody more (the waits on
+ *     their way will grant again when they arrive), it only hands off
+ *     directly;
+ *   - a woken wait arriving on its thread (rw_resume) takes its share if it
+ *     is compatible with the holders (the queue does not stop it: it was
+ *     ahead of it), else goes back to the front of the queue marked
+ *     STARVING, and the next grant that finds it compatible hands it the
+ *     share directly: a waiter is passed over during at most one wake-up;
+ *     either way, or when it gives up (cancelled, expired, closed on its
+ *     way), it runs the grant (it may have held up those behind it).
  *
  *   Upgrade: the holder of the upgradable read asks to become the writer.
  *   Its wait (RW_UPGRADE) goes to the HEAD of the queue, not the tail: it
  *   already holds the lock and waits only for the plain readers to leave;
- *   queued behind it, nothing can pass it, and WAITERS makes new readers
- *   queue, so it cannot starve.  An upgrade that ends without the grant
- *   (cancel, deadline, close) leaves the holder with its upgradable read.
+ *   queued behind it, nothing can pass it, and WAITERS (NOBARGE) makes new
+ *   readers queue, so it cannot starve.  It is never woken to retry (in
+ *   both policies the grant hands it the lock directly: it holds the
+ *   upgradable read, so nobody else could take the write lock anyway).  An
+ *   upgrade that ends without the grant (cancel, deadline, close) leaves
+ *   the holder with its upgradable read.
  *
  * Invariant RW1: WAITERS <=> queue not empty (both change under the queue
  *   lock).
- * Invariant RW2 (single writer): while WAITERS is set, only the holder of
- *   the queue lock writes the word; every lock-free path CASes from a value
- *   without WAITERS, and so fails into the slow path.
+ * Invariant RW2 (who writes the word): while WAITERS is set, shares are
+ *   given back and the queue's bits (WAITERS, WOKEN, NOBARGE) change only
+ *   under the queue lock; a lock-free path may only add a share, and only
+ *   when RW9 lets it (strict: never while WAITERS is set).  So what is done
+ *   under the lock is decided from one reading of the word and committed
+ *   with one CAS from it (a barger that got in first makes it fail: decide
+ *   again), and the queue is changed after the CAS.
  * Invariant RW3 (exclusion): WRITER => no plain reader and not UPGRADABLE.
  *   Shares are in the word, held by callers of a successful acquire, or
  *   carried by DONE waits with status 0 (delivered to their callback, or
  *   given back by a cancel that came first: X1 in wait.c, kind->giveback).
+ *   A woken (RESUME) wait carries none.
  * Invariant RW4 (FIFO, no lost wake-up): whenever the queue lock is free,
- *   the head of the queue is not compatible with the word (else the grant
- *   would have admitted it).  Every path that makes the lock more free
- *   with WAITERS set runs the grant under the lock, and so does a waiter
- *   leaving the queue without its grant (it may have held up those behind
- *   it).
+ *   the head of the queue is not compatible with the word, or (eventual)
+ *   WOKEN is set.  Every path that makes the lock more free with WAITERS
+ *   set runs the grant under the lock, and so does a waiter leaving the
+ *   queue without its grant and every woken wait on arrival; the last of
+ *   the woken waits to arrive (WOKEN cleared) therefore re-serves the head.
  * Invariant RW5 (upgrade): an upgrade wait is only ever the head of the
- *   queue, at most one, and UPGRADABLE is set while it is queued (the
- *   upgradable read cannot be unlocked meanwhile: -EBUSY).
+ *   queue, at most one, never woken, and UPGRADABLE is set while it is
+ *   queued (the upgradable read cannot be unlocked meanwhile: -EBUSY).
  * Invariant RW6 (close): CLOSED is set under the queue lock, which ends
  *   every queued wait; acquisitions then fail into the slow path and are
- *   refused, so the queue stays empty; unlocks and downgrade still work.
+ *   refused, so the queue stays empty; woken waits give up with -ESHUTDOWN
+ *   when they arrive; unlocks and downgrade still work.
+ * Invariant RW7 (woken, eventual only): WOKEN <=> RW_NWOKEN > 0, the number
+ *   of waits in state RESUME that left this queue; each resumes once, on
+ *   its thread, under the queue lock, and decrements it.  Strict: WOKEN is
+ *   never set and no wait is ever RESUME.
+ * Invariant RW8 (starving, eventual only): STARVING waits are at the front
+ *   of the queue (behind an upgrade at the head); a STARVING head, like an
+ *   upgrade at the head, is never compatible with the word while the queue
+ *   lock is free (the grant would have handed it the lock), so the word is
+ *   then never free and no newcomer writer can take it.
+ * Invariant RW9 (newcomers): a task that is not queued takes the lock only
+ *   with a share compatible with the holders, never when CLOSED, and
+ *   - strict, or WOKEN clear: only when WAITERS is clear;
+ *   - WOKEN set: past the queue, except a reader or upgradable reader when
+ *     NOBARGE is set (NOBARGE <=> the head is a writer, an upgrade or
+ *     STARVING).
  *
- * Model: tests/model/rwlock.pml (RW1-RW5, exclusion, phases, upgrade,
- * cancel with re-grant; same names) is checked exhaustively with spin.
+ * Model: tests/model/rwlock.pml (RW1-RW9, exclusion, phases, upgrade,
+ * cancel with re-grant, both policies: -DEVENTUAL; woken waits, barging,
+ * STARVING; same names) is checked exhaustively with spin.
  */
 #include "waitq.h"
 
@@ -58,14 +125,21 @@
 #define RW_UPGRADABLE 2u
 #define RW_WAITERS 4u
 #define RW_CLOSED 8u
-#define RW_ONE 16u
-#define RW_SHIFT 4
+#define RW_WOKEN 16u
+#define RW_NOBARGE 32u
+#define RW_ONE 64u
+#define RW_SHIFT 6
 #define RW_MAX_READERS (UINT32_MAX >> RW_SHIFT)
+#define RW_QBITS (RW_WAITERS | RW_WOKEN | RW_NOBARGE) /* the queue's bits */
+#define RW_FLAGS (AS_RWLOCK_STRICT_FIFO | AS_RWLOCK_EVENTUAL_FAIR)
 
 /* What a wait asks for (as_wait.as__n: kind->giveback gets it). */
 enum { RW_READ = 1, RW_WRITE = 2, RW_UPREAD = 3, RW_UPGRADE = 4 };
 
 static inline as__prim *P(as_rwlock *rw) { return (as__prim *)(void *)rw; }
+
+/* RW7: the woken waits on their way (queue lock). */
+#define RW_NWOKEN(rw) (P(rw)->aux)
 
 AS__PRIM_LAYOUT(as_rwlock);
 
@@ -76,19 +150,39 @@ static inline bool rw_valid(const as_rwlock *rw)
     return rw && rw->as__magic == AS__MAGIC_RWLOCK;
 }
 
+/* Strict hand-off (the default), unless AS_RWLOCK_EVENTUAL_FAIR. */
+static inline bool rw_strict(const as_rwlock *rw)
+{
+    return (as__load(&rw->as__flags, AS_RELAXED) & AS_RWLOCK_EVENTUAL_FAIR) == 0;
+}
+
 static inline uint32_t rw_readers(uint32_t v) { return v >> RW_SHIFT; }
 
+/* Is `mode` compatible with the holders in v (the queue aside)? */
+static inline bool rw_fits(uint32_t v, unsigned mode)
+{
+    switch (mode) {
+    case RW_READ:
+        return !(v & RW_WRITER) && rw_readers(v) < RW_MAX_READERS;
+    case RW_UPREAD:
+        return !(v & (RW_WRITER | RW_UPGRADABLE));
+    case RW_UPGRADE: /* RW5: UPGRADABLE is set, WRITER is not */
+        return rw_readers(v) == 0;
+    default: /* RW_WRITE */
+        return !(v & (RW_WRITER | RW_UPGRADABLE)) && rw_readers(v) == 0;
+    }
+}
+
 /* May a newcomer in `mode` (not an upgrade) take the lock when the word
- * reads v?  Never past a queued waiter, never when closed. */
+ * reads v?  RW9. */
 static inline bool rw_can_take(uint32_t v, unsigned mode)
 {
-    if (v & (RW_WAITERS | RW_CLOSED | RW_WRITER))
+    if (v & RW_CLOSED)
         return false;
-    switch (mode) {
-    case RW_READ: return rw_readers(v) < RW_MAX_READERS;
-    case RW_UPREAD: return !(v & RW_UPGRADABLE);
-    default: return v == 0; /* RW_WRITE */
-    }
+    if ((v & RW_WAITERS) &&
+        (!(v & RW_WOKEN) || (mode != RW_WRITE && (v & RW_NOBARGE))))
+        return false;
+    return rw_fits(v, mode);
 }
 
 /* The word after `mode` took the lock from v. */
@@ -102,11 +196,37 @@ static inline uint32_t rw_take(uint32_t v, unsigned mode)
     }
 }
 
+/* The queue's bits of the word (RW1, RW7, RW9) for a queue whose head
+ * would be a wait in `mode` with `wflags` (none: queued false), with
+ * `nwoken` woken waits on their way.  Strict: WAITERS only. */
+static inline uint32_t rw_qbits(const as_rwlock *rw, bool queued,
+                                unsigned mode, uint32_t wflags,
+                                uint32_t nwoken)
+{
+    uint32_t b = queued ? RW_WAITERS : 0u;
+    if (rw_strict(rw))
+        return b;
+    if (nwoken)
+        b |= RW_WOKEN;
+    if (queued && (mode == RW_WRITE || mode == RW_UPGRADE ||
+                   (wflags & AS__F_STARVING)))
+        b |= RW_NOBARGE;
+    return b;
+}
+
+static inline uint32_t rw_qbits_head(const as_rwlock *rw, const as_wait *h,
+                                     uint32_t nwoken)
+{
+    return h ? rw_qbits(rw, true, h->as__n, h->as__flags, nwoken)
+             : rw_qbits(rw, false, 0, 0, nwoken);
+}
+
 int as_rwlock_init(as_rwlock *rw, unsigned flags)
 {
-    if (!rw || flags != 0)
+    /* one policy: strict (the default, or named) or eventual fairness */
+    if (!rw || (flags & ~RW_FLAGS) || (flags & RW_FLAGS) == RW_FLAGS)
         return -EINVAL;
-    as__prim_init(P(rw), AS__MAGIC_RWLOCK, 0, 0);
+    as__prim_init(P(rw), AS__MAGIC_RWLOCK, 0, flags);
     return 0;
 }
 
@@ -114,6 +234,7 @@ int as_rwlock_destroy(as_rwlock *rw)
 {
     if (!rw_valid(rw))
         return -EINVAL;
+    /* Held, waiters queued, or woken waits on their way (WOKEN): busy. */
     return as__prim_destroy(P(rw), ~RW_CLOSED);
 }
 
@@ -147,37 +268,67 @@ int as_rwlock_try_upgradable_read(as_rwlock *rw)
     return rw_try_call(rw, RW_UPREAD);
 }
 
-/* Serve the queue from its head while the head is compatible with the
- * holders (RW4), then store the word (RW1).  Queue lock held, WAITERS set
- * in the word (RW2: we are its only writer); v is the word as it is to be
- * now, before the grant. */
+/* ---- the grant (RW4) ----
+ *
+ * rw_plan decides, from the word as it is to be (v: the holders after the
+ * caller's own change) and the queue, which waits at the head are served
+ * and how: each served wait is marked to be woken (AS__F_RW_WAKE) or not
+ * (handed its share); it returns the word to commit (v with the shares
+ * handed over and the queue's bits for what is left) and, in *served, how
+ * many waits from the head are served.  It changes nothing else, so the
+ * caller may plan again if its CAS fails (RW2).  rw_serve then takes the
+ * served waits out of the queue, after the CAS.  Queue lock held. */
+static uint32_t rw_plan(as_rwlock *rw, uint32_t v, uint32_t *served)
+{
+    bool strict = rw_strict(rw);
+    uint32_t nwoken = RW_NWOKEN(rw), nw = 0, k = 0;
+    uint32_t vv = v; /* v with the shares of the waits woken here too */
+    const void *me = as__thread_token();
+    as_wait *h;
+    for (h = rw->as__head; h; h = h->as__next, k++) {
+        unsigned mode = h->as__n;
+        if (!rw_fits(vv, mode))
+            break;
+        if (strict || mode == RW_UPGRADE || (h->as__flags & AS__F_STARVING) ||
+            as__load(&h->as__loop->as__owner, AS_RELAXED) == me) {
+            h->as__flags &= ~AS__F_RW_WAKE; /* direct hand-off */
+            v = rw_take(v, mode);
+        } else {
+            if (nwoken)
+                break; /* woken waits are on their way already */
+            h->as__flags |= AS__F_RW_WAKE;
+            nw++;
+        }
+        vv = rw_take(vv, mode);
+    }
+    *served = k;
+    return (v & ~RW_QBITS) | rw_qbits_head(rw, h, nwoken + nw);
+}
+
+static void rw_serve(as_rwlock *rw, uint32_t served, as__batch *done)
+{
+    while (served--) {
+        as_wait *h = rw->as__head;
+        if (h->as__flags & AS__F_RW_WAKE) {
+            h->as__flags &= ~AS__F_RW_WAKE;
+            RW_NWOKEN(rw)++;
+            as__q_remove(P(rw), h, AS__W_RESUME, h->as__status);
+            as__batch_add(done, h);
+        } else {
+            as__q_take(P(rw), h, 0, done);
+        }
+    }
+}
+
+/* Plan the grant for the word as it is (v: read by the caller under the
+ * queue lock, WAITERS or WOKEN set) and commit it.  Queue lock held. */
 static void rw_grant_locked(as_rwlock *rw, uint32_t v, as__batch *done)
 {
-    as_wait *h;
-    while ((h = rw->as__head) != NULL) {
-        unsigned mode = h->as__n;
-        bool ok;
-        switch (mode) {
-        case RW_READ:
-            ok = !(v & RW_WRITER) && rw_readers(v) < RW_MAX_READERS;
-            break;
-        case RW_UPREAD:
-            ok = !(v & (RW_WRITER | RW_UPGRADABLE));
-            break;
-        case RW_UPGRADE: /* RW5: UPGRADABLE is set, WRITER is not */
-            ok = rw_readers(v) == 0;
-            break;
-        default: /* RW_WRITE */
-            ok = !(v & (RW_WRITER | RW_UPGRADABLE)) && rw_readers(v) == 0;
-            break;
-        }
-        if (!ok)
-            break;
-        v = rw_take(v, mode);
-        as__q_take(P(rw), h, 0, done);
-    }
-    v = rw->as__head ? (v | RW_WAITERS) : (v & ~RW_WAITERS);
-    as__store(&rw->as__word, v, AS_RELEASE);
+    uint32_t served, nv;
+    do
+        nv = rw_plan(rw, v, &served);
+    while (!as__cas(&rw->as__word, &v, nv, AS_ACQ_REL, AS_ACQUIRE));
+    rw_serve(rw, served, done);
 }
 
 /* Queue lock held: is an upgrade queued?  (RW5: it is the head.) */
@@ -199,6 +350,7 @@ static AS__NOINLINE int rw_acquire_slow(as_rwlock *rw, as_loop *loop,
     as__q_lock(P(rw));
     v = as__load(&rw->as__word, AS_RELAXED);
     for (;;) {
+        uint32_t nv;
         if (mode == RW_UPGRADE) {
             if (!(v & RW_UPGRADABLE)) {
                 r = -EPERM;
@@ -239,9 +391,15 @@ static AS__NOINLINE int rw_acquire_slow(as_rwlock *rw, as_loop *loop,
             r = -ETIMEDOUT;
             break;
         }
-        /* add_waiter_if: park only while the word still says "wait". */
-        if ((v & RW_WAITERS) ||
-            as__cas(&rw->as__word, &v, v | RW_WAITERS, AS_RELAXED, AS_RELAXED))
+        /* add_waiter_if: park only while the word still says "wait".  The
+         * queue's bits for the queue with w in it (an upgrade and a wait
+         * joining an empty queue become its head). */
+        nv = (v & ~RW_QBITS) |
+             (mode == RW_UPGRADE || !rw->as__head
+                  ? rw_qbits(rw, true, mode, 0, RW_NWOKEN(rw))
+                  : rw_qbits_head(rw, rw->as__head, RW_NWOKEN(rw)));
+        if (nv == v ||
+            as__cas(&rw->as__word, &v, nv, AS_RELAXED, AS_RELAXED))
             break;
     }
     if (r != 0) {
@@ -415,12 +573,13 @@ int as_rwlock_try_upgrade(as_rwlock *rw)
     return r;
 }
 
+
 /* ---- giving back ----
  *
  * Each unlock: `held` says whether the word shows the share it gives back
  * (else -EPERM), `next` is the word without it.  Lock-free while WAITERS is
- * clear (one CAS); otherwise under the queue lock, where it also runs the
- * grant (RW4). */
+ * clear (one CAS; WOKEN stays); otherwise under the queue lock, where it
+ * also runs the grant (RW4), all in one CAS (RW2). */
 
 typedef enum { U_READ, U_WRITE, U_UPREAD, U_DOWNGRADE, U_WRITE_TO_UPREAD } rw_unlock_op;
 
@@ -447,7 +606,7 @@ static inline uint32_t rw_next(uint32_t v, rw_unlock_op op)
 static int rw_unlock(as_rwlock *rw, rw_unlock_op op)
 {
     as__batch done = {NULL, NULL};
-    uint32_t v;
+    uint32_t v, nv, served;
     if (!rw_valid(rw))
         return -EINVAL;
     v = as__load(&rw->as__word, AS_RELAXED);
@@ -467,15 +626,20 @@ static int rw_unlock(as_rwlock *rw, rw_unlock_op op)
             break;
         as__q_unlock(P(rw)); /* the waiters left meanwhile: fast path again */
     }
-    if (!rw_held(v, op)) {
-        as__q_unlock(P(rw));
-        return -EPERM;
-    }
     if (op == U_UPREAD && rw_upgrade_queued(rw)) {
         as__q_unlock(P(rw)); /* RW5: cancel the upgrade first */
         return -EBUSY;
     }
-    rw_grant_locked(rw, rw_next(v, op), &done);
+    /* WAITERS stays set while we hold the queue lock (RW1); bargers may
+     * add shares meanwhile (RW2): decide again from what the CAS read. */
+    do {
+        if (!rw_held(v, op)) {
+            as__q_unlock(P(rw));
+            return -EPERM;
+        }
+        nv = rw_plan(rw, rw_next(v, op), &served);
+    } while (!as__cas(&rw->as__word, &v, nv, AS_ACQ_REL, AS_ACQUIRE));
+    rw_serve(rw, served, &done);
     as__q_unlock(P(rw));
     as__batch_finish(&done);
     return 0;
@@ -498,11 +662,12 @@ int as_rwlock_close(as_rwlock *rw)
     as__q_lock(P(rw));
     if (as__prim_close_locked(P(rw))) {
         AS_PROBE2(close, rw, "rwlock");
-        /* RMWs: lock-free unlocks may race while WAITERS is clear. */
+        /* RMWs: lock-free unlocks and bargers may race. */
         as__fetch_or(&rw->as__word, RW_CLOSED, AS_RELAXED);
         while ((h = rw->as__head) != NULL)
             as__q_take(P(rw), h, -ESHUTDOWN, &done);
-        as__fetch_and(&rw->as__word, ~RW_WAITERS, AS_RELEASE);
+        /* RW6: woken waits (WOKEN) give up when they arrive. */
+        as__fetch_and(&rw->as__word, ~(RW_WAITERS | RW_NOBARGE), AS_RELEASE);
     }
     as__q_unlock(P(rw));
     as__batch_finish(&done);
@@ -510,6 +675,92 @@ int as_rwlock_close(as_rwlock *rw)
 }
 
 AS__PRIM_OBSERVERS(rwlock, as_rwlock, rw_valid)
+
+/* ---- woken waits (AS_RWLOCK_EVENTUAL_FAIR) ---- */
+
+/* Queue w again, STARVING (RW8): at the front, behind an upgrade at the
+ * head and behind the waits that came back before it (a batch of readers
+ * keeps its order: they were woken together, they come back in the order
+ * they arrive).  No counters of a first park.  Queue lock held. */
+static void rw_requeue_starving(as_rwlock *rw, as_wait *w)
+{
+    as_wait *pos = NULL, *h; /* w goes after pos (NULL: at the head) */
+    for (h = rw->as__head;
+         h && (h->as__n == RW_UPGRADE || (h->as__flags & AS__F_STARVING));
+         h = h->as__next)
+        pos = h;
+    w->as__flags |= AS__F_STARVING;
+    w->as__prev = pos;
+    w->as__next = pos ? pos->as__next : rw->as__head;
+    if (w->as__next)
+        w->as__next->as__prev = w;
+    else
+        rw->as__tail = w;
+    if (pos)
+        pos->as__next = w;
+    else
+        rw->as__head = w;
+    as__q_count(P(rw), 1);
+    as__q_mark_queued(P(rw), w);
+}
+
+/* kind->resume: a wait woken to retry arrived on its thread.  It takes its
+ * share if compatible with the holders, else goes back STARVING, or gives
+ * up (cancelled or expired on its way, or closed); then the grant (RW4,
+ * RW7), all in one CAS (RW2). */
+static void rw_resume(as_wait *w)
+{
+    as_rwlock *rw = (as_rwlock *)as__load(&w->as__obj, AS_RELAXED);
+    as__batch done = {NULL, NULL};
+    unsigned mode = w->as__n;
+    uint32_t v, nv, state, served = 0;
+    int give_up = 0;
+    bool take = false;
+    as__q_lock(P(rw));
+    /* RESUME changes only under this lock: the state and flags are stable;
+     * so is CLOSED (set under it). */
+    state = as__load(&w->as__state, AS_RELAXED);
+    RW_NWOKEN(rw)--;
+    v = as__load(&rw->as__word, AS_RELAXED);
+    if (w->as__flags & AS__F_GIVE_UP)
+        give_up = w->as__status; /* cancelled or expired on its way */
+    else if (v & RW_CLOSED)
+        give_up = -ESHUTDOWN;
+    for (;;) {
+        if (give_up) {
+            nv = rw_plan(rw, v, &served);
+        } else if ((take = rw_fits(v, mode))) {
+            nv = rw_plan(rw, rw_take(v, mode), &served);
+        } else {
+            /* Someone got in first (or the readers are at their maximum):
+             * back to the front; nothing else changes (RW8: it is not
+             * compatible, and an upgrade at the head was not either). */
+            served = 0;
+            nv = (v & ~RW_QBITS) |
+                 (rw_upgrade_queued(rw)
+                      ? rw_qbits_head(rw, rw->as__head, RW_NWOKEN(rw))
+                      : rw_qbits(rw, true, mode, AS__F_STARVING, RW_NWOKEN(rw)));
+        }
+        if (as__cas(&rw->as__word, &v, nv, AS_ACQ_REL, AS_ACQUIRE))
+            break;
+    }
+    if (give_up || take) {
+        if (take) {
+            as__stat_inc(rw->as__stats.acquired);
+            w->as__status = 0;
+        } else {
+            w->as__status = give_up;
+        }
+        as__store(&w->as__state, AS__W_DONE | (state & AS__W_CANCEL),
+                  AS_RELEASE);
+        as__batch_add(&done, w);
+    } else {
+        rw_requeue_starving(rw, w);
+    }
+    rw_serve(rw, served, &done);
+    as__q_unlock(P(rw));
+    as__batch_finish(&done);
+}
 
 /* ---- the kind table ---- */
 
@@ -543,6 +794,6 @@ static void rw_giveback(void *home, uint32_t n, uint32_t flags)
 static const struct as__kind rwlock_kind = {
     .name = "rwlock",
     .cancel = rw_cancel,
-    .resume = NULL,
+    .resume = rw_resume,
     .giveback = rw_giveback,
 };

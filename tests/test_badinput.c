@@ -240,7 +240,8 @@ static void bx_notify(void *ctx)
 /* Read-write lock. */
 #define RWLOCK_ROWS(X)                                                                     \
     X(rwlock_init_null, -EINVAL, as_rwlock_init(NULL, 0))                                  \
-    X(rwlock_init_flags, -EINVAL, as_rwlock_init(&x->zrw, 1))                              \
+    X(rwlock_init_flags, -EINVAL, as_rwlock_init(&x->zrw, 4))                              \
+    X(rwlock_init_flags_both, -EINVAL, as_rwlock_init(&x->zrw, 3))                         \
     X(rwlock_init_flags_high, -EINVAL, as_rwlock_init(&x->zrw, 0x80000000u))               \
     X(rwlock_destroy_null, -EINVAL, as_rwlock_destroy(NULL))                               \
     X(rwlock_destroy_read_held, -EBUSY, as_rwlock_destroy(&x->rwr))                        \

@@ -11,7 +11,19 @@
  *     behind it in;
  *   - cancel after the grant gives it back (read, write, upgradable,
  *     upgrade: back to the upgradable read);
- *   - close; AS_LOOP_ALWAYS_CALLBACK; blocking readers with loop writers.
+ *   - close; AS_LOOP_ALWAYS_CALLBACK; blocking readers with loop writers;
+ *   - the cross-loop policies, with waiters on a loop thread held still
+ *     (a job that blocks it) while the main thread releases and barges:
+ *     the default (and AS_RWLOCK_STRICT_FIFO): every release hands the lock
+ *     to the head, and no newcomer ever passes a queued waiter;
+ *     AS_RWLOCK_EVENTUAL_FAIR: the head on another loop is woken, not
+ *     handed the lock; a newcomer may take the lock meanwhile (a writer
+ *     past a queued writer, a reader only past a reader head); a woken
+ *     writer or reader batch that finds it taken comes back STARVING,
+ *     blocks every newcomer and is handed the lock directly by the next
+ *     unlock; a woken wait cancelled or closed on its way gives up and
+ *     passes the wake on (and destroy says -EBUSY until it arrived); an
+ *     upgrade is never woken, in either policy.
  */
 #include "harness.h"
 
@@ -573,6 +585,358 @@ static void rwlock_blocking(void **state)
     TH_RC(as_rwlock_destroy(&rw), 0);
 }
 
+/* ---- the cross-loop policy ---------------------------------------------------
+ *
+ * Waiters on X, a loop thread, whose loop the test holds still with a gate
+ * (a job that blocks X's thread until opened): a wait woken to retry sits
+ * in X's inbox meanwhile, and the main thread, which runs no loop of X's,
+ * releases and barges with try_*.  */
+
+typedef struct gate {
+    th_job job;
+    atomic_int in, open;
+} gate;
+
+static void gate_fn(void *arg)
+{
+    gate *g = arg;
+    double dl = th_now() + 4 * TH_TIMEOUT;
+    atomic_store(&g->in, 1);
+    while (!atomic_load(&g->open)) {
+        if (th_now() > dl)
+            th_fail("the gate of the loop thread was never opened");
+        sched_yield();
+    }
+}
+
+static void gate_close(th_lthread *X, gate *g)
+{
+    double dl = th_now() + TH_TIMEOUT;
+    atomic_store(&g->in, 0);
+    atomic_store(&g->open, 0);
+    th_lthread_post(X, &g->job, gate_fn, g);
+    while (!atomic_load(&g->in)) {
+        if (th_now() > dl)
+            th_fail("the loop thread never reached the gate");
+        sched_yield();
+    }
+}
+
+static void gate_open(th_lthread *X, gate *g)
+{
+    atomic_store(&g->open, 1);
+    th_lthread_wait_job(X, &g->job);
+}
+
+struct arm {
+    th_waiter *tw;
+    as_rwlock *rw;
+    int mode;
+    bool unlock;
+    int rc;
+};
+
+static void arm_fn(void *arg)
+{
+    struct arm *a = arg;
+    a->rc = rw_wait(a->tw, a->rw, a->mode, AS_NO_DEADLINE, a->unlock);
+}
+
+/* Start a wait of `mode` on X's loop (from X's thread); its callback
+ * unlocks when `unlock`.  Returns what the call returned. */
+static int x_wait(th_lthread *X, th_waiter *tw, as_rwlock *rw, int mode, bool unlock)
+{
+    struct arm a = { tw, rw, mode, unlock, 100 };
+    th_lthread_call(X, arm_fn, &a);
+    return a.rc;
+}
+
+static void wait_count(th_rec *R, unsigned n)
+{
+    double dl = th_now() + TH_TIMEOUT;
+    while (th_rec_count(R) < n) {
+        if (th_now() > dl)
+            th_fail("%u of %u callbacks after %gs", th_rec_count(R), n, (double)TH_TIMEOUT);
+        sched_yield();
+    }
+}
+
+static void wait_waiters(as_rwlock *rw, int64_t n)
+{
+    double dl = th_now() + TH_TIMEOUT;
+    while (as_rwlock_waiters(rw) != n) {
+        if (th_now() > dl)
+            th_fail("%lld waiters, expected %lld", (long long)as_rwlock_waiters(rw),
+                    (long long)n);
+        sched_yield();
+    }
+}
+
+/* The policies: eventual fairness, the default, the default named. */
+static const unsigned x_flags[3] = { AS_RWLOCK_EVENTUAL_FAIR, 0, AS_RWLOCK_STRICT_FIFO };
+
+static void x_make(as_rwlock *rw, unsigned flags)
+{
+    memset(rw, 0xa5, sizeof *rw);
+    TH_RC(as_rwlock_init(rw, flags), 0);
+}
+
+/* Write-held by the test; on X: W1, W2 (writers), R3.  The unlock wakes
+ * W1 (eventual) or hands it the lock (strict: the default).
+ * Eventual: while W1 is on its way, W2 heads the queue: a reader may not
+ * pass it, a writer may (the lock is free); W1 then finds the lock taken,
+ * comes back STARVING at the head, and the test's next unlock hands it
+ * the lock directly (nobody can take it in between); then W2 and R3 in
+ * order.  Strict: nobody can take the lock after the unlock: it is W1's. */
+static void rwlock_cross_loop_writer(void **state)
+{
+    FIX();
+    for (int k = 0; k < 3; k++) {
+        bool strict = x_flags[k] != AS_RWLOCK_EVENTUAL_FAIR;
+        th_rec_reset(R);
+        th_lthread X;
+        th_lthread_start(&X, TH_RING, NULL);
+        as_rwlock rw;
+        x_make(&rw, x_flags[k]);
+        TH_RC(as_rwlock_try_write(&rw), 1);
+        th_waiter w1, w2, r3;
+        th_waiter_init(&w1, R, &X.L, 1);
+        th_waiter_init(&w2, R, &X.L, 2);
+        th_waiter_init(&r3, R, &X.L, 3);
+        TH_RC(x_wait(&X, &w1, &rw, WR, true), 0);
+        TH_RC(x_wait(&X, &w2, &rw, WR, true), 0);
+        TH_RC(x_wait(&X, &r3, &rw, RD, true), 0);
+        gate g;
+        gate_close(&X, &g);
+        TH_RC(as_rwlock_write_unlock(&rw), 0);
+        TH_EQ(as_rwlock_waiters(&rw), 2); /* W1 left the queue either way */
+        TH_RC(as_rwlock_try_read(&rw), 0);
+        TH_RC(as_rwlock_try_upgradable_read(&rw), 0);
+        if (strict) {
+            TH_RC(as_rwlock_try_write(&rw), 0); /* it is W1's */
+            TH_RC(as_rwlock_destroy(&rw), -EBUSY);
+        } else {
+            TH_RC(as_rwlock_destroy(&rw), -EBUSY); /* W1 on its way */
+            TH_RC(as_rwlock_try_write(&rw), 1);    /* barging past W1 and W2 */
+            TH_RC(as_rwlock_try_read(&rw), 0);
+        }
+        gate_open(&X, &g);
+        if (!strict) {
+            wait_waiters(&rw, 3); /* W1 is back, at the head */
+            th_quiesce(L, TH_QUIET);
+            TH_EQ(th_rec_count(R), 0);
+            TH_RC(as_rwlock_try_read(&rw), 0);
+            gate_close(&X, &g);
+            TH_RC(as_rwlock_write_unlock(&rw), 0);
+            TH_EQ(as_rwlock_waiters(&rw), 2); /* handed to W1 directly */
+            TH_RC(as_rwlock_try_write(&rw), 0);
+            TH_RC(as_rwlock_try_read(&rw), 0);
+            gate_open(&X, &g);
+        }
+        /* each unlocks in its callback on X: X's own waiters are handed
+         * the lock directly */
+        wait_count(R, 3);
+        th_rec_assert_ids(R, 1, 2, 3);
+        for (int id = 1; id <= 3; id++)
+            TH_RC(th_rec_status_of(R, id), 0);
+        TH_RC(th_lthread_stop(&X), 0);
+        assert_free(&rw);
+        TH_RC(as_rwlock_destroy(&rw), 0);
+    }
+}
+
+/* Write-held by the test; on X: R1, R2, W3.  Eventual: the unlock wakes R1
+ * and R2 together; W3 heads the queue, so no reader may pass (even with
+ * the lock free), a writer may; R1 and R2 find it write-held, come back
+ * STARVING, and the next unlock hands both the lock at once; W3 after
+ * them.  Strict: R1 and R2 are handed the lock at once. */
+static void rwlock_cross_loop_reader_batch(void **state)
+{
+    FIX();
+    for (int k = 0; k < 3; k++) {
+        bool strict = x_flags[k] != AS_RWLOCK_EVENTUAL_FAIR;
+        th_rec_reset(R);
+        th_lthread X;
+        th_lthread_start(&X, TH_RING, NULL);
+        as_rwlock rw;
+        x_make(&rw, x_flags[k]);
+        TH_RC(as_rwlock_try_write(&rw), 1);
+        th_waiter r1, r2, w3;
+        th_waiter_init(&r1, R, &X.L, 1);
+        th_waiter_init(&r2, R, &X.L, 2);
+        th_waiter_init(&w3, R, &X.L, 3);
+        TH_RC(x_wait(&X, &r1, &rw, RD, false), 0);
+        TH_RC(x_wait(&X, &r2, &rw, RD, false), 0);
+        TH_RC(x_wait(&X, &w3, &rw, WR, true), 0);
+        gate g;
+        gate_close(&X, &g);
+        TH_RC(as_rwlock_write_unlock(&rw), 0);
+        TH_EQ(as_rwlock_waiters(&rw), 1);
+        TH_RC(as_rwlock_try_read(&rw), 0); /* W3 heads the queue */
+        TH_RC(as_rwlock_try_upgradable_read(&rw), 0);
+        TH_RC(as_rwlock_try_write(&rw), strict ? 0 : 1);
+        gate_open(&X, &g);
+        if (!strict) {
+            wait_waiters(&rw, 3); /* R1 and R2 are back */
+            th_quiesce(L, TH_QUIET);
+            TH_EQ(th_rec_count(R), 0);
+            gate_close(&X, &g);
+            TH_RC(as_rwlock_write_unlock(&rw), 0); /* to R1 and R2 directly */
+            TH_EQ(as_rwlock_waiters(&rw), 1);
+            TH_RC(as_rwlock_try_write(&rw), 0);
+            TH_RC(as_rwlock_try_read(&rw), 0); /* W3 heads the queue */
+            gate_open(&X, &g);
+        }
+        wait_count(R, 2);
+        th_quiesce(L, TH_QUIET);
+        th_rec_assert_ids(R, 1, 2);
+        TH_RC(as_rwlock_try_write(&rw), 0);
+        TH_RC(as_rwlock_read_unlock(&rw), 0);
+        TH_RC(as_rwlock_read_unlock(&rw), 0); /* to W3 */
+        wait_count(R, 3);
+        th_rec_assert_ids(R, 1, 2, 3);
+        for (int id = 1; id <= 3; id++)
+            TH_RC(th_rec_status_of(R, id), 0);
+        TH_RC(th_lthread_stop(&X), 0);
+        assert_free(&rw);
+        TH_RC(as_rwlock_destroy(&rw), 0);
+    }
+}
+
+/* Eventual: write-held by the test; on X: W1, R2.  W1 is woken; the head is
+ * now a reader, so a newcomer reader may take the lock (the phase rule
+ * holds only behind a writer); W1 finds it read-held and comes back
+ * STARVING: from then on no reader passes it, and the reader's unlock
+ * hands it the lock. */
+static void rwlock_cross_loop_reader_barges(void **state)
+{
+    FIX();
+    th_lthread X;
+    th_lthread_start(&X, TH_RING, NULL);
+    as_rwlock rw;
+    x_make(&rw, AS_RWLOCK_EVENTUAL_FAIR);
+    TH_RC(as_rwlock_try_write(&rw), 1);
+    th_waiter w1, r2;
+    th_waiter_init(&w1, R, &X.L, 1);
+    th_waiter_init(&r2, R, &X.L, 2);
+    TH_RC(x_wait(&X, &w1, &rw, WR, true), 0);
+    TH_RC(x_wait(&X, &r2, &rw, RD, true), 0);
+    gate g;
+    gate_close(&X, &g);
+    TH_RC(as_rwlock_write_unlock(&rw), 0);
+    TH_EQ(as_rwlock_waiters(&rw), 1);
+    TH_RC(as_rwlock_try_read(&rw), 1); /* past R2 and W1 */
+    TH_RC(as_rwlock_try_read(&rw), 1);
+    gate_open(&X, &g);
+    wait_waiters(&rw, 2);
+    TH_RC(as_rwlock_try_read(&rw), 0); /* W1 is STARVING at the head */
+    TH_RC(as_rwlock_try_upgradable_read(&rw), 0);
+    TH_RC(as_rwlock_read_unlock(&rw), 0);
+    gate_close(&X, &g);
+    TH_RC(as_rwlock_read_unlock(&rw), 0); /* to W1 directly */
+    TH_EQ(as_rwlock_waiters(&rw), 1);
+    TH_RC(as_rwlock_try_write(&rw), 0);
+    TH_RC(as_rwlock_try_read(&rw), 0);
+    gate_open(&X, &g);
+    wait_count(R, 2);
+    th_rec_assert_ids(R, 1, 2);
+    TH_RC(th_rec_status_of(R, 1), 0);
+    TH_RC(th_rec_status_of(R, 2), 0);
+    TH_RC(th_lthread_stop(&X), 0);
+    assert_free(&rw);
+    TH_RC(as_rwlock_destroy(&rw), 0);
+}
+
+/* Eventual: a woken wait that gives up on its way passes the wake on.
+ * Write-held by the test; W1 on X, W2 on the test's own loop L.  The
+ * unlock wakes W1 only (a writer is woken alone).
+ *   how 0: W1 is cancelled on its way: it arrives, gives up with
+ *          -ECANCELED and grants again from X's thread, for which W2 is on
+ *          another loop: W2 is woken, and takes the lock when L runs;
+ *   how 1: the lock is closed while W1 is on its way: W2 (queued) ends at
+ *          once with -ESHUTDOWN, W1 when it arrives; destroy is -EBUSY
+ *          until then. */
+static void rwlock_cross_loop_woken_gives_up(void **state)
+{
+    FIX();
+    for (int how = 0; how < 2; how++) {
+        th_rec_reset(R);
+        th_lthread X;
+        th_lthread_start(&X, TH_RING, NULL);
+        as_rwlock rw;
+        x_make(&rw, AS_RWLOCK_EVENTUAL_FAIR);
+        TH_RC(as_rwlock_try_write(&rw), 1);
+        th_waiter w1, w2;
+        th_waiter_init(&w1, R, &X.L, 1);
+        th_waiter_init(&w2, R, L, 2);
+        TH_RC(x_wait(&X, &w1, &rw, WR, true), 0);
+        TH_RC(rw_wait(&w2, &rw, WR, AS_NO_DEADLINE, true), 0);
+        gate g;
+        gate_close(&X, &g);
+        TH_RC(as_rwlock_write_unlock(&rw), 0); /* W1 woken */
+        TH_EQ(as_rwlock_waiters(&rw), 1);
+        if (how == 0) {
+            TH_RC(as_cancel(&w1.w), 0);
+            TH_RC(as_cancel(&w1.w), 0);
+        } else {
+            TH_RC(as_rwlock_close(&rw), 0);
+            th_rec_wait(L, R, 1); /* W2: -ESHUTDOWN */
+            TH_RC(th_rec_status_of(R, 2), -ESHUTDOWN);
+            TH_RC(as_rwlock_destroy(&rw), -EBUSY); /* W1 on its way */
+        }
+        th_quiesce(L, TH_QUIET);
+        TH_EQ(th_rec_count(R), how == 0 ? 0 : 1);
+        gate_open(&X, &g);
+        wait_count(R, how == 0 ? 1 : 2);
+        TH_RC(th_rec_status_of(R, 1), how == 0 ? -ECANCELED : -ESHUTDOWN);
+        if (how == 0) {
+            th_rec_wait(L, R, 2); /* W2 was woken and took it (unlocks) */
+            th_rec_assert_ids(R, 1, 2);
+            TH_RC(th_rec_status_of(R, 2), 0);
+            assert_free(&rw);
+        } else {
+            TH_RC(as_rwlock_try_write(&rw), -ESHUTDOWN);
+        }
+        TH_RC(th_lthread_stop(&X), 0);
+        TH_RC(as_rwlock_destroy(&rw), 0);
+    }
+}
+
+/* Both policies: an upgrade on another loop is handed the lock directly
+ * (never woken): X holds the upgradable read and waits to upgrade, the
+ * test's read unlock makes X the writer at once, and no newcomer can take
+ * the lock in between. */
+static void rwlock_cross_loop_upgrade(void **state)
+{
+    FIX();
+    for (int k = 0; k < 3; k++) {
+        th_rec_reset(R);
+        th_lthread X;
+        th_lthread_start(&X, TH_RING, NULL);
+        as_rwlock rw;
+        x_make(&rw, x_flags[k]);
+        th_waiter u, up;
+        th_waiter_init(&u, R, &X.L, 1);
+        th_waiter_init(&up, R, &X.L, 2);
+        TH_RC(as_rwlock_try_read(&rw), 1);
+        TH_RC(x_wait(&X, &u, &rw, UR, false), 1); /* X holds the upgradable read */
+        TH_RC(x_wait(&X, &up, &rw, UG, true), 0);
+        gate g;
+        gate_close(&X, &g);
+        TH_RC(as_rwlock_read_unlock(&rw), 0);
+        TH_EQ(as_rwlock_waiters(&rw), 0);
+        TH_RC(as_rwlock_try_read(&rw), 0); /* X is the writer */
+        TH_RC(as_rwlock_try_write(&rw), 0);
+        TH_RC(as_rwlock_try_upgradable_read(&rw), 0);
+        gate_open(&X, &g);
+        wait_count(R, 1);
+        TH_RC(th_rec_status_of(R, 2), 0); /* and unlocked */
+        TH_RC(th_lthread_stop(&X), 0);
+        assert_free(&rw);
+        TH_RC(as_rwlock_destroy(&rw), 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -587,6 +951,11 @@ int main(void)
         TH_TEST(rwlock_close),
         TH_TEST(rwlock_always_callback),
         TH_TEST(rwlock_blocking),
+        TH_TEST(rwlock_cross_loop_writer),
+        TH_TEST(rwlock_cross_loop_reader_batch),
+        TH_TEST(rwlock_cross_loop_reader_barges),
+        TH_TEST(rwlock_cross_loop_woken_gives_up),
+        TH_TEST(rwlock_cross_loop_upgrade),
     };
     return TH_MAIN("rwlock", tests);
 }

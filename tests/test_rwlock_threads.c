@@ -16,6 +16,9 @@
  *     status is one the wait could have (0, -ETIMEDOUT for a deadline,
  *     -ECANCELED for a cancel);
  *   - at the end every round finished, the lock is free and has no waiter.
+ * Run with the default policy (strict hand-off) and with
+ * AS_RWLOCK_EVENTUAL_FAIR (cross-loop waiters woken to retry, barging,
+ * STARVING).
  */
 #include "harness.h"
 
@@ -392,9 +395,8 @@ static void *plain_main(void *arg)
     return NULL;
 }
 
-static void rwlock_threads(void **state)
+static void rwlock_threads(unsigned flags)
 {
-    (void)state;
     rt *x = th_zalloc(sizeof *x);
 #ifdef _WIN32
     /* Wine: a timed wait that expires costs a timer tick (about 1 ms on a
@@ -404,7 +406,7 @@ static void rwlock_threads(void **state)
     x->rounds = th_scaled(3000);
 #endif
     th_counter_init(&x->done);
-    TH_RC(as_rwlock_init(&x->rw, 0), 0);
+    TH_RC(as_rwlock_init(&x->rw, flags), 0);
     static const struct {
         th_kind kind;
         unsigned disabled;
@@ -446,19 +448,33 @@ static void rwlock_threads(void **state)
     TH_RC(as_rwlock_try_write(&x->rw), 1);
     TH_RC(as_rwlock_write_unlock(&x->rw), 0);
     TH_RC(as_rwlock_destroy(&x->rw), 0);
-    print_message("    %d loops x %d tasks x %d rounds + a plain thread: %.3f s; "
+    print_message("    %s: %d loops x %d tasks x %d rounds + a plain thread: %.3f s; "
                   "%ld acquired, %ld timed out, %ld cancelled, %ld upgrades, %ld downgrades\n",
-                  RT_LOOPS, RT_TASKS, x->rounds, dt, atomic_load(&x->acquired),
+                  flags ? "eventual" : "default", RT_LOOPS, RT_TASKS, x->rounds, dt,
+                  atomic_load(&x->acquired),
                   atomic_load(&x->timeouts), atomic_load(&x->cancels),
                   atomic_load(&x->upgrades), atomic_load(&x->downgrades));
     th_counter_destroy(&x->done);
     free(x);
 }
 
+static void rwlock_threads_default(void **state)
+{
+    (void)state;
+    rwlock_threads(0);
+}
+
+static void rwlock_threads_eventual(void **state)
+{
+    (void)state;
+    rwlock_threads(AS_RWLOCK_EVENTUAL_FAIR);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(rwlock_threads),
+        cmocka_unit_test(rwlock_threads_default),
+        cmocka_unit_test(rwlock_threads_eventual),
     };
     return TH_MAIN("rwlock_threads", tests);
 }

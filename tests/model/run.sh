@@ -184,14 +184,26 @@ checks=(
     # lock; a mutex hand-off wrote the old status back and the signal was
     # passed on twice
     "cancel.mutex.BUG_OWN_COND_GIVEBACK|cancel.pml|-DMUTEX -DSCEN=SC_COND -DOWN_CANCEL|safety|fail:assert/outs[w]==1|O0"
-    # read-write lock (rwlock.pml): phases and upgrade, and broken variants
+    # read-write lock (rwlock.pml): phases and upgrade, strict hand-off (the
+    # default) and -DEVENTUAL (AS_RWLOCK_EVENTUAL_FAIR: woken waits,
+    # barging, STARVING; BARGES=2: t barges twice), and broken variants
     "rwlock.phases|rwlock.pml||safety|pass|O2"
     "rwlock.upgrade|rwlock.pml|-DUPGRADE|safety|pass|O2"
+    "rwlock.eventual.phases|rwlock.pml|-DEVENTUAL|safety|pass|O0"
+    "rwlock.eventual.upgrade|rwlock.pml|-DEVENTUAL -DUPGRADE|safety|pass|O0"
+    "rwlock.eventual.upgrade.barges2|rwlock.pml|-DEVENTUAL -DUPGRADE -DBARGES=2|safety|pass|O0"
     "rwlock.BUG_READER_BARGES|rwlock.pml|-DBUG_READER_BARGES|safety|fail:assert|O0"
     "rwlock.BUG_NO_BATCH|rwlock.pml|-DBUG_NO_BATCH|safety|fail:assert|O0"
     "rwlock.BUG_UPGRADE_TAIL|rwlock.pml|-DUPGRADE -DBUG_UPGRADE_TAIL|safety|fail:assert|O0"
     "rwlock.BUG_UPGRADE_TAIL.endstate|rwlock.pml|-DUPGRADE -DBUG_UPGRADE_TAIL -DNO_INVARIANTS|safety|fail:endstate|O0"
     "rwlock.BUG_CANCEL_NO_REGRANT|rwlock.pml|-DUPGRADE -DBUG_CANCEL_NO_REGRANT|safety|fail:assert|O0"
+    "rwlock.eventual.BUG_READER_BARGES|rwlock.pml|-DEVENTUAL -DBUG_READER_BARGES|safety|fail:assert/nwoken>0|O0"
+    "rwlock.eventual.BUG_NO_BATCH|rwlock.pml|-DEVENTUAL -DBUG_NO_BATCH|safety|fail:assert|O0"
+    "rwlock.eventual.BUG_CANCEL_NO_REGRANT|rwlock.pml|-DEVENTUAL -DUPGRADE -DBUG_CANCEL_NO_REGRANT|safety|fail:assert|O0"
+    "rwlock.eventual.BUG_NO_NOBARGE|rwlock.pml|-DEVENTUAL -DBUG_NO_NOBARGE|safety|fail:assert/nwoken>0|O0"
+    "rwlock.eventual.BUG_STARVING_WOKEN|rwlock.pml|-DEVENTUAL -DBUG_STARVING_WOKEN|safety|fail:assert/passed[w]<=1|O0"
+    "rwlock.eventual.BUG_RESUME_NO_GRANT|rwlock.pml|-DEVENTUAL -DBUG_RESUME_NO_GRANT|safety|fail:assert/(word&8)!=0|O0"
+    "rwlock.eventual.BUG_RESUME_NO_GRANT.endstate|rwlock.pml|-DEVENTUAL -DBUG_RESUME_NO_GRANT -DNO_INVARIANTS|safety|fail:endstate|O0"
 )
 
 # barrier.pml: as_barrier's generations with cancel, deadline and close

@@ -1,16 +1,24 @@
 /*
  * rwlock.pml -- the read-write lock of src/rwlock.c on the waiter queue of
- * src/waitq.h: WRITER / UPGRADABLE / WAITERS / reader count in one word,
- * add_waiter_if parking, the phase grant (rw_grant_locked: consecutive
- * readers admitted together, a writer alone, strict FIFO), upgrade waits
- * at the head of the queue, downgrade, and cancel (QUEUED: removed and the
- * grant re-run; DONE with a grant: the grant given back, kind->giveback,
- * a granted upgrade back to the upgradable read).
+ * src/waitq.h: WRITER / UPGRADABLE / WAITERS / WOKEN / NOBARGE and the
+ * reader count in one word, add_waiter_if parking, the phase grant
+ * (rw_plan + one CAS + rw_serve: consecutive readers served together, a
+ * writer alone), upgrade waits at the head of the queue, downgrade, and
+ * cancel (QUEUED: removed and the grant re-run; RESUME: GIVE_UP, the resume
+ * gives up and grants again; DONE with a grant: the grant given back,
+ * kind->giveback, a granted upgrade back to the upgradable read).
+ * Two policies: the default (strict hand-off, AS_RWLOCK_STRICT_FIFO: every
+ * served wait is handed its share) and -DEVENTUAL (AS_RWLOCK_EVENTUAL_FAIR:
+ * a head on another loop than the granting thread's is woken to retry,
+ * RESUME, rw_resume; newcomers may barge while WOKEN, readers not past a
+ * writer, an upgrade or a STARVING head, NOBARGE; a woken wait that finds
+ * the lock taken comes back STARVING and is handed the lock directly).
  *
  * Threads:
  *   t       a thread that runs no loop; it holds the lock at the start (the
- *           write lock; with UPGRADE a read), gives it back, then tries once
- *           to barge (as_rwlock_try_read) and unlocks if it got it
+ *           write lock; with UPGRADE a read), gives it back, then tries
+ *           BARGES times (default 1) to barge (as_rwlock_try_read or
+ *           as_rwlock_try_write, either) and unlocks when it got it
  *   loop1   a loop thread with waits 1 and 2:
  *             default: 1 = read, 2 = write, started in that order; the
  *               writer, once in, either unlocks or downgrades and then
@@ -18,42 +26,65 @@
  *             UPGRADE: 1 = upgradable read; once it holds it, 2 = upgrade
  *               (as_rwlock_upgrade_async); then write_unlock (0) or, the
  *               upgrade cancelled, upgradable_read_unlock
- *           it may cancel one of its waits, at any moment
+ *           it may cancel one of its waits, at any moment (QUEUED, RESUME
+ *           or DONE)
  *   loop2   a loop thread with wait 3 (default: a read; UPGRADE: a write),
  *           which it may cancel
  * Each acquisition (at once, or a callback with status 0) is followed by
- * the unlocks above on that thread.  Granularity and delivery as in
- * mutex.pml (README.md): each access to the word is a step, what is done
- * under the queue lock is merged with the neighbouring word access;
- * as__wait_finish puts the wait in its loop's delivery set.
+ * the unlocks above on that thread.  A wait's loop is "the granting
+ * thread's own" when that thread is its loop thread (t has none).
+ * Granularity and delivery as in mutex.pml (README.md): each access to the
+ * word is a step, what is done under the queue lock is merged with the
+ * neighbouring word access (the plan, the CAS that commits it and the
+ * serve are one step); as__wait_finish puts the wait in its loop's
+ * delivery set, and the loop resumes a RESUME wait (rw_resume) or calls
+ * back a DONE one.
  *
  * Checked:
  *   - exclusion (RW3): at most one writer, and then no reader and no
  *     upgradable reader; at most one upgradable reader; the word's bits and
  *     count match the holders (threads holding, and DONE waits carrying a
- *     grant to their callback)
+ *     grant to their callback); a RESUME wait carries nothing
  *   - RW1 WAITERS <=> queue not empty; Q1 a wait is queued iff QUEUED
- *   - RW4 the head of the queue is never compatible with the word (phases:
- *     consecutive readers were admitted together; nobody left waiting
- *     behind a waiter that gave up)
- *   - RW5 an upgrade wait is only ever the head, and UPGRADABLE is set
- *   - FIFO: an acquisition by a task that is not queued happens only with
- *     nobody queued (no barging)
+ *   - RW4 the head of the queue is not compatible with the word, unless
+ *     WOKEN (eventual) (phases: consecutive readers served together; nobody
+ *     left waiting behind a waiter that gave up or arrived)
+ *   - RW5 an upgrade wait is only ever the head, never RESUME, and
+ *     UPGRADABLE is set while it is queued
+ *   - RW7 WOKEN <=> RW_NWOKEN > 0 <=> waits in state RESUME (as many);
+ *     strict: never
+ *   - RW8 STARVING waits only at the front (behind an upgrade), a STARVING
+ *     or upgrade head never compatible with the word; a wait passed over
+ *     (found the lock taken on arrival) at most once
+ *   - RW9 NOBARGE <=> the head is a writer, an upgrade or STARVING
+ *     (eventual); an acquisition by a task that is not queued happens only
+ *     with nobody queued, or (eventual) with WOKEN set, and a reader only
+ *     when the head is a reader (the FIFO / barging check, against the
+ *     queue itself, not the word's bits)
  *   - exactly one callback per wait that went pending; status 0 <=> the
  *     callback carries the grant; invalid end states: no lost wake-up; at
- *     the end the word is 0 and the queue empty
+ *     the end the word is 0, the queue empty, no wait RESUME
  *
  * Build-time switches:
  *   UPGRADE                the upgrade scenario (above)
+ *   EVENTUAL               AS_RWLOCK_EVENTUAL_FAIR
+ *   BARGES (1 or 2)        t's barge attempts
  *   Deliberately broken variants (each must FAIL):
  *   BUG_READER_BARGES      a reader takes the lock while a writer is queued
  *                          (the read fast path ignores WAITERS)
- *   BUG_NO_BATCH           the grant admits one reader, not the consecutive
+ *   BUG_NO_BATCH           the grant serves one reader, not the consecutive
  *                          readers at the head
  *   BUG_UPGRADE_TAIL       an upgrade queues at the tail, behind a writer
  *                          that waits for the upgradable read to leave
  *   BUG_CANCEL_NO_REGRANT  a cancelled wait leaves without re-running the
  *                          grant
+ *   BUG_NO_NOBARGE         (EVENTUAL) readers barge past a writer at the
+ *                          head while WOKEN (the fast path ignores NOBARGE)
+ *   BUG_STARVING_WOKEN     (EVENTUAL) the grant wakes a STARVING head on
+ *                          another loop again instead of handing it the
+ *                          lock (it can be passed over twice)
+ *   BUG_RESUME_NO_GRANT    (EVENTUAL) a woken wait that gives up on its way
+ *                          clears WOKEN but does not grant again
  *   NO_INVARIANTS          leave the invariant monitor out (the broken
  *                          variants that deadlock must then still fail, by
  *                          an invalid end state)
@@ -62,6 +93,7 @@
 #define IDLE    0   /* AS__W_IDLE */
 #define QUEUED  1   /* AS__W_QUEUED */
 #define DONE    2   /* AS__W_DONE */
+#define RESUME  3   /* AS__W_RESUME */
 
 #define ECANCELED 1
 
@@ -69,7 +101,10 @@
 #define WRITER     1   /* RW_WRITER */
 #define UPGRADABLE 2   /* RW_UPGRADABLE */
 #define WAITERS    4   /* RW_WAITERS */
-#define ONE        8   /* RW_ONE: readers count from bit 3 */
+#define WOKEN      8   /* RW_WOKEN */
+#define NOBARGE    16  /* RW_NOBARGE */
+#define QBITS      (WAITERS | WOKEN | NOBARGE)
+#define ONE        32  /* RW_ONE: readers count from bit 5 */
 #define NREAD(v)   ((v) / ONE)
 
 /* what a wait asks for (as__n) */
@@ -77,6 +112,11 @@
 #define WR 2   /* RW_WRITE */
 #define UR 3   /* RW_UPREAD */
 #define UG 4   /* RW_UPGRADE */
+
+/* as_wait.as__flags */
+#define F_STARVING 1   /* AS__F_STARVING */
+#define F_GIVE_UP  2   /* AS__F_GIVE_UP */
+#define F_WAKE     4   /* AS__F_RW_WAKE */
 
 /* unlock operations (rw_unlock_op) */
 #define U_READ      1
@@ -88,17 +128,35 @@
 #define NW 3
 #define NPROC 3
 
-/* rw_can_take: a newcomer, never past a queued waiter */
-#ifdef BUG_READER_BARGES
-#define RD_OK(v) (((v) & WRITER) == 0)
+#ifdef EVENTUAL
+#define IS_STRICT 0
 #else
-#define RD_OK(v) (((v) & (WAITERS | WRITER)) == 0)
+#define IS_STRICT 1
 #endif
-#define CAN_TAKE(v, m) (((m) == RD && RD_OK(v)) || ((m) == UR && ((v) & (WAITERS | WRITER | UPGRADABLE)) == 0) || ((m) == WR && (v) == 0))
+#ifndef BARGES
+#define BARGES 1
+#endif
+
+/* rw_fits (the grant's test): is mode m compatible with the holders in v? */
+#define COMPAT(m, v) (((m) == RD && ((v) & WRITER) == 0) || ((m) == UR && ((v) & (WRITER | UPGRADABLE)) == 0) || ((m) == UG && NREAD(v) == 0) || ((m) == WR && ((v) & (WRITER | UPGRADABLE)) == 0 && NREAD(v) == 0))
+/* NOBARGE's meaning: the wait holds firm at the head */
+#define FIRM(w) (wmode[w] == WR || wmode[w] == UG || (wflags[w] & F_STARVING) != 0)
+/* rw_can_take (RW9): may a newcomer in mode m take the lock now? */
+#ifdef BUG_NO_NOBARGE
+#define GATE(v, m) (((v) & WAITERS) == 0 || ((v) & WOKEN) != 0)
+#else
+#define GATE(v, m) (((v) & WAITERS) == 0 || (((v) & WOKEN) != 0 && ((m) == WR || ((v) & NOBARGE) == 0)))
+#endif
+#ifdef BUG_READER_BARGES
+#define CAN_TAKE(v, m) (((m) == RD || GATE(v, m)) && COMPAT(m, v))
+#else
+#define CAN_TAKE(v, m) (GATE(v, m) && COMPAT(m, v))
+#endif
+/* FIFO / barging (RW9), from the queue itself: may a newcomer in mode m
+ * have taken the lock just now? */
+#define MAY_PASS(m) (qlen == 0 || (!IS_STRICT && nwoken > 0 && ((m) == WR || !FIRM(q[0]))))
 /* rw_held */
 #define HELD(v, op) (((op) == U_READ && NREAD(v) > 0) || ((op) == U_UPREAD && ((v) & UPGRADABLE) != 0) || ((op) != U_READ && (op) != U_UPREAD && ((v) & WRITER) != 0))
-/* the grant's test: is a waiter of mode m compatible with the word v? */
-#define COMPAT(m, v) (((m) == RD && ((v) & WRITER) == 0) || ((m) == UR && ((v) & (WRITER | UPGRADABLE)) == 0) || ((m) == UG && NREAD(v) == 0) || ((m) == WR && ((v) & (WRITER | UPGRADABLE)) == 0 && NREAD(v) == 0))
 
 /* rw_take: tk = the word after mode m took the lock from v */
 inline TAKE(v, m)
@@ -138,11 +196,13 @@ byte ug = 0;             /* ghosts: readers, writers, upgradable holders
 byte qlock;              /* as__lock: 0 free, else holder's _pid + 1 */
 byte q[NW];              /* the FIFO, head = q[0] */
 byte qlen;
+byte nwoken;             /* RW_NWOKEN (as__prim.aux), under the queue lock */
 
 /* ---- as_wait (ids 1..NW) -------------------------------------------- */
 byte state[NW + 1];
 byte wstatus[NW + 1];
 byte wmode[NW + 1];      /* as__n */
+byte wflags[NW + 1];     /* as__flags */
 byte wloop[NW + 1];
 byte chain[NW + 1];      /* loop script: the wait started right after */
 byte upg_of[NW + 1];     /* loop script: the upgrade started once held */
@@ -152,12 +212,18 @@ byte mbox[3];            /* per loop: delivered waits (bit w), any order */
 /* ---- ghosts ---------------------------------------------------------- */
 byte carried[NW + 1];    /* mode of the grant a DONE wait carries, or 0 */
 bool cancelled[NW + 1];  /* the CANCEL bit: as_cancel returned 0 */
+byte passed[NW + 1];     /* times the wait arrived woken to a taken lock */
 byte ncb[NW + 1];
 byte pend[NW + 1];
 byte finished;
 
 #define NQUEUED ((state[1] == QUEUED -> 1 : 0) + (state[2] == QUEUED -> 1 : 0) + (state[3] == QUEUED -> 1 : 0))
+#define NRESUME ((state[1] == RESUME -> 1 : 0) + (state[2] == RESUME -> 1 : 0) + (state[3] == RESUME -> 1 : 0))
 #define Q1 (NQUEUED == qlen && (qlen < 1 || state[q[0]] == QUEUED) && (qlen < 2 || state[q[1]] == QUEUED) && (qlen < 3 || state[q[2]] == QUEUED))
+#define STARV(w) ((wflags[w] & F_STARVING) != 0)
+/* RW8: a STARVING wait is the head, or right behind an upgrade head or
+ * another STARVING wait */
+#define STARVING_AT_FRONT ((qlen < 2 || !STARV(q[1]) || STARV(q[0]) || wmode[q[0]] == UG) && (qlen < 3 || !STARV(q[2]) || STARV(q[1])))
 
 /* ---- waitq.h: list surgery, under the queue lock, inside an atomic step */
 
@@ -169,20 +235,22 @@ inline QPUSH_TAIL(w)
     state[w] = QUEUED
 }
 
-inline QPUSH_HEAD(w)
+/* as__q_push_head; rw_requeue_starving: insert at position pos */
+inline QINSERT(w, pos)
 {
     assert(qlock == _pid + 1 && qlen < NW && state[w] != QUEUED);
     i = qlen;
     do
-    :: i > 0 -> q[i] = q[i - 1]; i--
+    :: i > pos -> q[i] = q[i - 1]; i--
     :: else -> break
     od;
-    q[0] = w;
+    q[pos] = w;
     qlen++;
-    state[w] = QUEUED
+    state[w] = QUEUED;
+    i = 0
 }
 
-inline QREMOVE(w)
+inline QREMOVE(w, st)
 {
     assert(qlock == _pid + 1 && state[w] == QUEUED);
     i = 0;
@@ -196,7 +264,7 @@ inline QREMOVE(w)
     od;
     qlen--;
     q[qlen] = 0;
-    state[w] = DONE;
+    state[w] = st;
     i = 0
 }
 
@@ -262,38 +330,104 @@ inline ghost_leave(op)
 
 /* ---- rwlock.c ------------------------------------------------------- */
 
-/* rw_grant_locked(rw, v0): serve the queue from its head while the head is
- * compatible, store the word (RW1).  Queue lock held; granted waits are
- * collected in batch.  Inside an atomic step. */
-inline GRANT(v0)
+/* rw_qbits for a queue whose head would be w (0: empty) */
+inline QBITS_OF(w, nwk)
+{
+    qb = 0;
+    if
+    :: w != 0 ->
+        qb = WAITERS;
+        if
+        :: !IS_STRICT && FIRM(w) -> qb = qb | NOBARGE
+        :: else
+        fi
+    :: else
+    fi;
+    if
+    :: !IS_STRICT && nwk > 0 -> qb = qb | WOKEN
+    :: else
+    fi
+}
+
+/* rw_plan(rw, v0): nv = the word to commit, served = how many waits from
+ * the head are served; each served one marked F_WAKE (woken) or not
+ * (handed its share).  The granting thread's loop is `me` (t: 0).  Queue
+ * lock held, inside an atomic step. */
+inline PLAN(v0)
 {
     nv = v0;
+    vv = v0;
+    served = 0;
+    nw = 0;
     do
-    :: qlen == 0 -> break
-    :: qlen > 0 && !COMPAT(wmode[q[0]], nv) -> break
-    :: qlen > 0 && COMPAT(wmode[q[0]], nv) ->
-        h = q[0];
-        TAKE(nv, wmode[h]);
-        nv = tk;
-        QREMOVE(h);
-        wstatus[h] = 0;
-        carried[h] = wmode[h];
-        ghost_grant(wmode[h]);
-        batch = batch | (1 << h);
+    :: served >= qlen -> break
+    :: else ->
+        h = q[served];
+        if
+        :: !COMPAT(wmode[h], vv) -> break
+        :: else
+        fi;
+        if
+        :: IS_STRICT || wmode[h] == UG || wloop[h] == me ||
+#ifndef BUG_STARVING_WOKEN
+           STARV(h) ||
+#endif
+           false ->
+            wflags[h] = wflags[h] & ~F_WAKE;
+            TAKE(nv, wmode[h]);
+            nv = tk
+        :: else ->
+            if
+            :: nwoken > 0 -> break   /* woken waits are on their way */
+            :: else
+            fi;
+            wflags[h] = wflags[h] | F_WAKE;
+            nw++
+        fi;
+        TAKE(vv, wmode[h]);
+        vv = tk;
+        served++;
 #ifdef BUG_NO_BATCH
         if
         :: wmode[h] == RD -> break
         :: else
-        fi
+        fi;
 #endif
+        skip
     od;
     if
-    :: qlen > 0 -> nv = nv | WAITERS
-    :: else -> nv = nv & ~WAITERS
+    :: served < qlen -> QBITS_OF(q[served], nwoken + nw)
+    :: else -> QBITS_OF(0, nwoken + nw)
     fi;
-    word = nv;
-    nv = 0;
+    nv = (nv & ~QBITS) | qb;
+    vv = 0;
+    nw = 0;
+    qb = 0;
     tk = 0;
+    h = 0
+}
+
+/* rw_serve: take the served waits out of the queue, into the batch */
+inline SERVE()
+{
+    do
+    :: served == 0 -> break
+    :: else ->
+        h = q[0];
+        if
+        :: (wflags[h] & F_WAKE) != 0 ->
+            wflags[h] = wflags[h] & ~F_WAKE;
+            nwoken++;
+            QREMOVE(h, RESUME)
+        :: else ->
+            QREMOVE(h, DONE);
+            wstatus[h] = 0;
+            carried[h] = wmode[h];
+            ghost_grant(wmode[h])
+        fi;
+        batch = batch | (1 << h);
+        served--
+    od;
     h = 0
 }
 
@@ -311,7 +445,7 @@ inline fast(m)
                 TAKE(v, m);
                 word = tk;
                 ghost_grant(m);
-                assert(m == UG || qlen == 0);   /* FIFO: nobody passed */
+                assert(m == UG || MAY_PASS(m));   /* FIFO, barging */
                 got = 1
             :: else -> v = word
             fi
@@ -334,7 +468,7 @@ inline rw_acquire(w)
     if
     :: got -> r = 1
     :: else ->
-        atomic { qlock == 0 -> qlock = _pid + 1; wstatus[w] = 0; v = word };
+        atomic { qlock == 0 -> qlock = _pid + 1; wstatus[w] = 0; wflags[w] = 0; v = word };
         assert(m != UG || (v & UPGRADABLE) != 0);   /* the holder's */
         do
         :: (m != UG && CAN_TAKE(v, m)) || (m == UG && NREAD(v) == 0) ->
@@ -344,7 +478,7 @@ inline rw_acquire(w)
                     TAKE(v, m);
                     word = tk;
                     ghost_grant(m);
-                    assert(m == UG || qlen == 0);
+                    assert(m == UG || MAY_PASS(m));
                     got = 1;
                     QUNLOCK()
                 :: else -> v = word
@@ -355,14 +489,26 @@ inline rw_acquire(w)
             :: else
             fi
         :: else ->
-            /* add_waiter_if: park only while the word still says "wait" */
+            /* add_waiter_if: park only while the word still says "wait";
+             * the queue's bits for the queue with w in it */
             atomic {
+#ifndef BUG_UPGRADE_TAIL
                 if
-                :: word == v || (v & WAITERS) != 0 ->
-                    word = word | WAITERS;
+                :: m == UG || qlen == 0 -> QBITS_OF(w, nwoken)
+                :: else -> QBITS_OF(q[0], nwoken)
+                fi;
+#else
+                if
+                :: qlen == 0 -> QBITS_OF(w, nwoken)
+                :: else -> QBITS_OF(q[0], nwoken)
+                fi;
+#endif
+                if
+                :: word == v || ((v & ~QBITS) | qb) == v ->
+                    word = (word & ~QBITS) | qb;
 #ifndef BUG_UPGRADE_TAIL
                     if
-                    :: m == UG -> QPUSH_HEAD(w)      /* RW5 */
+                    :: m == UG -> QINSERT(w, 0)      /* RW5 */
                     :: else -> QPUSH_TAIL(w)
                     fi;
 #else
@@ -371,7 +517,8 @@ inline rw_acquire(w)
                     QUNLOCK();
                     ok = 1
                 :: else -> v = word; ok = 0
-                fi
+                fi;
+                qb = 0
             };
             if
             :: ok -> break
@@ -418,15 +565,30 @@ inline rw_unlock(op)
             if
             :: (v & WAITERS) == 0 -> atomic { QUNLOCK() }
             :: else ->
-                atomic {
-                    assert(HELD(v, op));
-                    assert(op != U_UPREAD || qlen == 0 || wmode[q[0]] != UG);
-                    ghost_leave(op);
-                    NEXT(v, op);
-                    GRANT(tk);
-                    QUNLOCK()
-                };
-                done = 1;
+                /* plan, CAS, serve; again from what the CAS read when a
+                 * barger got in first (RW2) */
+                do
+                :: atomic {
+                       if
+                       :: word == v ->
+                           assert(HELD(v, op));
+                           assert(op != U_UPREAD || qlen == 0 || wmode[q[0]] != UG);
+                           ghost_leave(op);
+                           NEXT(v, op);
+                           PLAN(tk);
+                           word = nv;
+                           SERVE();
+                           QUNLOCK();
+                           done = 1
+                       :: else -> v = word
+                       fi
+                   };
+                   if
+                   :: done -> break
+                   :: else
+                   fi
+                od;
+                nv = 0;
                 finish_batch()
             fi
         fi
@@ -448,33 +610,58 @@ inline giveback(w)
 }
 
 /* as_cancel of one of the loop's own waits (loop thread): QUEUED ->
- * rw_cancel (unlink, -ECANCELED, re-grant); DONE with a grant -> the CANCEL
- * CAS, then kind->giveback (the callback runs on this same thread, so
- * nothing races with it here). */
+ * rw_cancel (unlink, -ECANCELED, re-grant: plan, CAS, serve); RESUME ->
+ * GIVE_UP (as__q_cancel_locked); DONE with a grant -> the CANCEL CAS, then
+ * kind->giveback (the callback runs on this same thread, so nothing races
+ * with it here). */
 inline rw_cancel(w)
 {
     if
-    :: state[w] == QUEUED ->
-        atomic {
-            qlock == 0 -> qlock = _pid + 1;
-            if
-            :: state[w] == QUEUED ->
-                QREMOVE(w);
-                wstatus[w] = ECANCELED;
-                cancelled[w] = true;
+    :: state[w] == QUEUED || state[w] == RESUME ->
+        q_lock_load();
+        ok = 0;
+        do
+        :: atomic {
+               if
+               :: state[w] == RESUME ->
+                   wflags[w] = wflags[w] | F_GIVE_UP;
+                   wstatus[w] = ECANCELED;
+                   cancelled[w] = true;
+                   QUNLOCK();
+                   done = 1
+               :: state[w] != QUEUED && state[w] != RESUME ->
+                   QUNLOCK();        /* decided meanwhile */
+                   done = 1
+               :: state[w] == QUEUED && word == v ->
+                   QREMOVE(w, DONE);
+                   wstatus[w] = ECANCELED;
+                   cancelled[w] = true;
 #ifndef BUG_CANCEL_NO_REGRANT
-                GRANT(word);
+                   PLAN(v);
+                   word = nv;
+                   SERVE();
 #else
-                if
-                :: qlen == 0 -> word = word & ~WAITERS
-                :: else
-                fi;
+                   if
+                   :: qlen > 0 -> QBITS_OF(q[0], nwoken)
+                   :: else -> QBITS_OF(0, nwoken)
+                   fi;
+                   word = (v & ~QBITS) | qb;
+                   qb = 0;
 #endif
-                ok = 1
-            :: else -> ok = 0
-            fi;
-            QUNLOCK()
-        };
+                   QUNLOCK();
+                   ok = 1;
+                   done = 1
+               :: state[w] == QUEUED && word != v -> v = word
+               fi
+           };
+           if
+           :: done -> break
+           :: else
+           fi
+        od;
+        done = 0;
+        nv = 0;
+        v = 0;
         if
         :: ok -> finish(w); finish_batch(); ok = 0
         :: else
@@ -490,7 +677,80 @@ inline rw_cancel(w)
     fi
 }
 
-/* as_loop_run: take one delivered wait and call it back */
+/* rw_resume (kind->resume): a woken wait arrived on its loop.  It takes
+ * its share if compatible with the holders, else comes back STARVING
+ * (behind an upgrade at the head and the STARVING waits before it), or
+ * gives up (cancelled on its way); then the grant: plan, CAS, serve. */
+inline rw_resume(w)
+{
+    /* (RW_NWOKEN is decremented under the lock before the CAS; only the
+     * lock holder reads it, so it is done with the CAS here, where the
+     * FIFO check, which reads it, sees it with the word) */
+    q_lock_load();
+    do
+    :: atomic {
+           if
+           :: word == v ->
+               assert(nwoken > 0);
+               nwoken--;
+               if
+               :: (wflags[w] & F_GIVE_UP) != 0 ->
+#ifndef BUG_RESUME_NO_GRANT
+                   PLAN(v);
+                   word = nv;
+                   SERVE();
+#else
+                   if
+                   :: nwoken == 0 -> word = v & ~WOKEN
+                   :: else
+                   fi;
+#endif
+                   state[w] = DONE;   /* with the cancel's status */
+                   batch = batch | (1 << w)
+               :: (wflags[w] & F_GIVE_UP) == 0 && COMPAT(wmode[w], v) ->
+                   TAKE(v, wmode[w]);
+                   PLAN(tk);
+                   word = nv;
+                   SERVE();
+                   state[w] = DONE;
+                   wstatus[w] = 0;
+                   carried[w] = wmode[w];
+                   ghost_grant(wmode[w]);
+                   batch = batch | (1 << w)
+               :: else ->
+                   /* someone got in first: back to the front */
+                   passed[w]++;
+                   assert(passed[w] <= 1);   /* passed over once at most */
+                   wflags[w] = wflags[w] | F_STARVING;
+                   k = 0;
+                   do
+                   :: k < qlen && (wmode[q[k]] == UG || STARV(q[k])) -> k++
+                   :: else -> break
+                   od;
+                   QINSERT(w, k);
+                   k = 0;
+                   QBITS_OF(q[0], nwoken);
+                   word = (v & ~QBITS) | qb;
+                   qb = 0
+               fi;
+               QUNLOCK();
+               done = 1
+           :: else -> v = word
+           fi
+       };
+       if
+       :: done -> break
+       :: else
+       fi
+    od;
+    done = 0;
+    nv = 0;
+    v = 0;
+    tk = 0;
+    finish_batch()
+}
+
+/* as_loop_run: take one delivered wait; resume it, or call it back */
 inline run_one()
 {
     d_step {
@@ -502,25 +762,31 @@ inline run_one()
         w = i;
         mbox[me] = mbox[me] & ~(1 << w);
         i = 0;
-        assert(wloop[w] == me && state[w] == DONE);
-        state[w] = IDLE;
-        pending--;
-        ncb[w]++;
-        assert(ncb[w] == 1);
-        if
-        :: cancelled[w] -> st = ECANCELED
-        :: else -> st = wstatus[w]
-        fi;
-        /* status 0 <=> the grant came with the wait */
-        assert((st == 0) == (carried[w] != 0));
-        carried[w] = 0
+        assert(wloop[w] == me && (state[w] == DONE || state[w] == RESUME))
     };
     if
-    :: st == 0 -> acq = w
+    :: state[w] == RESUME -> rw_resume(w)
     :: else ->
+        d_step {
+            state[w] = IDLE;
+            pending--;
+            ncb[w]++;
+            assert(ncb[w] == 1);
+            if
+            :: cancelled[w] -> st = ECANCELED
+            :: else -> st = wstatus[w]
+            fi;
+            /* status 0 <=> the grant came with the wait */
+            assert((st == 0) == (carried[w] != 0));
+            carried[w] = 0
+        };
         if
-        :: wmode[w] == UG -> rw_unlock(U_UPREAD)   /* still upgradable */
-        :: else
+        :: st == 0 -> acq = w
+        :: else ->
+            if
+            :: wmode[w] == UG -> rw_unlock(U_UPREAD)   /* still upgradable */
+            :: else
+            fi
         fi
     fi;
     st = 0;
@@ -567,7 +833,8 @@ inline loop_body()
 proctype loop1()
 {
     byte me = 1;
-    byte v, nv, tk, h, i, k, w, r, m, st, op, batch, pending, cancel, acq, nxt;
+    byte v, nv, vv, tk, h, i, k, w, r, m, st, op, batch, pending, cancel, acq, nxt;
+    byte served, nw, qb;
     bit got, ok, done;
 
     if
@@ -582,7 +849,8 @@ proctype loop1()
 proctype loop2()
 {
     byte me = 2;
-    byte v, nv, tk, h, i, k, w, r, m, st, op, batch, pending, cancel, acq, nxt;
+    byte v, nv, vv, tk, h, i, k, w, r, m, st, op, batch, pending, cancel, acq, nxt;
+    byte served, nw, qb;
     bit got, ok, done;
 
     if
@@ -596,7 +864,9 @@ proctype loop2()
 /* A thread that runs no loop: gives back what it holds, then barges. */
 proctype t()
 {
-    byte v, nv, tk, h, i, k, m, batch;
+    byte me = 0;
+    byte v, nv, vv, tk, h, i, k, m, batch, n;
+    byte served, nw, qb;
     bit got, ok, done;
 
 #ifdef UPGRADE
@@ -604,11 +874,24 @@ proctype t()
 #else
     rw_unlock(U_WRITE);
 #endif
-    fast(RD);
-    if
-    :: got -> rw_unlock(U_READ)
-    :: else
-    fi;
+    n = 0;
+    do
+    :: n == BARGES -> break
+    :: else ->
+        n++;
+        if
+        :: fast(RD);
+           if
+           :: got -> rw_unlock(U_READ)
+           :: else
+           fi
+        :: fast(WR);
+           if
+           :: got -> rw_unlock(U_WRITE)
+           :: else
+           fi
+        fi
+    od;
     finished++
 }
 
@@ -627,12 +910,27 @@ active proctype monitor()
         assert(NREAD(word) == rg);
         /* RW1 */
         assert(((word & WAITERS) != 0) == (qlen > 0));
-        /* RW4: the head is not compatible with the holders */
-        assert(qlen == 0 || !COMPAT(wmode[q[0]], word));
-        /* RW5: an upgrade only at the head, with UPGRADABLE held */
+        /* RW4: the head is not compatible with the holders, unless woken
+         * waits are on their way */
+        assert(qlen == 0 || !COMPAT(wmode[q[0]], word) || (word & WOKEN) != 0);
+        /* RW5: an upgrade only at the head, with UPGRADABLE held; never
+         * woken */
         assert(qlen < 2 || wmode[q[1]] != UG);
         assert(qlen < 3 || wmode[q[2]] != UG);
-        assert(qlen == 0 || wmode[q[0]] != UG || (word & UPGRADABLE) != 0)
+        assert(qlen == 0 || wmode[q[0]] != UG || (word & UPGRADABLE) != 0);
+        assert(!(state[1] == RESUME && wmode[1] == UG) &&
+               !(state[2] == RESUME && wmode[2] == UG) &&
+               !(state[3] == RESUME && wmode[3] == UG));
+        /* RW7: WOKEN <=> woken waits on their way, counted */
+        assert(nwoken == NRESUME);
+        assert(((word & WOKEN) != 0) == (nwoken > 0));
+        assert(!IS_STRICT || nwoken == 0);
+        /* RW8: STARVING at the front; a STARVING or upgrade head is never
+         * compatible with the word */
+        assert(STARVING_AT_FRONT);
+        assert(qlen == 0 || !(STARV(q[0]) || wmode[q[0]] == UG) || !COMPAT(wmode[q[0]], word));
+        /* RW9: NOBARGE <=> the head holds firm (eventual) */
+        assert(((word & NOBARGE) != 0) == (!IS_STRICT && qlen > 0 && FIRM(q[0])))
     }
 }
 #endif
@@ -642,7 +940,7 @@ active proctype final()
 {
     atomic {
         finished == NPROC ->
-        assert(word == 0 && qlen == 0 && qlock == 0);
+        assert(word == 0 && qlen == 0 && qlock == 0 && nwoken == 0);
         assert(rg == 0 && wg == 0 && ug == 0);
         assert(mbox[1] == 0 && mbox[2] == 0);
         assert(ncb[1] == pend[1] && ncb[2] == pend[2] && ncb[3] == pend[3])

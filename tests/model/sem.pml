@@ -244,7 +244,7 @@
 
 /* ---- as_sem (as__prim layout) ------------------------------------------ */
 byte word = INIT_COUNT;  /* as__word: count | HANDOFF | WAITERS */
-byte woken;              /* as__prim.pad0: the claims of the RESUME waits */
+byte woken;              /* as__prim.aux: the claims of the RESUME waits */
 byte qlock;              /* as__lock: 0 free, else holder's _pid + 1 */
 byte q[MAXW];            /* as__head .. as__tail, head = q[0] */
 byte qlen;

@@ -193,10 +193,12 @@ static const char *prim_name[] = {"sem", "mutex", "cond-mutex", "cond", "event-a
 static struct {
     int threads, tasks, ops, cancel_pct, xcancel_pct, deadline_pct, blockers, timeout_s;
     uint64_t seed;
-    unsigned mutex_flags, sem_flags; /* --strict: the strict policies */
+    unsigned mutex_flags, sem_flags, rw_flags; /* the policies: eventual
+                                                  fairness (the rwlock's: its
+                                                  flag), --strict: strict FIFO */
     unsigned ring_flags; /* --defer-taskrun: SINGLE_ISSUER | DEFER_TASKRUN */
     bool close_mid, always_cb, cancel_lock, no_forget;
-} cfg = {2, 24, 400, 15, 10, 0, 1, 30, 1, 0, 0, 0, false, false, false, false};
+} cfg = {2, 24, 400, 15, 10, 0, 1, 30, 1, 0, 0, AS_RWLOCK_EVENTUAL_FAIR, 0, false, false, false, false};
 
 static as_sem sem, quiet_sem;
 static as_mutex mtx, cmtx;
@@ -2278,6 +2280,7 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--strict")) {
             cfg.mutex_flags = AS_MUTEX_STRICT_FIFO;
             cfg.sem_flags = AS_SEM_STRICT_FIFO;
+            cfg.rw_flags = AS_RWLOCK_STRICT_FIFO;
             continue;
         }
         if (!strcmp(a, "--close")) {
@@ -2337,9 +2340,9 @@ int main(int argc, char **argv)
         cfg.blockers < 0 || cfg.cancel_pct < 0 || cfg.xcancel_pct < 0 || cfg.deadline_pct < 0)
         usage();
     printf("stress: seed %" PRIu64 " threads %d tasks %d ops %d cancel %d%% xcancel %d%% "
-           "deadline %d%% blockers %d mutex %s%s%s%s%s%s (replay: --seed %" PRIu64 ")\n",
+           "deadline %d%% blockers %d mutex/rwlock %s%s%s%s%s%s (replay: --seed %" PRIu64 ")\n",
            cfg.seed, cfg.threads, cfg.tasks, cfg.ops, cfg.cancel_pct, cfg.xcancel_pct,
-           cfg.deadline_pct, cfg.blockers, cfg.mutex_flags ? "strict" : "default",
+           cfg.deadline_pct, cfg.blockers, cfg.mutex_flags ? "strict" : "eventual",
            cfg.close_mid ? " close-mid-run" : "",
            cfg.always_cb ? " always-callback(odd loops)" : "",
            cfg.cancel_lock ? " cancel-lock" : "", cfg.no_forget ? " no-forget" : "",
@@ -2349,7 +2352,7 @@ int main(int argc, char **argv)
     if (as_sem_init(&sem, SEM_PERMITS, cfg.sem_flags) || as_mutex_init(&mtx, cfg.mutex_flags) ||
         as_mutex_init(&cmtx, cfg.mutex_flags) || as_cond_init(&cond, 0) ||
         as_event_init(&ev_auto, 0) || as_event_init(&ev_manual, AS_EVENT_MANUAL_RESET) ||
-        as_sem_init(&quiet_sem, 0, 0) || as_rwlock_init(&rw, 0) ||
+        as_sem_init(&quiet_sem, 0, 0) || as_rwlock_init(&rw, cfg.rw_flags) ||
         as_barrier_init(&bar, BAR_PARTIES) || as_barrier_init(&bar_q, AS_BARRIER_PARTIES_MAX) ||
         as_latch_init(&latch, 0))
         FAIL("init");
