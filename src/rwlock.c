@@ -690,18 +690,7 @@ static void rw_requeue_starving(as_rwlock *rw, as_wait *w)
          h = h->as__next)
         pos = h;
     w->as__flags |= AS__F_STARVING;
-    w->as__prev = pos;
-    w->as__next = pos ? pos->as__next : rw->as__head;
-    if (w->as__next)
-        w->as__next->as__prev = w;
-    else
-        rw->as__tail = w;
-    if (pos)
-        pos->as__next = w;
-    else
-        rw->as__head = w;
-    as__q_count(P(rw), 1);
-    as__q_mark_queued(P(rw), w);
+    as__q_insert_before(P(rw), pos ? pos->as__next : rw->as__head, w);
 }
 
 /* kind->resume: a wait woken to retry arrived on its thread.  It takes its

@@ -1211,6 +1211,15 @@ void *th_release_thread(void *arg)
     return NULL;
 }
 
+void th_sem_release_from_thread(as_sem *s, uint32_t n)
+{
+    th_release ra = { s, n, 100 };
+    pthread_t t;
+    th_thread_start(&t, th_release_thread, &ra);
+    th_thread_join(t);
+    TH_RC(ra.rc, 0);
+}
+
 void th_notify_noop(void *ctx) { (void)ctx; }
 
 #ifdef _WIN32

@@ -426,6 +426,9 @@ typedef struct th_release {
     int rc;
 } th_release;
 void *th_release_thread(void *arg);
+/* as_sem_release(s, n) from a thread that runs no loop (for it every
+ * waiter is on another loop), joined: its wakes are sent.  Asserts 0. */
+void th_sem_release_from_thread(as_sem *s, uint32_t n);
 
 /* The calling thread's id, for th_wait_asleep (0 on Windows). */
 long th_thread_id(void);

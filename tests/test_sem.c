@@ -404,14 +404,7 @@ static void sem_value_max(void **state)
  * The waits below are on L, which this thread runs; the releases come from a
  * plain thread (no loop), so for them every waiter is on another loop. */
 
-static void release_from_thread(as_sem *s, uint32_t n)
-{
-    th_release ra = { s, n, 1 };
-    pthread_t t;
-    th_thread_start(&t, th_release_thread, &ra);
-    th_thread_join(t);
-    TH_RC(ra.rc, 0);
-}
+#define release_from_thread th_sem_release_from_thread
 
 static bool sem_queued_is_1(void *arg)
 {

@@ -81,14 +81,7 @@ static int iocp_teardown(void **state)
 
 /* Release from a thread that runs no loop, and wait until it returned (its
  * wake, post included, is done). */
-static void release_from_thread(as_sem *s, uint32_t n)
-{
-    th_release ra = { s, n, 100 };
-    pthread_t t;
-    th_thread_start(&t, th_release_thread, &ra);
-    th_thread_join(t);
-    TH_RC(ra.rc, 0);
-}
+#define release_from_thread th_sem_release_from_thread
 
 /* Dequeue exactly `want` packets from the port (watchdog), bypassing the
  * harness, which must hold none. */
