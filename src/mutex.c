@@ -306,11 +306,10 @@ static as_wait *mutex_pass_wake_locked(as_mutex *m)
 void as__mutex_resume(as_wait *w)
 {
     as_mutex *m = (as_mutex *)as__load(&w->as__obj, AS_RELAXED);
-    uint32_t v, state;
+    uint32_t v;
     int give_up = 0;
     as__q_lock(P(m));
     /* RESUME changes only under this lock: the state and flags are stable. */
-    state = as__load(&w->as__state, AS_RELAXED);
     v = as__load(&m->as__word, AS_RELAXED);
     if (w->as__flags & AS__F_GIVE_UP)
         give_up = w->as__status; /* cancelled or expired on its way */
@@ -318,9 +317,7 @@ void as__mutex_resume(as_wait *w)
         give_up = -ESHUTDOWN;
     if (give_up) {
         as_wait *next = mutex_pass_wake_locked(m);
-        w->as__status = give_up;
-        as__store(&w->as__state, AS__W_DONE | (state & AS__W_CANCEL),
-                  AS_RELEASE);
+        as__q_decide(P(m), w, give_up);
         as__q_unlock(P(m));
         as__wait_finish(w);
         if (next)
@@ -331,10 +328,7 @@ void as__mutex_resume(as_wait *w)
         if (!(v & M_LOCKED)) {
             if (as__cas(&m->as__word, &v, (v | M_LOCKED) & ~M_WOKEN,
                         AS_ACQUIRE, AS_RELAXED)) {
-                as__stat_inc(m->as__stats.acquired);
-                w->as__status = grant_status(w);
-                as__store(&w->as__state, AS__W_DONE | (state & AS__W_CANCEL),
-                          AS_RELEASE);
+                as__q_decide(P(m), w, grant_status(w));
                 as__q_unlock(P(m));
                 as__wait_finish(w);
                 return;

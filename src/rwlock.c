@@ -702,13 +702,12 @@ static void rw_resume(as_wait *w)
     as_rwlock *rw = (as_rwlock *)as__load(&w->as__obj, AS_RELAXED);
     as__batch done = {NULL, NULL};
     unsigned mode = w->as__n;
-    uint32_t v, nv, state, served = 0;
+    uint32_t v, nv, served = 0;
     int give_up = 0;
     bool take = false;
     as__q_lock(P(rw));
     /* RESUME changes only under this lock: the state and flags are stable;
      * so is CLOSED (set under it). */
-    state = as__load(&w->as__state, AS_RELAXED);
     RW_NWOKEN(rw)--;
     v = as__load(&rw->as__word, AS_RELAXED);
     if (w->as__flags & AS__F_GIVE_UP)
@@ -734,14 +733,7 @@ static void rw_resume(as_wait *w)
             break;
     }
     if (give_up || take) {
-        if (take) {
-            as__stat_inc(rw->as__stats.acquired);
-            w->as__status = 0;
-        } else {
-            w->as__status = give_up;
-        }
-        as__store(&w->as__state, AS__W_DONE | (state & AS__W_CANCEL),
-                  AS_RELEASE);
+        as__q_decide(P(rw), w, take ? 0 : give_up);
         as__batch_add(&done, w);
     } else {
         rw_requeue_starving(rw, w);

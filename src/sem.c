@@ -417,11 +417,9 @@ static void sem_resume(as_wait *w)
 {
     as_sem *s = (as_sem *)as__load(&w->as__obj, AS_RELAXED);
     as__batch done = {NULL, NULL};
-    uint32_t state;
     int status = 0;
     as__q_lock(P(s));
     /* RESUME changes only under this lock: the state and flags are stable. */
-    state = as__load(&w->as__state, AS_RELAXED);
     s->as__aux -= w->as__n;
     if (w->as__flags & AS__F_GIVE_UP)
         status = w->as__status;
@@ -429,9 +427,7 @@ static void sem_resume(as_wait *w)
         status = -ESHUTDOWN;
     if (status != 0) {
         (void)sem_settle_locked(s, 0, 0, &done);
-    } else if (sem_settle_locked(s, 0, w->as__n, &done)) {
-        as__stat_inc(s->as__stats.acquired);
-    } else {
+    } else if (!sem_settle_locked(s, 0, w->as__n, &done)) {
         /* Barged: back to the front, behind the waits that came back
          * STARVING before it and ahead of every wait that was behind it
          * when it was woken; the grant sets HANDOFF (and may serve the
@@ -446,8 +442,7 @@ static void sem_resume(as_wait *w)
         as__batch_finish(&done);
         return;
     }
-    w->as__status = status;
-    as__store(&w->as__state, AS__W_DONE | (state & AS__W_CANCEL), AS_RELEASE);
+    as__q_decide(P(s), w, status);
     as__q_unlock(P(s));
     as__wait_finish(w);
     as__batch_finish(&done);

@@ -128,6 +128,28 @@ static inline void as__q_push_head(as__prim *p, as_wait *w)
     as__q_insert_before(p, p->head, w);
 }
 
+/* A wait's outcome in p, decided: the counters and the done probe.  Every
+ * wait that queued in p passes here exactly once (from as__q_remove, or from
+ * as__q_decide for a wait woken to retry); a granted wait of another
+ * thread's loop is a hand-off. */
+static inline void as__q_count_done(as__prim *p, as_wait *w, int status)
+{
+    if (status == 0 || w->as__home != (void *)p) {
+        as__stat_inc(p->stats.acquired);
+        if (as__load(&w->as__loop->as__owner, AS_RELAXED) != as__thread_token()) {
+            as__stat_inc(p->stats.handoffs);
+            AS_PROBE3(handoff, p, w, w->as__loop);
+        }
+    } else if (status == -ECANCELED) {
+        as__stat_inc(p->stats.cancelled);
+    } else if (status == -ETIMEDOUT) {
+        as__stat_inc(p->stats.timed_out);
+    } else if (status == -ESHUTDOWN) {
+        as__stat_inc(p->stats.shut_down);
+    }
+    AS_PROBE4(done, p, w, w->as__kind->name, status);
+}
+
 /* Unlink w (QUEUED in p), decide its status and mark it `state` (DONE or
  * RESUME), keeping its CANCEL bit (nobody else writes a QUEUED state: it
  * is stable under the lock).  The release store publishes the status. */
@@ -146,24 +168,26 @@ static inline void as__q_remove(as__prim *p, as_wait *w, uint32_t state,
     w->as__next = w->as__prev = NULL;
     as__q_count(p, -1);
     w->as__status = status;
-    if (state == AS__W_DONE) {
-        /* counters and probes: the wait's outcome in this queue */
-        if (status == 0 || w->as__home != (void *)p) {
-            as__stat_inc(p->stats.acquired);
-            if (as__load(&w->as__loop->as__owner, AS_RELAXED) != as__thread_token()) {
-                as__stat_inc(p->stats.handoffs);
-                AS_PROBE3(handoff, p, w, w->as__loop);
-            }
-        } else if (status == -ECANCELED) {
-            as__stat_inc(p->stats.cancelled);
-        } else if (status == -ETIMEDOUT) {
-            as__stat_inc(p->stats.timed_out);
-        } else if (status == -ESHUTDOWN) {
-            as__stat_inc(p->stats.shut_down);
-        }
-        AS_PROBE4(done, p, w, w->as__kind->name, status);
-    }
+    if (state == AS__W_DONE)
+        as__q_count_done(p, w, status);
     as__store(&w->as__state, state | (old & AS__W_CANCEL), AS_RELEASE);
+}
+
+/* A wait woken to retry (RESUME, out of the queue), arrived on its thread,
+ * is decided: `status` (0 granted, or why it gave up), counted once, DONE
+ * keeping its CANCEL bit.  A wait cancelled on its way carries the CANCEL
+ * bit, and the loop counts that cancel when it runs the callback (X1, as
+ * for a wait cancelled after its grant): only the probe here.  Queue lock
+ * held: a RESUME state changes only under it. */
+static inline void as__q_decide(as__prim *p, as_wait *w, int status)
+{
+    uint32_t old = as__load(&w->as__state, AS_RELAXED);
+    w->as__status = status;
+    if (status == -ECANCELED && (old & AS__W_CANCEL))
+        AS_PROBE4(done, p, w, w->as__kind->name, status);
+    else
+        as__q_count_done(p, w, status);
+    as__store(&w->as__state, AS__W_DONE | (old & AS__W_CANCEL), AS_RELEASE);
 }
 
 /* A list of finished waits collected under the lock, finished after it. */
