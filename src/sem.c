@@ -154,20 +154,32 @@ static inline bool sem_direct(const as_wait *h, bool strict, const void *me)
            as__load(&h->as__loop->as__owner, AS_RELAXED) == me;
 }
 
-/* The grant: serve the queue from its head while the head fits in the
- * permits not promised to woken waits (S1), `extra` permits being added by
- * a release (the caller checked that they fit), `take` permits being taken
- * for a woken wait that arrived (in the same CAS as the bits, so no
- * newcomer passes the queue between its take and the new bits).  Queue
- * lock held.  Served waits are collected in `done` (DONE with their
- * permits, or RESUME).  false (nothing changed): fewer than `take` permits
- * are in the word. */
-static bool sem_settle_locked(as_sem *s, uint32_t extra, uint32_t take,
-                              as__batch *done)
+/* Serve h, the head, which fits: directly (DONE with its permits) or woken
+ * to retry (RESUME).  The caller accounts for its permits.  Queue lock
+ * held. */
+static inline void sem_serve(as_sem *s, as_wait *h, bool direct,
+                             as__batch *done)
+{
+    if (direct) {
+        as__q_take(P(s), h, 0, done);
+    } else {
+        as__q_remove(P(s), h, AS__W_RESUME, 0);
+        as__batch_add(done, h);
+    }
+}
+
+/* sem_settle_locked when a barger may write the word (WAITERS and HANDOFF
+ * not both set, S2): a barger may lower COUNT meanwhile (or, WAITERS
+ * clear, a release raise it; nobody sets a bit without the lock).  Plan
+ * from one value, commit with a CAS, and on failure plan again from the new
+ * value (the queue cannot change: we hold the lock); then serve the waits
+ * planned. */
+static AS__NOINLINE bool sem_settle_cas(as_sem *s, uint32_t v, uint32_t extra,
+                                        uint32_t take, as__batch *done)
 {
     bool strict = sem_strict(s);
     const void *me = strict ? NULL : as__thread_token();
-    uint32_t v = as__load(&s->as__word, AS_RELAXED), c, woken;
+    uint32_t c, woken;
     as_wait *h, *stop;
     for (;;) {
         int64_t avail;
@@ -189,28 +201,54 @@ static bool sem_settle_locked(as_sem *s, uint32_t extra, uint32_t take,
             }
         }
         stop = h;
-        /* S2: with WAITERS and HANDOFF set nobody else writes the word (a
-         * store will do); otherwise a barger may lower COUNT meanwhile (or,
-         * WAITERS clear, a release raise it): CAS, and on failure plan
-         * again from the new value (the queue cannot change: we hold the
-         * lock). */
-        if ((v & (SEM_WAITERS | SEM_HANDOFF)) == (SEM_WAITERS | SEM_HANDOFF)) {
-            as__store(&s->as__word, c | sem_bits(s, stop, woken), AS_RELEASE);
-            break;
-        }
         if (as__cas(&s->as__word, &v, c | sem_bits(s, stop, woken), AS_ACQ_REL,
                     AS_RELAXED))
             break;
     }
     while ((h = s->as__head) != stop) {
-        if (h->as__flags & AS__F_DIRECT) {
-            h->as__flags &= ~AS__F_DIRECT;
-            as__q_take(P(s), h, 0, done);
-        } else {
-            as__q_remove(P(s), h, AS__W_RESUME, 0);
-            as__batch_add(done, h);
-        }
+        bool direct = (h->as__flags & AS__F_DIRECT) != 0;
+        h->as__flags &= ~AS__F_DIRECT;
+        sem_serve(s, h, direct, done);
     }
+    s->as__aux = woken;
+    return true;
+}
+
+/* The grant: serve the queue from its head while the head fits in the
+ * permits not promised to woken waits (S1), `extra` permits being added by
+ * a release (the caller checked that they fit), `take` permits being taken
+ * for a woken wait that arrived (in the same CAS as the bits, so no
+ * newcomer passes the queue between its take and the new bits).  Queue
+ * lock held.  Served waits are collected in `done` (DONE with their
+ * permits, or RESUME).  false (nothing changed): fewer than `take` permits
+ * are in the word. */
+static bool sem_settle_locked(as_sem *s, uint32_t extra, uint32_t take,
+                              as__batch *done)
+{
+    uint32_t v = as__load(&s->as__word, AS_RELAXED), c, woken;
+    bool strict;
+    const void *me;
+    as_wait *h;
+    if ((v & (SEM_WAITERS | SEM_HANDOFF)) != (SEM_WAITERS | SEM_HANDOFF))
+        return sem_settle_cas(s, v, extra, take, done);
+    /* S2: with WAITERS and HANDOFF set nobody else writes the word, and
+     * nobody reads it without the lock but to fail into the slow path:
+     * serve in one pass, then store (the hand-off path). */
+    if ((v & SEM_COUNT) + extra < take)
+        return false;
+    strict = sem_strict(s);
+    me = strict ? NULL : as__thread_token();
+    c = (v & SEM_COUNT) + extra - take;
+    woken = s->as__aux;
+    while ((h = s->as__head) && h->as__n <= (int64_t)c - woken) {
+        bool direct = sem_direct(h, strict, me);
+        if (direct)
+            c -= h->as__n;
+        else
+            woken += h->as__n;
+        sem_serve(s, h, direct, done);
+    }
+    as__store(&s->as__word, c | sem_bits(s, h, woken), AS_RELEASE);
     s->as__aux = woken;
     return true;
 }
