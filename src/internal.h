@@ -37,6 +37,7 @@
 
 #define AS__LOOP_MAGIC 0x4c4f4f50u
 #define AS__NOINLINE __attribute__((noinline))
+#define AS__ALWAYS_INLINE inline __attribute__((always_inline))
 
 /* ---- wait states (as_wait.as__state, atomic) ----
  *

@@ -221,9 +221,10 @@ static AS__NOINLINE bool sem_settle_cas(as_sem *s, uint32_t v, uint32_t extra,
  * newcomer passes the queue between its take and the new bits).  Queue
  * lock held.  Served waits are collected in `done` (DONE with their
  * permits, or RESUME).  false (nothing changed): fewer than `take` permits
- * are in the word. */
-static bool sem_settle_locked(as_sem *s, uint32_t extra, uint32_t take,
-                              as__batch *done)
+ * are in the word.  Inlined: the release's hand-off path is this and the
+ * caller's lock, nothing else. */
+static AS__ALWAYS_INLINE bool sem_settle_locked(as_sem *s, uint32_t extra,
+                                                uint32_t take, as__batch *done)
 {
     uint32_t v = as__load(&s->as__word, AS_RELAXED), c, woken;
     bool strict;
