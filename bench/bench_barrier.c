@@ -46,15 +46,12 @@ struct shared {
     as_barrier bar;
     pthread_barrier_t pbar;
     _Atomic int decision[2];
-    _Alignas(64) _Atomic int ready;
-    _Atomic int go;
-    _Atomic int stop;
+    struct window win;
 };
 
 struct party {
     struct shared *sh;
     int bk, id;
-    pthread_t th;
     struct bloop b;
     as_wait w;
     bool done;
@@ -100,9 +97,7 @@ static void *loop_main(void *arg)
     struct shared *sh = p->sh;
     pin_cpu(p->id);
     bloop_init(&p->b, p->bk);
-    atomic_fetch_add(&sh->ready, 1);
-    while (!atomic_load_explicit(&sh->go, memory_order_acquire))
-        sched_yield();
+    window_enter(&sh->win);
     arrive(p);
     for (;;) {
         as_loop_run(&p->b.loop);
@@ -119,9 +114,7 @@ static void *thread_main(void *arg)
     struct party *p = arg;
     struct shared *sh = p->sh;
     pin_cpu(p->id);
-    atomic_fetch_add(&sh->ready, 1);
-    while (!atomic_load_explicit(&sh->go, memory_order_acquire))
-        sched_yield();
+    window_enter(&sh->win);
     for (uint64_t g = 0;; g++) {
         bool leader;
         if (sh->impl == I_PTHREAD) {
@@ -138,8 +131,7 @@ static void *thread_main(void *arg)
         if (leader) {
             p->led++;
             atomic_store_explicit(&sh->decision[g & 1],
-                                  atomic_load_explicit(&sh->stop,
-                                                       memory_order_relaxed),
+                                  window_closed(&sh->win),
                                   memory_order_relaxed);
         }
         if (g >= 1 && atomic_load_explicit(&sh->decision[(g - 1) & 1],
@@ -153,7 +145,8 @@ static double measure(int impl, int bk, double ms)
 {
     struct shared *sh = aligned_alloc(64, (sizeof *sh + 63) & ~(size_t)63);
     struct party *ps = aligned_alloc(64, sizeof *ps * 2);
-    uint64_t t0, t1, gens;
+    struct window_span sp;
+    uint64_t gens;
 
     if (!sh || !ps)
         die("out of memory");
@@ -167,21 +160,13 @@ static double measure(int impl, int bk, double ms)
         ps[i].sh = sh;
         ps[i].bk = bk;
         ps[i].id = i;
-        if (pthread_create(&ps[i].th, NULL,
-                           impl == I_LOOPS ? loop_main : thread_main, &ps[i]) != 0)
-            die("pthread_create");
     }
-    while (atomic_load(&sh->ready) < 2)
-        sched_yield();
-    t0 = now_ns();
-    atomic_store_explicit(&sh->go, 1, memory_order_release);
-    sleep_ms(ms);
-    atomic_store_explicit(&sh->stop, 1, memory_order_relaxed);
-    t1 = now_ns();
+    window_start(&sh->win, 2, impl == I_LOOPS ? loop_main : thread_main, ps,
+                 sizeof *ps);
+    sp = window_time(&sh->win, ms);
     if (impl == I_LOOPS)
         check(as_barrier_close(&sh->bar), "as_barrier_close");
-    for (int i = 0; i < 2; i++)
-        pthread_join(ps[i].th, NULL);
+    window_join(&sh->win);
     gens = ps[0].led + ps[1].led;
     /* every generation has exactly one leader, and both parties passed it */
     if (ps[0].passed + ps[1].passed != 2 * gens ||
@@ -195,7 +180,7 @@ static double measure(int impl, int bk, double ms)
     free(sh);
     /* the loops count a few generations past t1 (until the close), the
      * threads one or two: negligible in the window */
-    return (double)gens * 1e9 / (double)(t1 - t0);
+    return (double)gens * 1e9 / (double)sp.wall_ns;
 }
 
 int main(int argc, char **argv)

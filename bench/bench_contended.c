@@ -74,9 +74,7 @@ struct shared {
     sem_t psem;
     int efd;          /* P_EVENTFD: the lock (semaphore mode, 1 = free) */
     uint64_t guarded; /* incremented under the mutex */
-    _Alignas(64) _Atomic int ready;
-    _Atomic int go;
-    _Atomic int stop;
+    struct window win;
 };
 
 struct cloop;
@@ -91,7 +89,6 @@ struct ctask {
 struct cloop {
     struct shared *sh;
     int bk, id;
-    pthread_t th;
     struct bloop b;
     struct ctask tasks[TASKS];
     struct ctask *held;   /* release at the next iteration ("hold") */
@@ -180,16 +177,14 @@ static void *loop_main(void *arg)
     l->b.on_cqe = on_efd_cqe;
     for (int i = 0; i < TASKS; i++)
         l->tasks[i].l = l;
-    atomic_fetch_add(&sh->ready, 1);
-    while (!atomic_load_explicit(&sh->go, memory_order_acquire))
-        sched_yield(); /* before the window: leave the CPU to the others */
+    window_enter(&sh->win);
     for (int i = 0; i < TASKS; i++)
         task_request(&l->tasks[i]);
     for (;;) {
         struct ctask *held = l->held, *again = l->again;
         l->held = l->again = NULL;
         if (!l->stopping &&
-            atomic_load_explicit(&sh->stop, memory_order_relaxed))
+            window_closed(&sh->win))
             l->stopping = true;
         while (held) {
             struct ctask *t = held;
@@ -222,7 +217,6 @@ static void *loop_main(void *arg)
 
 struct bthread {
     struct shared *sh;
-    pthread_t th;
     uint64_t acq;
 } __attribute__((aligned(64)));
 
@@ -231,18 +225,16 @@ static void *base_main(void *arg)
     struct bthread *bt = arg;
     struct shared *sh = bt->sh;
     uint64_t n = 0;
-    atomic_fetch_add(&sh->ready, 1);
-    while (!atomic_load_explicit(&sh->go, memory_order_acquire))
-        sched_yield(); /* before the window: leave the CPU to the others */
+    window_enter(&sh->win);
     if (is_sem(sh->prim)) {
-        while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
+        while (!window_closed(&sh->win)) {
             while (sem_wait(&sh->psem) != 0)
                 ;
             n++;
             sem_post(&sh->psem);
         }
     } else {
-        while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
+        while (!window_closed(&sh->win)) {
             pthread_mutex_lock(&sh->pmutex);
             n++;
             sh->guarded++;
@@ -268,8 +260,8 @@ static struct sample measure(int prim, bool hold, int nloops, int bk, double ms)
     int nthreads = nloops > 0 ? nloops : BASE_THREADS;
     struct cloop *loops = NULL;
     struct bthread *bts = NULL;
-    uint64_t t0, t1, c0, c1, acq = 0;
-    long s0, s1;
+    uint64_t acq = 0;
+    struct window_span sp;
     struct sample out;
 
     if (!sh)
@@ -296,50 +288,28 @@ static struct sample measure(int prim, bool hold, int nloops, int bk, double ms)
             loops[i].sh = sh;
             loops[i].bk = bk;
             loops[i].id = i;
-            if (pthread_create(&loops[i].th, NULL, loop_main, &loops[i]) != 0)
-                die("pthread_create");
         }
+        window_start(&sh->win, nloops, loop_main, loops, sizeof *loops);
     } else {
         bts = aligned_alloc(64, sizeof *bts * BASE_THREADS);
         if (!bts)
             die("out of memory");
         memset(bts, 0, sizeof *bts * BASE_THREADS);
-        for (int i = 0; i < BASE_THREADS; i++) {
+        for (int i = 0; i < BASE_THREADS; i++)
             bts[i].sh = sh;
-            if (pthread_create(&bts[i].th, NULL, base_main, &bts[i]) != 0)
-                die("pthread_create");
-        }
+        window_start(&sh->win, BASE_THREADS, base_main, bts, sizeof *bts);
     }
-    while (atomic_load(&sh->ready) < nthreads)
-        sched_yield();
-    s0 = ctx_switches();
-    c0 = cpu_ns();
-    t0 = now_ns();
-    atomic_store_explicit(&sh->go, 1, memory_order_release);
-    sleep_ms(ms); /* times the window; the workers need nothing from us */
-    atomic_store_explicit(&sh->stop, 1, memory_order_relaxed);
-    t1 = now_ns();
-    c1 = cpu_ns();
-    s1 = ctx_switches();
-
-    for (int i = 0; i < nthreads; i++) {
-        if (nloops > 0) {
-            pthread_join(loops[i].th, NULL);
-            acq += loops[i].acq;
-        } else {
-            pthread_join(bts[i].th, NULL);
-            acq += bts[i].acq;
-        }
-    }
+    sp = window_time(&sh->win, ms);
+    window_join(&sh->win);
+    for (int i = 0; i < nthreads; i++)
+        acq += nloops > 0 ? loops[i].acq : bts[i].acq;
     if (!is_sem(prim) && sh->guarded != acq)
         die("contended: mutual exclusion broken: %llu guarded increments, "
             "%llu acquisitions", (unsigned long long)sh->guarded,
             (unsigned long long)acq);
-    /* workers count up to when they see `stop`: a few acquisitions after t1
-     * at most, negligible in a window of this length */
-    out.rate = (double)acq * 1e9 / (double)(t1 - t0);
-    out.cpu_per_acq = acq ? (double)(c1 - c0) / (double)acq : NAN;
-    out.csw_per_k = acq ? (double)(s1 - s0) * 1000.0 / (double)acq : NAN;
+    out.rate = (double)acq * 1e9 / (double)sp.wall_ns;
+    out.cpu_per_acq = acq ? (double)sp.cpu_ns / (double)acq : NAN;
+    out.csw_per_k = acq ? (double)sp.csw * 1000.0 / (double)acq : NAN;
 
     check(as_sem_destroy(&sh->sem), "as_sem_destroy");
     check(as_mutex_destroy(&sh->mutex), "as_mutex_destroy");

@@ -139,9 +139,7 @@ struct shared {
     as_rwlock rw;
     pthread_rwlock_t prw;
     uint64_t guarded; /* incremented by writers, read by readers */
-    _Alignas(64) _Atomic int ready;
-    _Atomic int go;
-    _Atomic int stop;
+    struct window win;
 };
 
 struct rloop;
@@ -158,7 +156,6 @@ struct rtask {
 struct rloop {
     struct shared *sh;
     int bk, id;
-    pthread_t th;
     struct bloop b;
     struct rtask tasks[TASKS];
     struct rtask *held;  /* release at the next iteration ("hold") */
@@ -233,16 +230,14 @@ static void *loop_main(void *arg)
         l->tasks[i].l = l;
         l->tasks[i].op = (uint64_t)(l->id * TASKS + i);
     }
-    atomic_fetch_add(&sh->ready, 1);
-    while (!atomic_load_explicit(&sh->go, memory_order_acquire))
-        sched_yield();
+    window_enter(&sh->win);
     for (int i = 0; i < TASKS; i++)
         task_request(&l->tasks[i]);
     for (;;) {
         struct rtask *held = l->held, *again = l->again;
         l->held = l->again = NULL;
         if (!l->stopping &&
-            atomic_load_explicit(&sh->stop, memory_order_relaxed))
+            window_closed(&sh->win))
             l->stopping = true;
         while (held) {
             struct rtask *t = held;
@@ -274,7 +269,6 @@ static void *loop_main(void *arg)
 
 struct bthread {
     struct shared *sh;
-    pthread_t th;
     int id;
     uint64_t ops, writes, seen;
     struct hist hr, hw;
@@ -285,10 +279,8 @@ static void *base_main(void *arg)
     struct bthread *bt = arg;
     struct shared *sh = bt->sh;
     uint64_t n = 0, w = 0, seen = 0, op = (uint64_t)bt->id;
-    atomic_fetch_add(&sh->ready, 1);
-    while (!atomic_load_explicit(&sh->go, memory_order_acquire))
-        sched_yield();
-    while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
+    window_enter(&sh->win);
+    while (!window_closed(&sh->win)) {
         uint64_t t0 = ++op % 7 == 0 ? now_ns() : 0;
         if (op % sh->every == 0) {
             pthread_rwlock_wrlock(&sh->prw);
@@ -327,8 +319,8 @@ static struct sample measure(int mix, bool hold, int nloops, int bk, double ms,
     int nthreads = nloops > 0 ? nloops : BASE_THREADS;
     struct rloop *loops = NULL;
     struct bthread *bts = NULL;
-    uint64_t t0, t1, c0, c1, ops = 0, writes = 0, wtotal = 0;
-    long s0, s1;
+    uint64_t ops = 0, writes = 0, wtotal = 0;
+    struct window_span sp;
     struct sample out;
     static struct hist hr, hw;
 
@@ -351,9 +343,8 @@ static struct sample measure(int mix, bool hold, int nloops, int bk, double ms,
             loops[i].sh = sh;
             loops[i].bk = bk;
             loops[i].id = i;
-            if (pthread_create(&loops[i].th, NULL, loop_main, &loops[i]) != 0)
-                die("pthread_create");
         }
+        window_start(&sh->win, nloops, loop_main, loops, sizeof *loops);
     } else {
         bts = aligned_alloc(64, sizeof *bts * BASE_THREADS);
         if (!bts)
@@ -362,34 +353,22 @@ static struct sample measure(int mix, bool hold, int nloops, int bk, double ms,
         for (int i = 0; i < BASE_THREADS; i++) {
             bts[i].sh = sh;
             bts[i].id = i;
-            if (pthread_create(&bts[i].th, NULL, base_main, &bts[i]) != 0)
-                die("pthread_create");
         }
+        window_start(&sh->win, BASE_THREADS, base_main, bts, sizeof *bts);
     }
-    while (atomic_load(&sh->ready) < nthreads)
-        sched_yield();
-    s0 = ctx_switches();
-    c0 = cpu_ns();
-    t0 = now_ns();
-    atomic_store_explicit(&sh->go, 1, memory_order_release);
-    sleep_ms(ms); /* times the window; the workers need nothing from us */
-    atomic_store_explicit(&sh->stop, 1, memory_order_relaxed);
-    t1 = now_ns();
-    c1 = cpu_ns();
-    s1 = ctx_switches();
+    sp = window_time(&sh->win, ms);
+    window_join(&sh->win);
 
     memset(&hr, 0, sizeof hr);
     memset(&hw, 0, sizeof hw);
     for (int i = 0; i < nthreads; i++) {
         if (nloops > 0) {
-            pthread_join(loops[i].th, NULL);
             ops += loops[i].ops;
             writes += loops[i].writes;
             wtotal += loops[i].wall;
             hmerge(&hr, &loops[i].hr);
             hmerge(&hw, &loops[i].hw);
         } else {
-            pthread_join(bts[i].th, NULL);
             ops += bts[i].ops;
             writes += bts[i].writes;
             wtotal += bts[i].writes;
@@ -400,10 +379,10 @@ static struct sample measure(int mix, bool hold, int nloops, int bk, double ms,
     if (sh->guarded != wtotal)
         die("rwlock: writers not exclusive: counter %llu, %llu writes",
             (unsigned long long)sh->guarded, (unsigned long long)wtotal);
-    out.rate = (double)ops * 1e9 / (double)(t1 - t0);
+    out.rate = (double)ops * 1e9 / (double)sp.wall_ns;
     out.write_share = ops ? (double)writes / (double)ops : NAN;
-    out.cpu_per_op = ops ? (double)(c1 - c0) / (double)ops : NAN;
-    out.csw_per_k = ops ? (double)(s1 - s0) * 1000.0 / (double)ops : NAN;
+    out.cpu_per_op = ops ? (double)sp.cpu_ns / (double)ops : NAN;
+    out.csw_per_k = ops ? (double)sp.csw * 1000.0 / (double)ops : NAN;
     out.r50 = hpct(&hr, 0.5);
     out.r99 = hpct(&hr, 0.99);
     out.r999 = hpct(&hr, 0.999);

@@ -150,6 +150,52 @@ void sleep_ms(double ms)
         ;
 }
 
+void window_start(struct window *w, int n, void *(*fn)(void *), void *args,
+                  size_t stride)
+{
+    if (n > WINDOW_MAX_THREADS)
+        die("window: %d threads (at most %d)", n, WINDOW_MAX_THREADS);
+    atomic_store(&w->ready, 0);
+    atomic_store(&w->go, 0);
+    atomic_store(&w->stop, 0);
+    w->n = n;
+    for (int i = 0; i < n; i++)
+        if (pthread_create(&w->th[i], NULL, fn, (char *)args + (size_t)i * stride) != 0)
+            die("pthread_create");
+}
+
+void window_enter(struct window *w)
+{
+    atomic_fetch_add(&w->ready, 1);
+    while (!atomic_load_explicit(&w->go, memory_order_acquire))
+        sched_yield(); /* before the window: leave the CPU to the others */
+}
+
+struct window_span window_time(struct window *w, double ms)
+{
+    struct window_span sp;
+    uint64_t t0, c0;
+    long s0;
+    while (atomic_load(&w->ready) < w->n)
+        sched_yield();
+    s0 = ctx_switches();
+    c0 = cpu_ns();
+    t0 = now_ns();
+    atomic_store_explicit(&w->go, 1, memory_order_release);
+    sleep_ms(ms); /* times the window; the workers need nothing from us */
+    atomic_store_explicit(&w->stop, 1, memory_order_relaxed);
+    sp.wall_ns = now_ns() - t0;
+    sp.cpu_ns = cpu_ns() - c0;
+    sp.csw = ctx_switches() - s0;
+    return sp;
+}
+
+void window_join(struct window *w)
+{
+    for (int i = 0; i < w->n; i++)
+        pthread_join(w->th[i], NULL);
+}
+
 int online_cpus(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);

@@ -22,7 +22,9 @@
 #include <liburing.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -84,6 +86,41 @@ void sleep_ms(double ms);
 /* Pin the calling thread to CPU (cpu % online CPUs).  Best effort. */
 void pin_cpu(int cpu);
 int online_cpus(void);
+
+/* ---- a measurement window over worker threads ----
+ *
+ * The main thread starts the workers (window_start); each announces itself
+ * and waits for the window to open (window_enter), then works until the
+ * window closes (window_closed).  window_time waits for every worker, opens
+ * the window, times it (the main thread sleeps: it takes no part), closes
+ * it and returns what the process spent meanwhile; window_join joins.  The
+ * workers count up to when they see the close: a few operations past the
+ * window at most, negligible in a window of this length. */
+enum { WINDOW_MAX_THREADS = 16 };
+
+struct window {
+    _Alignas(64) _Atomic int ready;
+    _Atomic int go;
+    _Atomic int stop;
+    int n;
+    pthread_t th[WINDOW_MAX_THREADS];
+};
+
+struct window_span {
+    uint64_t wall_ns, cpu_ns; /* elapsed, and CPU time of the process */
+    long csw;                 /* context switches of the process */
+};
+
+/* Start n threads running fn(args + i * stride), i = 0..n-1. */
+void window_start(struct window *w, int n, void *(*fn)(void *), void *args,
+                  size_t stride);
+void window_enter(struct window *w);
+static inline bool window_closed(struct window *w)
+{
+    return atomic_load_explicit(&w->stop, memory_order_relaxed) != 0;
+}
+struct window_span window_time(struct window *w, double ms);
+void window_join(struct window *w);
 
 /* ---- statistics ---- */
 
