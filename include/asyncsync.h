@@ -223,6 +223,10 @@ struct as_loop_options {
 #define AS_CAP_RING_WAKE  0x2u  /* wake other uring loops with a message
                                    (MSG_RING SQE) on this loop's ring
                                    instead of futex(2) */
+#define AS_CAP_PSHARED    0x4u  /* *_async / *_until waits on AS_PSHARED
+                                   objects: each parks as one
+                                   IORING_OP_FUTEX_WAIT on a shared word
+                                   (uring backend only, Linux 6.7+) */
 
 struct as_loop {
     void *data;                 /* public: the caller's, never touched */
@@ -248,6 +252,8 @@ struct as_loop {
     uint64_t as__st[8];         /* as_loop_counters (loop thread; notifies atomic) */
     as_loop *as__msg_to[16];    /* uring: target of each wake message in flight */
     uint32_t as__msg_busy;      /* uring: bitmap of busy as__msg_to slots */
+    as_wait *as__farm;          /* loop thread: waits whose kernel wait
+                                   (AS_PSHARED) is still to be armed */
     /* Written by other threads: kept off the loop thread's cache line by
      * padding, not by alignment, so a malloc()ed as_loop is fine. */
     char as__pad[64];
