@@ -94,8 +94,6 @@ static inline uint32_t as__wait_base(uint32_t state)
 #define AS__F_FWAIT 0x400u    /* a kernel wait (backend fwait) is armed for
                                  it: its CQE is still to come (P8).  Loop
                                  thread only */
-#define AS__F_OVF 0x800u      /* pshared: parked on the object's overflow
-                                 word, not in a slot (loop thread only) */
 
 /* ---- primitives share one layout (AS__PRIM_FIELDS in asyncsync.h) ---- */
 typedef struct as__prim {
