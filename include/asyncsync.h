@@ -593,12 +593,22 @@ typedef struct as_waiter_info {
  *   version (or a 32-bit process) wrote returns -EPROTO.
  *   Death: a process killed while it holds permits takes them with it
  *   (as with sem_t; release them from a process that knows).  A process
- *   killed while holding the object's internal lock is detected by the
- *   next contender (its pid and start time), which takes the lock over and
- *   completes or rolls back the grant it was making.  A process killed
- *   while *waiting* keeps its slot for now (reclaiming the slots of dead
- *   waiters, docs/pshared.md 9, is not built yet): a grant made to it is
- *   lost with it, and its slot stays taken.
+ *   killed while waiting takes nothing with it: the waits of the living
+ *   run a health check (a tick of their own loop, or of the blocking
+ *   thread's futex timeout: 10 ms after parking, doubling up to 1 s) that
+ *   frees the slots of dead processes (dead: its pid gone, or reused by a
+ *   process with another start time) and gives back a grant made to one
+ *   that died before it claimed it.  A process killed while holding the
+ *   object's internal lock is detected by the next contender, which takes
+ *   the lock over and completes or rolls back what it was doing.  A holder
+ *   of that lock that is alive but stopped (SIGSTOP, a debugger) delays
+ *   every process that needs it, as any stopped lock holder does.
+ *   Detection latency: up to the current tick interval (10 ms to 1 s).
+ *   A process killed while waiting in the overflow area leaves its count
+ *   there (a hint: it costs spurious wake-ups), and as_sem_destroy then
+ *   returns -EBUSY for good: size the slots.
+ *   Alignment: the object holds a 64-bit atomic state at offset 0: place
+ *   it 8-byte aligned (mmap's pages are).
  * ------------------------------------------------------------------------- */
 
 /* In the flags of as_sem_init: the object is shared between processes. */

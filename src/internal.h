@@ -175,6 +175,13 @@ struct as__kind {
      * negative errno).  Re-read the word and decide: finish w, or arm
      * again.  NULL for kinds that never park in the kernel. */
     void (*fwake)(as_wait *w, int res);
+    /* The wait's loop thread: its heap deadline came (as__timer_expire,
+     * which took it out of the heap), for a kind that keeps a timing of its
+     * own there (a process-shared wait's health tick, docs/pshared.md 9.1):
+     * expire it (as__wait_expire) or put it back with as__timer_add.
+     * Returns true when it expired the wait.  NULL: the deadline is the
+     * wait's own and the loop expires it. */
+    bool (*tick)(as_wait *w, uint64_t now);
     /* The wait's home is not an as__prim (a process-shared object, whose
      * layout has no counters): the loop must not count into it. */
     bool pshared;

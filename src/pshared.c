@@ -186,10 +186,22 @@ uint32_t as__ps_slot_alloc(as__ps *ps, uint32_t nslots, uint32_t me)
     return UINT32_MAX;
 }
 
+bool as__ps_slot_alloc_probe(as__ps *ps, uint32_t nslots)
+{
+    for (uint32_t i = 0; i < nslots; i++)
+        if (as__load(&as__ps_slot_at(ps, i)->who, AS_RELAXED) == 0)
+            return true;
+    return false;
+}
+
 void as__ps_wakes_run(as__ps *ps, as__ps_wakes *wk)
 {
-    if (wk->lo == UINT32_MAX)
+    if (wk->ovf)
+        (void)as__futex_wake_shared(&ps->ovf, true); /* K2 */
+    if (wk->lo == UINT32_MAX) {
+        wk->ovf = false;
         return;
+    }
     for (uint32_t i = wk->lo; i <= wk->hi; i++)
         if (wk->bits[i / 64] & (1ull << (i % 64)))
             (void)as__futex_wake_shared(&as__ps_slot_at(ps, i)->fw, true); /* K2 */

@@ -79,6 +79,7 @@ _Static_assert(sizeof(as__ps_slot) == 16, "pshared slot");
 
 #define AS__PS_CONTENDED 0x80000000u
 #define AS__PS_LOG_GRANT 1u
+#define AS__PS_LOG_RECLAIM 2u
 #define AS__PS_LOG_OP(l) ((l) >> 12)
 #define AS__PS_LOG_SLOT(l) ((l) & 0xfffu)
 /* AS__P_CLOSED (internal.h) in flags: closed. */
@@ -104,6 +105,11 @@ static inline as__ps_slot *as__ps_slot_at(as__ps *ps, uint32_t i)
                                    sizeof(as__ps_slot) * i);
 }
 
+/* The health tick (9.1): first 10 ms after a wait parks, doubling up to
+ * one second. */
+#define AS__PS_TICK_NS 10000000ull
+#define AS__PS_TICK_MAX_NS 1000000000ull
+
 /* This process's participant id (4): never 0, bit 31 clear. */
 uint32_t as__ps_me(void);
 /* Is the process `id` names alive?  Slow (reads /proc): only on the queue
@@ -128,6 +134,7 @@ void as__ps_unlock(as__ps *ps);
 typedef struct as__ps_wakes {
     uint64_t bits[64]; /* 4096 slots */
     uint32_t lo, hi;   /* range of set bits */
+    bool ovf;          /* the overflow word moved: wake it too */
 } as__ps_wakes;
 
 static inline void as__ps_wakes_init(as__ps_wakes *wk)
@@ -135,6 +142,7 @@ static inline void as__ps_wakes_init(as__ps_wakes *wk)
     __builtin_memset(wk->bits, 0, sizeof wk->bits);
     wk->lo = UINT32_MAX;
     wk->hi = 0;
+    wk->ovf = false;
 }
 static inline void as__ps_wakes_add(as__ps_wakes *wk, uint32_t i)
 {
@@ -155,6 +163,8 @@ void as__ps_ovf_kick(as__ps *ps);
 /* Find a free slot and make it ours: CAS who 0 -> me (5.3, lock-free).
  * Returns its index, or UINT32_MAX when every slot is owned. */
 uint32_t as__ps_slot_alloc(as__ps *ps, uint32_t nslots, uint32_t me);
+/* Is a slot free now (a hint)? */
+bool as__ps_slot_alloc_probe(as__ps *ps, uint32_t nslots);
 
 /* The semaphore's (sem_ps.c), called by sem.c on an AS_PSHARED object
  * (checked valid: magic).  Same contracts as the public calls. */

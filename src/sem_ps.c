@@ -250,35 +250,121 @@ static void ps_grant_locked(as__ps *ps, as__ps_wakes *wk)
     ps_bits_locked(ps, nw != 0);
 }
 
+/* Death of waiters (9.2), under the queue lock: every slot whose owner is
+ * dead (P7: liveness by pid + start time, never "dead" for a live process;
+ * this process's own slots are never looked at) is freed, and what it held
+ * comes back:
+ *   FREE with who set (died allocating), WAITING, CANCELLED, CLOSED: its
+ *     place only: fw := FREE | seq+1, who := 0;
+ *   GRANTED: the permits of the grant: the logged RECLAIM (5.3):
+ *     1. log := RECLAIM | i   2. CAS state: COUNT += req, APPLIED := 1
+ *     3. fw := FREE | seq+1   4. APPLIED := 0   5. log := 0; then who := 0.
+ * P1: a grant made to a process that died before it claimed is not lost.
+ * The caller runs the grant afterwards.  Returns true when a slot was
+ * freed (the overflow is kicked after the unlock). */
+static bool ps_reclaim_locked(as__ps *ps)
+{
+    uint32_t ns = nslots(ps), me = as__ps_me();
+    uint32_t alive[8], nalive = 0;
+    bool freed = false;
+    for (uint32_t i = 0; i < ns; i++) {
+        as__ps_slot *sl = as__ps_slot_at(ps, i);
+        uint32_t who = as__load(&sl->who, AS_ACQUIRE), fw, k;
+        if (who == 0 || who == me)
+            continue;
+        for (k = 0; k < nalive && alive[k] != who; k++)
+            ;
+        if (k < nalive)
+            continue;
+        if (as__ps_alive(who)) { /* one /proc read per process per pass */
+            if (nalive < 8)
+                alive[nalive++] = who;
+            continue;
+        }
+        fw = as__load(&sl->fw, AS_ACQUIRE);
+        if (AS__PS_ST(fw) == AS__PS_GRANTED) {
+            uint64_t v = as__load(&ps->state, AS_ACQUIRE);
+            uint32_t req = sl->req;
+            as__store(&ps->log, (AS__PS_LOG_RECLAIM << 12) | i, AS_RELEASE); /* 1 */
+            while (!as__cas(&ps->state, &v, (v + req) | PS_APPLIED,
+                            AS_ACQ_REL, AS_ACQUIRE)) /* 2 */
+                ;
+            as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_FREE), AS_RELEASE); /* 3 */
+            as__fetch_and(&ps->state, ~(uint64_t)PS_APPLIED, AS_RELEASE);  /* 4 */
+            as__store(&ps->log, 0u, AS_RELEASE);                            /* 5 */
+        } else if (AS__PS_ST(fw) != AS__PS_FREE) {
+            as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_FREE), AS_RELEASE);
+        }
+        as__store(&sl->who, 0u, AS_SEQ_CST);
+        as__store(&ps->served, ps->served + 1u, AS_RELAXED);
+        freed = true;
+    }
+    return freed;
+}
+
 /* Recovery (5.4), by whoever took the lock over from a dead holder:
- * (1) finish or roll back the logged grant (P6): APPLIED set -> step 2
- * happened: the slot gets its grant; APPLIED clear -> the grant was made
- * (slot GRANTED) or not at all; (2) reclaiming dead owners' slots (9.2) is
- * not built yet; (3, 4) the derived bits are recomputed and the grant runs
- * again (S1: the dead holder may have been a releaser). */
-static void ps_recover_locked(as__ps *ps, as__ps_wakes *wk)
+ * (1) finish or roll back its logged operation (P6): APPLIED set -> the
+ * commit (step 2) happened: GRANT: the slot gets its grant; RECLAIM: the
+ * slot is freed.  APPLIED clear -> the operation was completed or never
+ * committed: nothing to undo; (2) reclaim the slots of dead owners (9.2);
+ * (3, 4) the derived bits are recomputed and the grant runs again (S1: the
+ * dead holder may have been a releaser). */
+static bool ps_recover_locked(as__ps *ps, as__ps_wakes *wk)
 {
     uint32_t log = as__load(&ps->log, AS_ACQUIRE);
     uint64_t v = as__load(&ps->state, AS_ACQUIRE);
-    if (log != 0 && AS__PS_LOG_OP(log) == AS__PS_LOG_GRANT &&
-        AS__PS_LOG_SLOT(log) < nslots(ps) && (lo(v) & PS_APPLIED)) {
+    bool freed;
+    if (log != 0 && AS__PS_LOG_SLOT(log) < nslots(ps) && (lo(v) & PS_APPLIED)) {
         as__ps_slot *sl = as__ps_slot_at(ps, AS__PS_LOG_SLOT(log));
         uint32_t fw = as__load(&sl->fw, AS_RELAXED);
-        if (AS__PS_ST(fw) != AS__PS_GRANTED) {
+        if (AS__PS_LOG_OP(log) == AS__PS_LOG_GRANT &&
+            AS__PS_ST(fw) != AS__PS_GRANTED) {
             as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_GRANTED), AS_RELEASE);
             as__ps_wakes_add(wk, AS__PS_LOG_SLOT(log));
+        } else if (AS__PS_LOG_OP(log) == AS__PS_LOG_RECLAIM &&
+                   AS__PS_ST(fw) != AS__PS_FREE) {
+            as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_FREE), AS_RELEASE);
         }
     }
     if (lo(v) & PS_APPLIED)
         as__fetch_and(&ps->state, ~(uint64_t)PS_APPLIED, AS_RELEASE);
     as__store(&ps->log, 0u, AS_RELEASE);
+    freed = ps_reclaim_locked(ps);
     ps_grant_locked(ps, wk);
+    if (freed && as__load(&ps->novf, AS_SEQ_CST) != 0) {
+        as__fetch_add(&ps->ovf, 1u, AS_SEQ_CST); /* 6.6, woken after */
+        wk->ovf = true;
+    }
+    return freed;
 }
 
 static void ps_lock(as__ps *ps, as__ps_wakes *wk)
 {
     if (as__ps_lock(ps))
-        ps_recover_locked(ps, wk);
+        (void)ps_recover_locked(ps, wk);
+}
+
+/* The health check (9.1): at most once per tick interval (10 ms) for the
+ * whole object (`checked`, any process): under the lock, reclaim what dead
+ * waiters hold and run the grant; after it, wake what it served.  Returns
+ * nothing: whoever it served is woken. */
+static void ps_health(as__ps *ps)
+{
+    uint32_t now = (uint32_t)(as__now_coarse_ns() / 1000000u);
+    uint32_t c = as__load(&ps->checked, AS_RELAXED);
+    as__ps_wakes wk;
+    bool freed;
+    if (now - c < (uint32_t)(AS__PS_TICK_NS / 1000000u) ||
+        !as__cas(&ps->checked, &c, now, AS_RELAXED, AS_RELAXED))
+        return;
+    as__ps_wakes_init(&wk);
+    ps_lock(ps, &wk);
+    freed = ps_reclaim_locked(ps);
+    ps_grant_locked(ps, &wk);
+    as__ps_unlock(ps);
+    as__ps_wakes_run(ps, &wk);
+    if (freed)
+        as__ps_ovf_kick(ps);
 }
 
 /* Free slot sl (its owner's kernel wait is gone: P2, P8).  who last, with
@@ -459,8 +545,13 @@ int as__sem_ps_acquire(as_sem *s, as_loop *loop, as_wait *w, uint32_t n,
         w->as__n = n;
         r = ps_enter(ps, w, n, deadline, &counted, &pk, &slot);
         if (r == 0) {
+            /* 9.1: the heap holds the earlier of the user's deadline and
+             * the health tick; the user's is kept in as__since (a pshared
+             * wait is in no queue a dump walks). */
+            uint64_t tick = as_now_ns() + AS__PS_TICK_NS;
+            w->as__since = deadline;
             as__store(&w->as__state, AS__W_QUEUED, AS_RELEASE);
-            as__wait_parked(w, deadline);
+            as__wait_parked(w, deadline < tick ? deadline : tick);
             /* P3: parked with the value read after the registration; a
              * grant or cancel meanwhile changed it: the kernel refuses the
              * wait (-EAGAIN) and fwake reads the news. */
@@ -585,6 +676,42 @@ park:
     (void)as__loop_fwait(w, pk.word, pk.expected);
 }
 
+/* kind->tick (9.1), the wait's loop thread, out of the heap: its own
+ * deadline -> expire; else a health check of the object, a wake of its own
+ * word if something happened to its slot that no wake announced (a granter
+ * killed between its commit and its wake: the commit is there, the wake is
+ * not), and the next tick, at doubling intervals up to a second. */
+#define PS_TICK_SHIFT 12
+#define PS_TICK_MASK (0xfu << PS_TICK_SHIFT)
+static bool sem_ps_tick(as_wait *w, uint64_t now)
+{
+    as__ps *ps = PS((as_sem *)w->as__home);
+    uint64_t user = w->as__since, next;
+    uint32_t e = (w->as__flags & PS_TICK_MASK) >> PS_TICK_SHIFT;
+    uint32_t st = as__load(&w->as__state, AS_ACQUIRE);
+    if (!as__wait_busy(st) || as__wait_base(st) != AS__W_QUEUED)
+        return false; /* decided: its callback is on its way */
+    if (user != AS_NO_DEADLINE && now >= user) {
+        as__wait_expire(w);
+        return true;
+    }
+    ps_health(ps);
+    if (w->as__aux) {
+        as__ps_slot *sl = as__ps_slot_at(ps, aux_idx(w));
+        if (AS__PS_ST(as__load(&sl->fw, AS_ACQUIRE)) != AS__PS_WAITING)
+            (void)as__futex_wake_shared(&sl->fw, true);
+    } else if (as__ps_slot_alloc_probe(ps, nslots(ps))) {
+        (void)as__futex_wake_shared(&ps->ovf, true); /* a slot is free */
+    }
+    next = (AS__PS_TICK_NS << e) < AS__PS_TICK_MAX_NS ? AS__PS_TICK_NS << e
+                                                      : AS__PS_TICK_MAX_NS;
+    if (e < 15)
+        w->as__flags = (w->as__flags & ~PS_TICK_MASK) | ((e + 1) << PS_TICK_SHIFT);
+    next += now;
+    as__timer_add(w->as__loop, w, user < next ? user : next);
+    return false;
+}
+
 /* kind->cancel (any thread of the wait's process), 8.1: decide in the
  * slot under the queue lock, then make the owner's kernel wait complete
  * (change of fw, then a wake of all on it: P8, the callback comes from
@@ -653,9 +780,24 @@ static int sem_ps_cancel(as_wait *w, int status)
 
 /* ---- blocking ---- */
 
+/* A blocking thread sleeps on a word until woken, its deadline, or its
+ * next health tick (9.1: then a health check, and the caller re-reads). */
+static void ps_block_sleep(as__ps *ps, uint32_t *word, uint32_t expected,
+                           uint64_t deadline, uint64_t *tick_ns)
+{
+    uint64_t now = as_now_ns(), t = now + *tick_ns;
+    as__futex_wait_shared(word, expected, deadline < t ? deadline : t);
+    if (as_now_ns() >= t) {
+        ps_health(ps);
+        if (*tick_ns < AS__PS_TICK_MAX_NS)
+            *tick_ns *= 2;
+    }
+}
+
 int as__sem_ps_blocking(as_sem *s, uint32_t n, uint64_t deadline)
 {
     as__ps *ps = PS(s);
+    uint64_t tick_ns = AS__PS_TICK_NS;
     bool counted = false;
     ps_park pk;
     uint32_t slot, me;
@@ -673,8 +815,9 @@ int as__sem_ps_blocking(as_sem *s, uint32_t n, uint64_t deadline)
             return r == 1 ? 0 : r;
         if (slot != UINT32_MAX)
             break;
-        /* overflow: sleep on the word, then look again */
-        as__futex_wait_shared(pk.word, pk.expected, deadline);
+        /* overflow: sleep on the word, then look again; the health tick
+         * is the futex(2) timeout (9.1) */
+        ps_block_sleep(ps, pk.word, pk.expected, deadline, &tick_ns);
         if (ps_try(ps, n)) {
             as__fetch_sub(&ps->novf, 1u, AS_SEQ_CST);
             return 0;
@@ -698,7 +841,7 @@ int as__sem_ps_blocking(as_sem *s, uint32_t n, uint64_t deadline)
             as__ps_unlock(ps);
             as__ps_wakes_run(ps, &wk);
             /* P3: a change after our read fails the futex's value check */
-            as__futex_wait_shared(&sl->fw, fw, deadline);
+            ps_block_sleep(ps, &sl->fw, fw, deadline, &tick_ns);
             continue;
         }
         switch (AS__PS_ST(fw)) {
@@ -862,6 +1005,7 @@ static const struct as__kind sem_ps_kind = {
     .cancel = sem_ps_cancel,
     .giveback = sem_ps_giveback,
     .fwake = sem_ps_fwake,
+    .tick = sem_ps_tick,
     .pshared = true,
 };
 #else

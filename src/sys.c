@@ -141,8 +141,8 @@ void as__futex_wake(uint32_t *word, bool all)
 }
 
 #ifdef __linux__
-/* K1 (docs/pshared.md): words of process-shared objects are waited on and
- * woken with shared keys only, never FUTEX_PRIVATE_FLAG. */
+/* K1, P9 (docs/pshared.md): words of process-shared objects are waited
+ * on and woken with shared keys only, never FUTEX_PRIVATE_FLAG. */
 void as__futex_wait_shared(uint32_t *word, uint32_t expected, uint64_t deadline)
 {
     struct timespec ts, *tp = NULL;

@@ -761,7 +761,8 @@ static void ps_overflow(void **state)
 
 /* The queue lock held by a dead process, in the middle of a logged grant
  * (its commit done, the slot not yet GRANTED): the next process to need
- * the lock takes it over and completes the grant (P5, P6).  The state is
+ * the lock (here the waiter's health check) takes it over and completes the
+ * grant (P5, P6).  The state is
  * forged with the layout of docs/pshared.md 3.2 (this test knows it). */
 static void ps_dead_lock_holder(void **state)
 {
@@ -786,13 +787,83 @@ static void ps_dead_lock_holder(void **state)
     *st |= 0x20000000u;            /* APPLIED */
     u[6] = (1u << 12) | 0u;        /* log: GRANT slot 0 */
     u[5] = (uint32_t)dead | 0x80000000u; /* qlock: the dead holder */
-    expect_quiet(ws, 1);
-    TH_RC(as_sem_destroy(s), -EBUSY); /* takes the lock over, recovers */
+    /* The waiter's health tick (9.1) needs the lock, finds its holder
+     * dead, takes it over and completes the grant. */
     expect_cb(ws, 1, 0, 0, 0);
     TH_EQ(u[5], 0);
     TH_EQ(u[6], 0);
     TH_EQ(as_sem_value(s), 0);
     finish(&w[0]);
+    TH_RC(as_sem_destroy(s), 0);
+    ps_unmap(s);
+}
+
+/* SIGKILL a worker and reap it (it is no longer one of ours). */
+static void kill_reap(worker *w)
+{
+    int st;
+    assert_int_equal(kill(w->pid, SIGKILL), 0);
+    while (waitpid(w->pid, &st, 0) < 0)
+        ;
+    assert_true(WIFSIGNALED(st));
+    close(w->cmd);
+    close(w->rep);
+    for (int i = 0; i < MAX_WORKERS; i++)
+        if (live[i].pid == w->pid)
+            live[i].pid = 0;
+}
+
+/* Death of a waiting process (9.2): a process killed while parked at the
+ * head takes nothing with it: the grant a release made to its slot comes
+ * back (the survivor's health tick reclaims it) and goes to the next. */
+static void ps_death_waiting(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_sem *s = ps_sem(0, 2);
+    worker w[2], *ws[1] = { &w[1] };
+    spawn(&w[0], s, 0);
+    spawn(&w[1], s, 0);
+    TH_RC(call(&w[0], OP_ACQ, 0, 1, 0), 0);
+    TH_RC(call(&w[1], OP_ACQ, 1, 1, 0), 0);
+    kill_reap(&w[0]);
+    TH_RC(as_sem_release(s, 1), 0);
+    expect_cb(ws, 1, 0, 1, 0);
+    TH_EQ(as_sem_value(s), 0);
+    TH_EQ(as_sem_waiters(s), 0);
+    TH_RC(as_sem_release(s, 1), 0); /* the survivor's permit, given back */
+    TH_EQ(as_sem_value(s), 1);
+    finish(&w[1]);
+    TH_RC(as_sem_destroy(s), 0); /* the dead one's slot was reclaimed */
+    ps_unmap(s);
+}
+
+/* A process granted permits and killed before its loop ran (stopped at the
+ * grant): the permits come back to the living; a process killed holding a
+ * slot it never queued in is reclaimed too. */
+static void ps_death_granted(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_sem *s = ps_sem(0, 2);
+    worker w[2], *ws[1] = { &w[1] };
+    int st;
+    spawn(&w[0], s, 0);
+    spawn(&w[1], s, 0);
+    TH_RC(call(&w[0], OP_ACQ, 0, 2, 0), 0);
+    assert_int_equal(kill(w[0].pid, SIGSTOP), 0);
+    while (waitpid(w[0].pid, &st, WUNTRACED) < 0)
+        ;
+    assert_true(WIFSTOPPED(st));
+    TH_RC(as_sem_release(s, 2), 0); /* granted to the stopped process */
+    TH_EQ(as_sem_value(s), 0);
+    kill_reap(&w[0]);
+    TH_RC(call(&w[1], OP_ACQ, 1, 2, 0), 0);
+    expect_cb(ws, 1, 0, 1, 0);
+    TH_EQ(as_sem_value(s), 0);
+    TH_RC(as_sem_release(s, 2), 0);
+    TH_EQ(as_sem_value(s), 2);
+    finish(&w[1]);
     TH_RC(as_sem_destroy(s), 0);
     ps_unmap(s);
 }
@@ -912,6 +983,8 @@ int main(void)
         PS_TEST(ps_blocking_vs_async),
         PS_TEST(ps_overflow),
         PS_TEST(ps_dead_lock_holder),
+        PS_TEST(ps_death_waiting),
+        PS_TEST(ps_death_granted),
     };
     return TH_MAIN("pshared", tests);
 }

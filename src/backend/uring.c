@@ -294,7 +294,7 @@ static void uring_fini(as_loop *loop) { (void)loop; }
 
 /* fwait (internal.h, P8 in loop.c): one FUTEX_WAIT SQE on the loop's ring
  * for a word of memory shared between processes.  FUTEX2_SIZE_U32 only:
- * never FUTEX2_PRIVATE (K1 of docs/pshared.md: a private key is
+ * never FUTEX2_PRIVATE (K1, P9 of docs/pshared.md: a private key is
  * (mm, address), which no other process's wake can find).  Its CQE names
  * the wait (AS__TAG_FWAIT): as_loop_handle_cqe calls its kind's fwake.
  * It rides the loop's next submit, like the doorbell. */
