@@ -868,6 +868,49 @@ static void ps_death_granted(void **state)
     ps_unmap(s);
 }
 
+/* Blocking threads only (every backend: no loop parks on the object):
+ * FIFO across processes, and a blocked process killed at the head: its
+ * grant comes back through the survivor's health tick (its futex timeout). */
+static void ps_blocking_only(void **state)
+{
+    (void)state;
+    as_sem *s = ps_sem(0, 2);
+    worker w[3], *ws[3];
+    msg m;
+    for (int k = 0; k < 3; k++) {
+        spawn(&w[k], s, 0);
+        ws[k] = &w[k];
+    }
+    post(&w[0], OP_BLOCK, 0, 1, 0);
+    wait_waiters(s, 1);
+    post(&w[1], OP_BLOCK, 0, 1, 0);
+    wait_waiters(s, 2);
+    TH_RC(as_sem_release(s, 1), 0);
+    TH_EQ(next_event(ws, 3, &m), 0);
+    TH_EQ(m.op, EV_RC);
+    TH_RC(m.rc, 0);
+    TH_RC(as_sem_release(s, 1), 0);
+    TH_EQ(next_event(ws, 3, &m), 1);
+    TH_EQ(m.op, EV_RC);
+    TH_RC(m.rc, 0);
+    /* death at the head */
+    post(&w[0], OP_BLOCK, 0, 1, 0);
+    wait_waiters(s, 1);
+    post(&w[2], OP_BLOCK, 0, 1, 0);
+    wait_waiters(s, 2);
+    kill_reap(&w[0]);
+    TH_RC(as_sem_release(s, 1), 0);
+    TH_EQ(next_event(ws + 1, 2, &m), 1);
+    TH_EQ(m.op, EV_RC);
+    TH_RC(m.rc, 0);
+    TH_EQ(as_sem_value(s), 0);
+    TH_EQ(as_sem_waiters(s), 0);
+    finish(&w[1]);
+    finish(&w[2]);
+    TH_RC(as_sem_destroy(s), 0);
+    ps_unmap(s);
+}
+
 /* -EOPNOTSUPP, nothing changed, on loops without AS_CAP_PSHARED (also with
  * permits free); blocking, try and release work there. */
 static void ps_eopnotsupp(void **state)
@@ -985,6 +1028,7 @@ int main(void)
         PS_TEST(ps_dead_lock_holder),
         PS_TEST(ps_death_waiting),
         PS_TEST(ps_death_granted),
+        PS_TEST(ps_blocking_only),
     };
     return TH_MAIN("pshared", tests);
 }
