@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- the shared mapping ---------------------------------------------- */
@@ -60,7 +61,7 @@ static as_sem *ps_sem(uint32_t permits, unsigned k)
 
 enum {
     OP_ACQ = 1,     /* acquire_async(id, n); arg bit 0: release in the callback */
-    OP_ACQ_UNTIL,   /* acquire_until(id, n, now + arg ms) */
+    OP_ACQ_UNTIL,   /* acquire_until(id, n, now + (arg >> 1) ms); bit 0 as OP_ACQ */
     OP_CANCEL,      /* as_cancel(id) */
     OP_RELEASE,     /* as_sem_release(n) */
     OP_REL_CANCEL,  /* as_sem_release(n), then at once as_cancel(id) */
@@ -171,8 +172,9 @@ static int worker_main(as_sem *s, int cmd, int rep, unsigned disabled)
             case OP_ACQ:
                 rp.rc = w_acquire(&L, &m, AS_NO_DEADLINE);
                 break;
-            case OP_ACQ_UNTIL:
-                rp.rc = w_acquire(&L, &m, as_now_ns() + (uint64_t)m.arg * 1000000u);
+            case OP_ACQ_UNTIL: /* arg: ms << 1 | release flag */
+                rp.rc = w_acquire(&L, &m,
+                                  as_now_ns() + (uint64_t)(m.arg >> 1) * 1000000u);
                 break;
             case OP_CANCEL:
                 rp.rc = as_cancel(&W.cw[m.id].w);
@@ -600,14 +602,14 @@ static void ps_deadline(void **state)
         spawn(&w[k], s, 0);
         ws[k] = &w[k];
     }
-    TH_RC(call(&w[0], OP_ACQ_UNTIL, 0, 2, 30), 0);
+    TH_RC(call(&w[0], OP_ACQ_UNTIL, 0, 2, 30 << 1), 0);
     TH_RC(call(&w[1], OP_ACQ, 1, 1, 0), 0);
     expect_cbs2(ws, 2, 0, 0, -ETIMEDOUT, 1, 1, 0);
-    TH_RC(call(&w[0], OP_ACQ_UNTIL, 2, 1, 10000), 0);
+    TH_RC(call(&w[0], OP_ACQ_UNTIL, 2, 1, 10000 << 1), 0);
     TH_RC(as_sem_release(s, 1), 0);
     expect_cb(ws, 2, 0, 2, 0);
     /* deadline already past, nothing free: refused, nothing changed */
-    TH_RC(call(&w[1], OP_ACQ_UNTIL, 3, 1, -1000), -ETIMEDOUT);
+    TH_RC(call(&w[1], OP_ACQ_UNTIL, 3, 1, -2000), -ETIMEDOUT);
     TH_EQ(as_sem_waiters(s), 0);
     /* a blocking thread's deadline */
     TH_RC(call(&w[1], OP_BLOCK, 0, 1, 20), -ETIMEDOUT);
@@ -794,6 +796,123 @@ static void ps_dead_lock_holder(void **state)
     TH_EQ(u[6], 0);
     TH_EQ(as_sem_value(s), 0);
     finish(&w[0]);
+    TH_RC(as_sem_destroy(s), 0);
+    ps_unmap(s);
+}
+
+/* Random acquires (held, or released in the callback), deadlines, cancels
+ * and releases by 3 processes on a semaphore with fewer slots than
+ * waiters: every wait ends exactly once (0, -ECANCELED or -ETIMEDOUT) and
+ * the permits are all back at the end (P1). */
+#define RW 3
+#define RIDS 12
+static struct {
+    bool pending[RW][RIDS];
+    bool release[RW][RIDS];
+    int n[RW][RIDS];
+    long long held; /* permits the parent holds for the workers */
+    int live;       /* waits pending */
+} RS;
+
+static void rnd_event(int k, const msg *m)
+{
+    if (m->op != EV_CB)
+        fail_msg("worker %d: unexpected op %d", k, m->op);
+    if (!RS.pending[k][m->id])
+        fail_msg("worker %d wait %d: a callback while not pending", k, m->id);
+    if (m->rc != 0 && m->rc != -ECANCELED && m->rc != -ETIMEDOUT)
+        fail_msg("worker %d wait %d: status %s", k, m->id, th_errname(m->rc));
+    RS.pending[k][m->id] = false;
+    RS.live--;
+    if (m->rc == 0 && !RS.release[k][m->id])
+        RS.held += RS.n[k][m->id];
+}
+
+/* Handle what the workers reported so far, without waiting. */
+static void rnd_drain(worker **ws)
+{
+    msg m;
+    while (stash_n) {
+        int k = next_event(ws, RW, &m);
+        rnd_event(k, &m);
+    }
+    for (int k = 0; k < RW; k++) {
+        struct pollfd p = { ws[k]->rep, POLLIN, 0 };
+        while (poll(&p, 1, 0) > 0) {
+            m = read_from(ws[k]);
+            rnd_event(k, &m);
+        }
+    }
+}
+
+static void ps_random(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_sem *s = ps_sem(4, 3);
+    worker w[RW], *ws[RW];
+    unsigned seed = (unsigned)time(NULL);
+    int rounds = th_scaled(600);
+    memset(&RS, 0, sizeof RS);
+    fprintf(stderr, "ps_random: seed %u, %d rounds\n", seed, rounds);
+    srand(seed);
+    for (int k = 0; k < RW; k++) {
+        spawn(&w[k], s, 0);
+        ws[k] = &w[k];
+    }
+    for (int r = 0; r < rounds; r++) {
+        int k = rand() % RW, id = rand() % RIDS, op = rand() % 10;
+        rnd_drain(ws);
+        if (op < 2 && RS.held > 0) {
+            long long n = 1 + rand() % RS.held;
+            TH_RC(as_sem_release(s, (uint32_t)n), 0);
+            RS.held -= n;
+        } else if (RS.pending[k][id]) {
+            int rc = call(&w[k], OP_CANCEL, id, 0, 0);
+            if (rc != 0 && rc != -ENOENT)
+                fail_msg("cancel: %s", th_errname(rc));
+        } else {
+            int n = 1 + rand() % 3, rc;
+            bool rel = rand() % 2;
+            if (op < 5)
+                rc = call(&w[k], OP_ACQ_UNTIL, id, n, (rel ? 1 : 0) | 2 * (rand() % 20));
+            else
+                rc = call(&w[k], OP_ACQ, id, n, rel ? 1 : 0);
+            if (rc == 1) {
+                if (rel)
+                    TH_RC(as_sem_release(s, (uint32_t)n), 0);
+                else
+                    RS.held += n;
+            } else if (rc == 0) {
+                RS.pending[k][id] = true;
+                RS.release[k][id] = rel;
+                RS.n[k][id] = n;
+                RS.live++;
+            } else if (rc != -ETIMEDOUT) {
+                fail_msg("acquire: %s", th_errname(rc));
+            }
+        }
+    }
+    /* the end: cancel what is pending, give back what is held */
+    for (int k = 0; k < RW; k++)
+        for (int id = 0; id < RIDS; id++)
+            if (RS.pending[k][id]) {
+                int rc = call(&w[k], OP_CANCEL, id, 0, 0);
+                if (rc != 0 && rc != -ENOENT)
+                    fail_msg("cancel: %s", th_errname(rc));
+            }
+    while (RS.live > 0) {
+        msg m;
+        int k = next_event(ws, RW, &m);
+        rnd_event(k, &m);
+    }
+    if (RS.held > 0)
+        TH_RC(as_sem_release(s, (uint32_t)RS.held), 0);
+    expect_quiet(ws, RW);
+    TH_EQ(as_sem_value(s), 4);
+    TH_EQ(as_sem_waiters(s), 0);
+    for (int k = 0; k < RW; k++)
+        finish(&w[k]);
     TH_RC(as_sem_destroy(s), 0);
     ps_unmap(s);
 }
@@ -1029,6 +1148,7 @@ int main(void)
         PS_TEST(ps_death_waiting),
         PS_TEST(ps_death_granted),
         PS_TEST(ps_blocking_only),
+        PS_TEST(ps_random),
     };
     return TH_MAIN("pshared", tests);
 }
