@@ -609,6 +609,9 @@ typedef struct as_waiter_info {
  *   returns -EBUSY for good: size the slots.
  *   Alignment: the object holds a 64-bit atomic state at offset 0: place
  *   it 8-byte aligned (mmap's pages are).
+ *   Processes that share an object must share a pid namespace and see the
+ *   same /proc (a process is named by its pid and start time): processes
+ *   of different containers cannot share one.
  * ------------------------------------------------------------------------- */
 
 /* In the flags of as_sem_init: the object is shared between processes. */
