@@ -114,6 +114,23 @@ bool as__ps_alive(uint32_t id)
     return as__ps_make_id(pid, start) == (id & 0x7fffffffu);
 }
 
+/* ---- the health tick (9.1) ---- */
+
+/* Read at every park (a slow path): a process may set it before it forks
+ * its workers. */
+uint64_t as__ps_tick_ns(void)
+{
+    const char *e = getenv("ASYNCSYNC_PSHARED_TICK_MS");
+    char *end;
+    unsigned long ms;
+    if (!e || !*e)
+        return AS__PS_TICK_NS;
+    ms = strtoul(e, &end, 10);
+    if (*end != '\0' || ms < 1 || ms > 3600000ul)
+        return AS__PS_TICK_NS;
+    return (uint64_t)ms * 1000000ull;
+}
+
 /* ---- the queue lock (5.1, 5.2) ---- */
 
 #define AS__PS_SPINS 100

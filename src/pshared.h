@@ -106,9 +106,17 @@ static inline as__ps_slot *as__ps_slot_at(as__ps *ps, uint32_t i)
 }
 
 /* The health tick (9.1): first 10 ms after a wait parks, doubling up to
- * one second. */
+ * one second.  ASYNCSYNC_PSHARED_TICK_MS (1 to 3600000) sets the first
+ * interval (the cap is then the larger of it and one second): how soon the
+ * death of a waiter is noticed against what an idle wait costs.  (The
+ * tests set it high where a tick would hide a lost wake-up.) */
 #define AS__PS_TICK_NS 10000000ull
 #define AS__PS_TICK_MAX_NS 1000000000ull
+uint64_t as__ps_tick_ns(void);
+static inline uint64_t as__ps_tick_max_ns(uint64_t base)
+{
+    return base > AS__PS_TICK_MAX_NS ? base : AS__PS_TICK_MAX_NS;
+}
 
 /* This process's participant id (4): never 0, bit 31 clear. */
 uint32_t as__ps_me(void);

@@ -354,7 +354,7 @@ static void ps_health(as__ps *ps)
     uint32_t c = as__load(&ps->checked, AS_RELAXED);
     as__ps_wakes wk;
     bool freed;
-    if (now - c < (uint32_t)(AS__PS_TICK_NS / 1000000u) ||
+    if (now - c < (uint32_t)(as__ps_tick_ns() / 1000000u) ||
         !as__cas(&ps->checked, &c, now, AS_RELAXED, AS_RELAXED))
         return;
     as__ps_wakes_init(&wk);
@@ -548,7 +548,7 @@ int as__sem_ps_acquire(as_sem *s, as_loop *loop, as_wait *w, uint32_t n,
             /* 9.1: the heap holds the earlier of the user's deadline and
              * the health tick; the user's is kept in as__since (a pshared
              * wait is in no queue a dump walks). */
-            uint64_t tick = as_now_ns() + AS__PS_TICK_NS;
+            uint64_t tick = as_now_ns() + as__ps_tick_ns();
             w->as__since = deadline;
             as__store(&w->as__state, AS__W_QUEUED, AS_RELEASE);
             as__wait_parked(w, deadline < tick ? deadline : tick);
@@ -703,8 +703,10 @@ static bool sem_ps_tick(as_wait *w, uint64_t now)
     } else if (as__ps_slot_alloc_probe(ps, nslots(ps))) {
         (void)as__futex_wake_shared(&ps->ovf, true); /* a slot is free */
     }
-    next = (AS__PS_TICK_NS << e) < AS__PS_TICK_MAX_NS ? AS__PS_TICK_NS << e
-                                                      : AS__PS_TICK_MAX_NS;
+    {
+        uint64_t base = as__ps_tick_ns(), max = as__ps_tick_max_ns(base);
+        next = e < 32 && (base << e) < max ? base << e : max;
+    }
     if (e < 15)
         w->as__flags = (w->as__flags & ~PS_TICK_MASK) | ((e + 1) << PS_TICK_SHIFT);
     next += now;
@@ -789,7 +791,7 @@ static void ps_block_sleep(as__ps *ps, uint32_t *word, uint32_t expected,
     as__futex_wait_shared(word, expected, deadline < t ? deadline : t);
     if (as_now_ns() >= t) {
         ps_health(ps);
-        if (*tick_ns < AS__PS_TICK_MAX_NS)
+        if (*tick_ns < as__ps_tick_max_ns(*tick_ns))
             *tick_ns *= 2;
     }
 }
@@ -797,7 +799,7 @@ static void ps_block_sleep(as__ps *ps, uint32_t *word, uint32_t expected,
 int as__sem_ps_blocking(as_sem *s, uint32_t n, uint64_t deadline)
 {
     as__ps *ps = PS(s);
-    uint64_t tick_ns = AS__PS_TICK_NS;
+    uint64_t tick_ns = as__ps_tick_ns();
     bool counted = false;
     ps_park pk;
     uint32_t slot, me;
