@@ -603,7 +603,9 @@ typedef struct as_waiter_info {
  *   the lock over and completes or rolls back what it was doing.  A holder
  *   of that lock that is alive but stopped (SIGSTOP, a debugger) delays
  *   every process that needs it, as any stopped lock holder does.
- *   Detection latency: up to the current tick interval (10 ms to 1 s).
+ *   Detection latency: up to the current tick interval (10 ms to 1 s;
+ *   the environment variable ASYNCSYNC_PSHARED_TICK_MS, read when a wait
+ *   parks, sets the first interval, 1 to 3600000 ms).
  *   A process killed while waiting in the overflow area leaves its count
  *   there (a hint: it costs spurious wake-ups), and as_sem_destroy then
  *   returns -EBUSY for good: size the slots.
