@@ -66,6 +66,9 @@ enum {
     OP_RELEASE,     /* as_sem_release(n) */
     OP_REL_CANCEL,  /* as_sem_release(n), then at once as_cancel(id) */
     OP_BLOCK,       /* as_sem_acquire_blocking(n, arg ms or none if 0) */
+    OP_CANCEL_THREAD,/* as_cancel(id) from another thread of the worker,
+                        while its loop thread sleeps on the ring: that
+                        thread sends the reply */
     OP_LOOP_DESTROY,/* as_loop_destroy: its result */
     OP_CAPS,        /* as_loop_caps */
     OP_EXIT,        /* destroy the loop (must be 0) and exit 0 */
@@ -146,6 +149,15 @@ static int w_acquire(th_loop *L, const msg *m, uint64_t deadline)
                                 w_cb, c);
 }
 
+static void *w_cancel_thread(void *arg)
+{
+    struct cw *c = arg;
+    msg rp = { EV_RC, c->id, 0, 0, 0 };
+    rp.rc = as_cancel(&c->w);
+    w_send(&rp);
+    return NULL;
+}
+
 static int worker_main(as_sem *s, int cmd, int rep, unsigned disabled)
 {
     th_loop L;
@@ -192,6 +204,13 @@ static int worker_main(as_sem *s, int cmd, int rep, unsigned disabled)
                     s, (uint32_t)m.n,
                     m.arg ? as_now_ns() + (uint64_t)m.arg * 1000000u : AS_NO_DEADLINE);
                 break;
+            case OP_CANCEL_THREAD: {
+                pthread_t t;
+                if (pthread_create(&t, NULL, w_cancel_thread, &W.cw[m.id]) != 0 ||
+                    pthread_detach(t) != 0)
+                    return 91;
+                continue; /* the thread replies */
+            }
             case OP_LOOP_DESTROY:
                 rp.rc = as_loop_destroy(&L.loop);
                 if (rp.rc == 0)
@@ -569,6 +588,47 @@ static void ps_cancel_positions(void **state)
     TH_EQ(as_sem_value(s), 0);
     TH_EQ(as_sem_waiters(s), 0);
     for (int k = 0; k < 4; k++)
+        finish(&w[k]);
+    TH_RC(as_sem_destroy(s), 0);
+    ps_unmap(s);
+}
+
+/* as_cancel from another thread of the waiter's process, while the wait's
+ * loop thread sleeps on its ring: the canceller's wake of the slot word
+ * completes the loop's kernel wait (P8), the callback reports -ECANCELED,
+ * and the waiter behind it gets the permits it was holding up (S3). */
+static void ps_cancel_thread(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_sem *s = ps_sem(1, 2);
+    worker w[2], *ws[2];
+    bool rc = false, cb = false;
+    for (int k = 0; k < 2; k++) {
+        spawn(&w[k], s, 0);
+        ws[k] = &w[k];
+    }
+    TH_RC(call(&w[0], OP_ACQ, 0, 2, 0), 0);
+    TH_RC(call(&w[1], OP_ACQ, 1, 1, 0), 0);
+    post(&w[0], OP_CANCEL_THREAD, 0, 0, 0);
+    for (int i = 0; i < 3; i++) {
+        msg m;
+        int k = next_event(ws, 2, &m);
+        if (k == 0 && m.op == EV_RC && !rc) {
+            TH_RC(m.rc, 0);
+            rc = true;
+        } else if (k == 0 && m.op == EV_CB && !cb) {
+            TH_RC(m.rc, -ECANCELED);
+            cb = true;
+        } else if (k == 1 && m.op == EV_CB) {
+            TH_RC(m.rc, 0);
+        } else {
+            fail_msg("unexpected op %d from worker %d", m.op, k);
+        }
+    }
+    TH_EQ(as_sem_value(s), 0);
+    TH_EQ(as_sem_waiters(s), 0);
+    for (int k = 0; k < 2; k++)
         finish(&w[k]);
     TH_RC(as_sem_destroy(s), 0);
     ps_unmap(s);
@@ -1154,6 +1214,7 @@ int main(void)
         PS_TEST(ps_weighted_head),
         PS_TEST(ps_cancel_positions),
         PS_TEST(ps_cancel_after_grant),
+        PS_TEST(ps_cancel_thread),
         PS_TEST(ps_deadline),
         PS_TEST(ps_close),
         PS_TEST(ps_blocking_vs_async),
