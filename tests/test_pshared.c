@@ -69,6 +69,8 @@ enum {
     OP_CANCEL_THREAD,/* as_cancel(id) from another thread of the worker,
                         while its loop thread sleeps on the ring: that
                         thread sends the reply */
+    OP_ACQ2,        /* as OP_ACQ (no deadline), on the worker's second loop,
+                       run by a thread of its own (started at first use) */
     OP_LOOP_DESTROY,/* as_loop_destroy: its result */
     OP_CAPS,        /* as_loop_caps */
     OP_EXIT,        /* destroy the loop (must be 0) and exit 0 */
@@ -149,6 +151,19 @@ static int w_acquire(th_loop *L, const msg *m, uint64_t deadline)
                                 w_cb, c);
 }
 
+/* The worker's second loop (OP_ACQ2). */
+static th_lthread W2;
+static bool W2_started;
+struct acq2 {
+    const msg *m;
+    int rc;
+};
+static void w_acq2_fn(void *p)
+{
+    struct acq2 *a = p;
+    a->rc = w_acquire(&W2.L, a->m, AS_NO_DEADLINE);
+}
+
 static void *w_cancel_thread(void *arg)
 {
     struct cw *c = arg;
@@ -204,6 +219,16 @@ static int worker_main(as_sem *s, int cmd, int rep, unsigned disabled)
                     s, (uint32_t)m.n,
                     m.arg ? as_now_ns() + (uint64_t)m.arg * 1000000u : AS_NO_DEADLINE);
                 break;
+            case OP_ACQ2: {
+                struct acq2 a = { &m, 0 };
+                if (!W2_started) {
+                    th_lthread_start(&W2, TH_RING, NULL);
+                    W2_started = true;
+                }
+                th_lthread_call(&W2, w_acq2_fn, &a);
+                rp.rc = a.rc;
+                break;
+            }
             case OP_CANCEL_THREAD: {
                 pthread_t t;
                 if (pthread_create(&t, NULL, w_cancel_thread, &W.cw[m.id]) != 0 ||
@@ -220,6 +245,8 @@ static int worker_main(as_sem *s, int cmd, int rep, unsigned disabled)
                 rp.rc = (int)as_loop_caps(&L.loop);
                 break;
             case OP_EXIT:
+                if (W2_started && th_lthread_stop(&W2) != 0)
+                    return 90;
                 r = th_loop_destroy_rc(&L);
                 rp.rc = r;
                 w_send(&rp);
@@ -446,8 +473,8 @@ static void wait_waiters(as_sem *s, int64_t n)
 
 /* ---- rows ---------------------------------------------------------------- */
 
-/* FIFO across processes by ticket: 4 processes queue 8 waits in turn; each
- * single-permit release serves exactly the oldest. */
+/* FIFO across processes by ticket: 4 processes x 2 loops queue 8 waits in
+ * turn; each single-permit release serves exactly the oldest. */
 static void ps_fifo(void **state)
 {
     (void)state;
@@ -458,8 +485,9 @@ static void ps_fifo(void **state)
         spawn(&w[k], s, 0);
         ws[k] = &w[k];
     }
+    /* 4 processes x 2 loops: waits 4-7 on each process's second loop */
     for (int i = 0; i < 8; i++)
-        TH_RC(call(&w[i % 4], OP_ACQ, i, 1, 0), 0);
+        TH_RC(call(&w[i % 4], i < 4 ? OP_ACQ : OP_ACQ2, i, 1, 0), 0);
     TH_EQ(as_sem_waiters(s), 8);
     for (int i = 0; i < 8; i++) {
         TH_RC(as_sem_release(s, 1), 0);
@@ -871,7 +899,8 @@ static void ps_dead_lock_holder(void **state)
 }
 
 /* Random acquires (held, or released in the callback), deadlines, cancels
- * and releases by 3 processes on a semaphore with fewer slots than
+ * (from the loop's thread, or from another: waits on the second loop) and
+ * releases by 3 processes x 2 loops on a semaphore with fewer slots than
  * waiters: every wait ends exactly once (0, -ECANCELED or -ETIMEDOUT) and
  * the permits are all back at the end (P1). */
 #define RW 3
@@ -946,8 +975,8 @@ static void ps_random(void **state)
             bool rel = rand() % 2;
             if (op < 5)
                 rc = call(&w[k], OP_ACQ_UNTIL, id, n, (rel ? 1 : 0) | 2 * (rand() % 20));
-            else
-                rc = call(&w[k], OP_ACQ, id, n, rel ? 1 : 0);
+            else /* odd ids on the second loop: cancelled cross-thread */
+                rc = call(&w[k], id % 2 ? OP_ACQ2 : OP_ACQ, id, n, rel ? 1 : 0);
             if (rc == 1) {
                 if (rel)
                     TH_RC(as_sem_release(s, (uint32_t)n), 0);
