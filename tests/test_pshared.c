@@ -973,10 +973,14 @@ static void ps_random(void **state)
         } else {
             int n = 1 + rand() % 3, rc;
             bool rel = rand() % 2;
-            if (op < 5)
+            /* odd ids on the second loop only (cancelled from the first
+             * loop's thread), even ids on the first */
+            if (id % 2)
+                rc = call(&w[k], OP_ACQ2, id, n, rel ? 1 : 0);
+            else if (op < 5)
                 rc = call(&w[k], OP_ACQ_UNTIL, id, n, (rel ? 1 : 0) | 2 * (rand() % 20));
-            else /* odd ids on the second loop: cancelled cross-thread */
-                rc = call(&w[k], id % 2 ? OP_ACQ2 : OP_ACQ, id, n, rel ? 1 : 0);
+            else
+                rc = call(&w[k], OP_ACQ, id, n, rel ? 1 : 0);
             if (rc == 1) {
                 if (rel)
                     TH_RC(as_sem_release(s, (uint32_t)n), 0);
