@@ -262,25 +262,74 @@ static void ps_grant_locked(as__ps *ps, as__ps_wakes *wk)
  * P1: a grant made to a process that died before it claimed is not lost.
  * The caller runs the grant afterwards.  Returns true when a slot was
  * freed (the overflow is kicked after the unlock). */
-static bool ps_reclaim_locked(as__ps *ps)
+/* The ids of dead slot owners (at most PS_DEAD_MAX per pass), found with
+ * no lock held: P5, the liveness check reads /proc (system calls) and
+ * stays out of the critical section.  A dead process never allocates
+ * again and its id is not reused (start-time tag), so a slot that still
+ * names a dead id under the lock is the dead one's. */
+#define PS_DEAD_MAX 8
+typedef struct ps_dead {
+    uint32_t id[PS_DEAD_MAX];
+    uint32_t n;
+} ps_dead;
+
+static void ps_find_dead(as__ps *ps, ps_dead *d)
 {
     uint32_t ns = nslots(ps), me = as__ps_me();
     uint32_t alive[8], nalive = 0;
-    bool freed = false;
-    for (uint32_t i = 0; i < ns; i++) {
-        as__ps_slot *sl = as__ps_slot_at(ps, i);
-        uint32_t who = as__load(&sl->who, AS_ACQUIRE), fw, k;
+    d->n = 0;
+    for (uint32_t i = 0; i < ns && d->n < PS_DEAD_MAX; i++) {
+        uint32_t who = as__load(&as__ps_slot_at(ps, i)->who, AS_ACQUIRE), k;
         if (who == 0 || who == me)
             continue;
         for (k = 0; k < nalive && alive[k] != who; k++)
             ;
         if (k < nalive)
             continue;
-        if (as__ps_alive(who)) { /* one /proc read per process per pass */
+        for (k = 0; k < d->n && d->id[k] != who; k++)
+            ;
+        if (k < d->n)
+            continue;
+        /* P7: one /proc read per process per pass */
+        if (as__ps_alive(who)) {
             if (nalive < 8)
                 alive[nalive++] = who;
-            continue;
+        } else {
+            d->id[d->n++] = who;
         }
+    }
+}
+
+static bool ps_is_dead(const ps_dead *d, uint32_t who)
+{
+    for (uint32_t k = 0; k < d->n; k++)
+        if (d->id[k] == who)
+            return true;
+    return false;
+}
+
+/* Death of waiters (9.2), under the queue lock: every slot owned by an id
+ * of `d` (found dead: P7, never a live process's, never this process's) is
+ * freed, and what it held comes back:
+ *   FREE with who set (died allocating), WAITING, CANCELLED, CLOSED: its
+ *     place only: fw := FREE | seq+1, who := 0;
+ *   GRANTED: the permits of the grant: the logged RECLAIM (5.3):
+ *     1. log := RECLAIM | i   2. CAS state: COUNT += req, APPLIED := 1
+ *     3. fw := FREE | seq+1   4. APPLIED := 0   5. log := 0; then who := 0.
+ * P1: a grant made to a process that died before it claimed is not lost.
+ * The caller runs the grant afterwards.  Returns true when a slot was
+ * freed (the overflow is kicked after the unlock). */
+static bool ps_reclaim_locked(as__ps *ps, const ps_dead *d)
+{
+    uint32_t ns = nslots(ps);
+    bool freed = false;
+    if (d->n == 0)
+        return false;
+    for (uint32_t i = 0; i < ns; i++) {
+        as__ps_slot *sl = as__ps_slot_at(ps, i);
+        uint32_t who = as__load(&sl->who, AS_ACQUIRE), fw;
+        if (who == 0 || !ps_is_dead(d, who))
+            continue;
         fw = as__load(&sl->fw, AS_ACQUIRE);
         if (AS__PS_ST(fw) == AS__PS_GRANTED) {
             uint64_t v = as__load(&ps->state, AS_ACQUIRE);
@@ -313,6 +362,7 @@ static bool ps_recover_locked(as__ps *ps, as__ps_wakes *wk)
 {
     uint32_t log = as__load(&ps->log, AS_ACQUIRE);
     uint64_t v = as__load(&ps->state, AS_ACQUIRE);
+    ps_dead d;
     bool freed;
     if (log != 0 && AS__PS_LOG_SLOT(log) < nslots(ps) && (lo(v) & PS_APPLIED)) {
         as__ps_slot *sl = as__ps_slot_at(ps, AS__PS_LOG_SLOT(log));
@@ -329,7 +379,10 @@ static bool ps_recover_locked(as__ps *ps, as__ps_wakes *wk)
     if (lo(v) & PS_APPLIED)
         as__fetch_and(&ps->state, ~(uint64_t)PS_APPLIED, AS_RELEASE);
     as__store(&ps->log, 0u, AS_RELEASE);
-    freed = ps_reclaim_locked(ps);
+    /* The one place liveness is read under the lock: a holder just died
+     * (rare), and its death may be one of many (a machine-wide kill). */
+    ps_find_dead(ps, &d);
+    freed = ps_reclaim_locked(ps, &d);
     ps_grant_locked(ps, wk);
     if (freed && as__load(&ps->novf, AS_SEQ_CST) != 0) {
         as__fetch_add(&ps->ovf, 1u, AS_SEQ_CST); /* 6.6, woken after */
@@ -344,22 +397,34 @@ static void ps_lock(as__ps *ps, as__ps_wakes *wk)
         (void)ps_recover_locked(ps, wk);
 }
 
-/* The health check (9.1): at most once per tick interval (10 ms) for the
- * whole object (`checked`, any process): under the lock, reclaim what dead
- * waiters hold and run the grant; after it, wake what it served.  Returns
- * nothing: whoever it served is woken. */
+/* The health check (9.1): at most once per tick interval for the whole
+ * object (`checked`, any process): find dead slot owners with no lock held
+ * (P5), and only if there are (or the lock's holder is dead): under the
+ * lock, reclaim what they hold and run the grant; after it, wake what it
+ * served.  A healthy object costs
+ * reads of its slots and one /proc read per live owner process. */
 static void ps_health(as__ps *ps)
 {
     uint32_t now = (uint32_t)(as__now_coarse_ns() / 1000000u);
     uint32_t c = as__load(&ps->checked, AS_RELAXED);
     as__ps_wakes wk;
+    ps_dead d;
     bool freed;
     if (now - c < (uint32_t)(as__ps_tick_ns() / 1000000u) ||
         !as__cas(&ps->checked, &c, now, AS_RELAXED, AS_RELAXED))
         return;
+    ps_find_dead(ps, &d);
+    if (d.n == 0) {
+        /* A holder of the lock that died (in the middle of a grant: the
+         * waiters only wait, nobody else may ever need the lock): taking
+         * the lock takes it over and recovers (5.2, 5.4). */
+        uint32_t h = as__load(&ps->qlock, AS_RELAXED) & ~AS__PS_CONTENDED;
+        if (h == 0 || h == as__ps_me() || as__ps_alive(h))
+            return;
+    }
     as__ps_wakes_init(&wk);
     ps_lock(ps, &wk);
-    freed = ps_reclaim_locked(ps);
+    freed = ps_reclaim_locked(ps, &d);
     ps_grant_locked(ps, &wk);
     as__ps_unlock(ps);
     as__ps_wakes_run(ps, &wk);
@@ -903,9 +968,10 @@ int as__sem_ps_release(as_sem *s, uint32_t n)
     if ((lo(v) & PS_COUNT) > AS_PSHARED_SEM_VALUE_MAX - n) {
         r = -EOVERFLOW;
     } else {
-        /* COUNT += n, then the grant.  A releaser killed in between leaves
-         * the permits in COUNT with WAITERS set: the next grant (a release,
-         * or recovery) serves them. */
+        /* COUNT += n, then the grant.  A releaser killed in between dies
+         * holding the lock, with the permits in COUNT: whoever takes the
+         * lock over (a contender, a waiter's health check) recovers and
+         * runs the grant (5.4). */
         while (!as__cas(&ps->state, &v, v + n, AS_ACQ_REL, AS_ACQUIRE))
             ;
         ps_grant_locked(ps, &wk);
