@@ -859,9 +859,10 @@ static void ps_overflow(void **state)
 }
 
 /* The queue lock held by a dead process, in the middle of a logged grant
- * (its commit done, the slot not yet GRANTED): the next process to need
- * the lock (here the waiter's health check) takes it over and completes the
- * grant (P5, P6).  The state is
+ * (its commit done, the slot not yet GRANTED), then by one that died
+ * between adding its permits and granting them: the waiter's health check
+ * finds the holder dead, takes the lock over and completes the grant (P5,
+ * P6), though nobody else needs the lock.  The state is
  * forged with the layout of docs/pshared.md 3.2 (this test knows it). */
 static void ps_dead_lock_holder(void **state)
 {
@@ -892,6 +893,14 @@ static void ps_dead_lock_holder(void **state)
     expect_cb(ws, 1, 0, 0, 0);
     TH_EQ(u[5], 0);
     TH_EQ(u[6], 0);
+    TH_EQ(as_sem_value(s), 0);
+    /* a releaser that died after its COUNT += 1, before its grant (no
+     * log: the permit is in COUNT, the waiter still WAITING) */
+    TH_RC(call(&w[0], OP_ACQ, 1, 1, 0), 0);
+    *st += 1;
+    u[5] = (uint32_t)dead | 0x80000000u;
+    expect_cb(ws, 1, 0, 1, 0);
+    TH_EQ(u[5], 0);
     TH_EQ(as_sem_value(s), 0);
     finish(&w[0]);
     TH_RC(as_sem_destroy(s), 0);
