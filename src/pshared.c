@@ -169,12 +169,14 @@ bool as__ps_lock_slow(as__ps *ps, uint32_t me)
         }
         /* P5: taken over only from a holder found dead (a live but slow
          * or stopped holder is waited for: 5.2). */
-        if (sleeps >= AS__PS_SLEEPS_BEFORE_CHECK && !as__ps_alive(last)) {
-            if (as__cas(&ps->qlock, &v, me | AS__PS_CONTENDED, AS_ACQUIRE,
-                        AS_RELAXED))
-                return true; /* the caller recovers (5.4) */
-            sleeps = 0;
-            continue;
+        if (sleeps >= AS__PS_SLEEPS_BEFORE_CHECK) {
+            sleeps = 0; /* a live holder is checked again 10 sleeps on */
+            if (!as__ps_alive(last)) {
+                if (as__cas(&ps->qlock, &v, me | AS__PS_CONTENDED, AS_ACQUIRE,
+                            AS_RELAXED))
+                    return true; /* the caller recovers (5.4) */
+                continue;
+            }
         }
         /* K1: a shared key; 1 ms bounds a wake lost to a contender killed
          * between its wake-up and its retry. */

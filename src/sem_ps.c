@@ -401,8 +401,8 @@ static void ps_lock(as__ps *ps, as__ps_wakes *wk)
  * object (`checked`, any process): find dead slot owners with no lock held
  * (P5), and only if there are (or the lock's holder is dead): under the
  * lock, reclaim what they hold and run the grant; after it, wake what it
- * served.  A healthy object costs
- * reads of its slots and one /proc read per live owner process. */
+ * served.  A healthy object costs reads of its slots and one /proc read
+ * per live owner process. */
 static void ps_health(as__ps *ps)
 {
     uint32_t now = (uint32_t)(as__now_coarse_ns() / 1000000u);
