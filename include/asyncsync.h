@@ -223,6 +223,10 @@ struct as_loop_options {
 #define AS_CAP_RING_WAKE  0x2u  /* wake other uring loops with a message
                                    (MSG_RING SQE) on this loop's ring
                                    instead of futex(2) */
+#define AS_CAP_PSHARED    0x4u  /* *_async / *_until waits on AS_PSHARED
+                                   objects: each parks as one
+                                   IORING_OP_FUTEX_WAIT on a shared word
+                                   (uring backend only, Linux 6.7+) */
 
 struct as_loop {
     void *data;                 /* public: the caller's, never touched */
@@ -248,6 +252,8 @@ struct as_loop {
     uint64_t as__st[8];         /* as_loop_counters (loop thread; notifies atomic) */
     as_loop *as__msg_to[16];    /* uring: target of each wake message in flight */
     uint32_t as__msg_busy;      /* uring: bitmap of busy as__msg_to slots */
+    as_wait *as__farm;          /* loop thread: waits whose kernel wait
+                                   (AS_PSHARED) is still to be armed */
     /* Written by other threads: kept off the loop thread's cache line by
      * padding, not by alignment, so a malloc()ed as_loop is fine. */
     char as__pad[64];
@@ -548,8 +554,84 @@ typedef struct as_waiter_info {
 /* Strict hand-off (see above). */
 #define AS_SEM_STRICT_FIFO 0x1u
 
-/* flags: 0 or AS_SEM_STRICT_FIFO.  Returns 0 or -EINVAL (NULL,
- * permits > AS_SEM_VALUE_MAX, unknown flags). */
+/* ---------------------------------------------------------------------------
+ * Process-shared semaphore (AS_PSHARED; Linux).  Design: docs/pshared.md.
+ *
+ *   as_sem_init(s, permits, AS_PSHARED | AS_PSHARED_SLOTS(k)) on memory
+ *   shared between processes (a MAP_SHARED mapping, a memfd or a shm_open
+ *   object, mapped at any address in each process) makes a semaphore that
+ *   tasks and threads of every process that maps it use with the same
+ *   calls.  The object is pointer-free: each waiting task owns a slot in it
+ *   (a 16-byte record); the struct holds 3 slots (LP64), and k more follow
+ *   it when the caller reserves AS_PSHARED_SIZE(as_sem, k) bytes,
+ *   contiguously, in the same mapping (k <= AS_PSHARED_SLOTS_MAX).  Waiters
+ *   beyond the slots wait in an overflow area and race for freed slots:
+ *   they are not FIFO among themselves (size the slots for the waiters
+ *   expected at once where order matters).
+ *
+ *   Where it works:
+ *     - *_async / *_until: a loop with AS_CAP_PSHARED (the uring backend,
+ *       Linux 6.7+): each wait parks as one IORING_OP_FUTEX_WAIT on its
+ *       slot's word (a shared futex key) on the loop's own ring.  On any
+ *       other loop (generic, notify, the capability disabled) they return
+ *       -EOPNOTSUPP and change nothing, whether or not permits are free.
+ *     - *_blocking, try_acquire, release, forget, close, value, waiters,
+ *       destroy: any Linux kernel (futex(2) with shared keys).
+ *     - Windows and other systems: as_sem_init with AS_PSHARED returns
+ *       -EOPNOTSUPP.
+ *   Policy: strict FIFO by arrival (ticket) among the slots, whatever the
+ *   flags (the default policy's bounded bypass is not built yet for
+ *   pshared objects: they behave as AS_SEM_STRICT_FIFO).  Weighted requests
+ *   are served as in-process: a large head is not starved.
+ *   Cancellation, deadlines and close behave as in-process (a cancel after
+ *   the grant passes the permits on).  as_cancel of a pshared wait is made
+ *   from a thread of the wait's process (as_wait is process-local).
+ *   Limits: counts up to AS_PSHARED_SEM_VALUE_MAX (2^29 - 1); as_sem_stats
+ *   reports only `waiters`; as_sem_dump returns -EOPNOTSUPP (waits of other
+ *   processes have no address here).  Every process must run the same
+ *   library layout and ABI: a call on an object whose layout word another
+ *   version (or a 32-bit process) wrote returns -EPROTO.
+ *   Death: a process killed while it holds permits takes them with it
+ *   (as with sem_t; release them from a process that knows).  A process
+ *   killed while waiting takes nothing with it: the waits of the living
+ *   run a health check (a tick of their own loop, or of the blocking
+ *   thread's futex timeout: 10 ms after parking, doubling up to 1 s) that
+ *   frees the slots of dead processes (dead: its pid gone, or reused by a
+ *   process with another start time) and gives back a grant made to one
+ *   that died before it claimed it.  A process killed while holding the
+ *   object's internal lock is detected by the next contender, which takes
+ *   the lock over and completes or rolls back what it was doing.  A holder
+ *   of that lock that is alive but stopped (SIGSTOP, a debugger) delays
+ *   every process that needs it, as any stopped lock holder does.
+ *   Detection latency: up to the current tick interval (10 ms to 1 s;
+ *   the environment variable ASYNCSYNC_PSHARED_TICK_MS, read when a wait
+ *   parks, sets the first interval, 1 to 3600000 ms).
+ *   A process killed while waiting in the overflow area leaves its count
+ *   there (a hint: it costs spurious wake-ups), and as_sem_destroy then
+ *   returns -EBUSY for good: size the slots.
+ *   Alignment: the object holds a 64-bit atomic state at offset 0: place
+ *   it 8-byte aligned (mmap's pages are).
+ *   Processes that share an object must share a pid namespace and see the
+ *   same /proc (a process is named by its pid and start time): processes
+ *   of different containers cannot share one.
+ * ------------------------------------------------------------------------- */
+
+/* In the flags of as_sem_init: the object is shared between processes. */
+#define AS_PSHARED 0x1000u
+/* k more waiter slots follow the object (flags of as_sem_init). */
+#define AS_PSHARED_SLOTS(k) ((unsigned)(k) << 16)
+#define AS_PSHARED_SLOTS_MAX 4093u
+/* Bytes to reserve for an AS_PSHARED object of type T with k more slots. */
+#define AS_PSHARED_SIZE(T, k) (sizeof(T) + 16u * (size_t)(k))
+/* The most permits an AS_PSHARED semaphore holds (29 bits). */
+#define AS_PSHARED_SEM_VALUE_MAX 0x1fffffffu
+
+/* flags: 0, AS_SEM_STRICT_FIFO, AS_PSHARED | AS_PSHARED_SLOTS(k) (see
+ * above).  Returns 0, -EINVAL (NULL, permits > AS_SEM_VALUE_MAX, or >
+ * AS_PSHARED_SEM_VALUE_MAX with AS_PSHARED, unknown flags, k >
+ * AS_PSHARED_SLOTS_MAX, or AS_PSHARED_SLOTS without AS_PSHARED), or
+ * -EOPNOTSUPP (AS_PSHARED where process-shared objects are not built:
+ * Windows, non-Linux systems). */
 int as_sem_init(as_sem *s, uint32_t permits, unsigned flags);
 /* Returns 0, -EBUSY (waiters pending), -EINVAL (NULL or not initialised). */
 int as_sem_destroy(as_sem *s);
@@ -559,7 +641,9 @@ int as_sem_destroy(as_sem *s);
 int as_sem_try_acquire(as_sem *s, uint32_t n);
 /* Returns 1 (acquired at once), 0 (pending), -EINVAL (NULL s/loop/w/cb,
  * uninitialised, n == 0 or n > AS_SEM_VALUE_MAX), -EBUSY (w is pending),
- * -ESHUTDOWN (closed). */
+ * -ESHUTDOWN (closed), -EOPNOTSUPP (AS_PSHARED semaphore on a loop without
+ * AS_CAP_PSHARED; nothing changed), -EPROTO (AS_PSHARED object of another
+ * layout). */
 int as_sem_acquire_async(as_sem *s, as_loop *loop, as_wait *w, uint32_t n,
                          as_callback cb, void *arg);
 int as_sem_acquire_until(as_sem *s, as_loop *loop, as_wait *w, uint32_t n,

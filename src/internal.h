@@ -92,6 +92,9 @@ static inline uint32_t as__wait_base(uint32_t state)
                                  (set and cleared under the queue lock) */
 #define AS__F_RW_WAKE 0x200u  /* rwlock: the grant being planned wakes it
                                  (else hands it its share) */
+#define AS__F_FWAIT 0x400u    /* a kernel wait (backend fwait) is armed for
+                                 it: its CQE is still to come (P8).  Loop
+                                 thread only */
 
 /* ---- primitives share one layout (AS__PRIM_FIELDS in asyncsync.h) ---- */
 typedef struct as__prim {
@@ -167,6 +170,22 @@ struct as__kind {
      * fields.  as_cancel then leaves the giveback to the loop even on the
      * loop's own thread. */
     bool done_moves;
+    /* The wait's loop thread, no lock held: the kernel wait armed for w
+     * (as__loop_fwait) completed with res (0 woken, -EAGAIN the word had
+     * changed before the wait was queued or no SQE could be had, or another
+     * negative errno).  Re-read the word and decide: finish w, or arm
+     * again.  NULL for kinds that never park in the kernel. */
+    void (*fwake)(as_wait *w, int res);
+    /* The wait's loop thread: its heap deadline came (as__timer_expire,
+     * which took it out of the heap), for a kind that keeps a timing of its
+     * own there (a process-shared wait's health tick, docs/pshared.md 9.1):
+     * expire it (as__wait_expire) or put it back with as__timer_add.
+     * Returns true when it expired the wait.  NULL: the deadline is the
+     * wait's own and the loop expires it. */
+    bool (*tick)(as_wait *w, uint64_t now);
+    /* The wait's home is not an as__prim (a process-shared object, whose
+     * layout has no counters): the loop must not count into it. */
+    bool pshared;
 };
 
 /* ---- backend vtable (one const table per backend) ---- */
@@ -182,7 +201,9 @@ enum {
     AS__TAG_MSG = 4,     /* a wake message another loop's ring posted here */
     AS__TAG_MSGWAIT = 5, /* teardown: FUTEX_WAIT on as__msgs */
     AS__TAG_TIMER = 6,   /* the ring timer (IORING_OP_TIMEOUT) */
-    AS__TAG_TIMER_RM = 7 /* its removal (CQE only on failure) */
+    AS__TAG_TIMER_RM = 7, /* its removal (CQE only on failure) */
+    AS__TAG_FWAIT = 8    /* a wait's kernel wait on a shared word (fwait):
+                            address = the as_wait, not the loop (P8) */
 };
 #define AS__TAG_MAX 15u
 #define AS__UD_MARK (1ull << 63)
@@ -221,6 +242,16 @@ struct as__backend {
     int (*retire)(as_loop *loop);
     /* Loop thread, after retire returned 0: release resources. */
     void (*fini)(as_loop *loop);
+    /* Loop thread.  Arm, for w, "complete when *word (a 32-bit futex word
+     * in memory shared between processes: a shared key, never private) is
+     * no longer `expected`".  0: armed, exactly one completion follows and
+     * the loop then calls w->as__kind->fwake(w, res); -EAGAIN: no SQE now
+     * (A1): as__loop_fwait keeps w on the loop's arm-later list;
+     * -EOPNOTSUPP: this backend cannot.  NULL: the backend cannot (the
+     * loop then lacks AS_CAP_PSHARED, which a primitive checks before it
+     * queues anything).  A backend knows a word, a value and a wait, never
+     * what the word means. */
+    int (*fwait)(as_loop *loop, as_wait *w, uint32_t *word, uint32_t expected);
 };
 
 /* as_loop.as__flags (loop thread only) */
@@ -266,6 +297,17 @@ void as__loop_ready(as_loop *loop, as_wait *w);
 void as__loop_drain(as_loop *loop);
 /* Pop the next ready wait (loop thread), or NULL. */
 as_wait *as__loop_ready_pop(as_loop *loop);
+/* Loop thread of w's loop (a pending wait, counted in as__pending).  Park
+ * w in the kernel until *word != expected (backend fwait): 0 when armed,
+ * or queued on the loop's arm-later list when no SQE can be had (A1: then
+ * the next as_loop_run calls kind->fwake(w, -EAGAIN), which re-reads the
+ * word and arms again); -EOPNOTSUPP when the backend has no fwait.
+ * P8 (kernel wait lifetime): from a 0 return on, w stays pending (the loop
+ * cannot be destroyed, w's callback cannot run) until kind->fwake was
+ * called for it: every AS__TAG_FWAIT CQE names a live wait of its loop. */
+int as__loop_fwait(as_wait *w, uint32_t *word, uint32_t expected);
+/* A CQE of tag AS__TAG_FWAIT on `loop`'s ring (bind.c). */
+void as__loop_fwake(as_loop *loop, as_wait *w, int res);
 
 /* ---- the wait's life (wait.c) ---- */
 
@@ -371,6 +413,13 @@ void as__futex_wait(uint32_t *word, uint32_t expected, uint64_t deadline);
 uint64_t as__now_coarse_ns(void);
 /* Wake one (all) threads in as__futex_wait on word. */
 void as__futex_wake(uint32_t *word, bool all);
+#ifdef __linux__
+/* The same on a futex word in memory shared between processes: shared
+ * keys (no FUTEX_PRIVATE_FLAG), K1 of docs/pshared.md.  Linux only. */
+void as__futex_wait_shared(uint32_t *word, uint32_t expected, uint64_t deadline);
+/* Wakes all (K2) or one; returns how many were woken (or a negative errno). */
+int as__futex_wake_shared(uint32_t *word, bool all);
+#endif
 
 /* ---- backends ---- */
 

@@ -109,7 +109,8 @@ int as__loop_opts(const as_loop_options *opts, uint32_t *flags,
     if (!opts)
         return 0;
     if ((opts->flags & ~(AS_LOOP_ALWAYS_CALLBACK | AS_LOOP_DEFER_WAKES)) ||
-        (opts->disabled_caps & ~(AS_CAP_FUTEX_WAIT | AS_CAP_RING_WAKE)))
+        (opts->disabled_caps &
+         ~(AS_CAP_FUTEX_WAIT | AS_CAP_RING_WAKE | AS_CAP_PSHARED)))
         return -EINVAL;
     *flags = opts->flags;
     *disabled = opts->disabled_caps;
@@ -247,7 +248,8 @@ static void as__run_callback(as_loop *loop, as_wait *w)
          * callback) or from this one (given back already, status
          * -ECANCELED). */
         as__cancel_giveback(w);
-        as__stat_inc(((as__prim *)w->as__home)->stats.cancelled);
+        if (!w->as__kind->pshared) /* a shared object has no counters */
+            as__stat_inc(((as__prim *)w->as__home)->stats.cancelled);
         status = -ECANCELED;
     }
     as__store(&loop->as__pending, as__load(&loop->as__pending, AS_RELAXED) - 1,
@@ -255,6 +257,67 @@ static void as__run_callback(as_loop *loop, as_wait *w)
     as__stat_inc(loop->as__st[AS__ST_CALLBACKS]);
     AS_PROBE3(callback, loop, w, status);
     cb(w, status, arg);
+}
+
+/* ---- kernel waits on shared words (process-shared objects) ----
+ *
+ * KERNEL WAIT LIFETIME (P8, docs/pshared.md 7.2)
+ *   A wait parked with as__loop_fwait was counted in as__pending by
+ *   as__wait_parked, and stays counted until its callback.  Its callback
+ *   runs only after kind->fwake decided it, and fwake runs only for the CQE
+ *   of its kernel wait (or, for a wait on the arm-later list, from
+ *   as_loop_run, when no kernel wait exists).  So while a FUTEX_WAIT that
+ *   names w is in the kernel, w is pending, the loop cannot be destroyed
+ *   (-EBUSY) and w's memory is the library's: every AS__TAG_FWAIT CQE names
+ *   a live wait of this loop.  There is no synchronous cancel of such a
+ *   wait: a wait is ended by making its kernel wait complete (a change of
+ *   the word and a wake) and handling that CQE.
+ *
+ * ARM LATER (A1)
+ *   A backend that can get no SQE (the ring refuses submits) returns
+ *   -EAGAIN; the wait then goes on the loop's arm-later list (intrusive,
+ *   through as__link, which a parked wait does not use), and as_loop_run
+ *   hands it to kind->fwake(w, -EAGAIN) at its start and before the loop
+ *   may sleep: the primitive re-reads its word and arms again.  A refused
+ *   submit makes the application's submit-and-wait return at once too, so
+ *   the loop comes back to as_loop_run before it can sleep. */
+int as__loop_fwait(as_wait *w, uint32_t *word, uint32_t expected)
+{
+    as_loop *loop = w->as__loop;
+    int r;
+    if (!loop->as__ops->fwait)
+        return -EOPNOTSUPP;
+    r = loop->as__ops->fwait(loop, w, word, expected);
+    if (r == 0) {
+        w->as__flags |= AS__F_FWAIT; /* P8: its CQE is to come */
+        return 0;
+    }
+    if (r != -EAGAIN)
+        return r;
+    w->as__link = loop->as__farm; /* A1 */
+    loop->as__farm = w;
+    return 0;
+}
+
+void as__loop_fwake(as_loop *loop, as_wait *w, int res)
+{
+    (void)loop;
+    w->as__flags &= ~AS__F_FWAIT; /* P8: the kernel wait is gone */
+    w->as__kind->fwake(w, res);
+}
+
+/* A1: the waits whose kernel wait could not be armed try again (each may
+ * land on the list again: the list is taken first, so this ends). */
+static void as__loop_farm_retry(as_loop *loop)
+{
+    as_wait *w = loop->as__farm;
+    loop->as__farm = NULL;
+    while (w) {
+        as_wait *next = w->as__link;
+        w->as__link = NULL;
+        w->as__kind->fwake(w, -EAGAIN);
+        w = next;
+    }
 }
 
 int as_loop_run(as_loop *loop)
@@ -267,6 +330,8 @@ int as_loop_run(as_loop *loop)
     /* A callback may run the loop again: the outer run is still inside. */
     outer = loop->as__flags & AS__L_RUNNING;
     loop->as__flags |= AS__L_RUNNING;
+    if (loop->as__farm)
+        as__loop_farm_retry(loop);
     if (loop->as__troot)
         as__timer_expire(loop, as_now_ns());
     for (;;) {
@@ -286,6 +351,8 @@ int as_loop_run(as_loop *loop)
         n++;
     }
     loop->as__flags = (loop->as__flags & ~AS__L_RUNNING) | outer;
+    if (loop->as__farm) /* A1: callbacks that parked with no SQE free */
+        as__loop_farm_retry(loop);
     /* D2, T1: before the loop sleeps, the doorbell and the timer. */
     if (as__load(&loop->as__pending, AS_RELAXED) != 0)
         loop->as__ops->arm(loop);

@@ -70,6 +70,9 @@
  * scenarios (close, deadlines, forget, cross-thread cancel) model the
  * strict policy.
  */
+#include <string.h>
+
+#include "pshared.h"
 #include "waitq.h"
 
 #define SEM_WAITERS 0x80000000u
@@ -85,6 +88,25 @@ static inline bool sem_valid(const as_sem *s)
     return s && s->as__magic == AS__MAGIC_SEM;
 }
 
+/* AS_PSHARED: the object is the shared layout of pshared.h, handled by
+ * sem_ps.c; every public call dispatches on this flag, which sits where
+ * the private layout has its flags (offset 12). */
+static inline bool sem_ps(const as_sem *s)
+{
+#ifdef AS__PS_SUPPORTED
+    return (as__load(&s->as__flags, AS_RELAXED) & AS_PSHARED) != 0;
+#else
+    (void)s;
+    return false;
+#endif
+}
+#ifdef AS__PS_SUPPORTED
+#define SEM_PS(s, call) \
+    do { if (sem_ps(s)) return (call); } while (0)
+#else
+#define SEM_PS(s, call) ((void)0)
+#endif
+
 static inline bool sem_strict(const as_sem *s)
 {
     return (as__load(&s->as__flags, AS_RELAXED) & AS_SEM_STRICT_FIFO) != 0;
@@ -94,6 +116,14 @@ static const struct as__kind sem_kind;
 
 int as_sem_init(as_sem *s, uint32_t permits, unsigned flags)
 {
+    if (s && (flags & AS_PSHARED)) {
+#ifdef AS__PS_SUPPORTED
+        return as__sem_ps_init(s, permits, flags);
+#else
+        return (flags & ~(AS_PSHARED | AS_SEM_STRICT_FIFO |
+                          AS_PSHARED_SLOTS(0xfffu))) ? -EINVAL : -EOPNOTSUPP;
+#endif
+    }
     if (!s || permits > AS_SEM_VALUE_MAX || (flags & ~AS_SEM_STRICT_FIFO))
         return -EINVAL;
     as__prim_init(P(s), AS__MAGIC_SEM, permits, flags);
@@ -104,6 +134,7 @@ int as_sem_destroy(as_sem *s)
 {
     if (!sem_valid(s))
         return -EINVAL;
+    SEM_PS(s, as__sem_ps_destroy(s));
     /* WAITERS without waiters is a closed semaphore, and woken waits are
      * counted in as__aux: the queue and that count decide. */
     return as__prim_destroy(P(s), 0);
@@ -126,6 +157,7 @@ int as_sem_try_acquire(as_sem *s, uint32_t n)
 {
     if (!sem_valid(s) || n == 0 || n > AS_SEM_VALUE_MAX)
         return -EINVAL;
+    SEM_PS(s, as__sem_ps_try(s, n));
     if (sem_try(s, n))
         return 1;
     return as__prim_closed(P(s)) ? -ESHUTDOWN : 0;
@@ -308,6 +340,7 @@ static inline int sem_acquire(as_sem *s, as_loop *loop, as_wait *w, uint32_t n,
         return -EINVAL;
     if ((r = as__wait_check(w, loop, cb)) < 0)
         return r;
+    SEM_PS(s, as__sem_ps_acquire(s, loop, w, n, deadline, cb, arg));
     r = sem_try(s, n) ? 1 : sem_acquire_slow(s, loop, w, n, deadline, cb, arg);
     if (r == 1 && as__loop_always_cb(loop))
         return as__wait_inline(w, loop, &sem_kind, cb, arg, s, n, 0);
@@ -333,6 +366,7 @@ int as_sem_acquire_blocking(as_sem *s, uint32_t n, uint64_t deadline_ns)
     if (!sem_valid(s) || n == 0 || n > AS_SEM_VALUE_MAX ||
         as__deadline_check(deadline_ns) < 0)
         return -EINVAL;
+    SEM_PS(s, as__sem_ps_blocking(s, n, deadline_ns));
     if (sem_try(s, n))
         return 0;
     as__block_init(&tl);
@@ -348,6 +382,7 @@ int as_sem_release(as_sem *s, uint32_t n)
         return -EINVAL;
     if (n > AS_SEM_VALUE_MAX)
         return -EOVERFLOW;
+    SEM_PS(s, as__sem_ps_release(s, n));
     v = as__load(&s->as__word, AS_RELAXED);
     for (;;) {
         while (!(v & SEM_WAITERS)) {
@@ -378,6 +413,7 @@ int64_t as_sem_forget(as_sem *s, uint32_t n)
     uint32_t v, take;
     if (!sem_valid(s) || n == 0 || n > AS_SEM_VALUE_MAX)
         return -EINVAL;
+    SEM_PS(s, as__sem_ps_forget(s, n));
     v = as__load(&s->as__word, AS_RELAXED);
     for (;;) {
         if (v & SEM_WAITERS) {
@@ -411,6 +447,7 @@ int as_sem_close(as_sem *s)
     as_wait *h;
     if (!sem_valid(s))
         return -EINVAL;
+    SEM_PS(s, as__sem_ps_close(s));
     as__q_lock(P(s));
     if (as__prim_close_locked(P(s))) {
         AS_PROBE2(close, s, "sem");
@@ -431,11 +468,46 @@ int64_t as_sem_value(const as_sem *s)
 {
     if (!sem_valid(s))
         return -EINVAL;
+    SEM_PS(s, as__sem_ps_value(s));
     return (int64_t)(as__load(&s->as__word, AS_ACQUIRE) & SEM_COUNT);
 }
 
+/* The observers (AS__PRIM_OBSERVERS), with the pshared dispatch: a shared
+ * object has no counters and its waits no address here. */
+int64_t as_sem_waiters(const as_sem *s)
+{
+    if (!sem_valid(s))
+        return -EINVAL;
+    SEM_PS(s, as__sem_ps_waiters(s));
+    return (int64_t)as__load(&s->as__nwait, AS_ACQUIRE);
+}
 
-AS__PRIM_OBSERVERS(sem, as_sem, sem_valid)
+int as_sem_stats(const as_sem *s, as_counters *out)
+{
+    if (!sem_valid(s))
+        return -EINVAL;
+    if (sem_ps(s)) {
+        int64_t k;
+        if (!out)
+            return -EINVAL;
+        k = as_sem_waiters(s);
+        if (k < 0)
+            return (int)k;
+        memset(out, 0, sizeof *out);
+        out->waiters = (uint32_t)k;
+        return 0;
+    }
+    return as__prim_stats((const as__prim *)(const void *)s, out);
+}
+
+int64_t as_sem_dump(const as_sem *s, as_waiter_info *out, size_t max)
+{
+    if (!sem_valid(s))
+        return -EINVAL;
+    if (sem_ps(s))
+        return -EOPNOTSUPP;
+    return as__prim_dump((const as__prim *)(const void *)s, out, max);
+}
 
 /* ---- the kind table ---- */
 

@@ -139,4 +139,27 @@ void as__futex_wake(uint32_t *word, bool all)
     (void)syscall(SYS_futex, word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG,
                   all ? INT32_MAX : 1, NULL, NULL, 0);
 }
+
+#ifdef __linux__
+/* K1, P9 (docs/pshared.md): words of process-shared objects are waited
+ * on and woken with shared keys only, never FUTEX_PRIVATE_FLAG. */
+void as__futex_wait_shared(uint32_t *word, uint32_t expected, uint64_t deadline)
+{
+    struct timespec ts, *tp = NULL;
+    if (deadline != AS_NO_DEADLINE) {
+        ts.tv_sec = (time_t)(deadline / 1000000000ull);
+        ts.tv_nsec = (long)(deadline % 1000000000ull);
+        tp = &ts;
+    }
+    (void)syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expected, tp, NULL,
+                  FUTEX_BITSET_MATCH_ANY);
+}
+
+int as__futex_wake_shared(uint32_t *word, bool all)
+{
+    long r = syscall(SYS_futex, word, FUTEX_WAKE, all ? INT32_MAX : 1, NULL,
+                     NULL, 0);
+    return r < 0 ? -errno : (int)r;
+}
+#endif
 #endif

@@ -156,7 +156,15 @@ unsigned as__timer_expire(as_loop *loop, uint64_t now)
     unsigned k = 0;
     as_wait *w;
     while ((w = loop->as__troot) != NULL && w->as__deadline <= now) {
+        const struct as__kind *kind = w->as__kind;
         as__timer_remove(loop, w);
+        if (kind->tick) { /* it may put w back, later than now */
+            if (kind->tick(w, now)) {
+                AS_PROBE2(timeout, loop, w);
+                k++;
+            }
+            continue;
+        }
         AS_PROBE2(timeout, loop, w);
         as__wait_expire(w);
         k++;

@@ -81,16 +81,19 @@ static void loop_backend_matches_env(void **state)
     else
         assert_string_equal(b, th_default_backend());
     unsigned caps = as_loop_caps(&L->loop);
-    if (strcmp(b, "uring") == 0)
+    if (strcmp(b, "uring") == 0) {
         TH_EQ(!!(caps & AS_CAP_FUTEX_WAIT), 1);
-    else
-        TH_EQ(caps & AS_CAP_FUTEX_WAIT, 0);
+        TH_EQ(!!(caps & AS_CAP_PSHARED), 1);
+    } else {
+        TH_EQ(caps & (AS_CAP_FUTEX_WAIT | AS_CAP_PSHARED), 0);
+    }
 
     for (int k = TH_NOTIFY_EFD; k <= TH_NOTIFY_COND; k++) {
         th_loop G;
         th_loop_setup(&G, (th_kind)k, NULL);
         assert_string_equal(as_loop_backend(&G.loop), "generic");
-        TH_EQ(as_loop_caps(&G.loop) & (AS_CAP_FUTEX_WAIT | AS_CAP_RING_WAKE), 0);
+        TH_EQ(as_loop_caps(&G.loop) &
+                  (AS_CAP_FUTEX_WAIT | AS_CAP_RING_WAKE | AS_CAP_PSHARED), 0);
         th_loop_destroy(&G);
     }
 }
@@ -98,9 +101,10 @@ static void loop_backend_matches_env(void **state)
 /* Capability masks force the degraded paths; the loop must still work. */
 static void loop_disabled_caps(void **state)
 {
-    const unsigned masks[3] = { AS_CAP_FUTEX_WAIT, AS_CAP_RING_WAKE,
-                                AS_CAP_FUTEX_WAIT | AS_CAP_RING_WAKE };
-    for (int i = 0; i < 3; i++) {
+    const unsigned masks[4] = { AS_CAP_FUTEX_WAIT, AS_CAP_RING_WAKE,
+                                AS_CAP_FUTEX_WAIT | AS_CAP_RING_WAKE,
+                                AS_CAP_PSHARED };
+    for (int i = 0; i < 4; i++) {
         th_loop X;
         as_loop_options o = { 0, masks[i] };
         th_loop_setup(&X, TH_RING, &o);

@@ -354,6 +354,29 @@ static void sem_wait_pending_states(void **state)
     TH_RC(as_sem_destroy(&s), 0);
 }
 
+/* AS_PSHARED (tests/test_pshared.c has the rows across processes): init
+ * is refused where process-shared objects are not built (Windows), with
+ * -EINVAL still first for bad flags; on Linux the object works in one
+ * process too. */
+static void sem_pshared_platform(void **state)
+{
+    (void)state;
+    as_sem s;
+    memset(&s, 0, sizeof s);
+    TH_RC(as_sem_init(&s, 1, AS_PSHARED | 0x100u), -EINVAL);
+#ifdef _WIN32
+    TH_RC(as_sem_init(&s, 1, AS_PSHARED), -EOPNOTSUPP);
+    TH_EQ(as_sem_value(&s), -EINVAL);
+#else
+    TH_RC(as_sem_init(&s, 1, AS_PSHARED), 0);
+    TH_RC(as_sem_try_acquire(&s, 1), 1);
+    TH_RC(as_sem_acquire_blocking(&s, 1, as_now_ns()), -ETIMEDOUT);
+    TH_RC(as_sem_release(&s, 1), 0);
+    TH_EQ(as_sem_value(&s), 1);
+    TH_RC(as_sem_destroy(&s), 0);
+#endif
+}
+
 /* Static initialiser, destroy, re-init. */
 static void sem_static_initializer(void **state)
 {
@@ -638,6 +661,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         TH_TEST(sem_fast_path),
+        cmocka_unit_test(sem_pshared_platform),
         TH_TEST(sem_large_head_not_starved),
         TH_TEST(sem_weighted_batch),
         TH_TEST(sem_model_random_weights),

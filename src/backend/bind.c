@@ -32,7 +32,8 @@ int as_loop_init_uring(as_loop *loop, struct io_uring *ring,
     loop->as__opts = flags;
     if (choice == AS__CHOICE_URING) {
         loop->as__ops = &as__backend_uring;
-        loop->as__caps = AS_CAP_FUTEX_WAIT | (AS_CAP_RING_WAKE & ~disabled);
+        loop->as__caps = AS_CAP_FUTEX_WAIT |
+                         ((AS_CAP_RING_WAKE | AS_CAP_PSHARED) & ~disabled);
     } else {
         loop->as__efd = efd;
         loop->as__ops = &as__backend_generic_ring;
@@ -53,9 +54,21 @@ bool as_loop_handle_cqe(as_loop *loop, const struct io_uring_cqe *cqe)
     if ((ud >> 60) != 0x8u)
         return false;
     tag = (unsigned)((ud >> 56) & 0xfu);
-    if (tag == 0 || tag > AS__TAG_TIMER_RM)
+    if (tag == 0 || tag > AS__TAG_FWAIT)
         return false;
     at = ud & AS__UD_ADDR_MASK;
+    if (tag == AS__TAG_FWAIT) {
+        /* The address is a wait's, not the loop's.  P8 (loop.c): a wait
+         * with a kernel wait armed is pending, so its loop is alive and
+         * its memory is the library's until this CQE is handled; a wait
+         * of another loop cannot be named here (one loop per ring). */
+        as_wait *w = (as_wait *)(uintptr_t)at;
+        if (!as__loop_valid(loop) || w->as__loop != loop)
+            return true;
+        as__loop_claim(loop);
+        as__loop_fwake(loop, w, cqe->res);
+        return true;
+    }
     /* Another address: a late CQE of a loop destroyed since (its memory
      * may be anything now): swallowed. */
     if (at < (uint64_t)(uintptr_t)loop ||

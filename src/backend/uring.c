@@ -292,6 +292,23 @@ static int uring_retire(as_loop *loop)
 
 static void uring_fini(as_loop *loop) { (void)loop; }
 
+/* fwait (internal.h, P8 in loop.c): one FUTEX_WAIT SQE on the loop's ring
+ * for a word of memory shared between processes.  FUTEX2_SIZE_U32 only:
+ * never FUTEX2_PRIVATE (K1, P9 of docs/pshared.md: a private key is
+ * (mm, address), which no other process's wake can find).  Its CQE names
+ * the wait (AS__TAG_FWAIT): as_loop_handle_cqe calls its kind's fwake.
+ * It rides the loop's next submit, like the doorbell. */
+static int uring_fwait(as_loop *loop, as_wait *w, uint32_t *word,
+                       uint32_t expected)
+{
+    struct io_uring_sqe *sqe = as__ring_sqe(loop);
+    if (!sqe)
+        return -EAGAIN; /* A1: as__loop_fwait keeps it to arm later */
+    prep_futex(sqe, AS_IORING_OP_FUTEX_WAIT, word, expected);
+    io_uring_sqe_set_data64(sqe, as__ud(w, AS__TAG_FWAIT));
+    return 0;
+}
+
 const struct as__backend as__backend_uring = {
     .name = "uring",
     .arm = uring_arm,
@@ -300,5 +317,6 @@ const struct as__backend as__backend_uring = {
     .timer = as__ring_timer,
     .retire = uring_retire,
     .fini = uring_fini,
+    .fwait = uring_fwait,
 };
 #endif

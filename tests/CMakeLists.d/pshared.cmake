@@ -21,3 +21,10 @@ set_tests_properties(pshared.futex_xproc PROPERTIES
   TIMEOUT 120
   SKIP_RETURN_CODE 77
   LABELS "pshared;uring")
+
+# Conformance of the process-shared semaphore (tests/test_pshared.c): forked
+# workers, each with a ring loop of its own, on an AS_PSHARED semaphore in
+# a MAP_SHARED mapping.  Per backend: on generic the async rows are skipped
+# and the -EOPNOTSUPP rows check what such loops answer.
+as_add_test(test_pshared SOURCES test_pshared.c harness.c
+  LABELS conformance pshared TIMEOUT 180)

@@ -628,6 +628,60 @@ static void test_submit_eintr(void **state)
     submit_failure(-EINTR);
 }
 
+/* ---- a process-shared wait parked while the ring refuses submits -------
+ * Its kernel wait (one FUTEX_WAIT per pshared wait) cannot be armed: the
+ * wait goes on the loop's arm-later list (A1), is armed by as_loop_run once
+ * the ring accepts again, and a release then wakes it through its own
+ * CQE; a grant made while it is still on the list is found by the retry.
+ * The loop cannot be destroyed meanwhile (P8). */
+static void test_pshared_arm_later(void **state)
+{
+    (void)state;
+    th_loop L;
+    th_rec rec;
+    th_waiter tw;
+    as_sem *s = calloc(1, AS_PSHARED_SIZE(as_sem, 1));
+    assert_non_null(s);
+    setup_ring_loop(&L, 4);
+    if (!(as_loop_caps(&L.loop) & AS_CAP_PSHARED)) {
+        th_loop_destroy(&L);
+        free(s);
+        skip();
+    }
+    th_rec_init(&rec);
+    /* one process is enough: a shared futex key works in private memory */
+    TH_RC(as_sem_init(s, 0, AS_PSHARED | AS_PSHARED_SLOTS(1)), 0);
+    th_waiter_init(&tw, &rec, &L, 1);
+
+    /* 1: armed later, then woken by a release from another thread */
+    assert_int_equal(th_queue_nops(&L, -1), 4);
+    inject(-EBUSY, 1000);
+    TH_RC(th_sem_acquire(&tw, s, 1), 0);
+    assert_true(atomic_load(&inject_hits) >= 1);
+    TH_RC(as_loop_destroy(&L.loop), -EBUSY);
+    inject(0, 0);
+    th_pump(&L); /* as_loop_run arms it; the pump submits */
+    th_pump(&L);
+    release_from_plain_thread(s, 1);
+    th_rec_wait_woken(&L, &rec, 1);
+    TH_RC(th_rec_status_of(&rec, 1), 0);
+
+    /* 2: granted while still on the list */
+    th_waiter_init(&tw, &rec, &L, 2);
+    assert_true(th_queue_nops(&L, -1) >= 1);
+    inject(-EBUSY, 1000);
+    TH_RC(th_sem_acquire(&tw, s, 1), 0);
+    release_from_plain_thread(s, 1);
+    inject(0, 0);
+    th_rec_wait(&L, &rec, 2);
+    TH_RC(th_rec_status_of(&rec, 2), 0);
+    TH_EQ(as_sem_value(s), 0);
+    TH_RC(as_sem_release(s, 2), 0);
+    TH_RC(as_sem_destroy(s), 0);
+    th_loop_destroy(&L);
+    free(s);
+}
+
 /* ---- destroy with waits armed ------------------------------------------ */
 
 static void test_destroy_with_waits_armed(void **state)
@@ -690,6 +744,7 @@ int main(void)
         cmocka_unit_test(test_submit_eagain),
         cmocka_unit_test(test_submit_eintr),
         cmocka_unit_test(test_destroy_with_waits_armed),
+        cmocka_unit_test(test_pshared_arm_later),
     };
     return cmocka_run_group_tests_name("fault", tests, NULL, NULL);
 }

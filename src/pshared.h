@@ -1,0 +1,192 @@
+/* Process-shared objects (AS_PSHARED, issue 14): what every pshared
+ * primitive shares.  The design is docs/pshared.md; the section numbers and
+ * invariant names (K1-K4, P1-P11) below are that note's.
+ *
+ * THE SHARED LAYOUT (3.2)
+ *   An AS_PSHARED object is the same caller-allocated struct (as_sem today),
+ *   reinterpreted as a pointer-free layout that every process reads at its
+ *   own address: a 48-byte header, then 16-byte slots, the first ones inside
+ *   the struct and AS_PSHARED_SLOTS(k) more right after it (the caller
+ *   reserves AS_PSHARED_SIZE(T, k) bytes).  Nothing in it is a pointer:
+ *   every reference is a slot index or a participant id.  `magic` and
+ *   `flags` sit where the private layout has them (offsets 8 and 12), so
+ *   the validity check and the dispatch on AS_PSHARED are the same loads.
+ *
+ * PARTICIPANTS (4)
+ *   A process is named by pid (bits 0-21) | start time modulo 512 (bits
+ *   22-30, clock ticks, /proc/<pid>/stat field 22): a reused pid is not
+ *   mistaken for the dead process it replaced.  Computed once per process
+ *   and again in a child after fork.  Bit 31 stays free (the queue lock's
+ *   CONTENDED).
+ *
+ * THE QUEUE LOCK (5)
+ *   qlock = 0, or the holder's id | CONTENDED.  Critical sections make no
+ *   system call and issue no wake (P5): wakes are collected and issued
+ *   after the unlock.  A contender that slept 10 times on the same holder
+ *   checks its liveness and takes the lock over from a dead one, and then
+ *   runs the primitive's recovery (5.4) before its own critical section.
+ *
+ * Linux only (shared futex keys): elsewhere init with AS_PSHARED is
+ * -EOPNOTSUPP and none of this is compiled.
+ */
+#ifndef AS_PSHARED_H
+#define AS_PSHARED_H
+
+#include "internal.h"
+
+#ifdef __linux__
+#define AS__PS_SUPPORTED 1
+
+/* A slot (3.2): one waiting task's record.  fw is the futex word its
+ * waiter parks on: state (bits 0-2) | sequence (bits 3-31, +1 at every
+ * change: P3, a waiter parked on a value never misses a change). */
+typedef struct as__ps_slot {
+    uint32_t fw;
+    uint32_t who;    /* owner's participant id, 0: none */
+    uint32_t ticket; /* arrival order (serial arithmetic) */
+    uint32_t req;    /* permits requested */
+} as__ps_slot;
+
+enum {
+    AS__PS_FREE = 0,
+    AS__PS_WAITING = 1,
+    AS__PS_WOKEN = 2,     /* reserved: the default policy's wake-to-retry */
+    AS__PS_GRANTED = 3,
+    AS__PS_CANCELLED = 4,
+    AS__PS_CLOSED = 5
+};
+#define AS__PS_ST(fw) ((fw) & 7u)
+/* The slot word's next value in state st (sequence + 1). */
+#define AS__PS_NEXT(fw, st) ((((fw) & ~7u) + 8u) | (st))
+
+/* The common header (3.2), 48 bytes. */
+typedef struct as__ps {
+    uint64_t state;   /* the primitive's state (3.3) */
+    uint32_t magic;   /* as the private layout: written last by init (P11) */
+    uint32_t flags;   /* init flags (AS_PSHARED, slots) | closed bit */
+    uint32_t layout;  /* AS__PS_LAYOUT: -EPROTO if another (P11) */
+    uint32_t qlock;   /* 0 or holder id | CONTENDED (5.1) */
+    uint32_t log;     /* intent log: 0, or op << 12 | slot (5.3) */
+    uint32_t tail;    /* next ticket */
+    uint32_t served;  /* progress: +1 at every grant and claim */
+    uint32_t ovf;     /* overflow futex word: a sequence (6.6) */
+    uint32_t novf;    /* overflow waiters, a hint (6.6) */
+    uint32_t checked; /* reserved: health checks (9.1) */
+} as__ps;
+
+_Static_assert(sizeof(as__ps) == 48, "pshared header");
+_Static_assert(sizeof(as__ps_slot) == 16, "pshared slot");
+
+#define AS__PS_CONTENDED 0x80000000u
+#define AS__PS_LOG_GRANT 1u
+#define AS__PS_LOG_RECLAIM 2u
+#define AS__PS_LOG_OP(l) ((l) >> 12)
+#define AS__PS_LOG_SLOT(l) ((l) & 0xfffu)
+/* AS__P_CLOSED (internal.h) in flags: closed. */
+
+/* The layout word: 'P' 'S', version 1, and the struct's size (which fixes
+ * the in-struct slot count and the ABI: an LP64 process and a 32-bit one
+ * cannot share an object).  P11. */
+#define AS__PS_VERSION 1u
+#define AS__PS_LAYOUT(size) \
+    ((0x5053u << 16) | (AS__PS_VERSION << 12) | (uint32_t)(size))
+
+/* Slots inside a struct of `size` bytes, and in all. */
+#define AS__PS_INSLOTS(size) (((size) - sizeof(as__ps)) / sizeof(as__ps_slot))
+static inline uint32_t as__ps_nslots(const as__ps *ps, size_t size)
+{
+    return (uint32_t)AS__PS_INSLOTS(size) +
+           ((as__load(&ps->flags, AS_RELAXED) >> 16) & 0xfffu);
+}
+
+static inline as__ps_slot *as__ps_slot_at(as__ps *ps, uint32_t i)
+{
+    return (as__ps_slot *)(void *)((char *)ps + sizeof(as__ps) +
+                                   sizeof(as__ps_slot) * i);
+}
+
+/* The health tick (9.1): first 10 ms after a wait parks, doubling up to
+ * one second.  ASYNCSYNC_PSHARED_TICK_MS (1 to 3600000) sets the first
+ * interval (the cap is then the larger of it and one second): how soon the
+ * death of a waiter is noticed against what an idle wait costs.  (The
+ * tests set it high where a tick would hide a lost wake-up.) */
+#define AS__PS_TICK_NS 10000000ull
+#define AS__PS_TICK_MAX_NS 1000000000ull
+uint64_t as__ps_tick_ns(void);
+static inline uint64_t as__ps_tick_max_ns(uint64_t base)
+{
+    return base > AS__PS_TICK_MAX_NS ? base : AS__PS_TICK_MAX_NS;
+}
+
+/* This process's participant id (4): never 0, bit 31 clear. */
+uint32_t as__ps_me(void);
+/* Is the process `id` names alive?  Slow (reads /proc): only on the queue
+ * lock's slow path.  Never says "dead" of a live process (P7). */
+bool as__ps_alive(uint32_t id);
+
+/* Take the queue lock.  Returns true when it was taken over from a dead
+ * holder: the caller runs its recovery (5.4) first. */
+bool as__ps_lock_slow(as__ps *ps, uint32_t me);
+static inline bool as__ps_lock(as__ps *ps)
+{
+    uint32_t me = as__ps_me(), v = 0;
+    if (as__likely(as__cas(&ps->qlock, &v, me, AS_ACQUIRE, AS_RELAXED)))
+        return false;
+    return as__ps_lock_slow(ps, me);
+}
+/* Release it; wakes one sleeping contender (a futex(2) sleeper: a killed
+ * contender's wait dies with it, so one is enough, 5.1). */
+void as__ps_unlock(as__ps *ps);
+
+/* Slots whose word must be woken after the unlock (P5: no wake inside). */
+typedef struct as__ps_wakes {
+    uint64_t bits[64]; /* 4096 slots */
+    uint32_t lo, hi;   /* range of set bits */
+    bool ovf;          /* the overflow word moved: wake it too */
+} as__ps_wakes;
+
+static inline void as__ps_wakes_init(as__ps_wakes *wk)
+{
+    __builtin_memset(wk->bits, 0, sizeof wk->bits);
+    wk->lo = UINT32_MAX;
+    wk->hi = 0;
+    wk->ovf = false;
+}
+static inline void as__ps_wakes_add(as__ps_wakes *wk, uint32_t i)
+{
+    wk->bits[i / 64] |= 1ull << (i % 64);
+    if (i < wk->lo)
+        wk->lo = i;
+    if (i > wk->hi)
+        wk->hi = i;
+}
+/* After the unlock: wake every slot word collected, all waiters of each
+ * (K2: a dead process's stale kernel wait may absorb a wake-one). */
+void as__ps_wakes_run(as__ps *ps, as__ps_wakes *wk);
+
+/* A slot was freed (who := 0): if waiters are in overflow, move the
+ * overflow word and wake them all (6.6).  After the unlock. */
+void as__ps_ovf_kick(as__ps *ps);
+
+/* Find a free slot and make it ours: CAS who 0 -> me (5.3, lock-free).
+ * Returns its index, or UINT32_MAX when every slot is owned. */
+uint32_t as__ps_slot_alloc(as__ps *ps, uint32_t nslots, uint32_t me);
+/* Is a slot free now (a hint)? */
+bool as__ps_slot_alloc_probe(as__ps *ps, uint32_t nslots);
+
+/* The semaphore's (sem_ps.c), called by sem.c on an AS_PSHARED object
+ * (checked valid: magic).  Same contracts as the public calls. */
+int as__sem_ps_init(as_sem *s, uint32_t permits, unsigned flags);
+int as__sem_ps_destroy(as_sem *s);
+int as__sem_ps_try(as_sem *s, uint32_t n);
+int as__sem_ps_acquire(as_sem *s, as_loop *loop, as_wait *w, uint32_t n,
+                       uint64_t deadline, as_callback cb, void *arg);
+int as__sem_ps_blocking(as_sem *s, uint32_t n, uint64_t deadline);
+int as__sem_ps_release(as_sem *s, uint32_t n);
+int64_t as__sem_ps_forget(as_sem *s, uint32_t n);
+int as__sem_ps_close(as_sem *s);
+int64_t as__sem_ps_value(const as_sem *s);
+int64_t as__sem_ps_waiters(const as_sem *s);
+#endif /* __linux__ */
+
+#endif

@@ -1,0 +1,1081 @@
+/* Process-shared semaphore (AS_PSHARED): docs/pshared.md 3.3, 5, 6, 8.
+ *
+ * STATE (64-bit, offset 0 of the object)
+ *   low half: COUNT (bits 0-28: a pshared semaphore holds at most
+ *   AS_PSHARED_SEM_VALUE_MAX = 2^29 - 1), APPLIED (29: the intent log's
+ *   operation is committed, 5.3), HANDOFF (30: newcomers may not take
+ *   permits), WAITERS (31: slots are waiting, or closed: the lock-free
+ *   release fails into the slow path).  High half: `woken`, the permits
+ *   promised to WOKEN slots: always 0 in this version (strict policy).
+ *
+ * POLICY: strict FIFO, for now.  Every grant is a direct hand-off to the
+ *   WAITING slot with the lowest ticket (a grant across processes is always
+ *   "remote": the slot names no loop), so a pshared semaphore behaves as
+ *   AS_SEM_STRICT_FIFO whatever its flags say; HANDOFF == WAITERS.  The
+ *   default policy's WOKEN and STARVING slots (6.3) are not built yet.
+ *
+ * WAITS
+ *   A waiting task owns a slot (CAS who: 0 -> its participant id), joins
+ *   the queue under the queue lock (ticket, request, the add_waiter_if CAS,
+ *   then fw := WAITING) and parks on the slot word: an IORING_OP_FUTEX_WAIT
+ *   on its own loop's ring (backend fwait, P8), or futex(2) for a blocking
+ *   thread.  Everything another party does to it is a change of fw (state
+ *   and sequence) followed by a wake of all (K2); the owner re-reads fw in
+ *   its fwake (or after its futex(2) returns) and decides, under the lock.
+ *   A task that finds no free slot parks on the overflow word (6.6).
+ *
+ * The as_wait (process-local) holds: as__home/as__obj the object at this
+ * process's address, as__aux the slot index + 1 (bits 0-12) and the low 19
+ * bits of the ticket (bits 13-31), or NULL while in overflow; as__status
+ * (written only under the queue lock until the wait is DONE) the outcome a
+ * canceller asked for.  The wait's state goes QUEUED -> DONE only under the
+ * queue lock, so a canceller (any thread, under the lock) and the owner's
+ * fwake never both decide it.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "pshared.h"
+
+#ifdef AS__PS_SUPPORTED
+
+#define PS_WAITERS 0x80000000u
+#define PS_HANDOFF 0x40000000u
+#define PS_APPLIED 0x20000000u
+#define PS_COUNT AS_PSHARED_SEM_VALUE_MAX
+#define PS_BITS ((uint64_t)(PS_WAITERS | PS_HANDOFF))
+
+/* 3.2: the header sits where the private layout has magic and flags. */
+_Static_assert(offsetof(as__ps, magic) == offsetof(as_sem, as__magic),
+               "pshared magic offset");
+_Static_assert(offsetof(as__ps, flags) == offsetof(as_sem, as__flags),
+               "pshared flags offset");
+_Static_assert(sizeof(as_sem) >= sizeof(as__ps) + 2 * sizeof(as__ps_slot),
+               "pshared in-struct slots");
+_Static_assert(PS_COUNT < PS_APPLIED, "pshared count bits");
+#if UINTPTR_MAX > 0xffffffffu
+_Static_assert(sizeof(as_sem) == 96 && AS__PS_INSLOTS(sizeof(as_sem)) == 3,
+               "LP64: 96 bytes, three slots in the struct");
+_Static_assert(_Alignof(as_sem) >= 8, "the 64-bit state needs 8-byte alignment");
+#endif
+
+#define LAYOUT AS__PS_LAYOUT(sizeof(as_sem))
+
+static inline as__ps *PS(const as_sem *s) { return (as__ps *)(uintptr_t)s; }
+static inline uint32_t lo(uint64_t v) { return (uint32_t)v; }
+static inline uint32_t nslots(as__ps *ps) { return as__ps_nslots(ps, sizeof(as_sem)); }
+
+static const struct as__kind sem_ps_kind;
+
+/* P11: every process checks the layout before it reads anything else. */
+static inline int ps_check(const as_sem *s)
+{
+    return as__load(&PS(s)->layout, AS_ACQUIRE) == LAYOUT ? 0 : -EPROTO;
+}
+
+static inline bool ps_closed(as__ps *ps)
+{
+    return (as__load(&ps->flags, AS_RELAXED) & AS__P_CLOSED) != 0;
+}
+
+static inline void *ps_aux(uint32_t idx, uint32_t tk)
+{
+    return (void *)(uintptr_t)(((tk & 0x7ffffu) << 13) | (idx + 1u));
+}
+static inline uint32_t aux_idx(const as_wait *w)
+{
+    return ((uint32_t)(uintptr_t)w->as__aux & 0x1fffu) - 1u;
+}
+static inline uint32_t aux_tk(const as_wait *w)
+{
+    return ((uint32_t)(uintptr_t)w->as__aux >> 13) & 0x7ffffu;
+}
+
+/* ---- init, destroy ---- */
+
+int as__sem_ps_init(as_sem *s, uint32_t permits, unsigned flags)
+{
+    as__ps *ps = PS(s);
+    uint32_t k = (flags >> 16) & 0xfffu, n;
+    if (permits > AS_PSHARED_SEM_VALUE_MAX || k > AS_PSHARED_SLOTS_MAX ||
+        (flags & ~(AS_PSHARED | AS_SEM_STRICT_FIFO | AS_PSHARED_SLOTS(0xfffu))))
+        return -EINVAL;
+    /* init never reads the memory: every field is written; magic last
+     * (P11), with release: a process that sees it sees the rest. */
+    as__store(&ps->magic, 0u, AS_RELAXED);
+    ps->state = permits;
+    ps->flags = flags;
+    ps->layout = LAYOUT;
+    ps->qlock = 0;
+    ps->log = 0;
+    ps->tail = 0;
+    ps->served = 0;
+    ps->ovf = 0;
+    ps->novf = 0;
+    ps->checked = 0;
+    n = (uint32_t)AS__PS_INSLOTS(sizeof(as_sem)) + k;
+    for (uint32_t i = 0; i < n; i++) {
+        as__ps_slot *sl = as__ps_slot_at(ps, i);
+        sl->fw = sl->who = sl->ticket = sl->req = 0;
+    }
+    as__store(&ps->magic, AS__MAGIC_SEM, AS_RELEASE);
+    return 0;
+}
+
+/* The lock, and recovery (5.4) if it was taken over from a dead holder. */
+static void ps_lock(as__ps *ps, as__ps_wakes *wk);
+
+int as__sem_ps_destroy(as_sem *s)
+{
+    as__ps *ps = PS(s);
+    as__ps_wakes wk;
+    uint32_t n;
+    int r = ps_check(s);
+    if (r < 0)
+        return r;
+    as__ps_wakes_init(&wk);
+    ps_lock(ps, &wk);
+    n = nslots(ps);
+    if (as__load(&ps->novf, AS_RELAXED) != 0)
+        r = -EBUSY;
+    for (uint32_t i = 0; i < n && r == 0; i++)
+        if (as__load(&as__ps_slot_at(ps, i)->who, AS_RELAXED) != 0)
+            r = -EBUSY;
+    if (r == 0)
+        as__store(&ps->magic, 0u, AS_RELEASE);
+    as__ps_unlock(ps);
+    as__ps_wakes_run(ps, &wk);
+    return r;
+}
+
+/* ---- lock-free paths ---- */
+
+/* One CAS: 1 acquired, 0 not now.  Keeps APPLIED and the high half (a
+ * lock-free change of COUNT during a logged grant: 5.3). */
+static inline int ps_try(as__ps *ps, uint32_t n)
+{
+    uint64_t v = as__load(&ps->state, AS_RELAXED);
+    while (!(lo(v) & PS_HANDOFF) && (lo(v) & PS_COUNT) >= n)
+        if (as__cas(&ps->state, &v, v - n, AS_ACQUIRE, AS_RELAXED))
+            return 1;
+    return 0;
+}
+
+int as__sem_ps_try(as_sem *s, uint32_t n)
+{
+    int r = ps_check(s);
+    if (r < 0)
+        return r;
+    if (n > AS_PSHARED_SEM_VALUE_MAX)
+        return -EINVAL;
+    if (ps_try(PS(s), n))
+        return 1;
+    return ps_closed(PS(s)) ? -ESHUTDOWN : 0;
+}
+
+/* ---- under the queue lock ---- */
+
+/* The WAITING slot with the lowest ticket (UINT32_MAX: none); *nw: how
+ * many slots are WAITING.  P4: slots are served in ticket order. */
+static uint32_t ps_head(as__ps *ps, uint32_t ns, uint32_t *nw)
+{
+    uint32_t best = UINT32_MAX, bt = 0, k = 0;
+    for (uint32_t i = 0; i < ns; i++) {
+        as__ps_slot *sl = as__ps_slot_at(ps, i);
+        uint32_t t;
+        if (AS__PS_ST(as__load(&sl->fw, AS_RELAXED)) != AS__PS_WAITING)
+            continue;
+        k++;
+        t = sl->ticket;
+        if (best == UINT32_MAX || (int32_t)(t - bt) < 0) {
+            best = i;
+            bt = t;
+        }
+    }
+    *nw = k;
+    return best;
+}
+
+/* WAITERS and HANDOFF follow the slots (derived fields, 5.3): set while a
+ * slot is WAITING or the semaphore is closed (S4). */
+static void ps_bits_locked(as__ps *ps, bool waiting)
+{
+    uint64_t want = (waiting || ps_closed(ps)) ? PS_BITS : 0;
+    uint64_t v = as__load(&ps->state, AS_RELAXED);
+    while ((v & PS_BITS) != want &&
+           !as__cas(&ps->state, &v, (v & ~PS_BITS) | want, AS_RELEASE,
+                    AS_RELAXED))
+        ;
+}
+
+/* The grant (6.3, strict): serve WAITING slots in ticket order while the
+ * head fits in COUNT.  Each grant is the logged commit of 5.3:
+ *   1. log := GRANT | i   2. CAS state: COUNT -= req, APPLIED := 1 (the
+ *   commit)   3. slot[i].fw := GRANTED | seq+1   4. APPLIED := 0
+ *   5. log := 0, and the slot's word is woken after the unlock (K2).
+ * P1 (conservation): the permits are in COUNT, or the slot's (GRANTED),
+ * or, between 2 and 3, recorded by APPLIED + the log: a holder killed
+ * anywhere in between leaves what ps_recover_locked completes (P6).
+ * S1 across processes: when the lock is free with slots WAITING, the head
+ * does not fit in COUNT.  Queue lock held. */
+static void ps_grant_locked(as__ps *ps, as__ps_wakes *wk)
+{
+    uint32_t ns = nslots(ps), nw = 0, h;
+    while ((h = ps_head(ps, ns, &nw)) != UINT32_MAX) {
+        as__ps_slot *sl = as__ps_slot_at(ps, h);
+        uint32_t req = sl->req, fw;
+        uint64_t v = as__load(&ps->state, AS_ACQUIRE);
+        if ((lo(v) & PS_COUNT) < req)
+            break;
+        as__store(&ps->log, (AS__PS_LOG_GRANT << 12) | h, AS_RELEASE); /* 1 */
+        for (;;) { /* 2: the commit */
+            if ((lo(v) & PS_COUNT) < req)
+                break;
+            if (as__cas(&ps->state, &v, (v - req) | PS_APPLIED, AS_ACQ_REL,
+                        AS_ACQUIRE))
+                break;
+        }
+        if ((lo(v) & PS_COUNT) < req) {
+            /* a lock-free forget took them meanwhile: no grant was made */
+            as__store(&ps->log, 0u, AS_RELEASE);
+            break;
+        }
+        fw = as__load(&sl->fw, AS_RELAXED);
+        as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_GRANTED), AS_RELEASE); /* 3 */
+        as__fetch_and(&ps->state, ~(uint64_t)PS_APPLIED, AS_RELEASE);   /* 4 */
+        as__store(&ps->log, 0u, AS_RELEASE);                             /* 5 */
+        as__store(&ps->served, ps->served + 1u, AS_RELAXED);
+        as__ps_wakes_add(wk, h);
+    }
+    ps_bits_locked(ps, nw != 0);
+}
+
+/* Death of waiters (9.2), under the queue lock: every slot whose owner is
+ * dead (P7: liveness by pid + start time, never "dead" for a live process;
+ * this process's own slots are never looked at) is freed, and what it held
+ * comes back:
+ *   FREE with who set (died allocating), WAITING, CANCELLED, CLOSED: its
+ *     place only: fw := FREE | seq+1, who := 0;
+ *   GRANTED: the permits of the grant: the logged RECLAIM (5.3):
+ *     1. log := RECLAIM | i   2. CAS state: COUNT += req, APPLIED := 1
+ *     3. fw := FREE | seq+1   4. APPLIED := 0   5. log := 0; then who := 0.
+ * P1: a grant made to a process that died before it claimed is not lost.
+ * The caller runs the grant afterwards.  Returns true when a slot was
+ * freed (the overflow is kicked after the unlock). */
+/* The ids of dead slot owners (at most PS_DEAD_MAX per pass), found with
+ * no lock held: P5, the liveness check reads /proc (system calls) and
+ * stays out of the critical section.  A dead process never allocates
+ * again and its id is not reused (start-time tag), so a slot that still
+ * names a dead id under the lock is the dead one's. */
+#define PS_DEAD_MAX 8
+typedef struct ps_dead {
+    uint32_t id[PS_DEAD_MAX];
+    uint32_t n;
+} ps_dead;
+
+static void ps_find_dead(as__ps *ps, ps_dead *d)
+{
+    uint32_t ns = nslots(ps), me = as__ps_me();
+    uint32_t alive[8], nalive = 0;
+    d->n = 0;
+    for (uint32_t i = 0; i < ns && d->n < PS_DEAD_MAX; i++) {
+        uint32_t who = as__load(&as__ps_slot_at(ps, i)->who, AS_ACQUIRE), k;
+        if (who == 0 || who == me)
+            continue;
+        for (k = 0; k < nalive && alive[k] != who; k++)
+            ;
+        if (k < nalive)
+            continue;
+        for (k = 0; k < d->n && d->id[k] != who; k++)
+            ;
+        if (k < d->n)
+            continue;
+        /* P7: one /proc read per process per pass */
+        if (as__ps_alive(who)) {
+            if (nalive < 8)
+                alive[nalive++] = who;
+        } else {
+            d->id[d->n++] = who;
+        }
+    }
+}
+
+static bool ps_is_dead(const ps_dead *d, uint32_t who)
+{
+    for (uint32_t k = 0; k < d->n; k++)
+        if (d->id[k] == who)
+            return true;
+    return false;
+}
+
+/* Death of waiters (9.2), under the queue lock: every slot owned by an id
+ * of `d` (found dead: P7, never a live process's, never this process's) is
+ * freed, and what it held comes back:
+ *   FREE with who set (died allocating), WAITING, CANCELLED, CLOSED: its
+ *     place only: fw := FREE | seq+1, who := 0;
+ *   GRANTED: the permits of the grant: the logged RECLAIM (5.3):
+ *     1. log := RECLAIM | i   2. CAS state: COUNT += req, APPLIED := 1
+ *     3. fw := FREE | seq+1   4. APPLIED := 0   5. log := 0; then who := 0.
+ * P1: a grant made to a process that died before it claimed is not lost.
+ * The caller runs the grant afterwards.  Returns true when a slot was
+ * freed (the overflow is kicked after the unlock). */
+static bool ps_reclaim_locked(as__ps *ps, const ps_dead *d)
+{
+    uint32_t ns = nslots(ps);
+    bool freed = false;
+    if (d->n == 0)
+        return false;
+    for (uint32_t i = 0; i < ns; i++) {
+        as__ps_slot *sl = as__ps_slot_at(ps, i);
+        uint32_t who = as__load(&sl->who, AS_ACQUIRE), fw;
+        if (who == 0 || !ps_is_dead(d, who))
+            continue;
+        fw = as__load(&sl->fw, AS_ACQUIRE);
+        if (AS__PS_ST(fw) == AS__PS_GRANTED) {
+            uint64_t v = as__load(&ps->state, AS_ACQUIRE);
+            uint32_t req = sl->req;
+            as__store(&ps->log, (AS__PS_LOG_RECLAIM << 12) | i, AS_RELEASE); /* 1 */
+            while (!as__cas(&ps->state, &v, (v + req) | PS_APPLIED,
+                            AS_ACQ_REL, AS_ACQUIRE)) /* 2 */
+                ;
+            as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_FREE), AS_RELEASE); /* 3 */
+            as__fetch_and(&ps->state, ~(uint64_t)PS_APPLIED, AS_RELEASE);  /* 4 */
+            as__store(&ps->log, 0u, AS_RELEASE);                            /* 5 */
+        } else if (AS__PS_ST(fw) != AS__PS_FREE) {
+            as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_FREE), AS_RELEASE);
+        }
+        as__store(&sl->who, 0u, AS_SEQ_CST);
+        as__store(&ps->served, ps->served + 1u, AS_RELAXED);
+        freed = true;
+    }
+    return freed;
+}
+
+/* Recovery (5.4), by whoever took the lock over from a dead holder:
+ * (1) finish or roll back its logged operation (P6): APPLIED set -> the
+ * commit (step 2) happened: GRANT: the slot gets its grant; RECLAIM: the
+ * slot is freed.  APPLIED clear -> the operation was completed or never
+ * committed: nothing to undo; (2) reclaim the slots of dead owners (9.2);
+ * (3, 4) the derived bits are recomputed and the grant runs again (S1: the
+ * dead holder may have been a releaser). */
+static bool ps_recover_locked(as__ps *ps, as__ps_wakes *wk)
+{
+    uint32_t log = as__load(&ps->log, AS_ACQUIRE);
+    uint64_t v = as__load(&ps->state, AS_ACQUIRE);
+    ps_dead d;
+    bool freed;
+    if (log != 0 && AS__PS_LOG_SLOT(log) < nslots(ps) && (lo(v) & PS_APPLIED)) {
+        as__ps_slot *sl = as__ps_slot_at(ps, AS__PS_LOG_SLOT(log));
+        uint32_t fw = as__load(&sl->fw, AS_RELAXED);
+        if (AS__PS_LOG_OP(log) == AS__PS_LOG_GRANT &&
+            AS__PS_ST(fw) != AS__PS_GRANTED) {
+            as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_GRANTED), AS_RELEASE);
+            as__ps_wakes_add(wk, AS__PS_LOG_SLOT(log));
+        } else if (AS__PS_LOG_OP(log) == AS__PS_LOG_RECLAIM &&
+                   AS__PS_ST(fw) != AS__PS_FREE) {
+            as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_FREE), AS_RELEASE);
+        }
+    }
+    if (lo(v) & PS_APPLIED)
+        as__fetch_and(&ps->state, ~(uint64_t)PS_APPLIED, AS_RELEASE);
+    as__store(&ps->log, 0u, AS_RELEASE);
+    /* The one place liveness is read under the lock: a holder just died
+     * (rare), and its death may be one of many (a machine-wide kill). */
+    ps_find_dead(ps, &d);
+    freed = ps_reclaim_locked(ps, &d);
+    ps_grant_locked(ps, wk);
+    if (freed && as__load(&ps->novf, AS_SEQ_CST) != 0) {
+        as__fetch_add(&ps->ovf, 1u, AS_SEQ_CST); /* 6.6, woken after */
+        wk->ovf = true;
+    }
+    return freed;
+}
+
+static void ps_lock(as__ps *ps, as__ps_wakes *wk)
+{
+    if (as__ps_lock(ps))
+        (void)ps_recover_locked(ps, wk);
+}
+
+/* The health check (9.1): at most once per tick interval for the whole
+ * object (`checked`, any process): find dead slot owners with no lock held
+ * (P5), and only if there are (or the lock's holder is dead): under the
+ * lock, reclaim what they hold and run the grant; after it, wake what it
+ * served.  A healthy object costs reads of its slots and one /proc read
+ * per live owner process. */
+static void ps_health(as__ps *ps)
+{
+    uint32_t now = (uint32_t)(as__now_coarse_ns() / 1000000u);
+    uint32_t c = as__load(&ps->checked, AS_RELAXED);
+    as__ps_wakes wk;
+    ps_dead d;
+    bool freed;
+    if (now - c < (uint32_t)(as__ps_tick_ns() / 1000000u) ||
+        !as__cas(&ps->checked, &c, now, AS_RELAXED, AS_RELAXED))
+        return;
+    ps_find_dead(ps, &d);
+    if (d.n == 0) {
+        /* A holder of the lock that died (in the middle of a grant: the
+         * waiters only wait, nobody else may ever need the lock): taking
+         * the lock takes it over and recovers (5.2, 5.4). */
+        uint32_t h = as__load(&ps->qlock, AS_RELAXED) & ~AS__PS_CONTENDED;
+        if (h == 0 || h == as__ps_me() || as__ps_alive(h))
+            return;
+    }
+    as__ps_wakes_init(&wk);
+    ps_lock(ps, &wk);
+    freed = ps_reclaim_locked(ps, &d);
+    ps_grant_locked(ps, &wk);
+    as__ps_unlock(ps);
+    as__ps_wakes_run(ps, &wk);
+    if (freed)
+        as__ps_ovf_kick(ps);
+}
+
+/* Free slot sl (its owner's kernel wait is gone: P2, P8).  who last, with
+ * seq_cst (6.6: ordered before the overflow check of as__ps_ovf_kick). */
+static void ps_slot_free_locked(as__ps_slot *sl)
+{
+    uint32_t fw = as__load(&sl->fw, AS_RELAXED);
+    if (AS__PS_ST(fw) != AS__PS_FREE)
+        as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_FREE), AS_RELEASE);
+    as__store(&sl->who, 0u, AS_SEQ_CST);
+}
+
+/* Slot i is ours (who == me): join the queue (6.1 step 4).  1: the
+ * permits were free after all (the add_waiter_if CAS failed into a take;
+ * slot freed, the ticket never used); 0: queued, *fwv = the slot word's
+ * value to park with (P3); -ESHUTDOWN / -ETIMEDOUT / a cancel's status:
+ * refused (slot freed).  Queue lock held. */
+static int ps_register_locked(as__ps *ps, uint32_t i, uint32_t n,
+                              uint64_t deadline, as_wait *w, uint32_t *tk,
+                              uint32_t *fwv)
+{
+    as__ps_slot *sl = as__ps_slot_at(ps, i);
+    uint64_t v = as__load(&ps->state, AS_RELAXED);
+    uint32_t fw, t;
+    for (;;) {
+        int st = w ? as__load(&w->as__status, AS_RELAXED) : 0;
+        if (!(lo(v) & PS_HANDOFF) && (lo(v) & PS_COUNT) >= n) {
+            if (as__cas(&ps->state, &v, v - n, AS_ACQUIRE, AS_RELAXED)) {
+                ps_slot_free_locked(sl);
+                return 1;
+            }
+            continue;
+        }
+        if (st != 0 || ps_closed(ps) || as__deadline_passed(deadline)) {
+            ps_slot_free_locked(sl);
+            return st != 0 ? st : ps_closed(ps) ? -ESHUTDOWN : -ETIMEDOUT;
+        }
+        /* add_waiter_if (P4, S1): WAITERS|HANDOFF are set only from a value
+         * in which n does not fit (or HANDOFF was set: then the head does
+         * not fit either), so no waiter queues with its permits free (model
+         * BUG_PARK_NO_RECHECK). */
+        if (as__cas(&ps->state, &v, v | PS_BITS, AS_RELAXED, AS_RELAXED))
+            break;
+    }
+    t = ps->tail;
+    as__store(&ps->tail, t + 1u, AS_RELAXED);
+    sl->ticket = t;
+    sl->req = n;
+    /* The slot joins the queue at this store (5.3); P3: the owner parks
+     * with this value as `expected`, and every change by another party
+     * moves the sequence. */
+    fw = AS__PS_NEXT(as__load(&sl->fw, AS_RELAXED), AS__PS_WAITING);
+    as__store(&sl->fw, fw, AS_RELEASE);
+    *tk = t;
+    *fwv = fw;
+    return 0;
+}
+
+/* A WAITING slot leaves the queue without its permits (cancel, deadline,
+ * a kernel error): CANCELLED, and the grant runs again (S3: it may have
+ * been the head that kept the ones behind it waiting). */
+static void ps_leave_locked(as__ps *ps, as__ps_slot *sl, as__ps_wakes *wk)
+{
+    uint32_t fw = as__load(&sl->fw, AS_RELAXED);
+    as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_CANCELLED), AS_RELEASE);
+    ps_grant_locked(ps, wk);
+}
+
+/* The wait's outcome, under the queue lock (the canceller decides under it
+ * too: one of them wins). */
+static void ps_decide_locked(as_wait *w, int status)
+{
+    as__store(&w->as__status, status, AS_RELAXED);
+    as__store(&w->as__state, AS__W_DONE, AS_RELEASE);
+}
+
+/* ---- acquire ---- */
+
+/* Where a wait parks next: a slot word or the overflow word. */
+typedef struct ps_park {
+    uint32_t *word;
+    uint32_t expected;
+} ps_park;
+
+/* Find a slot and queue in it, or count in overflow (6.6).  w: the loop
+ * wait (NULL: a blocking thread).  *counted: in novf already (in and out).
+ * Returns 1 (permits taken), 0 (parked: *pk; w->as__aux set, NULL in
+ * overflow, *counted true), or a negative errno (nothing queued; not
+ * counted).  No lock held on entry or exit. */
+static int ps_enter(as__ps *ps, as_wait *w, uint32_t n, uint64_t deadline,
+                    bool *counted, ps_park *pk, uint32_t *slot_out)
+{
+    uint32_t me = as__ps_me(), ns = nslots(ps);
+    for (;;) {
+        uint32_t v = as__load(&ps->ovf, AS_SEQ_CST); /* before the scan */
+        uint32_t i = as__ps_slot_alloc(ps, ns, me), tk = 0, fwv = 0;
+        as__ps_wakes wk;
+        int r;
+        if (i != UINT32_MAX) {
+            if (*counted) {
+                as__fetch_sub(&ps->novf, 1u, AS_SEQ_CST);
+                *counted = false;
+            }
+            as__ps_wakes_init(&wk);
+            ps_lock(ps, &wk);
+            r = ps_register_locked(ps, i, n, deadline, w, &tk, &fwv);
+            if (r == 0 && w)
+                w->as__aux = ps_aux(i, tk);
+            as__ps_unlock(ps);
+            as__ps_wakes_run(ps, &wk);
+            if (r != 0) {
+                as__ps_ovf_kick(ps); /* the slot we freed */
+                return r;
+            }
+            pk->word = &as__ps_slot_at(ps, i)->fw;
+            pk->expected = fwv;
+            *slot_out = i;
+            return 0;
+        }
+        if (*counted) {
+            /* 6.6: counted before v was read, so a slot freed after our
+             * scan moves ovf past v.  A cancel sets the status, then moves
+             * ovf (seq_cst): read it after v. */
+            int st = w ? as__load(&w->as__status, AS_RELAXED) : 0;
+            if (st == 0 && ps_closed(ps))
+                st = -ESHUTDOWN;
+            if (st == 0 && as__deadline_passed(deadline))
+                st = -ETIMEDOUT;
+            if (st != 0) {
+                as__fetch_sub(&ps->novf, 1u, AS_SEQ_CST);
+                *counted = false;
+                return st;
+            }
+            if (w)
+                w->as__aux = NULL;
+            pk->word = &ps->ovf;
+            pk->expected = v;
+            *slot_out = UINT32_MAX;
+            return 0;
+        }
+        if (ps_closed(ps))
+            return -ESHUTDOWN;
+        if (as__deadline_passed(deadline))
+            return -ETIMEDOUT;
+        as__fetch_add(&ps->novf, 1u, AS_SEQ_CST);
+        *counted = true;
+        /* No hang (6.6): permits may have become free meanwhile. */
+        if (ps_try(ps, n)) {
+            as__fetch_sub(&ps->novf, 1u, AS_SEQ_CST);
+            *counted = false;
+            return 1;
+        }
+    }
+}
+
+int as__sem_ps_acquire(as_sem *s, as_loop *loop, as_wait *w, uint32_t n,
+                       uint64_t deadline, as_callback cb, void *arg)
+{
+    as__ps *ps = PS(s);
+    bool counted = false;
+    ps_park pk;
+    uint32_t slot;
+    int r = ps_check(s);
+    if (r < 0)
+        return r;
+    if (n > AS_PSHARED_SEM_VALUE_MAX)
+        return -EINVAL;
+    /* 11: a loop that cannot park on a shared word (generic, notify, a
+     * uring loop with the capability disabled) is refused before anything
+     * changes, also when permits are free: the answer does not depend on
+     * contention. */
+    if (!(loop->as__caps & AS_CAP_PSHARED) || !loop->as__ops->fwait)
+        return -EOPNOTSUPP;
+    if (ps_try(ps, n)) {
+        r = 1;
+    } else {
+        as__wait_prepare(w, loop, &sem_ps_kind, cb, arg, s);
+        w->as__n = n;
+        r = ps_enter(ps, w, n, deadline, &counted, &pk, &slot);
+        if (r == 0) {
+            /* 9.1: the heap holds the earlier of the user's deadline and
+             * the health tick; the user's is kept in as__since (a pshared
+             * wait is in no queue a dump walks). */
+            uint64_t tick = as_now_ns() + as__ps_tick_ns();
+            w->as__since = deadline;
+            as__store(&w->as__state, AS__W_QUEUED, AS_RELEASE);
+            as__wait_parked(w, deadline < tick ? deadline : tick);
+            /* P3: parked with the value read after the registration; a
+             * grant or cancel meanwhile changed it: the kernel refuses the
+             * wait (-EAGAIN) and fwake reads the news. */
+            (void)as__loop_fwait(w, pk.word, pk.expected);
+            return 0;
+        }
+    }
+    if (r == 1 && as__loop_always_cb(loop))
+        return as__wait_inline(w, loop, &sem_ps_kind, cb, arg, s, n, 0);
+    return r;
+}
+
+/* kind->fwake: the wait's kernel wait completed (or, res -EAGAIN, could
+ * not be armed): re-read the slot and decide, or park again.  The wait's
+ * loop thread. */
+static void sem_ps_fwake(as_wait *w, int res)
+{
+    as_sem *s = (as_sem *)w->as__home;
+    as__ps *ps = PS(s);
+    as__ps_wakes wk;
+    uint32_t n = w->as__n, fw, idx, me = as__ps_me();
+    bool kick = false, giveback = false;
+    ps_park pk;
+    as__ps_slot *sl;
+    int status;
+
+    as__ps_wakes_init(&wk);
+    ps_lock(ps, &wk);
+    status = as__load(&w->as__status, AS_RELAXED);
+    if (!w->as__aux) {
+        /* In overflow (6.6): cancelled, closed, permits free, a slot
+         * free?  Still counted in novf. */
+        uint32_t v, tk = 0, fwv = 0;
+        int r;
+        if (status == 0 && ps_closed(ps))
+            status = -ESHUTDOWN;
+        if (status == 0 && !ps_try(ps, n)) {
+            v = as__load(&ps->ovf, AS_SEQ_CST); /* before the scan */
+            idx = as__ps_slot_alloc(ps, nslots(ps), me);
+            if (idx == UINT32_MAX) {
+                pk.word = &ps->ovf;
+                pk.expected = v;
+                goto park;
+            }
+            as__fetch_sub(&ps->novf, 1u, AS_SEQ_CST);
+            r = ps_register_locked(ps, idx, n, AS_NO_DEADLINE, w, &tk, &fwv);
+            if (r == 0) {
+                w->as__aux = ps_aux(idx, tk);
+                pk.word = &as__ps_slot_at(ps, idx)->fw;
+                pk.expected = fwv;
+                goto park;
+            }
+            kick = true;
+            status = r == 1 ? 0 : r;
+            goto decide;
+        }
+        as__fetch_sub(&ps->novf, 1u, AS_SEQ_CST);
+        goto decide;
+    }
+    idx = aux_idx(w);
+    sl = as__ps_slot_at(ps, idx);
+    /* P2: a slot is used only by its owner, recognised by who and ticket
+     * (the sequence of fw is not a generation: others move it).  A
+     * mismatch means it was taken from under us: never touch it. */
+    if (idx >= nslots(ps) || as__load(&sl->who, AS_RELAXED) != me ||
+        (sl->ticket & 0x7ffffu) != aux_tk(w)) {
+        status = -EOWNERDEAD;
+        goto decide;
+    }
+    fw = as__load(&sl->fw, AS_ACQUIRE);
+    switch (AS__PS_ST(fw)) {
+    case AS__PS_WAITING:
+        if (res < 0 && res != -EAGAIN && res != -EINTR && res != -ECANCELED &&
+            res != -ETIME) {
+            /* The kernel refuses to park on the word for good: leave the
+             * queue with its error rather than spin on re-arming. */
+            ps_leave_locked(ps, sl, &wk);
+            ps_slot_free_locked(sl);
+            kick = true;
+            status = res;
+            goto decide;
+        }
+        pk.word = &sl->fw;
+        pk.expected = fw; /* P3 */
+        goto park;
+    case AS__PS_GRANTED:
+        /* 6.5 claim; a cancel after the grant (8.1) gives the permits
+         * back, and the callback reports -ECANCELED (X1). */
+        giveback = status == -ECANCELED;
+        if (!giveback)
+            status = 0;
+        as__store(&ps->served, ps->served + 1u, AS_RELAXED);
+        break;
+    case AS__PS_CANCELLED:
+        if (status == 0)
+            status = -ECANCELED;
+        break;
+    case AS__PS_CLOSED:
+        if (status == 0)
+            status = -ESHUTDOWN;
+        break;
+    default: /* FREE or WOKEN in a slot we own: impossible */
+        status = -EOWNERDEAD;
+        goto decide;
+    }
+    /* P2, P8: freed by its owner, whose kernel wait on it is gone. */
+    ps_slot_free_locked(sl);
+    kick = true;
+decide:
+    ps_decide_locked(w, status);
+    as__ps_unlock(ps);
+    as__ps_wakes_run(ps, &wk);
+    if (kick)
+        as__ps_ovf_kick(ps);
+    if (giveback)
+        (void)as__sem_ps_release(s, n);
+    as__wait_finish(w);
+    return;
+park:
+    as__ps_unlock(ps);
+    as__ps_wakes_run(ps, &wk);
+    (void)as__loop_fwait(w, pk.word, pk.expected);
+}
+
+/* kind->tick (9.1), the wait's loop thread, out of the heap: its own
+ * deadline -> expire; else a health check of the object, a wake of its own
+ * word if something happened to its slot that no wake announced (a granter
+ * killed between its commit and its wake: the commit is there, the wake is
+ * not), and the next tick, at doubling intervals up to a second. */
+#define PS_TICK_SHIFT 12
+#define PS_TICK_MASK (0xfu << PS_TICK_SHIFT)
+static bool sem_ps_tick(as_wait *w, uint64_t now)
+{
+    as__ps *ps = PS((as_sem *)w->as__home);
+    uint64_t user = w->as__since, next;
+    uint32_t e = (w->as__flags & PS_TICK_MASK) >> PS_TICK_SHIFT;
+    uint32_t st = as__load(&w->as__state, AS_ACQUIRE);
+    if (!as__wait_busy(st) || as__wait_base(st) != AS__W_QUEUED)
+        return false; /* decided: its callback is on its way */
+    if (user != AS_NO_DEADLINE && now >= user) {
+        as__wait_expire(w);
+        return true;
+    }
+    ps_health(ps);
+    if (w->as__aux) {
+        as__ps_slot *sl = as__ps_slot_at(ps, aux_idx(w));
+        if (AS__PS_ST(as__load(&sl->fw, AS_ACQUIRE)) != AS__PS_WAITING)
+            (void)as__futex_wake_shared(&sl->fw, true);
+    } else if (as__ps_slot_alloc_probe(ps, nslots(ps))) {
+        (void)as__futex_wake_shared(&ps->ovf, true); /* a slot is free */
+    }
+    {
+        uint64_t base = as__ps_tick_ns(), max = as__ps_tick_max_ns(base);
+        next = e < 32 && (base << e) < max ? base << e : max;
+    }
+    if (e < 15)
+        w->as__flags = (w->as__flags & ~PS_TICK_MASK) | ((e + 1) << PS_TICK_SHIFT);
+    next += now;
+    as__timer_add(w->as__loop, w, user < next ? user : next);
+    return false;
+}
+
+/* kind->cancel (any thread of the wait's process), 8.1: decide in the
+ * slot under the queue lock, then make the owner's kernel wait complete
+ * (change of fw, then a wake of all on it: P8, the callback comes from
+ * fwake).  Returns 0 (handled: the callback will report it, or the grant
+ * won a deadline), -EAGAIN (the wait is no longer QUEUED on this object:
+ * the caller looks again). */
+static int sem_ps_cancel(as_wait *w, int status)
+{
+    uint32_t st = as__load(&w->as__state, AS_ACQUIRE), fw, *wake = NULL;
+    as_sem *s;
+    as__ps *ps;
+    as__ps_wakes wk;
+    int cur;
+    if (!as__wait_busy(st) || as__wait_base(st) != AS__W_QUEUED)
+        return -ENOENT;
+    s = (as_sem *)as__load(&w->as__obj, AS_RELAXED);
+    ps = PS(s);
+    as__ps_wakes_init(&wk);
+    ps_lock(ps, &wk);
+    st = as__load(&w->as__state, AS_ACQUIRE);
+    if (!as__wait_busy(st) || as__wait_base(st) != AS__W_QUEUED ||
+        as__load(&w->as__obj, AS_RELAXED) != (void *)s ||
+        as__load(&w->as__kind, AS_RELAXED) != &sem_ps_kind) {
+        as__ps_unlock(ps);
+        as__ps_wakes_run(ps, &wk);
+        return -EAGAIN;
+    }
+    cur = as__load(&w->as__status, AS_RELAXED);
+    if (!w->as__aux) {
+        /* overflow: the status, then the word moves (6.6, ps_enter) */
+        if (cur == 0 || (status == -ECANCELED && cur != -ECANCELED)) {
+            as__store(&w->as__status, status, AS_RELAXED);
+            as__fetch_add(&ps->ovf, 1u, AS_SEQ_CST);
+            wake = &ps->ovf;
+        }
+    } else {
+        as__ps_slot *sl = as__ps_slot_at(ps, aux_idx(w));
+        fw = as__load(&sl->fw, AS_RELAXED);
+        switch (AS__PS_ST(fw)) {
+        case AS__PS_WAITING:
+            as__store(&w->as__status, status, AS_RELAXED);
+            ps_leave_locked(ps, sl, &wk);
+            wake = &sl->fw;
+            break;
+        case AS__PS_GRANTED:
+            /* 8.1: the grant came first.  A cancel passes it on (fwake
+             * gives the permits back); a deadline loses to it. */
+            if (status == -ECANCELED && cur != -ECANCELED) {
+                as__store(&w->as__status, -ECANCELED, AS_RELAXED);
+                wake = &sl->fw;
+            }
+            break;
+        default: /* CANCELLED, CLOSED: decided; a cancel still wins the
+                    report (as as_cancel of a DONE wait) */
+            if (status == -ECANCELED && cur != -ECANCELED)
+                as__store(&w->as__status, -ECANCELED, AS_RELAXED);
+            break;
+        }
+    }
+    as__ps_unlock(ps);
+    as__ps_wakes_run(ps, &wk);
+    if (wake)
+        (void)as__futex_wake_shared(wake, true); /* K2 */
+    return 0;
+}
+
+/* ---- blocking ---- */
+
+/* A blocking thread sleeps on a word until woken, its deadline, or its
+ * next health tick (9.1: then a health check, and the caller re-reads). */
+static void ps_block_sleep(as__ps *ps, uint32_t *word, uint32_t expected,
+                           uint64_t deadline, uint64_t *tick_ns)
+{
+    uint64_t now = as_now_ns(), t = now + *tick_ns;
+    as__futex_wait_shared(word, expected, deadline < t ? deadline : t);
+    if (as_now_ns() >= t) {
+        ps_health(ps);
+        if (*tick_ns < as__ps_tick_max_ns(*tick_ns))
+            *tick_ns *= 2;
+    }
+}
+
+int as__sem_ps_blocking(as_sem *s, uint32_t n, uint64_t deadline)
+{
+    as__ps *ps = PS(s);
+    uint64_t tick_ns = as__ps_tick_ns();
+    bool counted = false;
+    ps_park pk;
+    uint32_t slot, me;
+    as__ps_slot *sl;
+    int r = ps_check(s);
+    if (r < 0)
+        return r;
+    if (n > AS_PSHARED_SEM_VALUE_MAX)
+        return -EINVAL;
+    if (ps_try(ps, n))
+        return 0;
+    for (;;) {
+        r = ps_enter(ps, NULL, n, deadline, &counted, &pk, &slot);
+        if (r != 0)
+            return r == 1 ? 0 : r;
+        if (slot != UINT32_MAX)
+            break;
+        /* overflow: sleep on the word, then look again; the health tick
+         * is the futex(2) timeout (9.1) */
+        ps_block_sleep(ps, pk.word, pk.expected, deadline, &tick_ns);
+        if (ps_try(ps, n)) {
+            as__fetch_sub(&ps->novf, 1u, AS_SEQ_CST);
+            return 0;
+        }
+    }
+    me = as__ps_me();
+    sl = as__ps_slot_at(ps, slot);
+    for (;;) {
+        as__ps_wakes wk;
+        uint32_t fw;
+        as__ps_wakes_init(&wk);
+        ps_lock(ps, &wk);
+        if (as__load(&sl->who, AS_RELAXED) != me) {
+            r = -EOWNERDEAD; /* P2: taken from under us; never touch it */
+            as__ps_unlock(ps);
+            as__ps_wakes_run(ps, &wk);
+            return r;
+        }
+        fw = as__load(&sl->fw, AS_ACQUIRE);
+        if (AS__PS_ST(fw) == AS__PS_WAITING && !as__deadline_passed(deadline)) {
+            as__ps_unlock(ps);
+            as__ps_wakes_run(ps, &wk);
+            /* P3: a change after our read fails the futex's value check */
+            ps_block_sleep(ps, &sl->fw, fw, deadline, &tick_ns);
+            continue;
+        }
+        switch (AS__PS_ST(fw)) {
+        case AS__PS_GRANTED:
+            r = 0;
+            as__store(&ps->served, ps->served + 1u, AS_RELAXED);
+            break;
+        case AS__PS_WAITING: /* the deadline passed */
+            ps_leave_locked(ps, sl, &wk);
+            r = -ETIMEDOUT;
+            break;
+        case AS__PS_CLOSED:
+            r = -ESHUTDOWN;
+            break;
+        default:
+            r = -EOWNERDEAD;
+            break;
+        }
+        /* P2: our futex(2) wait is over: the slot is free to go */
+        ps_slot_free_locked(sl);
+        as__ps_unlock(ps);
+        as__ps_wakes_run(ps, &wk);
+        as__ps_ovf_kick(ps);
+        return r;
+    }
+}
+
+/* ---- release, forget, close ---- */
+
+int as__sem_ps_release(as_sem *s, uint32_t n)
+{
+    as__ps *ps = PS(s);
+    as__ps_wakes wk;
+    uint64_t v;
+    int r = ps_check(s);
+    if (r < 0)
+        return r;
+    if (n > AS_PSHARED_SEM_VALUE_MAX)
+        return -EOVERFLOW;
+    v = as__load(&ps->state, AS_RELAXED);
+    as__ps_wakes_init(&wk);
+    for (;;) {
+        /* S2 across processes: lock-free only while no slot waits */
+        while (!(lo(v) & PS_WAITERS)) {
+            if ((lo(v) & PS_COUNT) > AS_PSHARED_SEM_VALUE_MAX - n)
+                return -EOVERFLOW;
+            if (as__cas(&ps->state, &v, v + n, AS_RELEASE, AS_RELAXED))
+                return 0;
+        }
+        ps_lock(ps, &wk);
+        v = as__load(&ps->state, AS_ACQUIRE);
+        if (lo(v) & PS_WAITERS)
+            break;
+        as__ps_unlock(ps);
+        as__ps_wakes_run(ps, &wk);
+    }
+    if ((lo(v) & PS_COUNT) > AS_PSHARED_SEM_VALUE_MAX - n) {
+        r = -EOVERFLOW;
+    } else {
+        /* COUNT += n, then the grant.  A releaser killed in between dies
+         * holding the lock, with the permits in COUNT: whoever takes the
+         * lock over (a contender, a waiter's health check) recovers and
+         * runs the grant (5.4). */
+        while (!as__cas(&ps->state, &v, v + n, AS_ACQ_REL, AS_ACQUIRE))
+            ;
+        ps_grant_locked(ps, &wk);
+    }
+    as__ps_unlock(ps);
+    as__ps_wakes_run(ps, &wk);
+    return r;
+}
+
+int64_t as__sem_ps_forget(as_sem *s, uint32_t n)
+{
+    as__ps *ps = PS(s);
+    uint64_t v;
+    uint32_t take;
+    int r = ps_check(s);
+    if (r < 0)
+        return r;
+    if (n > AS_PSHARED_SEM_VALUE_MAX)
+        return -EINVAL;
+    v = as__load(&ps->state, AS_RELAXED);
+    for (;;) {
+        take = (lo(v) & PS_COUNT) < n ? (lo(v) & PS_COUNT) : n;
+        if (take == 0)
+            return 0;
+        /* only lowers COUNT, which keeps S1: no grant to re-run */
+        if (as__cas(&ps->state, &v, v - take, AS_ACQUIRE, AS_RELAXED))
+            return take;
+    }
+}
+
+int as__sem_ps_close(as_sem *s)
+{
+    as__ps *ps = PS(s);
+    as__ps_wakes wk;
+    bool ovf = false;
+    int r = ps_check(s);
+    if (r < 0)
+        return r;
+    as__ps_wakes_init(&wk);
+    ps_lock(ps, &wk);
+    if (!ps_closed(ps)) {
+        uint32_t ns = nslots(ps);
+        as__fetch_or(&ps->flags, AS__P_CLOSED, AS_RELEASE);
+        for (uint32_t i = 0; i < ns; i++) {
+            as__ps_slot *sl = as__ps_slot_at(ps, i);
+            uint32_t fw = as__load(&sl->fw, AS_RELAXED);
+            if (AS__PS_ST(fw) == AS__PS_WAITING) {
+                as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_CLOSED), AS_RELEASE);
+                as__ps_wakes_add(&wk, i);
+            }
+        }
+        /* S4: WAITERS and HANDOFF stay set: every lock-free path fails
+         * into the slow path, which sees the closed flag.  An RMW: a
+         * lock-free release or acquire may be CASing the state. */
+        as__fetch_or(&ps->state, PS_BITS, AS_RELEASE);
+        if (as__load(&ps->novf, AS_SEQ_CST) != 0) {
+            as__fetch_add(&ps->ovf, 1u, AS_SEQ_CST);
+            ovf = true;
+        }
+    }
+    as__ps_unlock(ps);
+    as__ps_wakes_run(ps, &wk);
+    if (ovf)
+        (void)as__futex_wake_shared(&ps->ovf, true);
+    return 0;
+}
+
+int64_t as__sem_ps_value(const as_sem *s)
+{
+    int r = ps_check(s);
+    if (r < 0)
+        return r;
+    return (int64_t)(lo(as__load(&PS(s)->state, AS_ACQUIRE)) & PS_COUNT);
+}
+
+int64_t as__sem_ps_waiters(const as_sem *s)
+{
+    as__ps *ps = PS(s);
+    uint32_t ns, k = 0;
+    int r = ps_check(s);
+    if (r < 0)
+        return r;
+    ns = nslots(ps);
+    for (uint32_t i = 0; i < ns; i++)
+        if (AS__PS_ST(as__load(&as__ps_slot_at(ps, i)->fw, AS_ACQUIRE)) ==
+            AS__PS_WAITING)
+            k++;
+    return (int64_t)k + as__load(&ps->novf, AS_RELAXED);
+}
+
+static void sem_ps_giveback(void *home, uint32_t n, uint32_t flags)
+{
+    (void)flags;
+    (void)as__sem_ps_release(home, n);
+}
+
+static const struct as__kind sem_ps_kind = {
+    .name = "sem",
+    .cancel = sem_ps_cancel,
+    .giveback = sem_ps_giveback,
+    .fwake = sem_ps_fwake,
+    .tick = sem_ps_tick,
+    .pshared = true,
+};
+#else
+typedef int as__sem_ps_unused;
+#endif

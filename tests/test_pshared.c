@@ -1,0 +1,1271 @@
+/*
+ * Process-shared semaphore (AS_PSHARED, docs/pshared.md): conformance
+ * across processes.
+ *
+ * The object lives in a MAP_SHARED anonymous mapping made before fork().
+ * Each worker is a forked process with a ring loop of its own (created after
+ * the fork, in the worker) that executes the parent's commands, sent over a
+ * pipe, on its loop thread, and reports every reply and every callback
+ * (wait id, status) over another pipe.  The parent (the cmocka process) is
+ * a plain process: it releases, closes and inspects the object directly.
+ * Sequencing is by pipes and waitpid only: a command's reply comes after the
+ * call returned (a wait that returned 0 holds its ticket), and an expected
+ * callback is waited for with a watchdog (a timeout is a failure, never a
+ * way to order things).  Where a test must know a blocking thread of another
+ * process has queued, it polls the shared object's waiter count (a shared
+ * state it reads, with a watchdog).
+ *
+ * Registered per backend: with ASYNCSYNC_BACKEND=generic the workers' loops
+ * lack AS_CAP_PSHARED, so the async scenarios are skipped there and the
+ * -EOPNOTSUPP rows check what such loops answer; the blocking, try and
+ * release rows run on both.
+ */
+#include "harness.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- the shared mapping ---------------------------------------------- */
+
+#define MAP_BYTES 131072u
+
+static void *ps_map(void)
+{
+    void *p = mmap(NULL, MAP_BYTES, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(p != MAP_FAILED);
+    memset(p, 0xa5, MAP_BYTES); /* init must not depend on zeroed memory */
+    return p;
+}
+
+static void ps_unmap(void *p) { munmap(p, MAP_BYTES); }
+
+/* A pshared semaphore with k extra slots at the start of a fresh mapping. */
+static as_sem *ps_sem(uint32_t permits, unsigned k)
+{
+    as_sem *s = ps_map();
+    TH_RC(as_sem_init(s, permits, AS_PSHARED | AS_PSHARED_SLOTS(k)), 0);
+    return s;
+}
+
+/* ---- workers ------------------------------------------------------------ */
+
+enum {
+    OP_ACQ = 1,     /* acquire_async(id, n); arg bit 0: release in the callback */
+    OP_ACQ_UNTIL,   /* acquire_until(id, n, now + (arg >> 1) ms); bit 0 as OP_ACQ */
+    OP_CANCEL,      /* as_cancel(id) */
+    OP_RELEASE,     /* as_sem_release(n) */
+    OP_REL_CANCEL,  /* as_sem_release(n), then at once as_cancel(id) */
+    OP_BLOCK,       /* as_sem_acquire_blocking(n, arg ms or none if 0) */
+    OP_CANCEL_THREAD,/* as_cancel(id) from another thread of the worker,
+                        while its loop thread sleeps on the ring: that
+                        thread sends the reply */
+    OP_ACQ2,        /* as OP_ACQ (no deadline), on the worker's second loop,
+                       run by a thread of its own (started at first use) */
+    OP_LOOP_DESTROY,/* as_loop_destroy: its result */
+    OP_CAPS,        /* as_loop_caps */
+    OP_EXIT,        /* destroy the loop (must be 0) and exit 0 */
+    EV_RC = 100,    /* reply: rc of the command */
+    EV_CB,          /* a callback: id, status (rc) */
+    EV_BAD          /* a callback ran twice, or another check failed */
+};
+
+typedef struct msg {
+    int op;
+    int id;
+    int n;
+    int rc;
+    long long arg;
+} msg;
+
+#define W_WAITS 64
+
+typedef struct worker {
+    pid_t pid;
+    int cmd; /* parent -> worker */
+    int rep; /* worker -> parent */
+} worker;
+
+#define MAX_WORKERS 8
+/* Workers not finished yet (copies: a failed test's frames are gone). */
+static worker live[MAX_WORKERS];
+
+/* worker side */
+static struct {
+    int rep;
+    as_sem *s;
+    struct cw {
+        as_wait w;
+        int id;
+        int calls;
+        uint32_t n;
+        bool release;
+    } cw[W_WAITS];
+} W;
+
+static void w_send(const msg *m)
+{
+    if (write(W.rep, m, sizeof *m) != (ssize_t)sizeof *m)
+        _exit(98);
+}
+
+static void w_cb(as_wait *w, int status, void *arg)
+{
+    struct cw *c = arg;
+    msg m = { EV_CB, c->id, 0, status, 0 };
+    (void)w;
+    if (++c->calls != 1)
+        m.op = EV_BAD;
+    if (status == 0 && c->release && as_sem_release(W.s, c->n) != 0)
+        m.op = EV_BAD;
+    w_send(&m);
+}
+
+static void w_arm_cmd(th_loop *L, int fd)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&L->ring);
+    if (!sqe)
+        _exit(97);
+    io_uring_prep_poll_add(sqe, fd, POLLIN);
+    io_uring_sqe_set_data64(sqe, TH_FOREIGN_TAG | 1u);
+    io_uring_submit(&L->ring);
+}
+
+static int w_acquire(th_loop *L, const msg *m, uint64_t deadline)
+{
+    struct cw *c = &W.cw[m->id];
+    c->id = m->id;
+    c->calls = 0;
+    c->n = (uint32_t)m->n;
+    c->release = (m->arg & 1) != 0;
+    return as_sem_acquire_until(W.s, &L->loop, &c->w, (uint32_t)m->n, deadline,
+                                w_cb, c);
+}
+
+/* The worker's second loop (OP_ACQ2). */
+static th_lthread W2;
+static bool W2_started;
+struct acq2 {
+    const msg *m;
+    int rc;
+};
+static void w_acq2_fn(void *p)
+{
+    struct acq2 *a = p;
+    a->rc = w_acquire(&W2.L, a->m, AS_NO_DEADLINE);
+}
+
+static void *w_cancel_thread(void *arg)
+{
+    struct cw *c = arg;
+    msg rp = { EV_RC, c->id, 0, 0, 0 };
+    rp.rc = as_cancel(&c->w);
+    w_send(&rp);
+    return NULL;
+}
+
+static int worker_main(as_sem *s, int cmd, int rep, unsigned disabled)
+{
+    th_loop L;
+    as_loop_options o = { 0, disabled };
+    unsigned long seen;
+    int r;
+    th_child_mode = true;
+    alarm(60); /* a hung worker dies; the parent's watchdog reports it */
+    W.rep = rep;
+    W.s = s;
+    r = th_loop_init(&L, TH_RING, disabled ? &o : NULL);
+    if (r < 0)
+        return 96;
+    w_arm_cmd(&L, cmd);
+    seen = L.cqes_foreign;
+    for (;;) {
+        struct pollfd p = { cmd, POLLIN, 0 };
+        while (poll(&p, 1, 0) > 0) {
+            msg m, rp = { EV_RC, 0, 0, 0, 0 };
+            if (read(cmd, &m, sizeof m) != (ssize_t)sizeof m)
+                return 95;
+            rp.id = m.id;
+            switch (m.op) {
+            case OP_ACQ:
+                rp.rc = w_acquire(&L, &m, AS_NO_DEADLINE);
+                break;
+            case OP_ACQ_UNTIL: /* arg: ms << 1 | release flag */
+                rp.rc = w_acquire(&L, &m,
+                                  as_now_ns() + (uint64_t)(m.arg >> 1) * 1000000u);
+                break;
+            case OP_CANCEL:
+                rp.rc = as_cancel(&W.cw[m.id].w);
+                break;
+            case OP_RELEASE:
+                rp.rc = as_sem_release(s, (uint32_t)m.n);
+                break;
+            case OP_REL_CANCEL:
+                rp.rc = as_sem_release(s, (uint32_t)m.n);
+                if (rp.rc == 0)
+                    rp.rc = as_cancel(&W.cw[m.id].w);
+                break;
+            case OP_BLOCK:
+                rp.rc = as_sem_acquire_blocking(
+                    s, (uint32_t)m.n,
+                    m.arg ? as_now_ns() + (uint64_t)m.arg * 1000000u : AS_NO_DEADLINE);
+                break;
+            case OP_ACQ2: {
+                struct acq2 a = { &m, 0 };
+                if (!W2_started) {
+                    th_lthread_start(&W2, TH_RING, NULL);
+                    W2_started = true;
+                }
+                th_lthread_call(&W2, w_acq2_fn, &a);
+                rp.rc = a.rc;
+                break;
+            }
+            case OP_CANCEL_THREAD: {
+                pthread_t t;
+                if (pthread_create(&t, NULL, w_cancel_thread, &W.cw[m.id]) != 0 ||
+                    pthread_detach(t) != 0)
+                    return 91;
+                continue; /* the thread replies */
+            }
+            case OP_LOOP_DESTROY:
+                rp.rc = as_loop_destroy(&L.loop);
+                if (rp.rc == 0)
+                    return 94; /* the tests only ask with waits pending */
+                break;
+            case OP_CAPS:
+                rp.rc = (int)as_loop_caps(&L.loop);
+                break;
+            case OP_EXIT:
+                if (W2_started && th_lthread_stop(&W2) != 0)
+                    return 90;
+                r = th_loop_destroy_rc(&L);
+                rp.rc = r;
+                w_send(&rp);
+                return r == 0 ? 0 : 93;
+            default:
+                return 92;
+            }
+            w_send(&rp);
+        }
+        th_pump(&L);
+        if (L.cqes_foreign != seen) {
+            seen = L.cqes_foreign;
+            w_arm_cmd(&L, cmd);
+        }
+        (void)th_loop_wait(&L, 1000);
+    }
+}
+
+static void spawn(worker *w, as_sem *s, unsigned disabled)
+{
+    int a[2], b[2];
+    assert_int_equal(pipe2(a, O_CLOEXEC), 0);
+    assert_int_equal(pipe2(b, O_CLOEXEC), 0);
+    fflush(stdout);
+    fflush(stderr);
+    w->pid = fork();
+    assert_true(w->pid >= 0);
+    if (w->pid == 0) {
+        close(a[1]);
+        close(b[0]);
+        _exit(worker_main(s, a[0], b[1], disabled));
+    }
+    close(a[0]);
+    close(b[1]);
+    w->cmd = a[1];
+    w->rep = b[0];
+    for (int i = 0; i < MAX_WORKERS; i++)
+        if (live[i].pid <= 0) {
+            live[i] = *w;
+            break;
+        }
+}
+
+/* Callbacks reported while the parent waited for something else. */
+typedef struct ev {
+    worker *w;
+    msg m;
+} ev;
+static ev stash[1024];
+static unsigned stash_n;
+
+static msg read_from(worker *w)
+{
+    msg m;
+    struct pollfd p = { w->rep, POLLIN, 0 };
+    int r = poll(&p, 1, 10000);
+    if (r <= 0)
+        fail_msg("worker %d: nothing reported within 10 s", (int)w->pid);
+    if (read(w->rep, &m, sizeof m) != (ssize_t)sizeof m)
+        fail_msg("worker %d: died (pipe closed)", (int)w->pid);
+    if (m.op == EV_BAD)
+        fail_msg("worker %d: bad callback for wait %d (twice, or its release failed)",
+                 (int)w->pid, m.id);
+    return m;
+}
+
+/* Send a command, wait for its reply (stashing callbacks), return rc. */
+static int call(worker *w, int op, int id, int n, long long arg)
+{
+    msg m = { op, id, n, 0, arg };
+    assert_int_equal(write(w->cmd, &m, sizeof m), (int)sizeof m);
+    for (;;) {
+        m = read_from(w);
+        if (m.op == EV_RC)
+            return m.rc;
+        assert_true(stash_n < 1024);
+        stash[stash_n++] = (ev){ w, m };
+    }
+}
+
+/* Send without waiting for the reply (a blocking call). */
+static void post(worker *w, int op, int id, int n, long long arg)
+{
+    msg m = { op, id, n, 0, arg };
+    assert_int_equal(write(w->cmd, &m, sizeof m), (int)sizeof m);
+}
+
+/* The next event of any of ws[0..nw-1] (stash first): its worker index. */
+static int next_event(worker **ws, int nw, msg *out)
+{
+    struct pollfd p[MAX_WORKERS];
+    if (stash_n) {
+        for (int k = 0; k < nw; k++)
+            if (stash[0].w == ws[k]) {
+                *out = stash[0].m;
+                memmove(stash, stash + 1, --stash_n * sizeof stash[0]);
+                return k;
+            }
+        fail_msg("an event of a worker not asked about");
+    }
+    for (int k = 0; k < nw; k++)
+        p[k] = (struct pollfd){ ws[k]->rep, POLLIN, 0 };
+    if (poll(p, (nfds_t)nw, 10000) <= 0)
+        fail_msg("no worker reported within 10 s (lost wake-up?)");
+    for (int k = 0; k < nw; k++)
+        if (p[k].revents) {
+            *out = read_from(ws[k]);
+            return k;
+        }
+    fail_msg("poll");
+    return -1;
+}
+
+/* Expect the next callback to be worker k's wait id with status. */
+#define expect_cb(ws, nw, k, id, status) expect_cb_at(__LINE__, ws, nw, k, id, status)
+static void expect_cb_at(int line, worker **ws, int nw, int k, int id, int status)
+{
+    msg m;
+    int who = next_event(ws, nw, &m);
+    if (m.op != EV_CB || who != k || m.id != id || m.rc != status)
+        fail_msg("line %d: expected a callback of worker %d wait %d status %s, got "
+                 "op %d from worker %d wait %d status %s",
+                 line, k, id, th_errname(status), m.op, who, m.id, th_errname(m.rc));
+}
+
+/* Two callbacks of two processes, in either order (their loops race). */
+#define expect_cbs2(ws, nw, k1, id1, st1, k2, id2, st2) \
+    expect_cbs2_at(__LINE__, ws, nw, k1, id1, st1, k2, id2, st2)
+static void expect_cbs2_at(int line, worker **ws, int nw, int k1, int id1, int st1,
+                           int k2, int id2, int st2)
+{
+    bool a = false, b = false;
+    for (int i = 0; i < 2; i++) {
+        msg m;
+        int who = next_event(ws, nw, &m);
+        if (m.op == EV_CB && who == k1 && m.id == id1 && m.rc == st1 && !a)
+            a = true;
+        else if (m.op == EV_CB && who == k2 && m.id == id2 && m.rc == st2 && !b)
+            b = true;
+        else
+            fail_msg("line %d: unexpected op %d from worker %d wait %d status %s", line,
+                     m.op, who, m.id, th_errname(m.rc));
+    }
+}
+
+/* Nothing of ws may be pending to report: a blocked write would tell on
+ * the next read; here, a zero-timeout poll. */
+static void expect_quiet(worker **ws, int nw)
+{
+    assert_int_equal(stash_n, 0);
+    for (int k = 0; k < nw; k++) {
+        struct pollfd p = { ws[k]->rep, POLLIN, 0 };
+        if (poll(&p, 1, 0) != 0)
+            fail_msg("worker %d reported something unexpected", k);
+    }
+}
+
+static void finish(worker *w)
+{
+    int st = 0;
+    TH_RC(call(w, OP_EXIT, 0, 0, 0), 0);
+    while (waitpid(w->pid, &st, 0) < 0)
+        ;
+    if (WIFSIGNALED(st))
+        fail_msg("worker %d killed by signal %d", (int)w->pid, WTERMSIG(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    close(w->cmd);
+    close(w->rep);
+    for (int i = 0; i < MAX_WORKERS; i++)
+        if (live[i].pid == w->pid)
+            live[i].pid = 0;
+}
+
+/* The health tick (9.1) repairs what a dead process left: with its usual
+ * 10 ms it would also hide a lost wake-up (or an idle permit) behind a
+ * delay no watchdog here notices.  So the rows run with a tick longer than
+ * every watchdog, and only the death rows, which need it, with 10 ms
+ * (set before their workers fork: they inherit it). */
+static void slow_ticks(void) { setenv("ASYNCSYNC_PSHARED_TICK_MS", "60000", 1); }
+static void fast_ticks(void) { setenv("ASYNCSYNC_PSHARED_TICK_MS", "10", 1); }
+
+/* cmocka teardown: a failed test leaves workers: kill them. */
+static int kill_workers(void **state)
+{
+    (void)state;
+    for (int i = 0; i < MAX_WORKERS; i++)
+        if (live[i].pid > 0) {
+            int st;
+            kill(live[i].pid, SIGKILL);
+            while (waitpid(live[i].pid, &st, 0) < 0 && errno == EINTR)
+                ;
+            close(live[i].cmd);
+            close(live[i].rep);
+            live[i].pid = 0;
+        }
+    stash_n = 0;
+    slow_ticks();
+    return 0;
+}
+
+/* Async scenarios need loops with AS_CAP_PSHARED (the uring backend). */
+static bool async_ok(void)
+{
+    const char *env = th_env_backend();
+    if (env && strcmp(env, "uring") != 0)
+        return false;
+    return th_kernel_has_futex_ops();
+}
+#define NEED_ASYNC() \
+    do { if (!async_ok()) { skip(); } } while (0)
+
+/* Wait (watchdog) until the object counts `n` waiters: a blocking thread of
+ * another process has queued. */
+static void wait_waiters(as_sem *s, int64_t n)
+{
+    double end = th_now() + TH_TIMEOUT;
+    while (as_sem_waiters(s) != n) {
+        if (th_now() > end)
+            fail_msg("waiters %lld, expected %lld", (long long)as_sem_waiters(s),
+                     (long long)n);
+        sched_yield();
+    }
+}
+
+/* ---- rows ---------------------------------------------------------------- */
+
+/* FIFO across processes by ticket: 4 processes x 2 loops queue 8 waits in
+ * turn; each single-permit release serves exactly the oldest. */
+static void ps_fifo(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_sem *s = ps_sem(0, 8);
+    worker w[4], *ws[4];
+    for (int k = 0; k < 4; k++) {
+        spawn(&w[k], s, 0);
+        ws[k] = &w[k];
+    }
+    /* 4 processes x 2 loops: waits 4-7 on each process's second loop */
+    for (int i = 0; i < 8; i++)
+        TH_RC(call(&w[i % 4], i < 4 ? OP_ACQ : OP_ACQ2, i, 1, 0), 0);
+    TH_EQ(as_sem_waiters(s), 8);
+    for (int i = 0; i < 8; i++) {
+        TH_RC(as_sem_release(s, 1), 0);
+        expect_cb(ws, 4, i % 4, i, 0);
+    }
+    expect_quiet(ws, 4);
+    TH_EQ(as_sem_value(s), 0);
+    TH_EQ(as_sem_waiters(s), 0);
+    for (int k = 0; k < 4; k++)
+        finish(&w[k]);
+    TH_RC(as_sem_destroy(s), 0);
+    ps_unmap(s);
+}
+
+/* Permits conserved: 3 processes x 16 waits, each releasing in its
+ * callback what it got (1 to 3 permits), more waits than slots. */
+static void ps_conserve(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_sem *s = ps_sem(3, 16);
+    worker w[3], *ws[3];
+    int got[3][16] = { { 0 } };
+    for (int k = 0; k < 3; k++) {
+        spawn(&w[k], s, 0);
+        ws[k] = &w[k];
+    }
+    for (int i = 0; i < 16; i++)
+        for (int k = 0; k < 3; k++) {
+            int r = call(&w[k], OP_ACQ, i, 1 + (i + k) % 3, 1);
+            if (r == 1) { /* at once: give back, count it */
+                TH_RC(as_sem_release(s, (uint32_t)(1 + (i + k) % 3)), 0);
+                got[k][i]++;
+            } else {
+                TH_RC(r, 0);
+            }
+        }
+    for (;;) {
+        int done = 0;
+        for (int k = 0; k < 3; k++)
+            for (int i = 0; i < 16; i++)
+                done += got[k][i];
+        if (done == 48)
+            break;
+        msg m;
+        int k = next_event(ws, 3, &m);
+        TH_EQ(m.op, EV_CB);
+        TH_RC(m.rc, 0);
+        TH_EQ(got[k][m.id], 0);
+        got[k][m.id]++;
+    }
+    expect_quiet(ws, 3);
+    TH_EQ(as_sem_value(s), 3);
+    TH_EQ(as_sem_waiters(s), 0);
+    for (int k = 0; k < 3; k++)
+        finish(&w[k]);
+    TH_RC(as_sem_destroy(s), 0);
+    ps_unmap(s);
+}
+
+/* A weighted head is not starved: its permits accumulate, newcomers
+ * (try_acquire of another process) do not take them. */
+static void ps_weighted_head(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_sem *s = ps_sem(0, 4);
+    worker w[2], *ws[2];
+    for (int k = 0; k < 2; k++) {
+        spawn(&w[k], s, 0);
+        ws[k] = &w[k];
+    }
+    TH_RC(call(&w[0], OP_ACQ, 0, 3, 0), 0);
+    TH_RC(call(&w[1], OP_ACQ, 1, 1, 0), 0);
+    TH_RC(call(&w[1], OP_ACQ, 2, 1, 0), 0);
+    TH_RC(as_sem_release(s, 1), 0);
+    TH_RC(as_sem_release(s, 1), 0);
+    TH_EQ(as_sem_value(s), 2);
+    TH_RC(as_sem_try_acquire(s, 1), 0); /* a newcomer may not pass */
+    TH_EQ(as_sem_waiters(s), 3);
+    expect_quiet(ws, 2);
+    TH_RC(as_sem_release(s, 1), 0);
+    expect_cb(ws, 2, 0, 0, 0);
+    TH_RC(as_sem_release(s, 2), 0);
+    expect_cbs2(ws, 2, 1, 1, 0, 1, 2, 0);
+    TH_EQ(as_sem_value(s), 0);
+    for (int k = 0; k < 2; k++)
+        finish(&w[k]);
+    TH_RC(as_sem_destroy(s), 0);
+    ps_unmap(s);
+}
+
+/* Cancel at the middle, head and tail; a cancelled weighted head lets the
+ * waiter behind it have the permits that were free (S3). */
+static void ps_cancel_positions(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_sem *s = ps_sem(0, 4);
+    worker w[4], *ws[4];
+    for (int k = 0; k < 4; k++) {
+        spawn(&w[k], s, 0);
+        ws[k] = &w[k];
+    }
+    for (int k = 0; k < 4; k++)
+        TH_RC(call(&w[k], OP_ACQ, k, 1, 0), 0);
+    TH_RC(call(&w[1], OP_CANCEL, 1, 0, 0), 0); /* middle */
+    expect_cb(ws, 4, 1, 1, -ECANCELED);
+    TH_RC(call(&w[0], OP_CANCEL, 0, 0, 0), 0); /* head */
+    expect_cb(ws, 4, 0, 0, -ECANCELED);
+    TH_RC(call(&w[3], OP_CANCEL, 3, 0, 0), 0); /* tail */
+    expect_cb(ws, 4, 3, 3, -ECANCELED);
+    TH_RC(call(&w[3], OP_CANCEL, 3, 0, 0), -ENOENT); /* called back */
+    TH_EQ(as_sem_waiters(s), 1);
+    TH_RC(as_sem_release(s, 1), 0);
+    expect_cb(ws, 4, 2, 2, 0);
+    TH_EQ(as_sem_value(s), 0);
+
+    /* S3: a head that does not fit leaves: the one behind it fits. */
+    TH_RC(as_sem_release(s, 1), 0);
+    TH_RC(call(&w[0], OP_ACQ, 4, 2, 0), 0);
+    TH_RC(call(&w[1], OP_ACQ, 5, 1, 0), 0);
+    expect_quiet(ws, 4);
+    TH_RC(call(&w[0], OP_CANCEL, 4, 0, 0), 0);
+    expect_cbs2(ws, 4, 0, 4, -ECANCELED, 1, 5, 0);
+    TH_EQ(as_sem_value(s), 0);
+    TH_EQ(as_sem_waiters(s), 0);
+    for (int k = 0; k < 4; k++)
+        finish(&w[k]);
+    TH_RC(as_sem_destroy(s), 0);
+    ps_unmap(s);
+}
+
+/* as_cancel from another thread of the waiter's process, while the wait's
+ * loop thread sleeps on its ring: the canceller's wake of the slot word
+ * completes the loop's kernel wait (P8), the callback reports -ECANCELED,
+ * and the waiter behind it gets the permits it was holding up (S3). */
+static void ps_cancel_thread(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_sem *s = ps_sem(1, 2);
+    worker w[2], *ws[2];
+    bool rc = false, cb = false;
+    for (int k = 0; k < 2; k++) {
+        spawn(&w[k], s, 0);
+        ws[k] = &w[k];
+    }
+    TH_RC(call(&w[0], OP_ACQ, 0, 2, 0), 0);
+    TH_RC(call(&w[1], OP_ACQ, 1, 1, 0), 0);
+    post(&w[0], OP_CANCEL_THREAD, 0, 0, 0);
+    for (int i = 0; i < 3; i++) {
+        msg m;
+        int k = next_event(ws, 2, &m);
+        if (k == 0 && m.op == EV_RC && !rc) {
+            TH_RC(m.rc, 0);
+            rc = true;
+        } else if (k == 0 && m.op == EV_CB && !cb) {
+            TH_RC(m.rc, -ECANCELED);
+            cb = true;
+        } else if (k == 1 && m.op == EV_CB) {
+            TH_RC(m.rc, 0);
+        } else {
+            fail_msg("unexpected op %d from worker %d", m.op, k);
+        }
+    }
+    TH_EQ(as_sem_value(s), 0);
+    TH_EQ(as_sem_waiters(s), 0);
+    for (int k = 0; k < 2; k++)
+        finish(&w[k]);
+    TH_RC(as_sem_destroy(s), 0);
+    ps_unmap(s);
+}
+
+/* A cancel that comes after the grant (the worker releases to its own
+ * queued wait, then cancels it before its loop ran): -ECANCELED, and the
+ * permit passes on to the next waiter, in another process. */
+static void ps_cancel_after_grant(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_sem *s = ps_sem(0, 2);
+    worker w[2], *ws[2];
+    for (int k = 0; k < 2; k++) {
+        spawn(&w[k], s, 0);
+        ws[k] = &w[k];
+    }
+    TH_RC(call(&w[0], OP_ACQ, 0, 1, 0), 0);
+    TH_RC(call(&w[1], OP_ACQ, 1, 1, 0), 0);
+    TH_RC(call(&w[0], OP_REL_CANCEL, 0, 1, 0), 0);
+    expect_cbs2(ws, 2, 0, 0, -ECANCELED, 1, 1, 0);
+    TH_EQ(as_sem_value(s), 0);
+    TH_EQ(as_sem_waiters(s), 0);
+    for (int k = 0; k < 2; k++)
+        finish(&w[k]);
+    TH_RC(as_sem_destroy(s), 0);
+    ps_unmap(s);
+}
+
+/* Deadlines: expiry (-ETIMEDOUT) of a weighted head lets the next in; a
+ * grant before the deadline wins; a past deadline refuses at once. */
+static void ps_deadline(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_sem *s = ps_sem(1, 2);
+    worker w[2], *ws[2];
+    for (int k = 0; k < 2; k++) {
+        spawn(&w[k], s, 0);
+        ws[k] = &w[k];
+    }
+    TH_RC(call(&w[0], OP_ACQ_UNTIL, 0, 2, 30 << 1), 0);
+    TH_RC(call(&w[1], OP_ACQ, 1, 1, 0), 0);
+    expect_cbs2(ws, 2, 0, 0, -ETIMEDOUT, 1, 1, 0);
+    TH_RC(call(&w[0], OP_ACQ_UNTIL, 2, 1, 10000 << 1), 0);
+    TH_RC(as_sem_release(s, 1), 0);
+    expect_cb(ws, 2, 0, 2, 0);
+    /* deadline already past, nothing free: refused, nothing changed */
+    TH_RC(call(&w[1], OP_ACQ_UNTIL, 3, 1, -2000), -ETIMEDOUT);
+    TH_EQ(as_sem_waiters(s), 0);
+    /* a blocking thread's deadline */
+    TH_RC(call(&w[1], OP_BLOCK, 0, 1, 20), -ETIMEDOUT);
+    TH_EQ(as_sem_waiters(s), 0);
+    TH_EQ(as_sem_value(s), 0);
+    for (int k = 0; k < 2; k++)
+        finish(&w[k]);
+    TH_RC(as_sem_destroy(s), 0);
+    ps_unmap(s);
+}
+
+/* Close: pending waits (async and blocking) end with -ESHUTDOWN; later
+ * acquires are refused; release still counts; destroy then succeeds.
+ * Destroy with waiters: -EBUSY.  A loop with a pshared wait parked cannot
+ * be destroyed (P8). */
+static void ps_close(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_sem *s = ps_sem(0, 2);
+    worker w[2], *ws[2];
+    for (int k = 0; k < 2; k++) {
+        spawn(&w[k], s, 0);
+        ws[k] = &w[k];
+    }
+    TH_RC(call(&w[0], OP_ACQ, 0, 1, 0), 0);
+    TH_RC(call(&w[0], OP_LOOP_DESTROY, 0, 0, 0), -EBUSY);
+    post(&w[1], OP_BLOCK, 0, 1, 0);
+    wait_waiters(s, 2);
+    TH_RC(as_sem_destroy(s), -EBUSY);
+    TH_RC(as_sem_close(s), 0);
+    TH_RC(as_sem_close(s), 0);
+    {
+        msg m;
+        bool a = false, b = false;
+        for (int i = 0; i < 2; i++) {
+            int k = next_event(ws, 2, &m);
+            if (k == 0) {
+                TH_EQ(m.op, EV_CB);
+                TH_RC(m.rc, -ESHUTDOWN);
+                a = true;
+            } else {
+                TH_EQ(m.op, EV_RC);
+                TH_RC(m.rc, -ESHUTDOWN);
+                b = true;
+            }
+        }
+        assert_true(a && b);
+    }
+    TH_RC(call(&w[0], OP_ACQ, 1, 1, 0), -ESHUTDOWN);
+    TH_RC(call(&w[1], OP_BLOCK, 0, 1, 0), -ESHUTDOWN);
+    TH_RC(as_sem_try_acquire(s, 1), -ESHUTDOWN);
+    TH_RC(as_sem_release(s, 2), 0);
+    TH_EQ(as_sem_value(s), 2);
+    for (int k = 0; k < 2; k++)
+        finish(&w[k]);
+    TH_RC(as_sem_destroy(s), 0);
+    ps_unmap(s);
+}
+
+/* A blocking waiter in one process is woken by a release made on a loop
+ * thread of another, and an async waiter by a release from a process that
+ * runs no loop (and from a blocking thread's process). */
+static void ps_blocking_vs_async(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_sem *s = ps_sem(0, 2);
+    worker w[2], *ws[2];
+    for (int k = 0; k < 2; k++) {
+        spawn(&w[k], s, 0);
+        ws[k] = &w[k];
+    }
+    post(&w[0], OP_BLOCK, 0, 1, 0);
+    wait_waiters(s, 1);
+    TH_RC(call(&w[1], OP_RELEASE, 0, 1, 0), 0);
+    {
+        msg m;
+        int k = next_event(ws, 2, &m);
+        TH_EQ(k, 0);
+        TH_EQ(m.op, EV_RC);
+        TH_RC(m.rc, 0);
+    }
+    TH_RC(call(&w[1], OP_ACQ, 0, 2, 0), 0);
+    TH_RC(as_sem_release(s, 1), 0);
+    TH_RC(call(&w[0], OP_RELEASE, 0, 1, 0), 0);
+    expect_cb(ws, 2, 1, 0, 0);
+    TH_EQ(as_sem_value(s), 0);
+    for (int k = 0; k < 2; k++)
+        finish(&w[k]);
+    TH_RC(as_sem_destroy(s), 0);
+    ps_unmap(s);
+}
+
+/* More waiters than slots (3 in the struct, no extra): the others wait in
+ * overflow; every one is served exactly once; a cancel and a close reach
+ * waiters in overflow. */
+static void ps_overflow(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_sem *s = ps_sem(0, 0);
+    worker w[4], *ws[4];
+    int got[4][2] = { { 0 } };
+    for (int k = 0; k < 4; k++) {
+        spawn(&w[k], s, 0);
+        ws[k] = &w[k];
+    }
+    for (int i = 0; i < 2; i++)
+        for (int k = 0; k < 4; k++)
+            TH_RC(call(&w[k], OP_ACQ, i, 1, 0), 0);
+    TH_EQ(as_sem_waiters(s), 8);
+    for (int i = 0; i < 8; i++) {
+        msg m;
+        int k;
+        TH_RC(as_sem_release(s, 1), 0);
+        k = next_event(ws, 4, &m);
+        TH_EQ(m.op, EV_CB);
+        TH_RC(m.rc, 0);
+        TH_EQ(got[k][m.id], 0);
+        got[k][m.id] = 1;
+    }
+    expect_quiet(ws, 4);
+    TH_EQ(as_sem_waiters(s), 0);
+    TH_EQ(as_sem_value(s), 0);
+
+    /* cancel a wait in overflow (the 4th of one process) */
+    for (int i = 0; i < 4; i++)
+        TH_RC(call(&w[0], OP_ACQ, 10 + i, 1, 0), 0);
+    TH_EQ(as_sem_waiters(s), 4);
+    TH_RC(call(&w[0], OP_CANCEL, 13, 0, 0), 0);
+    expect_cb(ws, 4, 0, 13, -ECANCELED);
+    TH_EQ(as_sem_waiters(s), 3);
+    /* close reaches the slots and the overflow */
+    TH_RC(call(&w[1], OP_ACQ, 10, 1, 0), 0);
+    TH_RC(call(&w[1], OP_ACQ, 11, 1, 0), 0);
+    TH_RC(as_sem_close(s), 0);
+    for (int i = 0; i < 5; i++) {
+        msg m;
+        (void)next_event(ws, 4, &m);
+        TH_EQ(m.op, EV_CB);
+        TH_RC(m.rc, -ESHUTDOWN);
+    }
+    expect_quiet(ws, 4);
+    TH_EQ(as_sem_waiters(s), 0);
+    for (int k = 0; k < 4; k++)
+        finish(&w[k]);
+    TH_RC(as_sem_destroy(s), 0);
+    ps_unmap(s);
+}
+
+/* The queue lock held by a dead process, in the middle of a logged grant
+ * (its commit done, the slot not yet GRANTED), then by one that died
+ * between adding its permits and granting them: the waiter's health check
+ * finds the holder dead, takes the lock over and completes the grant (P5,
+ * P6), though nobody else needs the lock.  The state is
+ * forged with the layout of docs/pshared.md 3.2 (this test knows it). */
+static void ps_dead_lock_holder(void **state)
+{
+    (void)state;
+    fast_ticks();
+    NEED_ASYNC();
+    as_sem *s = ps_sem(0, 0);
+    uint32_t *u = (uint32_t *)(void *)s;
+    uint64_t *st = (uint64_t *)(void *)s;
+    worker w[1], *ws[1] = { &w[0] };
+    pid_t dead;
+    int wst;
+    spawn(&w[0], s, 0);
+    TH_RC(call(&w[0], OP_ACQ, 0, 1, 0), 0); /* slot 0 */
+    dead = fork();
+    assert_true(dead >= 0);
+    if (dead == 0)
+        _exit(0);
+    while (waitpid(dead, &wst, 0) < 0)
+        ;
+    /* a releaser that died after step 2 of its grant of slot 0 (1 permit
+     * taken from COUNT 0 + its release of 1): log, APPLIED, the lock */
+    *st |= 0x20000000u;            /* APPLIED */
+    u[6] = (1u << 12) | 0u;        /* log: GRANT slot 0 */
+    u[5] = (uint32_t)dead | 0x80000000u; /* qlock: the dead holder */
+    /* The waiter's health tick (9.1) needs the lock, finds its holder
+     * dead, takes it over and completes the grant. */
+    expect_cb(ws, 1, 0, 0, 0);
+    TH_EQ(u[5], 0);
+    TH_EQ(u[6], 0);
+    TH_EQ(as_sem_value(s), 0);
+    /* a releaser that died after its COUNT += 1, before its grant (no
+     * log: the permit is in COUNT, the waiter still WAITING) */
+    TH_RC(call(&w[0], OP_ACQ, 1, 1, 0), 0);
+    *st += 1;
+    u[5] = (uint32_t)dead | 0x80000000u;
+    expect_cb(ws, 1, 0, 1, 0);
+    TH_EQ(u[5], 0);
+    TH_EQ(as_sem_value(s), 0);
+    finish(&w[0]);
+    TH_RC(as_sem_destroy(s), 0);
+    ps_unmap(s);
+}
+
+/* Random acquires (held, or released in the callback), deadlines, cancels
+ * (from the loop's thread, or from another: waits on the second loop) and
+ * releases by 3 processes x 2 loops on a semaphore with fewer slots than
+ * waiters: every wait ends exactly once (0, -ECANCELED or -ETIMEDOUT) and
+ * the permits are all back at the end (P1). */
+#define RW 3
+#define RIDS 12
+static struct {
+    bool pending[RW][RIDS];
+    bool release[RW][RIDS];
+    int n[RW][RIDS];
+    long long held; /* permits the parent holds for the workers */
+    int live;       /* waits pending */
+} RS;
+
+static void rnd_event(int k, const msg *m)
+{
+    if (m->op != EV_CB)
+        fail_msg("worker %d: unexpected op %d", k, m->op);
+    if (!RS.pending[k][m->id])
+        fail_msg("worker %d wait %d: a callback while not pending", k, m->id);
+    if (m->rc != 0 && m->rc != -ECANCELED && m->rc != -ETIMEDOUT)
+        fail_msg("worker %d wait %d: status %s", k, m->id, th_errname(m->rc));
+    RS.pending[k][m->id] = false;
+    RS.live--;
+    if (m->rc == 0 && !RS.release[k][m->id])
+        RS.held += RS.n[k][m->id];
+}
+
+/* Handle what the workers reported so far, without waiting. */
+static void rnd_drain(worker **ws)
+{
+    msg m;
+    while (stash_n) {
+        int k = next_event(ws, RW, &m);
+        rnd_event(k, &m);
+    }
+    for (int k = 0; k < RW; k++) {
+        struct pollfd p = { ws[k]->rep, POLLIN, 0 };
+        while (poll(&p, 1, 0) > 0) {
+            m = read_from(ws[k]);
+            rnd_event(k, &m);
+        }
+    }
+}
+
+static void ps_random(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_sem *s = ps_sem(4, 3);
+    worker w[RW], *ws[RW];
+    unsigned seed = (unsigned)time(NULL);
+    int rounds = th_scaled(600);
+    memset(&RS, 0, sizeof RS);
+    fprintf(stderr, "ps_random: seed %u, %d rounds\n", seed, rounds);
+    srand(seed);
+    for (int k = 0; k < RW; k++) {
+        spawn(&w[k], s, 0);
+        ws[k] = &w[k];
+    }
+    for (int r = 0; r < rounds; r++) {
+        int k = rand() % RW, id = rand() % RIDS, op = rand() % 10;
+        rnd_drain(ws);
+        if (op < 2 && RS.held > 0) {
+            long long n = 1 + rand() % RS.held;
+            TH_RC(as_sem_release(s, (uint32_t)n), 0);
+            RS.held -= n;
+        } else if (RS.pending[k][id]) {
+            int rc = call(&w[k], OP_CANCEL, id, 0, 0);
+            if (rc != 0 && rc != -ENOENT)
+                fail_msg("cancel: %s", th_errname(rc));
+        } else {
+            int n = 1 + rand() % 3, rc;
+            bool rel = rand() % 2;
+            /* odd ids on the second loop only (cancelled from the first
+             * loop's thread), even ids on the first */
+            if (id % 2)
+                rc = call(&w[k], OP_ACQ2, id, n, rel ? 1 : 0);
+            else if (op < 5)
+                rc = call(&w[k], OP_ACQ_UNTIL, id, n, (rel ? 1 : 0) | 2 * (rand() % 20));
+            else
+                rc = call(&w[k], OP_ACQ, id, n, rel ? 1 : 0);
+            if (rc == 1) {
+                if (rel)
+                    TH_RC(as_sem_release(s, (uint32_t)n), 0);
+                else
+                    RS.held += n;
+            } else if (rc == 0) {
+                RS.pending[k][id] = true;
+                RS.release[k][id] = rel;
+                RS.n[k][id] = n;
+                RS.live++;
+            } else if (rc != -ETIMEDOUT) {
+                fail_msg("acquire: %s", th_errname(rc));
+            }
+        }
+    }
+    /* the end: cancel what is pending, give back what is held */
+    for (int k = 0; k < RW; k++)
+        for (int id = 0; id < RIDS; id++)
+            if (RS.pending[k][id]) {
+                int rc = call(&w[k], OP_CANCEL, id, 0, 0);
+                if (rc != 0 && rc != -ENOENT)
+                    fail_msg("cancel: %s", th_errname(rc));
+            }
+    while (RS.live > 0) {
+        msg m;
+        int k = next_event(ws, RW, &m);
+        rnd_event(k, &m);
+    }
+    if (RS.held > 0)
+        TH_RC(as_sem_release(s, (uint32_t)RS.held), 0);
+    expect_quiet(ws, RW);
+    TH_EQ(as_sem_value(s), 4);
+    TH_EQ(as_sem_waiters(s), 0);
+    for (int k = 0; k < RW; k++)
+        finish(&w[k]);
+    TH_RC(as_sem_destroy(s), 0);
+    ps_unmap(s);
+}
+
+/* SIGKILL a worker and reap it (it is no longer one of ours). */
+static void kill_reap(worker *w)
+{
+    int st;
+    assert_int_equal(kill(w->pid, SIGKILL), 0);
+    while (waitpid(w->pid, &st, 0) < 0)
+        ;
+    assert_true(WIFSIGNALED(st));
+    close(w->cmd);
+    close(w->rep);
+    for (int i = 0; i < MAX_WORKERS; i++)
+        if (live[i].pid == w->pid)
+            live[i].pid = 0;
+}
+
+/* Death of a waiting process (9.2): a process killed while parked at the
+ * head takes nothing with it: the grant a release made to its slot comes
+ * back (the survivor's health tick reclaims it) and goes to the next. */
+static void ps_death_waiting(void **state)
+{
+    (void)state;
+    fast_ticks();
+    NEED_ASYNC();
+    as_sem *s = ps_sem(0, 2);
+    worker w[2], *ws[1] = { &w[1] };
+    spawn(&w[0], s, 0);
+    spawn(&w[1], s, 0);
+    TH_RC(call(&w[0], OP_ACQ, 0, 1, 0), 0);
+    TH_RC(call(&w[1], OP_ACQ, 1, 1, 0), 0);
+    kill_reap(&w[0]);
+    TH_RC(as_sem_release(s, 1), 0);
+    expect_cb(ws, 1, 0, 1, 0);
+    TH_EQ(as_sem_value(s), 0);
+    TH_EQ(as_sem_waiters(s), 0);
+    TH_RC(as_sem_release(s, 1), 0); /* the survivor's permit, given back */
+    TH_EQ(as_sem_value(s), 1);
+    finish(&w[1]);
+    TH_RC(as_sem_destroy(s), 0); /* the dead one's slot was reclaimed */
+    ps_unmap(s);
+}
+
+/* A process granted permits and killed before its loop ran (stopped at the
+ * grant): the permits come back to the living; a process killed holding a
+ * slot it never queued in is reclaimed too. */
+static void ps_death_granted(void **state)
+{
+    (void)state;
+    fast_ticks();
+    NEED_ASYNC();
+    as_sem *s = ps_sem(0, 2);
+    worker w[2], *ws[1] = { &w[1] };
+    int st;
+    spawn(&w[0], s, 0);
+    spawn(&w[1], s, 0);
+    TH_RC(call(&w[0], OP_ACQ, 0, 2, 0), 0);
+    assert_int_equal(kill(w[0].pid, SIGSTOP), 0);
+    while (waitpid(w[0].pid, &st, WUNTRACED) < 0)
+        ;
+    assert_true(WIFSTOPPED(st));
+    TH_RC(as_sem_release(s, 2), 0); /* granted to the stopped process */
+    TH_EQ(as_sem_value(s), 0);
+    kill_reap(&w[0]);
+    TH_RC(call(&w[1], OP_ACQ, 1, 2, 0), 0);
+    expect_cb(ws, 1, 0, 1, 0);
+    TH_EQ(as_sem_value(s), 0);
+    TH_RC(as_sem_release(s, 2), 0);
+    TH_EQ(as_sem_value(s), 2);
+    finish(&w[1]);
+    TH_RC(as_sem_destroy(s), 0);
+    ps_unmap(s);
+}
+
+/* Blocking threads only (every backend: no loop parks on the object):
+ * FIFO across processes, and a blocked process killed at the head: its
+ * grant comes back through the survivor's health tick (its futex timeout). */
+static void ps_blocking_only(void **state)
+{
+    (void)state;
+    fast_ticks();
+    as_sem *s = ps_sem(0, 2);
+    worker w[3], *ws[3];
+    msg m;
+    for (int k = 0; k < 3; k++) {
+        spawn(&w[k], s, 0);
+        ws[k] = &w[k];
+    }
+    post(&w[0], OP_BLOCK, 0, 1, 0);
+    wait_waiters(s, 1);
+    post(&w[1], OP_BLOCK, 0, 1, 0);
+    wait_waiters(s, 2);
+    TH_RC(as_sem_release(s, 1), 0);
+    TH_EQ(next_event(ws, 3, &m), 0);
+    TH_EQ(m.op, EV_RC);
+    TH_RC(m.rc, 0);
+    TH_RC(as_sem_release(s, 1), 0);
+    TH_EQ(next_event(ws, 3, &m), 1);
+    TH_EQ(m.op, EV_RC);
+    TH_RC(m.rc, 0);
+    /* death at the head */
+    post(&w[0], OP_BLOCK, 0, 1, 0);
+    wait_waiters(s, 1);
+    post(&w[2], OP_BLOCK, 0, 1, 0);
+    wait_waiters(s, 2);
+    kill_reap(&w[0]);
+    TH_RC(as_sem_release(s, 1), 0);
+    TH_EQ(next_event(ws + 1, 2, &m), 1);
+    TH_EQ(m.op, EV_RC);
+    TH_RC(m.rc, 0);
+    TH_EQ(as_sem_value(s), 0);
+    TH_EQ(as_sem_waiters(s), 0);
+    finish(&w[1]);
+    finish(&w[2]);
+    TH_RC(as_sem_destroy(s), 0);
+    ps_unmap(s);
+}
+
+/* -EOPNOTSUPP, nothing changed, on loops without AS_CAP_PSHARED (also with
+ * permits free); blocking, try and release work there. */
+static void ps_eopnotsupp(void **state)
+{
+    (void)state;
+    as_sem *s = ps_sem(1, 0);
+    th_loop G;
+    as_wait wt;
+    worker w[1];
+    memset(&wt, 0, sizeof wt);
+    th_loop_setup(&G, TH_NOTIFY_COND, NULL);
+    TH_EQ(as_loop_caps(&G.loop) & AS_CAP_PSHARED, 0);
+    TH_RC(as_sem_acquire_async(s, &G.loop, &wt, 1, th_cb, NULL), -EOPNOTSUPP);
+    TH_RC(as_sem_acquire_until(s, &G.loop, &wt, 2, AS_NO_DEADLINE, th_cb, NULL),
+          -EOPNOTSUPP);
+    TH_EQ(as_wait_pending(&wt), 0);
+    TH_EQ(as_sem_value(s), 1);
+    TH_EQ(as_sem_waiters(s), 0);
+    th_loop_destroy(&G);
+
+    /* a ring loop: uring with the capability disabled, or generic */
+    spawn(&w[0], s, AS_CAP_PSHARED);
+    TH_EQ(call(&w[0], OP_CAPS, 0, 0, 0) & (int)AS_CAP_PSHARED, 0);
+    TH_RC(call(&w[0], OP_ACQ, 0, 1, 0), -EOPNOTSUPP);
+    TH_EQ(as_sem_value(s), 1);
+    TH_RC(call(&w[0], OP_BLOCK, 0, 1, 0), 0);
+    TH_RC(call(&w[0], OP_RELEASE, 0, 1, 0), 0);
+    TH_RC(as_sem_try_acquire(s, 1), 1);
+    TH_RC(as_sem_acquire_blocking(s, 1, as_now_ns()), -ETIMEDOUT);
+    TH_RC(as_sem_release(s, 1), 0);
+    finish(&w[0]);
+    if (!async_ok()) {
+        /* the suite's own ring loops (generic backend) lack it too */
+        th_loop R;
+        th_loop_setup(&R, TH_RING, NULL);
+        TH_EQ(as_loop_caps(&R.loop) & AS_CAP_PSHARED, 0);
+        TH_RC(as_sem_acquire_async(s, &R.loop, &wt, 1, th_cb, NULL), -EOPNOTSUPP);
+        th_loop_destroy(&R);
+    }
+    TH_EQ(as_sem_value(s), 1);
+    TH_RC(as_sem_destroy(s), 0);
+    ps_unmap(s);
+}
+
+/* Bad input: a clear error, nothing changed. */
+static void ps_bad_input(void **state)
+{
+    (void)state;
+    as_sem *s = ps_map();
+    uint32_t *u = (uint32_t *)(void *)s;
+    th_loop G;
+    as_wait wt;
+    memset(&wt, 0, sizeof wt);
+    TH_EQ(AS_PSHARED_SIZE(as_sem, 5), sizeof(as_sem) + 80);
+    TH_RC(as_sem_init(NULL, 1, AS_PSHARED), -EINVAL);
+    TH_RC(as_sem_init(s, AS_PSHARED_SEM_VALUE_MAX + 1, AS_PSHARED), -EINVAL);
+    TH_RC(as_sem_init(s, 1, AS_PSHARED | AS_PSHARED_SLOTS(AS_PSHARED_SLOTS_MAX + 1)),
+          -EINVAL);
+    TH_RC(as_sem_init(s, 1, AS_PSHARED_SLOTS(2)), -EINVAL);
+    TH_RC(as_sem_init(s, 1, AS_PSHARED | 0x100u), -EINVAL);
+    TH_RC(as_sem_init(s, AS_PSHARED_SEM_VALUE_MAX, AS_PSHARED), 0);
+    TH_RC(as_sem_release(s, 1), -EOVERFLOW);
+    TH_EQ(as_sem_value(s), AS_PSHARED_SEM_VALUE_MAX);
+    TH_RC(as_sem_init(s, 2, AS_PSHARED | AS_PSHARED_SLOTS(AS_PSHARED_SLOTS_MAX)), 0);
+    TH_RC(as_sem_try_acquire(s, 0), -EINVAL);
+    TH_RC(as_sem_try_acquire(s, AS_PSHARED_SEM_VALUE_MAX + 1), -EINVAL);
+    TH_RC(as_sem_release(s, 0), -EINVAL);
+    TH_RC(as_sem_acquire_blocking(s, AS_PSHARED_SEM_VALUE_MAX + 1, AS_NO_DEADLINE),
+          -EINVAL);
+    {
+        as_counters c;
+        as_waiter_info wi[2];
+        TH_RC(as_sem_stats(s, &c), 0);
+        TH_EQ(c.waiters, 0);
+        TH_EQ(as_sem_dump(s, wi, 2), -EOPNOTSUPP);
+    }
+    /* P11: another layout (library version, ABI) is refused */
+    u[4] ^= 0x1000u;
+    TH_RC(as_sem_try_acquire(s, 1), -EPROTO);
+    TH_RC(as_sem_release(s, 1), -EPROTO);
+    TH_RC(as_sem_acquire_blocking(s, 1, AS_NO_DEADLINE), -EPROTO);
+    TH_EQ(as_sem_value(s), -EPROTO);
+    TH_EQ(as_sem_waiters(s), -EPROTO);
+    TH_RC(as_sem_close(s), -EPROTO);
+    TH_RC(as_sem_destroy(s), -EPROTO);
+    th_loop_setup(&G, TH_RING, NULL);
+    TH_RC(as_sem_acquire_async(s, &G.loop, &wt, 1, th_cb, NULL), -EPROTO);
+    TH_EQ(as_wait_pending(&wt), 0);
+    th_loop_destroy(&G);
+    u[4] ^= 0x1000u;
+    TH_EQ(as_sem_value(s), 2);
+    TH_RC(as_sem_try_acquire(s, 2), 1);
+    TH_RC(as_sem_release(s, 2), 0);
+    TH_RC(as_sem_destroy(s), 0);
+    TH_RC(as_sem_destroy(s), -EINVAL);
+    ps_unmap(s);
+}
+
+#define PS_TEST(fn) cmocka_unit_test_teardown(fn, kill_workers)
+
+int main(void)
+{
+    slow_ticks();
+    const struct CMUnitTest tests[] = {
+        PS_TEST(ps_bad_input),
+        PS_TEST(ps_eopnotsupp),
+        PS_TEST(ps_fifo),
+        PS_TEST(ps_conserve),
+        PS_TEST(ps_weighted_head),
+        PS_TEST(ps_cancel_positions),
+        PS_TEST(ps_cancel_after_grant),
+        PS_TEST(ps_cancel_thread),
+        PS_TEST(ps_deadline),
+        PS_TEST(ps_close),
+        PS_TEST(ps_blocking_vs_async),
+        PS_TEST(ps_overflow),
+        PS_TEST(ps_dead_lock_holder),
+        PS_TEST(ps_death_waiting),
+        PS_TEST(ps_death_granted),
+        PS_TEST(ps_blocking_only),
+        PS_TEST(ps_random),
+    };
+    return TH_MAIN("pshared", tests);
+}
