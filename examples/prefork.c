@@ -81,7 +81,8 @@
  * task of every worker, AS_PSHARED_SIZE(as_sem, k) bytes in all: each
  * waiting task owns a slot, and with enough of them waiters are served
  * strictly in arrival order (docs/pshared.md, "overflow").  Nothing in the
- * mapping is a pointer: each process maps it at its own address.
+ * mapping is a pointer, so a memfd or shm_open object mapped at another
+ * address in each process would do as well as this inherited mapping.
  */
 struct stats {
     atomic_uint_fast64_t next_job;    /* the next job number to claim */
@@ -90,7 +91,7 @@ struct stats {
     atomic_int max_in_use;            /* the most that ever did at once */
     atomic_uint_fast64_t queued;      /* acquires that had to wait (returned 0) */
     atomic_uint failures;             /* any worker's broken check */
-    uint64_t per_worker[MAX_WORKERS]; /* jobs run by each worker (its own slot) */
+    uint64_t per_worker[MAX_WORKERS]; /* jobs run by each worker (its own cell) */
 };
 
 static struct {
