@@ -1,0 +1,812 @@
+/* Workload 15: process-shared semaphore (AS_PSHARED, issue 14).
+ * SPDX-License-Identifier: MIT
+ *
+ * Every object lives in one MAP_SHARED anonymous mapping made before
+ * fork(); every participant is a forked process.  The parent forks the
+ * workers of one measurement, waits until each is ready (a byte on a pipe),
+ * starts them by closing a second pipe, sleeps through the window (it takes
+ * no part: the sleep only times the window), raises a stop flag and reaps
+ * them with waitpid.
+ *
+ * (a) Contended, "contended" table.  P processes (2, 4) x 1 loop x 64 tasks
+ *     share an as_sem(4) made with AS_PSHARED (a waiter slot per task).  A
+ *     task acquires (as_sem_acquire_async; a callback when it had to wait:
+ *     the grant may come from another process), counts the acquisition, and
+ *     then, as in bench_contended,
+ *       - "short": releases at once and asks again at the loop's next
+ *                   iteration;
+ *       - "hold":  keeps it across one loop iteration, releases at the start
+ *                  of the next one and asks again at once.
+ *     Baselines, blocking: 8 threads split evenly across the same P
+ *     processes loop on sem_wait / sem_post of a sem_t(4) made with
+ *     pshared = 1, or on lock / unlock of a pthread_mutex_t made with
+ *     PTHREAD_PROCESS_SHARED (mutual exclusion checked with a counter).
+ *     Reported: acquisitions/s (median over repetitions, spread min-max),
+ *     CPU time per acquisition and context switches per 1000 acquisitions
+ *     of the worker processes (getrusage(RUSAGE_CHILDREN) around the
+ *     measurement: their whole life, set-up included, a few ms against
+ *     the window).  Checked after each run: the semaphore holds its 4
+ *     permits again and nobody waits.
+ *
+ * (b) Wake round trip, "wake" table.  Process A (CPU 0) and process B
+ *     (CPU 1) ping-pong:
+ *       - as_sem(0) x 2: each runs a uring loop; A arms
+ *         as_sem_acquire_async(pong), then as_sem_release(ping); B's
+ *         callback on ping releases pong and re-arms its wait on ping; A's
+ *         callback on pong ends the round trip and starts the next.  Every
+ *         wait parks as an IORING_OP_FUTEX_WAIT on its slot's shared word;
+ *         every wake is a futex(2) wake from the other process;
+ *       - futex(2): two shared words, FUTEX_WAKE / FUTEX_WAIT without
+ *         FUTEX_PRIVATE_FLAG (the floor of a blocking cross-process wake).
+ *     A timestamps each round trip (from just before its release / store
+ *     to its own wake-up); p50, p99 and max, each the median over
+ *     repetitions.
+ *
+ * Targets (issue 14): contended, short, >= 1.0x both blocking baselines
+ * with 8 threads over the same number of processes (15.1 P=2, 15.2 P=4);
+ * wake round trip p50 <= 1.2x the raw futex(2) round trip (15.3).
+ * Without AS_CAP_PSHARED (uring backend, Linux 6.7+) nothing is measured:
+ * the tables say so and the targets are n/a.
+ */
+#include "common.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/futex.h>
+
+#define TASKS 64
+#define BASE_THREADS 8
+#define MAX_PROCS 4
+#define MAX_SAMPLES (1u << 20)
+
+/* ---- the shared mapping ---- */
+
+/* Control block of one measurement, in the mapping after the semaphores. */
+struct ctl {
+    _Alignas(64) _Atomic int stop;
+    _Alignas(64) uint64_t acq[BASE_THREADS];   /* per process */
+    uint64_t guarded;                          /* under the pthread mutex */
+    sem_t psem;                                /* pshared = 1 */
+    pthread_mutex_t pmutex;                    /* PTHREAD_PROCESS_SHARED */
+    /* wake round trip */
+    _Alignas(64) _Atomic uint32_t ping;        /* futex words */
+    _Alignas(64) _Atomic uint32_t pong;
+    _Alignas(64) double p50, p99, max;         /* written by A */
+    uint64_t rounds;
+};
+
+/* The as_sem and its slots come first (8-byte alignment: the mapping is
+ * page-aligned); SEM_BYTES is room for one sem with a slot per task. */
+#define SEM_BYTES ((AS_PSHARED_SIZE(as_sem, MAX_PROCS * TASKS) + 63) & ~(size_t)63)
+
+struct shm {
+    void *base;
+    size_t bytes;
+    as_sem *sem, *sem2;   /* contended: sem; wake: sem = ping, sem2 = pong */
+    struct ctl *c;
+};
+
+static void shm_map(struct shm *m)
+{
+    m->bytes = 2 * SEM_BYTES + sizeof(struct ctl);
+    m->base = mmap(NULL, m->bytes, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (m->base == MAP_FAILED)
+        die("mmap: %s", strerror(errno));
+    m->sem = (as_sem *)m->base;
+    m->sem2 = (as_sem *)((char *)m->base + SEM_BYTES);
+    m->c = (struct ctl *)((char *)m->base + 2 * SEM_BYTES);
+}
+
+static void shm_unmap(struct shm *m) { munmap(m->base, m->bytes); }
+
+/* ---- processes: start together, stop on a flag ---- */
+
+struct start {
+    int ready[2];   /* each participant writes a byte when ready */
+    int go[2];      /* closed by the parent: every read returns EOF */
+};
+
+static void start_open(struct start *s)
+{
+    if (pipe(s->ready) < 0 || pipe(s->go) < 0)
+        die("pipe: %s", strerror(errno));
+}
+
+/* In a participant: say ready, block until the parent says go. */
+static void start_wait(struct start *s)
+{
+    char c = 1;
+    if (write(s->ready[1], &c, 1) != 1)
+        die("ready pipe");
+    while (read(s->go[0], &c, 1) < 0 && errno == EINTR)
+        ;
+}
+
+/* In the parent: wait for n participants, then start them. */
+static void start_all(struct start *s, int n)
+{
+    char c;
+    for (int i = 0; i < n; i++)
+        while (read(s->ready[0], &c, 1) != 1)
+            if (errno != EINTR)
+                die("ready pipe: %s", strerror(errno));
+    close(s->go[1]);
+    s->go[1] = -1;
+}
+
+static void start_close(struct start *s)
+{
+    close(s->ready[0]);
+    close(s->ready[1]);
+    close(s->go[0]);
+    if (s->go[1] >= 0)
+        close(s->go[1]);
+}
+
+static void reap(pid_t *pids, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int st;
+        while (waitpid(pids[i], &st, 0) < 0)
+            if (errno != EINTR)
+                die("waitpid: %s", strerror(errno));
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            die("worker process %d failed (status 0x%x)", (int)pids[i], st);
+    }
+}
+
+struct usage {
+    double cpu_ns;
+    long csw;
+};
+
+static struct usage children_usage(void)
+{
+    struct rusage ru;
+    struct usage u;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    u.cpu_ns = (double)ru.ru_utime.tv_sec * 1e9 + (double)ru.ru_utime.tv_usec * 1e3 +
+               (double)ru.ru_stime.tv_sec * 1e9 + (double)ru.ru_stime.tv_usec * 1e3;
+    u.csw = ru.ru_nvcsw + ru.ru_nivcsw;
+    return u;
+}
+
+/* ---- (a) contended: one loop per process ---- */
+
+enum var { V_AS, V_SEM_T, V_PMUTEX, V_COUNT };
+static const char *const var_name[V_COUNT] = {"as_sem4", "sem_t4", "pthread_mutex"};
+static const char *const var_label[V_COUNT] = {
+    "as_sem(4) AS_PSHARED", "sem_t(4) pshared", "pthread_mutex PROCESS_SHARED"};
+
+struct ptask {
+    as_wait w;
+    struct ploop *l;
+    struct ptask *next;
+};
+
+struct ploop {
+    as_sem *sem;
+    struct ctl *c;
+    bool hold, stopping;
+    int idle;
+    uint64_t acq;
+    struct ptask *held, *again;
+    struct bloop b;
+    struct ptask tasks[TASKS];
+};
+
+static void ptask_got(struct ptask *t)
+{
+    struct ploop *l = t->l;
+    if (!l->stopping)
+        l->acq++;
+    if (l->hold) {
+        t->next = l->held;
+        l->held = t;
+    } else {
+        check(as_sem_release(l->sem, 1), "as_sem_release");
+        t->next = l->again;
+        l->again = t;
+    }
+}
+
+static void on_acquired(as_wait *w, int status, void *arg)
+{
+    (void)w;
+    check(status, "acquire callback");
+    ptask_got(arg);
+}
+
+static void ptask_request(struct ptask *t)
+{
+    int r = as_sem_acquire_async(t->l->sem, &t->l->b.loop, &t->w, 1,
+                                 on_acquired, t);
+    check(r, "as_sem_acquire_async");
+    if (r == 1)
+        ptask_got(t);
+}
+
+/* A worker process of the asyncsync rows: the loop of bench_contended. */
+static int loop_proc(struct shm *m, struct start *s, int idx, bool hold)
+{
+    static struct ploop l;            /* one per process */
+    l.sem = m->sem;
+    l.c = m->c;
+    l.hold = hold;
+    bloop_init(&l.b, BK_URING);
+    for (int i = 0; i < TASKS; i++)
+        l.tasks[i].l = &l;
+    start_wait(s);
+    for (int i = 0; i < TASKS; i++)
+        ptask_request(&l.tasks[i]);
+    for (;;) {
+        struct ptask *held = l.held, *again = l.again;
+        l.held = l.again = NULL;
+        if (!l.stopping && atomic_load_explicit(&l.c->stop, memory_order_relaxed))
+            l.stopping = true;
+        while (held) {
+            struct ptask *t = held;
+            held = t->next;
+            check(as_sem_release(l.sem, 1), "as_sem_release");
+            if (l.stopping)
+                l.idle++;
+            else
+                ptask_request(t);
+        }
+        while (again) {
+            struct ptask *t = again;
+            again = t->next;
+            if (l.stopping)
+                l.idle++;
+            else
+                ptask_request(t);
+        }
+        as_loop_run(&l.b.loop);
+        if (l.idle == TASKS)
+            break;
+        /* sleep only when no task of ours can run */
+        bloop_poll(&l.b, !l.held && !l.again);
+    }
+    bloop_fini(&l.b);
+    m->c->acq[idx] = l.acq;
+    return 0;
+}
+
+struct bthread {
+    struct shm *m;
+    struct start *s;
+    int var;
+    pthread_t th;
+    uint64_t acq;
+};
+
+static void *base_main(void *arg)
+{
+    struct bthread *bt = arg;
+    struct ctl *c = bt->m->c;
+    uint64_t n = 0;
+    start_wait(bt->s);
+    if (bt->var == V_SEM_T) {
+        while (!atomic_load_explicit(&c->stop, memory_order_relaxed)) {
+            while (sem_wait(&c->psem) != 0)
+                ;
+            n++;
+            sem_post(&c->psem);
+        }
+    } else {
+        while (!atomic_load_explicit(&c->stop, memory_order_relaxed)) {
+            pthread_mutex_lock(&c->pmutex);
+            n++;
+            c->guarded++;
+            pthread_mutex_unlock(&c->pmutex);
+        }
+    }
+    bt->acq = n;
+    return NULL;
+}
+
+/* A worker process of the baseline rows: nthreads blocking threads. */
+static int base_proc(struct shm *m, struct start *s, int idx, int var, int nthreads)
+{
+    struct bthread bt[BASE_THREADS];
+    uint64_t acq = 0;
+    for (int i = 0; i < nthreads; i++) {
+        bt[i] = (struct bthread){.m = m, .s = s, .var = var};
+        if (pthread_create(&bt[i].th, NULL, base_main, &bt[i]) != 0)
+            die("pthread_create");
+    }
+    for (int i = 0; i < nthreads; i++) {
+        pthread_join(bt[i].th, NULL);
+        acq += bt[i].acq;
+    }
+    m->c->acq[idx] = acq;
+    return 0;
+}
+
+struct sample {
+    double rate, cpu_per_acq, csw_per_k;
+};
+
+static struct sample measure_contended(int var, bool hold, int nprocs, double ms)
+{
+    struct shm m;
+    struct start s;
+    pid_t pids[MAX_PROCS];
+    int participants = var == V_AS ? nprocs : BASE_THREADS;
+    struct sample out;
+
+    shm_map(&m);
+    check(as_sem_init(m.sem, 4, AS_PSHARED | AS_PSHARED_SLOTS(nprocs * TASKS)),
+          "as_sem_init(AS_PSHARED)");
+    if (sem_init(&m.c->psem, 1, 4) != 0)
+        die("sem_init(pshared): %s", strerror(errno));
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+    pthread_mutex_init(&m.c->pmutex, &ma);
+    pthread_mutexattr_destroy(&ma);
+    start_open(&s);
+    fflush(stdout);
+
+    struct usage u0 = children_usage();
+    for (int p = 0; p < nprocs; p++) {
+        pids[p] = fork();
+        if (pids[p] < 0)
+            die("fork: %s", strerror(errno));
+        if (pids[p] == 0) {
+            close(s.go[1]);
+            _exit(var == V_AS ? loop_proc(&m, &s, p, hold)
+                              : base_proc(&m, &s, p, var, BASE_THREADS / nprocs));
+        }
+    }
+    start_all(&s, participants);
+    uint64_t t0 = now_ns();
+    sleep_ms(ms); /* times the window; the workers need nothing from us */
+    atomic_store_explicit(&m.c->stop, 1, memory_order_relaxed);
+    uint64_t t1 = now_ns();
+    reap(pids, nprocs);
+    struct usage u1 = children_usage();
+
+    uint64_t acq = 0;
+    for (int p = 0; p < nprocs; p++)
+        acq += m.c->acq[p];
+    if (var == V_PMUTEX && m.c->guarded != acq)
+        die("pshared: mutual exclusion broken: %" PRIu64 " guarded increments, "
+            "%" PRIu64 " acquisitions", m.c->guarded, acq);
+    if (as_sem_value(m.sem) != 4 || as_sem_waiters(m.sem) != 0)
+        die("pshared: after the run the semaphore holds %" PRId64 " permits "
+            "(4 expected) with %" PRId64 " waiters", as_sem_value(m.sem),
+            as_sem_waiters(m.sem));
+    out.rate = (double)acq * 1e9 / (double)(t1 - t0);
+    out.cpu_per_acq = acq ? (u1.cpu_ns - u0.cpu_ns) / (double)acq : NAN;
+    out.csw_per_k = acq ? (double)(u1.csw - u0.csw) * 1000.0 / (double)acq : NAN;
+
+    check(as_sem_destroy(m.sem), "as_sem_destroy");
+    sem_destroy(&m.c->psem);
+    pthread_mutex_destroy(&m.c->pmutex);
+    start_close(&s);
+    shm_unmap(&m);
+    return out;
+}
+
+/* ---- (b) wake round trip between two processes ---- */
+
+enum wvar { W_AS, W_FUTEX, W_COUNT };
+static const char *const wvar_name[W_COUNT] = {"as_sem0", "futex"};
+static const char *const wvar_label[W_COUNT] = {
+    "as_sem(0) x 2, AS_PSHARED, async on uring loops",
+    "futex(2) wait/wake, shared words (floor)"};
+
+static long futex_op(_Atomic uint32_t *w, int op, uint32_t val)
+{
+    /* no FUTEX_PRIVATE_FLAG: the key must be the same in both processes */
+    return syscall(SYS_futex, (void *)(uintptr_t)w, op, val, NULL, NULL, 0);
+}
+
+/* Percentiles of A's samples into the control block. */
+static void publish(struct ctl *c, uint64_t *v, size_t n)
+{
+    if (n == 0)
+        die("wake: no round trip completed");
+    sort_u64(v, n);
+    c->p50 = (double)pct_u64(v, n, 0.50);
+    c->p99 = (double)pct_u64(v, n, 0.99);
+    c->max = (double)v[n - 1];
+    c->rounds = n;
+}
+
+struct wside {
+    struct shm *m;
+    struct bloop b;
+    as_wait w;
+    uint64_t end, t0, *v;
+    size_t n;
+    bool done;
+};
+
+/* B: a ping arrived: answer it, or stop. */
+static void on_ping(as_wait *w, int status, void *arg)
+{
+    struct wside *x = arg;
+    check(status, "ping callback");
+    for (;;) {
+        if (atomic_load_explicit(&x->m->c->stop, memory_order_acquire)) {
+            x->done = true;
+            return;
+        }
+        check(as_sem_release(x->m->sem2, 1), "release pong");
+        int r = as_sem_acquire_async(x->m->sem, &x->b.loop, w, 1, on_ping, x);
+        check(r, "acquire ping");
+        if (r == 0)
+            return;
+    }
+}
+
+static void a_round(struct wside *x);
+
+/* A: the pong arrived: one round trip. */
+static void on_pong(as_wait *w, int status, void *arg)
+{
+    (void)w;
+    struct wside *x = arg;
+    check(status, "pong callback");
+    uint64_t t = now_ns();
+    x->v[x->n++] = t - x->t0;
+    if (t >= x->end || x->n == MAX_SAMPLES)
+        x->done = true;
+    else
+        a_round(x);
+}
+
+static void a_round(struct wside *x)
+{
+    int r = as_sem_acquire_async(x->m->sem2, &x->b.loop, &x->w, 1, on_pong, x);
+    check(r, "acquire pong");
+    if (r != 0)
+        die("wake: pong was already there");
+    x->t0 = now_ns();
+    check(as_sem_release(x->m->sem, 1), "release ping");
+}
+
+static void run_until_done(struct wside *x)
+{
+    for (;;) {
+        as_loop_run(&x->b.loop);
+        if (x->done)
+            break;
+        bloop_poll(&x->b, true);
+    }
+}
+
+static int wake_proc(struct shm *m, struct start *s, int var, bool is_a, double ms)
+{
+    struct ctl *c = m->c;
+    pin_cpu(is_a ? 0 : 1);
+    if (var == W_AS) {
+        static struct wside x;
+        x.m = m;
+        bloop_init(&x.b, BK_URING);
+        if (is_a) {
+            x.v = malloc(sizeof *x.v * MAX_SAMPLES);
+            if (!x.v)
+                die("out of memory");
+            start_wait(s);
+            x.end = now_ns() + (uint64_t)(ms * 1e6);
+            a_round(&x);
+            run_until_done(&x);
+            atomic_store_explicit(&c->stop, 1, memory_order_release);
+            check(as_sem_release(m->sem, 1), "release ping"); /* B: stop */
+            publish(c, x.v, x.n);
+        } else {
+            int r = as_sem_acquire_async(m->sem, &x.b.loop, &x.w, 1, on_ping, &x);
+            check(r, "acquire ping");
+            if (r != 0)
+                die("wake: ping was already there");
+            start_wait(s);
+            run_until_done(&x);
+        }
+        bloop_fini(&x.b);
+        return 0;
+    }
+    /* raw futex(2) ping-pong: sequence numbers in two shared words */
+    if (is_a) {
+        uint64_t *v = malloc(sizeof *v * MAX_SAMPLES);
+        size_t n = 0;
+        uint32_t seq = 0;
+        if (!v)
+            die("out of memory");
+        start_wait(s);
+        uint64_t end = now_ns() + (uint64_t)(ms * 1e6);
+        for (;;) {
+            uint64_t t0 = now_ns();
+            if (t0 >= end || n == MAX_SAMPLES)
+                break;
+            seq++;
+            atomic_store_explicit(&c->ping, seq, memory_order_release);
+            futex_op(&c->ping, FUTEX_WAKE, 1);
+            uint32_t got;
+            while ((got = atomic_load_explicit(&c->pong, memory_order_acquire)) != seq)
+                futex_op(&c->pong, FUTEX_WAIT, got);
+            v[n++] = now_ns() - t0;
+        }
+        atomic_store_explicit(&c->stop, 1, memory_order_release);
+        atomic_store_explicit(&c->ping, seq + 1, memory_order_release);
+        futex_op(&c->ping, FUTEX_WAKE, 1);
+        publish(c, v, n);
+        free(v);
+    } else {
+        uint32_t last = 0;
+        start_wait(s);
+        for (;;) {
+            uint32_t got;
+            while ((got = atomic_load_explicit(&c->ping, memory_order_acquire)) == last)
+                futex_op(&c->ping, FUTEX_WAIT, last);
+            last = got;
+            if (atomic_load_explicit(&c->stop, memory_order_acquire))
+                break;
+            atomic_store_explicit(&c->pong, got, memory_order_release);
+            futex_op(&c->pong, FUTEX_WAKE, 1);
+        }
+    }
+    return 0;
+}
+
+struct wsample {
+    double p50, p99, max, rounds;
+};
+
+static struct wsample measure_wake(int var, double ms)
+{
+    struct shm m;
+    struct start s;
+    pid_t pids[2];
+    struct wsample out;
+
+    shm_map(&m);
+    check(as_sem_init(m.sem, 0, AS_PSHARED), "as_sem_init(ping)");
+    check(as_sem_init(m.sem2, 0, AS_PSHARED), "as_sem_init(pong)");
+    start_open(&s);
+    fflush(stdout);
+    for (int i = 0; i < 2; i++) {
+        pids[i] = fork();
+        if (pids[i] < 0)
+            die("fork: %s", strerror(errno));
+        if (pids[i] == 0) {
+            close(s.go[1]);
+            _exit(wake_proc(&m, &s, var, i == 0, ms));
+        }
+    }
+    start_all(&s, 2);
+    reap(pids, 2); /* A ends the run itself after `ms` */
+    out.p50 = m.c->p50;
+    out.p99 = m.c->p99;
+    out.max = m.c->max;
+    out.rounds = (double)m.c->rounds;
+    check(as_sem_destroy(m.sem), "as_sem_destroy(ping)");
+    check(as_sem_destroy(m.sem2), "as_sem_destroy(pong)");
+    start_close(&s);
+    shm_unmap(&m);
+    return out;
+}
+
+/* ---- main ---- */
+
+/* Can a uring loop here wait on AS_PSHARED objects? */
+static bool pshared_async_available(const struct bench_opts *o)
+{
+    if (!backend_enabled(o, BK_URING))
+        return false;
+    struct bloop b;
+    bloop_init(&b, BK_URING);
+    bool ok = (as_loop_caps(&b.loop) & AS_CAP_PSHARED) != 0;
+    bloop_fini(&b);
+    return ok;
+}
+
+int main(int argc, char **argv)
+{
+    static const int ps[] = {2, 4};
+    struct bench_opts o;
+    struct results res = {0};
+    struct report rp;
+    struct targets tg;
+    char key[96], b1[32], b2[32], b3[48], b4[32], line[512];
+    struct machine_state mach[2];
+
+    bench_parse(argc, argv, &o, "bench_pshared",
+                "  --only W   one part: contended, wake\n");
+    double ms = o.ms > 0 ? o.ms : o.smoke ? 10 : 200;
+    double wms = o.ms > 0 ? o.ms : o.smoke ? 10 : 300;
+    bool do_cont = !o.only || strcmp(o.only, "contended") == 0;
+    bool do_wake = !o.only || strcmp(o.only, "wake") == 0;
+    bool avail = pshared_async_available(&o);
+    if (!avail)
+        fprintf(stderr, "bench_pshared: no AS_CAP_PSHARED here (uring backend, "
+                        "Linux 6.7+): nothing measured\n");
+
+    machine_measure(&mach[0], o.smoke);
+    printf("machine before: %s: %s\n", machine_verdict(&mach[0]),
+           machine_describe(&mach[0], line, sizeof line));
+    fflush(stdout);
+    for (int rep = 0; avail && rep < o.reps; rep++) {
+        if (do_cont) {
+            for (size_t pi = 0; pi < ARRAY_LEN(ps); pi++) {
+                for (int var = 0; var < V_COUNT; var++) {
+                    for (int hold = 0; hold < (var == V_AS ? 2 : 1); hold++) {
+                        struct sample sm = measure_contended(var, hold, ps[pi], ms);
+                        snprintf(key, sizeof key, "%s|%s|%d", var_name[var],
+                                 hold ? "hold" : "short", ps[pi]);
+                        res_add(&res, sm.rate, "%s|rate", key);
+                        res_add(&res, sm.cpu_per_acq, "%s|cpu", key);
+                        res_add(&res, sm.csw_per_k, "%s|csw", key);
+                    }
+                }
+            }
+        }
+        if (do_wake) {
+            for (int var = 0; var < W_COUNT; var++) {
+                struct wsample w = measure_wake(var, wms);
+                res_add(&res, w.p50, "wake|%s|p50", wvar_name[var]);
+                res_add(&res, w.p99, "wake|%s|p99", wvar_name[var]);
+                res_add(&res, w.max, "wake|%s|max", wvar_name[var]);
+                res_add(&res, w.rounds, "wake|%s|rounds", wvar_name[var]);
+            }
+        }
+    }
+    machine_measure(&mach[1], o.smoke);
+    printf("machine after: %s: %s\n", machine_verdict(&mach[1]),
+           machine_describe(&mach[1], line, sizeof line));
+    bool shared = !mach[0].parallel || !mach[1].parallel;
+
+    report_open(&rp, &o, "pshared");
+    rprintf(&rp, "## 15. Process-shared semaphore (`AS_PSHARED`)\n\n");
+    rprintf(&rp, "Every participant is a forked process; the objects live in "
+                 "one MAP_SHARED mapping. Median of %d repetitions. %d CPUs. "
+                 "Machine state (two threads pinned to CPUs 0 and 1):\n\n",
+            o.reps, online_cpus());
+    rprintf(&rp, "- before: **%s**: %s\n", machine_verdict(&mach[0]),
+            machine_describe(&mach[0], line, sizeof line));
+    rprintf(&rp, "- after: **%s**: %s\n\n", machine_verdict(&mach[1]),
+            machine_describe(&mach[1], line, sizeof line));
+    if (shared)
+        rprintf(&rp, "**Time-shared CPUs**: the processes below did not each "
+                     "have a CPU of their own for the whole run; the figures "
+                     "measure the scheduler as much as the primitives.\n\n");
+    if (!avail)
+        rprintf(&rp, "Not measured: this kernel or build has no "
+                     "`AS_CAP_PSHARED` (io_uring futex operations, Linux "
+                     "6.7+).\n\n");
+
+    FILE *csv = out_open(&o, "pshared.csv");
+    if (csv)
+        fprintf(csv, "part,variant,mode,processes,threads,median,min,max,"
+                     "cpu_ns_per_acq,csw_per_1k_acq,x_sem_t,reps,machine\n");
+    if (avail && do_cont) {
+        rprintf(&rp, "### Contended: P processes share one sem(4) (or mutex)\n\n");
+        rprintf(&rp, "asyncsync: 1 uring loop x %d tasks per process; "
+                     "baselines: %d blocking threads split across the P "
+                     "processes. short = release at once, ask again next "
+                     "iteration; hold = keep it across one loop iteration. "
+                     "%.0f ms windows; spread = min-max over repetitions; "
+                     "CPU and csw (context switches) per acquisition of the "
+                     "worker processes, whole life.\n\n",
+                TASKS, BASE_THREADS, ms);
+        rprintf(&rp, "| primitive | mode | P | threads | acquisitions/s | spread "
+                     "(min-max) | CPU/acq | csw/1k acq | vs sem_t | vs pthread_mutex |\n");
+        rprintf(&rp, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (size_t pi = 0; pi < ARRAY_LEN(ps); pi++) {
+            double bs = res_median(&res, "sem_t4|short|%d|rate", ps[pi]);
+            double bm = res_median(&res, "pthread_mutex|short|%d|rate", ps[pi]);
+            for (int var = 0; var < V_COUNT; var++) {
+                for (int hold = 0; hold < (var == V_AS ? 2 : 1); hold++) {
+                    snprintf(key, sizeof key, "%s|%s|%d", var_name[var],
+                             hold ? "hold" : "short", ps[pi]);
+                    double r = res_median(&res, "%s|rate", key);
+                    double lo = res_min(&res, "%s|rate", key);
+                    double hi = res_max(&res, "%s|rate", key);
+                    double cpu = res_median(&res, "%s|cpu", key);
+                    double csw = res_median(&res, "%s|csw", key);
+                    int threads = var == V_AS ? ps[pi] : BASE_THREADS;
+                    rprintf(&rp, "| %s | %s | %d | %d | %s | %s (%.0f%%) | %s | "
+                                 "%.2f (%.2f-%.2f) | %.2fx | %.2fx |\n",
+                            var_label[var], hold ? "hold" : "short", ps[pi],
+                            threads, fmt_rate(b1, sizeof b1, r),
+                            fmt_rate_range(b3, sizeof b3, lo, hi),
+                            r > 0 ? 100.0 * (hi - lo) / r : 0.0,
+                            fmt_ns(b2, sizeof b2, cpu), csw,
+                            res_min(&res, "%s|csw", key),
+                            res_max(&res, "%s|csw", key), r / bs, r / bm);
+                    if (csv)
+                        fprintf(csv, "contended,%s,%s,%d,%d,%.0f,%.0f,%.0f,%.1f,"
+                                     "%.3f,%.4f,%d,%s\n",
+                                var_name[var], hold ? "hold" : "short", ps[pi],
+                                threads, r, lo, hi, cpu, csw, r / bs,
+                                res_count(&res, "%s|rate", key),
+                                shared ? "time-shared" : "parallel");
+                }
+            }
+        }
+        rprintf(&rp, "\n");
+    }
+    if (avail && do_wake) {
+        rprintf(&rp, "### Wake round trip between two processes (CPU 0 and CPU 1)\n\n");
+        rprintf(&rp, "%.0f ms per repetition; each figure is the median over "
+                     "repetitions of that repetition's percentile.\n\n", wms);
+        rprintf(&rp, "| implementation | p50 | p99 | max | round trips | p50 vs futex |\n");
+        rprintf(&rp, "|---|---:|---:|---:|---:|---:|\n");
+        double f50 = res_median(&res, "wake|futex|p50");
+        for (int var = 0; var < W_COUNT; var++) {
+            double p50 = res_median(&res, "wake|%s|p50", wvar_name[var]);
+            double p99 = res_median(&res, "wake|%s|p99", wvar_name[var]);
+            double mx = res_median(&res, "wake|%s|max", wvar_name[var]);
+            double n = res_median(&res, "wake|%s|rounds", wvar_name[var]);
+            rprintf(&rp, "| %s | %s | %s | %s | %.0f | %.2fx |\n",
+                    wvar_label[var], fmt_ns(b1, sizeof b1, p50),
+                    fmt_ns(b2, sizeof b2, p99), fmt_ns(b4, sizeof b4, mx), n,
+                    p50 / f50);
+            if (csv)
+                fprintf(csv, "wake,%s,p50,2,2,%.0f,%.0f,%.0f,,,%.4f,%d,%s\n",
+                        wvar_name[var], p50,
+                        res_min(&res, "wake|%s|p50", wvar_name[var]),
+                        res_max(&res, "wake|%s|p50", wvar_name[var]), p50 / f50,
+                        res_count(&res, "wake|%s|p50", wvar_name[var]),
+                        shared ? "time-shared" : "parallel");
+        }
+        rprintf(&rp, "\n");
+    }
+    if (csv)
+        fclose(csv);
+    report_close(&rp);
+
+    targets_open(&tg, &o, "pshared");
+    const char *note = shared ? " (on time-shared CPUs: section 15)" : "";
+    for (size_t pi = 0; pi < ARRAY_LEN(ps); pi++) {
+        double r = res_median(&res, "as_sem4|short|%d|rate", ps[pi]);
+        double bs = res_median(&res, "sem_t4|short|%d|rate", ps[pi]);
+        double bm = res_median(&res, "pthread_mutex|short|%d|rate", ps[pi]);
+        char id[8], tgt[200];
+        snprintf(id, sizeof id, "15.%zu", pi + 1);
+        snprintf(tgt, sizeof tgt, "pshared contended, %d processes x 1 loop x %d "
+                 "tasks, sem(4), short: >= 1.0x sem_t(4) pshared and "
+                 "pthread_mutex PROCESS_SHARED (%d threads over %d processes)",
+                 ps[pi], TASKS, BASE_THREADS, ps[pi]);
+        if (isnan(r) || isnan(bs) || isnan(bm))
+            target_row(&tg, id, tgt, -1, "not measured%s",
+                       avail ? "" : ": no AS_CAP_PSHARED");
+        else
+            target_row(&tg, id, tgt, r >= bs && r >= bm,
+                       "%s = %.2fx sem_t (%s), %.2fx pthread_mutex (%s)%s",
+                       fmt_rate(b1, sizeof b1, r), r / bs,
+                       fmt_rate(b2, sizeof b2, bs), r / bm,
+                       fmt_rate(b3, sizeof b3, bm), note);
+    }
+    double a50 = res_median(&res, "wake|as_sem0|p50");
+    double f50 = res_median(&res, "wake|futex|p50");
+    const char *wt = "pshared wake round trip between two processes, p50 <= "
+                     "1.2x raw futex(2) on shared words";
+    if (isnan(a50) || isnan(f50))
+        target_row(&tg, "15.3", wt, -1, "not measured%s",
+                   avail ? "" : ": no AS_CAP_PSHARED");
+    else
+        target_row(&tg, "15.3", wt, a50 <= 1.2 * f50,
+                   "%s vs %s = %.2fx (p99 %s vs %s)%s",
+                   fmt_ns(b1, sizeof b1, a50), fmt_ns(b2, sizeof b2, f50),
+                   a50 / f50,
+                   fmt_ns(b3, sizeof b3, res_median(&res, "wake|as_sem0|p99")),
+                   fmt_ns(b4, sizeof b4, res_median(&res, "wake|futex|p99")), note);
+    targets_close(&tg);
+    res_free(&res);
+    return 0;
+}
