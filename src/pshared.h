@@ -138,27 +138,38 @@ static inline bool as__ps_lock(as__ps *ps)
  * contender's wait dies with it, so one is enough, 5.1). */
 void as__ps_unlock(as__ps *ps);
 
-/* Slots whose word must be woken after the unlock (P5: no wake inside). */
+/* Slots whose word must be woken after the unlock (P5: no wake inside).
+ * Only the words of `bits` between the lowest and the highest slot added
+ * are meaningful: they are cleared as the range grows, so an empty set
+ * costs nothing to make (a release's lock-free path makes one). */
 typedef struct as__ps_wakes {
     uint64_t bits[64]; /* 4096 slots */
-    uint32_t lo, hi;   /* range of set bits */
+    uint32_t lo, hi;   /* range of set bits (lo == UINT32_MAX: empty) */
     bool ovf;          /* the overflow word moved: wake it too */
 } as__ps_wakes;
 
 static inline void as__ps_wakes_init(as__ps_wakes *wk)
 {
-    __builtin_memset(wk->bits, 0, sizeof wk->bits);
     wk->lo = UINT32_MAX;
     wk->hi = 0;
     wk->ovf = false;
 }
 static inline void as__ps_wakes_add(as__ps_wakes *wk, uint32_t i)
 {
-    wk->bits[i / 64] |= 1ull << (i % 64);
-    if (i < wk->lo)
+    uint32_t w = i / 64;
+    if (wk->lo == UINT32_MAX) {
+        wk->bits[w] = 0;
+        wk->lo = wk->hi = i;
+    } else if (i < wk->lo) {
+        for (uint32_t k = w; k < wk->lo / 64; k++)
+            wk->bits[k] = 0;
         wk->lo = i;
-    if (i > wk->hi)
+    } else if (i > wk->hi) {
+        for (uint32_t k = wk->hi / 64 + 1; k <= w; k++)
+            wk->bits[k] = 0;
         wk->hi = i;
+    }
+    wk->bits[w] |= 1ull << (i % 64);
 }
 /* After the unlock: wake every slot word collected, all waiters of each
  * (K2: a dead process's stale kernel wait may absorb a wake-one). */
