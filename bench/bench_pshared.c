@@ -601,6 +601,56 @@ static struct wsample measure_wake(int var, double ms)
     return out;
 }
 
+/* ---- uncontended: one thread, acquire + release pairs ---- */
+
+enum { U_AS_PS, U_AS_PRIV, U_SEM_T, U_COUNT };
+static const char *const uvar_name[U_COUNT] = {"as_sem_ps", "as_sem", "sem_t_ps"};
+static const char *const uvar_label[U_COUNT] = {
+    "as_sem AS_PSHARED: try_acquire(1) + release(1)",
+    "as_sem (private): try_acquire(1) + release(1)",
+    "sem_t pshared: sem_trywait + sem_post"};
+
+/* ns per pair, the best of 3 batches of `pairs` (the object in a shared
+ * mapping for the pshared variants). */
+static double measure_uncontended(int var, long pairs)
+{
+    struct shm m;
+    shm_map(&m);
+    as_sem priv;
+    as_sem *s = var == U_AS_PRIV ? &priv : (as_sem *)m.base;
+    sem_t *st = (sem_t *)m.base;
+    double best = INFINITY;
+    if (var == U_SEM_T) {
+        if (sem_init(st, 1, 1) != 0)
+            die("sem_init");
+    } else {
+        check(as_sem_init(s, 1, var == U_AS_PS ? AS_PSHARED : 0), "as_sem_init");
+    }
+    for (int b = 0; b < 3; b++) {
+        uint64_t t0 = now_ns();
+        for (long i = 0; i < pairs; i++) {
+            if (var == U_SEM_T) {
+                if (sem_trywait(st) != 0)
+                    die("sem_trywait");
+                sem_post(st);
+            } else {
+                if (as_sem_try_acquire(s, 1) != 1)
+                    die("as_sem_try_acquire");
+                check(as_sem_release(s, 1), "as_sem_release");
+            }
+        }
+        double ns = (double)(now_ns() - t0) / (double)pairs;
+        if (ns < best)
+            best = ns;
+    }
+    if (var == U_SEM_T)
+        sem_destroy(st);
+    else
+        check(as_sem_destroy(s), "as_sem_destroy");
+    shm_unmap(&m);
+    return best;
+}
+
 /* ---- main ---- */
 
 /* Can a uring loop here wait on AS_PSHARED objects? */
@@ -626,10 +676,12 @@ int main(int argc, char **argv)
     struct machine_state mach[2];
 
     bench_parse(argc, argv, &o, "bench_pshared",
-                "  --only W   one part: contended, wake\n");
+                "  --only W   one part: uncontended, contended, wake\n");
     double ms = o.ms > 0 ? o.ms : o.smoke ? 10 : 200;
     double wms = o.ms > 0 ? o.ms : o.smoke ? 10 : 300;
+    bool do_unc = !o.only || strcmp(o.only, "uncontended") == 0;
     bool do_cont = !o.only || strcmp(o.only, "contended") == 0;
+    long upairs = o.smoke ? 10000 : 2000000;
     bool do_wake = !o.only || strcmp(o.only, "wake") == 0;
     bool avail = pshared_async_available(&o);
     if (!avail)
@@ -640,8 +692,11 @@ int main(int argc, char **argv)
     printf("machine before: %s: %s\n", machine_verdict(&mach[0]),
            machine_describe(&mach[0], line, sizeof line));
     fflush(stdout);
-    for (int rep = 0; avail && rep < o.reps; rep++) {
-        if (do_cont) {
+    for (int rep = 0; rep < o.reps; rep++) {
+        /* the lock-free paths need no AS_CAP_PSHARED */
+        for (int var = 0; do_unc && var < U_COUNT; var++)
+            res_add(&res, measure_uncontended(var, upairs), "unc|%s", uvar_name[var]);
+        if (avail && do_cont) {
             for (size_t pi = 0; pi < ARRAY_LEN(ps); pi++) {
                 for (int var = 0; var < V_COUNT; var++) {
                     for (int hold = 0; hold < (var == V_AS ? 2 : 1); hold++) {
@@ -655,7 +710,7 @@ int main(int argc, char **argv)
                 }
             }
         }
-        if (do_wake) {
+        if (avail && do_wake) {
             for (int var = 0; var < W_COUNT; var++) {
                 struct wsample w = measure_wake(var, wms);
                 res_add(&res, w.p50, "wake|%s|p50", wvar_name[var]);
@@ -693,6 +748,27 @@ int main(int argc, char **argv)
     if (csv)
         fprintf(csv, "part,variant,mode,processes,threads,median,min,max,"
                      "cpu_ns_per_acq,csw_per_1k_acq,x_sem_t,reps,machine\n");
+    if (do_unc) {
+        rprintf(&rp, "### Uncontended: acquire + release pairs, one thread\n\n");
+        rprintf(&rp, "%ld pairs per batch, best of 3 batches per repetition, "
+                     "median over repetitions.\n\n", upairs);
+        rprintf(&rp, "| calls | ns/pair | min | max | vs sem_t pshared |\n");
+        rprintf(&rp, "|---|---:|---:|---:|---:|\n");
+        double bs = res_median(&res, "unc|%s", uvar_name[U_SEM_T]);
+        for (int var = 0; var < U_COUNT; var++) {
+            double v = res_median(&res, "unc|%s", uvar_name[var]);
+            rprintf(&rp, "| %s | %.2f | %.2f | %.2f | %.2fx |\n", uvar_label[var], v,
+                    res_min(&res, "unc|%s", uvar_name[var]),
+                    res_max(&res, "unc|%s", uvar_name[var]), v / bs);
+            if (csv)
+                fprintf(csv, "uncontended,%s,pair,1,1,%.2f,%.2f,%.2f,,,%.4f,%d,%s\n",
+                        uvar_name[var], v, res_min(&res, "unc|%s", uvar_name[var]),
+                        res_max(&res, "unc|%s", uvar_name[var]), v / bs,
+                        res_count(&res, "unc|%s", uvar_name[var]),
+                        shared ? "time-shared" : "parallel");
+        }
+        rprintf(&rp, "\n");
+    }
     if (avail && do_cont) {
         rprintf(&rp, "### Contended: P processes share one sem(4) (or mutex)\n\n");
         rprintf(&rp, "asyncsync: 1 uring loop x %d tasks per process; "
@@ -806,6 +882,15 @@ int main(int argc, char **argv)
                    a50 / f50,
                    fmt_ns(b3, sizeof b3, res_median(&res, "wake|as_sem0|p99")),
                    fmt_ns(b4, sizeof b4, res_median(&res, "wake|futex|p99")), note);
+    double u = res_median(&res, "unc|%s", uvar_name[U_AS_PS]);
+    double us = res_median(&res, "unc|%s", uvar_name[U_SEM_T]);
+    const char *ut = "pshared uncontended try_acquire + release: <= 1.0x the "
+                     "time of a pshared sem_t's sem_trywait + sem_post";
+    if (isnan(u) || isnan(us))
+        target_row(&tg, "15.4", ut, -1, "not measured");
+    else
+        target_row(&tg, "15.4", ut, u <= us, "%.2f ns vs %.2f ns = %.2fx", u, us,
+                   u / us);
     targets_close(&tg);
     res_free(&res);
     return 0;
