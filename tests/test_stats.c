@@ -103,39 +103,7 @@ static int row_stats(tp *p, as_counters *k)
     return as_event_stats(&p->e, k);
 }
 
-/* Every row: one wait queues and is granted, one queues and is cancelled. */
-static void stats_every_primitive(void **state)
-{
-    FIX();
-    TP_EACH(p) {
-        th_rec_reset(R);
-        as_counters k0, k1;
-        TH_RC(row_stats(p, &k0), 0);
-        th_waiter a, b;
-        th_waiter_init(&a, R, L, 1);
-        th_waiter_init(&b, R, L, 2);
-        TH_RC(p->ops->wait(p, &a, AS_NO_DEADLINE), 0);
-        TH_RC(p->ops->wait(p, &b, AS_NO_DEADLINE), 0);
-        TH_RC(as_cancel(&b.w), 0);
-        TH_RC(p->ops->grant(p), 0);
-        th_rec_wait(L, R, 2);
-        TH_RC(th_rec_status_of(R, 1), 0);
-        TH_RC(th_rec_status_of(R, 2), -ECANCELED);
-        TH_RC(row_stats(p, &k1), 0);
-        TH_EQ(k1.contended - k0.contended, 2);
-        TH_EQ(k1.cancelled - k0.cancelled, 1);
-        TH_EQ(k1.acquired - k0.acquired >= 1, 1);
-        TH_EQ(k1.waiters, 0);
-        TH_EQ(k1.max_waiters >= 2, 1);
-    }
-}
-
-/* Every row, granted from a plain thread: in the default policies the
- * oldest wait is woken to take its grant on its own loop (RESUME), and here
- * it is cancelled on its way; in the strict ones it is handed the grant and
- * cancelled before its callback.  Either way the counters see one cancel,
- * the grant reaches the next wait and is counted (a woken wait's outcome is
- * decided on arrival: as__q_decide counts it, and fires the done probe). */
+/* Granting from a plain thread (a th_thread_start body). */
 struct grant_arg {
     tp *p;
     int rc;
@@ -148,31 +116,50 @@ static void *grant_main(void *arg)
     return NULL;
 }
 
-static void stats_woken_waits(void **state)
+/* Every row: two waits queue; one is granted, the other cancelled; the
+ * counters see one cancel and the grant.
+ *   local: the second is cancelled while queued, the test's thread grants
+ *          the first;
+ *   remote: a plain thread grants; in the default policies the first is
+ *          woken to take its grant on its own loop (RESUME) and is
+ *          cancelled on its way, in the strict ones it is handed the grant
+ *          and cancelled before its callback; either way the grant reaches
+ *          the second.  A woken wait's outcome is decided on arrival:
+ *          as__q_decide counts it (and fires the done probe). */
+static void stats_every_primitive(void **state)
 {
     FIX();
-    TP_EACH(p) {
-        th_rec_reset(R);
-        as_counters k0, k1;
-        TH_RC(row_stats(p, &k0), 0);
-        th_waiter a, b;
-        th_waiter_init(&a, R, L, 1);
-        th_waiter_init(&b, R, L, 2);
-        TH_RC(p->ops->wait(p, &a, AS_NO_DEADLINE), 0);
-        TH_RC(p->ops->wait(p, &b, AS_NO_DEADLINE), 0);
-        struct grant_arg g = { p, -1 };
-        pthread_t t;
-        th_thread_start(&t, grant_main, &g);
-        th_thread_join(t);
-        TH_RC(g.rc, 0);
-        TH_RC(as_cancel(&a.w), 0);
-        th_rec_wait(L, R, 2);
-        TH_RC(th_rec_status_of(R, 1), -ECANCELED);
-        TH_RC(th_rec_status_of(R, 2), 0);
-        TH_RC(row_stats(p, &k1), 0);
-        TH_EQ(k1.cancelled - k0.cancelled, 1);
-        TH_EQ(k1.acquired - k0.acquired >= 1, 1);
-        TH_EQ(k1.waiters, 0);
+    for (int remote = 0; remote <= 1; remote++) {
+        TP_EACH(p) {
+            th_rec_reset(R);
+            as_counters k0, k1;
+            TH_RC(row_stats(p, &k0), 0);
+            th_waiter a, b;
+            th_waiter_init(&a, R, L, 1);
+            th_waiter_init(&b, R, L, 2);
+            TH_RC(p->ops->wait(p, &a, AS_NO_DEADLINE), 0);
+            TH_RC(p->ops->wait(p, &b, AS_NO_DEADLINE), 0);
+            if (remote) {
+                struct grant_arg g = { p, -1 };
+                pthread_t t;
+                th_thread_start(&t, grant_main, &g);
+                th_thread_join(t);
+                TH_RC(g.rc, 0);
+                TH_RC(as_cancel(&a.w), 0);
+            } else {
+                TH_RC(as_cancel(&b.w), 0);
+                TH_RC(p->ops->grant(p), 0);
+            }
+            th_rec_wait(L, R, 2);
+            TH_RC(th_rec_status_of(R, 1), remote ? -ECANCELED : 0);
+            TH_RC(th_rec_status_of(R, 2), remote ? 0 : -ECANCELED);
+            TH_RC(row_stats(p, &k1), 0);
+            TH_EQ(k1.contended - k0.contended, 2);
+            TH_EQ(k1.cancelled - k0.cancelled, 1);
+            TH_EQ(k1.acquired - k0.acquired >= 1, 1);
+            TH_EQ(k1.waiters, 0);
+            TH_EQ(k1.max_waiters >= 2, 1);
+        }
     }
 }
 
@@ -302,7 +289,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         TH_TEST(stats_sem_scripted),
         TH_TEST(stats_every_primitive),
-        TH_TEST(stats_woken_waits),
         TH_TEST(dump_while_releasing),
         TH_TEST(dump_shows_blocked_thread),
     };
