@@ -72,7 +72,10 @@ for f in "$work"/snip_*.c; do
     name=$(basename "$f" .c)
     windows=0
     grep -qE 'windows\.h|OVERLAPPED|HANDLE' "$f" && windows=1
-    body=$(grep -v '^[[:space:]]*#include' "$f")
+    # the block's system headers are kept (after the prelude, whose
+    # definitions come first); its other #include lines are dropped
+    includes=$(grep '^[[:space:]]*#[[:space:]]*include[[:space:]]*<' "$f" || true)
+    body=$(grep -v '^[[:space:]]*#[[:space:]]*include' "$f")
     t="$work/$name.test.c"
     if [ "$windows" = 1 ]; then
         echo '#include "prelude_windows.h"' >"$t"
@@ -81,6 +84,7 @@ for f in "$work"/snip_*.c; do
         echo '#include "prelude_linux.h"' >"$t"
         compiler=$cc
     fi
+    [ -z "$includes" ] || printf '%s\n' "$includes" >>"$t"
     if grep -q '^{' "$f"; then
         printf '%s\n' "$body" >>"$t"
     else
