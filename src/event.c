@@ -15,6 +15,9 @@
  * Invariant E3 (close): CLOSED makes every wait fail into the slow path
  *   (-ESHUTDOWN); set, reset and broadcast keep working on the bits.
  */
+#include <string.h>
+
+#include "pshared.h"
 #include "waitq.h"
 
 #define E_SET 1u
@@ -32,6 +35,24 @@ static inline bool event_valid(const as_event *e)
     return e && e->as__magic == AS__MAGIC_EVENT;
 }
 
+/* AS_PSHARED: the shared layout of pshared.h, handled by event_ps.c
+ * (every public call dispatches on the flag, as sem.c does). */
+static inline bool event_ps(const as_event *e)
+{
+#ifdef AS__PS_SUPPORTED
+    return (as__load(&e->as__flags, AS_RELAXED) & AS_PSHARED) != 0;
+#else
+    (void)e;
+    return false;
+#endif
+}
+#ifdef AS__PS_SUPPORTED
+#define EVENT_PS(e, call) \
+    do { if (event_ps(e)) return (call); } while (0)
+#else
+#define EVENT_PS(e, call) ((void)0)
+#endif
+
 static inline bool event_manual(const as_event *e)
 {
     return (as__load(&e->as__flags, AS_RELAXED) & AS_EVENT_MANUAL_RESET) != 0;
@@ -39,6 +60,16 @@ static inline bool event_manual(const as_event *e)
 
 int as_event_init(as_event *e, unsigned flags)
 {
+    if (e && (flags & AS_PSHARED)) {
+#ifdef AS__PS_SUPPORTED
+        return as__event_ps_init(e, flags);
+#else
+        return (flags & ~(AS_PSHARED | AS_EVENT_MANUAL_RESET |
+                          AS_EVENT_INITIALLY_SET | AS_PSHARED_SLOTS(0xfffu)))
+                   ? -EINVAL
+                   : -EOPNOTSUPP;
+#endif
+    }
     if (!e || (flags & ~(AS_EVENT_MANUAL_RESET | AS_EVENT_INITIALLY_SET)))
         return -EINVAL;
     as__prim_init(P(e), AS__MAGIC_EVENT,
@@ -50,6 +81,7 @@ int as_event_destroy(as_event *e)
 {
     if (!event_valid(e))
         return -EINVAL;
+    EVENT_PS(e, as__event_ps_destroy(e));
     return as__prim_destroy(P(e), E_WAITERS);
 }
 
@@ -115,6 +147,7 @@ static inline int event_wait(as_event *e, as_loop *loop, as_wait *w,
         return -EINVAL;
     if ((r = as__wait_check(w, loop, cb)) < 0)
         return r;
+    EVENT_PS(e, as__event_ps_wait(e, loop, w, deadline, cb, arg));
     r = event_try(e, as__load(&e->as__word, AS_ACQUIRE))
             ? 1
             : event_wait_slow(e, loop, w, deadline, cb, arg);
@@ -141,6 +174,7 @@ int as_event_wait_blocking(as_event *e, uint64_t deadline_ns)
     as_wait w;
     if (!event_valid(e) || as__deadline_check(deadline_ns) < 0)
         return -EINVAL;
+    EVENT_PS(e, as__event_ps_blocking(e, deadline_ns));
     if (event_try(e, as__load(&e->as__word, AS_ACQUIRE)))
         return 0;
     as__block_init(&tl);
@@ -155,6 +189,7 @@ int as_event_set(as_event *e)
     uint32_t v;
     if (!event_valid(e))
         return -EINVAL;
+    EVENT_PS(e, as__event_ps_set(e));
     v = as__load(&e->as__word, AS_RELAXED);
     for (;;) {
         while (!(v & E_WAITERS)) {
@@ -189,6 +224,7 @@ int as_event_reset(as_event *e)
 {
     if (!event_valid(e))
         return -EINVAL;
+    EVENT_PS(e, as__event_ps_reset(e));
     as__fetch_and(&e->as__word, ~E_SET, AS_RELAXED);
     return 0;
 }
@@ -217,6 +253,7 @@ int as_event_broadcast(as_event *e)
 {
     if (!event_valid(e))
         return -EINVAL;
+    EVENT_PS(e, as__event_ps_broadcast(e));
     if (as__load(&e->as__word, AS_ACQUIRE) & E_WAITERS)
         event_take_all(e, 0, false);
     return 0;
@@ -226,6 +263,7 @@ int as_event_close(as_event *e)
 {
     if (!event_valid(e))
         return -EINVAL;
+    EVENT_PS(e, as__event_ps_close(e));
     event_take_all(e, -ESHUTDOWN, true);
     return 0;
 }
@@ -234,11 +272,45 @@ int as_event_is_set(const as_event *e)
 {
     if (!event_valid(e))
         return -EINVAL;
+    EVENT_PS(e, as__event_ps_is_set(e));
     return (as__load(&e->as__word, AS_ACQUIRE) & E_SET) ? 1 : 0;
 }
 
+/* The observers (AS__PRIM_OBSERVERS), with the pshared dispatch: a shared
+ * object has no counters and its waits no address here. */
+int64_t as_event_waiters(const as_event *e)
+{
+    if (!event_valid(e))
+        return -EINVAL;
+    EVENT_PS(e, as__event_ps_waiters(e));
+    return (int64_t)as__load(&e->as__nwait, AS_ACQUIRE);
+}
 
-AS__PRIM_OBSERVERS(event, as_event, event_valid)
+int as_event_stats(const as_event *e, as_counters *out)
+{
+    if (!event_valid(e))
+        return -EINVAL;
+    if (event_ps(e)) {
+        int64_t k;
+        if (!out)
+            return -EINVAL;
+        if ((k = as_event_waiters(e)) < 0)
+            return (int)k;
+        memset(out, 0, sizeof *out);
+        out->waiters = (uint32_t)k;
+        return 0;
+    }
+    return as__prim_stats(P((as_event *)(uintptr_t)e), out);
+}
+
+int64_t as_event_dump(const as_event *e, as_waiter_info *out, size_t max)
+{
+    if (!event_valid(e))
+        return -EINVAL;
+    if (event_ps(e))
+        return -EOPNOTSUPP;
+    return as__prim_dump(P((as_event *)(uintptr_t)e), out, max);
+}
 
 /* ---- the kind table ---- */
 

@@ -250,8 +250,10 @@ struct as__backend {
      * -EOPNOTSUPP: this backend cannot.  NULL: the backend cannot (the
      * loop then lacks AS_CAP_PSHARED, which a primitive checks before it
      * queues anything).  A backend knows a word, a value and a wait, never
-     * what the word means. */
-    int (*fwait)(as_loop *loop, as_wait *w, uint32_t *word, uint32_t expected);
+     * what the word means.  `mask`: the wait's bits for FUTEX_WAKE_BITSET
+     * (~0u: every wake reaches it). */
+    int (*fwait)(as_loop *loop, as_wait *w, uint32_t *word, uint32_t expected,
+                 uint32_t mask);
 };
 
 /* as_loop.as__flags (loop thread only) */
@@ -305,7 +307,12 @@ as_wait *as__loop_ready_pop(as_loop *loop);
  * P8 (kernel wait lifetime): from a 0 return on, w stays pending (the loop
  * cannot be destroyed, w's callback cannot run) until kind->fwake was
  * called for it: every AS__TAG_FWAIT CQE names a live wait of its loop. */
-int as__loop_fwait(as_wait *w, uint32_t *word, uint32_t expected);
+int as__loop_fwait_mask(as_wait *w, uint32_t *word, uint32_t expected,
+                        uint32_t mask);
+static inline int as__loop_fwait(as_wait *w, uint32_t *word, uint32_t expected)
+{
+    return as__loop_fwait_mask(w, word, expected, ~0u);
+}
 /* A CQE of tag AS__TAG_FWAIT on `loop`'s ring (bind.c). */
 void as__loop_fwake(as_loop *loop, as_wait *w, int res);
 
@@ -419,6 +426,9 @@ void as__futex_wake(uint32_t *word, bool all);
 void as__futex_wait_shared(uint32_t *word, uint32_t expected, uint64_t deadline);
 /* Wakes all (K2) or one; returns how many were woken (or a negative errno). */
 int as__futex_wake_shared(uint32_t *word, bool all);
+/* Wakes all the waiters whose wait bits (FUTEX_WAIT_BITSET, an io_uring
+ * FUTEX_WAIT's mask) meet `mask`. */
+int as__futex_wake_shared_mask(uint32_t *word, uint32_t mask);
 #endif
 
 /* ---- backends ---- */

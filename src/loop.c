@@ -281,13 +281,14 @@ static void as__run_callback(as_loop *loop, as_wait *w)
  *   may sleep: the primitive re-reads its word and arms again.  A refused
  *   submit makes the application's submit-and-wait return at once too, so
  *   the loop comes back to as_loop_run before it can sleep. */
-int as__loop_fwait(as_wait *w, uint32_t *word, uint32_t expected)
+int as__loop_fwait_mask(as_wait *w, uint32_t *word, uint32_t expected,
+                        uint32_t mask)
 {
     as_loop *loop = w->as__loop;
     int r;
     if (!loop->as__ops->fwait)
         return -EOPNOTSUPP;
-    r = loop->as__ops->fwait(loop, w, word, expected);
+    r = loop->as__ops->fwait(loop, w, word, expected, mask);
     if (r == 0) {
         w->as__flags |= AS__F_FWAIT; /* P8: its CQE is to come */
         return 0;

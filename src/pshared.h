@@ -198,6 +198,20 @@ int64_t as__sem_ps_forget(as_sem *s, uint32_t n);
 int as__sem_ps_close(as_sem *s);
 int64_t as__sem_ps_value(const as_sem *s);
 int64_t as__sem_ps_waiters(const as_sem *s);
+
+/* The manual-reset event's (event_ps.c), called by event.c on an
+ * AS_PSHARED object (checked valid: magic). */
+int as__event_ps_init(as_event *e, unsigned flags);
+int as__event_ps_destroy(as_event *e);
+int as__event_ps_wait(as_event *e, as_loop *loop, as_wait *w,
+                      uint64_t deadline, as_callback cb, void *arg);
+int as__event_ps_blocking(as_event *e, uint64_t deadline);
+int as__event_ps_set(as_event *e);
+int as__event_ps_reset(as_event *e);
+int as__event_ps_broadcast(as_event *e);
+int as__event_ps_close(as_event *e);
+int as__event_ps_is_set(const as_event *e);
+int64_t as__event_ps_waiters(const as_event *e);
 #endif /* __linux__ */
 
 #endif

@@ -161,5 +161,12 @@ int as__futex_wake_shared(uint32_t *word, bool all)
                      NULL, 0);
     return r < 0 ? -errno : (int)r;
 }
+
+int as__futex_wake_shared_mask(uint32_t *word, uint32_t mask)
+{
+    long r = syscall(SYS_futex, word, FUTEX_WAKE_BITSET, INT32_MAX, NULL,
+                     NULL, mask);
+    return r < 0 ? -errno : (int)r;
+}
 #endif
 #endif

@@ -74,6 +74,16 @@ enum {
     OP_LOOP_DESTROY,/* as_loop_destroy: its result */
     OP_CAPS,        /* as_loop_caps */
     OP_EXIT,        /* destroy the loop (must be 0) and exit 0 */
+    /* the event (ev_obj; rows ev_*) */
+    OP_EV_WAIT,     /* as_event_wait_until(id, arg ms or none if 0) */
+    OP_EV_WAIT_XCANCEL, /* OP_EV_WAIT, then as_cancel(id) from another
+                       thread, joined before the loop submits the wait's
+                       SQE (reply: rc of the wait; n: rc of the cancel) */
+    OP_EV_SET,      /* as_event_set, _reset, _broadcast, _close */
+    OP_EV_RESET,
+    OP_EV_BROADCAST,
+    OP_EV_CLOSE,
+    OP_EV_BLOCK,    /* as_event_wait_blocking(arg ms or none if 0) */
     EV_RC = 100,    /* reply: rc of the command */
     EV_CB,          /* a callback: id, status (rc) */
     EV_BAD          /* a callback ran twice, or another check failed */
@@ -100,6 +110,8 @@ typedef struct worker {
 static worker live[MAX_WORKERS];
 
 /* worker side */
+static as_event *ev_obj; /* the event rows' object: set before spawn */
+
 static struct {
     int rep;
     as_sem *s;
@@ -162,6 +174,25 @@ static void w_acq2_fn(void *p)
 {
     struct acq2 *a = p;
     a->rc = w_acquire(&W2.L, a->m, AS_NO_DEADLINE);
+}
+
+static int w_ev_wait(th_loop *L, const msg *m)
+{
+    struct cw *c = &W.cw[m->id];
+    c->id = m->id;
+    c->calls = 0;
+    c->n = 0;
+    c->release = false;
+    return as_event_wait_until(
+        ev_obj, &L->loop, &c->w,
+        m->arg ? as_now_ns() + (uint64_t)m->arg * 1000000u : AS_NO_DEADLINE, w_cb, c);
+}
+
+static void *w_xcancel(void *arg)
+{
+    struct cw *c = arg;
+    c->n = (uint32_t)as_cancel(&c->w);
+    return NULL;
 }
 
 static void *w_cancel_thread(void *arg)
@@ -236,6 +267,35 @@ static int worker_main(as_sem *s, int cmd, int rep, unsigned disabled)
                     return 91;
                 continue; /* the thread replies */
             }
+            case OP_EV_WAIT:
+                rp.rc = w_ev_wait(&L, &m);
+                break;
+            case OP_EV_WAIT_XCANCEL: {
+                pthread_t t;
+                rp.rc = w_ev_wait(&L, &m);
+                if (pthread_create(&t, NULL, w_xcancel, &W.cw[m.id]) != 0 ||
+                    pthread_join(t, NULL) != 0)
+                    return 91;
+                rp.n = (int)W.cw[m.id].n;
+                break;
+            }
+            case OP_EV_SET:
+                rp.rc = as_event_set(ev_obj);
+                break;
+            case OP_EV_RESET:
+                rp.rc = as_event_reset(ev_obj);
+                break;
+            case OP_EV_BROADCAST:
+                rp.rc = as_event_broadcast(ev_obj);
+                break;
+            case OP_EV_CLOSE:
+                rp.rc = as_event_close(ev_obj);
+                break;
+            case OP_EV_BLOCK:
+                rp.rc = as_event_wait_blocking(
+                    ev_obj, m.arg ? as_now_ns() + (uint64_t)m.arg * 1000000u
+                                  : AS_NO_DEADLINE);
+                break;
             case OP_LOOP_DESTROY:
                 rp.rc = as_loop_destroy(&L.loop);
                 if (rp.rc == 0)
@@ -314,17 +374,22 @@ static msg read_from(worker *w)
 }
 
 /* Send a command, wait for its reply (stashing callbacks), return rc. */
-static int call(worker *w, int op, int id, int n, long long arg)
+static msg call_msg(worker *w, int op, int id, int n, long long arg)
 {
     msg m = { op, id, n, 0, arg };
     assert_int_equal(write(w->cmd, &m, sizeof m), (int)sizeof m);
     for (;;) {
         m = read_from(w);
         if (m.op == EV_RC)
-            return m.rc;
+            return m;
         assert_true(stash_n < 1024);
         stash[stash_n++] = (ev){ w, m };
     }
+}
+
+static int call(worker *w, int op, int id, int n, long long arg)
+{
+    return call_msg(w, op, id, n, arg).rc;
 }
 
 /* Send without waiting for the reply (a blocking call). */
@@ -1243,6 +1308,337 @@ static void ps_bad_input(void **state)
     ps_unmap(s);
 }
 
+/* ---- the manual-reset event (event_ps.c) ------------------------------ */
+
+static as_event *ps_event(unsigned flags, unsigned k)
+{
+    as_event *e = ps_map();
+    TH_RC(as_event_init(e, AS_PSHARED | AS_EVENT_MANUAL_RESET | flags |
+                               AS_PSHARED_SLOTS(k)),
+          0);
+    ev_obj = e; /* the workers forked next inherit it */
+    return e;
+}
+
+/* Wait (watchdog) until the event counts n parked waits. */
+static void ev_wait_waiters(int64_t n)
+{
+    double end = th_now() + TH_TIMEOUT;
+    while (as_event_waiters(ev_obj) != n) {
+        if (th_now() > end)
+            fail_msg("event waiters %lld, expected %lld",
+                     (long long)as_event_waiters(ev_obj), (long long)n);
+        sched_yield();
+    }
+}
+
+/* Expect one callback with `status` from each (worker k, wait id) of the
+ * list, in any order (the processes race). */
+static void expect_cbs_set(worker **ws, int nw, const int (*kid)[2], int n, int status)
+{
+    bool seen[64] = { false };
+    assert_true(n <= 64);
+    for (int got = 0; got < n; got++) {
+        msg m;
+        int who = next_event(ws, nw, &m), i;
+        for (i = 0; i < n; i++)
+            if (!seen[i] && kid[i][0] == who && kid[i][1] == m.id)
+                break;
+        if (m.op != EV_CB || i == n || m.rc != status)
+            fail_msg("unexpected op %d from worker %d wait %d status %s (expected %s)",
+                     m.op, who, m.id, th_errname(m.rc), th_errname(status));
+        seen[i] = true;
+    }
+}
+
+/* set wakes every waiter of every process and stays set; broadcast wakes
+ * those parked then and stores nothing; close ends the rest, and later
+ * waits, with -ESHUTDOWN; set after close sets the bit only. */
+static void ev_set_broadcast_close(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_event *e = ps_event(0, 0);
+    worker w[3], *ws[3];
+    const int six[6][2] = { { 0, 0 }, { 0, 1 }, { 1, 0 }, { 1, 1 }, { 2, 0 }, { 2, 1 } };
+    const int three[3][2] = { { 0, 2 }, { 1, 2 }, { 2, 2 } };
+    for (int k = 0; k < 3; k++) {
+        spawn(&w[k], NULL, 0);
+        ws[k] = &w[k];
+    }
+    for (int i = 0; i < 6; i++)
+        TH_RC(call(&w[i / 2], OP_EV_WAIT, i % 2, 0, 0), 0);
+    TH_EQ(as_event_waiters(e), 6);
+    TH_EQ(as_event_is_set(e), 0);
+    expect_quiet(ws, 3);
+    TH_RC(as_event_set(e), 0);
+    expect_cbs_set(ws, 3, six, 6, 0);
+    TH_EQ(as_event_is_set(e), 1);
+    TH_EQ(as_event_waiters(e), 0);
+    TH_RC(call(&w[1], OP_EV_WAIT, 5, 0, 0), 1); /* set: at once */
+    TH_RC(as_event_reset(e), 0);
+    TH_EQ(as_event_is_set(e), 0);
+    /* broadcast from a worker's loop thread */
+    for (int k = 0; k < 3; k++)
+        TH_RC(call(&w[k], OP_EV_WAIT, 2, 0, 0), 0);
+    TH_RC(call(&w[0], OP_EV_BROADCAST, 0, 0, 0), 0);
+    expect_cbs_set(ws, 3, three, 3, 0);
+    TH_EQ(as_event_is_set(e), 0);
+    /* stored nothing: the next waits park; close ends them */
+    for (int k = 0; k < 3; k++)
+        TH_RC(call(&w[k], OP_EV_WAIT, 2, 0, 0), 0);
+    expect_quiet(ws, 3);
+    TH_RC(call(&w[2], OP_EV_CLOSE, 0, 0, 0), 0);
+    expect_cbs_set(ws, 3, three, 3, -ESHUTDOWN);
+    TH_RC(call(&w[0], OP_EV_WAIT, 3, 0, 0), -ESHUTDOWN);
+    TH_RC(as_event_set(e), 0);
+    TH_EQ(as_event_is_set(e), 1);
+    TH_RC(call(&w[0], OP_EV_WAIT, 3, 0, 0), -ESHUTDOWN);
+    TH_RC(as_event_close(e), 0); /* again: nothing */
+    for (int k = 0; k < 3; k++)
+        finish(&w[k]);
+    TH_RC(as_event_destroy(e), 0);
+    ps_unmap(e);
+}
+
+/* A cancel ends exactly its wait (from the loop thread, from another
+ * thread); a deadline ends its own; the rest stay parked for the set. */
+static void ev_cancel_deadline(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_event *e = ps_event(0, 0);
+    worker w[2], *ws[2] = { &w[0], &w[1] };
+    const int rest[3][2] = { { 0, 0 }, { 0, 3 }, { 1, 0 } };
+    spawn(&w[0], NULL, 0);
+    spawn(&w[1], NULL, 0);
+    for (int i = 0; i < 4; i++)
+        TH_RC(call(&w[0], OP_EV_WAIT, i, 0, 0), 0);
+    TH_RC(call(&w[1], OP_EV_WAIT, 0, 0, 0), 0);
+    TH_RC(call(&w[0], OP_CANCEL, 1, 0, 0), 0);
+    expect_cb(ws, 2, 0, 1, -ECANCELED);
+    TH_RC(call(&w[0], OP_CANCEL_THREAD, 2, 0, 0), 0);
+    expect_cb(ws, 2, 0, 2, -ECANCELED);
+    TH_RC(call(&w[1], OP_EV_WAIT, 1, 0, 50), 0); /* 50 ms */
+    expect_cb(ws, 2, 1, 1, -ETIMEDOUT);
+    expect_quiet(ws, 2);
+    TH_EQ(as_event_waiters(e), 3);
+    TH_RC(call(&w[0], OP_CANCEL, 1, 0, 0), -ENOENT); /* over */
+    TH_RC(as_event_set(e), 0);
+    expect_cbs_set(ws, 2, rest, 3, 0);
+    finish(&w[0]);
+    finish(&w[1]);
+    TH_RC(as_event_destroy(e), 0);
+    ps_unmap(e);
+}
+
+/* V3: a cancel from another thread that lands before the loop submitted
+ * the wait's FUTEX_WAIT: the kernel must refuse that wait (the word moved
+ * since its expected value was read), or nothing would ever wake it (the
+ * ticks are 60 s here). */
+static void ev_cancel_before_submit(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_event *e = ps_event(0, 0);
+    worker w[1], *ws[1] = { &w[0] };
+    spawn(&w[0], NULL, 0);
+    for (int i = 0; i < 8; i++) {
+        msg m = call_msg(&w[0], OP_EV_WAIT_XCANCEL, i, 0, 0);
+        TH_RC(m.rc, 0);
+        TH_RC(m.n, 0);
+        expect_cb(ws, 1, 0, i, -ECANCELED);
+    }
+    TH_EQ(as_event_waiters(e), 0);
+    finish(&w[0]);
+    TH_RC(as_event_destroy(e), 0);
+    ps_unmap(e);
+}
+
+/* Blocking waits (every backend): woken by a set from another process,
+ * timed out, closed. */
+static void ev_blocking(void **state)
+{
+    (void)state;
+    as_event *e = ps_event(0, 0);
+    worker w[2], *ws[2] = { &w[0], &w[1] };
+    msg m;
+    spawn(&w[0], NULL, 0);
+    spawn(&w[1], NULL, 0);
+    post(&w[0], OP_EV_BLOCK, 0, 0, 0);
+    ev_wait_waiters(1);
+    TH_RC(call(&w[1], OP_EV_SET, 0, 0, 0), 0);
+    TH_EQ(next_event(ws, 2, &m), 0);
+    TH_EQ(m.op, EV_RC);
+    TH_RC(m.rc, 0);
+    TH_RC(call(&w[0], OP_EV_RESET, 0, 0, 0), 0);
+    TH_EQ(as_event_is_set(e), 0);
+    TH_RC(call(&w[0], OP_EV_BLOCK, 0, 0, 30), -ETIMEDOUT);
+    TH_EQ(as_event_waiters(e), 0);
+    post(&w[1], OP_EV_BLOCK, 0, 0, 0);
+    ev_wait_waiters(1);
+    TH_RC(as_event_close(e), 0);
+    TH_EQ(next_event(ws, 2, &m), 1);
+    TH_EQ(m.op, EV_RC);
+    TH_RC(m.rc, -ESHUTDOWN);
+    finish(&w[0]);
+    finish(&w[1]);
+    TH_EQ(as_event_waiters(e), 0);
+    TH_RC(as_event_destroy(e), 0);
+    ps_unmap(e);
+}
+
+/* V4: a setter killed between its commit and its wake (the library's
+ * test hook commits without waking): the waiters' health tick notices. */
+int as__event_ps_set_nowake(as_event *e);
+static void ev_dead_setter(void **state)
+{
+    (void)state;
+    fast_ticks();
+    NEED_ASYNC();
+    as_event *e = ps_event(0, 0);
+    worker w[2], *ws[2] = { &w[0], &w[1] };
+    const int both[2][2] = { { 0, 0 }, { 1, 0 } };
+    spawn(&w[0], NULL, 0);
+    spawn(&w[1], NULL, 0);
+    TH_RC(call(&w[0], OP_EV_WAIT, 0, 0, 0), 0);
+    TH_RC(call(&w[1], OP_EV_WAIT, 0, 0, 0), 0);
+    TH_RC(as__event_ps_set_nowake(e), 0);
+    expect_cbs_set(ws, 2, both, 2, 0);
+    finish(&w[0]);
+    finish(&w[1]);
+    TH_RC(as_event_destroy(e), 0);
+    ps_unmap(e);
+}
+
+/* V4: a process killed with waits parked takes nothing with it: its count
+ * is reclaimed (waiters, destroy), the others are served. */
+static void ev_dead_waiter(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_event *e = ps_event(0, 0);
+    worker w[2], *ws[1] = { &w[1] };
+    spawn(&w[0], NULL, 0);
+    spawn(&w[1], NULL, 0);
+    TH_RC(call(&w[0], OP_EV_WAIT, 0, 0, 0), 0);
+    TH_RC(call(&w[0], OP_EV_WAIT, 1, 0, 0), 0);
+    TH_RC(call(&w[1], OP_EV_WAIT, 0, 0, 0), 0);
+    TH_EQ(as_event_waiters(e), 3);
+    TH_RC(as_event_destroy(e), -EBUSY);
+    kill_reap(&w[0]);
+    TH_EQ(as_event_waiters(e), 1);
+    TH_RC(as_event_destroy(e), -EBUSY);
+    TH_RC(as_event_set(e), 0);
+    expect_cb(ws, 1, 0, 0, 0);
+    finish(&w[1]);
+    TH_EQ(as_event_waiters(e), 0);
+    TH_RC(as_event_destroy(e), 0);
+    ps_unmap(e);
+}
+
+/* Rounds of park / wake from alternating processes, with cancels from
+ * other threads racing the wakes: every wait ends once, a cancel that
+ * returned 0 always reports -ECANCELED, one that lost (-ENOENT) leaves the
+ * wake's 0; nothing is lost (60 s ticks: no tick hides a lost wake-up). */
+static void ev_rounds(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_event *e = ps_event(0, 0);
+    worker w[3], *ws[3];
+    unsigned seed = 12345;
+    for (int k = 0; k < 3; k++) {
+        spawn(&w[k], NULL, 0);
+        ws[k] = &w[k];
+    }
+    for (int r = 0; r < 200; r++) {
+        int id = r % W_WAITS, waker = r % 3;
+        bool cancel = (seed = seed * 1103515245u + 12345u) >> 16 & 1;
+        for (int k = 0; k < 2; k++)
+            TH_RC(call(&w[k], OP_EV_WAIT, id, 0, 0), 0);
+        if (cancel)
+            post(&w[0], OP_CANCEL_THREAD, id, 0, 0);
+        TH_RC(call(&w[2], r & 1 ? OP_EV_BROADCAST : OP_EV_SET, 0, 0, 0), 0);
+        {
+            int st0 = 1, st1 = 1, crc = 1;
+            for (int got = 0; got < 2 + (cancel ? 1 : 0); got++) {
+                msg m;
+                int who = next_event(ws, 3, &m);
+                if (m.op == EV_RC && who == 0 && cancel && crc == 1)
+                    crc = m.rc;
+                else if (m.op == EV_CB && who == 0 && m.id == id && st0 == 1)
+                    st0 = m.rc;
+                else if (m.op == EV_CB && who == 1 && m.id == id && st1 == 1)
+                    st1 = m.rc;
+                else
+                    fail_msg("round %d: unexpected op %d from worker %d wait %d %s", r,
+                             m.op, who, m.id, th_errname(m.rc));
+            }
+            TH_RC(st1, 0);
+            if (cancel && crc == 0)
+                TH_RC(st0, -ECANCELED);
+            else if (cancel)
+                TH_RC(crc, -ENOENT);
+            if (!cancel || crc != 0)
+                TH_RC(st0, 0);
+        }
+        if (!(r & 1))
+            TH_RC(call(&w[waker], OP_EV_RESET, 0, 0, 0), 0);
+    }
+    TH_EQ(as_event_waiters(e), 0);
+    for (int k = 0; k < 3; k++)
+        finish(&w[k]);
+    TH_RC(as_event_destroy(e), 0);
+    ps_unmap(e);
+}
+
+/* Bad input and what is not built: nothing changes. */
+static void ev_bad_input(void **state)
+{
+    (void)state;
+    as_event *e = ps_map();
+    as_counters c;
+    TH_RC(as_event_init(e, AS_PSHARED), -EOPNOTSUPP); /* auto-reset: not yet */
+    TH_RC(as_event_init(e, AS_PSHARED | AS_EVENT_MANUAL_RESET | 0x100u), -EINVAL);
+    TH_RC(as_event_init(e, AS_PSHARED | AS_EVENT_MANUAL_RESET |
+                               AS_PSHARED_SLOTS(AS_PSHARED_SLOTS_MAX + 1)),
+          -EINVAL);
+    TH_RC(as_event_is_set(e), -EINVAL); /* nothing was initialised */
+    TH_RC(as_event_init(e, AS_PSHARED | AS_EVENT_MANUAL_RESET | AS_EVENT_INITIALLY_SET),
+          0);
+    TH_EQ(as_event_is_set(e), 1);
+    TH_RC(as_event_stats(e, &c), 0);
+    TH_EQ(c.waiters, 0);
+    TH_RC(as_event_stats(e, NULL), -EINVAL);
+    TH_EQ(as_event_dump(e, NULL, 0), -EOPNOTSUPP);
+    /* another layout: -EPROTO, nothing read further */
+    ((uint32_t *)(void *)e)[4] ^= 1u;
+    TH_RC(as_event_set(e), -EPROTO);
+    TH_RC(as_event_wait_blocking(e, 0), -EPROTO);
+    TH_EQ(as_event_waiters(e), -EPROTO);
+    ((uint32_t *)(void *)e)[4] ^= 1u;
+    TH_RC(as_event_destroy(e), 0);
+    TH_RC(as_event_set(e), -EINVAL);
+    ps_unmap(e);
+}
+
+/* A loop without AS_CAP_PSHARED is refused before anything changes. */
+static void ev_eopnotsupp(void **state)
+{
+    (void)state;
+    as_event *e = ps_event(0, 0);
+    worker w[1];
+    spawn(&w[0], NULL, AS_CAP_PSHARED);
+    TH_RC(call(&w[0], OP_EV_WAIT, 0, 0, 0), -EOPNOTSUPP);
+    TH_EQ(as_event_waiters(e), 0);
+    TH_RC(as_event_set(e), 0);
+    TH_RC(call(&w[0], OP_EV_WAIT, 0, 0, 0), -EOPNOTSUPP); /* set or not */
+    finish(&w[0]);
+    TH_RC(as_event_destroy(e), 0);
+    ps_unmap(e);
+}
+
 #define PS_TEST(fn) cmocka_unit_test_teardown(fn, kill_workers)
 
 int main(void)
@@ -1266,6 +1662,15 @@ int main(void)
         PS_TEST(ps_death_granted),
         PS_TEST(ps_blocking_only),
         PS_TEST(ps_random),
+        PS_TEST(ev_bad_input),
+        PS_TEST(ev_eopnotsupp),
+        PS_TEST(ev_set_broadcast_close),
+        PS_TEST(ev_cancel_deadline),
+        PS_TEST(ev_cancel_before_submit),
+        PS_TEST(ev_blocking),
+        PS_TEST(ev_dead_setter),
+        PS_TEST(ev_dead_waiter),
+        PS_TEST(ev_rounds),
     };
     return TH_MAIN("pshared", tests);
 }

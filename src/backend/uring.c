@@ -96,15 +96,21 @@
 
 #include "../defs.h"
 
-static void prep_futex(struct io_uring_sqe *sqe, int op, uint32_t *word,
-                       uint64_t val)
+static void prep_futex_mask(struct io_uring_sqe *sqe, int op, uint32_t *word,
+                            uint64_t val, uint32_t mask)
 {
     memset(sqe, 0, sizeof *sqe);
     sqe->opcode = (uint8_t)op;
     sqe->fd = (int32_t)AS_FUTEX2_SIZE_U32; /* shared key: see above */
     sqe->addr = (uint64_t)(uintptr_t)word;
     sqe->off = val;
-    sqe->addr3 = AS_FUTEX_BITSET_MATCH_ANY;
+    sqe->addr3 = mask;
+}
+
+static void prep_futex(struct io_uring_sqe *sqe, int op, uint32_t *word,
+                       uint64_t val)
+{
+    prep_futex_mask(sqe, op, word, val, AS_FUTEX_BITSET_MATCH_ANY);
 }
 
 static void futex_wake_syscall(uint32_t *word)
@@ -299,12 +305,12 @@ static void uring_fini(as_loop *loop) { (void)loop; }
  * the wait (AS__TAG_FWAIT): as_loop_handle_cqe calls its kind's fwake.
  * It rides the loop's next submit, like the doorbell. */
 static int uring_fwait(as_loop *loop, as_wait *w, uint32_t *word,
-                       uint32_t expected)
+                       uint32_t expected, uint32_t mask)
 {
     struct io_uring_sqe *sqe = as__ring_sqe(loop);
     if (!sqe)
         return -EAGAIN; /* A1: as__loop_fwait keeps it to arm later */
-    prep_futex(sqe, AS_IORING_OP_FUTEX_WAIT, word, expected);
+    prep_futex_mask(sqe, AS_IORING_OP_FUTEX_WAIT, word, expected, mask);
     io_uring_sqe_set_data64(sqe, as__ud(w, AS__TAG_FWAIT));
     return 0;
 }
