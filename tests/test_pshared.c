@@ -121,6 +121,8 @@ static struct {
         int calls;
         uint32_t n;
         bool release;
+        pthread_t canceller; /* OP_CANCEL_THREAD's, joined before reuse */
+        bool has_canceller;
     } cw[W_WAITS];
 } W;
 
@@ -152,9 +154,20 @@ static void w_arm_cmd(th_loop *L, int fd)
     io_uring_submit(&L->ring);
 }
 
+/* A wait's record is reused only once the thread that cancelled it last
+ * is joined (the parent's ordering, through pipes, is invisible to TSan). */
+static void w_join_canceller(struct cw *c)
+{
+    if (c->has_canceller) {
+        (void)pthread_join(c->canceller, NULL);
+        c->has_canceller = false;
+    }
+}
+
 static int w_acquire(th_loop *L, const msg *m, uint64_t deadline)
 {
     struct cw *c = &W.cw[m->id];
+    w_join_canceller(c);
     c->id = m->id;
     c->calls = 0;
     c->n = (uint32_t)m->n;
@@ -179,6 +192,7 @@ static void w_acq2_fn(void *p)
 static int w_ev_wait(th_loop *L, const msg *m)
 {
     struct cw *c = &W.cw[m->id];
+    w_join_canceller(c);
     c->id = m->id;
     c->calls = 0;
     c->n = 0;
@@ -261,10 +275,11 @@ static int worker_main(as_sem *s, int cmd, int rep, unsigned disabled)
                 break;
             }
             case OP_CANCEL_THREAD: {
-                pthread_t t;
-                if (pthread_create(&t, NULL, w_cancel_thread, &W.cw[m.id]) != 0 ||
-                    pthread_detach(t) != 0)
+                struct cw *c = &W.cw[m.id];
+                w_join_canceller(c);
+                if (pthread_create(&c->canceller, NULL, w_cancel_thread, c) != 0)
                     return 91;
+                c->has_canceller = true;
                 continue; /* the thread replies */
             }
             case OP_EV_WAIT:
@@ -305,6 +320,8 @@ static int worker_main(as_sem *s, int cmd, int rep, unsigned disabled)
                 rp.rc = (int)as_loop_caps(&L.loop);
                 break;
             case OP_EXIT:
+                for (int i = 0; i < W_WAITS; i++)
+                    w_join_canceller(&W.cw[i]);
                 if (W2_started && th_lthread_stop(&W2) != 0)
                     return 90;
                 r = th_loop_destroy_rc(&L);
