@@ -762,6 +762,22 @@ int64_t as_cond_dump(const as_cond *p, as_waiter_info *out, size_t max);
  * Auto-reset: set wakes one waiter (oldest first), or stays set until one
  * wait consumes it (Tokio's Notify::notify_one).  broadcast wakes every
  * waiter queued now and stores nothing (Notify::notify_waiters).
+ *
+ * Process-shared (AS_PSHARED | AS_EVENT_MANUAL_RESET; Linux): the event
+ * lives in memory shared between processes (as a pshared semaphore: the
+ * 96-byte struct; AS_PSHARED_SLOTS(k) adds k 16-byte slots, which count
+ * the parked waits of up to 3 + k processes for as_event_waiters and
+ * as_event_destroy).  Every call works from any process and thread;
+ * *_async / *_until need a loop with AS_CAP_PSHARED (else -EOPNOTSUPP,
+ * nothing changed), each wait parking as one IORING_OP_FUTEX_WAIT on the
+ * event's word; *_blocking works on any Linux.  A wait reports 0 if a set
+ * or broadcast came while it was parked (even if the event was reset
+ * since), -ESHUTDOWN if only the close did.  A process killed while
+ * waiting takes nothing with it (its counts are reclaimed); a setter killed
+ * between its change and its wake is covered by the waiters' health tick
+ * (docs/pshared.md 9.1).  Auto-reset events across processes are not built
+ * yet (-EOPNOTSUPP).  as_event_dump: -EOPNOTSUPP; as_event_stats fills
+ * waiters only.
  * ------------------------------------------------------------------------- */
 
 #define AS_EVENT_MANUAL_RESET  0x1u
@@ -770,7 +786,11 @@ int64_t as_cond_dump(const as_cond *p, as_waiter_info *out, size_t max);
     { ((flags) & AS_EVENT_INITIALLY_SET) ? 1u : 0u, 0, AS__MAGIC_EVENT, \
       (flags), 0, 0, NULL, NULL, AS__STATS_INIT }
 
-/* Returns 0 or -EINVAL (NULL, unknown flags). */
+/* flags: AS_EVENT_MANUAL_RESET, AS_EVENT_INITIALLY_SET; AS_PSHARED |
+ * AS_PSHARED_SLOTS(k) with AS_EVENT_MANUAL_RESET (above).  Returns 0,
+ * -EINVAL (NULL, unknown flags, k > AS_PSHARED_SLOTS_MAX) or -EOPNOTSUPP
+ * (AS_PSHARED on an auto-reset event, or where process-shared objects are
+ * not built). */
 int as_event_init(as_event *e, unsigned flags);
 /* Returns 0, -EBUSY (waiters pending), -EINVAL. */
 int as_event_destroy(as_event *e);
