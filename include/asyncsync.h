@@ -874,6 +874,16 @@ int64_t as_barrier_dump(const as_barrier *p, as_waiter_info *out, size_t max);
 
 /* Returns 0 or -EINVAL (NULL, count above AS_LATCH_VALUE_MAX). */
 int as_latch_init(as_latch *l, uint32_t count);
+/* as_latch_init with flags: 0, or AS_PSHARED | AS_PSHARED_SLOTS(k): a
+ * latch in memory shared between processes (Linux; as the process-shared
+ * event above: the slots count the parked waits of up to 3 + k
+ * processes; *_async / *_until need AS_CAP_PSHARED, *_blocking works on
+ * any Linux; a wait reports 0 if the count reached 0 while it was parked,
+ * even if add() raised it since).  A process that dies owing its
+ * count_down leaves the count up: waits wait for their deadline.  Returns
+ * 0, -EINVAL (NULL, count too large, unknown flags) or -EOPNOTSUPP
+ * (AS_PSHARED where process-shared objects are not built). */
+int as_latch_init_flags(as_latch *l, uint32_t count, unsigned flags);
 /* Returns 0, -EBUSY (waiters pending), -EINVAL. */
 int as_latch_destroy(as_latch *l);
 /* Returns 0, -ERANGE (n is more than the count: nothing changed), -EINVAL

@@ -15,8 +15,6 @@
  * Invariant E3 (close): CLOSED makes every wait fail into the slow path
  *   (-ESHUTDOWN); set, reset and broadcast keep working on the bits.
  */
-#include <string.h>
-
 #include "pshared.h"
 #include "waitq.h"
 
@@ -35,7 +33,7 @@ static inline bool event_valid(const as_event *e)
     return e && e->as__magic == AS__MAGIC_EVENT;
 }
 
-/* AS_PSHARED: the shared layout of pshared.h, handled by event_ps.c
+/* AS_PSHARED: the shared layout of pshared.h, handled by gwait_ps.c
  * (every public call dispatches on the flag, as sem.c does). */
 static inline bool event_ps(const as_event *e)
 {
@@ -81,7 +79,7 @@ int as_event_destroy(as_event *e)
 {
     if (!event_valid(e))
         return -EINVAL;
-    EVENT_PS(e, as__event_ps_destroy(e));
+    EVENT_PS(e, as__gw_ps_destroy(e));
     return as__prim_destroy(P(e), E_WAITERS);
 }
 
@@ -263,7 +261,7 @@ int as_event_close(as_event *e)
 {
     if (!event_valid(e))
         return -EINVAL;
-    EVENT_PS(e, as__event_ps_close(e));
+    EVENT_PS(e, as__gw_ps_close(e));
     event_take_all(e, -ESHUTDOWN, true);
     return 0;
 }
@@ -276,41 +274,7 @@ int as_event_is_set(const as_event *e)
     return (as__load(&e->as__word, AS_ACQUIRE) & E_SET) ? 1 : 0;
 }
 
-/* The observers (AS__PRIM_OBSERVERS), with the pshared dispatch: a shared
- * object has no counters and its waits no address here. */
-int64_t as_event_waiters(const as_event *e)
-{
-    if (!event_valid(e))
-        return -EINVAL;
-    EVENT_PS(e, as__event_ps_waiters(e));
-    return (int64_t)as__load(&e->as__nwait, AS_ACQUIRE);
-}
-
-int as_event_stats(const as_event *e, as_counters *out)
-{
-    if (!event_valid(e))
-        return -EINVAL;
-    if (event_ps(e)) {
-        int64_t k;
-        if (!out)
-            return -EINVAL;
-        if ((k = as_event_waiters(e)) < 0)
-            return (int)k;
-        memset(out, 0, sizeof *out);
-        out->waiters = (uint32_t)k;
-        return 0;
-    }
-    return as__prim_stats(P((as_event *)(uintptr_t)e), out);
-}
-
-int64_t as_event_dump(const as_event *e, as_waiter_info *out, size_t max)
-{
-    if (!event_valid(e))
-        return -EINVAL;
-    if (event_ps(e))
-        return -EOPNOTSUPP;
-    return as__prim_dump(P((as_event *)(uintptr_t)e), out, max);
-}
+AS__PRIM_OBSERVERS_PS(event, as_event, event_valid, as__gw_ps_waiters)
 
 /* ---- the kind table ---- */
 

@@ -18,6 +18,7 @@
  * A latch grant is not consumed by the waiter: a cancel after it passes
  * nothing on.
  */
+#include "pshared.h"
 #include "waitq.h"
 
 #define L_COUNT AS_LATCH_VALUE_MAX
@@ -35,18 +36,46 @@ static inline bool latch_valid(const as_latch *l)
     return l && l->as__magic == AS__MAGIC_LATCH;
 }
 
-int as_latch_init(as_latch *l, uint32_t count)
+/* AS_PSHARED: the shared layout of pshared.h, handled by gwait_ps.c
+ * (every public call dispatches on the flag, as sem.c does). */
+#ifdef AS__PS_SUPPORTED
+#define LATCH_PS(l, call)                                                     \
+    do {                                                                      \
+        if (as__load(&(l)->as__flags, AS_RELAXED) & AS_PSHARED)               \
+            return (call);                                                    \
+    } while (0)
+#else
+#define LATCH_PS(l, call) ((void)0)
+#endif
+
+int as_latch_init_flags(as_latch *l, uint32_t count, unsigned flags)
 {
-    if (!l || count > AS_LATCH_VALUE_MAX)
+    if (l && (flags & AS_PSHARED)) {
+#ifdef AS__PS_SUPPORTED
+        return as__latch_ps_init(l, count, flags);
+#else
+        return (count > AS_LATCH_VALUE_MAX ||
+                (flags & ~(AS_PSHARED | AS_PSHARED_SLOTS(0xfffu))))
+                   ? -EINVAL
+                   : -EOPNOTSUPP;
+#endif
+    }
+    if (!l || count > AS_LATCH_VALUE_MAX || flags != 0)
         return -EINVAL;
     as__prim_init(P(l), AS__MAGIC_LATCH, count, 0);
     return 0;
+}
+
+int as_latch_init(as_latch *l, uint32_t count)
+{
+    return as_latch_init_flags(l, count, 0);
 }
 
 int as_latch_destroy(as_latch *l)
 {
     if (!latch_valid(l))
         return -EINVAL;
+    LATCH_PS(l, as__gw_ps_destroy(l));
     return as__prim_destroy(P(l), L_WAITERS);
 }
 
@@ -54,6 +83,7 @@ int64_t as_latch_value(const as_latch *l)
 {
     if (!latch_valid(l))
         return -EINVAL;
+    LATCH_PS(l, as__latch_ps_value(l));
     return (int64_t)(as__load(&l->as__word, AS_ACQUIRE) & L_COUNT);
 }
 
@@ -107,6 +137,7 @@ static inline int latch_wait(as_latch *l, as_loop *loop, as_wait *w,
         return -EINVAL;
     if ((r = as__wait_check(w, loop, cb)) < 0)
         return r;
+    LATCH_PS(l, as__latch_ps_wait(l, loop, w, deadline, cb, arg));
     r = latch_try(l) ? 1 : latch_wait_slow(l, loop, w, deadline, cb, arg);
     if (r == 1 && as__loop_always_cb(loop))
         return as__wait_inline(w, loop, &latch_kind, cb, arg, l, 0, 0);
@@ -131,6 +162,7 @@ int as_latch_wait_blocking(as_latch *l, uint64_t deadline_ns)
     as_wait w;
     if (!latch_valid(l) || as__deadline_check(deadline_ns) < 0)
         return -EINVAL;
+    LATCH_PS(l, as__latch_ps_blocking(l, deadline_ns));
     if (latch_try(l))
         return 0;
     as__block_init(&tl);
@@ -153,6 +185,7 @@ int as_latch_count_down(as_latch *l, uint32_t n)
     uint32_t v;
     if (!latch_valid(l) || n == 0 || n > AS_LATCH_VALUE_MAX)
         return -EINVAL;
+    LATCH_PS(l, as__latch_ps_count_down(l, n));
     v = as__load(&l->as__word, AS_RELAXED);
     for (;;) {
         if ((v & L_COUNT) < n)
@@ -186,6 +219,7 @@ int as_latch_add(as_latch *l, uint32_t n)
         return -EINVAL;
     if (n > AS_LATCH_VALUE_MAX)
         return -EOVERFLOW;
+    LATCH_PS(l, as__latch_ps_add(l, n));
     v = as__load(&l->as__word, AS_RELAXED);
     do {
         if ((v & L_COUNT) > AS_LATCH_VALUE_MAX - n)
@@ -199,6 +233,7 @@ int as_latch_close(as_latch *l)
     as__batch done = {NULL, NULL};
     if (!latch_valid(l))
         return -EINVAL;
+    LATCH_PS(l, as__gw_ps_close(l));
     as__q_lock(P(l));
     if (as__prim_close_locked(P(l))) {
         AS_PROBE2(close, l, "latch");
@@ -211,7 +246,7 @@ int as_latch_close(as_latch *l)
 }
 
 
-AS__PRIM_OBSERVERS(latch, as_latch, latch_valid)
+AS__PRIM_OBSERVERS_PS(latch, as_latch, latch_valid, as__gw_ps_waiters)
 
 /* ---- the kind table ---- */
 

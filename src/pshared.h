@@ -34,6 +34,8 @@
 
 #include "internal.h"
 
+#include <string.h>
+
 #ifdef __linux__
 #define AS__PS_SUPPORTED 1
 
@@ -199,19 +201,77 @@ int as__sem_ps_close(as_sem *s);
 int64_t as__sem_ps_value(const as_sem *s);
 int64_t as__sem_ps_waiters(const as_sem *s);
 
-/* The manual-reset event's (event_ps.c), called by event.c on an
- * AS_PSHARED object (checked valid: magic). */
+/* Generation waits (gwait_ps.c): the manual-reset event and the latch,
+ * called by event.c and latch.c on an AS_PSHARED object (checked valid:
+ * magic).  Same contracts as the public calls. */
+int as__gw_ps_destroy(void *o);
+int as__gw_ps_close(void *o);
+int64_t as__gw_ps_waiters(const void *o);
 int as__event_ps_init(as_event *e, unsigned flags);
-int as__event_ps_destroy(as_event *e);
 int as__event_ps_wait(as_event *e, as_loop *loop, as_wait *w,
                       uint64_t deadline, as_callback cb, void *arg);
 int as__event_ps_blocking(as_event *e, uint64_t deadline);
 int as__event_ps_set(as_event *e);
 int as__event_ps_reset(as_event *e);
 int as__event_ps_broadcast(as_event *e);
-int as__event_ps_close(as_event *e);
 int as__event_ps_is_set(const as_event *e);
-int64_t as__event_ps_waiters(const as_event *e);
+int as__latch_ps_init(as_latch *l, uint32_t count, unsigned flags);
+int as__latch_ps_wait(as_latch *l, as_loop *loop, as_wait *w,
+                      uint64_t deadline, as_callback cb, void *arg);
+int as__latch_ps_blocking(as_latch *l, uint64_t deadline);
+int as__latch_ps_count_down(as_latch *l, uint32_t n);
+int as__latch_ps_add(as_latch *l, uint32_t n);
+int64_t as__latch_ps_value(const as_latch *l);
+
+/* as_*_stats of a pshared object: no counters in the shared layout, the
+ * waiters only. */
+static inline int as__ps_stats(int64_t waiters, as_counters *out)
+{
+    if (!out)
+        return -EINVAL;
+    if (waiters < 0)
+        return (int)waiters;
+    memset(out, 0, sizeof *out);
+    out->waiters = (uint32_t)waiters;
+    return 0;
+}
 #endif /* __linux__ */
+
+/* The observers (waitq.h's AS__PRIM_OBSERVERS) of a primitive that may be
+ * AS_PSHARED: PS_WAITERS(p) counts a shared object's waits; its stats are
+ * that count only, its dump -EOPNOTSUPP (its waits have no address here). */
+#ifdef AS__PS_SUPPORTED
+#define AS__PRIM_OBSERVERS_PS(X, T, VALID, PS_WAITERS)                        \
+    static inline bool as__##X##_is_ps(const T *p)                            \
+    {                                                                         \
+        return (as__load(&p->as__flags, AS_RELAXED) & AS_PSHARED) != 0;       \
+    }                                                                         \
+    int64_t as_##X##_waiters(const T *p)                                      \
+    {                                                                         \
+        if (!VALID(p))                                                        \
+            return -EINVAL;                                                   \
+        if (as__##X##_is_ps(p))                                               \
+            return PS_WAITERS(p);                                             \
+        return (int64_t)as__load(&p->as__nwait, AS_ACQUIRE);                  \
+    }                                                                         \
+    int as_##X##_stats(const T *p, as_counters *out)                          \
+    {                                                                         \
+        if (!VALID(p))                                                        \
+            return -EINVAL;                                                   \
+        if (as__##X##_is_ps(p))                                               \
+            return as__ps_stats(PS_WAITERS(p), out);                          \
+        return as__prim_stats((const as__prim *)(const void *)p, out);        \
+    }                                                                         \
+    int64_t as_##X##_dump(const T *p, as_waiter_info *out, size_t max)        \
+    {                                                                         \
+        if (!VALID(p))                                                        \
+            return -EINVAL;                                                   \
+        if (as__##X##_is_ps(p))                                               \
+            return -EOPNOTSUPP;                                               \
+        return as__prim_dump((const as__prim *)(const void *)p, out, max);    \
+    }
+#else
+#define AS__PRIM_OBSERVERS_PS(X, T, VALID, PS_WAITERS) AS__PRIM_OBSERVERS(X, T, VALID)
+#endif
 
 #endif

@@ -84,6 +84,11 @@ enum {
     OP_EV_BROADCAST,
     OP_EV_CLOSE,
     OP_EV_BLOCK,    /* as_event_wait_blocking(arg ms or none if 0) */
+    /* the latch (lt_obj; rows lt_*) */
+    OP_LT_WAIT,     /* as_latch_wait_until(id, arg ms or none if 0) */
+    OP_LT_DOWN,     /* as_latch_count_down(n) */
+    OP_LT_ADD,      /* as_latch_add(n) */
+    OP_LT_BLOCK,    /* as_latch_wait_blocking(arg ms or none if 0) */
     EV_RC = 100,    /* reply: rc of the command */
     EV_CB,          /* a callback: id, status (rc) */
     EV_BAD          /* a callback ran twice, or another check failed */
@@ -111,6 +116,7 @@ static worker live[MAX_WORKERS];
 
 /* worker side */
 static as_event *ev_obj; /* the event rows' object: set before spawn */
+static as_latch *lt_obj; /* the latch rows' */
 
 static struct {
     int rep;
@@ -189,7 +195,13 @@ static void w_acq2_fn(void *p)
     a->rc = w_acquire(&W2.L, a->m, AS_NO_DEADLINE);
 }
 
-static int w_ev_wait(th_loop *L, const msg *m)
+static uint64_t ms_deadline(long long ms)
+{
+    return ms ? as_now_ns() + (uint64_t)ms * 1000000u : AS_NO_DEADLINE;
+}
+
+/* An event wait (OP_EV_*) or a latch wait (OP_LT_WAIT). */
+static int w_gw_wait(th_loop *L, const msg *m, bool latch)
 {
     struct cw *c = &W.cw[m->id];
     w_join_canceller(c);
@@ -197,10 +209,11 @@ static int w_ev_wait(th_loop *L, const msg *m)
     c->calls = 0;
     c->n = 0;
     c->release = false;
-    return as_event_wait_until(
-        ev_obj, &L->loop, &c->w,
-        m->arg ? as_now_ns() + (uint64_t)m->arg * 1000000u : AS_NO_DEADLINE, w_cb, c);
+    if (latch)
+        return as_latch_wait_until(lt_obj, &L->loop, &c->w, ms_deadline(m->arg), w_cb, c);
+    return as_event_wait_until(ev_obj, &L->loop, &c->w, ms_deadline(m->arg), w_cb, c);
 }
+#define w_ev_wait(L, m) w_gw_wait(L, m, false)
 
 static void *w_xcancel(void *arg)
 {
@@ -307,9 +320,19 @@ static int worker_main(as_sem *s, int cmd, int rep, unsigned disabled)
                 rp.rc = as_event_close(ev_obj);
                 break;
             case OP_EV_BLOCK:
-                rp.rc = as_event_wait_blocking(
-                    ev_obj, m.arg ? as_now_ns() + (uint64_t)m.arg * 1000000u
-                                  : AS_NO_DEADLINE);
+                rp.rc = as_event_wait_blocking(ev_obj, ms_deadline(m.arg));
+                break;
+            case OP_LT_WAIT:
+                rp.rc = w_gw_wait(&L, &m, true);
+                break;
+            case OP_LT_DOWN:
+                rp.rc = as_latch_count_down(lt_obj, (uint32_t)m.n);
+                break;
+            case OP_LT_ADD:
+                rp.rc = as_latch_add(lt_obj, (uint32_t)m.n);
+                break;
+            case OP_LT_BLOCK:
+                rp.rc = as_latch_wait_blocking(lt_obj, ms_deadline(m.arg));
                 break;
             case OP_LOOP_DESTROY:
                 rp.rc = as_loop_destroy(&L.loop);
@@ -1656,6 +1679,136 @@ static void ev_eopnotsupp(void **state)
     ps_unmap(e);
 }
 
+/* ---- the latch (gwait_ps.c, with the event) ---------------------------- */
+
+static as_latch *ps_latch(uint32_t count, unsigned k)
+{
+    as_latch *l = ps_map();
+    TH_RC(as_latch_init_flags(l, count, AS_PSHARED | AS_PSHARED_SLOTS(k)), 0);
+    lt_obj = l; /* the workers forked next inherit it */
+    return l;
+}
+
+/* A wait group across processes: waits of two processes complete only
+ * when count_downs from three processes (two workers and the parent) take
+ * the count to 0; add() re-arms it; close ends the rest. */
+static void lt_wait_group(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_latch *l = ps_latch(3, 0);
+    worker w[2], *ws[2] = { &w[0], &w[1] };
+    const int four[4][2] = { { 0, 0 }, { 0, 1 }, { 1, 0 }, { 1, 1 } };
+    const int two[2][2] = { { 0, 2 }, { 1, 2 } };
+    spawn(&w[0], NULL, 0);
+    spawn(&w[1], NULL, 0);
+    for (int i = 0; i < 4; i++)
+        TH_RC(call(&w[i / 2], OP_LT_WAIT, i % 2, 0, 0), 0);
+    TH_EQ(as_latch_waiters(l), 4);
+    TH_RC(call(&w[0], OP_LT_DOWN, 0, 1, 0), 0);
+    TH_RC(call(&w[1], OP_LT_DOWN, 0, 1, 0), 0);
+    expect_quiet(ws, 2);
+    TH_EQ(as_latch_value(l), 1);
+    TH_RC(call(&w[1], OP_LT_DOWN, 0, 2, 0), -ERANGE); /* nothing changed */
+    TH_EQ(as_latch_value(l), 1);
+    TH_RC(as_latch_count_down(l, 1), 0);
+    expect_cbs_set(ws, 2, four, 4, 0);
+    TH_EQ(as_latch_value(l), 0);
+    TH_RC(call(&w[0], OP_LT_WAIT, 3, 0, 0), 1); /* at 0: at once */
+    /* re-armed from another process; the count rises and falls back */
+    TH_RC(call(&w[1], OP_LT_ADD, 0, 2, 0), 0);
+    TH_RC(as_latch_add(l, AS_LATCH_VALUE_MAX), -EOVERFLOW);
+    TH_EQ(as_latch_value(l), 2);
+    for (int k = 0; k < 2; k++)
+        TH_RC(call(&w[k], OP_LT_WAIT, 2, 0, 0), 0);
+    TH_RC(call(&w[0], OP_LT_DOWN, 0, 1, 0), 0);
+    expect_quiet(ws, 2);
+    TH_RC(call(&w[0], OP_LT_DOWN, 0, 1, 0), 0);
+    expect_cbs_set(ws, 2, two, 2, 0);
+    /* reaching 0 then rising again before the waiters ran: still 0 */
+    TH_RC(as_latch_add(l, 1), 0);
+    for (int k = 0; k < 2; k++)
+        TH_RC(call(&w[k], OP_LT_WAIT, 2, 0, 0), 0);
+    TH_RC(call(&w[1], OP_LT_DOWN, 0, 1, 0), 0);
+    TH_RC(as_latch_add(l, 1), 0);
+    expect_cbs_set(ws, 2, two, 2, 0);
+    /* close: pending waits and later ones -ESHUTDOWN */
+    for (int k = 0; k < 2; k++)
+        TH_RC(call(&w[k], OP_LT_WAIT, 2, 0, 0), 0);
+    TH_RC(as_latch_close(l), 0);
+    expect_cbs_set(ws, 2, two, 2, -ESHUTDOWN);
+    TH_RC(call(&w[0], OP_LT_WAIT, 3, 0, 0), -ESHUTDOWN);
+    TH_RC(as_latch_count_down(l, 1), 0); /* the count still counts */
+    TH_RC(call(&w[0], OP_LT_WAIT, 3, 0, 0), -ESHUTDOWN);
+    for (int k = 0; k < 2; k++)
+        finish(&w[k]);
+    TH_RC(as_latch_destroy(l), 0);
+    ps_unmap(l);
+}
+
+/* Blocking waits, deadlines and cancel on a latch. */
+static void lt_blocking_cancel(void **state)
+{
+    (void)state;
+    as_latch *l = ps_latch(1, 0);
+    worker w[2], *ws[2] = { &w[0], &w[1] };
+    msg m;
+    spawn(&w[0], NULL, 0);
+    spawn(&w[1], NULL, 0);
+    TH_RC(call(&w[0], OP_LT_BLOCK, 0, 0, 30), -ETIMEDOUT);
+    post(&w[0], OP_LT_BLOCK, 0, 0, 0);
+    for (double end = th_now() + TH_TIMEOUT; as_latch_waiters(l) != 1;) {
+        if (th_now() > end)
+            fail_msg("the blocking wait never parked");
+        sched_yield();
+    }
+    if (async_ok()) {
+        TH_RC(call(&w[1], OP_LT_WAIT, 0, 0, 0), 0);
+        TH_RC(call(&w[1], OP_LT_WAIT, 1, 0, 40), 0);
+        expect_cb(ws, 2, 1, 1, -ETIMEDOUT);
+        TH_RC(call(&w[1], OP_CANCEL_THREAD, 0, 0, 0), 0);
+        expect_cb(ws, 2, 1, 0, -ECANCELED);
+    }
+    TH_RC(call(&w[1], OP_LT_DOWN, 0, 1, 0), 0);
+    TH_EQ(next_event(ws, 2, &m), 0);
+    TH_EQ(m.op, EV_RC);
+    TH_RC(m.rc, 0);
+    TH_EQ(as_latch_waiters(l), 0);
+    for (int k = 0; k < 2; k++)
+        finish(&w[k]);
+    TH_RC(as_latch_destroy(l), 0);
+    ps_unmap(l);
+}
+
+static void lt_bad_input(void **state)
+{
+    (void)state;
+    as_latch *l = ps_map();
+    as_counters c;
+    TH_RC(as_latch_init_flags(l, 1, AS_PSHARED | 0x100u), -EINVAL);
+    TH_RC(as_latch_init_flags(l, AS_LATCH_VALUE_MAX + 1u, AS_PSHARED), -EINVAL);
+    TH_RC(as_latch_init_flags(l, 1, AS_PSHARED_SLOTS(1)), -EINVAL); /* no AS_PSHARED */
+    TH_RC(as_latch_init_flags(NULL, 1, AS_PSHARED), -EINVAL);
+    TH_EQ(as_latch_value(l), -EINVAL); /* nothing was initialised */
+    TH_RC(as_latch_init_flags(l, 2, AS_PSHARED | AS_PSHARED_SLOTS(1)), 0);
+    TH_EQ(as_latch_value(l), 2);
+    TH_RC(as_latch_count_down(l, 0), -EINVAL);
+    TH_RC(as_latch_count_down(l, 3), -ERANGE);
+    TH_RC(as_latch_add(l, 0), -EINVAL);
+    TH_EQ(as_latch_value(l), 2);
+    TH_RC(as_latch_wait_blocking(l, as_now_ns()), -ETIMEDOUT);
+    TH_RC(as_latch_stats(l, &c), 0);
+    TH_EQ(c.waiters, 0);
+    TH_EQ(as_latch_dump(l, NULL, 0), -EOPNOTSUPP);
+    TH_RC(as_latch_count_down(l, 2), 0);
+    TH_RC(as_latch_wait_blocking(l, AS_NO_DEADLINE), 0);
+    TH_RC(as_latch_destroy(l), 0);
+    TH_RC(as_latch_init_flags(l, 1, 0), 0); /* private, as as_latch_init */
+    TH_EQ(as_latch_value(l), 1);
+    TH_RC(as_latch_destroy(l), 0);
+    ps_unmap(l);
+}
+
 #define PS_TEST(fn) cmocka_unit_test_teardown(fn, kill_workers)
 
 int main(void)
@@ -1688,6 +1841,9 @@ int main(void)
         PS_TEST(ev_dead_setter),
         PS_TEST(ev_dead_waiter),
         PS_TEST(ev_rounds),
+        PS_TEST(lt_bad_input),
+        PS_TEST(lt_wait_group),
+        PS_TEST(lt_blocking_cancel),
     };
     return TH_MAIN("pshared", tests);
 }

@@ -1,36 +1,40 @@
-/* Process-shared manual-reset event (AS_PSHARED | AS_EVENT_MANUAL_RESET):
- * docs/pshared.md 3.5.  Nothing is consumed, so nothing is queued: no
- * slot per waiter, no grant, no recovery.  A waiter parks on one shared
- * word and decides by itself what happened while it slept.
+/* Process-shared generation waits: the manual-reset event (AS_PSHARED |
+ * AS_EVENT_MANUAL_RESET) and the latch (as_latch_init_flags, AS_PSHARED):
+ * docs/pshared.md 3.5.  Neither consumes anything, so nothing is queued:
+ * no slot per waiter, no grant, no recovery.  A waiter parks on one
+ * shared word and decides by itself what happened while it slept.
  *
  * STATE (64-bit, offset 0 of the object, as every pshared object)
- *   low half:  SET (1), CLOSED (2), WAITERS (4: a wait may be parked on
- *              the high half; cleared only together with a change of gen).
+ *   low half:  CLOSED (bit 30), WAITERS (bit 31: a wait may be parked on
+ *              the high half; cleared only together with a change of gen);
+ *              event: SET (bit 0); latch: the count (bits 0-29).
+ *              A wait is "ready" when the event is set / the count is 0.
  *   high half: the word waiters park on (a 32-bit futex word):
  *              gen (bits 4-31) | poke (bits 0-3).
- *   gen moves by 2 at every set that finds the event clear and every
- *   broadcast that finds WAITERS, and by 1 at close (once: an odd step).
- *   After close, set and broadcast change SET only (no waiter can park
- *   on a closed event).  poke moves (mod 16) at a cancel or deadline of
- *   one wait: it changes the word without meaning anything.
+ *   gen moves by 2 when the object becomes ready (a set that finds the
+ *   event clear, a count_down that reaches 0) and at every broadcast that
+ *   finds WAITERS, and by 1 at close (once: an odd step).  After close,
+ *   nothing moves gen (no wait can park on a closed object): set and
+ *   count_down change the low half only.  poke moves (mod 16) at a cancel
+ *   or deadline of one wait: it changes the word without meaning anything.
  *   Every change is one 64-bit CAS; the kernel compares the high half.
  *
  * Invariant V1 (no lost wake-up): a wait parks with expected = the high
  *   half it read under the process's decision lock (below), after it saw
- *   WAITERS set at that gen (its own CAS, or another wait's).  A set,
- *   broadcast or close from that gen on changes gen and, seeing WAITERS,
- *   wakes all on the word: the kernel either finds the wait queued, or
- *   refuses it (-EAGAIN: the word is no longer the expected value).  Sets
- *   that find WAITERS clear skip the futex(2) call: nobody is parked.
+ *   WAITERS set at that gen (its own CAS, or another wait's).  A change
+ *   that moves gen from there sees WAITERS and wakes all on the word: the
+ *   kernel either finds the wait queued, or refuses it (-EAGAIN: the word
+ *   is no longer the expected value).  Changes that find WAITERS clear
+ *   skip the futex(2) call: nobody is parked.
  * Invariant V2 (what a waiter reports): let d = gen now - gen when it
- *   parked.  d >= 2: a set or broadcast came while it waited: 0 (even if
- *   the event was reset or closed since: "set wakes every waiter queued
- *   then").  d == 1: only the close: -ESHUTDOWN.  d == 0: nothing yet;
- *   a cancel or deadline decides (-ECANCELED, -ETIMEDOUT), else it parks
- *   again.  A cancel wins over everything (a successful cancel always
- *   reports -ECANCELED); a deadline loses to a set (d >= 2).  gen has 28
- *   bits: a waiter whose wake is handled after 2^27 sets misreads d (it
- *   would take a process stopped for minutes under a storm of sets).
+ *   parked.  d >= 2: the object became ready (or was broadcast) while it
+ *   waited: 0 (even if it was reset, re-armed or closed since: "wakes every
+ *   waiter queued then").  d == 1: only the close: -ESHUTDOWN.  d == 0:
+ *   nothing yet; a cancel or deadline decides (-ECANCELED, -ETIMEDOUT),
+ *   else it parks again.  A cancel wins over everything (a successful
+ *   cancel always reports -ECANCELED); a deadline loses to readiness
+ *   (d >= 2).  gen has 28 bits: a waiter whose wake is handled after 2^27
+ *   changes misreads d (a process stopped for minutes under a storm).
  * Invariant V3 (cancel, any thread of the waiter's process): the status
  *   is written, and the wait decided, only under the object's queue lock
  *   (qlock, pshared.h), so a canceller and the waiter's fwake never both
@@ -45,9 +49,11 @@
  *   nothing with it.  A setter killed between its CAS and its wake leaves
  *   waiters asleep on a changed gen: each wait's health tick (10 ms
  *   doubling to 1 s) re-reads gen and wakes itself.  The per-process wait
- *   counts (below) of a dead process are reclaimed by whoever counts.
+ *   counts (below) of a dead process are reclaimed by whoever counts.  (A
+ *   process that dies owing a latch its count_down leaves the count up:
+ *   waits wait for their deadline, as docs/pshared.md 9.3 says.)
  *
- * COUNTS (as_event_waiters, as_event_destroy)
+ * COUNTS (as_*_waiters, as_*_destroy)
  *   A slot per process: who = its participant id, req = its waits parked
  *   now (slot fw, ticket unused).  A process without a slot (more
  *   processes than slots) counts in novf, where a dead process's count
@@ -61,18 +67,21 @@
 
 #ifdef AS__PS_SUPPORTED
 
-#define EV_SET 1u
-#define EV_CLOSED 2u
-#define EV_WAITERS 4u
+#define EV_SET 1u            /* event */
+#define LT_COUNT AS_LATCH_VALUE_MAX /* latch: bits 0-29 */
+#define EV_CLOSED 0x40000000u
+#define EV_WAITERS 0x80000000u
 #define EV_POKE 0xfu
 #define EV_GEN1 0x10u /* one step of gen in the high half */
 #define EV_GEN_MASK 0x0fffffffu
 #define EV_RECLAIMING 0x80000000u /* who: a reclaimer owns the slot */
 
-_Static_assert(sizeof(as_event) == sizeof(as_sem), "one pshared layout");
+_Static_assert(sizeof(as_event) == sizeof(as_sem) && sizeof(as_latch) == sizeof(as_sem),
+               "one pshared layout");
+_Static_assert((LT_COUNT & (EV_CLOSED | EV_WAITERS)) == 0, "latch count bits");
 #define LAYOUT AS__PS_LAYOUT(sizeof(as_event))
 
-static inline as__ps *PS(const as_event *e) { return (as__ps *)(uintptr_t)e; }
+static inline as__ps *PS(const void *o) { return (as__ps *)(uintptr_t)o; }
 static inline uint32_t lo(uint64_t v) { return (uint32_t)v; }
 static inline uint32_t hi(uint64_t v) { return (uint32_t)(v >> 32); }
 static inline uint64_t mk(uint32_t l, uint32_t h) { return ((uint64_t)h << 32) | l; }
@@ -94,16 +103,16 @@ static inline uint32_t *park_word(as__ps *ps)
 #endif
 }
 
-static const struct as__kind event_ps_kind;
+static const struct as__kind event_ps_kind, latch_ps_kind;
 
-static inline int ps_check(const as_event *e)
+static inline int ps_check(const void *o)
 {
-    return as__load(&PS(e)->layout, AS_ACQUIRE) == LAYOUT ? 0 : -EPROTO;
+    return as__load(&PS(o)->layout, AS_ACQUIRE) == LAYOUT ? 0 : -EPROTO;
 }
 
 /* as_wait.as__aux: count slot + 1 (bits 0-12; 0: counted in novf) and the
  * wait's wake bit (bits 13-17).  as__n: the high half it parked with. */
-static inline void *ev_aux(uint32_t idx, uint32_t bit)
+static inline void *gw_aux(uint32_t idx, uint32_t bit)
 {
     return (void *)(uintptr_t)((bit << 13) | (idx == UINT32_MAX ? 0u : idx + 1u));
 }
@@ -119,7 +128,7 @@ static inline uint32_t aux_idx(const as_wait *w)
 /* ---- counts ---- */
 
 /* Reclaim slot i if its owner is dead (COUNTS).  true if it is free now. */
-static bool ev_reclaim(as__ps *ps, uint32_t i)
+static bool gw_reclaim(as__ps *ps, uint32_t i)
 {
     as__ps_slot *sl = as__ps_slot_at(ps, i);
     uint32_t who = as__load(&sl->who, AS_ACQUIRE);
@@ -135,7 +144,7 @@ static bool ev_reclaim(as__ps *ps, uint32_t i)
 }
 
 /* Count one wait of this process; returns the slot (UINT32_MAX: novf). */
-static uint32_t ev_count_add(as__ps *ps)
+static uint32_t gw_count_add(as__ps *ps)
 {
     uint32_t me = as__ps_me(), ns = nslots(ps), i;
     for (int pass = 0; pass < 2; pass++) {
@@ -153,13 +162,13 @@ static uint32_t ev_count_add(as__ps *ps)
         }
         /* every slot owned: reclaim the dead owners' (slow: /proc), once */
         for (i = 0; i < ns && pass == 0; i++)
-            (void)ev_reclaim(ps, i);
+            (void)gw_reclaim(ps, i);
     }
     as__fetch_add(&ps->novf, 1u, AS_RELAXED);
     return UINT32_MAX;
 }
 
-static void ev_count_sub(as__ps *ps, uint32_t idx)
+static void gw_count_sub(as__ps *ps, uint32_t idx)
 {
     if (idx == UINT32_MAX)
         as__fetch_sub(&ps->novf, 1u, AS_RELAXED);
@@ -169,14 +178,14 @@ static void ev_count_sub(as__ps *ps, uint32_t idx)
 
 /* Waits parked now: live processes' counts (dead ones reclaimed) and
  * novf. */
-static int64_t ev_count(as__ps *ps)
+static int64_t gw_count(as__ps *ps)
 {
     uint32_t ns = nslots(ps);
     int64_t k = as__load(&ps->novf, AS_RELAXED);
     for (uint32_t i = 0; i < ns; i++) {
         as__ps_slot *sl = as__ps_slot_at(ps, i);
         uint32_t n = as__load(&sl->req, AS_RELAXED);
-        if (n != 0 && !ev_reclaim(ps, i))
+        if (n != 0 && !gw_reclaim(ps, i))
             k += as__load(&sl->req, AS_RELAXED);
     }
     return k;
@@ -184,19 +193,14 @@ static int64_t ev_count(as__ps *ps)
 
 /* ---- init, destroy, observers ---- */
 
-int as__event_ps_init(as_event *e, unsigned flags)
+static int gw_init(as__ps *ps, uint32_t magic, uint32_t low, unsigned flags)
 {
-    as__ps *ps = PS(e);
     uint32_t k = (flags >> 16) & 0xfffu, n;
-    if (k > AS_PSHARED_SLOTS_MAX ||
-        (flags & ~(AS_PSHARED | AS_EVENT_MANUAL_RESET | AS_EVENT_INITIALLY_SET |
-                   AS_PSHARED_SLOTS(0xfffu))))
+    if (k > AS_PSHARED_SLOTS_MAX)
         return -EINVAL;
-    if (!(flags & AS_EVENT_MANUAL_RESET))
-        return -EOPNOTSUPP; /* auto-reset across processes: not built yet */
     /* as sem_ps: every field written, magic last (P11) */
     as__store(&ps->magic, 0u, AS_RELAXED);
-    ps->state = (flags & AS_EVENT_INITIALLY_SET) ? EV_SET : 0u;
+    ps->state = low;
     ps->flags = flags;
     ps->layout = LAYOUT;
     ps->qlock = ps->log = ps->tail = ps->served = 0;
@@ -206,25 +210,44 @@ int as__event_ps_init(as_event *e, unsigned flags)
         as__ps_slot *sl = as__ps_slot_at(ps, i);
         sl->fw = sl->who = sl->ticket = sl->req = 0;
     }
-    as__store(&ps->magic, AS__MAGIC_EVENT, AS_RELEASE);
+    as__store(&ps->magic, magic, AS_RELEASE);
     return 0;
 }
 
-int as__event_ps_destroy(as_event *e)
+int as__event_ps_init(as_event *e, unsigned flags)
 {
-    int r = ps_check(e);
+    if (flags & ~(AS_PSHARED | AS_EVENT_MANUAL_RESET | AS_EVENT_INITIALLY_SET |
+                  AS_PSHARED_SLOTS(0xfffu)))
+        return -EINVAL;
+    if (!(flags & AS_EVENT_MANUAL_RESET))
+        return -EOPNOTSUPP; /* auto-reset across processes: not built yet */
+    return gw_init(PS(e), AS__MAGIC_EVENT,
+                   (flags & AS_EVENT_INITIALLY_SET) ? EV_SET : 0u, flags);
+}
+
+int as__latch_ps_init(as_latch *l, uint32_t count, unsigned flags)
+{
+    if (count > AS_LATCH_VALUE_MAX ||
+        (flags & ~(AS_PSHARED | AS_PSHARED_SLOTS(0xfffu))))
+        return -EINVAL;
+    return gw_init(PS(l), AS__MAGIC_LATCH, count, flags);
+}
+
+int as__gw_ps_destroy(void *o)
+{
+    int r = ps_check(o);
     if (r < 0)
         return r;
-    if (ev_count(PS(e)) != 0)
+    if (gw_count(PS(o)) != 0)
         return -EBUSY;
-    as__store(&PS(e)->magic, 0u, AS_RELEASE);
+    as__store(&PS(o)->magic, 0u, AS_RELEASE);
     return 0;
 }
 
-int64_t as__event_ps_waiters(const as_event *e)
+int64_t as__gw_ps_waiters(const void *o)
 {
-    int r = ps_check(e);
-    return r < 0 ? r : ev_count(PS(e));
+    int r = ps_check(o);
+    return r < 0 ? r : gw_count(PS(o));
 }
 
 int as__event_ps_is_set(const as_event *e)
@@ -235,20 +258,32 @@ int as__event_ps_is_set(const as_event *e)
     return (lo(as__load(&PS(e)->state, AS_ACQUIRE)) & EV_SET) ? 1 : 0;
 }
 
-/* ---- set, reset, broadcast, close ---- */
-
-/* One CAS of state: op(v) gives the next value, or v itself for "no
- * change"; then V1's wake if the change cleared WAITERS. */
-static int ev_change(as_event *e, uint64_t (*op)(uint64_t v))
+int64_t as__latch_ps_value(const as_latch *l)
 {
-    as__ps *ps = PS(e);
+    int r = ps_check(l);
+    if (r < 0)
+        return r;
+    return (int64_t)(lo(as__load(&PS(l)->state, AS_ACQUIRE)) & LT_COUNT);
+}
+
+/* ---- changes: set, reset, broadcast, close, count_down, add ---- */
+
+/* op(v, n, &nv): 0 with the next value in nv (nv == v: no change), or a
+ * negative errno (nothing changes). */
+typedef int (*gw_op)(uint64_t v, uint32_t n, uint64_t *nv);
+
+/* One CAS of state, then V1's wake if the change cleared WAITERS. */
+static int gw_change(void *o, gw_op op, uint32_t n)
+{
+    as__ps *ps = PS(o);
     uint64_t v, nv;
-    int r = ps_check(e);
+    int r = ps_check(o);
     if (r < 0)
         return r;
     v = as__load(&ps->state, AS_RELAXED);
     do {
-        nv = op(v);
+        if ((r = op(v, n, &nv)) < 0)
+            return r;
         if (nv == v)
             return 0;
     } while (!as__cas(&ps->state, &v, nv, AS_ACQ_REL, AS_RELAXED));
@@ -257,62 +292,100 @@ static int ev_change(as_event *e, uint64_t (*op)(uint64_t v))
     return 0;
 }
 
-static uint64_t op_set(uint64_t v)
+/* The object becomes ready (low half l): gen += 2 unless closed (V2). */
+static uint64_t gw_ready(uint32_t l, uint32_t h)
 {
-    uint32_t l = lo(v), h = hi(v);
-    if (l & EV_SET)
-        return v;
     if (l & EV_CLOSED)
-        return mk(l | EV_SET, h);
-    return mk((l | EV_SET) & ~EV_WAITERS, h + 2 * EV_GEN1);
+        return mk(l, h);
+    return mk(l & ~EV_WAITERS, h + 2 * EV_GEN1);
 }
 
-static uint64_t op_reset(uint64_t v) { return v & ~(uint64_t)EV_SET; }
+static int op_set(uint64_t v, uint32_t n, uint64_t *nv)
+{
+    (void)n;
+    *nv = (lo(v) & EV_SET) ? v : gw_ready(lo(v) | EV_SET, hi(v));
+    return 0;
+}
 
-static uint64_t op_broadcast(uint64_t v)
+static int op_reset(uint64_t v, uint32_t n, uint64_t *nv)
+{
+    (void)n;
+    *nv = v & ~(uint64_t)EV_SET;
+    return 0;
+}
+
+static int op_broadcast(uint64_t v, uint32_t n, uint64_t *nv)
+{
+    (void)n;
+    *nv = (lo(v) & EV_WAITERS) ? gw_ready(lo(v), hi(v)) : v;
+    return 0;
+}
+
+static int op_close(uint64_t v, uint32_t n, uint64_t *nv)
 {
     uint32_t l = lo(v);
-    if (!(l & EV_WAITERS) || (l & EV_CLOSED))
-        return v;
-    return mk(l & ~EV_WAITERS, hi(v) + 2 * EV_GEN1);
+    (void)n;
+    *nv = (l & EV_CLOSED) ? v : mk((l | EV_CLOSED) & ~EV_WAITERS, hi(v) + EV_GEN1);
+    return 0;
 }
 
-static uint64_t op_close(uint64_t v)
+static int op_count_down(uint64_t v, uint32_t n, uint64_t *nv)
+{
+    uint32_t l = lo(v), c = l & LT_COUNT;
+    if (c < n)
+        return -ERANGE; /* below zero: nothing changed */
+    l = (l & ~LT_COUNT) | (c - n);
+    *nv = c == n ? gw_ready(l, hi(v)) : mk(l, hi(v));
+    return 0;
+}
+
+static int op_add(uint64_t v, uint32_t n, uint64_t *nv)
 {
     uint32_t l = lo(v);
-    if (l & EV_CLOSED)
-        return v;
-    return mk((l | EV_CLOSED) & ~EV_WAITERS, hi(v) + EV_GEN1);
+    if ((l & LT_COUNT) > AS_LATCH_VALUE_MAX - n)
+        return -EOVERFLOW;
+    *nv = mk(l + n, hi(v)); /* from 0: re-armed (later waits park) */
+    return 0;
 }
 
-int as__event_ps_set(as_event *e) { return ev_change(e, op_set); }
+int as__event_ps_set(as_event *e) { return gw_change(e, op_set, 0); }
+int as__event_ps_reset(as_event *e) { return gw_change(e, op_reset, 0); }
+int as__event_ps_broadcast(as_event *e) { return gw_change(e, op_broadcast, 0); }
+int as__gw_ps_close(void *o) { return gw_change(o, op_close, 0); }
+int as__latch_ps_count_down(as_latch *l, uint32_t n) { return gw_change(l, op_count_down, n); }
+int as__latch_ps_add(as_latch *l, uint32_t n) { return gw_change(l, op_add, n); }
 
 /* Test hook (tests/test_pshared.c, V4): a set whose process dies between
  * its commit and its wake: the commit alone. */
 int as__event_ps_set_nowake(as_event *e);
 int as__event_ps_set_nowake(as_event *e)
 {
-    uint64_t v = as__load(&PS(e)->state, AS_RELAXED);
-    while (!as__cas(&PS(e)->state, &v, op_set(v), AS_ACQ_REL, AS_RELAXED))
-        ;
+    uint64_t v = as__load(&PS(e)->state, AS_RELAXED), nv;
+    do
+        (void)op_set(v, 0, &nv);
+    while (!as__cas(&PS(e)->state, &v, nv, AS_ACQ_REL, AS_RELAXED));
     return 0;
 }
-int as__event_ps_reset(as_event *e) { return ev_change(e, op_reset); }
-int as__event_ps_broadcast(as_event *e) { return ev_change(e, op_broadcast); }
-int as__event_ps_close(as_event *e) { return ev_change(e, op_close); }
 
 /* ---- wait ---- */
 
-/* The fast answer (1 set, -ESHUTDOWN closed, -ETIMEDOUT), or 0 with
+/* Is the object ready (low half l)?  Event: set; latch: count 0. */
+static bool gw_is_ready(const struct as__kind *kind, uint32_t l)
+{
+    return kind == &event_ps_kind ? (l & EV_SET) != 0 : (l & LT_COUNT) == 0;
+}
+
+/* The fast answer (1 ready, -ESHUTDOWN closed, -ETIMEDOUT), or 0 with
  * WAITERS set at the returned high half (*h): the wait may park on it. */
-static int ev_enter(as__ps *ps, uint64_t deadline, uint32_t *h)
+static int gw_enter(as__ps *ps, const struct as__kind *kind, uint64_t deadline,
+                    uint32_t *h)
 {
     uint64_t v = as__load(&ps->state, AS_ACQUIRE);
     for (;;) {
         uint32_t l = lo(v);
         if (l & EV_CLOSED)
             return -ESHUTDOWN;
-        if (l & EV_SET)
+        if (gw_is_ready(kind, l))
             return 1;
         if (as__deadline_passed(deadline))
             return -ETIMEDOUT;
@@ -326,7 +399,7 @@ static int ev_enter(as__ps *ps, uint64_t deadline, uint32_t *h)
 
 /* V2: what a wait that parked at high half `then` reports now (1: no
  * news, park again). */
-static int ev_outcome(as__ps *ps, uint32_t then, int status, uint32_t *h)
+static int gw_outcome(as__ps *ps, uint32_t then, int status, uint32_t *h)
 {
     uint32_t now = hi(as__load(&ps->state, AS_ACQUIRE)), d = gen_d(now, then);
     *h = now;
@@ -339,33 +412,33 @@ static int ev_outcome(as__ps *ps, uint32_t then, int status, uint32_t *h)
     return status != 0 ? status : 1;
 }
 
-static uint32_t ev_next_bit(void)
+static uint32_t gw_next_bit(void)
 {
     static uint32_t next; /* atomic: spreads waits over the 32 bits */
     return as__fetch_add(&next, 1u, AS_RELAXED) & 31u;
 }
 
-int as__event_ps_wait(as_event *e, as_loop *loop, as_wait *w,
-                      uint64_t deadline, as_callback cb, void *arg)
+static int gw_wait(void *o, const struct as__kind *kind, as_loop *loop,
+                   as_wait *w, uint64_t deadline, as_callback cb, void *arg)
 {
-    as__ps *ps = PS(e);
+    as__ps *ps = PS(o);
     uint32_t h = 0;
     uint64_t tick;
-    int r = ps_check(e);
+    int r = ps_check(o);
     if (r < 0)
         return r;
     /* 11: refused before anything changes, whatever the state */
     if (!(loop->as__caps & AS_CAP_PSHARED) || !loop->as__ops->fwait)
         return -EOPNOTSUPP;
-    r = ev_enter(ps, deadline, &h);
+    r = gw_enter(ps, kind, deadline, &h);
     if (r != 0) {
         if (r == 1 && as__loop_always_cb(loop))
-            return as__wait_inline(w, loop, &event_ps_kind, cb, arg, e, 0, 0);
+            return as__wait_inline(w, loop, kind, cb, arg, o, 0, 0);
         return r;
     }
-    as__wait_prepare(w, loop, &event_ps_kind, cb, arg, e);
+    as__wait_prepare(w, loop, kind, cb, arg, o);
     w->as__n = h;
-    w->as__aux = ev_aux(ev_count_add(ps), ev_next_bit());
+    w->as__aux = gw_aux(gw_count_add(ps), gw_next_bit());
     /* 9.1 as sem_ps: the heap holds the earlier of the deadline and the
      * health tick; the user's deadline is kept in as__since */
     tick = as_now_ns() + as__ps_tick_ns();
@@ -377,16 +450,27 @@ int as__event_ps_wait(as_event *e, as_loop *loop, as_wait *w,
     return 0;
 }
 
+int as__event_ps_wait(as_event *e, as_loop *loop, as_wait *w,
+                      uint64_t deadline, as_callback cb, void *arg)
+{
+    return gw_wait(e, &event_ps_kind, loop, w, deadline, cb, arg);
+}
+
+int as__latch_ps_wait(as_latch *l, as_loop *loop, as_wait *w,
+                      uint64_t deadline, as_callback cb, void *arg)
+{
+    return gw_wait(l, &latch_ps_kind, loop, w, deadline, cb, arg);
+}
+
 /* kind->fwake: the wait's loop thread.  Decide (V2), or park again with
  * the value read under the lock (V3). */
-static void event_ps_fwake(as_wait *w, int res)
+static void gw_fwake(as_wait *w, int res)
 {
-    as_event *e = (as_event *)w->as__home;
-    as__ps *ps = PS(e);
+    as__ps *ps = PS(w->as__home);
     uint32_t h;
     int status;
     (void)as__ps_lock(ps); /* nothing to recover: no log (3.5) */
-    status = ev_outcome(ps, w->as__n, as__load(&w->as__status, AS_RELAXED), &h);
+    status = gw_outcome(ps, w->as__n, as__load(&w->as__status, AS_RELAXED), &h);
     if (status == 1 && res < 0 && res != -EAGAIN && res != -EINTR &&
         res != -ECANCELED && res != -ETIME)
         status = res; /* the kernel refuses the wait for good */
@@ -395,7 +479,7 @@ static void event_ps_fwake(as_wait *w, int res)
         (void)as__loop_fwait_mask(w, park_word(ps), h, aux_bit(w));
         return;
     }
-    ev_count_sub(ps, aux_idx(w));
+    gw_count_sub(ps, aux_idx(w));
     as__store(&w->as__status, status, AS_RELAXED);
     as__store(&w->as__state, AS__W_DONE, AS_RELEASE);
     as__ps_unlock(ps);
@@ -403,7 +487,7 @@ static void event_ps_fwake(as_wait *w, int res)
 }
 
 /* V3: move poke (one CAS; the gen bits are kept), then wake the bit. */
-static void ev_poke(as__ps *ps, uint32_t bit)
+static void gw_poke(as__ps *ps, uint32_t bit)
 {
     uint64_t v = as__load(&ps->state, AS_RELAXED), nv;
     do {
@@ -415,22 +499,23 @@ static void ev_poke(as__ps *ps, uint32_t bit)
 
 /* kind->cancel: any thread of the waiter's process (V3).  0: the callback
  * will report it; -ENOENT: decided; -EAGAIN: no longer this wait. */
-static int event_ps_cancel(as_wait *w, int status)
+static int gw_cancel(as_wait *w, int status)
 {
     uint32_t st = as__load(&w->as__state, AS_ACQUIRE), bit = 0;
-    as_event *e;
+    const struct as__kind *kind = as__load(&w->as__kind, AS_RELAXED);
+    void *o;
     as__ps *ps;
     bool poke = false;
     int cur;
     if (!as__wait_busy(st) || as__wait_base(st) != AS__W_QUEUED)
         return -ENOENT;
-    e = (as_event *)as__load(&w->as__obj, AS_RELAXED);
-    ps = PS(e);
+    o = as__load(&w->as__obj, AS_RELAXED);
+    ps = PS(o);
     (void)as__ps_lock(ps);
     st = as__load(&w->as__state, AS_ACQUIRE);
     if (!as__wait_busy(st) || as__wait_base(st) != AS__W_QUEUED ||
-        as__load(&w->as__obj, AS_RELAXED) != (void *)e ||
-        as__load(&w->as__kind, AS_RELAXED) != &event_ps_kind) {
+        as__load(&w->as__obj, AS_RELAXED) != o ||
+        as__load(&w->as__kind, AS_RELAXED) != kind) {
         as__ps_unlock(ps);
         return -EAGAIN;
     }
@@ -442,19 +527,19 @@ static int event_ps_cancel(as_wait *w, int status)
     }
     as__ps_unlock(ps);
     if (poke)
-        ev_poke(ps, bit);
+        gw_poke(ps, bit);
     return 0;
 }
 
 /* kind->tick (9.1, V4): its own deadline -> expire; else, if gen moved
  * and it is still here, a setter died before its wake: wake ourselves. */
-#define EV_TICK_SHIFT 12
-#define EV_TICK_MASK (0xfu << EV_TICK_SHIFT)
-static bool event_ps_tick(as_wait *w, uint64_t now)
+#define GW_TICK_SHIFT 12
+#define GW_TICK_MASK (0xfu << GW_TICK_SHIFT)
+static bool gw_tick(as_wait *w, uint64_t now)
 {
-    as__ps *ps = PS((as_event *)w->as__home);
+    as__ps *ps = PS(w->as__home);
     uint64_t user = w->as__since, next, base, max;
-    uint32_t e = (w->as__flags & EV_TICK_MASK) >> EV_TICK_SHIFT;
+    uint32_t e = (w->as__flags & GW_TICK_MASK) >> GW_TICK_SHIFT;
     uint32_t st = as__load(&w->as__state, AS_ACQUIRE);
     if (!as__wait_busy(st) || as__wait_base(st) != AS__W_QUEUED)
         return false;
@@ -468,7 +553,7 @@ static bool event_ps_tick(as_wait *w, uint64_t now)
     max = as__ps_tick_max_ns(base);
     next = e < 32 && (base << e) < max ? base << e : max;
     if (e < 15)
-        w->as__flags = (w->as__flags & ~EV_TICK_MASK) | ((e + 1) << EV_TICK_SHIFT);
+        w->as__flags = (w->as__flags & ~GW_TICK_MASK) | ((e + 1) << GW_TICK_SHIFT);
     next += now;
     as__timer_add(w->as__loop, w, user < next ? user : next);
     return false;
@@ -476,25 +561,25 @@ static bool event_ps_tick(as_wait *w, uint64_t now)
 
 /* ---- blocking ---- */
 
-int as__event_ps_blocking(as_event *e, uint64_t deadline)
+static int gw_blocking(void *o, const struct as__kind *kind, uint64_t deadline)
 {
-    as__ps *ps = PS(e);
+    as__ps *ps = PS(o);
     uint64_t tick_ns = as__ps_tick_ns();
     uint32_t then = 0, h, idx;
-    int r = ps_check(e);
+    int r = ps_check(o);
     if (r < 0)
         return r;
-    r = ev_enter(ps, deadline, &then);
+    r = gw_enter(ps, kind, deadline, &then);
     if (r != 0)
         return r == 1 ? 0 : r;
-    idx = ev_count_add(ps);
+    idx = gw_count_add(ps);
     h = then;
     for (;;) {
         uint64_t now = as_now_ns(), t = now + tick_ns;
         /* V1: a change after the read of h fails the futex's value check;
          * the health tick (V4) is the timeout */
         as__futex_wait_shared(park_word(ps), h, deadline < t ? deadline : t);
-        r = ev_outcome(ps, then, 0, &h);
+        r = gw_outcome(ps, then, 0, &h);
         if (r != 1)
             break;
         if (as__deadline_passed(deadline)) {
@@ -504,18 +589,38 @@ int as__event_ps_blocking(as_event *e, uint64_t deadline)
         if (as_now_ns() >= t && tick_ns < as__ps_tick_max_ns(tick_ns))
             tick_ns *= 2;
     }
-    ev_count_sub(ps, idx);
+    gw_count_sub(ps, idx);
     return r;
 }
 
+int as__event_ps_blocking(as_event *e, uint64_t deadline)
+{
+    return gw_blocking(e, &event_ps_kind, deadline);
+}
+
+int as__latch_ps_blocking(as_latch *l, uint64_t deadline)
+{
+    return gw_blocking(l, &latch_ps_kind, deadline);
+}
+
+/* Nothing is consumed: a cancel after the wake passes nothing on. */
 static const struct as__kind event_ps_kind = {
     .name = "event",
-    .cancel = event_ps_cancel,
-    .giveback = NULL, /* a manual-reset event's set is not consumed */
-    .fwake = event_ps_fwake,
-    .tick = event_ps_tick,
+    .cancel = gw_cancel,
+    .giveback = NULL,
+    .fwake = gw_fwake,
+    .tick = gw_tick,
+    .pshared = true,
+};
+
+static const struct as__kind latch_ps_kind = {
+    .name = "latch",
+    .cancel = gw_cancel,
+    .giveback = NULL,
+    .fwake = gw_fwake,
+    .tick = gw_tick,
     .pshared = true,
 };
 #else
-typedef int as__event_ps_unused;
+typedef int as__gwait_ps_unused;
 #endif
