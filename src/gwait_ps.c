@@ -45,6 +45,8 @@
  *   there (the word moved after its expected value was read: V1's
  *   argument).  P8 holds: the wait ends only through its kernel wait's
  *   completion.
+ *   Model of V1-V3: tests/model/gwait.pml (BUG_NO_POKE, BUG_NO_WAITERS,
+ *   BUG_ARM_REREAD, BUG_CANCEL_NO_LOCK must fail).
  * Invariant V4 (a dead process): it consumed nothing, so it can take
  *   nothing with it.  A setter killed between its CAS and its wake leaves
  *   waiters asleep on a changed gen: each wait's health tick (10 ms

@@ -187,6 +187,13 @@ checks=(
     # read-write lock (rwlock.pml): phases and upgrade, strict hand-off (the
     # default) and -DEVENTUAL (AS_RWLOCK_EVENTUAL_FAIR: woken waits,
     # barging, STARVING; BARGES=2: t barges twice), and broken variants
+    # generation waits of process-shared events and latches (gwait.pml,
+    # src/gwait_ps.c): park on gen|poke, cancel by poke + bitset wake
+    "gwait|gwait.pml||safety|pass|O0"
+    "gwait.BUG_NO_POKE|gwait.pml|-DBUG_NO_POKE|safety|fail:assert/cancel_ok|O0"
+    "gwait.BUG_NO_WAITERS|gwait.pml|-DBUG_NO_WAITERS|safety|fail:assert/outcome[1]==1|O0"
+    "gwait.BUG_ARM_REREAD|gwait.pml|-DBUG_ARM_REREAD|safety|fail:assert/outcome[1]==1|O0"
+    "gwait.BUG_CANCEL_NO_LOCK|gwait.pml|-DBUG_CANCEL_NO_LOCK|safety|fail:assert/==cancel_ok|O0"
     "rwlock.phases|rwlock.pml||safety|pass|O2"
     "rwlock.upgrade|rwlock.pml|-DUPGRADE|safety|pass|O2"
     "rwlock.eventual.phases|rwlock.pml|-DEVENTUAL|safety|pass|O0"
