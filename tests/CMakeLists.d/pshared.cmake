@@ -28,3 +28,38 @@ set_tests_properties(pshared.futex_xproc PROPERTIES
 # and the -EOPNOTSUPP rows check what such loops answer.
 as_add_test(test_pshared SOURCES test_pshared.c harness.c
   LABELS conformance pshared TIMEOUT 180)
+
+# Randomized stress across processes (tests/pshared/stress_ps.c): 4 worker
+# processes x 16 tasks on one AS_PSHARED semaphore of 3 permits (async,
+# with deadlines, cancelled from another thread, blocking), started by a
+# shared event, counted out by a shared latch, stopped by a second event;
+# workers killed with SIGKILL mid-run; the permit bound, exactly-once
+# callbacks and the survivors' progress checked in shared memory.  A fixed
+# seed (replayable) and a fresh one per run (printed).
+add_executable(stress_ps ${CMAKE_CURRENT_SOURCE_DIR}/pshared/stress_ps.c)
+target_link_libraries(stress_ps PRIVATE asyncsync::asyncsync PkgConfig::URING Threads::Threads)
+as_target_warnings(stress_ps)
+if(ASYNCSYNC_SANITIZE STREQUAL "")
+  set(AS_PS_STRESS_ROUNDS 20000)
+else()
+  set(AS_PS_STRESS_ROUNDS 3000)
+endif()
+foreach(seed 1 random)
+  if(seed STREQUAL "random")
+    set(seed_arg)
+  else()
+    set(seed_arg --seed ${seed})
+  endif()
+  add_test(NAME pshared.stress.seed-${seed}
+    COMMAND stress_ps ${seed_arg} --rounds ${AS_PS_STRESS_ROUNDS} --kill 2)
+  set_tests_properties(pshared.stress.seed-${seed} PROPERTIES
+    TIMEOUT 300
+    SKIP_RETURN_CODE 77
+    LABELS "stress;pshared;uring")
+endforeach()
+add_test(NAME pshared.stress.nokill
+  COMMAND stress_ps --seed 2 --rounds ${AS_PS_STRESS_ROUNDS} --kill 0)
+set_tests_properties(pshared.stress.nokill PROPERTIES
+  TIMEOUT 300
+  SKIP_RETURN_CODE 77
+  LABELS "stress;pshared;uring")
