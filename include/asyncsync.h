@@ -689,6 +689,9 @@ int64_t as_sem_dump(const as_sem *p, as_waiter_info *out, size_t max);
  * ------------------------------------------------------------------------- */
 
 #define AS_MUTEX_STRICT_FIFO 0x1u
+/* With AS_PSHARED only: the owner is a process; its death is noticed and
+ * the next owner gets -EOWNERDEAD (see "Process-shared mutex" below). */
+#define AS_MUTEX_ROBUST 0x2u
 #define AS_MUTEX_INITIALIZER { 0, 0, AS__MAGIC_MUTEX, 0, 0, 0, NULL, NULL, AS__STATS_INIT }
 
 /* flags: 0 or AS_MUTEX_STRICT_FIFO.  Returns 0 or -EINVAL. */
@@ -706,6 +709,13 @@ int as_mutex_lock_until(as_mutex *m, as_loop *loop, as_wait *w,
 int as_mutex_lock_blocking(as_mutex *m, uint64_t deadline_ns);
 /* Returns 0, -EPERM (not locked), -EINVAL.  Any thread. */
 int as_mutex_unlock(as_mutex *m);
+/* Robust pshared mutex whose previous owner died: after a lock call that
+ * returned (or a callback that reported) -EOWNERDEAD, with the lock held,
+ * the holder restores its data and calls this (POSIX
+ * pthread_mutex_consistent), then unlocks as usual.  Returns 0, -EINVAL
+ * (NULL, uninitialised, or not AS_MUTEX_ROBUST), -EPERM (this process
+ * does not hold it, or OWNER_DEAD is not set), -EPROTO. */
+int as_mutex_consistent(as_mutex *m);
 int as_mutex_close(as_mutex *m);
 /* Waits queued now (a snapshot), or -EINVAL. */
 int64_t as_mutex_waiters(const as_mutex *m);
