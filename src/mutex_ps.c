@@ -175,10 +175,7 @@ int as__mutex_ps_try(as_mutex *m)
     int r = pm_check(m);
     if (r < 0)
         return r;
-    r = as__ps_try_own(ps, as__ps_me());
-    if (r == 0 && pm_robust(ps) && pm_suspect(ps))
-        r = as__ps_try_own(ps, as__ps_me());
-    if (r != 0)
+    if ((r = pm_take(ps)) != 0)
         return r == 2 ? -EOWNERDEAD : 1;
     return (as__load(&ps->flags, AS_RELAXED) & AS__P_CLOSED) ? as__ps_shut(ps) : 0;
 }
@@ -193,7 +190,9 @@ int as__mutex_ps_lock(as_mutex *m, as_loop *loop, as_wait *w,
     /* 11: refused before anything changes (as__ps_acquire checks it too) */
     if (!(loop->as__caps & AS_CAP_PSHARED) || !loop->as__ops->fwait)
         return -EOPNOTSUPP;
-    if (pm_robust(ps) && as__ps_try_own(ps, as__ps_me()) == 0)
+    /* a robust mutex held by another process: count the failure (and
+     * after a few, read the holder's liveness) before the take */
+    if (pm_robust(ps))
         (void)pm_suspect(ps);
     return as__ps_acquire(ps, loop, w, 1, deadline, cb, arg);
 }
