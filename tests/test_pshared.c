@@ -141,6 +141,8 @@ typedef struct mxcheck {
     uint32_t inside;
     uint32_t bad;
     uint64_t count;
+    uint32_t go;     /* OP_MROUNDS start together (set by the parent) */
+    uint32_t queued; /* async locks that had to wait: contention happened */
 } mxcheck;
 static mxcheck *MX(void *obj) { return (mxcheck *)(void *)((char *)obj + MX_OFF); }
 
@@ -151,8 +153,12 @@ static void mx_cs(void)
     if (__atomic_fetch_add(&x->inside, 1u, __ATOMIC_SEQ_CST) != 0)
         __atomic_store_n(&x->bad, 1u, __ATOMIC_SEQ_CST);
     c = __atomic_load_n(&x->count, __ATOMIC_RELAXED);
-    for (volatile int i = 0; i < 200; i++)
+    /* a few us and a yield: on a machine of few CPUs the other processes
+     * run meanwhile and collide with us (else each worker's rounds could
+     * all fit in one time slice and nothing would contend) */
+    for (volatile int i = 0; i < 1000; i++)
         ;
+    sched_yield();
     __atomic_store_n(&x->count, c + 1, __ATOMIC_RELAXED);
     __atomic_fetch_sub(&x->inside, 1u, __ATOMIC_SEQ_CST);
 }
@@ -218,8 +224,10 @@ static void mr_run(struct mr *c)
 {
     while (c->left > 0) {
         int r = as_mutex_lock_async(W.m, c->loop, &c->w, mr_cb, c);
-        if (r == 0)
+        if (r == 0) {
+            __atomic_fetch_add(&MX(W.m)->queued, 1u, __ATOMIC_RELAXED);
             return; /* the callback goes on */
+        }
         if (r != 1) {
             __atomic_store_n(&mr_bad, 1, __ATOMIC_RELEASE);
             break;
@@ -439,6 +447,8 @@ static int worker_main(as_sem *s, int cmd, int rep, unsigned disabled)
                 pthread_t t;
                 int chains = m.id < MR_CHAINS ? m.id : MR_CHAINS;
                 mr_rounds = m.n;
+                while (!__atomic_load_n(&MX(W.m)->go, __ATOMIC_ACQUIRE))
+                    sched_yield();
                 __atomic_store_n(&mr_bad, 0, __ATOMIC_RELAXED);
                 __atomic_store_n(&mr_pending, chains + (m.arg ? 1 : 0) + 1,
                                  __ATOMIC_RELEASE);
@@ -1496,6 +1506,7 @@ static void psm_exclusion(unsigned flags)
         spawn_m(&w[k], m, 0);
     for (int k = 0; k < 3; k++)
         post(&w[k], OP_MROUNDS, 2, rounds, 1);
+    __atomic_store_n(&MX(m)->go, 1u, __ATOMIC_RELEASE);
     for (int k = 0; k < 3; k++) {
         msg r = read_from(&w[k]);
         TH_EQ(r.op, EV_RC);
@@ -1503,6 +1514,10 @@ static void psm_exclusion(unsigned flags)
     }
     TH_EQ(MX(m)->bad, 0);
     TH_EQ(MX(m)->count, (uint64_t)3 * 3 * rounds);
+    /* the rounds contended: async locks queued (grants across processes) */
+    print_message("exclusion: %u async locks of %d queued\n", MX(m)->queued,
+                  3 * 2 * rounds);
+    TH_EQ(MX(m)->queued > 20, 1);
     TH_EQ(as_mutex_waiters(m), 0);
     TH_RC(as_mutex_try_lock(m), 1);
     TH_RC(as_mutex_unlock(m), 0);
