@@ -611,6 +611,11 @@ static void ps_decide_locked(as_wait *w, int status)
 
 /* ---- acquire ---- */
 
+/* A wait whose slot was taken from under it (P2: impossible unless a
+ * liveness check lied) ends with nothing: the semaphore says -EOWNERDEAD
+ * (3.2); the mutex says -EIO, since its -EOWNERDEAD means "locked". */
+static inline int ps_lost(bool own) { return own ? -EIO : -EOWNERDEAD; }
+
 /* Where a wait parks next: a slot word or the overflow word. */
 typedef struct ps_park {
     uint32_t *word;
@@ -796,7 +801,7 @@ static void sem_ps_fwake(as_wait *w, int res)
      * mismatch means it was taken from under us: never touch it. */
     if (idx >= nslots(ps) || as__load(&sl->who, AS_RELAXED) != me ||
         (sl->ticket & 0x7ffffu) != aux_tk(w)) {
-        status = -EOWNERDEAD;
+        status = ps_lost(own);
         goto decide;
     }
     fw = as__load(&sl->fw, AS_ACQUIRE);
@@ -835,7 +840,7 @@ static void sem_ps_fwake(as_wait *w, int res)
             status = as__ps_shut(ps);
         break;
     default: /* FREE or WOKEN in a slot we own: impossible */
-        status = -EOWNERDEAD;
+        status = ps_lost(own);
         goto decide;
     }
     /* P2, P8: freed by its owner, whose kernel wait on it is gone. */
@@ -1025,7 +1030,7 @@ int as__ps_blocking(as__ps *ps, uint32_t n, uint64_t deadline)
         as__ps_wakes_init(&wk);
         ps_lock(ps, &wk);
         if (as__load(&sl->who, AS_RELAXED) != me) {
-            r = -EOWNERDEAD; /* P2: taken from under us; never touch it */
+            r = ps_lost(own); /* P2: taken from under us; never touch it */
             as__ps_unlock(ps);
             as__ps_wakes_run(ps, &wk);
             return r;
@@ -1053,7 +1058,7 @@ int as__ps_blocking(as__ps *ps, uint32_t n, uint64_t deadline)
             r = as__ps_shut(ps);
             break;
         default:
-            r = -EOWNERDEAD;
+            r = ps_lost(own);
             break;
         }
         /* P2: our futex(2) wait is over: the slot is free to go */
@@ -1236,6 +1241,7 @@ static const struct as__kind mutex_ps_kind = {
     .fwake = sem_ps_fwake,
     .tick = sem_ps_tick,
     .pshared = true,
+    .ownerdead_held = true, /* -EOWNERDEAD comes with the lock */
 };
 #else
 typedef int as__sem_ps_unused;

@@ -1805,6 +1805,59 @@ static void psm_owner_dead_alone(void **state)
     ps_unmap(m);
 }
 
+
+/* Robust: a wait completed with -EOWNERDEAD (the lock held) and cancelled
+ * before its callback ran passes the lock on as it got it (X1): the
+ * callback reports -ECANCELED and the next locker gets -EOWNERDEAD (the
+ * lock is not leaked by the cancelled task).  An always-callback loop of
+ * this process: the immediate -EOWNERDEAD is reported through the
+ * callback, which a cancel can still overtake. */
+static int psm_cb_st, psm_cb_n;
+static void psm_cb(as_wait *w, int status, void *arg)
+{
+    (void)w, (void)arg;
+    psm_cb_st = status;
+    psm_cb_n++;
+}
+static bool psm_cb_ran(void *arg)
+{
+    (void)arg;
+    return psm_cb_n > 0;
+}
+static void psm_ownerdead_cancel(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_mutex *m = ps_mutex(AS_MUTEX_ROBUST, 0);
+    as_loop_options o = { AS_LOOP_ALWAYS_CALLBACK, 0 };
+    th_loop G;
+    as_wait wt;
+    worker w[1];
+    int r = 0, tries;
+    memset(&wt, 0, sizeof wt);
+    spawn_m(&w[0], m, 0);
+    TH_RC(call(&w[0], OP_MTRY, 0, 0, 0), 1);
+    kill_reap(&w[0]);
+    th_loop_setup(&G, TH_RING, &o);
+    psm_cb_n = 0;
+    /* a past deadline: -ETIMEDOUT while the holder reads alive; then the
+     * take with OWNER_DEAD, completed through the callback (0) */
+    for (tries = 0; tries < 1000; tries++)
+        if ((r = as_mutex_lock_until(m, &G.loop, &wt, 1u, psm_cb, NULL)) != -ETIMEDOUT)
+            break;
+    TH_RC(r, 0);
+    TH_RC(as_cancel(&wt), 0);
+    th_run_until(&G, psm_cb_ran, NULL, 10.0);
+    TH_EQ(psm_cb_n, 1);
+    TH_RC(psm_cb_st, -ECANCELED);
+    TH_RC(as_mutex_try_lock(m), -EOWNERDEAD); /* passed on, OWNER_DEAD kept */
+    TH_RC(as_mutex_consistent(m), 0);
+    TH_RC(as_mutex_unlock(m), 0);
+    th_loop_destroy(&G);
+    TH_RC(as_mutex_destroy(m), 0);
+    ps_unmap(m);
+}
+
 /* Not robust: a holder killed leaves the mutex locked for good (as a
  * non-robust pthread mutex); a waiter with a deadline gets -ETIMEDOUT. */
 static void psm_nonrobust_dead(void **state)
@@ -1932,6 +1985,7 @@ int main(void)
         PS_TEST(psm_owner_dead_waiters),
         PS_TEST(psm_notrecoverable),
         PS_TEST(psm_owner_dead_alone),
+        PS_TEST(psm_ownerdead_cancel),
         PS_TEST(psm_nonrobust_dead),
     };
     return TH_MAIN("pshared", tests);
