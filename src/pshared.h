@@ -3,7 +3,8 @@
  * invariant names (K1-K4, P1-P11) below are that note's.
  *
  * THE SHARED LAYOUT (3.2)
- *   An AS_PSHARED object is the same caller-allocated struct (as_sem today),
+ *   An AS_PSHARED object is the same caller-allocated struct (as_sem,
+ *   as_mutex),
  *   reinterpreted as a pointer-free layout that every process reads at its
  *   own address: a 48-byte header, then 16-byte slots, the first ones inside
  *   the struct and AS_PSHARED_SLOTS(k) more right after it (the caller
