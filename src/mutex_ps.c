@@ -58,8 +58,11 @@
 #define PS_DEAD ((uint64_t)AS__PS_DEAD << 32)
 #define LAYOUT AS__PS_LAYOUT(sizeof(as_mutex))
 /* Failed takes in a row, on the same holder, before its liveness is read
- * (a /proc read: never on the hot path). */
+ * (a /proc read: never on the hot path); doubled after every read that
+ * found it alive, up to PM_SUSPECT_MAX (a thread polling a lock held for
+ * long by a live process reads /proc ever more rarely). */
 #define PM_SUSPECT_FAILS 8u
+#define PM_SUSPECT_MAX 4096u
 
 static inline as__ps *PS(const as_mutex *m) { return (as__ps *)(uintptr_t)m; }
 static inline uint32_t lo(uint64_t v) { return (uint32_t)v; }
@@ -128,7 +131,7 @@ bool as__mutex_ps_owner_dead_locked(as__ps *ps, uint32_t holder)
  * it).  Returns true when it did (the caller tries again). */
 static _Thread_local struct {
     const as__ps *obj;
-    uint32_t holder, fails;
+    uint32_t holder, fails, need;
 } pm_sus;
 
 static bool pm_suspect(as__ps *ps)
@@ -142,12 +145,16 @@ static bool pm_suspect(as__ps *ps)
         pm_sus.obj = ps;
         pm_sus.holder = h;
         pm_sus.fails = 0;
+        pm_sus.need = PM_SUSPECT_FAILS;
     }
-    if (++pm_sus.fails < PM_SUSPECT_FAILS)
+    if (++pm_sus.fails < pm_sus.need)
         return false;
     pm_sus.fails = 0;
-    if (as__ps_alive(h)) /* P5: no lock held while /proc is read */
+    if (as__ps_alive(h)) { /* P5: no lock held while /proc is read */
+        if (pm_sus.need < PM_SUSPECT_MAX)
+            pm_sus.need *= 2;
         return false;
+    }
     as__ps_wakes_init(&wk);
     as__ps_lock_rec(ps, &wk);
     done = as__mutex_ps_owner_dead_locked(ps, h);
