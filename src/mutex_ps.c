@@ -66,7 +66,10 @@
 
 static inline as__ps *PS(const as_mutex *m) { return (as__ps *)(uintptr_t)m; }
 static inline uint32_t lo(uint64_t v) { return (uint32_t)v; }
-static inline uint32_t holder_of(uint64_t v) { return (uint32_t)(v >> 32) & ~AS__PS_DEAD; }
+static inline uint32_t holder_of(uint64_t v)
+{
+    return (uint32_t)(v >> 32) & ~AS__PS_DEAD;
+}
 
 /* P11 */
 static inline int pm_check(const as_mutex *m)

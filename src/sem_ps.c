@@ -305,7 +305,8 @@ static void ps_grant_locked(as__ps *ps, as__ps_wakes *wk)
             /* mutex (PM1): the lock and its holder, the slot's owner
              * process, in the same CAS; OWNER_DEAD goes with the lock */
             if (own)
-                nv = lo(nv) | (v & PS_DEAD) | ((uint64_t)sl->who << 32);
+                nv = lo(nv) | (v & PS_DEAD) |
+                     ((uint64_t)as__load(&sl->who, AS_RELAXED) << 32);
             if (as__cas(&ps->state, &v, nv, AS_ACQ_REL, AS_ACQUIRE))
                 break;
         }
@@ -559,7 +560,9 @@ static int ps_register_locked(as__ps *ps, uint32_t i, uint32_t n,
         int st = w ? as__load(&w->as__status, AS_RELAXED) : 0;
         if (!(lo(v) & PS_HANDOFF) && (lo(v) & PS_COUNT) >= n) {
             /* mutex: the take of PM1 (the holder is this process) */
-            uint64_t nv = own ? (v - 1) | ((uint64_t)sl->who << 32) : v - n;
+            uint64_t nv =
+                own ? (v - 1) | ((uint64_t)as__load(&sl->who, AS_RELAXED) << 32)
+                    : v - n;
             if (as__cas(&ps->state, &v, nv, AS_ACQUIRE, AS_RELAXED)) {
                 ps_slot_free_locked(sl);
                 return (v & PS_DEAD) ? 2 : 1;
@@ -624,8 +627,8 @@ typedef struct ps_park {
 
 /* Find a slot and queue in it, or count in overflow (6.6).  w: the loop
  * wait (NULL: a blocking thread).  *counted: in novf already (in and out).
- * Returns 1 (permits taken), 2 (a mutex taken with OWNER_DEAD), 0 (parked: *pk; w->as__aux set, NULL in
- * overflow, *counted true), or a negative errno (nothing queued; not
+ * Returns 1 (permits taken), 2 (a mutex taken with OWNER_DEAD), 0
+ * (parked: *pk; w->as__aux set, NULL in overflow, *counted true), or a negative errno (nothing queued; not
  * counted).  No lock held on entry or exit. */
 static int ps_enter(as__ps *ps, as_wait *w, uint32_t n, uint64_t deadline,
                     bool *counted, ps_park *pk, uint32_t *slot_out)
