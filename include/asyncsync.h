@@ -58,6 +58,11 @@
  *   running the wait's loop, never inside the call that released, signalled,
  *   cancelled or closed, and never with a library lock held.  A condvar
  *   callback always runs with the mutex held again, whatever its status.
+ *   A robust process-shared mutex's lock wait may end with -EOWNERDEAD:
+ *   the one negative status of a lock wait that comes WITH the lock held
+ *   (its previous owner process died; see as_mutex_consistent).  Likewise
+ *   -EOWNERDEAD returned by try_lock / lock_blocking / an immediate
+ *   lock_async means "locked".
  *
  * RETURN VALUES
  *
@@ -616,9 +621,11 @@ typedef struct as_waiter_info {
  *   of different containers cannot share one.
  * ------------------------------------------------------------------------- */
 
-/* In the flags of as_sem_init: the object is shared between processes. */
+/* In the flags of as_sem_init and as_mutex_init: the object is shared
+ * between processes. */
 #define AS_PSHARED 0x1000u
-/* k more waiter slots follow the object (flags of as_sem_init). */
+/* k more waiter slots follow the object (flags of as_sem_init and
+ * as_mutex_init). */
 #define AS_PSHARED_SLOTS(k) ((unsigned)(k) << 16)
 #define AS_PSHARED_SLOTS_MAX 4093u
 /* Bytes to reserve for an AS_PSHARED object of type T with k more slots. */
@@ -686,26 +693,80 @@ int64_t as_sem_dump(const as_sem *p, as_waiter_info *out, size_t max);
  * unlock it.
  * Closed: lock waits end with -ESHUTDOWN, but condvar waiters re-acquiring
  * the mutex are still served (their callback needs it), and unlock works.
+ *
+ * Process-shared mutex (AS_PSHARED [| AS_PSHARED_SLOTS(k)] [| AS_MUTEX_ROBUST];
+ * Linux; design: docs/pshared.md 3.4, 10).  Everything the process-shared
+ * semaphore section above says holds for it (shared memory at any address,
+ * slots and AS_PSHARED_SIZE(as_mutex, k), overflow, where async waits work:
+ * -EOPNOTSUPP on a loop without AS_CAP_PSHARED, nothing changed; -EPROTO;
+ * cancel, deadlines and close; stats only `waiters`, dump -EOPNOTSUPP; the
+ * health check; a dead process's slots reclaimed).  Besides:
+ *   - Policy: strict FIFO by arrival across processes, whatever the flags:
+ *     an unlock with waiters hands the lock to the oldest; try_lock fails
+ *     while anyone waits.
+ *   - Owner: the holding *process* (its id is stored with the lock).  Any
+ *     thread or task of it may unlock.  Not robust: as in-process, any
+ *     process may unlock too; a holder that dies leaves it locked for good
+ *     (waiters with a deadline get -ETIMEDOUT; the others wait).
+ *   - AS_MUTEX_ROBUST (with AS_PSHARED only, else -EINVAL): an unlock from
+ *     another process is -EPERM.  The death of the holder is noticed by
+ *     the waiters' health check (10 ms to 1 s), by a blocking waiter's
+ *     timeout tick, and by try_lock / lock_* / lock_blocking after a few
+ *     failed attempts in a row on that holder (its liveness is read from
+ *     /proc, never on the first failure).  The lock then goes to the oldest
+ *     waiter, whose callback gets -EOWNERDEAD WITH THE LOCK HELD (the one
+ *     negative status that comes with the lock; a blocking waiter returns
+ *     it), or, with nobody waiting, to the next locker: try_lock and
+ *     lock_blocking return -EOWNERDEAD, an immediate lock_async/until
+ *     returns -EOWNERDEAD (or, with AS_LOOP_ALWAYS_CALLBACK, reports it to
+ *     its callback), the lock held.  That owner repairs the protected data,
+ *     calls as_mutex_consistent, and unlocks.  An unlock without it makes
+ *     the mutex NOTRECOVERABLE: pending waits end with -ENOTRECOVERABLE and
+ *     every later lock returns it.  A wait cancelled after the lock was
+ *     handed to it passes it on as it got it (OWNER_DEAD included).
+ *   - as_cond_wait_* with a process-shared mutex: -EOPNOTSUPP.
  * ------------------------------------------------------------------------- */
 
 #define AS_MUTEX_STRICT_FIFO 0x1u
+/* With AS_PSHARED only: the owner is a process; its death is noticed and
+ * the next owner gets -EOWNERDEAD (see "Process-shared mutex" below). */
+#define AS_MUTEX_ROBUST 0x2u
 #define AS_MUTEX_INITIALIZER { 0, 0, AS__MAGIC_MUTEX, 0, 0, 0, NULL, NULL, AS__STATS_INIT }
 
-/* flags: 0 or AS_MUTEX_STRICT_FIFO.  Returns 0 or -EINVAL. */
+/* flags: 0, AS_MUTEX_STRICT_FIFO, or AS_PSHARED [| AS_PSHARED_SLOTS(k)]
+ * [| AS_MUTEX_ROBUST] [| AS_MUTEX_STRICT_FIFO] (see above).  Returns 0,
+ * -EINVAL (NULL, unknown flags, AS_MUTEX_ROBUST or AS_PSHARED_SLOTS without
+ * AS_PSHARED, k > AS_PSHARED_SLOTS_MAX), or -EOPNOTSUPP (AS_PSHARED where
+ * process-shared objects are not built: Windows, non-Linux systems). */
 int as_mutex_init(as_mutex *m, unsigned flags);
-/* Returns 0, -EBUSY (locked or waiters pending), -EINVAL. */
+/* Returns 0, -EBUSY (locked or waiters pending), -EINVAL, -EPROTO. */
 int as_mutex_destroy(as_mutex *m);
-/* Returns 1 (locked), 0 (not now), -ESHUTDOWN, -EINVAL. */
+/* Returns 1 (locked), 0 (not now), -ESHUTDOWN, -EINVAL; pshared: -EPROTO,
+ * and, robust, -EOWNERDEAD (locked: the previous owner died) or
+ * -ENOTRECOVERABLE. */
 int as_mutex_try_lock(as_mutex *m);
 /* Returns 1 (locked at once), 0 (pending), -EINVAL, -EBUSY (w pending),
- * -ESHUTDOWN. */
+ * -ESHUTDOWN; pshared: -EOPNOTSUPP (loop without AS_CAP_PSHARED; nothing
+ * changed), -EPROTO, and, robust, -EOWNERDEAD (locked at once: the
+ * previous owner died) or -ENOTRECOVERABLE.  The callback's status: 0,
+ * -ECANCELED, -ETIMEDOUT, -ESHUTDOWN, or, robust, -EOWNERDEAD (WITH the
+ * lock held) or -ENOTRECOVERABLE.  lock_blocking returns the same (0 for
+ * locked). */
 int as_mutex_lock_async(as_mutex *m, as_loop *loop, as_wait *w,
                         as_callback cb, void *arg);
 int as_mutex_lock_until(as_mutex *m, as_loop *loop, as_wait *w,
                         uint64_t deadline_ns, as_callback cb, void *arg);
 int as_mutex_lock_blocking(as_mutex *m, uint64_t deadline_ns);
-/* Returns 0, -EPERM (not locked), -EINVAL.  Any thread. */
+/* Returns 0, -EPERM (not locked; robust pshared: another process holds
+ * it), -EINVAL, -EPROTO.  Any thread. */
 int as_mutex_unlock(as_mutex *m);
+/* Robust pshared mutex whose previous owner died: after a lock call that
+ * returned (or a callback that reported) -EOWNERDEAD, with the lock held,
+ * the holder restores its data and calls this (POSIX
+ * pthread_mutex_consistent), then unlocks as usual.  Returns 0, -EINVAL
+ * (NULL, uninitialised, or not AS_MUTEX_ROBUST), -EPERM (this process
+ * does not hold it, or OWNER_DEAD is not set), -EPROTO. */
+int as_mutex_consistent(as_mutex *m);
 int as_mutex_close(as_mutex *m);
 /* Waits queued now (a snapshot), or -EINVAL. */
 int64_t as_mutex_waiters(const as_mutex *m);

@@ -82,6 +82,9 @@ static int cond_args(as_cond *c, as_mutex *m, uint64_t deadline)
     if (!cond_valid(c) || !m || m->as__magic != AS__MAGIC_MUTEX ||
         as__deadline_check(deadline) < 0)
         return -EINVAL;
+    /* a process-shared mutex has the shared layout, no private queue */
+    if (as__load(&m->as__flags, AS_RELAXED) & AS_PSHARED)
+        return -EOPNOTSUPP;
     return 0;
 }
 

@@ -20,6 +20,15 @@ const char *as_strerror(int err)
     case -EAGAIN: return "EAGAIN: try again (completions outstanding)";
     case -EOPNOTSUPP: return "EOPNOTSUPP: not supported by this kernel or build";
     case -ENOMEM: return "ENOMEM: out of memory";
+#ifdef EPROTO
+    case -EPROTO: return "EPROTO: process-shared object of another layout or library version";
+#endif
+#ifdef EOWNERDEAD
+    case -EOWNERDEAD: return "EOWNERDEAD: the previous owner died; the lock is held: make the state consistent (as_mutex_consistent)";
+#endif
+#ifdef ENOTRECOVERABLE
+    case -ENOTRECOVERABLE: return "ENOTRECOVERABLE: unlocked after an owner died without as_mutex_consistent";
+#endif
     default: return "unknown error";
     }
 }

@@ -186,6 +186,10 @@ struct as__kind {
     /* The wait's home is not an as__prim (a process-shared object, whose
      * layout has no counters): the loop must not count into it. */
     bool pshared;
+    /* A DONE wait whose status is -EOWNERDEAD holds what it waited for (a
+     * robust process-shared mutex's lock): a cancel before its callback
+     * gives it back as for status 0 (X1). */
+    bool ownerdead_held;
 };
 
 /* ---- backend vtable (one const table per backend) ---- */

@@ -224,7 +224,9 @@ void as__loop_drain(as_loop *loop)
 void as__cancel_giveback(as_wait *w)
 {
     const struct as__kind *kind = w->as__kind;
-    if (w->as__status == 0 && kind->giveback)
+    if ((w->as__status == 0 ||
+         (w->as__status == -EOWNERDEAD && kind->ownerdead_held)) &&
+        kind->giveback)
         kind->giveback(w->as__home, w->as__n, w->as__flags);
     w->as__status = -ECANCELED;
 }

@@ -39,6 +39,9 @@
  * cancel of QUEUED and RESUME waits; same state names) is checked
  * exhaustively with spin.
  */
+#include <string.h>
+
+#include "pshared.h"
 #include "waitq.h"
 
 #define M_LOCKED 1u
@@ -56,6 +59,25 @@ static inline bool mutex_valid(const as_mutex *m)
 {
     return m && m->as__magic == AS__MAGIC_MUTEX;
 }
+
+/* AS_PSHARED: the object is the shared layout of pshared.h, handled by
+ * mutex_ps.c over the pshared core (sem_ps.c); every public call
+ * dispatches on this flag (offset 12 in both layouts). */
+#ifdef AS__PS_SUPPORTED
+static inline bool mutex_ps(const as_mutex *m)
+{
+    return (as__load(&m->as__flags, AS_RELAXED) & AS_PSHARED) != 0;
+}
+#define MUTEX_PS(m, call) \
+    do { if (mutex_ps(m)) return (call); } while (0)
+#else
+static inline bool mutex_ps(const as_mutex *m)
+{
+    (void)m;
+    return false;
+}
+#define MUTEX_PS(m, call) ((void)0)
+#endif
 
 static inline bool mutex_strict(const as_mutex *m)
 {
@@ -80,6 +102,15 @@ static inline int grant_status(const as_wait *w)
 
 int as_mutex_init(as_mutex *m, unsigned flags)
 {
+    if (m && (flags & AS_PSHARED)) {
+#ifdef AS__PS_SUPPORTED
+        return as__mutex_ps_init(m, flags);
+#else
+        return (flags & ~(AS_PSHARED | AS_MUTEX_STRICT_FIFO | AS_MUTEX_ROBUST |
+                          AS_PSHARED_SLOTS(0xfffu))) ? -EINVAL : -EOPNOTSUPP;
+#endif
+    }
+    /* AS_MUTEX_ROBUST only with AS_PSHARED (its owner is a process) */
     if (!m || (flags & ~AS_MUTEX_STRICT_FIFO))
         return -EINVAL;
     as__prim_init(P(m), AS__MAGIC_MUTEX, 0, flags);
@@ -90,6 +121,7 @@ int as_mutex_destroy(as_mutex *m)
 {
     if (!mutex_valid(m))
         return -EINVAL;
+    MUTEX_PS(m, as__mutex_ps_destroy(m));
     /* Locked, or a woken waiter on its way (WOKEN): busy. */
     return as__prim_destroy(P(m), M_LOCKED | M_WAITERS | M_WOKEN);
 }
@@ -110,6 +142,7 @@ int as_mutex_try_lock(as_mutex *m)
 {
     if (!mutex_valid(m))
         return -EINVAL;
+    MUTEX_PS(m, as__mutex_ps_try(m));
     if (mutex_try(m))
         return 1;
     return (as__load(&m->as__word, AS_RELAXED) & M_CLOSED) ? -ESHUTDOWN : 0;
@@ -167,6 +200,7 @@ static inline int mutex_lock(as_mutex *m, as_loop *loop, as_wait *w,
         return -EINVAL;
     if ((r = as__wait_check(w, loop, cb)) < 0)
         return r;
+    MUTEX_PS(m, as__mutex_ps_lock(m, loop, w, deadline, cb, arg));
     r = mutex_try(m) ? 1 : mutex_lock_slow(m, loop, w, deadline, cb, arg);
     if (r == 1 && as__loop_always_cb(loop))
         return as__wait_inline(w, loop, &mutex_kind, cb, arg, m, 0, 0);
@@ -191,6 +225,7 @@ int as_mutex_lock_blocking(as_mutex *m, uint64_t deadline_ns)
     as_wait w;
     if (!mutex_valid(m) || as__deadline_check(deadline_ns) < 0)
         return -EINVAL;
+    MUTEX_PS(m, as__mutex_ps_blocking(m, deadline_ns));
     if (mutex_try(m))
         return 0;
     as__block_init(&tl);
@@ -229,6 +264,7 @@ int as_mutex_unlock(as_mutex *m)
     as_wait *h;
     if (!mutex_valid(m))
         return -EINVAL;
+    MUTEX_PS(m, as__mutex_ps_unlock(m));
     v = as__load(&m->as__word, AS_RELAXED);
     for (;;) {
         if (!(v & M_LOCKED))
@@ -352,6 +388,7 @@ int as_mutex_close(as_mutex *m)
     as_wait *w, *next;
     if (!mutex_valid(m))
         return -EINVAL;
+    MUTEX_PS(m, as__mutex_ps_close(m));
     as__q_lock(P(m));
     if (as__prim_close_locked(P(m))) {
         AS_PROBE2(close, m, "mutex");
@@ -370,8 +407,50 @@ int as_mutex_close(as_mutex *m)
     return 0;
 }
 
+int as_mutex_consistent(as_mutex *m)
+{
+    if (!mutex_valid(m))
+        return -EINVAL;
+    MUTEX_PS(m, as__mutex_ps_consistent(m));
+    return -EINVAL; /* not robust: AS_MUTEX_ROBUST needs AS_PSHARED */
+}
 
-AS__PRIM_OBSERVERS(mutex, as_mutex, mutex_valid)
+/* The observers, with the pshared dispatch: as the pshared semaphore's, a
+ * shared object has no counters and its waits no address here. */
+int64_t as_mutex_waiters(const as_mutex *m)
+{
+    if (!mutex_valid(m))
+        return -EINVAL;
+    MUTEX_PS(m, as__mutex_ps_waiters(m));
+    return (int64_t)as__load(&m->as__nwait, AS_ACQUIRE);
+}
+
+int as_mutex_stats(const as_mutex *m, as_counters *out)
+{
+    if (!mutex_valid(m))
+        return -EINVAL;
+    if (mutex_ps(m)) {
+        int64_t k;
+        if (!out)
+            return -EINVAL;
+        k = as_mutex_waiters(m);
+        if (k < 0)
+            return (int)k;
+        memset(out, 0, sizeof *out);
+        out->waiters = (uint32_t)k;
+        return 0;
+    }
+    return as__prim_stats((const as__prim *)(const void *)m, out);
+}
+
+int64_t as_mutex_dump(const as_mutex *m, as_waiter_info *out, size_t max)
+{
+    if (!mutex_valid(m))
+        return -EINVAL;
+    if (mutex_ps(m))
+        return -EOPNOTSUPP;
+    return as__prim_dump((const as__prim *)(const void *)m, out, max);
+}
 
 /* ---- the kind table ---- */
 

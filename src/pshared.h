@@ -3,7 +3,8 @@
  * invariant names (K1-K4, P1-P11) below are that note's.
  *
  * THE SHARED LAYOUT (3.2)
- *   An AS_PSHARED object is the same caller-allocated struct (as_sem today),
+ *   An AS_PSHARED object is the same caller-allocated struct (as_sem,
+ *   as_mutex),
  *   reinterpreted as a pointer-free layout that every process reads at its
  *   own address: a 48-byte header, then 16-byte slots, the first ones inside
  *   the struct and AS_PSHARED_SLOTS(k) more right after it (the caller
@@ -80,6 +81,22 @@ _Static_assert(sizeof(as__ps) == 48, "pshared header");
 _Static_assert(sizeof(as__ps_slot) == 16, "pshared slot");
 
 #define AS__PS_CONTENDED 0x80000000u
+
+/* The state word's low half (3.3), the same for the semaphore and the
+ * mutex (a binary semaphore with owner, 3.4; sem_ps.c): COUNT (bits 0-28;
+ * the mutex: 1 free, 0 held), APPLIED (29: the intent log's operation is
+ * committed, 5.3), HANDOFF (30: newcomers may not take), WAITERS (31).
+ * High half: the semaphore's `woken` (0 in this version); the mutex's
+ * holder (participant id, 0 when free) | AS__PS_DEAD (bit 31 of the high
+ * half: OWNER_DEAD, robust mutex only). */
+#define AS__PS_WAITERS 0x80000000u
+#define AS__PS_HANDOFF 0x40000000u
+#define AS__PS_APPLIED 0x20000000u
+#define AS__PS_COUNT 0x1fffffffu
+#define AS__PS_DEAD 0x80000000u
+/* In flags, with AS__P_CLOSED: the mutex is not recoverable (unlocked with
+ * OWNER_DEAD set, 10.2): closed, with -ENOTRECOVERABLE for -ESHUTDOWN. */
+#define AS__P_NOTREC 0x40000000u
 #define AS__PS_LOG_GRANT 1u
 #define AS__PS_LOG_RECLAIM 2u
 #define AS__PS_LOG_OP(l) ((l) >> 12)
@@ -186,6 +203,68 @@ void as__ps_ovf_kick(as__ps *ps);
 uint32_t as__ps_slot_alloc(as__ps *ps, uint32_t nslots, uint32_t me);
 /* Is a slot free now (a hint)? */
 bool as__ps_slot_alloc_probe(as__ps *ps, uint32_t nslots);
+
+/* The core (sem_ps.c), shared by the semaphore and the mutex: the object's
+ * magic says which (AS__MAGIC_MUTEX: a binary semaphore whose state's high
+ * half names the holder).  Callers checked the layout (P11). */
+static inline bool as__ps_own(as__ps *ps)
+{
+    return as__load(&ps->magic, AS_RELAXED) == AS__MAGIC_MUTEX;
+}
+/* Mutex mode's take (PM1, sem_ps.c): COUNT 1 -> 0 and high := me in one
+ * CAS, keeping OWNER_DEAD.  1 taken, 2 taken with OWNER_DEAD set (the
+ * caller reports -EOWNERDEAD, the lock held), 0 not now. */
+static inline int as__ps_try_own(as__ps *ps, uint32_t me)
+{
+    uint64_t v = as__load(&ps->state, AS_RELAXED);
+    while (!((uint32_t)v & AS__PS_HANDOFF) && ((uint32_t)v & AS__PS_COUNT) >= 1)
+        if (as__cas(&ps->state, &v, (v - 1) | ((uint64_t)me << 32), AS_ACQUIRE,
+                    AS_RELAXED))
+            return (v >> 63) ? 2 : 1;
+    return 0;
+}
+/* The queue lock, with recovery (5.4) when it was taken from the dead. */
+void as__ps_lock_rec(as__ps *ps, as__ps_wakes *wk);
+/* The grant (6.3): serve WAITING slots in ticket order.  Queue lock held. */
+void as__ps_grant_locked(as__ps *ps, as__ps_wakes *wk);
+/* Close (why: AS__P_CLOSED, or | AS__P_NOTREC): every WAITING slot ends.
+ * Queue lock held; returns true when the overflow word must be woken. */
+bool as__ps_close_locked(as__ps *ps, as__ps_wakes *wk, uint32_t why);
+void as__ps_init(as__ps *ps, uint64_t state, unsigned flags, uint32_t magic);
+int as__ps_destroy(as__ps *ps);
+int as__ps_acquire(as__ps *ps, as_loop *loop, as_wait *w, uint32_t n,
+                   uint64_t deadline, as_callback cb, void *arg);
+int as__ps_blocking(as__ps *ps, uint32_t n, uint64_t deadline);
+int as__ps_close(as__ps *ps);
+int64_t as__ps_waiters(as__ps *ps);
+/* -ESHUTDOWN, or -ENOTRECOVERABLE for a mutex made unrecoverable. */
+static inline int as__ps_shut(as__ps *ps)
+{
+    return (as__load(&ps->flags, AS_RELAXED) & AS__P_NOTREC) ? -ENOTRECOVERABLE
+                                                             : -ESHUTDOWN;
+}
+
+/* The mutex's (mutex_ps.c), called by mutex.c on an AS_PSHARED object. */
+int as__mutex_ps_init(as_mutex *m, unsigned flags);
+int as__mutex_ps_destroy(as_mutex *m);
+int as__mutex_ps_try(as_mutex *m);
+int as__mutex_ps_lock(as_mutex *m, as_loop *loop, as_wait *w,
+                      uint64_t deadline, as_callback cb, void *arg);
+int as__mutex_ps_blocking(as_mutex *m, uint64_t deadline);
+int as__mutex_ps_unlock(as_mutex *m);
+/* The lock given back by a wait cancelled after its grant (X1): unlocked
+ * as is, OWNER_DEAD kept for the next owner. */
+void as__mutex_ps_giveback(as__ps *ps);
+int as__mutex_ps_consistent(as_mutex *m);
+int as__mutex_ps_close(as_mutex *m);
+int64_t as__mutex_ps_waiters(const as_mutex *m);
+/* A robust mutex held by `holder`, found dead (9.3, 10.2): released with
+ * OWNER_DEAD, and the grant hands it to the head slot.  Queue lock held;
+ * false if the state no longer names that holder. */
+bool as__mutex_ps_owner_dead_locked(as__ps *ps, uint32_t holder);
+/* The holder of a robust pshared mutex to check (0: none), for the health
+ * check.  No lock held. */
+uint32_t as__mutex_ps_suspect(as__ps *ps);
 
 /* The semaphore's (sem_ps.c), called by sem.c on an AS_PSHARED object
  * (checked valid: magic).  Same contracts as the public calls. */

@@ -1,5 +1,42 @@
-/* Process-shared semaphore (AS_PSHARED): docs/pshared.md 3.3, 5, 6, 8.
+/* Process-shared semaphore (AS_PSHARED): docs/pshared.md 3.3, 5, 6, 8;
+ * and the core the process-shared mutex shares with it (3.4, mutex_ps.c).
  *
+ * ONE CORE, TWO PRIMITIVES
+ *   The slots, the queue lock and its recovery, the logged grant and
+ *   reclaim, tickets, parking (fwait / futex(2)), fwake, the health tick,
+ *   cancel, deadlines, close, overflow and destroy are written once, here.
+ *   The object's magic picks the mode (as__ps_own): AS__MAGIC_SEM, a
+ *   counting semaphore; AS__MAGIC_MUTEX, a *binary semaphore with owner*:
+ *   COUNT is 1 (free) or 0 (held), every request is 1, and the state's
+ *   high half names the holder.  The differences are confined to the
+ *   places that move the permit, each a single CAS on the 64-bit state:
+ *     - take (lock-free and in the registration): COUNT 1 -> 0 and
+ *       high := me, keeping OWNER_DEAD (PM1 below);
+ *     - the grant's commit: COUNT 1 -> 0 and high := the granted slot's
+ *       `who` (its owner process), keeping OWNER_DEAD;
+ *     - the reclaim of a grant made to a dead process: COUNT 0 -> 1 and
+ *       high := OWNER_DEAD only;
+ *     - unlock (mutex_ps.c): COUNT 0 -> 1 and high := 0 (or OWNER_DEAD
+ *       for a lock given back by a wait cancelled after its grant);
+ *     - a claim reports -EOWNERDEAD instead of 0 when OWNER_DEAD is set,
+ *       and "closed" reads -ENOTRECOVERABLE once the mutex is unrecoverable.
+ *   Invariants of the mutex mode (checked by tests/test_pshared.c's mutex
+ *   rows):
+ *   PM1 (who and that, together): COUNT == 0 <=> high & ~DEAD != 0: the
+ *       lock is held exactly when the high half names a holder.  Every
+ *       change of COUNT in mutex mode is one CAS that also writes the
+ *       holder, so no state names a holder of a free lock or holds the lock
+ *       for nobody, whichever instruction a process is killed at (P6).
+ *   PM2 (mutual exclusion): COUNT never exceeds 1: unlock of a free mutex
+ *       is -EPERM, and a reclaim or a release adds 1 only to a held lock.
+ *   PM3 (OWNER_DEAD): set only by as__mutex_ps_owner_dead_locked, under the
+ *       queue lock, for a holder found dead (P7), in the CAS that frees the
+ *       lock; carried by every take and grant that follows; cleared only by
+ *       the holder's as_mutex_consistent; an unlock with it set makes the
+ *       mutex NOTRECOVERABLE (closed with -ENOTRECOVERABLE) in the same
+ *       critical section that frees the lock.
+ *
+
  * STATE (64-bit, offset 0 of the object)
  *   low half: COUNT (bits 0-28: a pshared semaphore holds at most
  *   AS_PSHARED_SEM_VALUE_MAX = 2^29 - 1), APPLIED (29: the intent log's
@@ -39,11 +76,17 @@
 
 #ifdef AS__PS_SUPPORTED
 
-#define PS_WAITERS 0x80000000u
-#define PS_HANDOFF 0x40000000u
-#define PS_APPLIED 0x20000000u
-#define PS_COUNT AS_PSHARED_SEM_VALUE_MAX
+#define PS_WAITERS AS__PS_WAITERS
+#define PS_HANDOFF AS__PS_HANDOFF
+#define PS_APPLIED AS__PS_APPLIED
+#define PS_COUNT AS__PS_COUNT
 #define PS_BITS ((uint64_t)(PS_WAITERS | PS_HANDOFF))
+#define PS_DEAD ((uint64_t)AS__PS_DEAD << 32)
+_Static_assert(AS__PS_COUNT == AS_PSHARED_SEM_VALUE_MAX, "pshared count");
+_Static_assert(sizeof(as_mutex) == sizeof(as_sem) &&
+               offsetof(as_mutex, as__magic) == offsetof(as_sem, as__magic) &&
+               offsetof(as_mutex, as__flags) == offsetof(as_sem, as__flags),
+               "the mutex shares the semaphore's shared layout");
 
 /* 3.2: the header sits where the private layout has magic and flags. */
 _Static_assert(offsetof(as__ps, magic) == offsetof(as_sem, as__magic),
@@ -63,9 +106,14 @@ _Static_assert(_Alignof(as_sem) >= 8, "the 64-bit state needs 8-byte alignment")
 
 static inline as__ps *PS(const as_sem *s) { return (as__ps *)(uintptr_t)s; }
 static inline uint32_t lo(uint64_t v) { return (uint32_t)v; }
+static inline uint32_t hi(uint64_t v) { return (uint32_t)(v >> 32); }
 static inline uint32_t nslots(as__ps *ps) { return as__ps_nslots(ps, sizeof(as_sem)); }
 
-static const struct as__kind sem_ps_kind;
+static const struct as__kind sem_ps_kind, mutex_ps_kind;
+static inline const struct as__kind *ps_kind(bool own)
+{
+    return own ? &mutex_ps_kind : &sem_ps_kind;
+}
 
 /* P11: every process checks the layout before it reads anything else. */
 static inline int ps_check(const as_sem *s)
@@ -96,14 +144,22 @@ static inline uint32_t aux_tk(const as_wait *w)
 int as__sem_ps_init(as_sem *s, uint32_t permits, unsigned flags)
 {
     as__ps *ps = PS(s);
-    uint32_t k = (flags >> 16) & 0xfffu, n;
+    uint32_t k = (flags >> 16) & 0xfffu;
     if (permits > AS_PSHARED_SEM_VALUE_MAX || k > AS_PSHARED_SLOTS_MAX ||
         (flags & ~(AS_PSHARED | AS_SEM_STRICT_FIFO | AS_PSHARED_SLOTS(0xfffu))))
         return -EINVAL;
+    as__ps_init(ps, permits, flags, AS__MAGIC_SEM);
+    return 0;
+}
+
+/* Either mode (the mutex: state 1, free).  Flags checked by the caller. */
+void as__ps_init(as__ps *ps, uint64_t state, unsigned flags, uint32_t magic)
+{
+    uint32_t k = (flags >> 16) & 0xfffu, n;
     /* init never reads the memory: every field is written; magic last
      * (P11), with release: a process that sees it sees the rest. */
     as__store(&ps->magic, 0u, AS_RELAXED);
-    ps->state = permits;
+    ps->state = state;
     ps->flags = flags;
     ps->layout = LAYOUT;
     ps->qlock = 0;
@@ -118,8 +174,7 @@ int as__sem_ps_init(as_sem *s, uint32_t permits, unsigned flags)
         as__ps_slot *sl = as__ps_slot_at(ps, i);
         sl->fw = sl->who = sl->ticket = sl->req = 0;
     }
-    as__store(&ps->magic, AS__MAGIC_SEM, AS_RELEASE);
-    return 0;
+    as__store(&ps->magic, magic, AS_RELEASE);
 }
 
 /* The lock, and recovery (5.4) if it was taken over from a dead holder. */
@@ -127,16 +182,22 @@ static void ps_lock(as__ps *ps, as__ps_wakes *wk);
 
 int as__sem_ps_destroy(as_sem *s)
 {
-    as__ps *ps = PS(s);
+    int r = ps_check(s);
+    return r < 0 ? r : as__ps_destroy(PS(s));
+}
+
+int as__ps_destroy(as__ps *ps)
+{
     as__ps_wakes wk;
     uint32_t n;
-    int r = ps_check(s);
-    if (r < 0)
-        return r;
+    int r = 0;
     as__ps_wakes_init(&wk);
     ps_lock(ps, &wk);
     n = nslots(ps);
     if (as__load(&ps->novf, AS_RELAXED) != 0)
+        r = -EBUSY;
+    /* a held mutex is busy (COUNT 0: PM1) */
+    if (as__ps_own(ps) && (lo(as__load(&ps->state, AS_ACQUIRE)) & PS_COUNT) == 0)
         r = -EBUSY;
     for (uint32_t i = 0; i < n && r == 0; i++)
         if (as__load(&as__ps_slot_at(ps, i)->who, AS_RELAXED) != 0)
@@ -171,6 +232,14 @@ int as__sem_ps_try(as_sem *s, uint32_t n)
     if (ps_try(PS(s), n))
         return 1;
     return ps_closed(PS(s)) ? -ESHUTDOWN : 0;
+}
+
+#define ps_try_own as__ps_try_own
+
+/* Either mode, on a slow path: 1 taken, 2 taken with OWNER_DEAD, 0. */
+static inline int ps_take(as__ps *ps, uint32_t n, bool own)
+{
+    return own ? ps_try_own(ps, as__ps_me()) : ps_try(ps, n);
 }
 
 /* ---- under the queue lock ---- */
@@ -221,6 +290,7 @@ static void ps_bits_locked(as__ps *ps, bool waiting)
 static void ps_grant_locked(as__ps *ps, as__ps_wakes *wk)
 {
     uint32_t ns = nslots(ps), nw = 0, h;
+    bool own = as__ps_own(ps);
     while ((h = ps_head(ps, ns, &nw)) != UINT32_MAX) {
         as__ps_slot *sl = as__ps_slot_at(ps, h);
         uint32_t req = sl->req, fw;
@@ -229,10 +299,15 @@ static void ps_grant_locked(as__ps *ps, as__ps_wakes *wk)
             break;
         as__store(&ps->log, (AS__PS_LOG_GRANT << 12) | h, AS_RELEASE); /* 1 */
         for (;;) { /* 2: the commit */
+            uint64_t nv = (v - req) | PS_APPLIED;
             if ((lo(v) & PS_COUNT) < req)
                 break;
-            if (as__cas(&ps->state, &v, (v - req) | PS_APPLIED, AS_ACQ_REL,
-                        AS_ACQUIRE))
+            /* mutex (PM1): the lock and its holder, the slot's owner
+             * process, in the same CAS; OWNER_DEAD goes with the lock */
+            if (own)
+                nv = lo(nv) | (v & PS_DEAD) |
+                     ((uint64_t)as__load(&sl->who, AS_RELAXED) << 32);
+            if (as__cas(&ps->state, &v, nv, AS_ACQ_REL, AS_ACQUIRE))
                 break;
         }
         if ((lo(v) & PS_COUNT) < req) {
@@ -322,6 +397,7 @@ static bool ps_is_dead(const ps_dead *d, uint32_t who)
 static bool ps_reclaim_locked(as__ps *ps, const ps_dead *d)
 {
     uint32_t ns = nslots(ps);
+    bool own = as__ps_own(ps);
     bool freed = false;
     if (d->n == 0)
         return false;
@@ -335,7 +411,12 @@ static bool ps_reclaim_locked(as__ps *ps, const ps_dead *d)
             uint64_t v = as__load(&ps->state, AS_ACQUIRE);
             uint32_t req = sl->req;
             as__store(&ps->log, (AS__PS_LOG_RECLAIM << 12) | i, AS_RELEASE); /* 1 */
-            while (!as__cas(&ps->state, &v, (v + req) | PS_APPLIED,
+            /* mutex (PM1, PM2): the lock granted to the dead is freed and
+             * its holder cleared together; OWNER_DEAD stays (it came from
+             * an earlier holder: the dead grantee never touched the data) */
+            while (!as__cas(&ps->state, &v,
+                            own ? (lo(v + req) | PS_APPLIED) | (v & PS_DEAD)
+                                : (v + req) | PS_APPLIED,
                             AS_ACQ_REL, AS_ACQUIRE)) /* 2 */
                 ;
             as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_FREE), AS_RELEASE); /* 3 */
@@ -383,6 +464,12 @@ static bool ps_recover_locked(as__ps *ps, as__ps_wakes *wk)
      * (rare), and its death may be one of many (a machine-wide kill). */
     ps_find_dead(ps, &d);
     freed = ps_reclaim_locked(ps, &d);
+    if (as__ps_own(ps)) {
+        /* 10.2: a robust mutex's holder may be among the dead */
+        uint32_t h = as__mutex_ps_suspect(ps);
+        if (h != 0 && !as__ps_alive(h))
+            (void)as__mutex_ps_owner_dead_locked(ps, h);
+    }
     ps_grant_locked(ps, wk);
     if (freed && as__load(&ps->novf, AS_SEQ_CST) != 0) {
         as__fetch_add(&ps->ovf, 1u, AS_SEQ_CST); /* 6.6, woken after */
@@ -397,6 +484,9 @@ static void ps_lock(as__ps *ps, as__ps_wakes *wk)
         (void)ps_recover_locked(ps, wk);
 }
 
+void as__ps_lock_rec(as__ps *ps, as__ps_wakes *wk) { ps_lock(ps, wk); }
+void as__ps_grant_locked(as__ps *ps, as__ps_wakes *wk) { ps_grant_locked(ps, wk); }
+
 /* The health check (9.1): at most once per tick interval for the whole
  * object (`checked`, any process): find dead slot owners with no lock held
  * (P5), and only if there are (or the lock's holder is dead): under the
@@ -409,12 +499,20 @@ static void ps_health(as__ps *ps)
     uint32_t c = as__load(&ps->checked, AS_RELAXED);
     as__ps_wakes wk;
     ps_dead d;
+    uint32_t holder = 0;
     bool freed;
     if (now - c < (uint32_t)(as__ps_tick_ns() / 1000000u) ||
         !as__cas(&ps->checked, &c, now, AS_RELAXED, AS_RELAXED))
         return;
     ps_find_dead(ps, &d);
-    if (d.n == 0) {
+    /* 10.2: the holder of a robust mutex, dead (read with no lock held,
+     * P5; a dead id is never alive again, so it stays dead under it) */
+    if (as__ps_own(ps)) {
+        holder = as__mutex_ps_suspect(ps);
+        if (holder != 0 && as__ps_alive(holder))
+            holder = 0;
+    }
+    if (d.n == 0 && holder == 0) {
         /* A holder of the lock that died (in the middle of a grant: the
          * waiters only wait, nobody else may ever need the lock): taking
          * the lock takes it over and recovers (5.2, 5.4). */
@@ -425,6 +523,8 @@ static void ps_health(as__ps *ps)
     as__ps_wakes_init(&wk);
     ps_lock(ps, &wk);
     freed = ps_reclaim_locked(ps, &d);
+    if (holder != 0)
+        (void)as__mutex_ps_owner_dead_locked(ps, holder);
     ps_grant_locked(ps, &wk);
     as__ps_unlock(ps);
     as__ps_wakes_run(ps, &wk);
@@ -444,7 +544,8 @@ static void ps_slot_free_locked(as__ps_slot *sl)
 
 /* Slot i is ours (who == me): join the queue (6.1 step 4).  1: the
  * permits were free after all (the add_waiter_if CAS failed into a take;
- * slot freed, the ticket never used); 0: queued, *fwv = the slot word's
+ * slot freed, the ticket never used); 2: the same, a mutex with
+ * OWNER_DEAD (taken: -EOWNERDEAD); 0: queued, *fwv = the slot word's
  * value to park with (P3); -ESHUTDOWN / -ETIMEDOUT / a cancel's status:
  * refused (slot freed).  Queue lock held. */
 static int ps_register_locked(as__ps *ps, uint32_t i, uint32_t n,
@@ -454,18 +555,23 @@ static int ps_register_locked(as__ps *ps, uint32_t i, uint32_t n,
     as__ps_slot *sl = as__ps_slot_at(ps, i);
     uint64_t v = as__load(&ps->state, AS_RELAXED);
     uint32_t fw, t;
+    bool own = as__ps_own(ps);
     for (;;) {
         int st = w ? as__load(&w->as__status, AS_RELAXED) : 0;
         if (!(lo(v) & PS_HANDOFF) && (lo(v) & PS_COUNT) >= n) {
-            if (as__cas(&ps->state, &v, v - n, AS_ACQUIRE, AS_RELAXED)) {
+            /* mutex: the take of PM1 (the holder is this process) */
+            uint64_t nv =
+                own ? (v - 1) | ((uint64_t)as__load(&sl->who, AS_RELAXED) << 32)
+                    : v - n;
+            if (as__cas(&ps->state, &v, nv, AS_ACQUIRE, AS_RELAXED)) {
                 ps_slot_free_locked(sl);
-                return 1;
+                return (v & PS_DEAD) ? 2 : 1;
             }
             continue;
         }
         if (st != 0 || ps_closed(ps) || as__deadline_passed(deadline)) {
             ps_slot_free_locked(sl);
-            return st != 0 ? st : ps_closed(ps) ? -ESHUTDOWN : -ETIMEDOUT;
+            return st != 0 ? st : ps_closed(ps) ? as__ps_shut(ps) : -ETIMEDOUT;
         }
         /* add_waiter_if (P4, S1): WAITERS|HANDOFF are set only from a value
          * in which n does not fit (or HANDOFF was set: then the head does
@@ -508,6 +614,11 @@ static void ps_decide_locked(as_wait *w, int status)
 
 /* ---- acquire ---- */
 
+/* A wait whose slot was taken from under it (P2: impossible unless a
+ * liveness check lied) ends with nothing: the semaphore says -EOWNERDEAD
+ * (3.2); the mutex says -EIO, since its -EOWNERDEAD means "locked". */
+static inline int ps_lost(bool own) { return own ? -EIO : -EOWNERDEAD; }
+
 /* Where a wait parks next: a slot word or the overflow word. */
 typedef struct ps_park {
     uint32_t *word;
@@ -516,8 +627,8 @@ typedef struct ps_park {
 
 /* Find a slot and queue in it, or count in overflow (6.6).  w: the loop
  * wait (NULL: a blocking thread).  *counted: in novf already (in and out).
- * Returns 1 (permits taken), 0 (parked: *pk; w->as__aux set, NULL in
- * overflow, *counted true), or a negative errno (nothing queued; not
+ * Returns 1 (permits taken), 2 (a mutex taken with OWNER_DEAD), 0
+ * (parked: *pk; w->as__aux set, NULL in overflow, *counted true), or a negative errno (nothing queued; not
  * counted).  No lock held on entry or exit. */
 static int ps_enter(as__ps *ps, as_wait *w, uint32_t n, uint64_t deadline,
                     bool *counted, ps_park *pk, uint32_t *slot_out)
@@ -555,7 +666,7 @@ static int ps_enter(as__ps *ps, as_wait *w, uint32_t n, uint64_t deadline,
              * ovf (seq_cst): read it after v. */
             int st = w ? as__load(&w->as__status, AS_RELAXED) : 0;
             if (st == 0 && ps_closed(ps))
-                st = -ESHUTDOWN;
+                st = as__ps_shut(ps);
             if (st == 0 && as__deadline_passed(deadline))
                 st = -ETIMEDOUT;
             if (st != 0) {
@@ -571,16 +682,16 @@ static int ps_enter(as__ps *ps, as_wait *w, uint32_t n, uint64_t deadline,
             return 0;
         }
         if (ps_closed(ps))
-            return -ESHUTDOWN;
+            return as__ps_shut(ps);
         if (as__deadline_passed(deadline))
             return -ETIMEDOUT;
         as__fetch_add(&ps->novf, 1u, AS_SEQ_CST);
         *counted = true;
         /* No hang (6.6): permits may have become free meanwhile. */
-        if (ps_try(ps, n)) {
+        if ((r = ps_take(ps, n, as__ps_own(ps))) != 0) {
             as__fetch_sub(&ps->novf, 1u, AS_SEQ_CST);
             *counted = false;
-            return 1;
+            return r;
         }
     }
 }
@@ -588,25 +699,32 @@ static int ps_enter(as__ps *ps, as_wait *w, uint32_t n, uint64_t deadline,
 int as__sem_ps_acquire(as_sem *s, as_loop *loop, as_wait *w, uint32_t n,
                        uint64_t deadline, as_callback cb, void *arg)
 {
-    as__ps *ps = PS(s);
-    bool counted = false;
-    ps_park pk;
-    uint32_t slot;
     int r = ps_check(s);
     if (r < 0)
         return r;
     if (n > AS_PSHARED_SEM_VALUE_MAX)
         return -EINVAL;
+    return as__ps_acquire(PS(s), loop, w, n, deadline, cb, arg);
+}
+
+/* Either mode: 1 (taken at once), 0 (parked), -EOWNERDEAD (a mutex taken
+ * at once with OWNER_DEAD: held), or a negative errno. */
+int as__ps_acquire(as__ps *ps, as_loop *loop, as_wait *w, uint32_t n,
+                   uint64_t deadline, as_callback cb, void *arg)
+{
+    bool counted = false, own = as__ps_own(ps);
+    const struct as__kind *kind = ps_kind(own);
+    ps_park pk;
+    uint32_t slot;
+    int r;
     /* 11: a loop that cannot park on a shared word (generic, notify, a
      * uring loop with the capability disabled) is refused before anything
      * changes, also when permits are free: the answer does not depend on
      * contention. */
     if (!(loop->as__caps & AS_CAP_PSHARED) || !loop->as__ops->fwait)
         return -EOPNOTSUPP;
-    if (ps_try(ps, n)) {
-        r = 1;
-    } else {
-        as__wait_prepare(w, loop, &sem_ps_kind, cb, arg, s);
+    if ((r = ps_take(ps, n, own)) == 0) {
+        as__wait_prepare(w, loop, kind, cb, arg, ps);
         w->as__n = n;
         r = ps_enter(ps, w, n, deadline, &counted, &pk, &slot);
         if (r == 0) {
@@ -624,9 +742,10 @@ int as__sem_ps_acquire(as_sem *s, as_loop *loop, as_wait *w, uint32_t n,
             return 0;
         }
     }
-    if (r == 1 && as__loop_always_cb(loop))
-        return as__wait_inline(w, loop, &sem_ps_kind, cb, arg, s, n, 0);
-    return r;
+    if ((r == 1 || r == 2) && as__loop_always_cb(loop))
+        return as__wait_inline(w, loop, kind, cb, arg, ps, n,
+                               r == 2 ? -EOWNERDEAD : 0);
+    return r == 2 ? -EOWNERDEAD : r;
 }
 
 /* kind->fwake: the wait's kernel wait completed (or, res -EAGAIN, could
@@ -638,7 +757,7 @@ static void sem_ps_fwake(as_wait *w, int res)
     as__ps *ps = PS(s);
     as__ps_wakes wk;
     uint32_t n = w->as__n, fw, idx, me = as__ps_me();
-    bool kick = false, giveback = false;
+    bool kick = false, giveback = false, own = as__ps_own(ps);
     ps_park pk;
     as__ps_slot *sl;
     int status;
@@ -650,10 +769,10 @@ static void sem_ps_fwake(as_wait *w, int res)
         /* In overflow (6.6): cancelled, closed, permits free, a slot
          * free?  Still counted in novf. */
         uint32_t v, tk = 0, fwv = 0;
-        int r;
+        int r, tr = 0;
         if (status == 0 && ps_closed(ps))
-            status = -ESHUTDOWN;
-        if (status == 0 && !ps_try(ps, n)) {
+            status = as__ps_shut(ps);
+        if (status == 0 && (tr = ps_take(ps, n, own)) == 0) {
             v = as__load(&ps->ovf, AS_SEQ_CST); /* before the scan */
             idx = as__ps_slot_alloc(ps, nslots(ps), me);
             if (idx == UINT32_MAX) {
@@ -670,9 +789,11 @@ static void sem_ps_fwake(as_wait *w, int res)
                 goto park;
             }
             kick = true;
-            status = r == 1 ? 0 : r;
+            status = r == 1 ? 0 : r == 2 ? -EOWNERDEAD : r;
             goto decide;
         }
+        if (tr == 2)
+            status = -EOWNERDEAD; /* a mutex taken with OWNER_DEAD: held */
         as__fetch_sub(&ps->novf, 1u, AS_SEQ_CST);
         goto decide;
     }
@@ -683,7 +804,7 @@ static void sem_ps_fwake(as_wait *w, int res)
      * mismatch means it was taken from under us: never touch it. */
     if (idx >= nslots(ps) || as__load(&sl->who, AS_RELAXED) != me ||
         (sl->ticket & 0x7ffffu) != aux_tk(w)) {
-        status = -EOWNERDEAD;
+        status = ps_lost(own);
         goto decide;
     }
     fw = as__load(&sl->fw, AS_ACQUIRE);
@@ -706,8 +827,11 @@ static void sem_ps_fwake(as_wait *w, int res)
         /* 6.5 claim; a cancel after the grant (8.1) gives the permits
          * back, and the callback reports -ECANCELED (X1). */
         giveback = status == -ECANCELED;
+        /* 10.2: a mutex granted with OWNER_DEAD is ours with -EOWNERDEAD
+         * (the state names us: nobody else writes it now, PM1) */
         if (!giveback)
-            status = 0;
+            status = own && (as__load(&ps->state, AS_ACQUIRE) & PS_DEAD)
+                         ? -EOWNERDEAD : 0;
         as__store(&ps->served, ps->served + 1u, AS_RELAXED);
         break;
     case AS__PS_CANCELLED:
@@ -716,10 +840,10 @@ static void sem_ps_fwake(as_wait *w, int res)
         break;
     case AS__PS_CLOSED:
         if (status == 0)
-            status = -ESHUTDOWN;
+            status = as__ps_shut(ps);
         break;
     default: /* FREE or WOKEN in a slot we own: impossible */
-        status = -EOWNERDEAD;
+        status = ps_lost(own);
         goto decide;
     }
     /* P2, P8: freed by its owner, whose kernel wait on it is gone. */
@@ -731,8 +855,12 @@ decide:
     as__ps_wakes_run(ps, &wk);
     if (kick)
         as__ps_ovf_kick(ps);
-    if (giveback)
-        (void)as__sem_ps_release(s, n);
+    if (giveback) {
+        if (own)
+            as__mutex_ps_giveback(ps);
+        else
+            (void)as__sem_ps_release(s, n);
+    }
     as__wait_finish(w);
     return;
 park:
@@ -801,7 +929,7 @@ static int sem_ps_cancel(as_wait *w, int status)
     st = as__load(&w->as__state, AS_ACQUIRE);
     if (!as__wait_busy(st) || as__wait_base(st) != AS__W_QUEUED ||
         as__load(&w->as__obj, AS_RELAXED) != (void *)s ||
-        as__load(&w->as__kind, AS_RELAXED) != &sem_ps_kind) {
+        as__load(&w->as__kind, AS_RELAXED) != ps_kind(as__ps_own(ps))) {
         as__ps_unlock(ps);
         as__ps_wakes_run(ps, &wk);
         return -EAGAIN;
@@ -863,31 +991,38 @@ static void ps_block_sleep(as__ps *ps, uint32_t *word, uint32_t expected,
 
 int as__sem_ps_blocking(as_sem *s, uint32_t n, uint64_t deadline)
 {
-    as__ps *ps = PS(s);
-    uint64_t tick_ns = as__ps_tick_ns();
-    bool counted = false;
-    ps_park pk;
-    uint32_t slot, me;
-    as__ps_slot *sl;
     int r = ps_check(s);
     if (r < 0)
         return r;
     if (n > AS_PSHARED_SEM_VALUE_MAX)
         return -EINVAL;
-    if (ps_try(ps, n))
+    if (ps_try(PS(s), n))
         return 0;
+    return as__ps_blocking(PS(s), n, deadline);
+}
+
+/* Either mode, after a failed take: 0, -EOWNERDEAD (a mutex: held), or a
+ * negative errno. */
+int as__ps_blocking(as__ps *ps, uint32_t n, uint64_t deadline)
+{
+    uint64_t tick_ns = as__ps_tick_ns();
+    bool counted = false, own = as__ps_own(ps);
+    ps_park pk;
+    uint32_t slot, me;
+    as__ps_slot *sl;
+    int r;
     for (;;) {
         r = ps_enter(ps, NULL, n, deadline, &counted, &pk, &slot);
         if (r != 0)
-            return r == 1 ? 0 : r;
+            return r == 1 ? 0 : r == 2 ? -EOWNERDEAD : r;
         if (slot != UINT32_MAX)
             break;
         /* overflow: sleep on the word, then look again; the health tick
          * is the futex(2) timeout (9.1) */
         ps_block_sleep(ps, pk.word, pk.expected, deadline, &tick_ns);
-        if (ps_try(ps, n)) {
+        if ((r = ps_take(ps, n, own)) != 0) {
             as__fetch_sub(&ps->novf, 1u, AS_SEQ_CST);
-            return 0;
+            return r == 2 ? -EOWNERDEAD : 0;
         }
     }
     me = as__ps_me();
@@ -898,7 +1033,7 @@ int as__sem_ps_blocking(as_sem *s, uint32_t n, uint64_t deadline)
         as__ps_wakes_init(&wk);
         ps_lock(ps, &wk);
         if (as__load(&sl->who, AS_RELAXED) != me) {
-            r = -EOWNERDEAD; /* P2: taken from under us; never touch it */
+            r = ps_lost(own); /* P2: taken from under us; never touch it */
             as__ps_unlock(ps);
             as__ps_wakes_run(ps, &wk);
             return r;
@@ -913,7 +1048,9 @@ int as__sem_ps_blocking(as_sem *s, uint32_t n, uint64_t deadline)
         }
         switch (AS__PS_ST(fw)) {
         case AS__PS_GRANTED:
-            r = 0;
+            /* 10.2: a mutex granted with OWNER_DEAD: ours, -EOWNERDEAD */
+            r = own && (as__load(&ps->state, AS_ACQUIRE) & PS_DEAD)
+                    ? -EOWNERDEAD : 0;
             as__store(&ps->served, ps->served + 1u, AS_RELAXED);
             break;
         case AS__PS_WAITING: /* the deadline passed */
@@ -921,10 +1058,10 @@ int as__sem_ps_blocking(as_sem *s, uint32_t n, uint64_t deadline)
             r = -ETIMEDOUT;
             break;
         case AS__PS_CLOSED:
-            r = -ESHUTDOWN;
+            r = as__ps_shut(ps);
             break;
         default:
-            r = -EOWNERDEAD;
+            r = ps_lost(own);
             break;
         }
         /* P2: our futex(2) wait is over: the slot is free to go */
@@ -1004,14 +1141,32 @@ int64_t as__sem_ps_forget(as_sem *s, uint32_t n)
 
 int as__sem_ps_close(as_sem *s)
 {
-    as__ps *ps = PS(s);
-    as__ps_wakes wk;
-    bool ovf = false;
     int r = ps_check(s);
-    if (r < 0)
-        return r;
+    return r < 0 ? r : as__ps_close(PS(s));
+}
+
+int as__ps_close(as__ps *ps)
+{
+    as__ps_wakes wk;
+    bool ovf;
     as__ps_wakes_init(&wk);
     ps_lock(ps, &wk);
+    ovf = as__ps_close_locked(ps, &wk, AS__P_CLOSED);
+    as__ps_unlock(ps);
+    as__ps_wakes_run(ps, &wk);
+    if (ovf)
+        (void)as__futex_wake_shared(&ps->ovf, true);
+    return 0;
+}
+
+/* Close (S4), or make a mutex NOTRECOVERABLE (why | AS__P_NOTREC: the
+ * same, with -ENOTRECOVERABLE for every wait it ends and every later
+ * lock).  Queue lock held. */
+bool as__ps_close_locked(as__ps *ps, as__ps_wakes *wk, uint32_t why)
+{
+    bool ovf = false;
+    if (why & AS__P_NOTREC)
+        as__fetch_or(&ps->flags, AS__P_NOTREC, AS_RELEASE);
     if (!ps_closed(ps)) {
         uint32_t ns = nslots(ps);
         as__fetch_or(&ps->flags, AS__P_CLOSED, AS_RELEASE);
@@ -1020,7 +1175,7 @@ int as__sem_ps_close(as_sem *s)
             uint32_t fw = as__load(&sl->fw, AS_RELAXED);
             if (AS__PS_ST(fw) == AS__PS_WAITING) {
                 as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_CLOSED), AS_RELEASE);
-                as__ps_wakes_add(&wk, i);
+                as__ps_wakes_add(wk, i);
             }
         }
         /* S4: WAITERS and HANDOFF stay set: every lock-free path fails
@@ -1032,11 +1187,7 @@ int as__sem_ps_close(as_sem *s)
             ovf = true;
         }
     }
-    as__ps_unlock(ps);
-    as__ps_wakes_run(ps, &wk);
-    if (ovf)
-        (void)as__futex_wake_shared(&ps->ovf, true);
-    return 0;
+    return ovf;
 }
 
 int64_t as__sem_ps_value(const as_sem *s)
@@ -1049,11 +1200,13 @@ int64_t as__sem_ps_value(const as_sem *s)
 
 int64_t as__sem_ps_waiters(const as_sem *s)
 {
-    as__ps *ps = PS(s);
-    uint32_t ns, k = 0;
     int r = ps_check(s);
-    if (r < 0)
-        return r;
+    return r < 0 ? r : as__ps_waiters(PS(s));
+}
+
+int64_t as__ps_waiters(as__ps *ps)
+{
+    uint32_t ns, k = 0;
     ns = nslots(ps);
     for (uint32_t i = 0; i < ns; i++)
         if (AS__PS_ST(as__load(&as__ps_slot_at(ps, i)->fw, AS_ACQUIRE)) ==
@@ -1075,6 +1228,23 @@ static const struct as__kind sem_ps_kind = {
     .fwake = sem_ps_fwake,
     .tick = sem_ps_tick,
     .pshared = true,
+};
+
+static void mutex_ps_giveback_kind(void *home, uint32_t n, uint32_t flags)
+{
+    (void)n, (void)flags;
+    as__mutex_ps_giveback(PS(home));
+}
+
+/* The mutex's waits: the same hooks (the object's magic picks the mode). */
+static const struct as__kind mutex_ps_kind = {
+    .name = "mutex",
+    .cancel = sem_ps_cancel,
+    .giveback = mutex_ps_giveback_kind,
+    .fwake = sem_ps_fwake,
+    .tick = sem_ps_tick,
+    .pshared = true,
+    .ownerdead_held = true, /* -EOWNERDEAD comes with the lock */
 };
 #else
 typedef int as__sem_ps_unused;

@@ -239,6 +239,35 @@ static void mutex_free_in_callback(void **state)
     TH_RC(as_mutex_destroy(&m), 0);
 }
 
+/* AS_PSHARED / AS_MUTEX_ROBUST (tests/test_pshared.c has the rows across
+ * processes): init refused where process-shared objects are not built
+ * (Windows), -EINVAL still first for bad flags and for ROBUST without
+ * PSHARED; on Linux the object works in one process too. */
+static void mutex_pshared_platform(void **state)
+{
+    (void)state;
+    as_mutex m;
+    memset(&m, 0, sizeof m);
+    TH_RC(as_mutex_init(&m, AS_PSHARED | 0x100u), -EINVAL);
+    TH_RC(as_mutex_init(&m, AS_MUTEX_ROBUST), -EINVAL);
+    TH_RC(as_mutex_init(&m, 0), 0);
+    TH_RC(as_mutex_consistent(&m), -EINVAL);
+    TH_RC(as_mutex_destroy(&m), 0);
+#ifdef _WIN32
+    TH_RC(as_mutex_init(&m, AS_PSHARED | AS_MUTEX_ROBUST), -EOPNOTSUPP);
+    TH_EQ(as_mutex_waiters(&m), -EINVAL);
+#else
+    TH_RC(as_mutex_init(&m, AS_PSHARED | AS_MUTEX_ROBUST), 0);
+    TH_RC(as_mutex_try_lock(&m), 1);
+    TH_RC(as_mutex_lock_blocking(&m, as_now_ns()), -ETIMEDOUT);
+    TH_RC(as_mutex_destroy(&m), -EBUSY);
+    TH_RC(as_mutex_unlock(&m), 0);
+    TH_RC(as_mutex_unlock(&m), -EPERM);
+    TH_EQ(as_mutex_waiters(&m), 0);
+    TH_RC(as_mutex_destroy(&m), 0);
+#endif
+}
+
 static void mutex_static_initializer(void **state)
 {
     FIX();
@@ -270,6 +299,7 @@ int main(void)
         TH_TEST(mutex_chain_same_run),
         TH_TEST(mutex_free_in_callback),
         TH_TEST(mutex_static_initializer),
+        TH_TEST(mutex_pshared_platform),
     };
     return TH_MAIN("mutex", tests);
 }

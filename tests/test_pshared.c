@@ -74,6 +74,22 @@ enum {
     OP_LOOP_DESTROY,/* as_loop_destroy: its result */
     OP_CAPS,        /* as_loop_caps */
     OP_EXIT,        /* destroy the loop (must be 0) and exit 0 */
+    /* the mutex rows (the object is an as_mutex) */
+    OP_MLOCK,       /* as_mutex_lock_until(id), deadline now + (arg >> 8) ms
+                       (0: none); arg bit 0: unlock in the callback (after
+                       the report, then the exclusion check), bit 1:
+                       as_mutex_consistent first if -EOWNERDEAD, bit 2: on
+                       the worker's second loop, bit 3: a deadline already
+                       past (refused at once unless taken at once) */
+    OP_MTRY,        /* as_mutex_try_lock */
+    OP_MUNLOCK,     /* as_mutex_unlock */
+    OP_MBLOCK,      /* as_mutex_lock_blocking(arg ms or none if 0) */
+    OP_MCONS,       /* as_mutex_consistent */
+    OP_MUNLOCK_CANCEL, /* as_mutex_unlock, then at once as_cancel(id) */
+    OP_MROUNDS,     /* id async chains on the loop and (arg) a blocking
+                       thread, n lock/unlock rounds each, the critical
+                       section checked in shared memory (MX): the reply
+                       (rc 0, or -1 if a check failed) when all are done */
     /* the event (ev_obj; rows ev_*) */
     OP_EV_WAIT,     /* as_event_wait_until(id, arg ms or none if 0) */
     OP_EV_WAIT_XCANCEL, /* OP_EV_WAIT, then as_cancel(id) from another
@@ -127,10 +143,154 @@ static struct {
         int calls;
         uint32_t n;
         bool release;
+        bool consistent;
         pthread_t canceller; /* OP_CANCEL_THREAD's, joined before reuse */
         bool has_canceller;
     } cw[W_WAITS];
+    as_mutex *m;
 } W;
+
+static void w_send(const msg *m);
+
+/* The mutex rows' exclusion check, in the shared mapping after the object:
+ * a critical section counts itself in `inside` (must have been 0) and
+ * increments `count` by a load and a later store (a second holder at once
+ * loses an update). */
+#define MX_OFF 65536u
+typedef struct mxcheck {
+    uint32_t inside;
+    uint32_t bad;
+    uint64_t count;
+    uint32_t go;     /* OP_MROUNDS start together (set by the parent) */
+    uint32_t queued; /* async locks that had to wait: contention happened */
+} mxcheck;
+static mxcheck *MX(void *obj) { return (mxcheck *)(void *)((char *)obj + MX_OFF); }
+
+static void mx_cs(void)
+{
+    mxcheck *x = MX(W.m);
+    uint64_t c;
+    if (__atomic_fetch_add(&x->inside, 1u, __ATOMIC_SEQ_CST) != 0)
+        __atomic_store_n(&x->bad, 1u, __ATOMIC_SEQ_CST);
+    c = __atomic_load_n(&x->count, __ATOMIC_RELAXED);
+    /* a few us and a yield: on a machine of few CPUs the other processes
+     * run meanwhile and collide with us (else each worker's rounds could
+     * all fit in one time slice and nothing would contend) */
+    for (volatile int i = 0; i < 1000; i++)
+        ;
+    sched_yield();
+    __atomic_store_n(&x->count, c + 1, __ATOMIC_RELAXED);
+    __atomic_fetch_sub(&x->inside, 1u, __ATOMIC_SEQ_CST);
+}
+
+/* A mutex wait's callback: report first (so that the next owner's report,
+ * which needs our unlock, comes after ours), then, if asked, the critical
+ * section and the unlock. */
+static void w_mcb(as_wait *w, int status, void *arg)
+{
+    struct cw *c = arg;
+    msg m = { EV_CB, c->id, 0, status, 0 };
+    (void)w;
+    if (++c->calls != 1)
+        m.op = EV_BAD;
+    w_send(&m);
+    if ((status == 0 || status == -EOWNERDEAD) && c->release) {
+        msg b = { EV_BAD, c->id, 0, 0, 0 };
+        if (status == -EOWNERDEAD && c->consistent && as_mutex_consistent(W.m) != 0)
+            w_send(&b);
+        mx_cs();
+        if (as_mutex_unlock(W.m) != 0)
+            w_send(&b);
+    }
+}
+
+static int w_mlock(th_loop *L, const msg *m)
+{
+    struct cw *c = &W.cw[m->id];
+    uint64_t ms = (uint64_t)m->arg >> 8;
+    c->id = m->id;
+    c->calls = 0;
+    c->n = 1;
+    c->release = (m->arg & 1) != 0;
+    c->consistent = (m->arg & 2) != 0;
+    return as_mutex_lock_until(W.m, &L->loop, &c->w,
+                               (m->arg & 8) ? 1u /* past */
+                               : ms ? as_now_ns() + ms * 1000000u : AS_NO_DEADLINE,
+                               w_mcb, c);
+}
+
+/* OP_MROUNDS */
+#define MR_CHAINS 8
+static struct mr {
+    as_loop *loop;
+    as_wait w;
+    int left;
+} MR[MR_CHAINS];
+static int mr_pending; /* atomic: chains and thread not done */
+static int mr_bad;     /* atomic */
+static int mr_rounds;
+
+static void mr_done(void)
+{
+    if (__atomic_sub_fetch(&mr_pending, 1, __ATOMIC_ACQ_REL) == 0) {
+        msg rp = { EV_RC, 0, 0, 0, 0 };
+        rp.rc = __atomic_load_n(&mr_bad, __ATOMIC_ACQUIRE) ? -1 : 0;
+        w_send(&rp);
+    }
+}
+
+static void mr_cb(as_wait *w, int status, void *arg);
+static void mr_run(struct mr *c)
+{
+    while (c->left > 0) {
+        int r = as_mutex_lock_async(W.m, c->loop, &c->w, mr_cb, c);
+        if (r == 0) {
+            __atomic_fetch_add(&MX(W.m)->queued, 1u, __ATOMIC_RELAXED);
+            return; /* the callback goes on */
+        }
+        if (r != 1) {
+            __atomic_store_n(&mr_bad, 1, __ATOMIC_RELEASE);
+            break;
+        }
+        mx_cs();
+        if (as_mutex_unlock(W.m) != 0)
+            __atomic_store_n(&mr_bad, 1, __ATOMIC_RELEASE);
+        c->left--;
+    }
+    mr_done();
+}
+
+static void mr_cb(as_wait *w, int status, void *arg)
+{
+    struct mr *c = arg;
+    (void)w;
+    if (status != 0) {
+        __atomic_store_n(&mr_bad, 1, __ATOMIC_RELEASE);
+        mr_done();
+        return;
+    }
+    mx_cs();
+    if (as_mutex_unlock(W.m) != 0)
+        __atomic_store_n(&mr_bad, 1, __ATOMIC_RELEASE);
+    c->left--;
+    mr_run(c);
+}
+
+static void *mr_thread(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < mr_rounds; i++) {
+        if (as_mutex_lock_blocking(W.m, AS_NO_DEADLINE) != 0) {
+            __atomic_store_n(&mr_bad, 1, __ATOMIC_RELEASE);
+            break;
+        }
+        mx_cs();
+        if (as_mutex_unlock(W.m) != 0)
+            __atomic_store_n(&mr_bad, 1, __ATOMIC_RELEASE);
+    }
+    mr_done();
+    return NULL;
+}
 
 static void w_send(const msg *m)
 {
@@ -195,6 +355,12 @@ static void w_acq2_fn(void *p)
     a->rc = w_acquire(&W2.L, a->m, AS_NO_DEADLINE);
 }
 
+static void w_mlock2_fn(void *p)
+{
+    struct acq2 *a = p;
+    a->rc = w_mlock(&W2.L, a->m);
+}
+
 static uint64_t ms_deadline(long long ms)
 {
     return ms ? as_now_ns() + (uint64_t)ms * 1000000u : AS_NO_DEADLINE;
@@ -241,6 +407,7 @@ static int worker_main(as_sem *s, int cmd, int rep, unsigned disabled)
     alarm(60); /* a hung worker dies; the parent's watchdog reports it */
     W.rep = rep;
     W.s = s;
+    W.m = (as_mutex *)(void *)s; /* the mutex rows pass an as_mutex */
     r = th_loop_init(&L, TH_RING, disabled ? &o : NULL);
     if (r < 0)
         return 96;
@@ -342,6 +509,61 @@ static int worker_main(as_sem *s, int cmd, int rep, unsigned disabled)
             case OP_CAPS:
                 rp.rc = (int)as_loop_caps(&L.loop);
                 break;
+            case OP_MLOCK:
+                if (m.arg & 4) {
+                    struct acq2 a = { &m, 0 };
+                    if (!W2_started) {
+                        th_lthread_start(&W2, TH_RING, NULL);
+                        W2_started = true;
+                    }
+                    th_lthread_call(&W2, w_mlock2_fn, &a);
+                    rp.rc = a.rc;
+                } else {
+                    rp.rc = w_mlock(&L, &m);
+                }
+                break;
+            case OP_MTRY:
+                rp.rc = as_mutex_try_lock(W.m);
+                break;
+            case OP_MUNLOCK:
+                rp.rc = as_mutex_unlock(W.m);
+                break;
+            case OP_MBLOCK:
+                rp.rc = as_mutex_lock_blocking(
+                    W.m, m.arg ? as_now_ns() + (uint64_t)m.arg * 1000000u
+                               : AS_NO_DEADLINE);
+                break;
+            case OP_MCONS:
+                rp.rc = as_mutex_consistent(W.m);
+                break;
+            case OP_MUNLOCK_CANCEL:
+                rp.rc = as_mutex_unlock(W.m);
+                if (rp.rc == 0)
+                    rp.rc = as_cancel(&W.cw[m.id].w);
+                break;
+            case OP_MROUNDS: {
+                pthread_t t;
+                int chains = m.id < MR_CHAINS ? m.id : MR_CHAINS;
+                mr_rounds = m.n;
+                while (!__atomic_load_n(&MX(W.m)->go, __ATOMIC_ACQUIRE))
+                    sched_yield();
+                __atomic_store_n(&mr_bad, 0, __ATOMIC_RELAXED);
+                __atomic_store_n(&mr_pending, chains + (m.arg ? 1 : 0) + 1,
+                                 __ATOMIC_RELEASE);
+                if (m.arg) {
+                    if (pthread_create(&t, NULL, mr_thread, NULL) != 0 ||
+                        pthread_detach(t) != 0)
+                        return 91;
+                }
+                for (int i = 0; i < chains; i++) {
+                    MR[i].loop = &L.loop;
+                    MR[i].left = m.n;
+                    mr_run(&MR[i]);
+                }
+                mr_done(); /* the starter's own count: the reply comes from
+                              whoever finishes last */
+                continue;
+            }
             case OP_EXIT:
                 for (int i = 0; i < W_WAITS; i++)
                     w_join_canceller(&W.cw[i]);
@@ -1348,6 +1570,493 @@ static void ps_bad_input(void **state)
     ps_unmap(s);
 }
 
+
+/* ==== the process-shared mutex (3.4, 10) ==================================
+ * The same workers; the object is an as_mutex (the worker's W.m). */
+
+static as_mutex *ps_mutex(unsigned flags, unsigned k)
+{
+    as_mutex *m = ps_map();
+    TH_RC(as_mutex_init(m, AS_PSHARED | AS_PSHARED_SLOTS(k) | flags), 0);
+    memset(MX(m), 0, sizeof(mxcheck));
+    return m;
+}
+static worker *spawn_m(worker *w, as_mutex *m, unsigned disabled)
+{
+    spawn(w, (as_sem *)(void *)m, disabled);
+    return w;
+}
+static void wait_mwaiters(as_mutex *m, int64_t n)
+{
+    double end = th_now() + TH_TIMEOUT;
+    while (as_mutex_waiters(m) != n) {
+        if (th_now() > end)
+            fail_msg("waiters %lld, expected %lld", (long long)as_mutex_waiters(m),
+                     (long long)n);
+        sched_yield();
+    }
+}
+#define MLOCK_MS(ms) ((long long)(ms) << 8)
+
+/* Mutual exclusion over many rounds: 3 processes x (2 async chains on
+ * their loop + a blocking thread) x 150 lock/unlock rounds each; every
+ * critical section checked in shared memory (nobody inside at entry, no
+ * lost update of a counter incremented by a load and a later store). */
+static void psm_exclusion(unsigned flags)
+{
+    as_mutex *m = ps_mutex(flags, 8);
+    worker w[3];
+    const int rounds = 150;
+    for (int k = 0; k < 3; k++)
+        spawn_m(&w[k], m, 0);
+    for (int k = 0; k < 3; k++)
+        post(&w[k], OP_MROUNDS, 2, rounds, 1);
+    __atomic_store_n(&MX(m)->go, 1u, __ATOMIC_RELEASE);
+    for (int k = 0; k < 3; k++) {
+        msg r = read_from(&w[k]);
+        TH_EQ(r.op, EV_RC);
+        TH_RC(r.rc, 0);
+    }
+    TH_EQ(MX(m)->bad, 0);
+    TH_EQ(MX(m)->count, (uint64_t)3 * 3 * rounds);
+    /* the rounds contended: async locks queued (grants across processes) */
+    print_message("exclusion: %u async locks of %d queued\n", MX(m)->queued,
+                  3 * 2 * rounds);
+    TH_EQ(MX(m)->queued > 20, 1);
+    TH_EQ(as_mutex_waiters(m), 0);
+    TH_RC(as_mutex_try_lock(m), 1);
+    TH_RC(as_mutex_unlock(m), 0);
+    for (int k = 0; k < 3; k++)
+        finish(&w[k]);
+    TH_RC(as_mutex_destroy(m), 0);
+    ps_unmap(m);
+}
+static void psm_exclusion_plain(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    psm_exclusion(0);
+}
+static void psm_exclusion_robust(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    psm_exclusion(AS_MUTEX_ROBUST);
+}
+
+/* Strict FIFO across processes: the parent holds the lock; 4 processes x
+ * 2 loops queue 8 waits; each unlock hands the lock to the oldest, whose
+ * process then unlocks (the owner), and so on. */
+static void psm_fifo(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_mutex *m = ps_mutex(AS_MUTEX_ROBUST, 8);
+    worker w[4], *ws[4];
+    for (int k = 0; k < 4; k++)
+        ws[k] = spawn_m(&w[k], m, 0);
+    TH_RC(as_mutex_try_lock(m), 1);
+    for (int i = 0; i < 8; i++)
+        TH_RC(call(&w[i % 4], OP_MLOCK, i, 0, i < 4 ? 0 : 4), 0);
+    TH_EQ(as_mutex_waiters(m), 8);
+    TH_RC(as_mutex_try_lock(m), 0);
+    TH_RC(as_mutex_unlock(m), 0);
+    for (int i = 0; i < 8; i++) {
+        expect_cb(ws, 4, i % 4, i, 0);
+        /* a newcomer cannot pass the queue, nor unlock another's lock */
+        TH_RC(as_mutex_try_lock(m), 0);
+        TH_RC(as_mutex_unlock(m), -EPERM);
+        TH_RC(call(&w[i % 4], OP_MUNLOCK, 0, 0, 0), 0);
+    }
+    expect_quiet(ws, 4);
+    TH_EQ(as_mutex_waiters(m), 0);
+    TH_RC(as_mutex_unlock(m), -EPERM); /* not locked */
+    for (int k = 0; k < 4; k++)
+        finish(&w[k]);
+    TH_RC(as_mutex_destroy(m), 0);
+    ps_unmap(m);
+}
+
+/* Cancel, deadline, cancel after the grant (the lock passed on), close
+ * (async and blocking waiters; unlock still works; later locks refused),
+ * destroy -EBUSY while locked or waited for. */
+static void psm_cancel_deadline_close(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_mutex *m = ps_mutex(0, 4);
+    worker w[3], *ws[3];
+    for (int k = 0; k < 3; k++)
+        ws[k] = spawn_m(&w[k], m, 0);
+    TH_RC(as_mutex_try_lock(m), 1);
+    TH_RC(as_mutex_destroy(m), -EBUSY); /* locked */
+    TH_RC(call(&w[0], OP_MLOCK, 0, 0, 0), 0);
+    TH_RC(call(&w[1], OP_MLOCK, 0, 0, MLOCK_MS(30)), 0);
+    TH_RC(call(&w[2], OP_MLOCK, 0, 0, 0), 0);
+    TH_RC(call(&w[0], OP_CANCEL, 0, 0, 0), 0);
+    expect_cbs2(ws, 3, 0, 0, -ECANCELED, 1, 0, -ETIMEDOUT); /* either order */
+    TH_EQ(as_mutex_waiters(m), 1);
+    TH_RC(as_mutex_destroy(m), -EBUSY);
+    TH_RC(as_mutex_unlock(m), 0);
+    expect_cb(ws, 3, 2, 0, 0);
+    /* cancel after the grant (X1): w2 holds and queues a second wait
+     * (id 1) ahead of w1's; its unlock grants it to that wait, cancelled at
+     * once: it reports -ECANCELED and the lock is passed on to w1 */
+    TH_RC(call(&w[2], OP_MLOCK, 1, 0, 0), 0);
+    TH_RC(call(&w[1], OP_MLOCK, 1, 0, 0), 0);
+    TH_RC(call(&w[2], OP_MUNLOCK_CANCEL, 1, 0, 0), 0);
+    expect_cbs2(ws, 3, 2, 1, -ECANCELED, 1, 1, 0);
+    TH_RC(as_mutex_try_lock(m), 0);
+    /* close: w1 holds; an async and a blocking waiter end -ESHUTDOWN */
+    TH_RC(call(&w[0], OP_MLOCK, 4, 0, 0), 0);
+    post(&w[2], OP_MBLOCK, 0, 0, 0);
+    wait_mwaiters(m, 2);
+    TH_RC(as_mutex_close(m), 0);
+    {
+        msg r = read_from(&w[2]); /* its pipe only: either may come first */
+        TH_EQ(r.op, EV_RC);
+        TH_RC(r.rc, -ESHUTDOWN);
+    }
+    expect_cb(ws, 3, 0, 4, -ESHUTDOWN);
+    TH_RC(as_mutex_try_lock(m), -ESHUTDOWN);
+    TH_RC(as_mutex_lock_blocking(m, AS_NO_DEADLINE), -ESHUTDOWN);
+    TH_RC(call(&w[2], OP_MLOCK, 5, 0, 0), -ESHUTDOWN);
+    TH_RC(as_mutex_destroy(m), -EBUSY); /* still locked by w1 */
+    TH_RC(call(&w[1], OP_MUNLOCK, 0, 0, 0), 0); /* unlock works when closed */
+    expect_quiet(ws, 3);
+    for (int k = 0; k < 3; k++)
+        finish(&w[k]);
+    TH_RC(as_mutex_destroy(m), 0);
+    ps_unmap(m);
+}
+
+/* Who may unlock: robust: the holder's process only (-EPERM elsewhere);
+ * not robust: any process (as the in-process mutex, which has no owner). */
+static void psm_unlock_owner(void **state)
+{
+    (void)state;
+    as_mutex *m = ps_mutex(AS_MUTEX_ROBUST, 0);
+    worker w[2];
+    spawn_m(&w[0], m, 0);
+    spawn_m(&w[1], m, 0);
+    TH_RC(call(&w[0], OP_MTRY, 0, 0, 0), 1);
+    TH_RC(as_mutex_unlock(m), -EPERM);
+    TH_RC(call(&w[1], OP_MUNLOCK, 0, 0, 0), -EPERM);
+    TH_RC(call(&w[1], OP_MCONS, 0, 0, 0), -EPERM); /* not the owner */
+    TH_RC(call(&w[0], OP_MCONS, 0, 0, 0), -EPERM); /* not OWNER_DEAD */
+    TH_RC(as_mutex_try_lock(m), 0);
+    TH_RC(call(&w[0], OP_MUNLOCK, 0, 0, 0), 0);
+    TH_RC(call(&w[0], OP_MUNLOCK, 0, 0, 0), -EPERM);
+    TH_RC(as_mutex_consistent(m), -EPERM); /* unlocked */
+    /* the blocking form across processes */
+    TH_RC(as_mutex_lock_blocking(m, AS_NO_DEADLINE), 0);
+    TH_RC(call(&w[1], OP_MBLOCK, 0, 0, 20), -ETIMEDOUT);
+    TH_RC(as_mutex_unlock(m), 0);
+    TH_RC(call(&w[1], OP_MBLOCK, 0, 0, 0), 0);
+    TH_RC(as_mutex_lock_blocking(m, as_now_ns() + 20000000u), -ETIMEDOUT);
+    TH_RC(call(&w[1], OP_MUNLOCK, 0, 0, 0), 0);
+    finish(&w[0]);
+    finish(&w[1]);
+    TH_RC(as_mutex_destroy(m), 0);
+
+    TH_RC(as_mutex_init(m, AS_PSHARED), 0);
+    spawn_m(&w[0], m, 0);
+    TH_RC(call(&w[0], OP_MTRY, 0, 0, 0), 1);
+    TH_RC(as_mutex_consistent(m), -EINVAL); /* not robust */
+    TH_RC(as_mutex_unlock(m), 0); /* not robust: any process */
+    TH_RC(call(&w[0], OP_MUNLOCK, 0, 0, 0), -EPERM);
+    finish(&w[0]);
+    TH_RC(as_mutex_destroy(m), 0);
+    ps_unmap(m);
+}
+
+/* Robust: the holder killed while waiters are parked (an async head and a
+ * blocking one behind): the head's callback reports -EOWNERDEAD with the
+ * lock held; consistent + unlock: the next is served normally (0). */
+static void psm_owner_dead_waiters(void **state)
+{
+    (void)state;
+    fast_ticks();
+    NEED_ASYNC();
+    as_mutex *m = ps_mutex(AS_MUTEX_ROBUST, 4);
+    worker w[3], *ws[3];
+    for (int k = 0; k < 3; k++)
+        ws[k] = spawn_m(&w[k], m, 0);
+    TH_RC(call(&w[0], OP_MTRY, 0, 0, 0), 1);
+    TH_RC(call(&w[1], OP_MLOCK, 0, 0, 0), 0);
+    post(&w[2], OP_MBLOCK, 0, 0, 0);
+    wait_mwaiters(m, 2);
+    kill_reap(&w[0]);
+    expect_cb(ws + 1, 2, 0, 0, -EOWNERDEAD);
+    TH_EQ(as_mutex_waiters(m), 1);
+    TH_RC(as_mutex_try_lock(m), 0); /* held by w1 */
+    TH_RC(call(&w[1], OP_MCONS, 0, 0, 0), 0);
+    TH_RC(call(&w[1], OP_MCONS, 0, 0, 0), -EPERM); /* done already */
+    TH_RC(call(&w[1], OP_MUNLOCK, 0, 0, 0), 0);
+    {
+        msg r = read_from(&w[2]);
+        TH_EQ(r.op, EV_RC);
+        TH_RC(r.rc, 0); /* consistent: a plain grant */
+    }
+    TH_RC(call(&w[2], OP_MUNLOCK, 0, 0, 0), 0);
+    TH_RC(as_mutex_try_lock(m), 1);
+    TH_RC(as_mutex_unlock(m), 0);
+    finish(&w[1]);
+    finish(&w[2]);
+    TH_RC(as_mutex_destroy(m), 0);
+    ps_unmap(m);
+}
+
+/* Robust: the head that got -EOWNERDEAD unlocks without consistent: the
+ * mutex is NOTRECOVERABLE: the waits still pending end with it, and every
+ * later lock (try, async, blocking) returns it. */
+static void psm_notrecoverable(void **state)
+{
+    (void)state;
+    fast_ticks();
+    NEED_ASYNC();
+    as_mutex *m = ps_mutex(AS_MUTEX_ROBUST, 4);
+    worker w[4], *ws[4];
+    for (int k = 0; k < 4; k++)
+        ws[k] = spawn_m(&w[k], m, 0);
+    TH_RC(call(&w[0], OP_MTRY, 0, 0, 0), 1);
+    TH_RC(call(&w[1], OP_MLOCK, 0, 0, 0), 0);
+    TH_RC(call(&w[2], OP_MLOCK, 0, 0, 0), 0);
+    post(&w[3], OP_MBLOCK, 0, 0, 0);
+    wait_mwaiters(m, 3);
+    kill_reap(&w[0]);
+    expect_cb(ws + 1, 3, 0, 0, -EOWNERDEAD);
+    TH_RC(call(&w[1], OP_MUNLOCK, 0, 0, 0), 0); /* without consistent */
+    expect_cb(ws + 1, 2, 1, 0, -ENOTRECOVERABLE);
+    {
+        msg r = read_from(&w[3]);
+        TH_EQ(r.op, EV_RC);
+        TH_RC(r.rc, -ENOTRECOVERABLE);
+    }
+    TH_RC(as_mutex_try_lock(m), -ENOTRECOVERABLE);
+    TH_RC(as_mutex_lock_blocking(m, AS_NO_DEADLINE), -ENOTRECOVERABLE);
+    TH_RC(call(&w[2], OP_MLOCK, 1, 0, 0), -ENOTRECOVERABLE);
+    TH_RC(call(&w[1], OP_MUNLOCK, 0, 0, 0), -EPERM);
+    TH_EQ(as_mutex_waiters(m), 0);
+    for (int k = 1; k < 4; k++)
+        finish(&w[k]);
+    TH_RC(as_mutex_destroy(m), 0);
+    ps_unmap(m);
+}
+
+/* Robust: the holder killed with nobody waiting: the lock stays free with
+ * OWNER_DEAD, and the next locker gets it with -EOWNERDEAD (try_lock reads
+ * the holder's liveness only after a few failures in a row); the same for
+ * a blocking waiter alone (its futex timeout is its health tick) and an
+ * immediate lock_async. */
+static void psm_owner_dead_alone(void **state)
+{
+    (void)state;
+    fast_ticks();
+    as_mutex *m = ps_mutex(AS_MUTEX_ROBUST, 0);
+    worker w[2];
+    int r = 0, tries = 0;
+    spawn_m(&w[0], m, 0);
+    TH_RC(call(&w[0], OP_MTRY, 0, 0, 0), 1);
+    kill_reap(&w[0]);
+    while ((r = as_mutex_try_lock(m)) == 0 && tries < 1000)
+        tries++;
+    TH_RC(r, -EOWNERDEAD);
+    TH_EQ(tries > 0, 1); /* not on the first failure: /proc off the hot path */
+    TH_RC(as_mutex_try_lock(m), 0); /* held, by us */
+    TH_RC(as_mutex_consistent(m), 0);
+    TH_RC(as_mutex_unlock(m), 0);
+    TH_RC(as_mutex_try_lock(m), 1);
+    TH_RC(as_mutex_unlock(m), 0);
+
+    /* a blocking waiter alone */
+    spawn_m(&w[0], m, 0);
+    spawn_m(&w[1], m, 0);
+    TH_RC(call(&w[0], OP_MTRY, 0, 0, 0), 1);
+    post(&w[1], OP_MBLOCK, 0, 0, 0);
+    wait_mwaiters(m, 1);
+    kill_reap(&w[0]);
+    {
+        msg rr = read_from(&w[1]);
+        TH_EQ(rr.op, EV_RC);
+        TH_RC(rr.rc, -EOWNERDEAD);
+    }
+    /* its unlock without consistent: not recoverable */
+    TH_RC(call(&w[1], OP_MUNLOCK, 0, 0, 0), 0);
+    TH_RC(as_mutex_try_lock(m), -ENOTRECOVERABLE);
+    finish(&w[1]);
+    TH_RC(as_mutex_destroy(m), 0);
+
+    /* an immediate lock_async on a free lock with OWNER_DEAD */
+    if (async_ok()) {
+        TH_RC(as_mutex_init(m, AS_PSHARED | AS_MUTEX_ROBUST), 0);
+        spawn_m(&w[0], m, 0);
+        spawn_m(&w[1], m, 0);
+        TH_RC(call(&w[0], OP_MTRY, 0, 0, 0), 1);
+        kill_reap(&w[0]);
+        /* a past deadline: refused (-ETIMEDOUT) while the lock reads held,
+         * until the holder's liveness is read: then taken at once */
+        for (tries = 0; tries < 1000; tries++)
+            if ((r = call(&w[1], OP_MLOCK, 0, 0, 8)) != -ETIMEDOUT)
+                break;
+        TH_RC(r, -EOWNERDEAD);
+        TH_EQ(tries > 0, 1);
+        TH_RC(call(&w[1], OP_MCONS, 0, 0, 0), 0);
+        TH_RC(call(&w[1], OP_MUNLOCK, 0, 0, 0), 0);
+        finish(&w[1]);
+        TH_RC(as_mutex_destroy(m), 0);
+    }
+    ps_unmap(m);
+}
+
+
+/* Robust: a wait completed with -EOWNERDEAD (the lock held) and cancelled
+ * before its callback ran passes the lock on as it got it (X1): the
+ * callback reports -ECANCELED and the next locker gets -EOWNERDEAD (the
+ * lock is not leaked by the cancelled task).  An always-callback loop of
+ * this process: the immediate -EOWNERDEAD is reported through the
+ * callback, which a cancel can still overtake. */
+static int psm_cb_st, psm_cb_n;
+static void psm_cb(as_wait *w, int status, void *arg)
+{
+    (void)w, (void)arg;
+    psm_cb_st = status;
+    psm_cb_n++;
+}
+static bool psm_cb_ran(void *arg)
+{
+    (void)arg;
+    return psm_cb_n > 0;
+}
+static void psm_ownerdead_cancel(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_mutex *m = ps_mutex(AS_MUTEX_ROBUST, 0);
+    as_loop_options o = { AS_LOOP_ALWAYS_CALLBACK, 0 };
+    th_loop G;
+    as_wait wt;
+    worker w[1];
+    int r = 0, tries;
+    memset(&wt, 0, sizeof wt);
+    spawn_m(&w[0], m, 0);
+    TH_RC(call(&w[0], OP_MTRY, 0, 0, 0), 1);
+    kill_reap(&w[0]);
+    th_loop_setup(&G, TH_RING, &o);
+    psm_cb_n = 0;
+    /* a past deadline: -ETIMEDOUT while the holder reads alive; then the
+     * take with OWNER_DEAD, completed through the callback (0) */
+    for (tries = 0; tries < 1000; tries++)
+        if ((r = as_mutex_lock_until(m, &G.loop, &wt, 1u, psm_cb, NULL)) != -ETIMEDOUT)
+            break;
+    TH_RC(r, 0);
+    TH_RC(as_cancel(&wt), 0);
+    th_run_until(&G, psm_cb_ran, NULL, 10.0);
+    TH_EQ(psm_cb_n, 1);
+    TH_RC(psm_cb_st, -ECANCELED);
+    TH_RC(as_mutex_try_lock(m), -EOWNERDEAD); /* passed on, OWNER_DEAD kept */
+    TH_RC(as_mutex_consistent(m), 0);
+    TH_RC(as_mutex_unlock(m), 0);
+    th_loop_destroy(&G);
+    TH_RC(as_mutex_destroy(m), 0);
+    ps_unmap(m);
+}
+
+/* Not robust: a holder killed leaves the mutex locked for good (as a
+ * non-robust pthread mutex); a waiter with a deadline gets -ETIMEDOUT. */
+static void psm_nonrobust_dead(void **state)
+{
+    (void)state;
+    fast_ticks();
+    NEED_ASYNC();
+    as_mutex *m = ps_mutex(0, 0);
+    worker w[2], *ws[1] = { &w[1] };
+    spawn_m(&w[0], m, 0);
+    spawn_m(&w[1], m, 0);
+    TH_RC(call(&w[0], OP_MTRY, 0, 0, 0), 1);
+    TH_RC(call(&w[1], OP_MLOCK, 0, 0, MLOCK_MS(100)), 0);
+    kill_reap(&w[0]);
+    expect_cb(ws, 1, 0, 0, -ETIMEDOUT);
+    for (int i = 0; i < 100; i++)
+        TH_RC(as_mutex_try_lock(m), 0);
+    TH_RC(as_mutex_lock_blocking(m, as_now_ns() + 30000000u), -ETIMEDOUT);
+    TH_RC(as_mutex_unlock(m), 0); /* any process may unlock it */
+    TH_RC(as_mutex_try_lock(m), 1);
+    TH_RC(as_mutex_unlock(m), 0);
+    finish(&w[1]);
+    TH_RC(as_mutex_destroy(m), 0);
+    ps_unmap(m);
+}
+
+/* Bad input and the backend rules, as the semaphore's. */
+static void psm_bad_input(void **state)
+{
+    (void)state;
+    as_mutex *m = ps_map(), pm;
+    uint32_t *u = (uint32_t *)(void *)m;
+    th_loop G;
+    as_wait wt;
+    as_cond c;
+    worker w[1];
+    memset(&wt, 0, sizeof wt);
+    TH_RC(as_mutex_init(&pm, AS_MUTEX_ROBUST), -EINVAL); /* needs AS_PSHARED */
+    TH_RC(as_mutex_init(&pm, AS_PSHARED_SLOTS(1)), -EINVAL);
+    TH_RC(as_mutex_init(NULL, AS_PSHARED), -EINVAL);
+    TH_RC(as_mutex_init(m, AS_PSHARED | 0x100u), -EINVAL);
+    TH_RC(as_mutex_init(m, AS_PSHARED | AS_PSHARED_SLOTS(AS_PSHARED_SLOTS_MAX + 1)),
+          -EINVAL);
+    TH_RC(as_mutex_init(&pm, 0), 0);
+    TH_RC(as_mutex_consistent(&pm), -EINVAL); /* in-process */
+    TH_RC(as_mutex_consistent(NULL), -EINVAL);
+    TH_RC(as_mutex_destroy(&pm), 0);
+    TH_RC(as_mutex_init(m, AS_PSHARED | AS_MUTEX_STRICT_FIFO | AS_MUTEX_ROBUST |
+                               AS_PSHARED_SLOTS(AS_PSHARED_SLOTS_MAX)), 0);
+    TH_RC(as_mutex_consistent(m), -EPERM); /* unlocked */
+    TH_RC(as_mutex_try_lock(m), 1);
+    TH_RC(as_mutex_consistent(m), -EPERM); /* no OWNER_DEAD */
+    {
+        as_counters ct;
+        as_waiter_info wi[2];
+        TH_RC(as_mutex_stats(m, &ct), 0);
+        TH_EQ(ct.waiters, 0);
+        TH_EQ(as_mutex_dump(m, wi, 2), -EOPNOTSUPP);
+    }
+    TH_RC(as_cond_init(&c, 0), 0);
+    TH_RC(as_cond_wait_blocking(&c, m, AS_NO_DEADLINE), -EOPNOTSUPP);
+    TH_RC(as_cond_destroy(&c), 0);
+    TH_RC(as_mutex_unlock(m), 0);
+    /* -EOPNOTSUPP on a loop without AS_CAP_PSHARED, nothing changed */
+    th_loop_setup(&G, TH_NOTIFY_COND, NULL);
+    TH_RC(as_mutex_lock_async(m, &G.loop, &wt, th_cb, NULL), -EOPNOTSUPP);
+    TH_RC(as_mutex_lock_until(m, &G.loop, &wt, AS_NO_DEADLINE, th_cb, NULL),
+          -EOPNOTSUPP);
+    TH_EQ(as_wait_pending(&wt), 0);
+    th_loop_destroy(&G);
+    spawn_m(&w[0], m, AS_CAP_PSHARED);
+    TH_RC(call(&w[0], OP_MLOCK, 0, 0, 0), -EOPNOTSUPP);
+    TH_RC(call(&w[0], OP_MBLOCK, 0, 0, 0), 0); /* blocking: any loop */
+    TH_RC(call(&w[0], OP_MUNLOCK, 0, 0, 0), 0);
+    finish(&w[0]);
+    /* P11: another layout is refused */
+    u[4] ^= 0x1000u;
+    TH_RC(as_mutex_try_lock(m), -EPROTO);
+    TH_RC(as_mutex_unlock(m), -EPROTO);
+    TH_RC(as_mutex_lock_blocking(m, AS_NO_DEADLINE), -EPROTO);
+    TH_RC(as_mutex_consistent(m), -EPROTO);
+    TH_EQ(as_mutex_waiters(m), -EPROTO);
+    TH_RC(as_mutex_close(m), -EPROTO);
+    TH_RC(as_mutex_destroy(m), -EPROTO);
+    th_loop_setup(&G, TH_RING, NULL);
+    TH_RC(as_mutex_lock_async(m, &G.loop, &wt, th_cb, NULL), -EPROTO);
+    th_loop_destroy(&G);
+    u[4] ^= 0x1000u;
+    TH_RC(as_mutex_try_lock(m), 1);
+    TH_RC(as_mutex_unlock(m), 0);
+    TH_RC(as_mutex_destroy(m), 0);
+    TH_RC(as_mutex_destroy(m), -EINVAL);
+    ps_unmap(m);
+}
+
 /* ---- the manual-reset event (event_ps.c) ------------------------------ */
 
 static as_event *ps_event(unsigned flags, unsigned k)
@@ -1832,6 +2541,17 @@ int main(void)
         PS_TEST(ps_death_granted),
         PS_TEST(ps_blocking_only),
         PS_TEST(ps_random),
+        PS_TEST(psm_bad_input),
+        PS_TEST(psm_exclusion_plain),
+        PS_TEST(psm_exclusion_robust),
+        PS_TEST(psm_fifo),
+        PS_TEST(psm_cancel_deadline_close),
+        PS_TEST(psm_unlock_owner),
+        PS_TEST(psm_owner_dead_waiters),
+        PS_TEST(psm_notrecoverable),
+        PS_TEST(psm_owner_dead_alone),
+        PS_TEST(psm_ownerdead_cancel),
+        PS_TEST(psm_nonrobust_dead),
         PS_TEST(ev_bad_input),
         PS_TEST(ev_eopnotsupp),
         PS_TEST(ev_set_broadcast_close),
