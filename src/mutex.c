@@ -415,42 +415,7 @@ int as_mutex_consistent(as_mutex *m)
     return -EINVAL; /* not robust: AS_MUTEX_ROBUST needs AS_PSHARED */
 }
 
-/* The observers, with the pshared dispatch: as the pshared semaphore's, a
- * shared object has no counters and its waits no address here. */
-int64_t as_mutex_waiters(const as_mutex *m)
-{
-    if (!mutex_valid(m))
-        return -EINVAL;
-    MUTEX_PS(m, as__mutex_ps_waiters(m));
-    return (int64_t)as__load(&m->as__nwait, AS_ACQUIRE);
-}
-
-int as_mutex_stats(const as_mutex *m, as_counters *out)
-{
-    if (!mutex_valid(m))
-        return -EINVAL;
-    if (mutex_ps(m)) {
-        int64_t k;
-        if (!out)
-            return -EINVAL;
-        k = as_mutex_waiters(m);
-        if (k < 0)
-            return (int)k;
-        memset(out, 0, sizeof *out);
-        out->waiters = (uint32_t)k;
-        return 0;
-    }
-    return as__prim_stats((const as__prim *)(const void *)m, out);
-}
-
-int64_t as_mutex_dump(const as_mutex *m, as_waiter_info *out, size_t max)
-{
-    if (!mutex_valid(m))
-        return -EINVAL;
-    if (mutex_ps(m))
-        return -EOPNOTSUPP;
-    return as__prim_dump((const as__prim *)(const void *)m, out, max);
-}
+AS__PRIM_OBSERVERS_PS(mutex, as_mutex, mutex_valid, as__mutex_ps_waiters)
 
 /* ---- the kind table ---- */
 

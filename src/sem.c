@@ -475,42 +475,7 @@ int64_t as_sem_value(const as_sem *s)
     return (int64_t)(as__load(&s->as__word, AS_ACQUIRE) & SEM_COUNT);
 }
 
-/* The observers (AS__PRIM_OBSERVERS), with the pshared dispatch: a shared
- * object has no counters and its waits no address here. */
-int64_t as_sem_waiters(const as_sem *s)
-{
-    if (!sem_valid(s))
-        return -EINVAL;
-    SEM_PS(s, as__sem_ps_waiters(s));
-    return (int64_t)as__load(&s->as__nwait, AS_ACQUIRE);
-}
-
-int as_sem_stats(const as_sem *s, as_counters *out)
-{
-    if (!sem_valid(s))
-        return -EINVAL;
-    if (sem_ps(s)) {
-        int64_t k;
-        if (!out)
-            return -EINVAL;
-        k = as_sem_waiters(s);
-        if (k < 0)
-            return (int)k;
-        memset(out, 0, sizeof *out);
-        out->waiters = (uint32_t)k;
-        return 0;
-    }
-    return as__prim_stats((const as__prim *)(const void *)s, out);
-}
-
-int64_t as_sem_dump(const as_sem *s, as_waiter_info *out, size_t max)
-{
-    if (!sem_valid(s))
-        return -EINVAL;
-    if (sem_ps(s))
-        return -EOPNOTSUPP;
-    return as__prim_dump((const as__prim *)(const void *)s, out, max);
-}
+AS__PRIM_OBSERVERS_PS(sem, as_sem, sem_valid, as__sem_ps_waiters)
 
 /* ---- the kind table ---- */
 
