@@ -195,24 +195,13 @@ static int64_t gw_count(as__ps *ps)
 
 /* ---- init, destroy, observers ---- */
 
+/* The common layout, initialised by the one init of every pshared object
+ * (sem_ps.c), after the slot count was checked. */
 static int gw_init(as__ps *ps, uint32_t magic, uint32_t low, unsigned flags)
 {
-    uint32_t k = (flags >> 16) & 0xfffu, n;
-    if (k > AS_PSHARED_SLOTS_MAX)
+    if (((flags >> 16) & 0xfffu) > AS_PSHARED_SLOTS_MAX)
         return -EINVAL;
-    /* as sem_ps: every field written, magic last (P11) */
-    as__store(&ps->magic, 0u, AS_RELAXED);
-    ps->state = low;
-    ps->flags = flags;
-    ps->layout = LAYOUT;
-    ps->qlock = ps->log = ps->tail = ps->served = 0;
-    ps->ovf = ps->novf = ps->checked = 0;
-    n = (uint32_t)AS__PS_INSLOTS(sizeof(as_event)) + k;
-    for (uint32_t i = 0; i < n; i++) {
-        as__ps_slot *sl = as__ps_slot_at(ps, i);
-        sl->fw = sl->who = sl->ticket = sl->req = 0;
-    }
-    as__store(&ps->magic, magic, AS_RELEASE);
+    as__ps_init(ps, low, flags, magic);
     return 0;
 }
 
