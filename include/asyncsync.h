@@ -824,11 +824,15 @@ int64_t as_cond_dump(const as_cond *p, as_waiter_info *out, size_t max);
  * wait consumes it (Tokio's Notify::notify_one).  broadcast wakes every
  * waiter queued now and stores nothing (Notify::notify_waiters).
  *
- * Process-shared (AS_PSHARED | AS_EVENT_MANUAL_RESET; Linux): the event
- * lives in memory shared between processes (as a pshared semaphore: the
- * 96-byte struct; AS_PSHARED_SLOTS(k) adds k 16-byte slots, which count
- * the parked waits of up to 3 + k processes for as_event_waiters and
- * as_event_destroy).  Every call works from any process and thread;
+ * Process-shared (AS_PSHARED; Linux): the event lives in memory shared
+ * between processes (as a pshared semaphore: the 96-byte struct and
+ * AS_PSHARED_SLOTS(k) more 16-byte slots).  A manual-reset event's slots
+ * count the parked waits of up to 3 + k processes (as_event_waiters,
+ * as_event_destroy); an auto-reset event's are one per waiting task, as
+ * the semaphore's (it is one: a set is a release of one permit that does
+ * not add up, strict FIFO across processes; broadcast grants every slot
+ * waiting then and stores nothing; waits beyond the slots are not reached
+ * by a broadcast).  Every call works from any process and thread;
  * *_async / *_until need a loop with AS_CAP_PSHARED (else -EOPNOTSUPP,
  * nothing changed), each wait parking as one IORING_OP_FUTEX_WAIT on the
  * event's word; *_blocking works on any Linux.  A wait reports 0 if a set
@@ -836,8 +840,7 @@ int64_t as_cond_dump(const as_cond *p, as_waiter_info *out, size_t max);
  * since), -ESHUTDOWN if only the close did.  A process killed while
  * waiting takes nothing with it (its counts are reclaimed); a setter killed
  * between its change and its wake is covered by the waiters' health tick
- * (docs/pshared.md 9.1).  Auto-reset events across processes are not built
- * yet (-EOPNOTSUPP).  as_event_dump: -EOPNOTSUPP; as_event_stats fills
+ * (docs/pshared.md 9.1).  as_event_dump: -EOPNOTSUPP; as_event_stats fills
  * waiters only.
  * ------------------------------------------------------------------------- */
 
@@ -848,10 +851,9 @@ int64_t as_cond_dump(const as_cond *p, as_waiter_info *out, size_t max);
       (flags), 0, 0, NULL, NULL, AS__STATS_INIT }
 
 /* flags: AS_EVENT_MANUAL_RESET, AS_EVENT_INITIALLY_SET; AS_PSHARED |
- * AS_PSHARED_SLOTS(k) with AS_EVENT_MANUAL_RESET (above).  Returns 0,
- * -EINVAL (NULL, unknown flags, k > AS_PSHARED_SLOTS_MAX) or -EOPNOTSUPP
- * (AS_PSHARED on an auto-reset event, or where process-shared objects are
- * not built). */
+ * AS_PSHARED_SLOTS(k) (above).  Returns 0, -EINVAL (NULL, unknown flags,
+ * k > AS_PSHARED_SLOTS_MAX) or -EOPNOTSUPP (AS_PSHARED where
+ * process-shared objects are not built). */
 int as_event_init(as_event *e, unsigned flags);
 /* Returns 0, -EBUSY (waiters pending), -EINVAL. */
 int as_event_destroy(as_event *e);

@@ -205,15 +205,23 @@ static int gw_init(as__ps *ps, uint32_t magic, uint32_t low, unsigned flags)
     return 0;
 }
 
+/* An auto-reset event is not a generation wait: one set, one waiter, so
+ * it queues in slots, as a semaphore whose count saturates at 1 (sem_ps.c,
+ * EA1-EA2).  The event's calls below send it there. */
+static inline bool ev_auto(const as_event *e)
+{
+    return !(as__load(&PS(e)->flags, AS_RELAXED) & AS_EVENT_MANUAL_RESET);
+}
+
 int as__event_ps_init(as_event *e, unsigned flags)
 {
     if (flags & ~(AS_PSHARED | AS_EVENT_MANUAL_RESET | AS_EVENT_INITIALLY_SET |
                   AS_PSHARED_SLOTS(0xfffu)))
         return -EINVAL;
-    if (!(flags & AS_EVENT_MANUAL_RESET))
-        return -EOPNOTSUPP; /* auto-reset across processes: not built yet */
     return gw_init(PS(e), AS__MAGIC_EVENT,
-                   (flags & AS_EVENT_INITIALLY_SET) ? EV_SET : 0u, flags);
+                   (flags & AS_EVENT_INITIALLY_SET) ? (flags & AS_EVENT_MANUAL_RESET ? EV_SET : 1u)
+                                                    : 0u,
+                   flags);
 }
 
 int as__latch_ps_init(as_latch *l, uint32_t count, unsigned flags)
@@ -229,6 +237,8 @@ int as__gw_ps_destroy(void *o)
     int r = ps_check(o);
     if (r < 0)
         return r;
+    if (as__load(&PS(o)->magic, AS_RELAXED) == AS__MAGIC_EVENT && ev_auto(o))
+        return as__ps_destroy(PS(o));
     if (gw_count(PS(o)) != 0)
         return -EBUSY;
     as__store(&PS(o)->magic, 0u, AS_RELEASE);
@@ -238,7 +248,11 @@ int as__gw_ps_destroy(void *o)
 int64_t as__gw_ps_waiters(const void *o)
 {
     int r = ps_check(o);
-    return r < 0 ? r : gw_count(PS(o));
+    if (r < 0)
+        return r;
+    if (as__load(&PS(o)->magic, AS_RELAXED) == AS__MAGIC_EVENT && ev_auto(o))
+        return as__ps_waiters(PS(o));
+    return gw_count(PS(o));
 }
 
 int as__event_ps_is_set(const as_event *e)
@@ -246,6 +260,8 @@ int as__event_ps_is_set(const as_event *e)
     int r = ps_check(e);
     if (r < 0)
         return r;
+    if (ev_auto(e))
+        return as__ps_event_is_set(PS(e));
     return (lo(as__load(&PS(e)->state, AS_ACQUIRE)) & EV_SET) ? 1 : 0;
 }
 
@@ -339,10 +355,40 @@ static int op_add(uint64_t v, uint32_t n, uint64_t *nv)
     return 0;
 }
 
-int as__event_ps_set(as_event *e) { return gw_change(e, op_set, 0); }
-int as__event_ps_reset(as_event *e) { return gw_change(e, op_reset, 0); }
-int as__event_ps_broadcast(as_event *e) { return gw_change(e, op_broadcast, 0); }
-int as__gw_ps_close(void *o) { return gw_change(o, op_close, 0); }
+/* The auto-reset event's calls go to the core (ev_auto). */
+#define EV_AUTO(e, call)                                                      \
+    do {                                                                      \
+        int r_ = ps_check(e);                                                 \
+        if (r_ < 0)                                                           \
+            return r_;                                                        \
+        if (ev_auto(e))                                                       \
+            return (call);                                                    \
+    } while (0)
+
+int as__event_ps_set(as_event *e)
+{
+    EV_AUTO(e, as__ps_event_set(PS(e)));
+    return gw_change(e, op_set, 0);
+}
+
+int as__event_ps_reset(as_event *e)
+{
+    EV_AUTO(e, as__ps_event_reset(PS(e)));
+    return gw_change(e, op_reset, 0);
+}
+
+int as__event_ps_broadcast(as_event *e)
+{
+    EV_AUTO(e, as__ps_event_broadcast(PS(e)));
+    return gw_change(e, op_broadcast, 0);
+}
+
+int as__gw_ps_close(void *o)
+{
+    if (as__load(&PS(o)->magic, AS_RELAXED) == AS__MAGIC_EVENT)
+        EV_AUTO((as_event *)o, as__ps_close(PS(o)));
+    return gw_change(o, op_close, 0);
+}
 int as__latch_ps_count_down(as_latch *l, uint32_t n) { return gw_change(l, op_count_down, n); }
 int as__latch_ps_add(as_latch *l, uint32_t n) { return gw_change(l, op_add, n); }
 
@@ -444,6 +490,7 @@ static int gw_wait(void *o, const struct as__kind *kind, as_loop *loop,
 int as__event_ps_wait(as_event *e, as_loop *loop, as_wait *w,
                       uint64_t deadline, as_callback cb, void *arg)
 {
+    EV_AUTO(e, as__ps_acquire(PS(e), loop, w, 1, deadline, cb, arg));
     return gw_wait(e, &event_ps_kind, loop, w, deadline, cb, arg);
 }
 
@@ -586,6 +633,7 @@ static int gw_blocking(void *o, const struct as__kind *kind, uint64_t deadline)
 
 int as__event_ps_blocking(as_event *e, uint64_t deadline)
 {
+    EV_AUTO(e, as__ps_blocking(PS(e), 1, deadline));
     return gw_blocking(e, &event_ps_kind, deadline);
 }
 

@@ -211,6 +211,12 @@ static inline bool as__ps_own(as__ps *ps)
 {
     return as__load(&ps->magic, AS_RELAXED) == AS__MAGIC_MUTEX;
 }
+/* The auto-reset event's (sem_ps.c, EA1-EA2): the counting mode with a
+ * cap of one.  Callers checked the layout. */
+int as__ps_event_set(as__ps *ps);
+int as__ps_event_reset(as__ps *ps);
+int as__ps_event_is_set(as__ps *ps);
+int as__ps_event_broadcast(as__ps *ps);
 /* Mutex mode's take (PM1, sem_ps.c): COUNT 1 -> 0 and high := me in one
  * CAS, keeping OWNER_DEAD.  1 taken, 2 taken with OWNER_DEAD set (the
  * caller reports -EOWNERDEAD, the lock held), 0 not now. */

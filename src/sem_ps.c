@@ -109,10 +109,19 @@ static inline uint32_t lo(uint64_t v) { return (uint32_t)v; }
 static inline uint32_t hi(uint64_t v) { return (uint32_t)(v >> 32); }
 static inline uint32_t nslots(as__ps *ps) { return as__ps_nslots(ps, sizeof(as_sem)); }
 
-static const struct as__kind sem_ps_kind, mutex_ps_kind;
-static inline const struct as__kind *ps_kind(bool own)
+static const struct as__kind sem_ps_kind, mutex_ps_kind, event_ps_kind;
+/* The waits' kind table follows the object's magic (the auto-reset event
+ * is the counting mode with a cap of one, EA1 below). */
+static inline const struct as__kind *ps_kind_of(as__ps *ps)
 {
-    return own ? &mutex_ps_kind : &sem_ps_kind;
+    uint32_t m = as__load(&ps->magic, AS_RELAXED);
+    return m == AS__MAGIC_MUTEX   ? &mutex_ps_kind
+           : m == AS__MAGIC_EVENT ? &event_ps_kind
+                                  : &sem_ps_kind;
+}
+static inline bool ps_event(as__ps *ps)
+{
+    return as__load(&ps->magic, AS_RELAXED) == AS__MAGIC_EVENT;
 }
 
 /* P11: every process checks the layout before it reads anything else. */
@@ -235,6 +244,8 @@ int as__sem_ps_try(as_sem *s, uint32_t n)
 }
 
 #define ps_try_own as__ps_try_own
+
+static int ps_release(as__ps *ps, uint32_t n, bool one);
 
 /* Either mode, on a slow path: 1 taken, 2 taken with OWNER_DEAD, 0. */
 static inline int ps_take(as__ps *ps, uint32_t n, bool own)
@@ -713,7 +724,7 @@ int as__ps_acquire(as__ps *ps, as_loop *loop, as_wait *w, uint32_t n,
                    uint64_t deadline, as_callback cb, void *arg)
 {
     bool counted = false, own = as__ps_own(ps);
-    const struct as__kind *kind = ps_kind(own);
+    const struct as__kind *kind = ps_kind_of(ps);
     ps_park pk;
     uint32_t slot;
     int r;
@@ -827,6 +838,9 @@ static void sem_ps_fwake(as_wait *w, int res)
         /* 6.5 claim; a cancel after the grant (8.1) gives the permits
          * back, and the callback reports -ECANCELED (X1). */
         giveback = status == -ECANCELED;
+        /* what the grant gave: the request, or 0 for an auto-reset
+         * event's broadcast (EA2); the X1 giveback reads it too */
+        n = w->as__n = as__load(&sl->req, AS_RELAXED);
         /* 10.2: a mutex granted with OWNER_DEAD is ours with -EOWNERDEAD
          * (the state names us: nobody else writes it now, PM1) */
         if (!giveback)
@@ -858,8 +872,8 @@ decide:
     if (giveback) {
         if (own)
             as__mutex_ps_giveback(ps);
-        else
-            (void)as__sem_ps_release(s, n);
+        else if (n != 0)
+            (void)ps_release(ps, n, ps_event(ps));
     }
     as__wait_finish(w);
     return;
@@ -929,7 +943,7 @@ static int sem_ps_cancel(as_wait *w, int status)
     st = as__load(&w->as__state, AS_ACQUIRE);
     if (!as__wait_busy(st) || as__wait_base(st) != AS__W_QUEUED ||
         as__load(&w->as__obj, AS_RELAXED) != (void *)s ||
-        as__load(&w->as__kind, AS_RELAXED) != ps_kind(as__ps_own(ps))) {
+        as__load(&w->as__kind, AS_RELAXED) != ps_kind_of(ps)) {
         as__ps_unlock(ps);
         as__ps_wakes_run(ps, &wk);
         return -EAGAIN;
@@ -1077,21 +1091,29 @@ int as__ps_blocking(as__ps *ps, uint32_t n, uint64_t deadline)
 
 int as__sem_ps_release(as_sem *s, uint32_t n)
 {
-    as__ps *ps = PS(s);
-    as__ps_wakes wk;
-    uint64_t v;
     int r = ps_check(s);
     if (r < 0)
         return r;
     if (n > AS_PSHARED_SEM_VALUE_MAX)
         return -EOVERFLOW;
-    v = as__load(&ps->state, AS_RELAXED);
+    return ps_release(PS(s), n, false);
+}
+
+/* COUNT += n and the grant; `one` (an auto-reset event's set, EA1): COUNT
+ * saturates at 1 instead (a set of a set event changes nothing), else
+ * -EOVERFLOW past AS_PSHARED_SEM_VALUE_MAX.  Any thread, any process. */
+static int ps_release(as__ps *ps, uint32_t n, bool one)
+{
+    const uint32_t max = one ? 1u : AS_PSHARED_SEM_VALUE_MAX;
+    as__ps_wakes wk;
+    uint64_t v = as__load(&ps->state, AS_RELAXED);
+    int r = 0;
     as__ps_wakes_init(&wk);
     for (;;) {
         /* S2 across processes: lock-free only while no slot waits */
         while (!(lo(v) & PS_WAITERS)) {
-            if ((lo(v) & PS_COUNT) > AS_PSHARED_SEM_VALUE_MAX - n)
-                return -EOVERFLOW;
+            if ((lo(v) & PS_COUNT) > max - n)
+                return one ? 0 : -EOVERFLOW;
             if (as__cas(&ps->state, &v, v + n, AS_RELEASE, AS_RELAXED))
                 return 0;
         }
@@ -1102,8 +1124,8 @@ int as__sem_ps_release(as_sem *s, uint32_t n)
         as__ps_unlock(ps);
         as__ps_wakes_run(ps, &wk);
     }
-    if ((lo(v) & PS_COUNT) > AS_PSHARED_SEM_VALUE_MAX - n) {
-        r = -EOVERFLOW;
+    if ((lo(v) & PS_COUNT) > max - n) {
+        r = one ? 0 : -EOVERFLOW;
     } else {
         /* COUNT += n, then the grant.  A releaser killed in between dies
          * holding the lock, with the permits in COUNT: whoever takes the
@@ -1235,6 +1257,80 @@ static void mutex_ps_giveback_kind(void *home, uint32_t n, uint32_t flags)
     (void)n, (void)flags;
     as__mutex_ps_giveback(PS(home));
 }
+
+/* ---- the auto-reset event (AS_PSHARED without AS_EVENT_MANUAL_RESET) ----
+ *
+ * The counting mode with a cap of one: COUNT 1 is "set".
+ * EA1 (one set, one waiter): a set is a release of 1 that saturates at
+ *   COUNT 1 (ps_release, one): with slots WAITING the grant hands it to
+ *   the oldest, else it stays set until a wait's take consumes it (the
+ *   semaphore's P1 and FIFO, unchanged).  A wait cancelled after its grant
+ *   sets the event again (the giveback), as in-process (E2).
+ * EA2 (broadcast: every waiter now, nothing stored): under the queue lock
+ *   every WAITING slot is GRANTED with req := 0 (first, so that a grant is
+ *   never seen with a request it did not consume): its claim reports 0,
+ *   consumes nothing and gives nothing back; COUNT is not touched.
+ *   Waits in overflow (more waits than slots) are not reached (they have
+ *   no slot to grant: give the event a slot per wait, as the README says).
+ *   A broadcaster killed between a slot's req := 0 and its GRANTED leaves
+ *   that wait to be served later by a set it does not consume (the event
+ *   stays set): documented, harmless. */
+int as__ps_event_set(as__ps *ps) { return ps_release(ps, 1, true); }
+
+int as__ps_event_reset(as__ps *ps)
+{
+    uint64_t v = as__load(&ps->state, AS_RELAXED);
+    while ((lo(v) & PS_COUNT) != 0 &&
+           !as__cas(&ps->state, &v, v & ~(uint64_t)PS_COUNT, AS_RELAXED, AS_RELAXED))
+        ;
+    return 0;
+}
+
+int as__ps_event_is_set(as__ps *ps)
+{
+    return (lo(as__load(&ps->state, AS_ACQUIRE)) & PS_COUNT) != 0;
+}
+
+int as__ps_event_broadcast(as__ps *ps)
+{
+    as__ps_wakes wk;
+    uint32_t ns;
+    if (!(lo(as__load(&ps->state, AS_ACQUIRE)) & PS_WAITERS))
+        return 0; /* no slot waits */
+    as__ps_wakes_init(&wk);
+    ps_lock(ps, &wk);
+    ns = nslots(ps);
+    for (uint32_t i = 0; i < ns; i++) {
+        as__ps_slot *sl = as__ps_slot_at(ps, i);
+        uint32_t fw = as__load(&sl->fw, AS_RELAXED);
+        if (AS__PS_ST(fw) != AS__PS_WAITING)
+            continue;
+        as__store(&sl->req, 0u, AS_RELAXED); /* EA2: first */
+        as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_GRANTED), AS_RELEASE);
+        as__store(&ps->served, ps->served + 1u, AS_RELAXED);
+        as__ps_wakes_add(&wk, i);
+    }
+    ps_bits_locked(ps, false);
+    as__ps_unlock(ps);
+    as__ps_wakes_run(ps, &wk);
+    return 0;
+}
+
+static void event_ps_giveback(void *home, uint32_t n, uint32_t flags)
+{
+    (void)flags;
+    if (n != 0) /* a set (EA1), not a broadcast (EA2) */
+        (void)as__ps_event_set(PS(home));
+}
+
+static const struct as__kind event_ps_kind = {
+    .name = "event",
+    .cancel = sem_ps_cancel,
+    .giveback = event_ps_giveback,
+    .fwake = sem_ps_fwake,
+    .tick = sem_ps_tick,
+    .pshared = true,
+};
 
 /* The mutex's waits: the same hooks (the object's magic picks the mode). */
 static const struct as__kind mutex_ps_kind = {

@@ -100,6 +100,8 @@ enum {
     OP_EV_BROADCAST,
     OP_EV_CLOSE,
     OP_EV_BLOCK,    /* as_event_wait_blocking(arg ms or none if 0) */
+    OP_EV_SET_CANCEL, /* as_event_set, then at once as_cancel(id) */
+    OP_EV_BCAST_CANCEL, /* as_event_broadcast, then at once as_cancel(id) */
     /* the latch (lt_obj; rows lt_*) */
     OP_LT_WAIT,     /* as_latch_wait_until(id, arg ms or none if 0) */
     OP_LT_DOWN,     /* as_latch_count_down(n) */
@@ -485,6 +487,13 @@ static int worker_main(as_sem *s, int cmd, int rep, unsigned disabled)
                 break;
             case OP_EV_CLOSE:
                 rp.rc = as_event_close(ev_obj);
+                break;
+            case OP_EV_SET_CANCEL:
+            case OP_EV_BCAST_CANCEL:
+                rp.rc = m.op == OP_EV_SET_CANCEL ? as_event_set(ev_obj)
+                                                 : as_event_broadcast(ev_obj);
+                if (rp.rc == 0)
+                    rp.rc = as_cancel(&W.cw[m.id].w);
                 break;
             case OP_EV_BLOCK:
                 rp.rc = as_event_wait_blocking(ev_obj, ms_deadline(m.arg));
@@ -2348,7 +2357,6 @@ static void ev_bad_input(void **state)
     (void)state;
     as_event *e = ps_map();
     as_counters c;
-    TH_RC(as_event_init(e, AS_PSHARED), -EOPNOTSUPP); /* auto-reset: not yet */
     TH_RC(as_event_init(e, AS_PSHARED | AS_EVENT_MANUAL_RESET | 0x100u), -EINVAL);
     TH_RC(as_event_init(e, AS_PSHARED | AS_EVENT_MANUAL_RESET |
                                AS_PSHARED_SLOTS(AS_PSHARED_SLOTS_MAX + 1)),
@@ -2384,6 +2392,169 @@ static void ev_eopnotsupp(void **state)
     TH_RC(as_event_set(e), 0);
     TH_RC(call(&w[0], OP_EV_WAIT, 0, 0, 0), -EOPNOTSUPP); /* set or not */
     finish(&w[0]);
+    TH_RC(as_event_destroy(e), 0);
+    ps_unmap(e);
+}
+
+/* ---- the auto-reset event (sem_ps.c's counting mode, capped at 1) ------- */
+
+static as_event *ps_event_auto(unsigned flags, unsigned k)
+{
+    as_event *e = ps_map();
+    TH_RC(as_event_init(e, AS_PSHARED | flags | AS_PSHARED_SLOTS(k)), 0);
+    ev_obj = e;
+    return e;
+}
+
+/* EA1: one set, one waiter, oldest first across processes; a set with
+ * nobody waiting is kept (once: sets do not add up); a wait consumes it. */
+static void eva_one_per_set(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_event *e = ps_event_auto(0, 4);
+    worker w[3], *ws[3];
+    for (int k = 0; k < 3; k++) {
+        spawn(&w[k], NULL, 0);
+        ws[k] = &w[k];
+    }
+    for (int i = 0; i < 6; i++) /* arrival order: w0, w1, w2, w0, w1, w2 */
+        TH_RC(call(&w[i % 3], OP_EV_WAIT, i, 0, 0), 0);
+    TH_EQ(as_event_waiters(e), 6);
+    for (int i = 0; i < 6; i++) {
+        TH_RC(call(&w[(i + 1) % 3], OP_EV_SET, 0, 0, 0), 0);
+        expect_cb(ws, 3, i % 3, i, 0);
+        expect_quiet(ws, 3);
+    }
+    TH_EQ(as_event_is_set(e), 0);
+    TH_RC(as_event_set(e), 0);
+    TH_RC(as_event_set(e), 0); /* kept once */
+    TH_EQ(as_event_is_set(e), 1);
+    TH_RC(call(&w[0], OP_EV_WAIT, 7, 0, 0), 1); /* consumed */
+    TH_EQ(as_event_is_set(e), 0);
+    TH_RC(call(&w[1], OP_EV_WAIT, 8, 0, 0), 0); /* not twice */
+    TH_RC(as_event_set(e), 0);
+    expect_cb(ws, 3, 1, 8, 0);
+    /* reset takes a kept set back */
+    TH_RC(as_event_set(e), 0);
+    TH_RC(call(&w[2], OP_EV_RESET, 0, 0, 0), 0);
+    TH_EQ(as_event_is_set(e), 0);
+    TH_RC(call(&w[2], OP_EV_WAIT, 9, 0, 0), 0);
+    expect_quiet(ws, 3);
+    TH_RC(call(&w[2], OP_CANCEL, 9, 0, 0), 0);
+    expect_cb(ws, 3, 2, 9, -ECANCELED);
+    for (int k = 0; k < 3; k++)
+        finish(&w[k]);
+    TH_RC(as_event_destroy(e), 0);
+    ps_unmap(e);
+}
+
+/* EA1: a wait cancelled after a set picked it passes the set on: to the
+ * next waiter, or kept (as in-process E2); a deadline loses to the set. */
+static void eva_cancel_passes_on(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_event *e = ps_event_auto(0, 4);
+    worker w[2], *ws[2] = { &w[0], &w[1] };
+    spawn(&w[0], NULL, 0);
+    spawn(&w[1], NULL, 0);
+    TH_RC(call(&w[0], OP_EV_WAIT, 0, 0, 0), 0);
+    TH_RC(call(&w[1], OP_EV_WAIT, 0, 0, 0), 0);
+    /* w0's wait is the head: the set is granted to it, then cancelled */
+    TH_RC(call(&w[0], OP_EV_SET_CANCEL, 0, 0, 0), 0);
+    expect_cbs2(ws, 2, 0, 0, -ECANCELED, 1, 0, 0);
+    TH_EQ(as_event_is_set(e), 0);
+    /* nobody behind: the set is kept */
+    TH_RC(call(&w[0], OP_EV_WAIT, 1, 0, 0), 0);
+    TH_RC(call(&w[0], OP_EV_SET_CANCEL, 1, 0, 0), 0);
+    expect_cb(ws, 2, 0, 1, -ECANCELED);
+    TH_EQ(as_event_is_set(e), 1);
+    /* a deadline: expires alone, and loses to a set */
+    TH_RC(call(&w[1], OP_EV_WAIT, 2, 0, 0), 1);
+    TH_RC(call(&w[1], OP_EV_WAIT, 3, 0, 30), 0);
+    expect_cb(ws, 2, 1, 3, -ETIMEDOUT);
+    TH_EQ(as_event_is_set(e), 0);
+    TH_EQ(as_event_waiters(e), 0);
+    finish(&w[0]);
+    finish(&w[1]);
+    TH_RC(as_event_destroy(e), 0);
+    ps_unmap(e);
+}
+
+/* EA2: broadcast wakes every waiter of every process and stores nothing
+ * (a cancel after it gives nothing back); close ends the rest; blocking
+ * waits are served like the others. */
+static void eva_broadcast_close_blocking(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_event *e = ps_event_auto(0, 4);
+    worker w[3], *ws[3];
+    msg m;
+    const int three[3][2] = { { 0, 0 }, { 1, 0 }, { 2, 0 } };
+    for (int k = 0; k < 3; k++) {
+        spawn(&w[k], NULL, 0);
+        ws[k] = &w[k];
+    }
+    for (int k = 0; k < 3; k++)
+        TH_RC(call(&w[k], OP_EV_WAIT, 0, 0, 0), 0);
+    TH_RC(as_event_broadcast(e), 0);
+    expect_cbs_set(ws, 3, three, 3, 0);
+    TH_EQ(as_event_is_set(e), 0);
+    TH_EQ(as_event_waiters(e), 0);
+    TH_RC(as_event_broadcast(e), 0); /* nobody: nothing */
+    /* a wait cancelled after a broadcast picked it gives nothing back */
+    TH_RC(call(&w[0], OP_EV_WAIT, 5, 0, 0), 0);
+    TH_RC(call(&w[0], OP_EV_BCAST_CANCEL, 5, 0, 0), 0);
+    expect_cb(ws, 3, 0, 5, -ECANCELED);
+    TH_EQ(as_event_is_set(e), 0);
+    TH_RC(call(&w[0], OP_EV_WAIT, 1, 0, 0), 0);
+    expect_quiet(ws, 3);
+    /* a blocking waiter queues behind it; two sets serve both in order */
+    post(&w[1], OP_EV_BLOCK, 0, 0, 0);
+    ev_wait_waiters(2);
+    TH_RC(as_event_set(e), 0);
+    expect_cb(ws, 3, 0, 1, 0);
+    TH_RC(as_event_set(e), 0);
+    TH_EQ(next_event(ws, 3, &m), 1);
+    TH_EQ(m.op, EV_RC);
+    TH_RC(m.rc, 0);
+    /* close: pending and later waits -ESHUTDOWN; set still sets */
+    for (int k = 0; k < 3; k++)
+        TH_RC(call(&w[k], OP_EV_WAIT, 2, 0, 0), 0);
+    TH_RC(call(&w[2], OP_EV_CLOSE, 0, 0, 0), 0);
+    {
+        const int two[3][2] = { { 0, 2 }, { 1, 2 }, { 2, 2 } };
+        expect_cbs_set(ws, 3, two, 3, -ESHUTDOWN);
+    }
+    TH_RC(call(&w[0], OP_EV_WAIT, 3, 0, 0), -ESHUTDOWN);
+    TH_RC(call(&w[0], OP_EV_BLOCK, 0, 0, 0), -ESHUTDOWN);
+    for (int k = 0; k < 3; k++)
+        finish(&w[k]);
+    TH_RC(as_event_destroy(e), 0);
+    ps_unmap(e);
+}
+
+/* A process killed with its wait parked at the head: the set granted to
+ * it comes back (the survivor's health tick) and goes to the next. */
+static void eva_death(void **state)
+{
+    (void)state;
+    fast_ticks();
+    NEED_ASYNC();
+    as_event *e = ps_event_auto(0, 2);
+    worker w[2], *ws[1] = { &w[1] };
+    spawn(&w[0], NULL, 0);
+    spawn(&w[1], NULL, 0);
+    TH_RC(call(&w[0], OP_EV_WAIT, 0, 0, 0), 0);
+    TH_RC(call(&w[1], OP_EV_WAIT, 0, 0, 0), 0);
+    kill_reap(&w[0]);
+    TH_RC(as_event_set(e), 0);
+    expect_cb(ws, 1, 0, 0, 0);
+    TH_EQ(as_event_is_set(e), 0);
+    TH_EQ(as_event_waiters(e), 0);
+    finish(&w[1]);
     TH_RC(as_event_destroy(e), 0);
     ps_unmap(e);
 }
@@ -2564,6 +2735,10 @@ int main(void)
         PS_TEST(lt_bad_input),
         PS_TEST(lt_wait_group),
         PS_TEST(lt_blocking_cancel),
+        PS_TEST(eva_one_per_set),
+        PS_TEST(eva_cancel_passes_on),
+        PS_TEST(eva_broadcast_close_blocking),
+        PS_TEST(eva_death),
     };
     return TH_MAIN("pshared", tests);
 }
