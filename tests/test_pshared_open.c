@@ -481,11 +481,13 @@ static const char *kc_name;
  * there (those of a real object), magic is not. */
 static void kc_hook_die(void *obj, size_t len)
 {
-    as_sem img;
-    (void)len;
-    if (as_sem_init(&img, 7, AS_PSHARED | AS_PSHARED_SLOTS(3)) != 0)
+    union {
+        as_sem s;
+        unsigned char b[AS_PSHARED_SIZE(as_sem, 3)];
+    } img;
+    if (len != sizeof img.b || as_sem_init(&img.s, 7, AS_PSHARED | AS_PSHARED_SLOTS(3)) != 0)
         _exit(5);
-    memcpy(obj, &img, sizeof img);
+    memcpy(obj, img.b, sizeof img.b);
     ((uint32_t *)obj)[2] = 0; /* magic never published */
     raise(SIGKILL);
 }
