@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -686,6 +687,51 @@ static void po_unmap_unlink(void **state)
     }
 }
 
+/* ---- a create that fails half-way leaves nothing behind ---- */
+
+static const char *cf_name;
+
+/* In a child (the limit is per process): ftruncate fails with EFBIG past
+ * RLIMIT_FSIZE, after shm_open made the name. */
+static int cf_child(void *arg)
+{
+    struct rlimit rl = { 64, 64 };
+    as_sem *s = NULL;
+    int fd;
+    struct stat st;
+    (void)arg;
+    signal(SIGXFSZ, SIG_IGN);
+    TH_EQ(setrlimit(RLIMIT_FSIZE, &rl), 0);
+    TH_RC(as_sem_open(&s, cf_name, CX, 0600, 1, 0, 8), -EFBIG);
+    TH_EQ(name_exists(cf_name), 0);
+    TH_RC(as_sem_open(&s, cf_name, O_CREAT, 0600, 1, 0, 8), -EFBIG);
+    TH_EQ(name_exists(cf_name), 0);
+    TH_EQ(s == NULL, 1);
+    /* a name this open did not make stays, as it was (zero-length) */
+    fd = shm_open(cf_name, O_RDWR | O_CREAT | O_EXCL, 0600);
+    TH_CHECK(fd >= 0, "shm_open");
+    TH_RC(as_sem_open(&s, cf_name, O_CREAT, 0600, 1, 0, 8), -EFBIG);
+    TH_EQ(fstat(fd, &st), 0);
+    TH_EQ(st.st_size, 0);
+    TH_EQ(name_exists(cf_name), 1);
+    TH_RC(as_sem_open(&s, cf_name, 0, 0, 0, 0, 8), -ENOENT); /* not created */
+    close(fd);
+    TH_RC(as_pshared_unlink(cf_name), 0);
+    return 0;
+}
+
+static void po_create_fails(void **state)
+{
+    (void)state;
+    as_sem *s = NULL;
+    cf_name = new_name();
+    REAP_OK(spawn(cf_child, NULL));
+    TH_EQ(name_exists(cf_name), 0);
+    TH_RC(as_sem_open(&s, cf_name, CX, 0600, 1, 0, 8), 0);
+    TH_RC(as_pshared_unmap(s), 0);
+    TH_RC(as_pshared_unlink(cf_name), 0);
+}
+
 #define PO_TEST(fn) cmocka_unit_test_teardown(fn, teardown)
 
 int main(void)
@@ -694,6 +740,7 @@ int main(void)
         PO_TEST(po_bad_input),
         PO_TEST(po_create_modes),
         PO_TEST(po_eproto),
+        PO_TEST(po_create_fails),
         PO_TEST(po_async_across),
         PO_TEST(po_race),
         PO_TEST(po_killed_creator),
