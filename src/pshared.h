@@ -264,9 +264,13 @@ int as__ps_open(void **out, const char *name, int oflag, unsigned mode,
                 const as__ps_type *t, uint32_t flags, as__ps_init_fn init,
                 const void *arg);
 
-/* Tests only: called by a creator after ftruncate and mmap, before init
- * (a test kills or stops the creator there).  NULL otherwise. */
-extern void (*as__ps_open_hook)(void *obj, size_t len);
+/* Tests only (NULL otherwise): called by an opener at two points, where a
+ * test stops or kills it: AS__PS_HOOK_OPENED after its shm_open, before
+ * it takes the lock (obj NULL, len 1 if this open made the name, else 0);
+ * AS__PS_HOOK_CREATING by a creator after ftruncate and mmap, before init
+ * (obj, len: the object). */
+enum { AS__PS_HOOK_OPENED = 0, AS__PS_HOOK_CREATING = 1 };
+extern void (*as__ps_open_hook)(int stage, void *obj, size_t len);
 #endif /* __linux__ */
 
 /* The observers (waitq.h's AS__PRIM_OBSERVERS) of a primitive that may be

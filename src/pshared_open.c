@@ -101,7 +101,7 @@ static int ps_oflag_ok(int oflag)
 #include <time.h>
 #include <unistd.h>
 
-void (*as__ps_open_hook)(void *obj, size_t len);
+void (*as__ps_open_hook)(int stage, void *obj, size_t len);
 
 #define PS_OPEN_WAIT_NS 1000000000ull /* 1 s: then -ETIMEDOUT */
 #define PS_SLEEP_MIN_NS 50000ull
@@ -267,6 +267,8 @@ int as__ps_open(void **out, const char *name, int oflag, unsigned mode,
         }
         if (fd < 0)
             return -errno;
+        if (as__ps_open_hook)
+            as__ps_open_hook(AS__PS_HOOK_OPENED, NULL, made);
 
         r = ps_lock(fd, creat ? LOCK_EX : LOCK_SH, deadline, &nap);
         if (r < 0)
@@ -341,7 +343,7 @@ int as__ps_open(void **out, const char *name, int oflag, unsigned mode,
             goto out_undo;
         }
         if (as__ps_open_hook)
-            as__ps_open_hook(obj, size); /* tests: a creator dying here */
+            as__ps_open_hook(AS__PS_HOOK_CREATING, obj, size); /* tests */
         r = init(obj, arg);
         if (r < 0) {
             ps_unmap_rec(obj);

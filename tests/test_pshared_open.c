@@ -30,7 +30,9 @@
 #include <unistd.h>
 
 /* The library's test hook (src/pshared.h). */
-extern void (*as__ps_open_hook)(void *obj, size_t len);
+extern void (*as__ps_open_hook)(int stage, void *obj, size_t len);
+#define HOOK_OPENED 0   /* after shm_open, before the lock; len: made the name */
+#define HOOK_CREATING 1 /* a creator, after ftruncate and mmap, before init */
 
 /* ---- names -------------------------------------------------------------- */
 
@@ -404,29 +406,43 @@ static void po_async_across(void **state)
 
 /* ---- racing O_CREAT opens: exactly one initialises ---- */
 
-static unsigned *race_inits; /* shared page: creators counted by the hook */
+/* A shared page: the creators of this round, counted by the hook, and the
+ * last one's pid. */
+static struct race_sh {
+    unsigned inits;
+    int creator;
+} *race_sh;
 static const char *race_name;
-static int race_go[2], race_done[2];
+static int race_go[2][2], race_done[2][2];
 
-static void race_hook(void *obj, size_t len)
+static void race_hook(int stage, void *obj, size_t len)
 {
     (void)obj;
     (void)len;
-    __atomic_fetch_add(race_inits, 1u, __ATOMIC_SEQ_CST);
+    if (stage != HOOK_CREATING)
+        return;
+    __atomic_fetch_add(&race_sh->inits, 1u, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&race_sh->creator, (int)getpid(), __ATOMIC_SEQ_CST);
 }
 
+/* Kid k: per round, opens with O_CREAT (kid 0 with O_EXCL on odd rounds)
+ * and takes a permit, which it keeps: a second init would give it back. */
 static int race_kid(void *arg)
 {
-    uint32_t permits = (uint32_t)(uintptr_t)arg;
+    int k = (int)(uintptr_t)arg;
+    uint32_t permits = k == 0 ? 3 : 5;
     for (;;) {
         as_sem *s = NULL;
-        int r = get(race_go[0]);
-        if (r < 0)
+        int i = get(race_go[k][0]), r;
+        if (i < 0)
             return 0;
-        TH_RC(as_sem_open(&s, race_name, O_CREAT, 0600, permits, 0, 1), 0);
-        TH_RC(as_sem_try_acquire(s, 1), 1); /* held: a second init would undo it */
-        TH_RC(as_pshared_unmap(s), 0);
-        put(race_done[1], 1);
+        r = as_sem_open(&s, race_name, (k == 0 && (i & 1)) ? CX : O_CREAT, 0600,
+                        permits, 0, 1);
+        if (r == 0) {
+            TH_RC(as_sem_try_acquire(s, 1), 1);
+            TH_RC(as_pshared_unmap(s), 0);
+        }
+        put(race_done[k][1], r);
     }
 }
 
@@ -435,43 +451,63 @@ static void po_race(void **state)
     (void)state;
     int rounds = th_scaled(300);
     pid_t p[2];
-    unsigned twos = 0;
-    race_inits = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                      -1, 0);
-    assert_true(race_inits != MAP_FAILED);
+    unsigned made[2] = { 0, 0 }, eexist = 0;
+    race_sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                   -1, 0);
+    assert_true(race_sh != MAP_FAILED);
     as__ps_open_hook = race_hook;
     race_name = new_name();
-    mkpipe(race_go);
-    mkpipe(race_done);
-    p[0] = spawn(race_kid, (void *)(uintptr_t)3);
-    p[1] = spawn(race_kid, (void *)(uintptr_t)5);
+    for (int k = 0; k < 2; k++) {
+        mkpipe(race_go[k]);
+        mkpipe(race_done[k]);
+    }
+    for (int k = 0; k < 2; k++)
+        p[k] = spawn(race_kid, (void *)(uintptr_t)k);
     for (int i = 0; i < rounds; i++) {
         as_sem *s = NULL;
-        *race_inits = 0;
-        put(race_go[1], i);
-        put(race_go[1], i);
-        TH_EQ(get(race_done[0]), 1);
-        TH_EQ(get(race_done[0]), 1);
-        TH_EQ(__atomic_load_n(race_inits, __ATOMIC_SEQ_CST), 1);
+        int rc[2], who, held;
+        race_sh->inits = 0;
+        race_sh->creator = 0;
+        put(race_go[0][1], i);
+        put(race_go[1][1], i);
+        rc[0] = get(race_done[0][0]);
+        rc[1] = get(race_done[1][0]);
+        TH_EQ(__atomic_load_n(&race_sh->inits, __ATOMIC_SEQ_CST), 1);
+        who = race_sh->creator == p[0] ? 0 : race_sh->creator == p[1] ? 1 : -1;
+        TH_EQ(who >= 0, 1);
+        made[who]++;
+        TH_RC(rc[1], 0);
+        if (i & 1) {
+            /* O_EXCL: 0 only if it created, -EEXIST if the other did */
+            if (!(rc[0] == 0 && who == 0) && !(rc[0] == -EEXIST && who == 1))
+                fail_msg("round %d: O_EXCL open %s, creator kid %d", i,
+                         th_errname(rc[0]), who);
+            eexist += rc[0] == -EEXIST;
+        } else {
+            TH_RC(rc[0], 0);
+        }
+        held = (rc[0] == 0) + (rc[1] == 0);
         TH_RC(as_sem_open(&s, race_name, 0, 0, 0, 0, 1), 0);
-        /* the creator's permits, less the two held */
-        if (as_sem_value(s) != 1 && as_sem_value(s) != 3)
-            fail_msg("round %d: value %lld", i, (long long)as_sem_value(s));
-        twos += as_sem_value(s) == 1;
+        /* the creator's permits, less those held */
+        if (as_sem_value(s) != (who == 0 ? 3 : 5) - held)
+            fail_msg("round %d: value %lld, creator kid %d, %d held", i,
+                     (long long)as_sem_value(s), who, held);
         TH_RC(as_pshared_unmap(s), 0);
         TH_RC(as_pshared_unlink(race_name), 0);
     }
-    put(race_go[1], -1);
-    put(race_go[1], -1);
-    REAP_OK(p[0]);
-    REAP_OK(p[1]);
-    print_message("po_race: %d rounds, the 3-permit process created %u\n", rounds, twos);
-    munmap(race_inits, 4096);
+    for (int k = 0; k < 2; k++)
+        put(race_go[k][1], -1);
+    for (int k = 0; k < 2; k++)
+        REAP_OK(p[k]);
+    print_message("po_race: %d rounds, creators %u and %u, O_EXCL -EEXIST %u\n",
+                  rounds, made[0], made[1], eexist);
+    munmap(race_sh, 4096);
     as__ps_open_hook = NULL;
-    for (int i = 0; i < 2; i++) {
-        close(race_go[i]);
-        close(race_done[i]);
-    }
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < 2; i++) {
+            close(race_go[k][i]);
+            close(race_done[k][i]);
+        }
 }
 
 /* ---- a creator killed mid-init ---- */
@@ -480,12 +516,14 @@ static const char *kc_name;
 
 /* Killed in the middle of init: the fields init writes before magic are
  * there (those of a real object), magic is not. */
-static void kc_hook_die(void *obj, size_t len)
+static void kc_hook_die(int stage, void *obj, size_t len)
 {
     union {
         as_sem s;
         unsigned char b[AS_PSHARED_SIZE(as_sem, 3)];
     } img;
+    if (stage != HOOK_CREATING)
+        return;
     if (len != sizeof img.b || as_sem_init(&img.s, 7, AS_PSHARED | AS_PSHARED_SLOTS(3)) != 0)
         _exit(5);
     memcpy(obj, img.b, sizeof img.b);
@@ -544,10 +582,12 @@ static void po_killed_creator(void **state)
 
 static int sc_up[2], sc_down[2];
 
-static void sc_hook_stop(void *obj, size_t len)
+static void sc_hook_stop(int stage, void *obj, size_t len)
 {
     (void)obj;
     (void)len;
+    if (stage != HOOK_CREATING)
+        return;
     put(sc_up[1], 1);
     (void)get(sc_down[0]);
 }
@@ -732,6 +772,79 @@ static void po_create_fails(void **state)
     TH_RC(as_pshared_unlink(cf_name), 0);
 }
 
+/* ---- an opener paused between its shm_open and the lock ---- */
+
+static int pz_up[2], pz_down[2];
+static const char *pz_name;
+
+static void pz_hook(int stage, void *obj, size_t len)
+{
+    (void)obj;
+    if (stage != HOOK_OPENED || len != 1)
+        return; /* only the open that made the name pauses */
+    put(pz_up[1], 1);
+    (void)get(pz_down[0]);
+}
+
+/* Opens with oflag (arg), pausing after it made the name; reports the
+ * result, then (on success) the value after taking one permit. */
+static int pz_child(void *arg)
+{
+    int oflag = (int)(intptr_t)arg;
+    as_sem *s = NULL;
+    int r;
+    as__ps_open_hook = pz_hook;
+    r = as_sem_open(&s, pz_name, oflag, 0600, 2, 0, 0);
+    put(pz_up[1], r);
+    if (r == 0) {
+        TH_RC(as_sem_try_acquire(s, 1), 1);
+        put(pz_up[1], (int)as_sem_value(s));
+        TH_RC(as_pshared_unmap(s), 0);
+    }
+    return 0;
+}
+
+static void po_paused_opener(void **state)
+{
+    (void)state;
+    as_sem *s = NULL;
+    pid_t p;
+    pz_name = new_name();
+    mkpipe(pz_up);
+    mkpipe(pz_down);
+
+    /* O_EXCL made the name, then an O_CREAT open initialised it first:
+     * -EEXIST (as if the other had come first), the other's permits */
+    p = spawn(pz_child, (void *)(intptr_t)CX);
+    TH_EQ(get(pz_up[0]), 1);
+    TH_RC(as_sem_open(&s, pz_name, O_CREAT, 0600, 7, 0, 0), 0);
+    put(pz_down[1], 0);
+    TH_RC(get(pz_up[0]), -EEXIST);
+    REAP_OK(p);
+    TH_EQ(as_sem_value(s), 7);
+    TH_RC(as_pshared_unmap(s), 0);
+    TH_RC(as_pshared_unlink(pz_name), 0);
+
+    /* the name it made was unlinked and made again while it waited: it
+     * attaches to the object the name names now, never creates a second
+     * one nobody else can open */
+    p = spawn(pz_child, (void *)(intptr_t)O_CREAT);
+    TH_EQ(get(pz_up[0]), 1);
+    TH_RC(as_pshared_unlink(pz_name), 0);
+    TH_RC(as_sem_open(&s, pz_name, O_CREAT, 0600, 9, 0, 0), 0);
+    put(pz_down[1], 0);
+    TH_RC(get(pz_up[0]), 0);
+    TH_EQ(get(pz_up[0]), 8);
+    REAP_OK(p);
+    TH_EQ(as_sem_value(s), 8);
+    TH_RC(as_pshared_unmap(s), 0);
+    TH_RC(as_pshared_unlink(pz_name), 0);
+    for (int i = 0; i < 2; i++) {
+        close(pz_up[i]);
+        close(pz_down[i]);
+    }
+}
+
 #define PO_TEST(fn) cmocka_unit_test_teardown(fn, teardown)
 
 int main(void)
@@ -745,6 +858,7 @@ int main(void)
         PO_TEST(po_race),
         PO_TEST(po_killed_creator),
         PO_TEST(po_stopped_creator),
+        PO_TEST(po_paused_opener),
         PO_TEST(po_unmap_unlink),
     };
     /* long health ticks: nothing here needs one */
