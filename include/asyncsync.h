@@ -696,8 +696,10 @@ int64_t as_sem_dump(const as_sem *p, as_waiter_info *out, size_t max);
  *   mapping is gone (as_pshared_unmap, or exit); unlinking keeps existing
  *   mappings valid, and a later O_CREAT makes a new object under the name.
  *   as_sem_destroy is optional (it refuses with waiters, as ever): unmap and
- *   unlink are what free the memory.  Objects outlive processes: a service
- *   that creates one at start (O_CREAT | O_EXCL) unlinks the name first.
+ *   unlink are what free the memory; after a destroy, attaching opens of
+ *   the name time out and the next O_CREAT open initialises it again.
+ *   Objects outlive processes: a service that creates one at start
+ *   (O_CREAT | O_EXCL) unlinks the name first.
  *   Windows and non-Linux systems: -EOPNOTSUPP (after the -EINVAL checks).
  * ------------------------------------------------------------------------- */
 
