@@ -673,8 +673,9 @@ int64_t as_sem_dump(const as_sem *p, as_waiter_info *out, size_t max);
 
 /* ---------------------------------------------------------------------------
  * Named process-shared objects (Linux; docs/pshared.md section 12).  As
- * sem_open(3): unrelated processes open one semaphore by name, with no
- * mapping to pass around.  The object lives in a POSIX shared memory object
+ * sem_open(3): unrelated processes open one semaphore (or manual-reset
+ * event, or latch: as_event_open, as_latch_open) by name, with no mapping
+ * to pass around.  The object lives in a POSIX shared memory object
  * (shm_open(3)) of AS_PSHARED_SIZE(as_sem, slots) bytes; each process maps
  * it where it likes and then uses the same calls as on any AS_PSHARED
  * semaphore (see above).  No heap: the mapping is the caller's until
@@ -732,6 +733,18 @@ int64_t as_sem_dump(const as_sem *p, as_waiter_info *out, size_t max);
  * again. */
 int as_sem_open(as_sem **out, const char *name, int oflag, unsigned mode,
                 uint32_t permits, unsigned flags, unsigned slots);
+/* The same for a process-shared manual-reset event and latch (see their
+ * sections below): flags AS_EVENT_MANUAL_RESET (required: auto-reset
+ * events are not process-shared yet, -EOPNOTSUPP), optionally
+ * AS_EVENT_INITIALLY_SET (the creator's initial state: ignored on attach);
+ * for the latch, `count` (at most AS_LATCH_VALUE_MAX; ignored on attach)
+ * and flags 0.  AS_PSHARED is implied and may be given; `slots` is the k of
+ * AS_PSHARED_SLOTS(k) (per-process wait counts).  Returns and errors as
+ * as_sem_open; -EPROTO also for a name that holds a semaphore. */
+int as_event_open(as_event **out, const char *name, int oflag, unsigned mode,
+                  unsigned flags, unsigned slots);
+int as_latch_open(as_latch **out, const char *name, int oflag, unsigned mode,
+                  uint32_t count, unsigned flags, unsigned slots);
 /* Unmap this process's mapping of a named object (obj: what as_*_open
  * returned); the object lives on for the other processes.  obj must not be
  * used afterwards (pending waits on it: undefined, as munmap of memory in

@@ -1,6 +1,7 @@
 /* Named process-shared objects (docs/pshared.md 12): as_sem_open,
- * as_pshared_unmap, as_pshared_unlink, over one generic opener
- * (as__ps_open) that as_mutex_open / as_event_open will share.
+ * as_event_open, as_latch_open, as_pshared_unmap, as_pshared_unlink, over
+ * one generic opener (as__ps_open): each primitive is a type descriptor
+ * and an init wrapper (as_mutex_open will be the same).
  *
  * THE OPEN (Linux)
  *   fd = shm_open(name); then, holding a flock(2) lock on fd (exclusive for
@@ -400,6 +401,31 @@ static const as__ps_type ps_sem_type = {
     AS__MAGIC_SEM, (uint32_t)sizeof(as_sem),
     AS_PSHARED | AS_SEM_STRICT_FIFO | AS_PSHARED_SLOTS(0xfffu)
 };
+
+/* ---- the manual-reset event and the latch (gwait_ps.c) ---- */
+
+static int ps_event_init(void *obj, const void *arg)
+{
+    return as__event_ps_init(obj, *(const uint32_t *)arg);
+}
+
+/* AS_EVENT_INITIALLY_SET is the creator's initial state, not a property
+ * an attacher must match (as a semaphore's permits). */
+static const as__ps_type ps_event_type = {
+    AS__MAGIC_EVENT, (uint32_t)sizeof(as_event),
+    AS_PSHARED | AS_EVENT_MANUAL_RESET | AS_PSHARED_SLOTS(0xfffu)
+};
+
+static int ps_latch_init(void *obj, const void *arg)
+{
+    const uint32_t *a = arg; /* count, flags */
+    return as__latch_ps_init(obj, a[0], a[1]);
+}
+
+static const as__ps_type ps_latch_type = {
+    AS__MAGIC_LATCH, (uint32_t)sizeof(as_latch),
+    AS_PSHARED | AS_PSHARED_SLOTS(0xfffu)
+};
 #endif /* AS__PS_SUPPORTED */
 
 int as_sem_open(as_sem **out, const char *name, int oflag, unsigned mode,
@@ -418,6 +444,55 @@ int as_sem_open(as_sem **out, const char *name, int oflag, unsigned mode,
         a[1] = flags | AS_PSHARED | AS_PSHARED_SLOTS(slots);
         r = as__ps_open(&obj, name, oflag, mode, &ps_sem_type, a[1],
                         ps_sem_init, a);
+        if (r == 0)
+            *out = obj;
+        return r;
+    }
+#else
+    return -EOPNOTSUPP;
+#endif
+}
+
+int as_event_open(as_event **out, const char *name, int oflag, unsigned mode,
+                  unsigned flags, unsigned slots)
+{
+    if (!out || !ps_name_ok(name) || !ps_oflag_ok(oflag) || (mode & ~0777u) ||
+        slots > AS_PSHARED_SLOTS_MAX ||
+        (flags & ~(AS_PSHARED | AS_EVENT_MANUAL_RESET | AS_EVENT_INITIALLY_SET)))
+        return -EINVAL;
+    if (!(flags & AS_EVENT_MANUAL_RESET))
+        return -EOPNOTSUPP; /* auto-reset across processes: not built yet */
+#ifdef AS__PS_SUPPORTED
+    {
+        uint32_t f = flags | AS_PSHARED | AS_PSHARED_SLOTS(slots);
+        void *obj = NULL;
+        int r = as__ps_open(&obj, name, oflag, mode, &ps_event_type,
+                            f & ~(uint32_t)AS_EVENT_INITIALLY_SET, ps_event_init, &f);
+        if (r == 0)
+            *out = obj;
+        return r;
+    }
+#else
+    return -EOPNOTSUPP;
+#endif
+}
+
+int as_latch_open(as_latch **out, const char *name, int oflag, unsigned mode,
+                  uint32_t count, unsigned flags, unsigned slots)
+{
+    if (!out || !ps_name_ok(name) || !ps_oflag_ok(oflag) || (mode & ~0777u) ||
+        count > AS_LATCH_VALUE_MAX || slots > AS_PSHARED_SLOTS_MAX ||
+        (flags & ~AS_PSHARED))
+        return -EINVAL;
+#ifdef AS__PS_SUPPORTED
+    {
+        uint32_t a[2];
+        void *obj = NULL;
+        int r;
+        a[0] = count;
+        a[1] = flags | AS_PSHARED | AS_PSHARED_SLOTS(slots);
+        r = as__ps_open(&obj, name, oflag, mode, &ps_latch_type, a[1],
+                        ps_latch_init, a);
         if (r == 0)
             *out = obj;
         return r;

@@ -845,6 +845,96 @@ static void po_paused_opener(void **state)
     }
 }
 
+/* ---- the manual-reset event and the latch by name ---- */
+
+static int el_up[2];
+static const char *el_ev, *el_lt;
+
+static int el_child(void *arg)
+{
+    as_event *e = NULL;
+    as_latch *l = NULL;
+    (void)arg;
+    TH_RC(as_event_open(&e, el_ev, 0, 0, AS_EVENT_MANUAL_RESET, 2), 0);
+    TH_RC(as_latch_open(&l, el_lt, 0, 0, 0, 0, 2), 0);
+    put(el_up[1], 1);
+    TH_RC(as_event_wait_blocking(e, as_now_ns() + 5000000000ull), 0);
+    TH_RC(as_latch_count_down(l, 2), 0);
+    TH_RC(as_pshared_unmap(e), 0);
+    TH_RC(as_pshared_unmap(l), 0);
+    return 0;
+}
+
+static void po_event_latch(void **state)
+{
+    (void)state;
+    const char *sn = new_name();
+    as_event *e = NULL, *e2 = NULL;
+    as_latch *l = NULL, *l2 = NULL;
+    as_sem *s = NULL;
+    pid_t p;
+    double end;
+    el_ev = new_name();
+    el_lt = new_name();
+    mkpipe(el_up);
+    /* auto-reset events are not process-shared yet: nothing made */
+    TH_RC(as_event_open(&e, el_ev, CX, 0600, 0, 2), -EOPNOTSUPP);
+    TH_EQ(name_exists(el_ev), 0);
+    TH_RC(as_event_open(&e, el_ev, CX, 0600, AS_EVENT_MANUAL_RESET | 0x4u, 2), -EINVAL);
+    TH_RC(as_latch_open(&l, el_lt, CX, 0600, AS_LATCH_VALUE_MAX + 1u, 0, 2), -EINVAL);
+    TH_EQ(name_exists(el_lt), 0);
+
+    p = spawn(el_child, NULL); /* before the creates: no mapping inherited */
+    TH_RC(as_event_open(&e, el_ev, CX, 0600, AS_EVENT_MANUAL_RESET | AS_PSHARED, 2), 0);
+    TH_RC(as_latch_open(&l, el_lt, CX, 0600, 2, 0, 2), 0);
+    TH_EQ(get(el_up[0]), 1);
+    /* the child's blocking wait parks; a set here releases it */
+    end = th_now() + TH_TIMEOUT;
+    while (as_event_waiters(e) != 1) {
+        if (th_now() > end)
+            fail_msg("the child's wait never parked (waiters %lld)",
+                     (long long)as_event_waiters(e));
+        usleep(1000);
+    }
+    TH_RC(as_event_set(e), 0);
+    TH_RC(as_latch_wait_blocking(l, as_now_ns() + 5000000000ull), 0);
+    REAP_OK(p);
+    TH_EQ(as_latch_value(l), 0);
+
+    /* attach: the initial state and count are the creator's, slots must
+     * match */
+    TH_RC(as_event_open(&e2, el_ev, O_CREAT, 0600,
+                        AS_EVENT_MANUAL_RESET | AS_EVENT_INITIALLY_SET, 2), 0);
+    TH_RC(as_event_reset(e2), 0);
+    TH_RC(as_event_is_set(e), 0);
+    TH_RC(as_event_open(&e2, el_ev, 0, 0, AS_EVENT_MANUAL_RESET, 3), -EINVAL);
+    TH_RC(as_latch_open(&l2, el_lt, O_CREAT, 0600, 9, 0, 2), 0);
+    TH_EQ(as_latch_value(l2), 0);
+    TH_RC(as_latch_open(&l2, el_lt, 0, 0, 0, 0, 1), -EINVAL);
+    TH_RC(as_pshared_unmap(e2), 0); /* the failed opens left them as they were */
+    TH_RC(as_pshared_unmap(l2), 0);
+
+    /* a name of another primitive: -EPROTO, nothing changed */
+    TH_RC(as_sem_open(&s, sn, CX, 0600, 1, 0, 2), 0);
+    TH_RC(as_event_open(&e2, sn, O_CREAT, 0600, AS_EVENT_MANUAL_RESET, 2), -EPROTO);
+    TH_RC(as_latch_open(&l2, sn, 0, 0, 0, 0, 2), -EPROTO);
+    TH_RC(as_sem_open(&s, el_ev, 0, 0, 0, 0, 2), -EPROTO);
+    TH_RC(as_latch_open(&l2, el_ev, O_CREAT, 0600, 1, 0, 2), -EPROTO);
+    TH_RC(as_event_open(&e2, el_lt, 0, 0, AS_EVENT_MANUAL_RESET, 2), -EPROTO);
+    TH_EQ(as_sem_value(s), 1);
+    TH_RC(as_event_is_set(e), 0);
+    TH_EQ(as_latch_value(l), 0);
+
+    TH_RC(as_pshared_unmap(s), 0);
+    TH_RC(as_pshared_unmap(e), 0);
+    TH_RC(as_pshared_unmap(l), 0);
+    TH_RC(as_pshared_unlink(sn), 0);
+    TH_RC(as_pshared_unlink(el_ev), 0);
+    TH_RC(as_pshared_unlink(el_lt), 0);
+    close(el_up[0]);
+    close(el_up[1]);
+}
+
 #define PO_TEST(fn) cmocka_unit_test_teardown(fn, teardown)
 
 int main(void)
@@ -860,6 +950,7 @@ int main(void)
         PO_TEST(po_stopped_creator),
         PO_TEST(po_paused_opener),
         PO_TEST(po_unmap_unlink),
+        PO_TEST(po_event_latch),
     };
     /* long health ticks: nothing here needs one */
     setenv("ASYNCSYNC_PSHARED_TICK_MS", "60000", 1);
