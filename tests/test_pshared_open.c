@@ -913,6 +913,18 @@ static void po_event_latch(void **state)
     TH_RC(as_latch_open(&l2, el_lt, 0, 0, 0, 0, 1), -EINVAL);
     TH_RC(as_pshared_unmap(e2), 0); /* the failed opens left them as they were */
     TH_RC(as_pshared_unmap(l2), 0);
+    {
+        /* created set; an attacher not asking for it attaches all the same */
+        const char *n2 = new_name();
+        as_event *a = NULL, *b = NULL;
+        TH_RC(as_event_open(&a, n2, CX, 0600,
+                            AS_EVENT_MANUAL_RESET | AS_EVENT_INITIALLY_SET, 0), 0);
+        TH_RC(as_event_open(&b, n2, 0, 0, AS_EVENT_MANUAL_RESET, 0), 0);
+        TH_RC(as_event_is_set(b), 1);
+        TH_RC(as_pshared_unmap(a), 0);
+        TH_RC(as_pshared_unmap(b), 0);
+        TH_RC(as_pshared_unlink(n2), 0);
+    }
 
     /* a name of another primitive: -EPROTO, nothing changed */
     TH_RC(as_sem_open(&s, sn, CX, 0600, 1, 0, 2), 0);
