@@ -42,7 +42,9 @@ struct bx {
     th_rec rec;
     /* live objects */
     as_sem s3, s0, smax, sdone;            /* 3; 0 + waiter tws; MAX; 0 */
-    as_sem *sp;                            /* as_sem_open's out: never set */
+    as_sem *sp;                            /* as_*_open's outs: never set */
+    as_event *ep;
+    as_latch *lp;
     as_mutex m, mstrict, mlk, mw, mc;      /* free; free strict; locked; locked + twm; free (cw's) */
     as_cond c, cw;                         /* idle; waiter twc (mutex mc) */
     as_event e, ew, eset, easet;           /* auto unset; auto unset + twe; manual set; auto set */
@@ -407,6 +409,19 @@ static void bx_notify(void *ctx)
     X(sem_open_flags, -EINVAL, as_sem_open(&x->sp, BI_NAME, O_CREAT, 0600, 1, 2, 0))       \
     X(sem_open_missing, PER_OS(-ENOENT, -EOPNOTSUPP),                                      \
       as_sem_open(&x->sp, BI_NAME, 0, 0, 0, 0, 0))                                         \
+    X(event_open_null_out, -EINVAL,                                                        \
+      as_event_open(NULL, BI_NAME, O_CREAT, 0600, AS_EVENT_MANUAL_RESET, 0))               \
+    X(event_open_bad_name, -EINVAL,                                                        \
+      as_event_open(&x->ep, BI_NAME + 1, O_CREAT, 0600, AS_EVENT_MANUAL_RESET, 0))         \
+    X(event_open_flags, -EINVAL,                                                           \
+      as_event_open(&x->ep, BI_NAME, O_CREAT, 0600, AS_EVENT_MANUAL_RESET | 0x4u, 0))      \
+    X(event_open_auto_reset, -EOPNOTSUPP, as_event_open(&x->ep, BI_NAME, O_CREAT, 0600, 0, 0)) \
+    X(latch_open_null_out, -EINVAL, as_latch_open(NULL, BI_NAME, O_CREAT, 0600, 1, 0, 0))  \
+    X(latch_open_count, -EINVAL,                                                           \
+      as_latch_open(&x->lp, BI_NAME, O_CREAT, 0600, AS_LATCH_VALUE_MAX + 1u, 0, 0))        \
+    X(latch_open_flags, -EINVAL, as_latch_open(&x->lp, BI_NAME, O_CREAT, 0600, 1, 1, 0))   \
+    X(latch_open_missing, PER_OS(-ENOENT, -EOPNOTSUPP),                                    \
+      as_latch_open(&x->lp, BI_NAME, 0, 0, 0, 0, 0))                                       \
     X(pshared_unmap_null, -EINVAL, as_pshared_unmap(NULL))                                 \
     X(pshared_unmap_not_opened, PER_OS(-EINVAL, -EOPNOTSUPP),                              \
       as_pshared_unmap((char *)&x->s3 + 1))                                                \
@@ -678,7 +693,7 @@ static void bx_check_unchanged(bx *x)
     TH_EQ(as_sem_value(&x->s0), 0);
     TH_EQ(as_sem_value(&x->smax), AS_SEM_VALUE_MAX);
     TH_EQ(as_sem_value(&x->sdone), 0);
-    TH_EQ(x->sp == NULL, 1); /* a failed as_sem_open sets nothing */
+    TH_EQ(x->sp == NULL && x->ep == NULL && x->lp == NULL, 1); /* failed opens set nothing */
 #ifndef _WIN32
     {
         /* and makes no shm object */
