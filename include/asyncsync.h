@@ -679,6 +679,94 @@ int as_sem_stats(const as_sem *p, as_counters *out);
 int64_t as_sem_dump(const as_sem *p, as_waiter_info *out, size_t max);
 
 /* ---------------------------------------------------------------------------
+ * Named process-shared objects (Linux; docs/pshared.md section 12).  As
+ * sem_open(3): unrelated processes open one semaphore (or mutex, event,
+ * latch: as_mutex_open, as_event_open, as_latch_open) by name, with no mapping
+ * to pass around.  The object lives in a POSIX shared memory object
+ * (shm_open(3)) of AS_PSHARED_SIZE(as_sem, slots) bytes; each process maps
+ * it where it likes and then uses the same calls as on any AS_PSHARED
+ * semaphore (see above).  No heap: the mapping is the caller's until
+ * as_pshared_unmap.
+ *
+ *   Names: as shm_open(3) takes them everywhere: "/" then 1 to
+ *   AS_PSHARED_NAME_MAX - 1 characters, none of them '/', not "/." or
+ *   "/..".  Anything else: -EINVAL.
+ *   Creation: the first O_CREAT open initialises the object with its
+ *   permits, flags and slots; every later open attaches (its permits are
+ *   ignored, as sem_open's value) and must ask for the creator's slots and
+ *   flags (-EINVAL otherwise, nothing changed).  Racing O_CREAT opens of
+ *   one name initialise it once: the others attach.  An open that finds
+ *   the object being initialised by another process waits for it, up to
+ *   1 s (-ETIMEDOUT then).  A creator killed before it finished leaves an
+ *   object that attaching opens refuse with -ETIMEDOUT (after 1 s) and the
+ *   next O_CREAT open initialises (nobody can have used it).
+ *   Lifetime: the object lives until as_pshared_unlink(name) and the last
+ *   mapping is gone (as_pshared_unmap, or exit); unlinking keeps existing
+ *   mappings valid, and a later O_CREAT makes a new object under the name.
+ *   as_sem_destroy is optional (it refuses with waiters, as ever): unmap and
+ *   unlink are what free the memory; after a destroy, attaching opens of
+ *   the name time out and the next O_CREAT open initialises it again.
+ *   Objects outlive processes: a service that creates one at start
+ *   (O_CREAT | O_EXCL) unlinks the name first.
+ *   Windows and non-Linux systems: -EOPNOTSUPP (after the -EINVAL checks).
+ * ------------------------------------------------------------------------- */
+
+/* The longest name, its leading '/' included (glibc refuses longer). */
+#define AS_PSHARED_NAME_MAX 254u
+
+/* Open the semaphore named `name`, creating it with oflag O_CREAT when it
+ * does not exist (O_CREAT | O_EXCL: fail if it does; O_RDWR is accepted and
+ * ignored; other bits: -EINVAL) with permission bits `mode` (0 to 0777,
+ * less the umask, as shm_open), `permits` (at most
+ * AS_PSHARED_SEM_VALUE_MAX), `flags` (0 or AS_SEM_STRICT_FIFO; AS_PSHARED
+ * is implied and may be given) and `slots` more waiter slots (the k of
+ * AS_PSHARED_SLOTS(k), at most AS_PSHARED_SLOTS_MAX; not in flags).
+ * *out: this process's mapping of it (set on success only).
+ * Returns 0, or:
+ *   -EINVAL     NULL out, a bad name, oflag, mode, permits, flags or slots;
+ *               or the object exists with other slots or flags
+ *   -EEXIST     O_CREAT | O_EXCL and the name exists
+ *   -ENOENT     no O_CREAT and the name does not exist (or its creator has
+ *               not started initialising it)
+ *   -EPROTO     the name holds something else: another primitive, another
+ *               library layout or ABI, or a shared memory object not made
+ *               by this library
+ *   -ETIMEDOUT  the object exists but was not initialised within 1 s (its
+ *               creator died or is stopped mid-initialisation)
+ *   -EOPNOTSUPP Windows, non-Linux systems
+ *   a negative errno of shm_open, ftruncate or mmap (-EACCES, -EMFILE,
+ *   -ENOSPC, -ENOMEM, ...).
+ * Nothing is changed on failure: an object this call created is removed
+ * again. */
+int as_sem_open(as_sem **out, const char *name, int oflag, unsigned mode,
+                uint32_t permits, unsigned flags, unsigned slots);
+/* The same for a process-shared mutex, event and latch (see their
+ * sections below): for the mutex, flags AS_MUTEX_STRICT_FIFO and
+ * AS_MUTEX_ROBUST (an attacher must ask for the creator's); for the event,
+ * AS_EVENT_MANUAL_RESET (or not: auto-reset; an attacher must match) and
+ * AS_EVENT_INITIALLY_SET (the creator's initial state: ignored on attach);
+ * for the latch, `count` (at most AS_LATCH_VALUE_MAX; ignored on attach)
+ * and flags 0.  AS_PSHARED is implied and may be given; `slots` is the k of
+ * AS_PSHARED_SLOTS(k).  Returns and errors as as_sem_open; -EPROTO also for
+ * a name that holds another primitive. */
+int as_mutex_open(as_mutex **out, const char *name, int oflag, unsigned mode,
+                  unsigned flags, unsigned slots);
+int as_event_open(as_event **out, const char *name, int oflag, unsigned mode,
+                  unsigned flags, unsigned slots);
+int as_latch_open(as_latch **out, const char *name, int oflag, unsigned mode,
+                  uint32_t count, unsigned flags, unsigned slots);
+/* Unmap this process's mapping of a named object (obj: what as_*_open
+ * returned); the object lives on for the other processes.  obj must not be
+ * used afterwards (pending waits on it: undefined, as munmap of memory in
+ * use).  Returns 0, -EINVAL (NULL, or not a pointer as_*_open returned,
+ * where it can tell), -EOPNOTSUPP (Windows, non-Linux). */
+int as_pshared_unmap(void *obj);
+/* Remove the name (shm_unlink): mappings stay valid, the object is freed
+ * with the last one, and the name can be created again.  Returns 0,
+ * -EINVAL (bad name), -ENOENT, -EACCES, -EOPNOTSUPP (Windows, non-Linux). */
+int as_pshared_unlink(const char *name);
+
+/* ---------------------------------------------------------------------------
  * Mutex: FIFO waiters, none starves.  By default, when the oldest waiter is
  * on another loop, unlock releases the lock and wakes that waiter to take it;
  * while it is on its way (one thread wake-up), tasks that find the mutex free

@@ -320,6 +320,42 @@ static inline int as__ps_stats(int64_t waiters, as_counters *out)
     out->waiters = (uint32_t)waiters;
     return 0;
 }
+
+/* ---- named objects (docs/pshared.md 12; pshared_open.c) ---- */
+
+/* What the generic opener needs to know of a primitive: the magic its init
+ * publishes, the struct's size (header and in-struct slots; the layout
+ * word is AS__PS_LAYOUT(base)), and the flag bits init records that an
+ * attacher must match (AS__P_CLOSED and other run-time bits excluded). */
+typedef struct as__ps_type {
+    uint32_t magic;
+    uint32_t base;
+    uint32_t flags_mask;
+} as__ps_type;
+
+/* Bytes of an object of `base` bytes with k more slots (AS_PSHARED_SIZE). */
+#define AS__PS_SIZE(base, k) ((size_t)(base) + sizeof(as__ps_slot) * (size_t)(k))
+
+/* The primitive's pshared init on the fresh mapping: every field, magic
+ * last (release).  `arg` is the opener's. */
+typedef int (*as__ps_init_fn)(void *obj, const void *arg);
+
+/* Open or create the named object: `flags` are the full init flags
+ * (AS_PSHARED, AS_PSHARED_SLOTS(k), the primitive's), checked by the
+ * caller; the object is AS__PS_SIZE(t->base, k) bytes.  *out is set on
+ * success only.  Returns 0, -EEXIST, -ENOENT, -EPROTO, -EINVAL (another
+ * slot count or flags), -ETIMEDOUT, or a negative errno of the system. */
+int as__ps_open(void **out, const char *name, int oflag, unsigned mode,
+                const as__ps_type *t, uint32_t flags, as__ps_init_fn init,
+                const void *arg);
+
+/* Tests only (NULL otherwise): called by an opener at two points, where a
+ * test stops or kills it: AS__PS_HOOK_OPENED after its shm_open, before
+ * it takes the lock (obj NULL, len 1 if this open made the name, else 0);
+ * AS__PS_HOOK_CREATING by a creator after ftruncate and mmap, before init
+ * (obj, len: the object). */
+enum { AS__PS_HOOK_OPENED = 0, AS__PS_HOOK_CREATING = 1 };
+extern void (*as__ps_open_hook)(int stage, void *obj, size_t len);
 #endif /* __linux__ */
 
 /* The observers (waitq.h's AS__PRIM_OBSERVERS) of a primitive that may be

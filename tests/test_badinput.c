@@ -21,7 +21,11 @@
  */
 #include "harness.h"
 
+#include <fcntl.h>
 #include <stdio.h>
+#ifndef _WIN32
+#include <sys/mman.h> /* shm_open */
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +42,10 @@ struct bx {
     th_rec rec;
     /* live objects */
     as_sem s3, s0, smax, sdone;            /* 3; 0 + waiter tws; MAX; 0 */
+    as_sem *sp;                            /* as_*_open's outs: never set */
+    as_event *ep;
+    as_latch *lp;
+    as_mutex *mp;
     as_mutex m, mstrict, mlk, mw, mc;      /* free; free strict; locked; locked + twm; free (cw's) */
     as_cond c, cw;                         /* idle; waiter twc (mutex mc) */
     as_event e, ew, eset, easet;           /* auto unset; auto unset + twe; manual set; auto set */
@@ -92,6 +100,8 @@ static void bx_notify(void *ctx)
 }
 
 #define LOOP (&x->L.loop)
+/* A name no row creates (the open rows only fail, or attach to nothing). */
+#define BI_NAME "/asyncsync-badinput-never-created"
 #define TW (&x->tw.w), th_cb, (&x->tw)
 
 #ifdef _WIN32
@@ -381,6 +391,49 @@ static void bx_notify(void *ctx)
     X(sem_init_u32max, -EINVAL, as_sem_init(&x->zs, UINT32_MAX, 0))                        \
     X(sem_init_flags, -EINVAL, as_sem_init(&x->zs, 1, 2))                                  \
     X(sem_init_flags_high, -EINVAL, as_sem_init(&x->zs, 1, 0x80000000u))                   \
+    /* named (Linux; Windows: -EOPNOTSUPP after the same -EINVAL checks) */              \
+    X(sem_open_null_out, -EINVAL, as_sem_open(NULL, BI_NAME, O_CREAT, 0600, 1, 0, 0))      \
+    X(sem_open_null_name, -EINVAL, as_sem_open(&x->sp, NULL, O_CREAT, 0600, 1, 0, 0))      \
+    X(sem_open_name_no_slash, -EINVAL, as_sem_open(&x->sp, BI_NAME + 1, O_CREAT, 0600, 1, 0, 0)) \
+    X(sem_open_name_inner_slash, -EINVAL, as_sem_open(&x->sp, "/a/b", O_CREAT, 0600, 1, 0, 0)) \
+    X(sem_open_name_empty, -EINVAL, as_sem_open(&x->sp, "/", O_CREAT, 0600, 1, 0, 0))      \
+    X(sem_open_excl_alone, -EINVAL, as_sem_open(&x->sp, BI_NAME, O_EXCL, 0600, 1, 0, 0))   \
+    X(sem_open_oflag_trunc, -EINVAL,                                                       \
+      as_sem_open(&x->sp, BI_NAME, O_CREAT | O_TRUNC, 0600, 1, 0, 0))                      \
+    X(sem_open_mode, -EINVAL, as_sem_open(&x->sp, BI_NAME, O_CREAT, 01600, 1, 0, 0))       \
+    X(sem_open_permits, -EINVAL,                                                           \
+      as_sem_open(&x->sp, BI_NAME, O_CREAT, 0600, AS_PSHARED_SEM_VALUE_MAX + 1u, 0, 0))    \
+    X(sem_open_slots, -EINVAL,                                                             \
+      as_sem_open(&x->sp, BI_NAME, O_CREAT, 0600, 1, 0, AS_PSHARED_SLOTS_MAX + 1u))        \
+    X(sem_open_slots_in_flags, -EINVAL,                                                    \
+      as_sem_open(&x->sp, BI_NAME, O_CREAT, 0600, 1, AS_PSHARED_SLOTS(1), 1))              \
+    X(sem_open_flags, -EINVAL, as_sem_open(&x->sp, BI_NAME, O_CREAT, 0600, 1, 2, 0))       \
+    X(sem_open_missing, PER_OS(-ENOENT, -EOPNOTSUPP),                                      \
+      as_sem_open(&x->sp, BI_NAME, 0, 0, 0, 0, 0))                                         \
+    X(event_open_null_out, -EINVAL,                                                        \
+      as_event_open(NULL, BI_NAME, O_CREAT, 0600, AS_EVENT_MANUAL_RESET, 0))               \
+    X(event_open_bad_name, -EINVAL,                                                        \
+      as_event_open(&x->ep, BI_NAME + 1, O_CREAT, 0600, AS_EVENT_MANUAL_RESET, 0))         \
+    X(event_open_flags, -EINVAL,                                                           \
+      as_event_open(&x->ep, BI_NAME, O_CREAT, 0600, AS_EVENT_MANUAL_RESET | 0x4u, 0))      \
+    X(mutex_open_null_out, -EINVAL, as_mutex_open(NULL, BI_NAME, O_CREAT, 0600, 0, 0))    \
+    X(mutex_open_flags, -EINVAL, as_mutex_open(&x->mp, BI_NAME, O_CREAT, 0600, 0x100u, 0)) \
+    X(mutex_open_slots, -EINVAL,                                                           \
+      as_mutex_open(&x->mp, BI_NAME, O_CREAT, 0600, 0, AS_PSHARED_SLOTS_MAX + 1u))         \
+    X(mutex_open_missing, PER_OS(-ENOENT, -EOPNOTSUPP),                                    \
+      as_mutex_open(&x->mp, BI_NAME, 0, 0, 0, 0))                                          \
+    X(latch_open_null_out, -EINVAL, as_latch_open(NULL, BI_NAME, O_CREAT, 0600, 1, 0, 0))  \
+    X(latch_open_count, -EINVAL,                                                           \
+      as_latch_open(&x->lp, BI_NAME, O_CREAT, 0600, AS_LATCH_VALUE_MAX + 1u, 0, 0))        \
+    X(latch_open_flags, -EINVAL, as_latch_open(&x->lp, BI_NAME, O_CREAT, 0600, 1, 1, 0))   \
+    X(latch_open_missing, PER_OS(-ENOENT, -EOPNOTSUPP),                                    \
+      as_latch_open(&x->lp, BI_NAME, 0, 0, 0, 0, 0))                                       \
+    X(pshared_unmap_null, -EINVAL, as_pshared_unmap(NULL))                                 \
+    X(pshared_unmap_not_opened, PER_OS(-EINVAL, -EOPNOTSUPP),                              \
+      as_pshared_unmap((char *)&x->s3 + 1))                                                \
+    X(pshared_unlink_null, -EINVAL, as_pshared_unlink(NULL))                               \
+    X(pshared_unlink_bad_name, -EINVAL, as_pshared_unlink(BI_NAME + 1))                    \
+    X(pshared_unlink_missing, PER_OS(-ENOENT, -EOPNOTSUPP), as_pshared_unlink(BI_NAME))    \
     X(sem_destroy_null, -EINVAL, as_sem_destroy(NULL))                                     \
     X(sem_try_null, -EINVAL, as_sem_try_acquire(NULL, 1))                                  \
     X(sem_try_zero, -EINVAL, as_sem_try_acquire(&x->s3, 0))                                \
@@ -646,6 +699,14 @@ static void bx_check_unchanged(bx *x)
     TH_EQ(as_sem_value(&x->s0), 0);
     TH_EQ(as_sem_value(&x->smax), AS_SEM_VALUE_MAX);
     TH_EQ(as_sem_value(&x->sdone), 0);
+    TH_EQ(x->sp == NULL && x->ep == NULL && x->lp == NULL && x->mp == NULL, 1); /* failed opens set nothing */
+#ifndef _WIN32
+    {
+        /* and makes no shm object */
+        int fd = shm_open(BI_NAME, O_RDONLY, 0);
+        TH_EQ(fd < 0 && errno == ENOENT, 1);
+    }
+#endif
     TH_RC(as_sem_try_acquire(&x->s0, 1), 0);
     TH_RC(as_mutex_try_lock(&x->m), 1);
     TH_RC(as_mutex_unlock(&x->m), 0);

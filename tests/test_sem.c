@@ -7,6 +7,8 @@
  */
 #include "harness.h"
 
+#include <fcntl.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -364,6 +366,21 @@ static void sem_pshared_platform(void **state)
     as_sem s;
     memset(&s, 0, sizeof s);
     TH_RC(as_sem_init(&s, 1, AS_PSHARED | 0x100u), -EINVAL);
+    {
+        /* named objects: declared everywhere, -EINVAL checks first
+         * (tests/test_pshared_open.c has the Linux rows) */
+        as_sem *o = NULL;
+        TH_RC(as_sem_open(&o, "noslash", O_CREAT, 0600, 1, 0, 0), -EINVAL);
+        TH_RC(as_sem_open(NULL, "/asyncsync-x", O_CREAT, 0600, 1, 0, 0), -EINVAL);
+        TH_RC(as_pshared_unlink("/"), -EINVAL);
+        TH_RC(as_pshared_unmap(NULL), -EINVAL);
+#ifdef _WIN32
+        TH_RC(as_sem_open(&o, "/asyncsync-x", O_CREAT, 0600, 1, 0, 0), -EOPNOTSUPP);
+        TH_RC(as_pshared_unlink("/asyncsync-x"), -EOPNOTSUPP);
+        TH_RC(as_pshared_unmap(&s), -EOPNOTSUPP);
+#endif
+        TH_EQ(o == NULL, 1);
+    }
 #ifdef _WIN32
     TH_RC(as_sem_init(&s, 1, AS_PSHARED), -EOPNOTSUPP);
     TH_EQ(as_sem_value(&s), -EINVAL);

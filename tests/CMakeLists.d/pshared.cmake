@@ -63,3 +63,10 @@ set_tests_properties(pshared.stress.nokill PROPERTIES
   TIMEOUT 300
   SKIP_RETURN_CODE 77
   LABELS "stress;pshared;uring")
+
+# Named process-shared objects (tests/test_pshared_open.c): as_sem_open by
+# name from unrelated processes (children that open the name themselves),
+# O_CREAT / O_EXCL, racing creators, a creator killed or stopped mid-init
+# (the library's test hook), -EPROTO, bad names, unmap and unlink.
+as_add_test(test_pshared_open SOURCES test_pshared_open.c harness.c
+  LABELS conformance pshared TIMEOUT 180)

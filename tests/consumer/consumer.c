@@ -19,9 +19,11 @@
 #include <asyncsync.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <liburing.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifndef CONSUMER_LANG
 #define CONSUMER_LANG "C"
@@ -127,6 +129,20 @@ int main(void)
 #endif
 
     CHECK(as_strerror(-ECANCELED) != NULL);
+
+    /* A named process-shared semaphore: links shm_open, which needs -lrt
+     * from the link interface on a glibc older than 2.34. */
+    {
+        as_sem *named = NULL;
+        char name[64];
+        snprintf(name, sizeof name, "/asyncsync-consumer-%ld", (long)getpid());
+        (void)as_pshared_unlink(name);
+        CHECK_RET(as_sem_open(&named, name, O_CREAT | O_EXCL, 0600, 1, 0, 0), 0);
+        CHECK_RET(as_sem_try_acquire(named, 1), 1);
+        CHECK_RET(as_sem_release(named, 1), 0);
+        CHECK_RET(as_pshared_unlink(name), 0);
+        CHECK_RET(as_pshared_unmap(named), 0);
+    }
 
     ret = io_uring_queue_init(8, &ring, 0);
     if (ret == -ENOSYS || ret == -EPERM) {
