@@ -120,8 +120,11 @@ int as_sem_init(as_sem *s, uint32_t permits, unsigned flags)
 #ifdef AS__PS_SUPPORTED
         return as__sem_ps_init(s, permits, flags);
 #else
-        return (flags & ~(AS_PSHARED | AS_SEM_STRICT_FIFO |
-                          AS_PSHARED_SLOTS(0xfffu))) ? -EINVAL : -EOPNOTSUPP;
+        return (permits > AS_PSHARED_SEM_VALUE_MAX ||
+                (flags & ~(AS_PSHARED | AS_SEM_STRICT_FIFO |
+                           AS_PSHARED_SLOTS(0xfffu))))
+                   ? -EINVAL
+                   : -EOPNOTSUPP;
 #endif
     }
     if (!s || permits > AS_SEM_VALUE_MAX || (flags & ~AS_SEM_STRICT_FIFO))

@@ -366,6 +366,7 @@ static void sem_pshared_platform(void **state)
     as_sem s;
     memset(&s, 0, sizeof s);
     TH_RC(as_sem_init(&s, 1, AS_PSHARED | 0x100u), -EINVAL);
+    TH_RC(as_sem_init(&s, AS_PSHARED_SEM_VALUE_MAX + 1u, AS_PSHARED), -EINVAL);
     {
         /* named objects: declared everywhere, -EINVAL checks first
          * (tests/test_pshared_open.c has the Linux rows) */
