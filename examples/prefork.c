@@ -11,9 +11,18 @@
  *   limit   an as_sem initialised with AS_PSHARED: at most --limit jobs
  *           run at once across ALL workers (a connection limit towards a
  *           database, a licence count, a bound on disk streams...);
- *   stats   plain counters that every process updates with atomic
- *           operations: jobs claimed, jobs run, how many hold a permit now
- *           and the most that ever did at once.
+ *   stats   counters that every process updates with atomic operations:
+ *           jobs claimed, jobs run, how many hold a permit now and the
+ *           most that ever did at once;
+ *   log     a job log: a file (a memfd every worker inherits) and its
+ *           plain (non-atomic) bookkeeping in the mapping (bytes written,
+ *           entries, the sum of their job numbers), guarded by an as_mutex
+ *           initialised with AS_PSHARED.  A task that finished its job
+ *           locks it asynchronously (its callback runs when the lock is
+ *           handed to it, possibly by another process), writes its line at
+ *           the end of the file with an IORING_OP_WRITE while holding it,
+ *           and unlocks when that write completed: a lock held across I/O,
+ *           by a task, with no thread blocked.
  *
  * Each worker is one process with its own io_uring ring and as_loop (the
  * loop shape of examples/demo.c and README.md), running --tasks tasks.  A
@@ -31,6 +40,9 @@
  * At the end the parent checks, from the shared block:
  *   - the limit held across processes: the most holders seen at once <= limit;
  *   - every job ran exactly once (a per-job run counter);
+ *   - the log is whole: one line per job, none torn or overwritten, the
+ *     file as long as the bookkeeping says, nobody ever found inside the
+ *     lock on entry (two holders at once would overwrite a line);
  *   - permits are conserved: as_sem_value() == limit, nobody waits;
  *   - every worker exited with status 0 (its own checks passed).
  * It prints a short summary and exits non-zero if any check failed.
@@ -59,6 +71,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,12 +82,13 @@
 #define RING_ENTRIES 256
 #define STALL_SECS   10     /* watchdog: no completion for this long is a hang */
 #define EXIT_SKIP    77
+#define LOG_LINE     32     /* "job 00000123 worker 01 .......\n" */
 
 /* ---- what the processes share -------------------------------------------
  *
  * One mapping, laid out as
  *
- *   [ as_sem + its extra waiter slots ][ struct stats ][ runs[jobs] ]
+ *   [ as_sem + slots ][ as_mutex + slots ][ struct stats ][ runs[jobs] ]
  *
  * The semaphore comes first (it wants 8-byte alignment; the mapping is
  * page-aligned) and reserves room right behind it for one waiter slot per
@@ -90,17 +104,26 @@ struct stats {
     atomic_int in_use;                /* tasks holding a permit right now */
     atomic_int max_in_use;            /* the most that ever did at once */
     atomic_uint_fast64_t queued;      /* acquires that had to wait (returned 0) */
+    atomic_uint_fast64_t log_queued;  /* log locks that had to wait */
     atomic_uint failures;             /* any worker's broken check */
     uint64_t per_worker[MAX_WORKERS]; /* jobs run by each worker (its own cell) */
+    /* the job log: plain fields, only under the log mutex */
+    struct {
+        int inside;                   /* 1 while a holder is in (checked) */
+        uint64_t bytes, entries, job_sum;
+    } log;
 };
 
 static struct {
     unsigned workers, tasks, limit, hold_us;
     uint64_t jobs;
     size_t sem_bytes;                 /* AS_PSHARED_SIZE(as_sem, slots), rounded */
+    size_t mutex_bytes;               /* AS_PSHARED_SIZE(as_mutex, slots), rounded */
     void *map;                        /* the MAP_SHARED mapping */
     size_t map_bytes;
     as_sem *sem;                      /* in the mapping */
+    as_mutex *log_mx;                 /* in the mapping: guards st->log */
+    int log_fd;                       /* the log file (a memfd) */
     struct stats *st;                 /* in the mapping */
     atomic_uint *runs;                /* in the mapping: runs[job] */
 } g;
@@ -112,6 +135,9 @@ struct worker;
 struct task {
     struct worker *w;
     as_wait wait;                     /* the permit request (process-local) */
+    as_wait log_wait;                 /* the log lock request */
+    bool logging;                     /* the CQE to come is the log write's */
+    char line[LOG_LINE + 1];          /* the log line being written */
     struct __kernel_timespec hold;    /* the IORING_OP_TIMEOUT's duration */
     uint64_t job;                     /* the job under way */
 };
@@ -199,7 +225,49 @@ static void task_next(struct task *t)
     }
 }
 
-/* The job's I/O completed: record the job, give the permit back. */
+/* Holding the log mutex: write the job's line at the end of the log.  The
+ * lock stays held until the write completed (log_written). */
+static void log_job(struct task *t)
+{
+    if (g.st->log.inside++ != 0)
+        fail("two holders of the log mutex at once");
+    snprintf(t->line, sizeof t->line, "job %08" PRIu64 " worker %02u %*s\n", t->job,
+             t->w->id, LOG_LINE - 24, "");
+    struct io_uring_sqe *sqe = get_sqe(t->w);
+    io_uring_prep_write(sqe, g.log_fd, t->line, LOG_LINE, g.st->log.bytes);
+    io_uring_sqe_set_data(sqe, t);
+    t->logging = true;
+}
+
+/* The log write completed: account for it, unlock, go on. */
+static void log_written(struct task *t, int res)
+{
+    t->logging = false;
+    if (res != LOG_LINE)
+        fail("log write of job %" PRIu64 ": %d", t->job, res);
+    g.st->log.bytes += LOG_LINE;
+    g.st->log.entries++;
+    g.st->log.job_sum += t->job;
+    g.st->log.inside--;
+    int r = as_mutex_unlock(g.log_mx);  /* may hand it to any process's task */
+    if (r < 0)
+        fail("as_mutex_unlock: %s", as_strerror(r));
+    task_next(t);
+}
+
+static void on_log_locked(as_wait *req, int status, void *arg)
+{
+    (void)req;
+    struct task *t = arg;
+    if (status != 0) {
+        fail("log lock for job %" PRIu64 ": %s", t->job, as_strerror(status));
+        task_next(t);
+        return;
+    }
+    log_job(t);
+}
+
+/* The job's I/O completed: record the job, give the permit back, log it. */
 static void task_done(struct task *t, int res)
 {
     if (res != -ETIME)                /* a plain timeout ends with -ETIME */
@@ -215,7 +283,17 @@ static void task_done(struct task *t, int res)
     int r = as_sem_release(g.sem, 1);
     if (r < 0)
         fail("as_sem_release: %s", as_strerror(r));
-    task_next(t);
+    /* The log, under the process-shared mutex: 1 locked now, 0 later
+     * (on_log_locked runs on this loop when it is handed over). */
+    r = as_mutex_lock_async(g.log_mx, &t->w->loop, &t->log_wait, on_log_locked, t);
+    if (r == 1)
+        log_job(t);
+    else if (r == 0)
+        atomic_fetch_add(&g.st->log_queued, 1);
+    else {
+        fail("as_mutex_lock_async: %s", as_strerror(r));
+        task_next(t);
+    }
 }
 
 /* Hand every CQE to asyncsync first; what it does not claim is ours. */
@@ -226,8 +304,12 @@ static void reap(struct worker *w)
     io_uring_for_each_cqe(&w->ring, head, cqe) {
         if (!as_loop_handle_cqe(&w->loop, cqe)) {
             struct task *t = io_uring_cqe_get_data(cqe);
-            if (t != NULL && cqe->user_data != LIBURING_UDATA_TIMEOUT)
-                task_done(t, cqe->res);
+            if (t != NULL && cqe->user_data != LIBURING_UDATA_TIMEOUT) {
+                if (t->logging)
+                    log_written(t, cqe->res);
+                else
+                    task_done(t, cqe->res);
+            }
         }
         n++;
     }
@@ -367,6 +449,31 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Every job's line once, none torn: the writes under the lock never
+ * overlapped, and the bookkeeping kept under it agrees with the file. */
+static bool log_whole(void)
+{
+    struct stat sb;
+    char line[LOG_LINE + 1];
+    uint64_t sum = 0;
+    if (g.st->log.inside != 0 || g.st->log.entries != g.jobs ||
+        g.st->log.bytes != g.jobs * LOG_LINE || fstat(g.log_fd, &sb) < 0 ||
+        (uint64_t)sb.st_size != g.st->log.bytes)
+        return false;
+    for (uint64_t i = 0; i < g.jobs; i++) {
+        unsigned long long job;
+        unsigned worker;
+        line[LOG_LINE] = '\0';
+        if (pread(g.log_fd, line, LOG_LINE, (off_t)(i * LOG_LINE)) != LOG_LINE ||
+            line[LOG_LINE - 1] != '\n' ||
+            sscanf(line, "job %llu worker %u", &job, &worker) != 2 || job >= g.jobs ||
+            worker >= g.workers || atomic_load(&g.runs[job]) != 1)
+            return false;
+        sum += job;
+    }
+    return sum == g.jobs * (g.jobs - 1) / 2 && g.st->log.job_sum == sum;
+}
+
 static int check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int check(bool ok, const char *fmt, ...)
 {
@@ -419,7 +526,9 @@ int main(int argc, char **argv)
     if (slots > AS_PSHARED_SLOTS_MAX)
         slots = AS_PSHARED_SLOTS_MAX;  /* more waiters than that: overflow */
     g.sem_bytes = (AS_PSHARED_SIZE(as_sem, slots) + 63) & ~(size_t)63;
-    g.map_bytes = g.sem_bytes + sizeof(struct stats) + g.jobs * sizeof(atomic_uint);
+    g.mutex_bytes = (AS_PSHARED_SIZE(as_mutex, slots) + 63) & ~(size_t)63;
+    g.map_bytes = g.sem_bytes + g.mutex_bytes + sizeof(struct stats) +
+                  g.jobs * sizeof(atomic_uint);
     g.map = mmap(NULL, g.map_bytes, PROT_READ | PROT_WRITE,
                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);   /* zero-filled */
     if (g.map == MAP_FAILED) {
@@ -427,7 +536,8 @@ int main(int argc, char **argv)
         return EXIT_FAILURE;
     }
     g.sem = (as_sem *)g.map;
-    g.st = (struct stats *)((char *)g.map + g.sem_bytes);
+    g.log_mx = (as_mutex *)(void *)((char *)g.map + g.sem_bytes);
+    g.st = (struct stats *)((char *)g.map + g.sem_bytes + g.mutex_bytes);
     g.runs = (atomic_uint *)(g.st + 1);
 
     /* (2) The global limit: a semaphore whose waiters may be in any process
@@ -439,6 +549,18 @@ int main(int argc, char **argv)
     }
     if (r < 0) {
         fprintf(stderr, "prefork: as_sem_init: %s\n", as_strerror(r));
+        return EXIT_FAILURE;
+    }
+    /* The log: a file every worker inherits, and its lock, a mutex for
+     * tasks of every process (a slot each). */
+    g.log_fd = memfd_create("prefork-log", MFD_CLOEXEC);
+    if (g.log_fd < 0) {
+        perror("prefork: memfd_create");
+        return EXIT_FAILURE;
+    }
+    r = as_mutex_init(g.log_mx, AS_PSHARED | AS_PSHARED_SLOTS(slots));
+    if (r < 0) {
+        fprintf(stderr, "prefork: as_mutex_init: %s\n", as_strerror(r));
         return EXIT_FAILURE;
     }
 
@@ -495,8 +617,9 @@ int main(int argc, char **argv)
     int max = atomic_load(&g.st->max_in_use);
 
     printf("ran %" PRIu64 " jobs in %.3f s (%.0f jobs/s); %" PRIu64
-           " acquires queued behind the limit\n", total, elapsed,
-           (double)total / elapsed, (uint64_t)atomic_load(&g.st->queued));
+           " acquires queued behind the limit, %" PRIu64 " log locks behind "
+           "another holder\n", total, elapsed, (double)total / elapsed,
+           (uint64_t)atomic_load(&g.st->queued), (uint64_t)atomic_load(&g.st->log_queued));
     printf("jobs per worker:");
     for (unsigned i = 0; i < g.workers; i++)
         printf(" %" PRIu64, g.st->per_worker[i]);
@@ -510,6 +633,9 @@ int main(int argc, char **argv)
     errors += check(once == g.jobs && total == g.jobs && sum == g.jobs,
                     "every job ran exactly once (%" PRIu64 " of %" PRIu64 ")",
                     once, g.jobs);
+    errors += check(log_whole(), "the log, written under the process-shared mutex, "
+                    "is whole: %" PRIu64 " lines of %d bytes, one per job", g.st->log.entries,
+                    LOG_LINE);
     errors += check(atomic_load(&g.st->in_use) == 0, "nobody holds a permit now");
     int64_t value = as_sem_value(g.sem);
     errors += check(value == (int64_t)g.limit, "permits conserved: as_sem_value "
@@ -518,6 +644,9 @@ int main(int argc, char **argv)
 
     r = as_sem_destroy(g.sem);
     errors += check(r == 0, "as_sem_destroy: %s", r == 0 ? "0" : as_strerror(r));
+    r = as_mutex_destroy(g.log_mx);
+    errors += check(r == 0, "as_mutex_destroy (unlocked, nobody waiting): %s",
+                    r == 0 ? "0" : as_strerror(r));
     munmap(g.map, g.map_bytes);
     printf("prefork: %s\n", errors ? "FAILED" : "ok");
     return errors ? EXIT_FAILURE : EXIT_SUCCESS;
