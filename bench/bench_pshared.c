@@ -44,6 +44,9 @@
  *
  * Targets (issue 14): contended, short, >= 1.0x both blocking baselines
  * with 8 threads over the same number of processes (15.1 P=2, 15.2 P=4);
+ * the as_mutex row (AS_PSHARED, the same tasks locking and unlocking it,
+ * mutual exclusion checked with a counter) >= 1.0x pthread_mutex (15.5
+ * P=2, 15.6 P=4);
  * wake round trip p50 <= 1.2x the raw futex(2) round trip (15.3).
  * Without AS_CAP_PSHARED (uring backend, Linux 6.7+) nothing is measured:
  * the tables say so and the targets are n/a.
@@ -185,10 +188,14 @@ static struct usage children_usage(void)
 
 /* ---- (a) contended: one loop per process ---- */
 
-enum var { V_AS, V_SEM_T, V_PMUTEX, V_COUNT };
-static const char *const var_name[V_COUNT] = {"as_sem4", "sem_t4", "pthread_mutex"};
+enum var { V_AS, V_ASMTX, V_SEM_T, V_PMUTEX, V_COUNT };
+static const char *const var_name[V_COUNT] = {"as_sem4", "as_mutex", "sem_t4",
+                                              "pthread_mutex"};
 static const char *const var_label[V_COUNT] = {
-    "as_sem(4) AS_PSHARED", "sem_t(4) pshared", "pthread_mutex PROCESS_SHARED"};
+    "as_sem(4) AS_PSHARED", "as_mutex AS_PSHARED", "sem_t(4) pshared",
+    "pthread_mutex PROCESS_SHARED"};
+/* The rows of asyncsync: one loop per process, short and hold. */
+static bool var_async(int var) { return var == V_AS || var == V_ASMTX; }
 
 struct ptask {
     as_wait w;
@@ -198,6 +205,7 @@ struct ptask {
 
 struct ploop {
     as_sem *sem;
+    as_mutex *mtx;    /* the as_mutex row: the lock instead of sem */
     struct ctl *c;
     bool hold, stopping;
     int idle;
@@ -207,16 +215,27 @@ struct ploop {
     struct ptask tasks[TASKS];
 };
 
+static void ploop_release(struct ploop *l)
+{
+    if (l->mtx)
+        check(as_mutex_unlock(l->mtx), "as_mutex_unlock");
+    else
+        check(as_sem_release(l->sem, 1), "as_sem_release");
+}
+
 static void ptask_got(struct ptask *t)
 {
     struct ploop *l = t->l;
-    if (!l->stopping)
+    if (!l->stopping) {
         l->acq++;
+        if (l->mtx)
+            l->c->guarded++; /* under the lock: a lost update shows */
+    }
     if (l->hold) {
         t->next = l->held;
         l->held = t;
     } else {
-        check(as_sem_release(l->sem, 1), "as_sem_release");
+        ploop_release(l);
         t->next = l->again;
         l->again = t;
     }
@@ -231,18 +250,21 @@ static void on_acquired(as_wait *w, int status, void *arg)
 
 static void ptask_request(struct ptask *t)
 {
-    int r = as_sem_acquire_async(t->l->sem, &t->l->b.loop, &t->w, 1,
-                                 on_acquired, t);
-    check(r, "as_sem_acquire_async");
+    int r = t->l->mtx ? as_mutex_lock_async(t->l->mtx, &t->l->b.loop, &t->w,
+                                            on_acquired, t)
+                      : as_sem_acquire_async(t->l->sem, &t->l->b.loop, &t->w, 1,
+                                             on_acquired, t);
+    check(r, "acquire/lock async");
     if (r == 1)
         ptask_got(t);
 }
 
 /* A worker process of the asyncsync rows: the loop of bench_contended. */
-static int loop_proc(struct shm *m, struct start *s, int idx, bool hold)
+static int loop_proc(struct shm *m, struct start *s, int idx, bool hold, bool mtx)
 {
     static struct ploop l;            /* one per process */
     l.sem = m->sem;
+    l.mtx = mtx ? (as_mutex *)(void *)m->sem2 : NULL;
     l.c = m->c;
     l.hold = hold;
     bloop_init(&l.b, BK_URING);
@@ -259,7 +281,7 @@ static int loop_proc(struct shm *m, struct start *s, int idx, bool hold)
         while (held) {
             struct ptask *t = held;
             held = t->next;
-            check(as_sem_release(l.sem, 1), "as_sem_release");
+            ploop_release(&l);
             if (l.stopping)
                 l.idle++;
             else
@@ -344,12 +366,14 @@ static struct sample measure_contended(int var, bool hold, int nprocs, double ms
     struct shm m;
     struct start s;
     pid_t pids[MAX_PROCS];
-    int participants = var == V_AS ? nprocs : BASE_THREADS;
+    int participants = var_async(var) ? nprocs : BASE_THREADS;
     struct sample out;
 
     shm_map(&m);
     check(as_sem_init(m.sem, 4, AS_PSHARED | AS_PSHARED_SLOTS(nprocs * TASKS)),
           "as_sem_init(AS_PSHARED)");
+    check(as_mutex_init((as_mutex *)(void *)m.sem2, AS_PSHARED | AS_PSHARED_SLOTS(nprocs * TASKS)),
+          "as_mutex_init(AS_PSHARED)");
     if (sem_init(&m.c->psem, 1, 4) != 0)
         die("sem_init(pshared): %s", strerror(errno));
     pthread_mutexattr_t ma;
@@ -367,8 +391,8 @@ static struct sample measure_contended(int var, bool hold, int nprocs, double ms
             die("fork: %s", strerror(errno));
         if (pids[p] == 0) {
             close(s.go[1]);
-            _exit(var == V_AS ? loop_proc(&m, &s, p, hold)
-                              : base_proc(&m, &s, p, var, BASE_THREADS / nprocs));
+            _exit(var_async(var) ? loop_proc(&m, &s, p, hold, var == V_ASMTX)
+                                 : base_proc(&m, &s, p, var, BASE_THREADS / nprocs));
         }
     }
     start_all(&s, participants);
@@ -382,7 +406,7 @@ static struct sample measure_contended(int var, bool hold, int nprocs, double ms
     uint64_t acq = 0;
     for (int p = 0; p < nprocs; p++)
         acq += m.c->acq[p];
-    if (var == V_PMUTEX && m.c->guarded != acq)
+    if ((var == V_PMUTEX || var == V_ASMTX) && m.c->guarded != acq)
         die("pshared: mutual exclusion broken: %" PRIu64 " guarded increments, "
             "%" PRIu64 " acquisitions", m.c->guarded, acq);
     if (as_sem_value(m.sem) != 4 || as_sem_waiters(m.sem) != 0)
@@ -394,6 +418,7 @@ static struct sample measure_contended(int var, bool hold, int nprocs, double ms
     out.csw_per_k = acq ? (double)(u1.csw - u0.csw) * 1000.0 / (double)acq : NAN;
 
     check(as_sem_destroy(m.sem), "as_sem_destroy");
+    check(as_mutex_destroy((as_mutex *)(void *)m.sem2), "as_mutex_destroy");
     sem_destroy(&m.c->psem);
     pthread_mutex_destroy(&m.c->pmutex);
     start_close(&s);
@@ -699,7 +724,7 @@ int main(int argc, char **argv)
         if (avail && do_cont) {
             for (size_t pi = 0; pi < ARRAY_LEN(ps); pi++) {
                 for (int var = 0; var < V_COUNT; var++) {
-                    for (int hold = 0; hold < (var == V_AS ? 2 : 1); hold++) {
+                    for (int hold = 0; hold < (var_async(var) ? 2 : 1); hold++) {
                         struct sample sm = measure_contended(var, hold, ps[pi], ms);
                         snprintf(key, sizeof key, "%s|%s|%d", var_name[var],
                                  hold ? "hold" : "short", ps[pi]);
@@ -786,7 +811,7 @@ int main(int argc, char **argv)
             double bs = res_median(&res, "sem_t4|short|%d|rate", ps[pi]);
             double bm = res_median(&res, "pthread_mutex|short|%d|rate", ps[pi]);
             for (int var = 0; var < V_COUNT; var++) {
-                for (int hold = 0; hold < (var == V_AS ? 2 : 1); hold++) {
+                for (int hold = 0; hold < (var_async(var) ? 2 : 1); hold++) {
                     snprintf(key, sizeof key, "%s|%s|%d", var_name[var],
                              hold ? "hold" : "short", ps[pi]);
                     double r = res_median(&res, "%s|rate", key);
@@ -794,7 +819,7 @@ int main(int argc, char **argv)
                     double hi = res_max(&res, "%s|rate", key);
                     double cpu = res_median(&res, "%s|cpu", key);
                     double csw = res_median(&res, "%s|csw", key);
-                    int threads = var == V_AS ? ps[pi] : BASE_THREADS;
+                    int threads = var_async(var) ? ps[pi] : BASE_THREADS;
                     rprintf(&rp, "| %s | %s | %d | %d | %s | %s (%.0f%%) | %s | "
                                  "%.2f (%.2f-%.2f) | %.2fx | %.2fx |\n",
                             var_label[var], hold ? "hold" : "short", ps[pi],
@@ -867,6 +892,22 @@ int main(int argc, char **argv)
                        fmt_rate(b1, sizeof b1, r), r / bs,
                        fmt_rate(b2, sizeof b2, bs), r / bm,
                        fmt_rate(b3, sizeof b3, bm), note);
+    }
+    for (size_t pi = 0; pi < ARRAY_LEN(ps); pi++) {
+        double r = res_median(&res, "as_mutex|short|%d|rate", ps[pi]);
+        double bm = res_median(&res, "pthread_mutex|short|%d|rate", ps[pi]);
+        char id[8], tgt[200];
+        snprintf(id, sizeof id, "15.%zu", pi + 5);
+        snprintf(tgt, sizeof tgt, "pshared contended mutex, %d processes x 1 loop x %d "
+                 "tasks, short: >= 1.0x pthread_mutex PROCESS_SHARED (%d threads over "
+                 "%d processes)", ps[pi], TASKS, BASE_THREADS, ps[pi]);
+        if (isnan(r) || isnan(bm))
+            target_row(&tg, id, tgt, -1, "not measured%s",
+                       avail ? "" : ": no AS_CAP_PSHARED");
+        else
+            target_row(&tg, id, tgt, r >= bm, "%s = %.2fx pthread_mutex (%s)%s",
+                       fmt_rate(b1, sizeof b1, r), r / bm, fmt_rate(b2, sizeof b2, bm),
+                       note);
     }
     double a50 = res_median(&res, "wake|as_sem0|p50");
     double f50 = res_median(&res, "wake|futex|p50");
