@@ -847,7 +847,7 @@ static void po_paused_opener(void **state)
 
 /* ---- the manual-reset event and the latch by name ---- */
 
-static int el_up[2];
+static int el_up[2], el_down[2];
 static const char *el_ev, *el_lt;
 
 static int el_child(void *arg)
@@ -855,6 +855,7 @@ static int el_child(void *arg)
     as_event *e = NULL;
     as_latch *l = NULL;
     (void)arg;
+    (void)get(el_down[0]); /* the parent made them */
     TH_RC(as_event_open(&e, el_ev, 0, 0, AS_EVENT_MANUAL_RESET, 2), 0);
     TH_RC(as_latch_open(&l, el_lt, 0, 0, 0, 0, 2), 0);
     put(el_up[1], 1);
@@ -877,6 +878,7 @@ static void po_event_latch(void **state)
     el_ev = new_name();
     el_lt = new_name();
     mkpipe(el_up);
+    mkpipe(el_down);
     TH_RC(as_event_open(&e, el_ev, CX, 0600, AS_EVENT_MANUAL_RESET | 0x4u, 2), -EINVAL);
     TH_RC(as_latch_open(&l, el_lt, CX, 0600, AS_LATCH_VALUE_MAX + 1u, 0, 2), -EINVAL);
     TH_EQ(name_exists(el_lt), 0);
@@ -884,6 +886,7 @@ static void po_event_latch(void **state)
     p = spawn(el_child, NULL); /* before the creates: no mapping inherited */
     TH_RC(as_event_open(&e, el_ev, CX, 0600, AS_EVENT_MANUAL_RESET | AS_PSHARED, 2), 0);
     TH_RC(as_latch_open(&l, el_lt, CX, 0600, 2, 0, 2), 0);
+    put(el_down[1], 0); /* the child opens them now (it raced the creates) */
     TH_EQ(get(el_up[0]), 1);
     /* the child's blocking wait parks; a set here releases it */
     end = th_now() + TH_TIMEOUT;
@@ -942,6 +945,8 @@ static void po_event_latch(void **state)
     TH_RC(as_pshared_unlink(el_lt), 0);
     close(el_up[0]);
     close(el_up[1]);
+    close(el_down[0]);
+    close(el_down[1]);
 }
 
 /* The mutex and the auto-reset event by name: a child that opens them

@@ -8,6 +8,9 @@
  *   stop   an AS_PSHARED manual-reset event the parent sets at the end;
  *   done   an AS_PSHARED latch: each worker counts down once its rounds are
  *          done (the parent, for each worker it killed);
+ *   mx     an AS_PSHARED | AS_MUTEX_ROBUST mutex that one task per worker
+ *          locks, holds across a ring timeout and unlocks, while the
+ *          permit tasks have work;
  *   shared counters every process updates atomically.
  * Each worker is a process with its own ring and loop, W_TASKS tasks and a
  * thread that cancels random pending waits from outside the loop.  A task
@@ -22,6 +25,11 @@
  *   - mutual exclusion of the count: the permits held at once (inuse)
  *     never exceed P;
  *   - every callback comes once for one arming (no double, no stray);
+ *   - the mutex has one holder at a time (MX1), and the first kill lands
+ *     while the victim holds it (tried for 2000 stops): the next locker,
+ *     a worker or at the end the parent, gets -EOWNERDEAD, repairs, and
+ *     as_mutex_consistent succeeds (MX2); -EOWNERDEAD at least once per
+ *     victim killed holding it, at most once per victim;
  *   - the workers that were not killed finish all their rounds (nothing
  *     hangs: a watchdog alarm kills a stuck worker, which fails the run);
  * and at the end, by the parent:
@@ -75,6 +83,11 @@ struct shared {
     atomic_int main_tid[MAX_WORKERS];
     atomic_int blk_tid[MAX_WORKERS];   /* 0: the blocking thread is done */
     atomic_int blk_phase[MAX_WORKERS]; /* 1: inside as_sem_acquire_blocking */
+    /* the robust mutex (MX1-MX2 below) */
+    int mx_inside;            /* under the mutex: 1 while a holder is in */
+    int mx_holder;            /* under the mutex: worker id + 1 of the holder */
+    atomic_long mx_locks;
+    atomic_int owner_dead;    /* -EOWNERDEAD seen (by a worker or the parent) */
     char why[256];            /* the first failed check */
 };
 
@@ -82,6 +95,7 @@ static struct shared *sh;
 static as_sem *sem;
 static as_event *start_ev, *stop_ev;
 static as_latch *done_lt;
+static as_mutex *mx;
 
 static void violation(const char *fmt, long a, long b)
 {
@@ -109,6 +123,12 @@ static struct {
     struct task t[W_TASKS];
     as_wait stop_w;
     bool stopped;
+    /* the worker's mutex task: locks mx (robust), holds it across a ring
+     * timeout, unlocks, again while the permit tasks have work */
+    as_wait mw;
+    struct __kernel_timespec mts;
+    bool mx_live;
+    bool mx_holding;          /* its timeout CQE is the mutex hold's */
     int rounds_left;
     int live_tasks;
     unsigned seed;
@@ -206,6 +226,82 @@ static void task_next(struct task *t)
     }
 }
 
+/* ---- the mutex task ----
+ * MX1 (exclusion): whoever holds mx finds mx_inside 0 and sets it, unless
+ * it got the lock with -EOWNERDEAD: then the holder it replaces died
+ * inside (mx_inside 1, mx_holder a worker that is not us) or died before
+ * it claimed a grant (mx_inside 0); it repairs (mx_inside := 0) and calls
+ * as_mutex_consistent (MX2: which must succeed), then goes on. */
+static void mx_next(void);
+
+static void mx_granted(int status)
+{
+    if (status == -EOWNERDEAD) {
+        atomic_fetch_add(&sh->owner_dead, 1);
+        if (sh->mx_inside && sh->mx_holder == W.id + 1)
+            violation("worker %ld: -EOWNERDEAD, but the holder inside is us (%ld)", W.id, 0);
+        sh->mx_inside = 0; /* the repair */
+        if (as_mutex_consistent(mx) != 0)
+            violation("worker %ld: as_mutex_consistent failed (%ld)", W.id, -1);
+    } else if (status != 0) {
+        violation("worker %ld: mutex lock ended with %ld", W.id, status);
+        W.mx_live = false;
+        W.live_tasks--;
+        return;
+    }
+    if (sh->mx_inside != 0)
+        violation("worker %ld: the mutex granted while worker %ld is inside", W.id,
+                  sh->mx_holder - 1);
+    sh->mx_inside = 1;
+    sh->mx_holder = W.id + 1;
+    atomic_fetch_add(&sh->mx_locks, 1);
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&W.ring);
+    if (!sqe) {
+        io_uring_submit(&W.ring);
+        sqe = io_uring_get_sqe(&W.ring);
+    }
+    if (!sqe)
+        _exit(89);
+    W.mts.tv_sec = 0;
+    W.mts.tv_nsec = (long long)(rnd(&W.seed) % 100) * 1000;
+    io_uring_prep_timeout(sqe, &W.mts, 0, 0);
+    io_uring_sqe_set_data(sqe, &W.mw);
+    W.mx_holding = true;
+}
+
+static void on_mx(as_wait *w, int status, void *arg)
+{
+    (void)w, (void)arg;
+    mx_granted(status);
+}
+
+static void mx_release(void)
+{
+    W.mx_holding = false;
+    sh->mx_inside = 0;
+    sh->mx_holder = 0;
+    if (as_mutex_unlock(mx) != 0)
+        violation("worker %ld: as_mutex_unlock (%ld)", W.id, -1);
+    mx_next();
+}
+
+static void mx_next(void)
+{
+    if (W.rounds_left <= 0) { /* as long as the permit tasks have work */
+        W.mx_live = false;
+        W.live_tasks--;
+        return;
+    }
+    int r = as_mutex_lock_async(mx, &W.loop, &W.mw, on_mx, NULL);
+    if (r == 1 || r == -EOWNERDEAD)
+        mx_granted(r == 1 ? 0 : r);
+    else if (r != 0) {
+        violation("worker %ld: as_mutex_lock_async %ld", W.id, r);
+        W.mx_live = false;
+        W.live_tasks--;
+    }
+}
+
 static void on_stop(as_wait *w, int status, void *arg)
 {
     (void)w, (void)arg;
@@ -266,7 +362,8 @@ static int worker_main(int id, int rounds, unsigned seed)
     W.id = id;
     W.seed = seed * 7919u + (unsigned)id;
     W.rounds_left = rounds;
-    W.live_tasks = W_TASKS;
+    W.live_tasks = W_TASKS + 1; /* and the mutex task */
+    W.mx_live = true;
     atomic_store(&sh->main_tid[id], (int)gettid());
     alarm(120); /* a hung worker dies: the parent reports it */
     if (io_uring_queue_init(256, &W.ring, 0) < 0 ||
@@ -285,6 +382,7 @@ static int worker_main(int id, int rounds, unsigned seed)
             return 95;
         }
     }
+    mx_next();
     if (pthread_create(&ct, NULL, canceller, (void *)(uintptr_t)W.seed) != 0 ||
         pthread_create(&bt, NULL, blocker, (void *)(uintptr_t)(W.seed + 1)) != 0)
         return 94;
@@ -319,6 +417,10 @@ static int worker_main(int id, int rounds, unsigned seed)
             seen++;
             if (as_loop_handle_cqe(&W.loop, cqe))
                 continue;
+            if (io_uring_cqe_get_data(cqe) == (void *)&W.mw && W.mx_holding) {
+                mx_release();
+                continue;
+            }
             struct task *t = io_uring_cqe_get_data(cqe);
             if (!t || t->state != T_HOLD) {
                 violation("a CQE nobody claims (worker %ld, res %ld)", id, cqe->res);
@@ -393,16 +495,19 @@ static bool at_rest(pid_t pid, int k)
     return atomic_load(&sh->blk_phase[k]) == 1 && in_syscall(pid, bt) == SYS_futex;
 }
 
-/* SIGKILL worker k at a moment of rest (at_rest): true if it was killed. */
-static bool kill_at_rest(pid_t pid, int k)
+/* SIGKILL worker k at a moment of rest (at_rest): true if it was killed.
+ * holding: for the first 2000 tries, only while it holds the mutex (its
+ * death then reaches the next locker as -EOWNERDEAD). */
+static bool kill_at_rest(pid_t pid, int k, bool holding)
 {
     double end = now_s() + 30;
-    while (now_s() < end && !atomic_load(&sh->finished[k])) {
+    for (int tries = 0; now_s() < end && !atomic_load(&sh->finished[k]); tries++) {
         int st;
         kill(pid, SIGSTOP);
         while (waitpid(pid, &st, WUNTRACED) < 0)
             ;
-        if (at_rest(pid, k)) {
+        if (at_rest(pid, k) &&
+            (!holding || tries >= 2000 || (sh->mx_inside && sh->mx_holder == k + 1))) {
             kill(pid, SIGKILL);
             while (waitpid(pid, &st, 0) < 0)
                 ;
@@ -430,7 +535,7 @@ int main(int argc, char **argv)
     int kills = (int)arg_of(argc, argv, "--kill", 2);
     pid_t pid[MAX_WORKERS];
     bool dead[MAX_WORKERS] = { false };
-    int failed = 0, killed = 0;
+    int failed = 0, killed = 0, mx_dead_holders = 0;
     if (seed == 0)
         seed = (unsigned)time(NULL) ^ (unsigned)getpid();
     if (workers < 2 || workers > MAX_WORKERS || kills < 0 || kills >= workers) {
@@ -463,12 +568,16 @@ int main(int argc, char **argv)
     start_ev = (as_event *)(void *)(map + 16384);
     stop_ev = (as_event *)(void *)(map + 20480);
     done_lt = (as_latch *)(void *)(map + 24576);
+    mx = (as_mutex *)(void *)(map + 40960);
     sh = (struct shared *)(void *)(map + 32768);
     _Static_assert(AS_PSHARED_SIZE(as_sem, SLOTS) <= 16384, "layout");
+    _Static_assert(AS_PSHARED_SIZE(as_mutex, SLOTS) <= 16384 &&
+                   sizeof(struct shared) <= 8192, "layout");
     if (as_sem_init(sem, P, AS_PSHARED | AS_PSHARED_SLOTS(SLOTS)) != 0 ||
         as_event_init(start_ev, AS_PSHARED | AS_EVENT_MANUAL_RESET | AS_PSHARED_SLOTS(8)) != 0 ||
         as_event_init(stop_ev, AS_PSHARED | AS_EVENT_MANUAL_RESET | AS_PSHARED_SLOTS(8)) != 0 ||
-        as_latch_init_flags(done_lt, (uint32_t)workers, AS_PSHARED | AS_PSHARED_SLOTS(8)) != 0) {
+        as_latch_init_flags(done_lt, (uint32_t)workers, AS_PSHARED | AS_PSHARED_SLOTS(8)) != 0 ||
+        as_mutex_init(mx, AS_PSHARED | AS_MUTEX_ROBUST | AS_PSHARED_SLOTS(SLOTS)) != 0) {
         fprintf(stderr, "stress_ps: init failed\n");
         return 1;
     }
@@ -506,7 +615,7 @@ int main(int argc, char **argv)
                 break;
             sched_yield();
         }
-        if (!kill_at_rest(pid[k], k)) {
+        if (!kill_at_rest(pid[k], k, i == 0)) {
             printf("stress_ps: worker %d finished before it could be killed at rest\n", k);
             continue;
         }
@@ -514,6 +623,10 @@ int main(int argc, char **argv)
         killed++;
         /* what a prefork master does: give back what the dead held (what
          * it recorded: it was killed at rest), and count down for it */
+        /* at rest, a worker may hold the robust mutex across its timeout:
+         * its death must then reach the next locker as -EOWNERDEAD */
+        if (sh->mx_inside && sh->mx_holder == k + 1)
+            mx_dead_holders++;
         int held = atomic_exchange(&sh->held[k], 0);
         atomic_fetch_sub(&sh->inuse, held);
         if (held > 0)
@@ -580,6 +693,27 @@ int main(int argc, char **argv)
     if (as_event_destroy(start_ev) != 0 || as_event_destroy(stop_ev) != 0 ||
         as_latch_destroy(done_lt) != 0) {
         fprintf(stderr, "stress_ps: FAILED: an event or the latch could not be destroyed\n");
+        failed = 1;
+    }
+    /* the robust mutex: free, or free with OWNER_DEAD when no survivor
+     * locked it after a holder died (the parent is then the next locker);
+     * every death of a holder was reported once, and no other */
+    r = as_mutex_try_lock(mx);
+    if (r == -EOWNERDEAD) {
+        atomic_fetch_add(&sh->owner_dead, 1);
+        r = as_mutex_consistent(mx) == 0 ? 1 : -1;
+    }
+    if (r != 1 || as_mutex_unlock(mx) != 0 || as_mutex_destroy(mx) != 0) {
+        fprintf(stderr, "stress_ps: FAILED: the mutex is not free at the end (%s)\n",
+                as_strerror(r));
+        failed = 1;
+    }
+    printf("stress_ps: mutex: %ld locks, %d -EOWNERDEAD, %d killed holding it\n",
+           atomic_load(&sh->mx_locks), atomic_load(&sh->owner_dead), mx_dead_holders);
+    if (atomic_load(&sh->owner_dead) < mx_dead_holders ||
+        atomic_load(&sh->owner_dead) > killed) {
+        fprintf(stderr, "stress_ps: FAILED: %d -EOWNERDEAD for %d killed (%d holding)\n",
+                atomic_load(&sh->owner_dead), killed, mx_dead_holders);
         failed = 1;
     }
     if (as_sem_waiters(sem) != 0 || as_sem_destroy(sem) != 0) {
