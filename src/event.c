@@ -59,13 +59,12 @@ static inline bool event_manual(const as_event *e)
 int as_event_init(as_event *e, unsigned flags)
 {
     if (e && (flags & AS_PSHARED)) {
+        if (!as__ps_flags_ok(flags, AS_EVENT_MANUAL_RESET | AS_EVENT_INITIALLY_SET))
+            return -EINVAL;
 #ifdef AS__PS_SUPPORTED
         return as__event_ps_init(e, flags);
 #else
-        return (flags & ~(AS_PSHARED | AS_EVENT_MANUAL_RESET |
-                          AS_EVENT_INITIALLY_SET | AS_PSHARED_SLOTS(0xfffu)))
-                   ? -EINVAL
-                   : -EOPNOTSUPP;
+        return -EOPNOTSUPP;
 #endif
     }
     if (!e || (flags & ~(AS_EVENT_MANUAL_RESET | AS_EVENT_INITIALLY_SET)))

@@ -195,16 +195,6 @@ static int64_t gw_count(as__ps *ps)
 
 /* ---- init, destroy, observers ---- */
 
-/* The common layout, initialised by the one init of every pshared object
- * (sem_ps.c), after the slot count was checked. */
-static int gw_init(as__ps *ps, uint32_t magic, uint32_t low, unsigned flags)
-{
-    if (((flags >> 16) & 0xfffu) > AS_PSHARED_SLOTS_MAX)
-        return -EINVAL;
-    as__ps_init(ps, low, flags, magic);
-    return 0;
-}
-
 /* An auto-reset event is not a generation wait: one set, one waiter, so
  * it queues in slots, as a semaphore whose count saturates at 1 (sem_ps.c,
  * EA1-EA2).  The event's calls below send it there. */
@@ -215,21 +205,19 @@ static inline bool ev_auto(const as_event *e)
 
 int as__event_ps_init(as_event *e, unsigned flags)
 {
-    if (flags & ~(AS_PSHARED | AS_EVENT_MANUAL_RESET | AS_EVENT_INITIALLY_SET |
-                  AS_PSHARED_SLOTS(0xfffu)))
-        return -EINVAL;
-    return gw_init(PS(e), AS__MAGIC_EVENT,
-                   (flags & AS_EVENT_INITIALLY_SET) ? (flags & AS_EVENT_MANUAL_RESET ? EV_SET : 1u)
-                                                    : 0u,
-                   flags);
+    /* flags checked by as_event_init (as__ps_flags_ok) */
+    as__ps_init(PS(e),
+                (flags & AS_EVENT_INITIALLY_SET) ? (flags & AS_EVENT_MANUAL_RESET ? EV_SET : 1u)
+                                                 : 0u,
+                flags, AS__MAGIC_EVENT);
+    return 0;
 }
 
 int as__latch_ps_init(as_latch *l, uint32_t count, unsigned flags)
 {
-    if (count > AS_LATCH_VALUE_MAX ||
-        (flags & ~(AS_PSHARED | AS_PSHARED_SLOTS(0xfffu))))
-        return -EINVAL;
-    return gw_init(PS(l), AS__MAGIC_LATCH, count, flags);
+    /* count and flags checked by as_latch_init_flags (as__ps_flags_ok) */
+    as__ps_init(PS(l), count, flags, AS__MAGIC_LATCH);
+    return 0;
 }
 
 int as__gw_ps_destroy(void *o)

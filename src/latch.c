@@ -51,13 +51,12 @@ static inline bool latch_valid(const as_latch *l)
 int as_latch_init_flags(as_latch *l, uint32_t count, unsigned flags)
 {
     if (l && (flags & AS_PSHARED)) {
+        if (count > AS_LATCH_VALUE_MAX || !as__ps_flags_ok(flags, 0))
+            return -EINVAL;
 #ifdef AS__PS_SUPPORTED
         return as__latch_ps_init(l, count, flags);
 #else
-        return (count > AS_LATCH_VALUE_MAX ||
-                (flags & ~(AS_PSHARED | AS_PSHARED_SLOTS(0xfffu))))
-                   ? -EINVAL
-                   : -EOPNOTSUPP;
+        return -EOPNOTSUPP;
 #endif
     }
     if (!l || count > AS_LATCH_VALUE_MAX || flags != 0)

@@ -103,11 +103,12 @@ static inline int grant_status(const as_wait *w)
 int as_mutex_init(as_mutex *m, unsigned flags)
 {
     if (m && (flags & AS_PSHARED)) {
+        if (!as__ps_flags_ok(flags, AS_MUTEX_STRICT_FIFO | AS_MUTEX_ROBUST))
+            return -EINVAL;
 #ifdef AS__PS_SUPPORTED
         return as__mutex_ps_init(m, flags);
 #else
-        return (flags & ~(AS_PSHARED | AS_MUTEX_STRICT_FIFO | AS_MUTEX_ROBUST |
-                          AS_PSHARED_SLOTS(0xfffu))) ? -EINVAL : -EOPNOTSUPP;
+        return -EOPNOTSUPP;
 #endif
     }
     /* AS_MUTEX_ROBUST only with AS_PSHARED (its owner is a process) */

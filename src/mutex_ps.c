@@ -84,11 +84,7 @@ static inline bool pm_robust(as__ps *ps)
 
 int as__mutex_ps_init(as_mutex *m, unsigned flags)
 {
-    uint32_t k = (flags >> 16) & 0xfffu;
-    if (k > AS_PSHARED_SLOTS_MAX ||
-        (flags & ~(AS_PSHARED | AS_MUTEX_STRICT_FIFO | AS_MUTEX_ROBUST |
-                   AS_PSHARED_SLOTS(0xfffu))))
-        return -EINVAL;
+    /* flags checked by as_mutex_init (as__ps_flags_ok) */
     as__ps_init(PS(m), 1u /* free */, flags, AS__MAGIC_MUTEX);
     return 0;
 }

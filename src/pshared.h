@@ -358,6 +358,17 @@ enum { AS__PS_HOOK_OPENED = 0, AS__PS_HOOK_CREATING = 1 };
 extern void (*as__ps_open_hook)(int stage, void *obj, size_t len);
 #endif /* __linux__ */
 
+/* The flags of an AS_PSHARED init, checked by the public init before it
+ * dispatches, on every platform (so that bad flags are -EINVAL everywhere,
+ * before the -EOPNOTSUPP of a platform without process-shared objects):
+ * only the primitive's `allowed` bits, AS_PSHARED and the slot field, and
+ * at most AS_PSHARED_SLOTS_MAX slots. */
+static inline bool as__ps_flags_ok(unsigned flags, unsigned allowed)
+{
+    return !(flags & ~(allowed | AS_PSHARED | AS_PSHARED_SLOTS(0xfffu))) &&
+           ((flags >> 16) & 0xfffu) <= AS_PSHARED_SLOTS_MAX;
+}
+
 /* The observers (waitq.h's AS__PRIM_OBSERVERS) of a primitive that may be
  * AS_PSHARED: PS_WAITERS(p) counts a shared object's waits; its stats are
  * that count only, its dump -EOPNOTSUPP (its waits have no address here). */

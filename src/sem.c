@@ -117,14 +117,13 @@ static const struct as__kind sem_kind;
 int as_sem_init(as_sem *s, uint32_t permits, unsigned flags)
 {
     if (s && (flags & AS_PSHARED)) {
+        if (permits > AS_PSHARED_SEM_VALUE_MAX ||
+            !as__ps_flags_ok(flags, AS_SEM_STRICT_FIFO))
+            return -EINVAL;
 #ifdef AS__PS_SUPPORTED
         return as__sem_ps_init(s, permits, flags);
 #else
-        return (permits > AS_PSHARED_SEM_VALUE_MAX ||
-                (flags & ~(AS_PSHARED | AS_SEM_STRICT_FIFO |
-                           AS_PSHARED_SLOTS(0xfffu))))
-                   ? -EINVAL
-                   : -EOPNOTSUPP;
+        return -EOPNOTSUPP;
 #endif
     }
     if (!s || permits > AS_SEM_VALUE_MAX || (flags & ~AS_SEM_STRICT_FIFO))

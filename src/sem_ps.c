@@ -153,10 +153,7 @@ static inline uint32_t aux_tk(const as_wait *w)
 int as__sem_ps_init(as_sem *s, uint32_t permits, unsigned flags)
 {
     as__ps *ps = PS(s);
-    uint32_t k = (flags >> 16) & 0xfffu;
-    if (permits > AS_PSHARED_SEM_VALUE_MAX || k > AS_PSHARED_SLOTS_MAX ||
-        (flags & ~(AS_PSHARED | AS_SEM_STRICT_FIFO | AS_PSHARED_SLOTS(0xfffu))))
-        return -EINVAL;
+    /* permits and flags checked by as_sem_init (as__ps_flags_ok) */
     as__ps_init(ps, permits, flags, AS__MAGIC_SEM);
     return 0;
 }

@@ -311,6 +311,37 @@ static void event_static_initializer(void **state)
     TH_RC(as_event_is_set(&e1), -EINVAL);
 }
 
+/* AS_PSHARED (tests/test_pshared.c has the rows across processes): init
+ * refused where process-shared objects are not built (Windows), -EINVAL
+ * still first for bad flags; on Linux both kinds work in one process. */
+static void event_pshared_platform(void **state)
+{
+    (void)state;
+    as_event e;
+    memset(&e, 0, sizeof e);
+    TH_RC(as_event_init(&e, AS_PSHARED | 0x100u), -EINVAL);
+    TH_RC(as_event_init(&e, AS_PSHARED | AS_PSHARED_SLOTS(AS_PSHARED_SLOTS_MAX + 1)), -EINVAL);
+    TH_RC(as_event_is_set(&e), -EINVAL); /* nothing was initialised */
+#ifdef _WIN32
+    TH_RC(as_event_init(&e, AS_PSHARED | AS_EVENT_MANUAL_RESET), -EOPNOTSUPP);
+    TH_RC(as_event_init(&e, AS_PSHARED), -EOPNOTSUPP);
+    TH_RC(as_event_is_set(&e), -EINVAL);
+#else
+    for (int manual = 0; manual < 2; manual++) {
+        unsigned f = manual ? AS_EVENT_MANUAL_RESET : 0u;
+        TH_RC(as_event_init(&e, AS_PSHARED | f | AS_EVENT_INITIALLY_SET), 0);
+        TH_RC(as_event_wait_blocking(&e, as_now_ns()), 0);
+        TH_RC(as_event_is_set(&e), manual); /* auto-reset: consumed */
+        TH_RC(as_event_reset(&e), 0);
+        TH_RC(as_event_wait_blocking(&e, as_now_ns()), -ETIMEDOUT);
+        TH_EQ(as_event_waiters(&e), 0);
+        TH_RC(as_event_close(&e), 0);
+        TH_RC(as_event_wait_blocking(&e, AS_NO_DEADLINE), -ESHUTDOWN);
+        TH_RC(as_event_destroy(&e), 0);
+    }
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +355,7 @@ int main(void)
         TH_TEST(event_chain_same_run),
         TH_TEST(event_free_in_callback),
         TH_TEST(event_static_initializer),
+        TH_TEST(event_pshared_platform),
     };
     return TH_MAIN("event", tests);
 }

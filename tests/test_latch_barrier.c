@@ -295,6 +295,38 @@ static void always_callback_leader(void **state)
     TH_RC(as_latch_destroy(&l), 0);
 }
 
+/* as_latch_init_flags: 0 is as_latch_init; AS_PSHARED is refused where
+ * process-shared objects are not built (Windows), -EINVAL still first for
+ * bad flags and counts; on Linux it works in one process too
+ * (tests/test_pshared.c has the rows across processes). */
+static void latch_init_flags_platform(void **state)
+{
+    (void)state;
+    as_latch l;
+    memset(&l, 0, sizeof l);
+    TH_RC(as_latch_init_flags(&l, 1, 0x100u), -EINVAL);
+    TH_RC(as_latch_init_flags(&l, 1, AS_PSHARED_SLOTS(1)), -EINVAL); /* no AS_PSHARED */
+    TH_RC(as_latch_init_flags(&l, AS_LATCH_VALUE_MAX + 1u, AS_PSHARED), -EINVAL);
+    TH_RC(as_latch_init_flags(&l, 1, AS_PSHARED | AS_PSHARED_SLOTS(AS_PSHARED_SLOTS_MAX + 1)),
+          -EINVAL);
+    TH_RC(as_latch_init_flags(NULL, 1, 0), -EINVAL);
+    TH_EQ(as_latch_value(&l), -EINVAL); /* nothing was initialised */
+    TH_RC(as_latch_init_flags(&l, 2, 0), 0);
+    TH_EQ(as_latch_value(&l), 2);
+    TH_RC(as_latch_destroy(&l), 0);
+#ifdef _WIN32
+    TH_RC(as_latch_init_flags(&l, 2, AS_PSHARED), -EOPNOTSUPP);
+    TH_EQ(as_latch_value(&l), -EINVAL);
+#else
+    TH_RC(as_latch_init_flags(&l, 2, AS_PSHARED), 0);
+    TH_RC(as_latch_count_down(&l, 1), 0);
+    TH_RC(as_latch_wait_blocking(&l, as_now_ns()), -ETIMEDOUT);
+    TH_RC(as_latch_count_down(&l, 1), 0);
+    TH_RC(as_latch_wait_blocking(&l, AS_NO_DEADLINE), 0);
+    TH_RC(as_latch_destroy(&l), 0);
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,6 +338,7 @@ int main(void)
         TH_TEST(barrier_thread_and_loop),
         TH_TEST(barrier_close_ends_parties),
         TH_TEST(always_callback_leader),
+        TH_TEST(latch_init_flags_platform),
     };
     return TH_MAIN("latch_barrier", tests);
 }

@@ -250,6 +250,7 @@ static void mutex_pshared_platform(void **state)
     memset(&m, 0, sizeof m);
     TH_RC(as_mutex_init(&m, AS_PSHARED | 0x100u), -EINVAL);
     TH_RC(as_mutex_init(&m, AS_MUTEX_ROBUST), -EINVAL);
+    TH_RC(as_mutex_init(&m, AS_PSHARED | AS_PSHARED_SLOTS(AS_PSHARED_SLOTS_MAX + 1)), -EINVAL);
     TH_RC(as_mutex_init(&m, 0), 0);
     TH_RC(as_mutex_consistent(&m), -EINVAL);
     TH_RC(as_mutex_destroy(&m), 0);

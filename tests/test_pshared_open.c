@@ -20,6 +20,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -608,11 +609,13 @@ struct sc_open {
     as_sem *s;
     int rc;
     uint64_t ns;
+    _Atomic long tid; /* set when it is about to open */
 };
 static void *sc_open_thread(void *arg)
 {
     struct sc_open *o = arg;
     uint64_t t0 = as_now_ns();
+    atomic_store(&o->tid, th_thread_id());
     o->rc = as_sem_open(&o->s, kc_name, o->oflag, 0600, 9, 0, 0);
     o->ns = as_now_ns() - t0;
     return NULL;
@@ -623,7 +626,7 @@ static void po_stopped_creator(void **state)
     (void)state;
     pid_t p;
     pthread_t th[2];
-    struct sc_open o[2] = { { 0, NULL, 1, 0 }, { O_CREAT, NULL, 1, 0 } };
+    struct sc_open o[2] = { { 0, NULL, 1, 0, 0 }, { O_CREAT, NULL, 1, 0, 0 } };
     as_sem *s = NULL;
     kc_name = new_name();
     mkpipe(sc_up);
@@ -641,9 +644,21 @@ static void po_stopped_creator(void **state)
     }
     /* opens waiting while it finishes succeed: they see its permits */
     o[0].rc = o[1].rc = 1;
+    atomic_store(&o[0].tid, 0);
+    atomic_store(&o[1].tid, 0);
     for (int i = 0; i < 2; i++)
         th_thread_start(&th[i], sc_open_thread, &o[i]);
-    usleep(100000); /* they are waiting (a wrong early answer fails below) */
+    /* they are waiting (asleep in the kernel: on the creation lock) before
+     * the creator goes on; a wrong early answer fails below anyway */
+    for (int i = 0; i < 2; i++) {
+        double end = th_now() + TH_TIMEOUT;
+        while (atomic_load(&o[i].tid) == 0) {
+            if (th_now() > end)
+                fail_msg("opener %d never started", i);
+            sched_yield();
+        }
+        th_wait_asleep(atomic_load(&o[i].tid));
+    }
     put(sc_down[1], 0);
     TH_EQ(get(sc_up[0]), 2);
     for (int i = 0; i < 2; i++) {

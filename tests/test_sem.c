@@ -367,6 +367,7 @@ static void sem_pshared_platform(void **state)
     memset(&s, 0, sizeof s);
     TH_RC(as_sem_init(&s, 1, AS_PSHARED | 0x100u), -EINVAL);
     TH_RC(as_sem_init(&s, AS_PSHARED_SEM_VALUE_MAX + 1u, AS_PSHARED), -EINVAL);
+    TH_RC(as_sem_init(&s, 1, AS_PSHARED | AS_PSHARED_SLOTS(AS_PSHARED_SLOTS_MAX + 1)), -EINVAL);
     {
         /* named objects: declared everywhere, -EINVAL checks first
          * (tests/test_pshared_open.c has the Linux rows) */
