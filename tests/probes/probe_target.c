@@ -4,8 +4,11 @@
 #include <asyncsync.h>
 #include <liburing.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 enum { ROUNDS = 2000 };
 
@@ -27,20 +30,45 @@ static void *releaser(void *arg)
     return NULL;
 }
 
+static void on_fatal(int sig)
+{
+    static const char msg[] = "probe_target: failed: a fatal signal\n";
+    (void)sig;
+    (void)!write(1, msg, sizeof msg - 1);
+    _exit(1);
+}
+
 int main(void)
 {
     struct io_uring ring;
     as_loop loop;
     as_wait w[ROUNDS];
     pthread_t t;
-    if (io_uring_queue_init(64, &ring, 0) < 0 || as_loop_init_uring(&loop, &ring, NULL) < 0)
+    int rc;
+    /* bpftrace -c exits 0 whatever its target does: every way out of this
+     * program says so on stdout, for check.sh to tell. */
+    setvbuf(stdout, NULL, _IONBF, 0);
+    signal(SIGSEGV, on_fatal);
+    signal(SIGBUS, on_fatal);
+    signal(SIGABRT, on_fatal);
+    signal(SIGILL, on_fatal);
+    printf("probe_target: started\n");
+    if ((rc = io_uring_queue_init(64, &ring, 0)) < 0) {
+        printf("probe_target: skipped: io_uring_queue_init: %s\n", strerror(-rc));
         return 77;
+    }
+    if ((rc = as_loop_init_uring(&loop, &ring, NULL)) < 0) {
+        printf("probe_target: skipped: as_loop_init_uring: %s\n", strerror(-rc));
+        return 77;
+    }
     as_sem_init(&sem, 0, 0);
     for (int i = 0; i < ROUNDS; i++)
-        if (as_sem_acquire_until(&sem, &loop, &w[i], 1,
-                                 i % 10 == 0 ? as_now_ns() + 1000000 : AS_NO_DEADLINE,
-                                 on_wait, NULL) < 0)
+        if ((rc = as_sem_acquire_until(&sem, &loop, &w[i], 1,
+                                       i % 10 == 0 ? as_now_ns() + 1000000 : AS_NO_DEADLINE,
+                                       on_wait, NULL)) < 0) {
+            printf("probe_target: failed: as_sem_acquire_until: %s\n", strerror(-rc));
             return 1;
+        }
     as_cancel(&w[1]);
     pthread_create(&t, NULL, releaser, NULL);
     for (;;) {
