@@ -53,10 +53,11 @@ typedef struct as__ps_slot {
 enum {
     AS__PS_FREE = 0,
     AS__PS_WAITING = 1,
-    AS__PS_WOKEN = 2,     /* reserved: the default policy's wake-to-retry */
+    AS__PS_WOKEN = 2,    /* woken to retry (the default policy, 6.3) */
     AS__PS_GRANTED = 3,
     AS__PS_CANCELLED = 4,
-    AS__PS_CLOSED = 5
+    AS__PS_CLOSED = 5,
+    AS__PS_STARVING = 6  /* back in the queue after a failed retry (6.3) */
 };
 #define AS__PS_ST(fw) ((fw) & 7u)
 /* The slot word's next value in state st (sequence + 1). */
@@ -86,8 +87,8 @@ _Static_assert(sizeof(as__ps_slot) == 16, "pshared slot");
  * mutex (a binary semaphore with owner, 3.4; sem_ps.c): COUNT (bits 0-28;
  * the mutex: 1 free, 0 held), APPLIED (29: the intent log's operation is
  * committed, 5.3), HANDOFF (30: newcomers may not take), WAITERS (31).
- * High half: the semaphore's `woken` (0 in this version); the mutex's
- * holder (participant id, 0 when free) | AS__PS_DEAD (bit 31 of the high
+ * High half: the semaphore's, 0 (its `woken` is read off the WOKEN
+ * slots, 6.3); the mutex's holder (participant id, 0 when free) | AS__PS_DEAD (bit 31 of the high
  * half: OWNER_DEAD, robust mutex only). */
 #define AS__PS_WAITERS 0x80000000u
 #define AS__PS_HANDOFF 0x40000000u
@@ -106,7 +107,7 @@ _Static_assert(sizeof(as__ps_slot) == 16, "pshared slot");
 /* The layout word: 'P' 'S', version 1, and the struct's size (which fixes
  * the in-struct slot count and the ABI: an LP64 process and a 32-bit one
  * cannot share an object).  P11. */
-#define AS__PS_VERSION 1u
+#define AS__PS_VERSION 2u /* 2: WOKEN and STARVING slots (6.3) */
 #define AS__PS_LAYOUT(size) \
     ((0x5053u << 16) | (AS__PS_VERSION << 12) | (uint32_t)(size))
 

@@ -41,16 +41,43 @@
  *   low half: COUNT (bits 0-28: a pshared semaphore holds at most
  *   AS_PSHARED_SEM_VALUE_MAX = 2^29 - 1), APPLIED (29: the intent log's
  *   operation is committed, 5.3), HANDOFF (30: newcomers may not take
- *   permits), WAITERS (31: slots are waiting, or closed: the lock-free
- *   release fails into the slow path).  High half: `woken`, the permits
- *   promised to WOKEN slots: always 0 in this version (strict policy).
+ *   permits), WAITERS (31: slots are queued, or closed: the lock-free
+ *   release fails into the slow path).  High half: 0 (the semaphore), the
+ *   holder (the mutex, PM1).
  *
- * POLICY: strict FIFO, for now.  Every grant is a direct hand-off to the
- *   WAITING slot with the lowest ticket (a grant across processes is always
- *   "remote": the slot names no loop), so a pshared semaphore behaves as
- *   AS_SEM_STRICT_FIFO whatever its flags say; HANDOFF == WAITERS.  The
- *   default policy's WOKEN and STARVING slots (6.3) are not built yet.
- *
+ * POLICY (6.3): the private one (sem.c, mutex.c), with the slots as the
+ *   queue.  The queue is the slots WAITING or STARVING, in ticket order; a
+ *   WOKEN slot is out of it (its owner is on its way to retry) but keeps
+ *   its ticket and req; `woken` is the sum of the WOKEN slots' req, read
+ *   off the slots by the scan every grant makes (ps_scan: nothing stores
+ *   it).  The grant serves the head while it fits in COUNT - woken: a
+ *   STARVING head (any head when strict) by the logged direct grant, a
+ *   WAITING one by a wake to retry (WOKEN; the permits stay in COUNT where
+ *   any process's newcomers may take them meanwhile).  The woken owner's
+ *   arrival (ps_arrive_locked) takes them by a logged grant to its own
+ *   slot, or goes back to the queue STARVING, at its old ticket, to be
+ *   handed the permits directly next.  Strict (AS_SEM_STRICT_FIFO,
+ *   AS_MUTEX_STRICT_FIFO, and every auto-reset event): nothing is ever
+ *   WOKEN or STARVING.
+ *     WAITERS = closed, or the queue is not empty.
+ *     HANDOFF = closed, or the queue is not empty and (strict, or woken ==
+ *               0, or the head is STARVING).
+ *   EF1 (no idle permits behind the queue): when the queue lock is free
+ *       and the queue is not empty, the head does not fit in COUNT - woken.
+ *   EF2 (no lost wake): a WOKEN slot's owner arrives (the WOKEN store moved
+ *       its word after it parked: P3; a granter killed before its wake is
+ *       covered by the owner's tick), or dies (its slot is freed and the
+ *       grant re-runs: the wake passes on).
+ *   EF3 (bounded bypass): a newcomer passes a queued slot only while a slot
+ *       ahead of it, or itself, is WOKEN; a slot is WOKEN at most once per
+ *       wait (a failed retry makes it STARVING, which is only ever granted
+ *       directly).  Every change that ends a WOKEN slot's race without a
+ *       take raises HANDOFF first (ps_hold_locked), and the arrival's take
+ *       writes the new bits in its commit CAS: no window with the queue
+ *       passable and nothing woken.
+ *   EF4 (strict): no slot WOKEN or STARVING, HANDOFF == WAITERS.
+ *   Model: tests/model/pshared.pml -DEVENTUAL.
+
  * WAITS
  *   A waiting task owns a slot (CAS who: 0 -> its participant id), joins
  *   the queue under the queue lock (ticket, request, the add_waiter_if CAS,
@@ -122,6 +149,20 @@ static inline const struct as__kind *ps_kind_of(as__ps *ps)
 static inline bool ps_event(as__ps *ps)
 {
     return as__load(&ps->magic, AS_RELAXED) == AS__MAGIC_EVENT;
+}
+
+/* EF4: the strict flags (AS_SEM_STRICT_FIFO == AS_MUTEX_STRICT_FIFO) and
+ * the auto-reset event (one set serves the oldest waiter: EA1). */
+_Static_assert(AS_SEM_STRICT_FIFO == AS_MUTEX_STRICT_FIFO, "strict flag");
+static inline bool ps_strict(as__ps *ps)
+{
+    return (as__load(&ps->flags, AS_RELAXED) & AS_SEM_STRICT_FIFO) || ps_event(ps);
+}
+
+/* In the queue (6.3): WAITING or STARVING. */
+static inline bool ps_queued(uint32_t fw)
+{
+    return AS__PS_ST(fw) == AS__PS_WAITING || AS__PS_ST(fw) == AS__PS_STARVING;
 }
 
 /* P11: every process checks the layout before it reads anything else. */
@@ -252,32 +293,54 @@ static inline int ps_take(as__ps *ps, uint32_t n, bool own)
 
 /* ---- under the queue lock ---- */
 
-/* The WAITING slot with the lowest ticket (UINT32_MAX: none); *nw: how
- * many slots are WAITING.  P4: slots are served in ticket order. */
-static uint32_t ps_head(as__ps *ps, uint32_t ns, uint32_t *nw)
+/* The queue as the slots say (6.3): its head (the WAITING or STARVING
+ * slot with the lowest ticket; UINT32_MAX: empty), how many are queued,
+ * and `woken`, the req of the WOKEN slots (but `skip`'s).  P4: slots are
+ * served in ticket order.  Queue lock held. */
+typedef struct ps_q {
+    uint32_t head, nq, woken;
+    bool starving; /* the head is STARVING */
+} ps_q;
+
+static void ps_scan(as__ps *ps, uint32_t ns, uint32_t skip, ps_q *q)
 {
-    uint32_t best = UINT32_MAX, bt = 0, k = 0;
+    uint32_t bt = 0;
+    q->head = UINT32_MAX;
+    q->nq = q->woken = 0;
+    q->starving = false;
     for (uint32_t i = 0; i < ns; i++) {
         as__ps_slot *sl = as__ps_slot_at(ps, i);
-        uint32_t t;
-        if (AS__PS_ST(as__load(&sl->fw, AS_RELAXED)) != AS__PS_WAITING)
+        uint32_t fw = as__load(&sl->fw, AS_RELAXED), t;
+        if (i == skip)
             continue;
-        k++;
+        if (AS__PS_ST(fw) == AS__PS_WOKEN) {
+            q->woken += sl->req;
+            continue;
+        }
+        if (!ps_queued(fw))
+            continue;
+        q->nq++;
         t = sl->ticket;
-        if (best == UINT32_MAX || (int32_t)(t - bt) < 0) {
-            best = i;
+        if (q->head == UINT32_MAX || (int32_t)(t - bt) < 0) {
+            q->head = i;
             bt = t;
+            q->starving = AS__PS_ST(fw) == AS__PS_STARVING;
         }
     }
-    *nw = k;
-    return best;
 }
 
-/* WAITERS and HANDOFF follow the slots (derived fields, 5.3): set while a
- * slot is WAITING or the semaphore is closed (S4). */
-static void ps_bits_locked(as__ps *ps, bool waiting)
+/* WAITERS and HANDOFF as the queue says (6.3; derived fields, 5.3). */
+static uint64_t ps_bits_of(as__ps *ps, const ps_q *q)
 {
-    uint64_t want = (waiting || ps_closed(ps)) ? PS_BITS : 0;
+    if (ps_closed(ps))
+        return PS_BITS; /* S4 */
+    if (q->nq == 0)
+        return 0;
+    return (ps_strict(ps) || q->woken == 0 || q->starving) ? PS_BITS : PS_WAITERS;
+}
+
+static void ps_bits_locked(as__ps *ps, uint64_t want)
+{
     uint64_t v = as__load(&ps->state, AS_RELAXED);
     while ((v & PS_BITS) != want &&
            !as__cas(&ps->state, &v, (v & ~PS_BITS) | want, AS_RELEASE,
@@ -285,52 +348,88 @@ static void ps_bits_locked(as__ps *ps, bool waiting)
         ;
 }
 
-/* The grant (6.3, strict): serve WAITING slots in ticket order while the
- * head fits in COUNT.  Each grant is the logged commit of 5.3:
- *   1. log := GRANT | i   2. CAS state: COUNT -= req, APPLIED := 1 (the
- *   commit)   3. slot[i].fw := GRANTED | seq+1   4. APPLIED := 0
- *   5. log := 0, and the slot's word is woken after the unlock (K2).
- * P1 (conservation): the permits are in COUNT, or the slot's (GRANTED),
- * or, between 2 and 3, recorded by APPLIED + the log: a holder killed
- * anywhere in between leaves what ps_recover_locked completes (P6).
- * S1 across processes: when the lock is free with slots WAITING, the head
- * does not fit in COUNT.  Queue lock held. */
+/* EF3: before a WOKEN slot leaves without a take (gave up, died), close
+ * the queue to newcomers (HANDOFF, while anything is queued); the grant
+ * that follows computes the bits exactly.  Queue lock held. */
+static void ps_hold_locked(as__ps *ps)
+{
+    uint64_t v = as__load(&ps->state, AS_RELAXED);
+    while ((lo(v) & PS_WAITERS) && !(lo(v) & PS_HANDOFF) &&
+           !as__cas(&ps->state, &v, v | PS_HANDOFF, AS_RELEASE, AS_RELAXED))
+        ;
+}
+
+/* The logged commit of a grant to slot i (5.3) of its req:
+ *   1. log := GRANT | i   2. CAS state: COUNT -= req, APPLIED := 1, and
+ *   (bits >= 0) WAITERS|HANDOFF := bits (the arrival's take, EF3)
+ *   3. slot[i].fw := GRANTED | seq+1   4. APPLIED := 0   5. log := 0.
+ * False (nothing changed) when req does not fit in COUNT (a lock-free
+ * take or forget moved it).  Queue lock held. */
+static bool ps_commit_locked(as__ps *ps, uint32_t i, int64_t bits)
+{
+    as__ps_slot *sl = as__ps_slot_at(ps, i);
+    uint32_t req = sl->req, fw;
+    uint64_t v = as__load(&ps->state, AS_ACQUIRE);
+    bool own = as__ps_own(ps);
+    if ((lo(v) & PS_COUNT) < req)
+        return false;
+    as__store(&ps->log, (AS__PS_LOG_GRANT << 12) | i, AS_RELEASE); /* 1 */
+    for (;;) { /* 2: the commit */
+        uint64_t nv = (v - req) | PS_APPLIED;
+        if ((lo(v) & PS_COUNT) < req) {
+            as__store(&ps->log, 0u, AS_RELEASE); /* no grant was made */
+            return false;
+        }
+        if (bits >= 0)
+            nv = (nv & ~PS_BITS) | (uint64_t)bits;
+        /* mutex (PM1): the lock and its holder, the slot's owner process,
+         * in the same CAS; OWNER_DEAD goes with the lock */
+        if (own)
+            nv = lo(nv) | (v & PS_DEAD) |
+                 ((uint64_t)as__load(&sl->who, AS_RELAXED) << 32);
+        if (as__cas(&ps->state, &v, nv, AS_ACQ_REL, AS_ACQUIRE))
+            break;
+    }
+    fw = as__load(&sl->fw, AS_RELAXED);
+    as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_GRANTED), AS_RELEASE); /* 3 */
+    as__fetch_and(&ps->state, ~(uint64_t)PS_APPLIED, AS_RELEASE);   /* 4 */
+    as__store(&ps->log, 0u, AS_RELEASE);                             /* 5 */
+    as__store(&ps->served, ps->served + 1u, AS_RELAXED);
+    return true;
+}
+
+/* The grant (6.3): serve the queue from its head while the head fits in
+ * COUNT - woken: a STARVING head, or any when strict, by the logged
+ * commit (P1, conservation: the permits are in COUNT, or the slot's
+ * (GRANTED), or, between steps 2 and 3, recorded by APPLIED + the log: a
+ * holder killed anywhere in between leaves what ps_recover_locked
+ * completes, P6); a WAITING head by a wake to retry (WOKEN: no permit
+ * moves, one store).  Each served slot's word is woken after the unlock
+ * (K2).  Then the bits.  EF1 holds when it returns.  Queue lock held. */
 static void ps_grant_locked(as__ps *ps, as__ps_wakes *wk)
 {
-    uint32_t ns = nslots(ps), nw = 0, h;
-    bool own = as__ps_own(ps);
-    while ((h = ps_head(ps, ns, &nw)) != UINT32_MAX) {
-        as__ps_slot *sl = as__ps_slot_at(ps, h);
-        uint32_t req = sl->req, fw;
-        uint64_t v = as__load(&ps->state, AS_ACQUIRE);
-        if ((lo(v) & PS_COUNT) < req)
+    uint32_t ns = nslots(ps);
+    bool strict = ps_strict(ps);
+    ps_q q;
+    for (;;) {
+        as__ps_slot *sl;
+        uint32_t fw;
+        ps_scan(ps, ns, UINT32_MAX, &q);
+        if (q.head == UINT32_MAX)
             break;
-        as__store(&ps->log, (AS__PS_LOG_GRANT << 12) | h, AS_RELEASE); /* 1 */
-        for (;;) { /* 2: the commit */
-            uint64_t nv = (v - req) | PS_APPLIED;
-            if ((lo(v) & PS_COUNT) < req)
-                break;
-            /* mutex (PM1): the lock and its holder, the slot's owner
-             * process, in the same CAS; OWNER_DEAD goes with the lock */
-            if (own)
-                nv = lo(nv) | (v & PS_DEAD) |
-                     ((uint64_t)as__load(&sl->who, AS_RELAXED) << 32);
-            if (as__cas(&ps->state, &v, nv, AS_ACQ_REL, AS_ACQUIRE))
-                break;
-        }
-        if ((lo(v) & PS_COUNT) < req) {
-            /* a lock-free forget took them meanwhile: no grant was made */
-            as__store(&ps->log, 0u, AS_RELEASE);
+        sl = as__ps_slot_at(ps, q.head);
+        if ((lo(as__load(&ps->state, AS_ACQUIRE)) & PS_COUNT) < q.woken + sl->req)
             break;
+        if (strict || q.starving) {
+            if (!ps_commit_locked(ps, q.head, -1))
+                break; /* a lock-free take or forget took them meanwhile */
+        } else {
+            fw = as__load(&sl->fw, AS_RELAXED);
+            as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_WOKEN), AS_RELEASE);
         }
-        fw = as__load(&sl->fw, AS_RELAXED);
-        as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_GRANTED), AS_RELEASE); /* 3 */
-        as__fetch_and(&ps->state, ~(uint64_t)PS_APPLIED, AS_RELEASE);   /* 4 */
-        as__store(&ps->log, 0u, AS_RELEASE);                             /* 5 */
-        as__store(&ps->served, ps->served + 1u, AS_RELAXED);
-        as__ps_wakes_add(wk, h);
+        as__ps_wakes_add(wk, q.head);
     }
-    ps_bits_locked(ps, nw != 0);
+    ps_bits_locked(ps, ps_bits_of(ps, &q));
 }
 
 /* Death of waiters (9.2), under the queue lock: every slot whose owner is
@@ -409,6 +508,7 @@ static bool ps_reclaim_locked(as__ps *ps, const ps_dead *d)
     bool freed = false;
     if (d->n == 0)
         return false;
+    ps_hold_locked(ps); /* EF3: a dead WOKEN slot may go */
     for (uint32_t i = 0; i < ns; i++) {
         as__ps_slot *sl = as__ps_slot_at(ps, i);
         uint32_t who = as__load(&sl->who, AS_ACQUIRE), fw;
@@ -563,7 +663,8 @@ static int ps_register_locked(as__ps *ps, uint32_t i, uint32_t n,
     as__ps_slot *sl = as__ps_slot_at(ps, i);
     uint64_t v = as__load(&ps->state, AS_RELAXED);
     uint32_t fw, t;
-    bool own = as__ps_own(ps);
+    uint64_t bits = 0;
+    bool own = as__ps_own(ps), bits_known = false;
     for (;;) {
         int st = w ? as__load(&w->as__status, AS_RELAXED) : 0;
         if (!(lo(v) & PS_HANDOFF) && (lo(v) & PS_COUNT) >= n) {
@@ -584,8 +685,20 @@ static int ps_register_locked(as__ps *ps, uint32_t i, uint32_t n,
         /* add_waiter_if (P4, S1): WAITERS|HANDOFF are set only from a value
          * in which n does not fit (or HANDOFF was set: then the head does
          * not fit either), so no waiter queues with its permits free (model
-         * BUG_PARK_NO_RECHECK). */
-        if (as__cas(&ps->state, &v, v | PS_BITS, AS_RELAXED, AS_RELAXED))
+         * BUG_PARK_NO_RECHECK).  6.3: joining a queue that is not empty
+         * changes no bit (not the head); an empty one makes this slot the
+         * head: HANDOFF unless a WOKEN slot is racing. */
+        if (!(lo(v) & PS_WAITERS) && !bits_known) {
+            ps_q q;
+            ps_scan(ps, nslots(ps), UINT32_MAX, &q);
+            q.nq = 1;
+            q.starving = false;
+            bits = ps_bits_of(ps, &q);
+            bits_known = true;
+        }
+        if (as__cas(&ps->state, &v,
+                    (lo(v) & PS_WAITERS) ? v | PS_WAITERS : (v & ~PS_BITS) | bits,
+                    AS_RELAXED, AS_RELAXED))
             break;
     }
     t = ps->tail;
@@ -610,6 +723,59 @@ static void ps_leave_locked(as__ps *ps, as__ps_slot *sl, as__ps_wakes *wk)
     uint32_t fw = as__load(&sl->fw, AS_RELAXED);
     as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_CANCELLED), AS_RELEASE);
     ps_grant_locked(ps, wk);
+}
+
+/* The arrival of a WOKEN slot i's owner (6.3; its fwake, or a blocking
+ * thread after its futex(2) returned), status: what a cancel or deadline
+ * asked (0: nothing).  Returns
+ *   1: the permits (the mutex) are its own: the slot is GRANTED (the
+ *      logged commit, whose CAS wrote the bits as they are with the slot
+ *      gone: EF3), to be claimed as any grant (6.5);
+ *   0: they did not fit: back in the queue STARVING at its old ticket
+ *      (*fwv: the value to park on, P3): the next grant that makes it fit
+ *      hands them over directly;
+ *   < 0: it gave up with that status (cancelled, past its deadline,
+ *      closed): the slot is freed and the grant has run (the wake passed
+ *      on, EF2).
+ * Queue lock held. */
+static int ps_arrive_locked(as__ps *ps, uint32_t i, int status,
+                            as__ps_wakes *wk, uint32_t *fwv)
+{
+    as__ps_slot *sl = as__ps_slot_at(ps, i);
+    uint32_t req = sl->req, fw;
+    uint64_t v;
+    ps_q q;
+    if (status == 0 && ps_closed(ps))
+        status = as__ps_shut(ps);
+    if (status != 0) {
+        ps_hold_locked(ps); /* EF3 */
+        ps_slot_free_locked(sl);
+        ps_grant_locked(ps, wk);
+        return status;
+    }
+    /* the queue without this slot; it is ahead of every WAITING slot
+     * (slots are woken from the head), so if it goes back it is the head
+     * or behind another STARVING one: HANDOFF either way */
+    ps_scan(ps, nslots(ps), i, &q);
+    v = as__load(&ps->state, AS_ACQUIRE);
+    for (;;) {
+        if ((lo(v) & PS_COUNT) >= req) {
+            if (ps_commit_locked(ps, i, (int64_t)ps_bits_of(ps, &q))) {
+                ps_grant_locked(ps, wk); /* the slots behind (EF1) */
+                return 1;
+            }
+            v = as__load(&ps->state, AS_ACQUIRE);
+            continue;
+        }
+        /* add_waiter_if again: the bits only from a value in which req
+         * still does not fit (else the take above) */
+        if (as__cas(&ps->state, &v, v | PS_BITS, AS_RELAXED, AS_RELAXED))
+            break;
+    }
+    fw = as__load(&sl->fw, AS_RELAXED);
+    *fwv = AS__PS_NEXT(fw, AS__PS_STARVING);
+    as__store(&sl->fw, *fwv, AS_RELEASE);
+    return 0;
 }
 
 /* The wait's outcome, under the queue lock (the canceller decides under it
@@ -816,8 +982,23 @@ static void sem_ps_fwake(as_wait *w, int res)
         goto decide;
     }
     fw = as__load(&sl->fw, AS_ACQUIRE);
+    if (AS__PS_ST(fw) == AS__PS_WOKEN) {
+        /* 6.3: woken to retry */
+        int r = ps_arrive_locked(ps, idx, status, &wk, &pk.expected);
+        if (r < 0) {
+            kick = true; /* the slot was freed */
+            status = r;
+            goto decide;
+        }
+        if (r == 0) {
+            pk.word = &sl->fw;
+            goto park;
+        }
+        fw = as__load(&sl->fw, AS_ACQUIRE); /* GRANTED: the claim */
+    }
     switch (AS__PS_ST(fw)) {
     case AS__PS_WAITING:
+    case AS__PS_STARVING:
         if (res < 0 && res != -EAGAIN && res != -EINTR && res != -ECANCELED &&
             res != -ETIME) {
             /* The kernel refuses to park on the word for good: leave the
@@ -853,7 +1034,7 @@ static void sem_ps_fwake(as_wait *w, int res)
         if (status == 0)
             status = as__ps_shut(ps);
         break;
-    default: /* FREE or WOKEN in a slot we own: impossible */
+    default: /* FREE in a slot we own: impossible */
         status = ps_lost(own);
         goto decide;
     }
@@ -902,7 +1083,7 @@ static bool sem_ps_tick(as_wait *w, uint64_t now)
     ps_health(ps);
     if (w->as__aux) {
         as__ps_slot *sl = as__ps_slot_at(ps, aux_idx(w));
-        if (AS__PS_ST(as__load(&sl->fw, AS_ACQUIRE)) != AS__PS_WAITING)
+        if (!ps_queued(as__load(&sl->fw, AS_ACQUIRE)))
             (void)as__futex_wake_shared(&sl->fw, true);
     } else if (as__ps_slot_alloc_probe(ps, nslots(ps))) {
         (void)as__futex_wake_shared(&ps->ovf, true); /* a slot is free */
@@ -958,9 +1139,18 @@ static int sem_ps_cancel(as_wait *w, int status)
         fw = as__load(&sl->fw, AS_RELAXED);
         switch (AS__PS_ST(fw)) {
         case AS__PS_WAITING:
+        case AS__PS_STARVING:
             as__store(&w->as__status, status, AS_RELAXED);
             ps_leave_locked(ps, sl, &wk);
             wake = &sl->fw;
+            break;
+        case AS__PS_WOKEN:
+            /* 6.3: on its way; its arrival gives up with this status and
+             * passes the wake on (the wake here only hurries it) */
+            if (cur == 0 || (status == -ECANCELED && cur != -ECANCELED)) {
+                as__store(&w->as__status, status, AS_RELAXED);
+                wake = &sl->fw;
+            }
             break;
         case AS__PS_GRANTED:
             /* 8.1: the grant came first.  A cancel passes it on (fwake
@@ -1050,7 +1240,26 @@ int as__ps_blocking(as__ps *ps, uint32_t n, uint64_t deadline)
             return r;
         }
         fw = as__load(&sl->fw, AS_ACQUIRE);
-        if (AS__PS_ST(fw) == AS__PS_WAITING && !as__deadline_passed(deadline)) {
+        if (AS__PS_ST(fw) == AS__PS_WOKEN) {
+            /* 6.3: woken to retry */
+            r = ps_arrive_locked(ps, slot,
+                                 as__deadline_passed(deadline) ? -ETIMEDOUT : 0,
+                                 &wk, &fw);
+            if (r < 0) { /* gave up: the slot is freed */
+                as__ps_unlock(ps);
+                as__ps_wakes_run(ps, &wk);
+                as__ps_ovf_kick(ps);
+                return r;
+            }
+            if (r == 0) { /* STARVING: sleep on it (P3) */
+                as__ps_unlock(ps);
+                as__ps_wakes_run(ps, &wk);
+                ps_block_sleep(ps, &sl->fw, fw, deadline, &tick_ns);
+                continue;
+            }
+            fw = as__load(&sl->fw, AS_ACQUIRE); /* GRANTED */
+        }
+        if (ps_queued(fw) && !as__deadline_passed(deadline)) {
             as__ps_unlock(ps);
             as__ps_wakes_run(ps, &wk);
             /* P3: a change after our read fails the futex's value check */
@@ -1065,6 +1274,7 @@ int as__ps_blocking(as__ps *ps, uint32_t n, uint64_t deadline)
             as__store(&ps->served, ps->served + 1u, AS_RELAXED);
             break;
         case AS__PS_WAITING: /* the deadline passed */
+        case AS__PS_STARVING:
             ps_leave_locked(ps, sl, &wk);
             r = -ETIMEDOUT;
             break;
@@ -1192,7 +1402,8 @@ bool as__ps_close_locked(as__ps *ps, as__ps_wakes *wk, uint32_t why)
         for (uint32_t i = 0; i < ns; i++) {
             as__ps_slot *sl = as__ps_slot_at(ps, i);
             uint32_t fw = as__load(&sl->fw, AS_RELAXED);
-            if (AS__PS_ST(fw) == AS__PS_WAITING) {
+            /* queued slots end; a WOKEN one arrives to -ESHUTDOWN */
+            if (ps_queued(fw)) {
                 as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_CLOSED), AS_RELEASE);
                 as__ps_wakes_add(wk, i);
             }
@@ -1227,10 +1438,11 @@ int64_t as__ps_waiters(as__ps *ps)
 {
     uint32_t ns, k = 0;
     ns = nslots(ps);
-    for (uint32_t i = 0; i < ns; i++)
-        if (AS__PS_ST(as__load(&as__ps_slot_at(ps, i)->fw, AS_ACQUIRE)) ==
-            AS__PS_WAITING)
+    for (uint32_t i = 0; i < ns; i++) {
+        uint32_t fw = as__load(&as__ps_slot_at(ps, i)->fw, AS_ACQUIRE);
+        if (ps_queued(fw)) /* as in-process: a woken wait is not queued */
             k++;
+    }
     return (int64_t)k + as__load(&ps->novf, AS_RELAXED);
 }
 
@@ -1307,7 +1519,7 @@ int as__ps_event_broadcast(as__ps *ps)
         as__store(&ps->served, ps->served + 1u, AS_RELAXED);
         as__ps_wakes_add(&wk, i);
     }
-    ps_bits_locked(ps, false);
+    ps_bits_locked(ps, ps_closed(ps) ? PS_BITS : 0); /* nothing queued */
     as__ps_unlock(ps);
     as__ps_wakes_run(ps, &wk);
     return 0;

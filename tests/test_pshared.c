@@ -49,11 +49,15 @@ static void *ps_map(void)
 
 static void ps_unmap(void *p) { munmap(p, MAP_BYTES); }
 
+/* The policy of the semaphore and mutex rows: main runs them twice, with
+ * the default policy (6.3: wake to retry, bounded bypass) and strict. */
+static unsigned g_strict; /* AS_SEM_STRICT_FIFO (== AS_MUTEX_STRICT_FIFO) or 0 */
+
 /* A pshared semaphore with k extra slots at the start of a fresh mapping. */
 static as_sem *ps_sem(uint32_t permits, unsigned k)
 {
     as_sem *s = ps_map();
-    TH_RC(as_sem_init(s, permits, AS_PSHARED | AS_PSHARED_SLOTS(k)), 0);
+    TH_RC(as_sem_init(s, permits, AS_PSHARED | AS_PSHARED_SLOTS(k) | g_strict), 0);
     return s;
 }
 
@@ -1408,9 +1412,11 @@ static void ps_death_waiting(void **state)
     ps_unmap(s);
 }
 
-/* A process granted permits and killed before its loop ran (stopped at the
- * grant): the permits come back to the living; a process killed holding a
- * slot it never queued in is reclaimed too. */
+/* A process served and killed before its loop ran (stopped at the grant:
+ * strict, its slot GRANTED; default, WOKEN with the permits left in the
+ * semaphore): the next waiter gets them (the survivor's health tick
+ * reclaims the slot: P1, EF2); a process killed holding a slot it never
+ * queued in is reclaimed too. */
 static void ps_death_granted(void **state)
 {
     (void)state;
@@ -1422,19 +1428,113 @@ static void ps_death_granted(void **state)
     spawn(&w[0], s, 0);
     spawn(&w[1], s, 0);
     TH_RC(call(&w[0], OP_ACQ, 0, 2, 0), 0);
+    TH_RC(call(&w[1], OP_ACQ, 1, 2, 0), 0);
+    wait_waiters(s, 2);
     assert_int_equal(kill(w[0].pid, SIGSTOP), 0);
     while (waitpid(w[0].pid, &st, WUNTRACED) < 0)
         ;
     assert_true(WIFSTOPPED(st));
-    TH_RC(as_sem_release(s, 2), 0); /* granted to the stopped process */
-    TH_EQ(as_sem_value(s), 0);
+    TH_RC(as_sem_release(s, 2), 0); /* to the stopped process */
+    TH_EQ(as_sem_value(s), g_strict ? 0 : 2); /* granted, or woken */
+    TH_EQ(as_sem_waiters(s), 1);              /* neither is queued */
     kill_reap(&w[0]);
-    TH_RC(call(&w[1], OP_ACQ, 1, 2, 0), 0);
     expect_cb(ws, 1, 0, 1, 0);
     TH_EQ(as_sem_value(s), 0);
+    TH_EQ(as_sem_waiters(s), 0);
     TH_RC(as_sem_release(s, 2), 0);
     TH_EQ(as_sem_value(s), 2);
     finish(&w[1]);
+    TH_RC(as_sem_destroy(s), 0);
+    ps_unmap(s);
+}
+
+/* Default policy (6.3): W0's wait `id` for 2 permits on an empty
+ * semaphore is woken by a release while W0 is stopped (the permits stay in
+ * the semaphore), a newcomer takes one meanwhile (the bypass EF3 allows:
+ * W0 is on its way), and W0, let go, arrives to too few and goes back to
+ * the queue STARVING: from then on no newcomer takes a permit past it
+ * (HANDOFF), even a free one.  Returns with 1 permit in the semaphore and
+ * the test holding the other. */
+static void to_starving(as_sem *s, worker *w, int id)
+{
+    double end;
+    int st;
+    TH_RC(call(w, OP_ACQ, id, 2, 0), 0);
+    wait_waiters(s, 1);
+    assert_int_equal(kill(w->pid, SIGSTOP), 0);
+    while (waitpid(w->pid, &st, WUNTRACED) < 0)
+        ;
+    TH_RC(as_sem_release(s, 2), 0);
+    TH_EQ(as_sem_value(s), 2);
+    TH_EQ(as_sem_waiters(s), 0);        /* woken: not queued */
+    TH_RC(as_sem_try_acquire(s, 1), 1); /* the bypass: W0 is on its way */
+    assert_int_equal(kill(w->pid, SIGCONT), 0);
+    /* Until W0 has arrived a newcomer still passes: give such a permit
+     * back and look again. */
+    end = th_now() + TH_TIMEOUT;
+    for (;;) {
+        int r = as_sem_try_acquire(s, 1);
+        TH_EQ(as_sem_value(s), r == 1 ? 0 : 1);
+        if (r == 0)
+            break;
+        TH_RC(r, 1);
+        TH_RC(as_sem_release(s, 1), 0);
+        if (th_now() > end)
+            fail_msg("W0 never went back to the queue STARVING");
+    }
+    TH_EQ(as_sem_waiters(s), 1);
+    TH_RC(as_sem_try_acquire(s, 1), 0); /* EF3: not past a STARVING head */
+}
+
+/* The policy (6.3).  Default: to_starving, then the release that makes
+ * W0 fit hands the permits over at once (with W0 stopped, a second wake
+ * to retry would leave them in the semaphore); again, and a close ends the
+ * STARVING wait.  Strict: the release hands them to W0 at once, no
+ * newcomer ever takes one. */
+static void ps_policy_bypass(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_sem *s = ps_sem(0, 2);
+    worker w[1], *ws[1] = { &w[0] };
+    int st;
+    spawn(&w[0], s, 0);
+    if (g_strict) {
+        TH_RC(call(&w[0], OP_ACQ, 0, 2, 0), 0);
+        wait_waiters(s, 1);
+        assert_int_equal(kill(w[0].pid, SIGSTOP), 0);
+        while (waitpid(w[0].pid, &st, WUNTRACED) < 0)
+            ;
+        TH_RC(as_sem_release(s, 2), 0);
+        TH_EQ(as_sem_value(s), 0);
+        TH_RC(as_sem_try_acquire(s, 1), 0);
+        assert_int_equal(kill(w[0].pid, SIGCONT), 0);
+        expect_cb(ws, 1, 0, 0, 0);
+        TH_RC(as_sem_release(s, 2), 0);
+        finish(&w[0]);
+        TH_RC(as_sem_destroy(s), 0);
+        ps_unmap(s);
+        return;
+    }
+    to_starving(s, &w[0], 0);
+    assert_int_equal(kill(w[0].pid, SIGSTOP), 0);
+    while (waitpid(w[0].pid, &st, WUNTRACED) < 0)
+        ;
+    TH_RC(as_sem_release(s, 1), 0); /* fits: handed over directly */
+    TH_EQ(as_sem_value(s), 0);
+    TH_EQ(as_sem_waiters(s), 0);
+    assert_int_equal(kill(w[0].pid, SIGCONT), 0);
+    expect_cb(ws, 1, 0, 0, 0);
+    TH_RC(as_sem_release(s, 2), 0); /* W0's, back */
+    TH_RC(as_sem_forget(s, 2), 2);
+    /* a close ends a STARVING wait */
+    to_starving(s, &w[0], 1);
+    TH_RC(as_sem_close(s), 0);
+    expect_cb(ws, 1, 0, 1, -ESHUTDOWN);
+    TH_EQ(as_sem_value(s), 1);
+    TH_RC(as_sem_release(s, 1), 0);
+    TH_EQ(as_sem_value(s), 2);
+    finish(&w[0]);
     TH_RC(as_sem_destroy(s), 0);
     ps_unmap(s);
 }
@@ -1588,7 +1688,7 @@ static void ps_bad_input(void **state)
 static as_mutex *ps_mutex(unsigned flags, unsigned k)
 {
     as_mutex *m = ps_map();
-    TH_RC(as_mutex_init(m, AS_PSHARED | AS_PSHARED_SLOTS(k) | flags), 0);
+    TH_RC(as_mutex_init(m, AS_PSHARED | AS_PSHARED_SLOTS(k) | flags | g_strict), 0);
     memset(MX(m), 0, sizeof(mxcheck));
     return m;
 }
@@ -2696,6 +2796,7 @@ static void lt_bad_input(void **state)
 int main(void)
 {
     slow_ticks();
+    /* the semaphore and mutex rows: default policy, then strict */
     const struct CMUnitTest tests[] = {
         PS_TEST(ps_bad_input),
         PS_TEST(ps_eopnotsupp),
@@ -2712,6 +2813,7 @@ int main(void)
         PS_TEST(ps_dead_lock_holder),
         PS_TEST(ps_death_waiting),
         PS_TEST(ps_death_granted),
+        PS_TEST(ps_policy_bypass),
         PS_TEST(ps_blocking_only),
         PS_TEST(ps_random),
         PS_TEST(psm_bad_input),
@@ -2725,6 +2827,9 @@ int main(void)
         PS_TEST(psm_owner_dead_alone),
         PS_TEST(psm_ownerdead_cancel),
         PS_TEST(psm_nonrobust_dead),
+    };
+    /* the rows of the other primitives (their policy is fixed) */
+    const struct CMUnitTest other[] = {
         PS_TEST(ev_bad_input),
         PS_TEST(ev_eopnotsupp),
         PS_TEST(ev_set_broadcast_close),
@@ -2742,5 +2847,12 @@ int main(void)
         PS_TEST(eva_broadcast_close_blocking),
         PS_TEST(eva_death),
     };
-    return TH_MAIN("pshared", tests);
+    int r = TH_MAIN("pshared", tests), r2, r3;
+    if (r == 77)
+        return r;
+    g_strict = AS_SEM_STRICT_FIFO;
+    r2 = TH_MAIN("pshared.strict", tests);
+    g_strict = 0;
+    r3 = TH_MAIN("pshared.other", other);
+    return r || r2 || r3;
 }

@@ -542,8 +542,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "stress_ps: bad arguments\n");
         return 2;
     }
-    printf("stress_ps: seed %u, %d workers x %d tasks, %d rounds each, %d killed\n",
-           seed, workers, W_TASKS, rounds, kills);
+    /* the policy of the semaphore and the mutex (6.3): strict for an odd
+     * seed, the default (wake to retry) for an even one */
+    unsigned strict = (seed & 1u) ? AS_SEM_STRICT_FIFO : 0u;
+    printf("stress_ps: seed %u, %d workers x %d tasks, %d rounds each, %d killed, %s policy\n",
+           seed, workers, W_TASKS, rounds, kills, strict ? "strict" : "default");
     /* the probe: can a loop here park on a shared word? */
     {
         struct io_uring ring;
@@ -573,11 +576,11 @@ int main(int argc, char **argv)
     _Static_assert(AS_PSHARED_SIZE(as_sem, SLOTS) <= 16384, "layout");
     _Static_assert(AS_PSHARED_SIZE(as_mutex, SLOTS) <= 16384 &&
                    sizeof(struct shared) <= 8192, "layout");
-    if (as_sem_init(sem, P, AS_PSHARED | AS_PSHARED_SLOTS(SLOTS)) != 0 ||
+    if (as_sem_init(sem, P, AS_PSHARED | AS_PSHARED_SLOTS(SLOTS) | strict) != 0 ||
         as_event_init(start_ev, AS_PSHARED | AS_EVENT_MANUAL_RESET | AS_PSHARED_SLOTS(8)) != 0 ||
         as_event_init(stop_ev, AS_PSHARED | AS_EVENT_MANUAL_RESET | AS_PSHARED_SLOTS(8)) != 0 ||
         as_latch_init_flags(done_lt, (uint32_t)workers, AS_PSHARED | AS_PSHARED_SLOTS(8)) != 0 ||
-        as_mutex_init(mx, AS_PSHARED | AS_MUTEX_ROBUST | AS_PSHARED_SLOTS(SLOTS)) != 0) {
+        as_mutex_init(mx, AS_PSHARED | AS_MUTEX_ROBUST | AS_PSHARED_SLOTS(SLOTS) | strict) != 0) {
         fprintf(stderr, "stress_ps: init failed\n");
         return 1;
     }
