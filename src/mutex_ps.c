@@ -120,7 +120,6 @@ bool as__mutex_ps_owner_dead_locked(as__ps *ps, uint32_t holder)
                     AS_ACQ_REL, AS_ACQUIRE))
             break;
     }
-    as__store(&ps->served, ps->served + 1u, AS_RELAXED);
     return true;
 }
 
@@ -246,7 +245,11 @@ static int pm_unlock_slow(as__ps *ps, uint32_t me, bool giveback)
             if (as__cas(&ps->state, &v, nv, AS_ACQ_REL, AS_ACQUIRE))
                 break;
         }
-        as__ps_grant_locked(ps, &wk);
+        /* a NOTRECOVERABLE close changed the slots: the whole grant */
+        if (ovf || (!giveback && (v & PS_DEAD)))
+            as__ps_grant_locked(ps, &wk);
+        else
+            as__ps_grant_some_locked(ps, &wk);
     }
     as__ps_unlock(ps);
     as__ps_wakes_run(ps, &wk);

@@ -72,7 +72,9 @@ typedef struct as__ps {
     uint32_t qlock;   /* 0 or holder id | CONTENDED (5.1) */
     uint32_t log;     /* intent log: 0, or op << 12 | slot (5.3) */
     uint32_t tail;    /* next ticket */
-    uint32_t served;  /* progress: +1 at every grant and claim */
+    uint32_t woken;   /* the req of the WOKEN slots (6.3): a cache of the
+                         slots, kept under qlock, re-derived by every full
+                         grant and so by every recovery (5.4) */
     uint32_t ovf;     /* overflow futex word: a sequence (6.6) */
     uint32_t novf;    /* overflow waiters, a hint (6.6) */
     uint32_t checked; /* reserved: health checks (9.1) */
@@ -87,8 +89,7 @@ _Static_assert(sizeof(as__ps_slot) == 16, "pshared slot");
  * mutex (a binary semaphore with owner, 3.4; sem_ps.c): COUNT (bits 0-28;
  * the mutex: 1 free, 0 held), APPLIED (29: the intent log's operation is
  * committed, 5.3), HANDOFF (30: newcomers may not take), WAITERS (31).
- * High half: the semaphore's, 0 (its `woken` is read off the WOKEN
- * slots, 6.3); the mutex's holder (participant id, 0 when free) | AS__PS_DEAD (bit 31 of the high
+ * High half: the semaphore's, 0; the mutex's holder (participant id, 0 when free) | AS__PS_DEAD (bit 31 of the high
  * half: OWNER_DEAD, robust mutex only). */
 #define AS__PS_WAITERS 0x80000000u
 #define AS__PS_HANDOFF 0x40000000u
@@ -234,6 +235,8 @@ static inline int as__ps_try_own(as__ps *ps, uint32_t me)
 void as__ps_lock_rec(as__ps *ps, as__ps_wakes *wk);
 /* The grant (6.3): serve WAITING slots in ticket order.  Queue lock held. */
 void as__ps_grant_locked(as__ps *ps, as__ps_wakes *wk);
+/* The grant after a change that only raised COUNT (sem_ps.c). */
+void as__ps_grant_some_locked(as__ps *ps, as__ps_wakes *wk);
 /* Close (why: AS__P_CLOSED, or | AS__P_NOTREC): every WAITING slot ends.
  * Queue lock held; returns true when the overflow word must be woken. */
 bool as__ps_close_locked(as__ps *ps, as__ps_wakes *wk, uint32_t why);

@@ -212,7 +212,7 @@ void as__ps_init(as__ps *ps, uint64_t state, unsigned flags, uint32_t magic)
     ps->qlock = 0;
     ps->log = 0;
     ps->tail = 0;
-    ps->served = 0;
+    ps->woken = 0;
     ps->ovf = 0;
     ps->novf = 0;
     ps->checked = 0;
@@ -295,14 +295,14 @@ static inline int ps_take(as__ps *ps, uint32_t n, bool own)
 
 /* The queue as the slots say (6.3): its head (the WAITING or STARVING
  * slot with the lowest ticket; UINT32_MAX: empty), how many are queued,
- * and `woken`, the req of the WOKEN slots (but `skip`'s).  P4: slots are
- * served in ticket order.  Queue lock held. */
+ * and `woken`, the req of the WOKEN slots.  P4: slots are served in
+ * ticket order.  Queue lock held. */
 typedef struct ps_q {
     uint32_t head, nq, woken;
     bool starving; /* the head is STARVING */
 } ps_q;
 
-static void ps_scan(as__ps *ps, uint32_t ns, uint32_t skip, ps_q *q)
+static void ps_scan(as__ps *ps, uint32_t ns, ps_q *q)
 {
     uint32_t bt = 0;
     q->head = UINT32_MAX;
@@ -311,8 +311,6 @@ static void ps_scan(as__ps *ps, uint32_t ns, uint32_t skip, ps_q *q)
     for (uint32_t i = 0; i < ns; i++) {
         as__ps_slot *sl = as__ps_slot_at(ps, i);
         uint32_t fw = as__load(&sl->fw, AS_RELAXED), t;
-        if (i == skip)
-            continue;
         if (AS__PS_ST(fw) == AS__PS_WOKEN) {
             q->woken += sl->req;
             continue;
@@ -394,7 +392,6 @@ static bool ps_commit_locked(as__ps *ps, uint32_t i, int64_t bits)
     as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_GRANTED), AS_RELEASE); /* 3 */
     as__fetch_and(&ps->state, ~(uint64_t)PS_APPLIED, AS_RELEASE);   /* 4 */
     as__store(&ps->log, 0u, AS_RELEASE);                             /* 5 */
-    as__store(&ps->served, ps->served + 1u, AS_RELAXED);
     return true;
 }
 
@@ -414,7 +411,7 @@ static void ps_grant_locked(as__ps *ps, as__ps_wakes *wk)
     for (;;) {
         as__ps_slot *sl;
         uint32_t fw;
-        ps_scan(ps, ns, UINT32_MAX, &q);
+        ps_scan(ps, ns, &q);
         if (q.head == UINT32_MAX)
             break;
         sl = as__ps_slot_at(ps, q.head);
@@ -429,7 +426,22 @@ static void ps_grant_locked(as__ps *ps, as__ps_wakes *wk)
         }
         as__ps_wakes_add(wk, q.head);
     }
+    as__store(&ps->woken, q.woken, AS_RELAXED); /* re-derived (5.4) */
     ps_bits_locked(ps, ps_bits_of(ps, &q));
+}
+
+/* After a change that only raised COUNT (a release, an unlock) or took a
+ * woken slot's permits (its arrival): the queue and the bits are as the
+ * last critical section left them (exact), so when not even one permit is
+ * free beyond those promised to woken slots (every queued req is >= 1)
+ * there is nothing to serve and no slot to read: the common case of an
+ * unlock while a woken waiter is on its way.  Else the grant.  Queue lock
+ * held. */
+static void ps_grant_some_locked(as__ps *ps, as__ps_wakes *wk)
+{
+    uint32_t count = lo(as__load(&ps->state, AS_ACQUIRE)) & PS_COUNT;
+    if (count > as__load(&ps->woken, AS_RELAXED))
+        ps_grant_locked(ps, wk);
 }
 
 /* Death of waiters (9.2), under the queue lock: every slot whose owner is
@@ -534,7 +546,6 @@ static bool ps_reclaim_locked(as__ps *ps, const ps_dead *d)
             as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_FREE), AS_RELEASE);
         }
         as__store(&sl->who, 0u, AS_SEQ_CST);
-        as__store(&ps->served, ps->served + 1u, AS_RELAXED);
         freed = true;
     }
     return freed;
@@ -594,6 +605,7 @@ static void ps_lock(as__ps *ps, as__ps_wakes *wk)
 
 void as__ps_lock_rec(as__ps *ps, as__ps_wakes *wk) { ps_lock(ps, wk); }
 void as__ps_grant_locked(as__ps *ps, as__ps_wakes *wk) { ps_grant_locked(ps, wk); }
+void as__ps_grant_some_locked(as__ps *ps, as__ps_wakes *wk) { ps_grant_some_locked(ps, wk); }
 
 /* The health check (9.1): at most once per tick interval for the whole
  * object (`checked`, any process): find dead slot owners with no lock held
@@ -663,8 +675,7 @@ static int ps_register_locked(as__ps *ps, uint32_t i, uint32_t n,
     as__ps_slot *sl = as__ps_slot_at(ps, i);
     uint64_t v = as__load(&ps->state, AS_RELAXED);
     uint32_t fw, t;
-    uint64_t bits = 0;
-    bool own = as__ps_own(ps), bits_known = false;
+    bool own = as__ps_own(ps), strict = ps_strict(ps);
     for (;;) {
         int st = w ? as__load(&w->as__status, AS_RELAXED) : 0;
         if (!(lo(v) & PS_HANDOFF) && (lo(v) & PS_COUNT) >= n) {
@@ -688,16 +699,11 @@ static int ps_register_locked(as__ps *ps, uint32_t i, uint32_t n,
          * BUG_PARK_NO_RECHECK).  6.3: joining a queue that is not empty
          * changes no bit (not the head); an empty one makes this slot the
          * head: HANDOFF unless a WOKEN slot is racing. */
-        if (!(lo(v) & PS_WAITERS) && !bits_known) {
-            ps_q q;
-            ps_scan(ps, nslots(ps), UINT32_MAX, &q);
-            q.nq = 1;
-            q.starving = false;
-            bits = ps_bits_of(ps, &q);
-            bits_known = true;
-        }
         if (as__cas(&ps->state, &v,
-                    (lo(v) & PS_WAITERS) ? v | PS_WAITERS : (v & ~PS_BITS) | bits,
+                    (lo(v) & PS_WAITERS)
+                        ? v
+                        : v | (strict || as__load(&ps->woken, AS_RELAXED) == 0
+                                   ? PS_BITS : (uint64_t)PS_WAITERS),
                     AS_RELAXED, AS_RELAXED))
             break;
     }
@@ -742,36 +748,46 @@ static int ps_arrive_locked(as__ps *ps, uint32_t i, int status,
                             as__ps_wakes *wk, uint32_t *fwv)
 {
     as__ps_slot *sl = as__ps_slot_at(ps, i);
-    uint32_t req = sl->req, fw;
+    uint32_t req = sl->req, fw, woken = as__load(&ps->woken, AS_RELAXED);
     uint64_t v;
-    ps_q q;
+    /* the slot leaves the woken (a cache: a wrong value is re-derived by
+     * the next full grant, 5.4) */
+    woken = woken >= req ? woken - req : 0;
     if (status == 0 && ps_closed(ps))
         status = as__ps_shut(ps);
     if (status != 0) {
         ps_hold_locked(ps); /* EF3 */
+        as__store(&ps->woken, woken, AS_RELAXED);
         ps_slot_free_locked(sl);
         ps_grant_locked(ps, wk);
         return status;
     }
-    /* the queue without this slot; it is ahead of every WAITING slot
-     * (slots are woken from the head), so if it goes back it is the head
-     * or behind another STARVING one: HANDOFF either way */
-    ps_scan(ps, nslots(ps), i, &q);
     v = as__load(&ps->state, AS_ACQUIRE);
     for (;;) {
         if ((lo(v) & PS_COUNT) >= req) {
-            if (ps_commit_locked(ps, i, (int64_t)ps_bits_of(ps, &q))) {
-                ps_grant_locked(ps, wk); /* the slots behind (EF1) */
+            /* The bits once the slot has left: the queue (not this slot:
+             * it is WOKEN) is as WAITERS says; HANDOFF stays if its head
+             * is STARVING (nothing else sets it while a slot is WOKEN,
+             * 6.3), and is raised if no woken slot is left. */
+            uint64_t bits = lo(v) & PS_BITS;
+            if ((bits & PS_WAITERS) && woken == 0)
+                bits = PS_BITS;
+            if (ps_commit_locked(ps, i, (int64_t)bits)) {
+                as__store(&ps->woken, woken, AS_RELAXED);
+                ps_grant_some_locked(ps, wk); /* the slots behind (EF1) */
                 return 1;
             }
             v = as__load(&ps->state, AS_ACQUIRE);
             continue;
         }
         /* add_waiter_if again: the bits only from a value in which req
-         * still does not fit (else the take above) */
+         * still does not fit (else the take above).  It is ahead of every
+         * WAITING slot (slots are woken from the head), so it is the head
+         * or behind another STARVING one: HANDOFF either way. */
         if (as__cas(&ps->state, &v, v | PS_BITS, AS_RELAXED, AS_RELAXED))
             break;
     }
+    as__store(&ps->woken, woken, AS_RELAXED);
     fw = as__load(&sl->fw, AS_RELAXED);
     *fwv = AS__PS_NEXT(fw, AS__PS_STARVING);
     as__store(&sl->fw, *fwv, AS_RELEASE);
@@ -1024,7 +1040,6 @@ static void sem_ps_fwake(as_wait *w, int res)
         if (!giveback)
             status = own && (as__load(&ps->state, AS_ACQUIRE) & PS_DEAD)
                          ? -EOWNERDEAD : 0;
-        as__store(&ps->served, ps->served + 1u, AS_RELAXED);
         break;
     case AS__PS_CANCELLED:
         if (status == 0)
@@ -1271,7 +1286,6 @@ int as__ps_blocking(as__ps *ps, uint32_t n, uint64_t deadline)
             /* 10.2: a mutex granted with OWNER_DEAD: ours, -EOWNERDEAD */
             r = own && (as__load(&ps->state, AS_ACQUIRE) & PS_DEAD)
                     ? -EOWNERDEAD : 0;
-            as__store(&ps->served, ps->served + 1u, AS_RELAXED);
             break;
         case AS__PS_WAITING: /* the deadline passed */
         case AS__PS_STARVING:
@@ -1340,7 +1354,7 @@ static int ps_release(as__ps *ps, uint32_t n, bool one)
          * runs the grant (5.4). */
         while (!as__cas(&ps->state, &v, v + n, AS_ACQ_REL, AS_ACQUIRE))
             ;
-        ps_grant_locked(ps, &wk);
+        ps_grant_some_locked(ps, &wk);
     }
     as__ps_unlock(ps);
     as__ps_wakes_run(ps, &wk);
@@ -1516,7 +1530,6 @@ int as__ps_event_broadcast(as__ps *ps)
             continue;
         as__store(&sl->req, 0u, AS_RELAXED); /* EA2: first */
         as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_GRANTED), AS_RELEASE);
-        as__store(&ps->served, ps->served + 1u, AS_RELAXED);
         as__ps_wakes_add(&wk, i);
     }
     ps_bits_locked(ps, ps_closed(ps) ? PS_BITS : 0); /* nothing queued */
