@@ -17,6 +17,10 @@
  *                   iteration;
  *       - "hold":  keeps it across one loop iteration, releases at the start
  *                  of the next one and asks again at once.
+ *     The as_sem and as_mutex rows run twice: with the default policy
+ *     (docs/pshared.md 6.3: a release wakes the oldest to retry, others
+ *     may take the permits meanwhile) and strict (AS_*_STRICT_FIFO: every
+ *     release hands them to the oldest), to show what the policy buys.
  *     Baselines, blocking: 8 threads split evenly across the same P
  *     processes loop on sem_wait / sem_post of a sem_t(4) made with
  *     pshared = 1, or on lock / unlock of a pthread_mutex_t made with
@@ -188,14 +192,20 @@ static struct usage children_usage(void)
 
 /* ---- (a) contended: one loop per process ---- */
 
-enum var { V_AS, V_ASMTX, V_SEM_T, V_PMUTEX, V_COUNT };
-static const char *const var_name[V_COUNT] = {"as_sem4", "as_mutex", "sem_t4",
-                                              "pthread_mutex"};
+enum var { V_AS, V_ASMTX, V_AS_STRICT, V_ASMTX_STRICT, V_SEM_T, V_PMUTEX, V_COUNT };
+static const char *const var_name[V_COUNT] = {"as_sem4", "as_mutex", "as_sem4_strict",
+                                              "as_mutex_strict", "sem_t4", "pthread_mutex"};
 static const char *const var_label[V_COUNT] = {
-    "as_sem(4) AS_PSHARED", "as_mutex AS_PSHARED", "sem_t(4) pshared",
-    "pthread_mutex PROCESS_SHARED"};
-/* The rows of asyncsync: one loop per process, short and hold. */
-static bool var_async(int var) { return var == V_AS || var == V_ASMTX; }
+    "as_sem(4) AS_PSHARED", "as_mutex AS_PSHARED", "as_sem(4) AS_PSHARED strict",
+    "as_mutex AS_PSHARED strict", "sem_t(4) pshared", "pthread_mutex PROCESS_SHARED"};
+/* The rows of asyncsync: one loop per process, short and hold; the
+ * default policy (docs/pshared.md 6.3) and AS_*_STRICT_FIFO. */
+static bool var_async(int var) { return var < V_SEM_T; }
+static bool var_mutex(int var) { return var == V_ASMTX || var == V_ASMTX_STRICT; }
+static unsigned var_strict(int var)
+{
+    return var == V_AS_STRICT || var == V_ASMTX_STRICT ? AS_SEM_STRICT_FIFO : 0u;
+}
 
 struct ptask {
     as_wait w;
@@ -370,9 +380,10 @@ static struct sample measure_contended(int var, bool hold, int nprocs, double ms
     struct sample out;
 
     shm_map(&m);
-    check(as_sem_init(m.sem, 4, AS_PSHARED | AS_PSHARED_SLOTS(nprocs * TASKS)),
+    check(as_sem_init(m.sem, 4, AS_PSHARED | AS_PSHARED_SLOTS(nprocs * TASKS) | var_strict(var)),
           "as_sem_init(AS_PSHARED)");
-    check(as_mutex_init((as_mutex *)(void *)m.sem2, AS_PSHARED | AS_PSHARED_SLOTS(nprocs * TASKS)),
+    check(as_mutex_init((as_mutex *)(void *)m.sem2,
+                        AS_PSHARED | AS_PSHARED_SLOTS(nprocs * TASKS) | var_strict(var)),
           "as_mutex_init(AS_PSHARED)");
     if (sem_init(&m.c->psem, 1, 4) != 0)
         die("sem_init(pshared): %s", strerror(errno));
@@ -391,7 +402,7 @@ static struct sample measure_contended(int var, bool hold, int nprocs, double ms
             die("fork: %s", strerror(errno));
         if (pids[p] == 0) {
             close(s.go[1]);
-            _exit(var_async(var) ? loop_proc(&m, &s, p, hold, var == V_ASMTX)
+            _exit(var_async(var) ? loop_proc(&m, &s, p, hold, var_mutex(var))
                                  : base_proc(&m, &s, p, var, BASE_THREADS / nprocs));
         }
     }
@@ -406,7 +417,7 @@ static struct sample measure_contended(int var, bool hold, int nprocs, double ms
     uint64_t acq = 0;
     for (int p = 0; p < nprocs; p++)
         acq += m.c->acq[p];
-    if ((var == V_PMUTEX || var == V_ASMTX) && m.c->guarded != acq)
+    if ((var == V_PMUTEX || var_mutex(var)) && m.c->guarded != acq)
         die("pshared: mutual exclusion broken: %" PRIu64 " guarded increments, "
             "%" PRIu64 " acquisitions", m.c->guarded, acq);
     if (as_sem_value(m.sem) != 4 || as_sem_waiters(m.sem) != 0)

@@ -584,10 +584,15 @@ typedef struct as_waiter_info {
  *       destroy: any Linux kernel (futex(2) with shared keys).
  *     - Windows and other systems: as_sem_init with AS_PSHARED returns
  *       -EOPNOTSUPP.
- *   Policy: strict FIFO by arrival (ticket) among the slots, whatever the
- *   flags (the default policy's bounded bypass is not built yet for
- *   pshared objects: they behave as AS_SEM_STRICT_FIFO).  Weighted requests
- *   are served as in-process: a large head is not starved.
+ *   Policy: as in-process, with every waiter "on another loop" (a slot
+ *   names no loop): by default a release wakes the oldest slot holder to
+ *   take its permits, which stay in the semaphore meanwhile, and tasks of
+ *   any process that find them free may take them while it is on its way;
+ *   one that then finds too few goes back to the head and is handed the
+ *   permits directly next (passed over during at most one wake-up).
+ *   AS_SEM_STRICT_FIFO hands permits to the oldest on every release.
+ *   Weighted requests are served as in-process: a large head is not
+ *   starved.
  *   Cancellation, deadlines and close behave as in-process (a cancel after
  *   the grant passes the permits on).  as_cancel of a pshared wait is made
  *   from a thread of the wait's process (as_wait is process-local).
@@ -789,9 +794,12 @@ int as_pshared_unlink(const char *name);
  * -EOPNOTSUPP on a loop without AS_CAP_PSHARED, nothing changed; -EPROTO;
  * cancel, deadlines and close; stats only `waiters`, dump -EOPNOTSUPP; the
  * health check; a dead process's slots reclaimed).  Besides:
- *   - Policy: strict FIFO by arrival across processes, whatever the flags:
- *     an unlock with waiters hands the lock to the oldest; try_lock fails
- *     while anyone waits.
+ *   - Policy: as in-process, every waiter counting as on another loop: by
+ *     default an unlock with waiters frees the lock and wakes the oldest
+ *     to retry (a task of any process may take the lock meanwhile; one
+ *     passed over goes back to the head and is handed the lock next);
+ *     AS_MUTEX_STRICT_FIFO hands the lock to the oldest on every unlock,
+ *     and try_lock fails while anyone waits.
  *   - Owner: the holding *process* (its id is stored with the lock).  Any
  *     thread or task of it may unlock.  Not robust: as in-process, any
  *     process may unlock too; a holder that dies leaves it locked for good

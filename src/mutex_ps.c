@@ -12,10 +12,12 @@
  *   does not have: the owner checks of unlock, OWNER_DEAD and
  *   NOTRECOVERABLE (10.2), and as_mutex_consistent.
  *
- *   Policy: strict FIFO by ticket across processes (as the pshared
- *   semaphore): unlock with slots waiting hands the lock to the oldest
- *   (the grant), a newcomer's lock-free take fails while one waits
- *   (HANDOFF), whatever AS_MUTEX_STRICT_FIFO says.
+ *   Policy: the pshared semaphore's (sem_ps.c, POLICY; docs/pshared.md
+ *   6.3): by default an unlock with slots queued frees the lock and wakes
+ *   the oldest to retry (WOKEN; a newcomer of any process may take the
+ *   lock meanwhile), one passed over goes back STARVING and gets the lock
+ *   directly next; AS_MUTEX_STRICT_FIFO hands it to the oldest on every
+ *   unlock and a newcomer's lock-free take fails while one waits.
  *
  *   Owner: the process.  Any thread or task of the holder's process may
  *   unlock.  Robust: an unlock from another process is -EPERM.  Not
