@@ -25,7 +25,8 @@
  *              qlock (stealing it from the dead) and reclaims W's slot.
  * A waiter that gets the permit releases it again (as R), so both waiters
  * can be served one after the other.  The policy modelled is the direct
- * grant (STRICT_FIFO, and the STARVING path of the default policy); slot
+ * grant (STRICT_FIFO, and the STARVING path of the default policy; the
+ * default policy itself with -DEVENTUAL, below); slot
  * allocation is lock-free (CAS on who), registration and every decision
  * under qlock; a waiter parks with the kernel's value check (K3) and
  * re-reads its slot under qlock when its CQE comes (fwake).  In the
@@ -86,6 +87,87 @@
  *                            GRANTED leaves a state no recovery can repair:
  *                            P1 (with NO_INVARIANTS: the permit is lost and
  *                            the waiters wait for ever)
+ *
+ * EVENTUAL: the default hand-off policy of docs/pshared.md 6.3 (eventual
+ * fairness across processes) instead of the direct grant.  Slot states
+ * WOKEN and STARVING; the queue is the WAITING and STARVING slots in
+ * ticket order, woken the sum of the req of the WOKEN slots (derived from
+ * the slots, as the grant's scan computes it); the bits rule WAITERS =
+ * queue non-empty, HANDOFF = queue non-empty and (woken == 0 or the head
+ * STARVING).  The processes are those above, with:
+ *   - the grant (release, cancel, reclaim, arrival): while the head fits in
+ *     COUNT - woken, a STARVING head gets the direct grant (GRANTED), a
+ *     WAITING head is WOKEN (no permit moves; woken to retry); then the
+ *     bits;
+ *   - R releases its R_HELD permits one by one (lock-free while WAITERS is
+ *     clear: a WOKEN slot may be racing it), then, R_BARGES times, is a
+ *     newcomer: the lock-free take while HANDOFF is clear and COUNT >= 1,
+ *     and the release of what it got.  Registration (add_waiter_if) takes
+ *     the same way, else its CAS sets WAITERS and HANDOFF by the rule;
+ *   - the arrival of a WOKEN slot's owner (its fwake, under qlock):
+ *     (1) cancelled on its way (GIVE_UP): the bits as they are once the
+ *     slot has left, the slot freed, -ECANCELED, the grant; else the log
+ *     (GRANT | own slot) and (2) COUNT >= req: the commit CAS (COUNT -= req,
+ *     APPLIED, and the bits as they are once the slot has left), GRANTED,
+ *     APPLIED := 0 and log := 0, the claim, the grant for the slots behind;
+ *     or (3) the CAS that sets WAITERS | HANDOFF from a value where req
+ *     still does not fit, then log := 0 and fw := STARVING (old ticket),
+ *     and it parks again.  W may be killed between any two of these steps
+ *     (before its claim): the thief of qlock replays or rolls back the log
+ *     and reclaims;
+ *   - the cancel of a WOKEN wait records GIVE_UP and wakes the word (the
+ *     arrival (1) frees the slot); a STARVING wait is cancelled as a
+ *     WAITING one;
+ *   - the reclaim of a dead owner's WOKEN or STARVING slot frees it (a
+ *     WOKEN one after the CAS that writes the bits as they are once it has
+ *     left) and re-runs the grant: a wake given to the dead passes on.
+ * W2 asks W2N permits (default 1), W asks 1, TOTAL = R_HELD (default 1);
+ * -DR_HELD=2 -DW2N=2: a weighted head that must not be starved by the
+ * 1-permit newcomers.  Checked, besides P1, P2, one outcome per wait, P7
+ * and the invalid end states above (EF2: a WOKEN slot's owner arrives or
+ * dies and is reclaimed, else a waiter hangs):
+ *   EF1  whenever qlock is free and the queue is not empty, the head does
+ *        not fit in COUNT - woken (monitor)
+ *   the bits rule: whenever qlock is free, WAITERS and HANDOFF are as the
+ *        rule says from the slots (monitor)
+ *   EF3  bounded bypass: a newcomer's take (R's, or a registration's) that
+ *        passes a non-empty queue while no slot is WOKEN, or past a
+ *        STARVING head, counts in `bypass`, which must stay 0; a wait is
+ *        WOKEN at most once (woke[]), then STARVING, and a STARVING slot is
+ *        only granted directly
+ *   at the end also: no slot WOKEN, WAITERS and HANDOFF clear.
+ * Broken variants (with EVENTUAL; must fail):
+ *   BUG_EF_NO_STARVE          a woken waiter that finds too few goes back
+ *                             WAITING instead of STARVING: it is WOKEN (and
+ *                             passed) again (EF3: woke[who[h]] == 0)
+ *   BUG_EF_TAKE_THEN_BITS     the arrival's commit takes COUNT and leaves
+ *                             the bits for a later CAS (the grant's after
+ *                             the claim): in between a newcomer passes the
+ *                             queue with nothing woken (EF3: bypass; with
+ *                             R_HELD=2 W2N=2 W's own commit leaves a permit
+ *                             for the newcomer; with one permit too, when W
+ *                             is killed after its commit and the reclaim
+ *                             returns its permit before its grant)
+ *   BUG_EF_STARVE_NO_RECHECK  going back STARVING: a look at COUNT, then a
+ *                             plain store of WAITERS | HANDOFF: a lock-free
+ *                             release lands in between and W queues with
+ *                             the permit free (EF1; with NO_INVARIANTS: W
+ *                             parked for ever, an invalid end state)
+ *   BUG_EF_DEAD_WOKEN_KEPT    the reclaim of a dead owner's WOKEN slot frees
+ *                             it but does not re-run the grant: W2 stays
+ *                             WAITING with its permit free (EF1; with
+ *                             NO_INVARIANTS: W2 hangs)
+ *   BUG_EF_FREE_THEN_BITS     a WOKEN slot that leaves without a grant (the
+ *                             arrival's give-up, the reclaim of a dead
+ *                             owner) is freed first and the bits are left
+ *                             to the grant's CAS after: a newcomer passes
+ *                             the queue in between with nothing woken (EF3:
+ *                             bypass; found by the first version of this
+ *                             model, written so)
+ *   BUG_EF_GIVEUP_NO_REGRANT  the arrival (1) of a cancelled WOKEN wait frees
+ *                             the slot without the grant: the wake is not
+ *                             passed on, W2 stays WAITING with the permit
+ *                             free (EF1; with NO_INVARIANTS: W2 hangs)
  */
 
 /* Vacuity: -DREACHALL turns every REACH(k) into a failing assertion
@@ -100,7 +182,17 @@
  * WAITING (re-parks); 9 W killed holding qlock; with KILL_R: 10 a logged
  * grant finished by the replay (R died between its commit and the slot's
  * GRANTED); 11 R killed holding qlock; 12 a health tick finds a slot word
- * changed without a wake. */
+ * changed without a wake; 24 a replay rolls back a log whose grant was
+ * not made (its APPLIED clear, its slot not GRANTED).  With EVENTUAL (10:
+ * W killed between its arrival's commit and its slot's GRANTED): 13 a
+ * WAITING head WOKEN; 14 a newcomer took a permit while a slot was WOKEN
+ * (barging); 15 an arrival took its permits (its logged commit); 16 an
+ * arrival found too few and went back STARVING; 17 a direct grant to a
+ * STARVING head; 18 an arrival cancelled on its way gave up; 19 a dead
+ * owner's WOKEN slot reclaimed; 20 a WOKEN wait cancelled (GIVE_UP); 21 a
+ * newcomer passed a queued waiter while another slot was WOKEN; 22 a dead
+ * owner's STARVING slot reclaimed; 23 a STARVING wait cancelled; 25 a
+ * lock-free release while a slot was WOKEN (queue empty). */
 #ifdef REACHPT
 #define REACH(k) assert(REACHPT != k)
 #elif defined(REACHALL)
@@ -498,7 +590,18 @@ inline reclaim(p)
 inline release(p, n)
 {
     if
+#ifdef EVENTUAL
+    :: atomic {
+        !waiters ->
+        if
+        :: WOKENSUM > 0 -> REACH(25)
+        :: else -> skip
+        fi;
+        count = count + n; held[p] = held[p] - n
+       }    /* lock-free (queue empty; a WOKEN slot may be racing it) */
+#else
     :: atomic { !waiters -> count = count + n; held[p] = held[p] - n }    /* lock-free */
+#endif
     :: q_lock(p);
        d_step { count = count + n; held[p] = held[p] - n };
        grant();
