@@ -112,7 +112,8 @@
  *     APPLIED := 0 and log := 0, the claim, the grant for the slots behind;
  *     or (3) the CAS that sets WAITERS | HANDOFF from a value where req
  *     still does not fit, then log := 0 and fw := STARVING (old ticket),
- *     and it parks again.  W may be killed between any two of these steps
+ *     the grant (its claim left woken: a smaller STARVING head ahead of it
+ *     may fit now), and it parks again.  W may be killed between any two of these steps
  *     (before its claim): the thief of qlock replays or rolls back the log
  *     and reclaims;
  *   - the cancel of a WOKEN wait records GIVE_UP and wakes the word (the
@@ -123,7 +124,11 @@
  *     left) and re-runs the grant: a wake given to the dead passes on.
  * W2 asks W2N permits (default 1), W asks 1, TOTAL = R_HELD (default 1);
  * -DR_HELD=2 -DW2N=2: a weighted head that must not be starved by the
- * 1-permit newcomers.  Checked, besides P1, P2, one outcome per wait, P7
+ * 1-permit newcomers.  -DR_HELD=3 -DW2N=2 -DR_TAKE=3 (R's take asks 3,
+ * released one by one) with -DNO_KILL (W is never killed) -DNO_CANCEL (no
+ * canceller), to keep it small: both slots WOKEN at once, W (1) and W2 (2)
+ * both starve, W2's claim leaving woken makes W, STARVING ahead of it,
+ * fit (REACH 26).  Checked, besides P1, P2, one outcome per wait, P7
  * and the invalid end states above (EF2: a WOKEN slot's owner arrives or
  * dies and is reclaimed, else a waiter hangs):
  *   EF1  whenever qlock is free and the queue is not empty, the head does
@@ -148,11 +153,15 @@
  *                             for the newcomer; with one permit too, when W
  *                             is killed after its commit and the reclaim
  *                             returns its permit before its grant)
- *   BUG_EF_STARVE_NO_RECHECK  going back STARVING: a look at COUNT, then a
- *                             plain store of WAITERS | HANDOFF: a lock-free
- *                             release lands in between and W queues with
- *                             the permit free (EF1; with NO_INVARIANTS: W
- *                             parked for ever, an invalid end state)
+ *   BUG_EF_STARVE_NO_RECHECK  going back STARVING as 6.3's (3) words it (no
+ *                             grant after), with a look at COUNT and a
+ *                             plain store of WAITERS | HANDOFF for its CAS:
+ *                             a lock-free release lands in between and W2
+ *                             queues with the permit free (EF1; with
+ *                             NO_INVARIANTS: W2 parked for ever, an invalid
+ *                             end state).  (The grant after (3) would find
+ *                             that permit and serve the slot: the CAS is
+ *                             what (3) needs when it runs no grant.)
  *   BUG_EF_DEAD_WOKEN_KEPT    the reclaim of a dead owner's WOKEN slot frees
  *                             it but does not re-run the grant: W2 stays
  *                             WAITING with its permit free (EF1; with
@@ -168,6 +177,15 @@
  *                             the slot without the grant: the wake is not
  *                             passed on, W2 stays WAITING with the permit
  *                             free (EF1; with NO_INVARIANTS: W2 hangs)
+ *   BUG_EF_STARVE_NO_GRANT    the arrival (3) parks STARVING without the
+ *                             grant (6.3's (3) as worded): with the R_TAKE=3
+ *                             configuration W2 starves behind W, STARVING,
+ *                             whom W2's freed claim lets fit: W stays
+ *                             queued with its permit free (EF1); the
+ *                             configurations with one slot WOKEN at a time
+ *                             cannot show it
+ *   NO_KILL, NO_CANCEL        W is never killed; no canceller (the small
+ *                             R_TAKE=3 configuration)
  */
 
 /* Vacuity: -DREACHALL turns every REACH(k) into a failing assertion
@@ -192,7 +210,9 @@
  * owner's WOKEN slot reclaimed; 20 a WOKEN wait cancelled (GIVE_UP); 21 a
  * newcomer passed a queued waiter while another slot was WOKEN; 22 a dead
  * owner's STARVING slot reclaimed; 23 a STARVING wait cancelled; 25 a
- * lock-free release while a slot was WOKEN (queue empty). */
+ * lock-free release while a slot was WOKEN (queue empty); 26 the grant of
+ * an arrival that went back STARVING served the STARVING head ahead of it
+ * (R_TAKE=3 configuration only). */
 #ifdef REACHPT
 #define REACH(k) assert(REACHPT != k)
 #elif defined(REACHALL)
@@ -226,6 +246,9 @@
 #endif
 #ifndef R_BARGES
 #define R_BARGES 1  /* lock-free takes R tries after its releases */
+#endif
+#ifndef R_TAKE
+#define R_TAKE 1    /* permits R's take asks for (released one by one) */
 #endif
 #define TOTAL R_HELD
 #define MYREQ (me == PW2 -> W2N : 1)
@@ -304,6 +327,9 @@ bit started;         /* init has set the scene */
 
 /* W dies here (any step before it holds the permit).  Its kernel wait, if
  * queued, stays (kexit tears it down later); its canceller dies too. */
+#ifdef NO_KILL
+#define DIE skip
+#else
 #define DIE \
     if \
     :: me == PW && !dead[PW] -> \
@@ -314,6 +340,7 @@ bit started;         /* init has set the scene */
         dead[PW] = 1; goto died \
     :: true -> skip \
     fi
+#endif
 
 /* ---- the kernel ------------------------------------------------------- */
 
@@ -706,7 +733,9 @@ parked:
     /* the loop sleeps until its CQE (or the process is killed meanwhile) */
     if
     :: atomic { cqe[me] -> cqe[me] = 0 }
+#ifndef NO_KILL
     :: me == PW && !dead[PW] -> dead[PW] = 1; goto died
+#endif
 #ifdef KILL_R
     /* the health tick (9.1): the slot word changed and no wake came (the
      * waker died first): the waiter wakes its own kernel wait */
@@ -842,7 +871,10 @@ arrive:
      * does not fit (a lock-free release since makes it fail: then (2)) */
     :: atomic { count < req[s] -> waiters = 1; handoff = 1 }
 #else
-    /* the broken variant: a look at COUNT, then a plain store of the bits */
+    /* the broken variant: a look at COUNT, then a plain store of the bits
+     * (and no grant after: the grant would find the permit the release
+     * brought and serve the slot; it is 6.3's (3) as worded that needs the
+     * CAS) */
     :: count < req[s];
        DIE;
        d_step { waiters = 1; handoff = 1 }
@@ -852,8 +884,11 @@ arrive:
     DIE;
     /* log := 0 (the grant was not made), and back in the queue at its old
      * ticket: STARVING (EF3: never WOKEN again, only granted directly);
-     * BUG_EF_NO_STARVE: WAITING.  (Two stores; a death between them is
-     * recovered as one before the first.) */
+     * BUG_EF_NO_STARVE: WAITING.  Then the grant: the slot's claim has
+     * left woken, and a STARVING head ahead of it may fit now.  (Stores
+     * under qlock that no lock-free path reads: HANDOFF and WAITERS are
+     * set; a death between them is recovered as one before the first, the
+     * reclaim running the grant.) */
     d_step {
         logged = 0;
         log_slot = 0;
@@ -866,6 +901,13 @@ arrive:
         est = fst[s];
         eseq = fseq[s]
     };
+#if !defined(BUG_EF_STARVE_NO_GRANT) && !defined(BUG_EF_STARVE_NO_RECHECK)
+    grant();
+    if
+    :: wk != 0 -> REACH(26); q_unlock(me); wake_all_collected(); goto parked
+    :: else -> skip
+    fi;
+#endif
     DIE;
     q_unlock(me);
     goto parked;
@@ -1000,16 +1042,24 @@ proctype releaser()
     :: k > 0 ->
         atomic {
             if
-            :: !handoff && count >= 1 ->
+            :: !handoff && count >= R_TAKE ->
                 newcomer_takes();
-                count--; held[PR]++; got = 1
+                count = count - R_TAKE; held[PR] = held[PR] + R_TAKE; got = 1
             :: else -> got = 0
             fi
         };
+#if R_TAKE > 1
+        do
+        :: held[PR] > 0 -> release(PR, 1)
+        :: else -> break
+        od;
+        got = 0;
+#else
         if
         :: got -> got = 0; release(PR, 1)
         :: else -> skip
         fi;
+#endif
         k--
     :: else -> break
     od;
@@ -1094,13 +1144,18 @@ init
         started = 1;
         run waiter(PW);
         run waiter(PW2);
+#ifndef NO_CANCEL
         run canceller();
+#endif
         run releaser();
         run health();
         run kexit()
     };
     /* the end: everyone done, and the dead reclaimed */
     (finished == 3 && (!dead[PW] || (who[0] != PW && who[1] != PW && qlock != PW)) &&
+#ifdef EVENTUAL
+     qlock == 0 &&      /* (and X's reclaim and grant done) */
+#endif
      (!dead[PR] || qlock != PR));
     assert(P1);
     assert(outcome[PW2] == 1);                  /* W2 was served */
