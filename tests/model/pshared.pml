@@ -25,7 +25,8 @@
  *              qlock (stealing it from the dead) and reclaims W's slot.
  * A waiter that gets the permit releases it again (as R), so both waiters
  * can be served one after the other.  The policy modelled is the direct
- * grant (STRICT_FIFO, and the STARVING path of the default policy); slot
+ * grant (STRICT_FIFO, and the STARVING path of the default policy; the
+ * default policy itself with -DEVENTUAL, below); slot
  * allocation is lock-free (CAS on who), registration and every decision
  * under qlock; a waiter parks with the kernel's value check (K3) and
  * re-reads its slot under qlock when its CQE comes (fwake).  In the
@@ -86,6 +87,105 @@
  *                            GRANTED leaves a state no recovery can repair:
  *                            P1 (with NO_INVARIANTS: the permit is lost and
  *                            the waiters wait for ever)
+ *
+ * EVENTUAL: the default hand-off policy of docs/pshared.md 6.3 (eventual
+ * fairness across processes) instead of the direct grant.  Slot states
+ * WOKEN and STARVING; the queue is the WAITING and STARVING slots in
+ * ticket order, woken the sum of the req of the WOKEN slots (derived from
+ * the slots, as the grant's scan computes it); the bits rule WAITERS =
+ * queue non-empty, HANDOFF = queue non-empty and (woken == 0 or the head
+ * STARVING).  The processes are those above, with:
+ *   - the grant (release, cancel, reclaim, arrival): while the head fits in
+ *     COUNT - woken, a STARVING head gets the direct grant (GRANTED), a
+ *     WAITING head is WOKEN (no permit moves; woken to retry); then the
+ *     bits;
+ *   - R releases its R_HELD permits one by one (lock-free while WAITERS is
+ *     clear: a WOKEN slot may be racing it), then, R_BARGES times, is a
+ *     newcomer: the lock-free take while HANDOFF is clear and COUNT >= 1,
+ *     and the release of what it got.  Registration (add_waiter_if) takes
+ *     the same way, else its CAS sets WAITERS and HANDOFF by the rule;
+ *   - the arrival of a WOKEN slot's owner (its fwake, under qlock):
+ *     (1) cancelled on its way (GIVE_UP): the bits as they are once the
+ *     slot has left, the slot freed, -ECANCELED, the grant; else the log
+ *     (GRANT | own slot) and (2) COUNT >= req: the commit CAS (COUNT -= req,
+ *     APPLIED, and the bits as they are once the slot has left), GRANTED,
+ *     APPLIED := 0 and log := 0, the claim, the grant for the slots behind;
+ *     or (3) the CAS that sets WAITERS | HANDOFF from a value where req
+ *     still does not fit, then log := 0 and fw := STARVING (old ticket),
+ *     the grant (its claim left woken: a smaller STARVING head ahead of it
+ *     may fit now), and it parks again.  W may be killed between any two of these steps
+ *     (before its claim): the thief of qlock replays or rolls back the log
+ *     and reclaims;
+ *   - the cancel of a WOKEN wait records GIVE_UP and wakes the word (the
+ *     arrival (1) frees the slot); a STARVING wait is cancelled as a
+ *     WAITING one;
+ *   - the reclaim of a dead owner's WOKEN or STARVING slot frees it (a
+ *     WOKEN one after the CAS that writes the bits as they are once it has
+ *     left) and re-runs the grant: a wake given to the dead passes on.
+ * W2 asks W2N permits (default 1), W asks 1, TOTAL = R_HELD (default 1);
+ * -DR_HELD=2 -DW2N=2: a weighted head that must not be starved by the
+ * 1-permit newcomers.  -DR_HELD=3 -DW2N=2 -DR_TAKE=3 (R's take asks 3,
+ * released one by one) with -DNO_KILL (W is never killed) -DNO_CANCEL (no
+ * canceller), to keep it small: both slots WOKEN at once, W (1) and W2 (2)
+ * both starve, W2's claim leaving woken makes W, STARVING ahead of it,
+ * fit (REACH 26).  Checked, besides P1, P2, one outcome per wait, P7
+ * and the invalid end states above (EF2: a WOKEN slot's owner arrives or
+ * dies and is reclaimed, else a waiter hangs):
+ *   EF1  whenever qlock is free and the queue is not empty, the head does
+ *        not fit in COUNT - woken (monitor)
+ *   the bits rule: whenever qlock is free, WAITERS and HANDOFF are as the
+ *        rule says from the slots (monitor)
+ *   EF3  bounded bypass: a newcomer's take (R's, or a registration's) that
+ *        passes a non-empty queue while no slot is WOKEN, or past a
+ *        STARVING head, counts in `bypass`, which must stay 0; a wait is
+ *        WOKEN at most once (woke[]), then STARVING, and a STARVING slot is
+ *        only granted directly
+ *   at the end also: no slot WOKEN, WAITERS and HANDOFF clear.
+ * Broken variants (with EVENTUAL; must fail):
+ *   BUG_EF_NO_STARVE          a woken waiter that finds too few goes back
+ *                             WAITING instead of STARVING: it is WOKEN (and
+ *                             passed) again (EF3: woke[who[h]] == 0)
+ *   BUG_EF_TAKE_THEN_BITS     the arrival's commit takes COUNT and leaves
+ *                             the bits for a later CAS (the grant's after
+ *                             the claim): in between a newcomer passes the
+ *                             queue with nothing woken (EF3: bypass; with
+ *                             R_HELD=2 W2N=2 W's own commit leaves a permit
+ *                             for the newcomer; with one permit too, when W
+ *                             is killed after its commit and the reclaim
+ *                             returns its permit before its grant)
+ *   BUG_EF_STARVE_NO_RECHECK  going back STARVING as 6.3's (3) words it (no
+ *                             grant after), with a look at COUNT and a
+ *                             plain store of WAITERS | HANDOFF for its CAS:
+ *                             a lock-free release lands in between and W2
+ *                             queues with the permit free (EF1; with
+ *                             NO_INVARIANTS: W2 parked for ever, an invalid
+ *                             end state).  (The grant after (3) would find
+ *                             that permit and serve the slot: the CAS is
+ *                             what (3) needs when it runs no grant.)
+ *   BUG_EF_DEAD_WOKEN_KEPT    the reclaim of a dead owner's WOKEN slot frees
+ *                             it but does not re-run the grant: W2 stays
+ *                             WAITING with its permit free (EF1; with
+ *                             NO_INVARIANTS: W2 hangs)
+ *   BUG_EF_FREE_THEN_BITS     a WOKEN slot that leaves without a grant (the
+ *                             arrival's give-up, the reclaim of a dead
+ *                             owner) is freed first and the bits are left
+ *                             to the grant's CAS after: a newcomer passes
+ *                             the queue in between with nothing woken (EF3:
+ *                             bypass; found by the first version of this
+ *                             model, written so)
+ *   BUG_EF_GIVEUP_NO_REGRANT  the arrival (1) of a cancelled WOKEN wait frees
+ *                             the slot without the grant: the wake is not
+ *                             passed on, W2 stays WAITING with the permit
+ *                             free (EF1; with NO_INVARIANTS: W2 hangs)
+ *   BUG_EF_STARVE_NO_GRANT    the arrival (3) parks STARVING without the
+ *                             grant (6.3's (3) as worded): with the R_TAKE=3
+ *                             configuration W2 starves behind W, STARVING,
+ *                             whom W2's freed claim lets fit: W stays
+ *                             queued with its permit free (EF1); the
+ *                             configurations with one slot WOKEN at a time
+ *                             cannot show it
+ *   NO_KILL, NO_CANCEL        W is never killed; no canceller (the small
+ *                             R_TAKE=3 configuration)
  */
 
 /* Vacuity: -DREACHALL turns every REACH(k) into a failing assertion
@@ -100,7 +200,19 @@
  * WAITING (re-parks); 9 W killed holding qlock; with KILL_R: 10 a logged
  * grant finished by the replay (R died between its commit and the slot's
  * GRANTED); 11 R killed holding qlock; 12 a health tick finds a slot word
- * changed without a wake. */
+ * changed without a wake; 24 a replay rolls back a log whose grant was
+ * not made (its APPLIED clear, its slot not GRANTED).  With EVENTUAL (10:
+ * W killed between its arrival's commit and its slot's GRANTED): 13 a
+ * WAITING head WOKEN; 14 a newcomer took a permit while a slot was WOKEN
+ * (barging); 15 an arrival took its permits (its logged commit); 16 an
+ * arrival found too few and went back STARVING; 17 a direct grant to a
+ * STARVING head; 18 an arrival cancelled on its way gave up; 19 a dead
+ * owner's WOKEN slot reclaimed; 20 a WOKEN wait cancelled (GIVE_UP); 21 a
+ * newcomer passed a queued waiter while another slot was WOKEN; 22 a dead
+ * owner's STARVING slot reclaimed; 23 a STARVING wait cancelled; 25 a
+ * lock-free release while a slot was WOKEN (queue empty); 26 the grant of
+ * an arrival that went back STARVING served the STARVING head ahead of it
+ * (R_TAKE=3 configuration only). */
 #ifdef REACHPT
 #define REACH(k) assert(REACHPT != k)
 #elif defined(REACHALL)
@@ -111,15 +223,41 @@
 
 #define FREE      0
 #define WAITING   1
+#define WOKEN     2
 #define GRANTED   3
 #define CANCELLED 4
+#define STARVING  6     /* (docs/pshared.md 6.3: CLOSED is 5, not modelled) */
+
+#if defined(EVENTUAL) && defined(KILL_R)
+#error "EVENTUAL and KILL_R are separate scenarios"
+#endif
 
 #define PW  1   /* waiter process W (its loop and its canceller thread c) */
 #define PW2 2   /* waiter process W2 */
 #define PR  3   /* releaser process */
 #define PX  4   /* a live process's health check */
 #define NS  2   /* slots */
+#ifdef EVENTUAL
+#ifndef R_HELD
+#define R_HELD 1    /* permits R holds (and releases one by one) */
+#endif
+#ifndef W2N
+#define W2N 1       /* permits W2 asks for (W asks for 1) */
+#endif
+#ifndef R_BARGES
+#define R_BARGES 1  /* lock-free takes R tries after its releases */
+#endif
+#ifndef R_TAKE
+#define R_TAKE 1    /* permits R's take asks for (released one by one) */
+#endif
+#define TOTAL R_HELD
+#define MYREQ (me == PW2 -> W2N : 1)
+#define RQ(s) req[s]
+#else
 #define TOTAL 1
+#define MYREQ 1
+#define RQ(s) 1
+#endif
 
 /* ---- the shared object ---------------------------------------------- */
 byte count;          /* COUNT of the state word */
@@ -130,6 +268,15 @@ byte fst[NS];        /* slot fw: state ... */
 byte fseq[NS];       /* ... and sequence */
 byte who[NS];        /* slot owner (process), 0 none */
 byte ticket[NS];
+#ifdef EVENTUAL
+bit handoff;         /* HANDOFF: derived from the slots under qlock (6.3) */
+byte req[NS];        /* slot req: the permits asked */
+bit woke[3];         /* EF3: the wait was WOKEN once already */
+byte bypass;         /* EF3: newcomer takes that passed the queue while no
+                      * slot was WOKEN, or past a STARVING head */
+bit rk;              /* (BUG_EF_DEAD_WOKEN_KEPT: the reclaim freed a WOKEN
+                      * slot) */
+#endif
 
 /* ---- the kernel: each waiter's FUTEX_WAIT on a slot word -------------- */
 bit kq[3];           /* queued in the futex hash */
@@ -152,14 +299,37 @@ byte log_slot;
 bit applied;         /* APPLIED: the logged grant's COUNT -= 1 is done */
 bit started;         /* init has set the scene */
 
-#define NGRANTED ((fst[0] == GRANTED -> 1 : 0) + (fst[1] == GRANTED -> 1 : 0))
+#define NGRANTED ((fst[0] == GRANTED -> RQ(0) : 0) + (fst[1] == GRANTED -> RQ(1) : 0))
 /* a logged grant whose commit is done and whose slot store is not */
-#define PENDING (applied -> (fst[log_slot] != GRANTED -> 1 : 0) : 0)
+#define PENDING (applied -> (fst[log_slot] != GRANTED -> RQ(log_slot) : 0) : 0)
 #define P1 (count + held[1] + held[2] + held[3] + NGRANTED + PENDING == TOTAL)
 #define ANY_WAITING (fst[0] == WAITING || fst[1] == WAITING)
 
+#ifdef EVENTUAL
+/* 6.3: the queue is the slots WAITING or STARVING, in ticket order; a WOKEN
+ * slot is out of it; woken = the sum of the req of the WOKEN slots (derived,
+ * as the grant's scan computes it) */
+#define INQ(i) (fst[i] == WAITING || fst[i] == STARVING)
+#define QNONEMPTY (INQ(0) || INQ(1))
+#define HEAD ((INQ(0) && (!INQ(1) || ticket[0] < ticket[1])) -> 0 : 1)
+#define HEAD_STARVING (QNONEMPTY && fst[HEAD] == STARVING)
+#define WOKENSUM ((fst[0] == WOKEN -> req[0] : 0) + (fst[1] == WOKEN -> req[1] : 0))
+/* woken once slot s has left (the arrival's commit) */
+#define WOKENX(s) (WOKENSUM - (fst[s] == WOKEN -> req[s] : 0))
+/* the bits rule: HANDOFF = queue non-empty and (woken == 0 or the head
+ * STARVING) */
+#define HANDOFF_RULE (QNONEMPTY && (WOKENSUM == 0 || HEAD_STARVING))
+/* EF1 broken: the head fits in COUNT - woken */
+#define HEAD_FITS (QNONEMPTY && req[HEAD] + WOKENSUM <= count)
+/* the WOKEN slots of dead owners (a reclaim frees them) */
+#define DEADWOKEN(i) ((who[i] != 0 && dead[who[i]] && fst[i] == WOKEN) -> req[i] : 0)
+#endif
+
 /* W dies here (any step before it holds the permit).  Its kernel wait, if
  * queued, stays (kexit tears it down later); its canceller dies too. */
+#ifdef NO_KILL
+#define DIE skip
+#else
 #define DIE \
     if \
     :: me == PW && !dead[PW] -> \
@@ -170,6 +340,7 @@ bit started;         /* init has set the scene */
         dead[PW] = 1; goto died \
     :: true -> skip \
     fi
+#endif
 
 /* ---- the kernel ------------------------------------------------------- */
 
@@ -262,7 +433,7 @@ inline replay()
             fi;
             if
             :: fst[log_slot] == GRANTED -> wk = wk | (1 << log_slot)
-            :: else -> skip
+            :: else -> REACH(24)     /* not applied: the grant was not made */
             fi;
             applied = 0;
             logged = 0;
@@ -277,6 +448,64 @@ inline q_unlock(p)
     d_step { assert(qlock == p); qlock = 0 }
 }
 
+#ifdef EVENTUAL
+/* ---- the grant (6.3), default policy: while the head of the queue
+ * (WAITING or STARVING, lowest ticket) fits in COUNT - woken: a STARVING
+ * head gets the direct grant (GRANTED: the permits are the slot's; one
+ * step here, R and X are never killed and W grants nothing it could die
+ * in the middle of), a WAITING head is WOKEN (no permit moves: it is woken
+ * to retry, its req counted in woken).  Then the bits.  Wakes collected in
+ * wk, issued after unlock. ------------------------------------------- */
+inline grant()
+{
+    d_step {
+        do
+        :: HEAD_FITS ->
+            h = HEAD;
+            if
+            :: fst[h] == STARVING ->
+                REACH(17);
+                count = count - req[h];
+                fst[h] = GRANTED
+            :: else ->
+                REACH(13);
+#ifndef NO_INVARIANTS
+                assert(woke[who[h]] == 0);  /* EF3: WOKEN at most once per wait */
+#endif
+                woke[who[h]] = 1;
+                fst[h] = WOKEN
+            fi;
+            fseq[h]++;
+            wk = wk | (1 << h)
+        :: else -> break
+        od;
+        waiters = QNONEMPTY;
+        handoff = HANDOFF_RULE;
+        h = 0
+    }
+}
+
+/* A newcomer takes permits from COUNT (the lock-free take, or the take of
+ * add_waiter_if): EF3, a queued waiter is passed over only while a slot is
+ * WOKEN, never past a STARVING head.  Inside the take's atomic step. */
+inline newcomer_takes()
+{
+    if
+    :: QNONEMPTY && (WOKENSUM == 0 || HEAD_STARVING) -> bypass++
+    :: QNONEMPTY && WOKENSUM > 0 && !HEAD_STARVING -> REACH(21)
+    :: else -> skip
+    fi;
+    if
+    :: WOKENSUM > 0 -> REACH(14)
+    :: else -> skip
+    fi;
+#ifndef NO_INVARIANTS
+    assert(bypass == 0)                 /* EF3: bounded bypass */
+#else
+    skip
+#endif
+}
+#else
 /* ---- the grant (6.3): the WAITING slot with the lowest ticket, while a
  * permit is free; wakes collected in wk, issued after unlock ---------- */
 inline grant()
@@ -298,6 +527,7 @@ inline grant()
         h = 0
     }
 }
+#endif
 
 inline wake_all_collected()
 {
@@ -316,6 +546,19 @@ inline wake_all_collected()
  * (a GRANTED slot's permit to COUNT), the slot is freed, the grant re-run. */
 inline reclaim(p)
 {
+#if defined(EVENTUAL) && !defined(BUG_EF_FREE_THEN_BITS)
+    /* a dead owner's WOKEN slot leaves: first the bits as they are once it
+     * has left (the CAS on the state: woken -= req), then the slot's store;
+     * in the other order a newcomer passes the queue in between with
+     * nothing woken (EF3) */
+    d_step {
+        if
+        :: DEADWOKEN(0) + DEADWOKEN(1) > 0 ->
+            handoff = (QNONEMPTY && (WOKENSUM - DEADWOKEN(0) - DEADWOKEN(1) == 0 || HEAD_STARVING))
+        :: else -> skip
+        fi
+    };
+#endif
     d_step {
         i = 0;
         do
@@ -327,7 +570,19 @@ inline reclaim(p)
             :: who[i] != 0 && dead[who[i]] ->
 #endif
                 if
-                :: fst[i] == GRANTED -> REACH(1); count++
+                :: fst[i] == GRANTED -> REACH(1); count = count + RQ(i)
+#ifdef EVENTUAL
+                /* 9.2: a WOKEN slot held a promise (woken goes down with
+                 * the slot), a STARVING one its place: no permit in either */
+                :: fst[i] == WOKEN ->
+                    REACH(19);
+#ifdef BUG_EF_DEAD_WOKEN_KEPT
+                    rk = 1
+#else
+                    skip
+#endif
+                :: fst[i] == STARVING -> REACH(22)
+#endif
                 :: else -> skip
                 fi;
                 fst[i] = FREE;
@@ -340,7 +595,18 @@ inline reclaim(p)
         od;
         i = 0
     };
-#ifndef BUG_RECLAIM_NO_REGRANT
+#ifdef EVENTUAL
+#ifdef BUG_EF_DEAD_WOKEN_KEPT
+    /* the broken variant: a reclaimed WOKEN slot's wake is not passed on
+     * (the bits recomputed, no grant) */
+    if
+    :: rk -> d_step { waiters = QNONEMPTY; handoff = HANDOFF_RULE; rk = 0 }
+    :: else -> grant()
+    fi
+#else
+    grant()     /* a wake given to the dead passes on (EF2) */
+#endif
+#elif !defined(BUG_RECLAIM_NO_REGRANT)
     grant()
 #else
     d_step { waiters = ANY_WAITING }
@@ -348,12 +614,23 @@ inline reclaim(p)
 }
 
 /* ---- release (6.2) ---------------------------------------------------- */
-inline release(p)
+inline release(p, n)
 {
     if
-    :: atomic { !waiters -> count++; held[p]-- }    /* lock-free */
+#ifdef EVENTUAL
+    :: atomic {
+        !waiters ->
+        if
+        :: WOKENSUM > 0 -> REACH(25)
+        :: else -> skip
+        fi;
+        count = count + n; held[p] = held[p] - n
+       }    /* lock-free (queue empty; a WOKEN slot may be racing it) */
+#else
+    :: atomic { !waiters -> count = count + n; held[p] = held[p] - n }    /* lock-free */
+#endif
     :: q_lock(p);
-       d_step { count++; held[p]-- };
+       d_step { count = count + n; held[p] = held[p] - n };
        grant();
        q_unlock(p);
        wake_all_collected()
@@ -382,9 +659,34 @@ proctype waiter(byte me)
     q_lock(me);
     DIE;
     ticket[s] = tail;
+#ifdef EVENTUAL
+    d_step { tail++; req[s] = MYREQ };
+#else
     tail++;
+#endif
     DIE;
-#ifndef BUG_PARK_NO_RECHECK
+#ifdef EVENTUAL
+    /* add_waiter_if (6.1 step 4) under the default policy: the take while
+     * HANDOFF is clear and the request fits (a newcomer: EF3), else the
+     * CAS that sets WAITERS and HANDOFF by the bits rule (the slot about
+     * to join the queue: the head is the present head, or this slot) from
+     * that value */
+    if
+    :: atomic {
+        !handoff && count >= MYREQ ->
+        newcomer_takes();
+        count = count - MYREQ; held[me] = held[me] + MYREQ; who[s] = 0; outcome[me] = 1
+       };
+       q_unlock(me);
+       goto have
+    :: atomic {
+        !(!handoff && count >= MYREQ) ->
+        waiters = 1;
+        handoff = (WOKENSUM == 0 || HEAD_STARVING)
+       }
+    fi;
+    DIE;
+#elif !defined(BUG_PARK_NO_RECHECK)
     /* add_waiter_if (6.1 step 4): WAITERS is set by a CAS from a value in
      * which the permit is not free, as sem_acquire_slow does today; a
      * lock-free release that came since makes it fail, and the permit is
@@ -431,7 +733,9 @@ parked:
     /* the loop sleeps until its CQE (or the process is killed meanwhile) */
     if
     :: atomic { cqe[me] -> cqe[me] = 0 }
+#ifndef NO_KILL
     :: me == PW && !dead[PW] -> dead[PW] = 1; goto died
+#endif
 #ifdef KILL_R
     /* the health tick (9.1): the slot word changed and no wake came (the
      * waker died first): the waiter wakes its own kernel wait */
@@ -451,8 +755,8 @@ parked:
         d_step {
             assert(outcome[me] == 0);
             if
-            :: give_up[me] -> count++; outcome[me] = 2
-            :: else -> held[me]++; outcome[me] = 1
+            :: give_up[me] -> count = count + RQ(s); outcome[me] = 2
+            :: else -> held[me] = held[me] + RQ(s); outcome[me] = 1
             fi;
             fst[s] = FREE;
             who[s] = 0
@@ -465,18 +769,26 @@ parked:
             fst[s] = FREE;
             who[s] = 0
         }
+#ifdef EVENTUAL
+    :: fst[s] == WAITING || fst[s] == STARVING ->
+#else
     :: fst[s] == WAITING ->
+#endif
         /* spurious (a stale wake, or -EAGAIN on an old value): park again
          * with the value read under the lock */
         d_step { REACH(8); est = fst[s]; eseq = fseq[s] };
         q_unlock(me);
         goto parked
+#ifdef EVENTUAL
+    :: fst[s] == WOKEN -> goto arrive
+#endif
     fi;
+fdone:
     q_unlock(me);
     wake_all_collected();
 have:
     if
-    :: held[me] > 0 -> release(me)
+    :: held[me] > 0 -> release(me, MYREQ)
     :: else -> skip
     fi;
     d_step {
@@ -487,6 +799,119 @@ have:
         fi
     };
     goto end_w;
+#ifdef EVENTUAL
+    /* ---- the arrival (6.3) of the WOKEN slot's owner, under qlock ---- */
+arrive:
+    if
+    :: give_up[me] ->
+        /* (1) cancelled on its way: the slot is freed (woken goes down with
+         * it), the wait ends -ECANCELED and the wake passes on.  First the
+         * bits as they are once the slot has left (one CAS), then the
+         * slot's store, then the grant (BUG_EF_FREE_THEN_BITS: the store
+         * first, the grant's CAS writes the bits) */
+#ifndef BUG_EF_FREE_THEN_BITS
+        handoff = (QNONEMPTY && (WOKENX(s) == 0 || HEAD_STARVING));
+#endif
+        d_step {
+            REACH(18);
+            assert(outcome[me] == 0);
+            outcome[me] = 2;
+            fst[s] = FREE;
+            who[s] = 0
+        };
+#ifndef BUG_EF_GIVEUP_NO_REGRANT
+        grant();
+#else
+        d_step { waiters = QNONEMPTY; handoff = HANDOFF_RULE };
+#endif
+        goto fdone
+    :: else -> skip
+    fi;
+    /* (2) the logged grant (5.3) to its own slot if req fits in COUNT, else
+     * (3) back in the queue STARVING.  The log is written first: when the
+     * commit CAS then finds too few, the grant is not made (a replay rolls
+     * back a log whose APPLIED is clear and whose slot is not GRANTED) */
+    d_step { logged = 1; log_slot = s };
+    DIE;
+    if
+    :: atomic {
+        count >= req[s] ->
+        /* (2) the commit: COUNT -= req, APPLIED, and the bits as they are
+         * once the slot has left (woken -= req), in one CAS */
+        REACH(15);
+        count = count - req[s];
+        applied = 1
+#ifndef BUG_EF_TAKE_THEN_BITS
+        ;
+        waiters = QNONEMPTY;
+        handoff = (QNONEMPTY && (WOKENX(s) == 0 || HEAD_STARVING))
+#endif
+       };
+       DIE;
+       d_step { fst[s] = GRANTED; fseq[s]++ };
+       DIE;
+       /* APPLIED := 0, then log := 0: only a replay reads them, and a death
+        * between the two is recovered as a death just before or after */
+       d_step { applied = 0; logged = 0; log_slot = 0 };
+       DIE;
+       /* the claim (6.5): the permits are the task's */
+       d_step {
+           assert(outcome[me] == 0);
+           held[me] = held[me] + req[s];
+           outcome[me] = 1;
+           fst[s] = FREE;
+           who[s] = 0
+       };
+       /* the grant for the slots behind (BUG_EF_TAKE_THEN_BITS: the later
+        * CAS that writes the bits the commit left) */
+       grant();
+       goto fdone
+#ifndef BUG_EF_STARVE_NO_RECHECK
+    /* (3) one CAS sets WAITERS | HANDOFF from a value in which req still
+     * does not fit (a lock-free release since makes it fail: then (2)) */
+    :: atomic { count < req[s] -> waiters = 1; handoff = 1 }
+#else
+    /* the broken variant: a look at COUNT, then a plain store of the bits
+     * (and no grant after: the grant would find the permit the release
+     * brought and serve the slot; it is 6.3's (3) as worded that needs the
+     * CAS) */
+    :: count < req[s];
+       DIE;
+       d_step { waiters = 1; handoff = 1 }
+#endif
+    fi;
+    REACH(16);
+    DIE;
+    /* log := 0 (the grant was not made), and back in the queue at its old
+     * ticket: STARVING (EF3: never WOKEN again, only granted directly);
+     * BUG_EF_NO_STARVE: WAITING.  Then the grant: the slot's claim has
+     * left woken, and a STARVING head ahead of it may fit now.  (Stores
+     * under qlock that no lock-free path reads: HANDOFF and WAITERS are
+     * set; a death between them is recovered as one before the first, the
+     * reclaim running the grant.) */
+    d_step {
+        logged = 0;
+        log_slot = 0;
+#ifndef BUG_EF_NO_STARVE
+        fst[s] = STARVING;
+#else
+        fst[s] = WAITING;
+#endif
+        fseq[s]++;
+        est = fst[s];
+        eseq = fseq[s]
+    };
+#if !defined(BUG_EF_STARVE_NO_GRANT) && !defined(BUG_EF_STARVE_NO_RECHECK)
+    grant();
+    if
+    :: wk != 0 -> REACH(26); q_unlock(me); wake_all_collected(); goto parked
+    :: else -> skip
+    fi;
+#endif
+    DIE;
+    q_unlock(me);
+    goto parked;
+#endif
 died:
     finished++;
 end_w:
@@ -518,6 +943,12 @@ end_c1:
         fi;
         s = wslot;
         if
+#ifdef EVENTUAL
+        /* 6.3: a STARVING wait is cancelled as a WAITING one; a WOKEN one
+         * records the status (GIVE_UP) and its arrival (1) frees the slot */
+        :: fst[s] == STARVING && who[s] == PW -> REACH(23); fst[s] = CANCELLED; fseq[s]++
+        :: fst[s] == WOKEN && who[s] == PW -> REACH(20); give_up[PW] = 1
+#endif
         :: fst[s] == WAITING && who[s] == PW ->
 #ifdef BUG_CANCEL_FREES
             fst[s] = FREE; fseq[s]++; who[s] = 0; outcome[PW] = 2
@@ -594,7 +1025,46 @@ proctype releaser()
     byte me = PR;
     byte h, i, wk;
     bit stolen;
-#ifdef KILL_R
+#ifdef EVENTUAL
+    byte k;
+    bit got;
+
+    /* releases its R_HELD permits one by one, then tries R_BARGES times the
+     * lock-free take (a newcomer: !HANDOFF && COUNT >= 1) and releases
+     * what it got */
+    k = R_HELD;
+    do
+    :: k > 0 -> release(PR, 1); k--
+    :: else -> break
+    od;
+    k = R_BARGES;
+    do
+    :: k > 0 ->
+        atomic {
+            if
+            :: !handoff && count >= R_TAKE ->
+                newcomer_takes();
+                count = count - R_TAKE; held[PR] = held[PR] + R_TAKE; got = 1
+            :: else -> got = 0
+            fi
+        };
+#if R_TAKE > 1
+        do
+        :: held[PR] > 0 -> release(PR, 1)
+        :: else -> break
+        od;
+        got = 0;
+#else
+        if
+        :: got -> got = 0; release(PR, 1)
+        :: else -> skip
+        fi;
+#endif
+        k--
+    :: else -> break
+    od;
+    finished++
+#elif defined(KILL_R)
     q_lock(PR);
     d_step { count++; held[PR]-- };     /* the release commits */
     DIE_R;
@@ -610,7 +1080,7 @@ rdied:
 rend:
     skip
 #else
-    release(PR);
+    release(PR, 1);
     finished++
 #endif
 }
@@ -646,12 +1116,23 @@ active proctype monitor()
 {
 end_m:
     do
+#ifdef EVENTUAL
+    :: atomic {
+        started &&
+        (!P1 || (qlock == 0 && (HEAD_FITS || waiters != QNONEMPTY || handoff != HANDOFF_RULE))) ->
+        assert(P1);
+        assert(!(qlock == 0 && HEAD_FITS));                             /* EF1 */
+        /* the bits rule of 6.3 */
+        assert(!(qlock == 0 && (waiters != QNONEMPTY || handoff != HANDOFF_RULE)))
+       }
+#else
     :: atomic {
         started &&
         (!P1 || (qlock == 0 && count >= 1 && ANY_WAITING)) ->
         assert(P1);
         assert(!(qlock == 0 && count >= 1 && ANY_WAITING))              /* S1 */
        }
+#endif
     od
 }
 #endif
@@ -663,17 +1144,26 @@ init
         started = 1;
         run waiter(PW);
         run waiter(PW2);
+#ifndef NO_CANCEL
         run canceller();
+#endif
         run releaser();
         run health();
         run kexit()
     };
     /* the end: everyone done, and the dead reclaimed */
     (finished == 3 && (!dead[PW] || (who[0] != PW && who[1] != PW && qlock != PW)) &&
+#ifdef EVENTUAL
+     qlock == 0 &&      /* (and X's reclaim and grant done) */
+#endif
      (!dead[PR] || qlock != PR));
     assert(P1);
     assert(outcome[PW2] == 1);                  /* W2 was served */
     assert(dead[PW] || outcome[PW] != 0);       /* a live W got an outcome */
     assert(held[PW] == 0 && held[PW2] == 0);    /* everyone gave back... */
     assert(count == TOTAL)                      /* ... and the dead took nothing */
+#ifdef EVENTUAL
+    ;
+    assert(!waiters && !handoff && fst[0] != WOKEN && fst[1] != WOKEN)
+#endif
 }

@@ -298,6 +298,28 @@ checks+=(
     "pshared.kill-releaser.reach|pshared.pml|-DKILL_R|reach|reach:1 2 3 4 5 6 7 8 9 10 11 12|O0"
     "pshared.BUG_NO_LOG|pshared.pml|-DKILL_R -DBUG_NO_LOG|safety|fail:assert/applied|O0"
     "pshared.BUG_NO_LOG.endstate|pshared.pml|-DKILL_R -DBUG_NO_LOG -DNO_INVARIANTS|safety|fail:endstate|O0"
+    # -DEVENTUAL: the default policy of docs/pshared.md 6.3 (WOKEN, STARVING,
+    # the arrival's three outcomes, R barging with the lock-free take, W
+    # killed inside its arrival); EF1, EF3 and the bits rule checked
+    "pshared.eventual|pshared.pml|-DEVENTUAL|safety|pass|O2"
+    # a weighted head (W2 asks 2 of 2 permits) the 1-permit newcomers must
+    # not starve
+    "pshared.eventual.weighted|pshared.pml|-DEVENTUAL -DR_HELD=2 -DW2N=2|safety|pass|O2"
+    "pshared.eventual.reach|pshared.pml|-DEVENTUAL|reach|reach:1 2 3 4 5 6 7 8 9 10 13 14 15 16 17 18 19 20 21 22 23 24 25|O0"
+    # two slots WOKEN at once (R takes 3 of 3), both starve: the grant of
+    # the second arrival serves the first; no kill, no cancel (small)
+    "pshared.eventual.two-woken|pshared.pml|-DEVENTUAL -DR_HELD=3 -DW2N=2 -DR_TAKE=3 -DNO_KILL -DNO_CANCEL|safety|pass|O0"
+    "pshared.eventual.two-woken.reach|pshared.pml|-DEVENTUAL -DR_HELD=3 -DW2N=2 -DR_TAKE=3 -DNO_KILL -DNO_CANCEL|reach|reach:16 17 26|O0"
+    # deliberately broken variants of the default policy (README.md)
+    "pshared.BUG_EF_NO_STARVE|pshared.pml|-DEVENTUAL -DBUG_EF_NO_STARVE|safety|fail:assert/woke[who[h]]==0|O0"
+    "pshared.BUG_EF_TAKE_THEN_BITS|pshared.pml|-DEVENTUAL -DR_HELD=2 -DW2N=2 -DBUG_EF_TAKE_THEN_BITS|safety|fail:assert/bypass==0|O0"
+    "pshared.BUG_EF_STARVE_NO_RECHECK|pshared.pml|-DEVENTUAL -DBUG_EF_STARVE_NO_RECHECK|safety|fail:assert/<=count|O0"
+    "pshared.BUG_EF_STARVE_NO_RECHECK.endstate|pshared.pml|-DEVENTUAL -DBUG_EF_STARVE_NO_RECHECK -DNO_INVARIANTS|safety|fail:endstate|O0"
+    "pshared.BUG_EF_DEAD_WOKEN_KEPT|pshared.pml|-DEVENTUAL -DBUG_EF_DEAD_WOKEN_KEPT|safety|fail:assert/<=count|O0"
+    "pshared.BUG_EF_DEAD_WOKEN_KEPT.endstate|pshared.pml|-DEVENTUAL -DBUG_EF_DEAD_WOKEN_KEPT -DNO_INVARIANTS|safety|fail:endstate|O0"
+    "pshared.BUG_EF_FREE_THEN_BITS|pshared.pml|-DEVENTUAL -DBUG_EF_FREE_THEN_BITS|safety|fail:assert/bypass==0|O0"
+    "pshared.BUG_EF_GIVEUP_NO_REGRANT|pshared.pml|-DEVENTUAL -DBUG_EF_GIVEUP_NO_REGRANT|safety|fail:assert/<=count|O0"
+    "pshared.BUG_EF_STARVE_NO_GRANT|pshared.pml|-DEVENTUAL -DR_HELD=3 -DW2N=2 -DR_TAKE=3 -DNO_KILL -DNO_CANCEL -DBUG_EF_STARVE_NO_GRANT|safety|fail:assert/<=count|O0"
 )
 
 selected() {
