@@ -741,8 +741,10 @@ static void ps_leave_locked(as__ps *ps, as__ps_slot *sl, as__ps_wakes *wk)
  *      (*fwv: the value to park on, P3): the next grant that makes it fit
  *      hands them over directly;
  *   < 0: it gave up with that status (cancelled, past its deadline,
- *      closed): the slot is freed and the grant has run (the wake passed
- *      on, EF2).
+ *      closed): HANDOFF is raised before the slot is freed (a newcomer
+ *      must not pass the queue with nothing woken in between: pshared.pml
+ *      BUG_EF_FREE_THEN_BITS), then the grant runs (the wake passes on,
+ *      EF2).
  * Queue lock held. */
 static int ps_arrive_locked(as__ps *ps, uint32_t i, int status,
                             as__ps_wakes *wk, uint32_t *fwv)
@@ -791,6 +793,10 @@ static int ps_arrive_locked(as__ps *ps, uint32_t i, int status,
     fw = as__load(&sl->fw, AS_RELAXED);
     *fwv = AS__PS_NEXT(fw, AS__PS_STARVING);
     as__store(&sl->fw, *fwv, AS_RELEASE);
+    /* EF1: with two slots WOKEN, the share this one leaves may make a
+     * smaller STARVING head ahead of it fit (pshared.pml
+     * BUG_EF_STARVE_NO_GRANT) */
+    ps_grant_some_locked(ps, wk);
     return 0;
 }
 
