@@ -903,33 +903,6 @@ int as__sem_ps_acquire(as_sem *s, as_loop *loop, as_wait *w, uint32_t n,
     return as__ps_acquire(PS(s), loop, w, n, deadline, cb, arg);
 }
 
-/* A mutex held by another process: spin a little before parking.  A park
- * costs a slot, the queue lock twice, a kernel wait, a wake and a CQE (a
- * few microseconds); another process's critical section, running on
- * another CPU, often ends sooner.  Bounded (PS_SPIN pauses, well under a
- * microsecond), only while a take could succeed (HANDOFF clear: not past
- * a STARVING head, never when strict) and never on a lock this process
- * holds (its holder may be a task of this very loop, which cannot run
- * while we spin).  1 or 2 (taken, as ps_take), 0 (park). */
-#define PS_SPIN 64
-static int ps_spin_own(as__ps *ps)
-{
-    uint32_t me = as__ps_me();
-    for (int k = 0; k < PS_SPIN; k++) {
-        uint64_t v = as__load(&ps->state, AS_RELAXED);
-        int r;
-        if ((lo(v) & PS_HANDOFF) || ((uint32_t)(v >> 32) & ~AS__PS_DEAD) == me)
-            return 0;
-        if ((lo(v) & PS_COUNT) == 0) {
-            as__cpu_relax();
-            continue;
-        }
-        if ((r = as__ps_try_own(ps, me)) != 0)
-            return r;
-    }
-    return 0;
-}
-
 /* Either mode: 1 (taken at once), 0 (parked), -EOWNERDEAD (a mutex taken
  * at once with OWNER_DEAD: held), or a negative errno. */
 int as__ps_acquire(as__ps *ps, as_loop *loop, as_wait *w, uint32_t n,
@@ -946,9 +919,7 @@ int as__ps_acquire(as__ps *ps, as_loop *loop, as_wait *w, uint32_t n,
      * contention. */
     if (!(loop->as__caps & AS_CAP_PSHARED) || !loop->as__ops->fwait)
         return -EOPNOTSUPP;
-    if ((r = ps_take(ps, n, own)) == 0 && own)
-        r = ps_spin_own(ps);
-    if (r == 0) {
+    if ((r = ps_take(ps, n, own)) == 0) {
         as__wait_prepare(w, loop, kind, cb, arg, ps);
         w->as__n = n;
         r = ps_enter(ps, w, n, deadline, &counted, &pk, &slot);
