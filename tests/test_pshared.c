@@ -1386,6 +1386,17 @@ static void kill_reap(worker *w)
             live[i].pid = 0;
 }
 
+/* SIGSTOP a worker and wait until it is stopped (its loop runs nothing
+ * until SIGCONT: what is woken for it waits). */
+static void stop_worker(worker *w)
+{
+    int st;
+    assert_int_equal(kill(w->pid, SIGSTOP), 0);
+    while (waitpid(w->pid, &st, WUNTRACED) < 0)
+        ;
+    assert_true(WIFSTOPPED(st));
+}
+
 /* Death of a waiting process (9.2): a process killed while parked at the
  * head takes nothing with it: the grant a release made to its slot comes
  * back (the survivor's health tick reclaims it) and goes to the next. */
@@ -1424,16 +1435,12 @@ static void ps_death_granted(void **state)
     NEED_ASYNC();
     as_sem *s = ps_sem(0, 2);
     worker w[2], *ws[1] = { &w[1] };
-    int st;
     spawn(&w[0], s, 0);
     spawn(&w[1], s, 0);
     TH_RC(call(&w[0], OP_ACQ, 0, 2, 0), 0);
     TH_RC(call(&w[1], OP_ACQ, 1, 2, 0), 0);
     wait_waiters(s, 2);
-    assert_int_equal(kill(w[0].pid, SIGSTOP), 0);
-    while (waitpid(w[0].pid, &st, WUNTRACED) < 0)
-        ;
-    assert_true(WIFSTOPPED(st));
+    stop_worker(&w[0]);
     TH_RC(as_sem_release(s, 2), 0); /* to the stopped process */
     TH_EQ(as_sem_value(s), g_strict ? 0 : 2); /* granted, or woken */
     TH_EQ(as_sem_waiters(s), 1);              /* neither is queued */
@@ -1458,12 +1465,9 @@ static void ps_death_granted(void **state)
 static void to_starving(as_sem *s, worker *w, int id)
 {
     double end;
-    int st;
     TH_RC(call(w, OP_ACQ, id, 2, 0), 0);
     wait_waiters(s, 1);
-    assert_int_equal(kill(w->pid, SIGSTOP), 0);
-    while (waitpid(w->pid, &st, WUNTRACED) < 0)
-        ;
+    stop_worker(w);
     TH_RC(as_sem_release(s, 2), 0);
     TH_EQ(as_sem_value(s), 2);
     TH_EQ(as_sem_waiters(s), 0);        /* woken: not queued */
@@ -1497,14 +1501,11 @@ static void ps_policy_bypass(void **state)
     NEED_ASYNC();
     as_sem *s = ps_sem(0, 2);
     worker w[1], *ws[1] = { &w[0] };
-    int st;
     spawn(&w[0], s, 0);
     if (g_strict) {
         TH_RC(call(&w[0], OP_ACQ, 0, 2, 0), 0);
         wait_waiters(s, 1);
-        assert_int_equal(kill(w[0].pid, SIGSTOP), 0);
-        while (waitpid(w[0].pid, &st, WUNTRACED) < 0)
-            ;
+        stop_worker(&w[0]);
         TH_RC(as_sem_release(s, 2), 0);
         TH_EQ(as_sem_value(s), 0);
         TH_RC(as_sem_try_acquire(s, 1), 0);
@@ -1517,9 +1518,7 @@ static void ps_policy_bypass(void **state)
         return;
     }
     to_starving(s, &w[0], 0);
-    assert_int_equal(kill(w[0].pid, SIGSTOP), 0);
-    while (waitpid(w[0].pid, &st, WUNTRACED) < 0)
-        ;
+    stop_worker(&w[0]);
     TH_RC(as_sem_release(s, 1), 0); /* fits: handed over directly */
     TH_EQ(as_sem_value(s), 0);
     TH_EQ(as_sem_waiters(s), 0);
