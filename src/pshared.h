@@ -290,6 +290,39 @@ int as__sem_ps_close(as_sem *s);
 int64_t as__sem_ps_value(const as_sem *s);
 int64_t as__sem_ps_waiters(const as_sem *s);
 
+/* The lock-free paths of try_acquire and release, inlined into sem.c (an
+ * uncontended pair is a few nanoseconds: a call and a re-check each cost a
+ * visible share, target 15.4).  The layout is checked first (P11); on a
+ * mismatch, a failed take, WAITERS or a count past the maximum they call
+ * sem_ps.c, which answers (-EPROTO, -ESHUTDOWN, 0, the grant, -EOVERFLOW).
+ * The same CASes as ps_try and ps_release's lock-free loop. */
+static inline int as__sem_ps_try_fast(as_sem *s, uint32_t n)
+{
+    as__ps *ps = (as__ps *)(void *)s;
+    uint64_t v;
+    if (as__likely(as__load(&ps->layout, AS_ACQUIRE) == AS__PS_LAYOUT(sizeof(as_sem)))) {
+        v = as__load(&ps->state, AS_RELAXED);
+        while (!((uint32_t)v & AS__PS_HANDOFF) && ((uint32_t)v & AS__PS_COUNT) >= n)
+            if (as__cas(&ps->state, &v, v - n, AS_ACQUIRE, AS_RELAXED))
+                return 1;
+    }
+    return as__sem_ps_try(s, n);
+}
+static inline int as__sem_ps_release_fast(as_sem *s, uint32_t n)
+{
+    as__ps *ps = (as__ps *)(void *)s;
+    uint64_t v;
+    if (as__likely(as__load(&ps->layout, AS_ACQUIRE) == AS__PS_LAYOUT(sizeof(as_sem)) &&
+                   n <= AS_PSHARED_SEM_VALUE_MAX)) {
+        v = as__load(&ps->state, AS_RELAXED);
+        while (!((uint32_t)v & AS__PS_WAITERS) &&
+               ((uint32_t)v & AS__PS_COUNT) <= AS_PSHARED_SEM_VALUE_MAX - n)
+            if (as__cas(&ps->state, &v, v + n, AS_RELEASE, AS_RELAXED))
+                return 0;
+    }
+    return as__sem_ps_release(s, n);
+}
+
 /* Generation waits (gwait_ps.c): the manual-reset event and the latch,
  * called by event.c and latch.c on an AS_PSHARED object (checked valid:
  * magic).  Same contracts as the public calls. */

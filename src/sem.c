@@ -159,7 +159,7 @@ int as_sem_try_acquire(as_sem *s, uint32_t n)
 {
     if (!sem_valid(s) || n == 0 || n > AS_SEM_VALUE_MAX)
         return -EINVAL;
-    SEM_PS(s, as__sem_ps_try(s, n));
+    SEM_PS(s, as__sem_ps_try_fast(s, n));
     if (sem_try(s, n))
         return 1;
     return as__prim_closed(P(s)) ? -ESHUTDOWN : 0;
@@ -387,7 +387,7 @@ int as_sem_release(as_sem *s, uint32_t n)
         return -EINVAL;
     if (n > AS_SEM_VALUE_MAX)
         return -EOVERFLOW;
-    SEM_PS(s, as__sem_ps_release(s, n));
+    SEM_PS(s, as__sem_ps_release_fast(s, n));
     v = as__load(&s->as__word, AS_RELAXED);
     for (;;) {
         while (!(v & SEM_WAITERS)) {

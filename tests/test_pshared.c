@@ -1649,6 +1649,17 @@ static void ps_bad_input(void **state)
     TH_RC(as_sem_try_acquire(s, 0), -EINVAL);
     TH_RC(as_sem_try_acquire(s, AS_PSHARED_SEM_VALUE_MAX + 1), -EINVAL);
     TH_RC(as_sem_release(s, 0), -EINVAL);
+    /* past the pshared maximum but not the private one: refused, nothing
+     * added (the count's bits would reach APPLIED/HANDOFF/WAITERS) */
+    TH_RC(as_sem_release(s, AS_PSHARED_SEM_VALUE_MAX + 1), -EOVERFLOW);
+    TH_RC(as_sem_release(s, AS_SEM_VALUE_MAX), -EOVERFLOW);
+    TH_EQ(as_sem_value(s), 2);
+    TH_RC(as_sem_try_acquire(s, 2), 1);
+    TH_RC(as_sem_release(s, AS_PSHARED_SEM_VALUE_MAX), 0);
+    TH_EQ(as_sem_value(s), AS_PSHARED_SEM_VALUE_MAX);
+    TH_RC(as_sem_release(s, 1), -EOVERFLOW);
+    TH_EQ(as_sem_forget(s, AS_PSHARED_SEM_VALUE_MAX - 2), AS_PSHARED_SEM_VALUE_MAX - 2);
+    TH_EQ(as_sem_value(s), 2);
     TH_RC(as_sem_acquire_blocking(s, AS_PSHARED_SEM_VALUE_MAX + 1, AS_NO_DEADLINE),
           -EINVAL);
     {
