@@ -89,8 +89,9 @@ _Static_assert(sizeof(as__ps_slot) == 16, "pshared slot");
  * mutex (a binary semaphore with owner, 3.4; sem_ps.c): COUNT (bits 0-28;
  * the mutex: 1 free, 0 held), APPLIED (29: the intent log's operation is
  * committed, 5.3), HANDOFF (30: newcomers may not take), WAITERS (31).
- * High half: the semaphore's, 0; the mutex's holder (participant id, 0 when free) | AS__PS_DEAD (bit 31 of the high
- * half: OWNER_DEAD, robust mutex only). */
+ * High half: the semaphore's, 0; the mutex's holder (participant id, 0
+ * when free) | AS__PS_DEAD (bit 31 of the high half: OWNER_DEAD, robust
+ * mutex only). */
 #define AS__PS_WAITERS 0x80000000u
 #define AS__PS_HANDOFF 0x40000000u
 #define AS__PS_APPLIED 0x20000000u
@@ -233,11 +234,12 @@ static inline int as__ps_try_own(as__ps *ps, uint32_t me)
 }
 /* The queue lock, with recovery (5.4) when it was taken from the dead. */
 void as__ps_lock_rec(as__ps *ps, as__ps_wakes *wk);
-/* The grant (6.3): serve WAITING slots in ticket order.  Queue lock held. */
+/* The grant (6.3): serve the queued slots in ticket order.  Queue lock
+ * held. */
 void as__ps_grant_locked(as__ps *ps, as__ps_wakes *wk);
 /* The grant after a change that only raised COUNT (sem_ps.c). */
 void as__ps_grant_some_locked(as__ps *ps, as__ps_wakes *wk);
-/* Close (why: AS__P_CLOSED, or | AS__P_NOTREC): every WAITING slot ends.
+/* Close (why: AS__P_CLOSED, or | AS__P_NOTREC): every queued slot ends.
  * Queue lock held; returns true when the overflow word must be woken. */
 bool as__ps_close_locked(as__ps *ps, as__ps_wakes *wk, uint32_t why);
 void as__ps_init(as__ps *ps, uint64_t state, unsigned flags, uint32_t magic);

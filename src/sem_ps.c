@@ -48,9 +48,11 @@
  * POLICY (6.3): the private one (sem.c, mutex.c), with the slots as the
  *   queue.  The queue is the slots WAITING or STARVING, in ticket order; a
  *   WOKEN slot is out of it (its owner is on its way to retry) but keeps
- *   its ticket and req; `woken` is the sum of the WOKEN slots' req, read
- *   off the slots by the scan every grant makes (ps_scan: nothing stores
- *   it).  The grant serves the head while it fits in COUNT - woken: a
+ *   its ticket and req; `woken` is the sum of the WOKEN slots' req, kept
+ *   in the header under the queue lock (a cache of the slots: every full
+ *   grant re-derives it from its scan, so every recovery does; a release
+ *   that frees nothing beyond it reads no slot, ps_grant_some_locked).
+ *   The grant serves the head while it fits in COUNT - woken: a
  *   STARVING head (any head when strict) by the logged direct grant, a
  *   WAITING one by a wake to retry (WOKEN; the permits stay in COUNT where
  *   any process's newcomers may take them meanwhile).  The woken owner's
