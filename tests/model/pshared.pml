@@ -186,6 +186,97 @@
  *                             cannot show it
  *   NO_KILL, NO_CANCEL        W is never killed; no canceller (the small
  *                             R_TAKE=3 configuration)
+ *
+ * ROBUST: the robust-owner step of the process-shared mutex (AS_PSHARED |
+ * AS_MUTEX_ROBUST; src/mutex_ps.c, src/sem_ps.c PM1-PM3, docs/pshared.md
+ * 3.4, 9.3, 10.2): the semaphore's core in "binary semaphore with owner"
+ * mode, with the strict grant above.  COUNT is 1 (free) or 0 (held); the
+ * state's high half is `holder` (a participant id) and OWNER_DEAD
+ * (`odead`); every take, grant, reclaim and unlock changes COUNT and the
+ * holder in ONE step (PM1); `notrec` is the NOTRECOVERABLE close.
+ * Processes:
+ *   H   (PR's place) takes the lock lock-free (COUNT 1 -> 0, holder := H,
+ *       one CAS; if it is free and nobody waits, else it never holds it)
+ *       and unlocks it; it may be killed at every step while it holds it,
+ *       and in its slow unlock holding qlock, before or after the CAS that
+ *       frees the lock, before its wakes (the waiters' health tick of
+ *       KILL_R is on: a waker killed before its wake);
+ *   W   (and its thread c), W2: the lock-free take first (OWNER_DEAD kept:
+ *       -EOWNERDEAD with the lock), else a slot: registration under qlock
+ *       (add_waiter_if: the take, or WAITERS; refused -ENOTRECOVERABLE
+ *       once closed), park with the kernel's value check, fwake under
+ *       qlock: the claim of a GRANTED slot (-EOWNERDEAD when OWNER_DEAD
+ *       came with the grant), or CLOSED (-ENOTRECOVERABLE).  Told
+ *       -EOWNERDEAD, the owner calls as_mutex_consistent (OWNER_DEAD
+ *       cleared, holder only) or not, then unlocks: lock-free while neither
+ *       WAITERS nor OWNER_DEAD is set, else pm_unlock_slow, which with
+ *       OWNER_DEAD still set closes the mutex NOTRECOVERABLE first (the
+ *       pending waits end CLOSED, WAITERS stays set) and frees the lock.
+ *       W is killed only while parked (a grantee dead before its claim);
+ *       c cancels W's wait only after a grant that carries OWNER_DEAD
+ *       (GIVE_UP: W's fwake gives the lock back, OWNER_DEAD kept, and the
+ *       grant passes it on: mutex_ps giveback); the slot protocol's other
+ *       deaths and cancels are the other rows' (state space);
+ *   X   the health check / suspicion path of a live process: when the
+ *       lock's holder is dead (P7: a true death only), or a slot owner or
+ *       a qlock holder is, it takes qlock (stealing it from the dead:
+ *       recovery, 5.4), reclaims the dead's slots, then (as
+ *       ps_recover_locked, ps_health, pm_suspect) reads the holder under
+ *       qlock and, dead, frees its lock with OWNER_DEAD in one CAS
+ *       (as__mutex_ps_owner_dead_locked), then runs the grant.  The thief
+ *       of a dead H's qlock does the same.
+ * Checked (monitor and assertions; `dirty`: a holder died in its critical
+ * section, set by the repair, cleared by consistent; `cs[p]`: p believes
+ * it holds the lock; `eod`: -EOWNERDEAD reports):
+ *   PM1  COUNT == 0 <=> the high half names a holder, in every state
+ *   PM2  COUNT <= 1; a reclaim frees only a lock its dead grantee holds
+ *   mutual exclusion: a live process in its critical section holds the
+ *        lock (COUNT 0, holder == it); no take or claim while another live
+ *        process is in its critical section
+ *   PM3  OWNER_DEAD only after a repair (odead => dirty); its clearing is
+ *        checked through PM4 (an unlock or a giveback that drops it leaves
+ *        a dirty lock to a later owner told nothing)
+ *   PM4  the first take or claim after a holder's death reports
+ *        -EOWNERDEAD (dirty => rep), with the lock held, and only one
+ *        does (eod == 0 before each report)
+ *   NOTRECOVERABLE: no take or claim ever after the close; every pending
+ *        wait ends (-ENOTRECOVERABLE); later ones are refused
+ *   S1, P1 (a GRANTED slot holds the lock while the state names its
+ *        owner), P2, one outcome per wait, and at the end: everyone done,
+ *        nobody stuck (invalid end states) whether or not H died, W2 got
+ *        the lock or -ENOTRECOVERABLE, the lock free.
+ * The repair's grant and the reclaim: a grantee W killed before its claim
+ * holds the lock (PM1: the grant named it); its slot is reclaimed (the
+ * lock freed, OWNER_DEAD kept) or, when its death is seen as the holder's
+ * first (X reads the holder's liveness after its pass over the slots:
+ * ps_recover_locked's order; pm_suspect makes no pass at all), the repair
+ * frees the lock with OWNER_DEAD and the later reclaim of its GRANTED slot
+ * must not free it again: the model's reclaim frees a GRANTED slot's lock
+ * only while the state still names the slot's owner (REACH 38).
+ *   RECLAIM_UNCHECKED          ps_reclaim_locked as written (COUNT += req,
+ *                              the holder cleared, unconditionally): the
+ *                              reclaim after such a repair frees the lock
+ *                              a second time, COUNT 2 or a live holder's
+ *                              lock freed (PM2: FINDING row, README.md)
+ * Broken variants (with ROBUST; must fail):
+ *   BUG_ROB_TWO_CAS            the repair frees the lock (COUNT 1, holder
+ *                              0) and sets OWNER_DEAD in a second write: a
+ *                              lock-free take in between gets the lock
+ *                              with plain 0 (PM4: dirty => rep)
+ *   BUG_ROB_NO_GRANT           the repair does not run the grant: a parked
+ *                              waiter stays parked with the lock free (S1;
+ *                              with NO_INVARIANTS an invalid end state)
+ *   BUG_ROB_LIVE               X takes a held lock's holder for dead with
+ *                              no liveness check (P7): it frees a live
+ *                              holder's lock and another process takes it
+ *                              (mutual exclusion)
+ *   BUG_ROB_UNLOCK_KEEPS       an unlock with OWNER_DEAD still set frees
+ *                              the lock normally, no NOTRECOVERABLE: a later
+ *                              owner gets plain 0 on data never made
+ *                              consistent (PM4: dirty => rep)
+ *   BUG_ROB_GIVEBACK_CLEARS    the giveback of a wait cancelled after a
+ *                              grant with OWNER_DEAD drops it: the next
+ *                              owner is told nothing (PM4)
  */
 
 /* Vacuity: -DREACHALL turns every REACH(k) into a failing assertion
@@ -212,7 +303,18 @@
  * owner's STARVING slot reclaimed; 23 a STARVING wait cancelled; 25 a
  * lock-free release while a slot was WOKEN (queue empty); 26 the grant of
  * an arrival that went back STARVING served the STARVING head ahead of it
- * (R_TAKE=3 configuration only). */
+ * (R_TAKE=3 configuration only).  With ROBUST (and 1, 2, 12 as above):
+ * 27 a dead holder's lock freed with OWNER_DEAD (the repair); 28 a claim
+ * reports -EOWNERDEAD (a grant carried OWNER_DEAD); 29 a take reports
+ * -EOWNERDEAD (the lock left free with OWNER_DEAD); 30 as_mutex_consistent;
+ * 31 a parked wait ended -ENOTRECOVERABLE by the close; 32 a registration
+ * refused -ENOTRECOVERABLE; 33 a giveback passes the lock on with
+ * OWNER_DEAD kept; 34 an unlock with OWNER_DEAD set closes the mutex
+ * NOTRECOVERABLE; 35 a dead grantee's lock reclaimed with OWNER_DEAD kept;
+ * 36 a thief of qlock finds the lock's holder dead (H killed in its unlock
+ * holding qlock, before the free); 37 H killed holding the lock; 38 the
+ * reclaim of a dead grantee's GRANTED slot whose lock the repair freed
+ * already (RECLAIM_UNCHECKED frees it again). */
 #ifdef REACHPT
 #define REACH(k) assert(REACHPT != k)
 #elif defined(REACHALL)
