@@ -186,6 +186,97 @@
  *                             cannot show it
  *   NO_KILL, NO_CANCEL        W is never killed; no canceller (the small
  *                             R_TAKE=3 configuration)
+ *
+ * ROBUST: the robust-owner step of the process-shared mutex (AS_PSHARED |
+ * AS_MUTEX_ROBUST; src/mutex_ps.c, src/sem_ps.c PM1-PM3, docs/pshared.md
+ * 3.4, 9.3, 10.2): the semaphore's core in "binary semaphore with owner"
+ * mode, with the strict grant above.  COUNT is 1 (free) or 0 (held); the
+ * state's high half is `holder` (a participant id) and OWNER_DEAD
+ * (`odead`); every take, grant, reclaim and unlock changes COUNT and the
+ * holder in ONE step (PM1); `notrec` is the NOTRECOVERABLE close.
+ * Processes:
+ *   H   (PR's place) takes the lock lock-free (COUNT 1 -> 0, holder := H,
+ *       one CAS; if it is free and nobody waits, else it never holds it)
+ *       and unlocks it; it may be killed at every step while it holds it,
+ *       and in its slow unlock holding qlock, before or after the CAS that
+ *       frees the lock, before its wakes (the waiters' health tick of
+ *       KILL_R is on: a waker killed before its wake);
+ *   W   (and its thread c), W2: the lock-free take first (OWNER_DEAD kept:
+ *       -EOWNERDEAD with the lock), else a slot: registration under qlock
+ *       (add_waiter_if: the take, or WAITERS; refused -ENOTRECOVERABLE
+ *       once closed), park with the kernel's value check, fwake under
+ *       qlock: the claim of a GRANTED slot (-EOWNERDEAD when OWNER_DEAD
+ *       came with the grant), or CLOSED (-ENOTRECOVERABLE).  Told
+ *       -EOWNERDEAD, the owner calls as_mutex_consistent (OWNER_DEAD
+ *       cleared, holder only) or not, then unlocks: lock-free while neither
+ *       WAITERS nor OWNER_DEAD is set, else pm_unlock_slow, which with
+ *       OWNER_DEAD still set closes the mutex NOTRECOVERABLE first (the
+ *       pending waits end CLOSED, WAITERS stays set) and frees the lock.
+ *       W is killed only while parked (a grantee dead before its claim);
+ *       c cancels W's wait only after a grant that carries OWNER_DEAD
+ *       (GIVE_UP: W's fwake gives the lock back, OWNER_DEAD kept, and the
+ *       grant passes it on: mutex_ps giveback); the slot protocol's other
+ *       deaths and cancels are the other rows' (state space);
+ *   X   the health check / suspicion path of a live process: when the
+ *       lock's holder is dead (P7: a true death only), or a slot owner or
+ *       a qlock holder is, it takes qlock (stealing it from the dead:
+ *       recovery, 5.4), reclaims the dead's slots, then (as
+ *       ps_recover_locked, ps_health, pm_suspect) reads the holder under
+ *       qlock and, dead, frees its lock with OWNER_DEAD in one CAS
+ *       (as__mutex_ps_owner_dead_locked), then runs the grant.  The thief
+ *       of a dead H's qlock does the same.
+ * Checked (monitor and assertions; `dirty`: a holder died in its critical
+ * section, set by the repair, cleared by consistent; `cs[p]`: p believes
+ * it holds the lock; `eod`: -EOWNERDEAD reports):
+ *   PM1  COUNT == 0 <=> the high half names a holder, in every state
+ *   PM2  COUNT <= 1; a reclaim frees only a lock its dead grantee holds
+ *   mutual exclusion: a live process in its critical section holds the
+ *        lock (COUNT 0, holder == it); no take or claim while another live
+ *        process is in its critical section
+ *   PM3  OWNER_DEAD only after a repair (odead => dirty); its clearing is
+ *        checked through PM4 (an unlock or a giveback that drops it leaves
+ *        a dirty lock to a later owner told nothing)
+ *   PM4  the first take or claim after a holder's death reports
+ *        -EOWNERDEAD (dirty => rep), with the lock held, and only one
+ *        does (eod == 0 before each report)
+ *   NOTRECOVERABLE: no take or claim ever after the close; every pending
+ *        wait ends (-ENOTRECOVERABLE); later ones are refused
+ *   S1, P1 (a GRANTED slot holds the lock while the state names its
+ *        owner), P2, one outcome per wait, and at the end: everyone done,
+ *        nobody stuck (invalid end states) whether or not H died, W2 got
+ *        the lock or -ENOTRECOVERABLE, the lock free.
+ * The repair's grant and the reclaim: a grantee W killed before its claim
+ * holds the lock (PM1: the grant named it); its slot is reclaimed (the
+ * lock freed, OWNER_DEAD kept) or, when its death is seen as the holder's
+ * first (X reads the holder's liveness after its pass over the slots:
+ * ps_recover_locked's order; pm_suspect makes no pass at all), the repair
+ * frees the lock with OWNER_DEAD and the later reclaim of its GRANTED slot
+ * must not free it again: the model's reclaim frees a GRANTED slot's lock
+ * only while the state still names the slot's owner (REACH 38).
+ *   RECLAIM_UNCHECKED          ps_reclaim_locked as written (COUNT += req,
+ *                              the holder cleared, unconditionally): the
+ *                              reclaim after such a repair frees the lock
+ *                              a second time, COUNT 2 or a live holder's
+ *                              lock freed (PM2: FINDING row, README.md)
+ * Broken variants (with ROBUST; must fail):
+ *   BUG_ROB_TWO_CAS            the repair frees the lock (COUNT 1, holder
+ *                              0) and sets OWNER_DEAD in a second write: a
+ *                              lock-free take in between gets the lock
+ *                              with plain 0 (PM4: dirty => rep)
+ *   BUG_ROB_NO_GRANT           the repair does not run the grant: a parked
+ *                              waiter stays parked with the lock free (S1;
+ *                              with NO_INVARIANTS an invalid end state)
+ *   BUG_ROB_LIVE               X takes a held lock's holder for dead with
+ *                              no liveness check (P7): it frees a live
+ *                              holder's lock and another process takes it
+ *                              (mutual exclusion)
+ *   BUG_ROB_UNLOCK_KEEPS       an unlock with OWNER_DEAD still set frees
+ *                              the lock normally, no NOTRECOVERABLE: a later
+ *                              owner gets plain 0 on data never made
+ *                              consistent (PM4: dirty => rep)
+ *   BUG_ROB_GIVEBACK_CLEARS    the giveback of a wait cancelled after a
+ *                              grant with OWNER_DEAD drops it: the next
+ *                              owner is told nothing (PM4)
  */
 
 /* Vacuity: -DREACHALL turns every REACH(k) into a failing assertion
@@ -212,7 +303,18 @@
  * owner's STARVING slot reclaimed; 23 a STARVING wait cancelled; 25 a
  * lock-free release while a slot was WOKEN (queue empty); 26 the grant of
  * an arrival that went back STARVING served the STARVING head ahead of it
- * (R_TAKE=3 configuration only). */
+ * (R_TAKE=3 configuration only).  With ROBUST (and 1, 2, 12 as above):
+ * 27 a dead holder's lock freed with OWNER_DEAD (the repair); 28 a claim
+ * reports -EOWNERDEAD (a grant carried OWNER_DEAD); 29 a take reports
+ * -EOWNERDEAD (the lock left free with OWNER_DEAD); 30 as_mutex_consistent;
+ * 31 a parked wait ended -ENOTRECOVERABLE by the close; 32 a registration
+ * refused -ENOTRECOVERABLE; 33 a giveback passes the lock on with
+ * OWNER_DEAD kept; 34 an unlock with OWNER_DEAD set closes the mutex
+ * NOTRECOVERABLE; 35 a dead grantee's lock reclaimed with OWNER_DEAD kept;
+ * 36 a thief of qlock finds the lock's holder dead (H killed in its unlock
+ * holding qlock, before the free); 37 H killed holding the lock; 38 the
+ * reclaim of a dead grantee's GRANTED slot whose lock the repair freed
+ * already (RECLAIM_UNCHECKED frees it again). */
 #ifdef REACHPT
 #define REACH(k) assert(REACHPT != k)
 #elif defined(REACHALL)
@@ -226,10 +328,14 @@
 #define WOKEN     2
 #define GRANTED   3
 #define CANCELLED 4
-#define STARVING  6     /* (docs/pshared.md 6.3: CLOSED is 5, not modelled) */
+#define CLOSED    5     /* (only with ROBUST: NOTRECOVERABLE ends the waits) */
+#define STARVING  6
 
 #if defined(EVENTUAL) && defined(KILL_R)
 #error "EVENTUAL and KILL_R are separate scenarios"
+#endif
+#if defined(ROBUST) && (defined(EVENTUAL) || defined(KILL_R))
+#error "ROBUST is a scenario of its own (the strict grant, H for R)"
 #endif
 
 #define PW  1   /* waiter process W (its loop and its canceller thread c) */
@@ -298,12 +404,70 @@ bit logged;          /* the intent log (5.3): GRANT | log_slot */
 byte log_slot;
 bit applied;         /* APPLIED: the logged grant's COUNT -= 1 is done */
 bit started;         /* init has set the scene */
+#ifdef ROBUST
+/* the mutex mode (sem_ps.c PM1-PM3, mutex_ps.c): COUNT is 1 (free) or 0
+ * (held); the state's high half is the holder's participant id and the
+ * OWNER_DEAD bit; `notrec` is the object's CLOSED | NOTREC flags */
+byte holder;         /* high half & ~DEAD: the holder process, 0 none */
+bit odead;           /* OWNER_DEAD */
+bit notrec;          /* closed NOTRECOVERABLE (WAITERS stays set) */
+/* ghosts */
+bit cs[5];           /* the process believes it holds the lock (its
+                      * critical section: from its take or claim to its
+                      * unlock's freeing CAS) */
+bit dirty;           /* a holder died in its critical section: set by the
+                      * repair that frees its lock, cleared by consistent */
+byte eod;            /* -EOWNERDEAD reports (PM4: at most one per death) */
+bit repd;            /* (under qlock) the recovery just repaired a dead
+                      * holder: BUG_ROB_NO_GRANT skips its grant */
+#endif
 
+#ifndef ROBUST
 #define NGRANTED ((fst[0] == GRANTED -> RQ(0) : 0) + (fst[1] == GRANTED -> RQ(1) : 0))
+#else
+/* a GRANTED slot holds the lock while the state still names its owner (the
+ * repair of a dead holder may have taken it from a dead grantee) */
+#define GR(i) ((fst[i] == GRANTED && count == 0 && holder == who[i]) -> 1 : 0)
+#define NGRANTED (GR(0) + GR(1))
+#endif
 /* a logged grant whose commit is done and whose slot store is not */
 #define PENDING (applied -> (fst[log_slot] != GRANTED -> RQ(log_slot) : 0) : 0)
 #define P1 (count + held[1] + held[2] + held[3] + NGRANTED + PENDING == TOTAL)
 #define ANY_WAITING (fst[0] == WAITING || fst[1] == WAITING)
+
+#ifdef ROBUST
+#define PH PR       /* the holder H takes R's place (process 3) */
+/* PM1: the lock is held exactly when the high half names a holder */
+#define PM1 ((count == 0) == (holder != 0))
+/* mutual exclusion: a live process in its critical section holds the lock
+ * (COUNT 0 and the high half names it), so at most one does */
+#define CSOK(p) (!cs[p] || dead[p] || (count == 0 && holder == p))
+#define MUTEX_OK (CSOK(1) && CSOK(2) && CSOK(3))
+/* The lock taken (a take's CAS) or claimed (fwake, GRANTED) by p, inside
+ * that atomic step; rep: OWNER_DEAD was set in the value it read (the
+ * -EOWNERDEAD report, which comes with the lock held). */
+#define LIVECS(q) (cs[q] && !dead[q])
+#define ACQUIRED(p) \
+    assert(!LIVECS(1) && !LIVECS(2) && !LIVECS(3)); /* mutual exclusion */ \
+    assert(!notrec);                   /* NOTRECOVERABLE: nobody, ever */ \
+    assert(count == 0 && holder == p); /* PM1: the CAS named it */ \
+    assert(!dirty || rep);             /* PM4: the first owner after a death is told */ \
+    if \
+    :: rep -> assert(eod == 0); eod++  /* PM4: exactly one report per death */ \
+    :: else -> skip \
+    fi; \
+    cs[p] = 1
+/* the take's CAS (as__ps_try_own, and the take of ps_register_locked):
+ * COUNT 1 -> 0 (done by the caller) and high := p, OWNER_DEAD kept */
+#define TAKEN(p) \
+    holder = p; \
+    rep = odead; \
+    if \
+    :: rep -> REACH(29) \
+    :: else -> skip \
+    fi; \
+    ACQUIRED(p)
+#endif
 
 #ifdef EVENTUAL
 /* 6.3: the queue is the slots WAITING or STARVING, in ticket order; a WOKEN
@@ -327,7 +491,9 @@ bit started;         /* init has set the scene */
 
 /* W dies here (any step before it holds the permit).  Its kernel wait, if
  * queued, stays (kexit tears it down later); its canceller dies too. */
-#ifdef NO_KILL
+#if defined(NO_KILL) || defined(ROBUST)
+/* (ROBUST: W is killed only while parked, the death of a grantee before
+ * its claim; the slot protocol's deaths are the other rows') */
 #define DIE skip
 #else
 #define DIE \
@@ -412,7 +578,14 @@ inline q_lock(p)
         qlock = p
     };
     if
-    :: stolen -> REACH(2); replay(); reclaim(p); stolen = 0
+    :: stolen -> REACH(2);
+#ifdef ROBUST
+       if
+       :: count == 0 && holder != 0 && dead[holder] -> REACH(36)
+       :: else -> skip
+       fi;
+#endif
+       replay(); reclaim(p); stolen = 0
     :: else -> skip
     fi
 }
@@ -518,12 +691,20 @@ inline grant()
             :: else -> h = 1
             fi;
             count--;
+#ifdef ROBUST
+            holder = who[h];    /* PM1: the lock and its holder, one CAS;
+                                 * OWNER_DEAD goes with the lock */
+#endif
             fst[h] = GRANTED;
             fseq[h]++;
             wk = wk | (1 << h)
         :: else -> break
         od;
+#ifdef ROBUST
+        waiters = (ANY_WAITING || notrec);
+#else
         waiters = ANY_WAITING;
+#endif
         h = 0
     }
 }
@@ -541,6 +722,36 @@ inline wake_all_collected()
     fi;
     wk = 0
 }
+
+#ifdef ROBUST
+/* as__mutex_ps_owner_dead_locked, under qlock (PM3): a lock still held by
+ * a holder found dead (chk: P7, dead[holder]; BUG_ROB_LIVE's X passes
+ * true) is freed, its holder cleared and OWNER_DEAD set, in ONE CAS
+ * (BUG_ROB_TWO_CAS: the free, then OWNER_DEAD in a second write). */
+inline owner_dead_locked(chk)
+{
+#ifndef BUG_ROB_TWO_CAS
+    d_step {
+        if
+        :: count == 0 && holder != 0 && (chk) ->
+            REACH(27);
+            count = 1; held[holder] = 0; holder = 0; odead = 1;
+            dirty = 1; repd = 1
+        :: else -> skip
+        fi
+    }
+#else
+    if
+    :: atomic {
+        count == 0 && holder != 0 && (chk) ->
+        count = 1; held[holder] = 0; holder = 0; dirty = 1; repd = 1
+       };
+       odead = 1
+    :: else -> skip
+    fi
+#endif
+}
+#endif
 
 /* 9.2: under qlock, the slots of dead owners: what they held goes back
  * (a GRANTED slot's permit to COUNT), the slot is freed, the grant re-run. */
@@ -570,7 +781,39 @@ inline reclaim(p)
             :: who[i] != 0 && dead[who[i]] ->
 #endif
                 if
+#ifndef ROBUST
                 :: fst[i] == GRANTED -> REACH(1); count = count + RQ(i)
+#else
+                :: fst[i] == GRANTED ->
+                    REACH(1);
+                    /* PM1: the lock granted to the dead is freed and its
+                     * holder cleared together; OWNER_DEAD stays (it came
+                     * from an earlier holder).  Only while the lock is
+                     * still the dead grantee's: the repair of a dead
+                     * holder (owner_dead_locked) may have freed it already
+                     * (the grantee died after the grant's commit, and its
+                     * holder was found dead before its slot was: a
+                     * pm_suspect, or a death between the two liveness
+                     * reads of ps_health / ps_recover_locked);
+                     * RECLAIM_UNCHECKED: ps_reclaim_locked as written,
+                     * COUNT += req unconditionally (FINDING row) */
+#ifndef RECLAIM_UNCHECKED
+                    if
+                    :: count == 0 && holder == who[i] ->
+#endif
+                        /* PM2: a reclaim frees only a lock the dead
+                         * grantee still holds */
+                        assert(count == 0 && holder == who[i]);
+                        count = count + 1; holder = 0;
+                        if
+                        :: odead -> REACH(35)
+                        :: else -> skip
+                        fi
+#ifndef RECLAIM_UNCHECKED
+                    :: else -> REACH(38)
+                    fi
+#endif
+#endif
 #ifdef EVENTUAL
                 /* 9.2: a WOKEN slot held a promise (woken goes down with
                  * the slot), a STARVING one its place: no permit in either */
@@ -606,12 +849,94 @@ inline reclaim(p)
 #else
     grant()     /* a wake given to the dead passes on (EF2) */
 #endif
+#elif defined(ROBUST)
+    /* 10.2 (ps_recover_locked, ps_health): after the slots, the holder of
+     * the lock, if dead (P7), is replaced by OWNER_DEAD in the CAS that
+     * frees the lock; then the grant (BUG_ROB_NO_GRANT: not after a repair) */
+    owner_dead_locked(dead[holder]);
+#ifdef BUG_ROB_NO_GRANT
+    if
+    :: repd -> repd = 0
+    :: else -> grant()
+    fi
+#else
+    repd = 0;
+    grant()
+#endif
 #elif !defined(BUG_RECLAIM_NO_REGRANT)
     grant()
 #else
     d_step { waiters = ANY_WAITING }
 #endif
 }
+
+#ifdef ROBUST
+/* pm_unlock_slow (not a giveback), under qlock, by the holder p: an unlock
+ * with OWNER_DEAD still set first closes the mutex NOTRECOVERABLE
+ * (as__ps_close_locked: every pending wait ends, its slot CLOSED and its
+ * word woken; WAITERS stays set, so no take succeeds again); then COUNT
+ * 0 -> 1 and high := 0 in one CAS (PM1; OWNER_DEAD goes).  The grant
+ * follows (the caller's).  BUG_ROB_UNLOCK_KEEPS: no close, a plain free. */
+inline unlock_locked(p)
+{
+    d_step {
+        assert(count == 0 && holder == p);     /* (else -EPERM) */
+        if
+#ifndef BUG_ROB_UNLOCK_KEEPS
+        :: odead ->
+            REACH(34);
+            notrec = 1;
+            waiters = 1;
+            i = 0;
+            do
+            :: i < NS ->
+                if
+                :: fst[i] == WAITING -> fst[i] = CLOSED; fseq[i]++; wk = wk | (1 << i)
+                :: else -> skip
+                fi;
+                i++
+            :: else -> break
+            od;
+            i = 0
+#endif
+        :: else -> skip
+        fi;
+        count = 1; holder = 0; odead = 0; held[p] = 0; cs[p] = 0
+    }
+}
+
+/* A waiter's lock held (rep: with -EOWNERDEAD): the new owner makes the
+ * data consistent and calls as_mutex_consistent (OWNER_DEAD cleared; the
+ * holder only), or does not; then as_mutex_unlock: lock-free (COUNT 0 -> 1,
+ * high := 0, one CAS) while neither WAITERS nor OWNER_DEAD is set, else
+ * pm_unlock_slow.  (A waiter is never killed holding the lock.) */
+inline rob_unlock(p)
+{
+    if
+    :: rep ->
+        d_step {
+            REACH(30);
+            assert(count == 0 && holder == p && odead);
+            odead = 0;
+            dirty = 0
+        }
+    :: true -> skip
+    fi;
+    if
+    :: atomic {
+        !waiters && !odead ->
+        assert(count == 0 && holder == p);
+        count = 1; holder = 0; held[p] = 0; cs[p] = 0
+       }
+    :: atomic { waiters || odead -> skip };
+       q_lock(p);
+       unlock_locked(p);
+       grant();
+       q_unlock(p);
+       wake_all_collected()
+    fi
+}
+#endif
 
 /* ---- release (6.2) ---------------------------------------------------- */
 inline release(p, n)
@@ -642,6 +967,23 @@ proctype waiter(byte me)
 {
     byte s, est, eseq, h, i, wk;
     bit stolen;
+#ifdef ROBUST
+    bit rep, got;
+
+    /* the lock-free take first (as__ps_try_own): COUNT 1 -> 0 and high :=
+     * me in one CAS while HANDOFF (strict: WAITERS) is clear */
+    atomic {
+        if
+        :: count == 1 && !waiters ->
+            count = 0; held[me] = 1; outcome[me] = 1; TAKEN(me); got = 1
+        :: else -> skip
+        fi
+    };
+    if
+    :: got -> goto have
+    :: else -> skip
+    fi;
+#endif
 
     /* slot allocation: CAS who 0 -> me (lock-free) */
     atomic {
@@ -695,10 +1037,21 @@ proctype waiter(byte me)
     :: atomic {
         count >= 1 && !waiters ->
         count--; held[me]++; who[s] = 0; outcome[me] = 1
+#ifdef ROBUST
+        ; TAKEN(me)
+#endif
        };
        q_unlock(me);
        goto have
+#ifdef ROBUST
+    /* closed NOTRECOVERABLE: refused, the slot freed (-ENOTRECOVERABLE) */
+    :: atomic { notrec -> REACH(32); assert(outcome[me] == 0); outcome[me] = 3; who[s] = 0 };
+       q_unlock(me);
+       goto have
+    :: atomic { !(count >= 1 && !waiters) && !notrec -> waiters = 1 }
+#else
     :: atomic { !(count >= 1 && !waiters) -> waiters = 1 }
+#endif
     fi;
     DIE;
 #else
@@ -736,7 +1089,7 @@ parked:
 #ifndef NO_KILL
     :: me == PW && !dead[PW] -> dead[PW] = 1; goto died
 #endif
-#ifdef KILL_R
+#if defined(KILL_R) || defined(ROBUST)
     /* the health tick (9.1): the slot word changed and no wake came (the
      * waker died first): the waiter wakes its own kernel wait */
     :: atomic {
@@ -756,7 +1109,29 @@ parked:
             assert(outcome[me] == 0);
             if
             :: give_up[me] -> count = count + RQ(s); outcome[me] = 2
+#ifdef ROBUST
+                /* the mutex giveback (pm_unlock_slow, giveback): the lock
+                 * is freed as it came, OWNER_DEAD kept, no close; the
+                 * grant below passes it on */
+                ; holder = 0;
+                if
+                :: odead -> REACH(33)
+                :: else -> skip
+                fi
+#ifdef BUG_ROB_GIVEBACK_CLEARS
+                ; odead = 0     /* the broken variant: given back clean */
+#endif
+#endif
             :: else -> held[me] = held[me] + RQ(s); outcome[me] = 1
+#ifdef ROBUST
+                /* the claim: -EOWNERDEAD when OWNER_DEAD came with it */
+                ; rep = odead;
+                if
+                :: rep -> REACH(28)
+                :: else -> skip
+                fi;
+                ACQUIRED(me)
+#endif
             fi;
             fst[s] = FREE;
             who[s] = 0
@@ -769,6 +1144,17 @@ parked:
             fst[s] = FREE;
             who[s] = 0
         }
+#ifdef ROBUST
+    :: fst[s] == CLOSED ->
+        /* ended by the NOTRECOVERABLE close: -ENOTRECOVERABLE */
+        d_step {
+            REACH(31);
+            assert(outcome[me] == 0);
+            outcome[me] = 3;
+            fst[s] = FREE;
+            who[s] = 0
+        }
+#endif
 #ifdef EVENTUAL
     :: fst[s] == WAITING || fst[s] == STARVING ->
 #else
@@ -788,7 +1174,11 @@ fdone:
     wake_all_collected();
 have:
     if
+#ifdef ROBUST
+    :: held[me] > 0 -> rob_unlock(me)
+#else
     :: held[me] > 0 -> release(me, MYREQ)
+#endif
     :: else -> skip
     fi;
     d_step {
@@ -928,7 +1318,15 @@ proctype canceller()
     bit stolen, ran;
 end_c:
     if
+#ifndef ROBUST
     :: atomic { wpending && !dead[PW] -> skip }
+#else
+    /* (ROBUST: only the cancel after a grant that carries OWNER_DEAD: the
+     * giveback; the other cancels are the other rows') */
+    :: atomic {
+        wpending && !dead[PW] && fst[wslot] == GRANTED && who[wslot] == PW && odead -> skip
+       }
+#endif
     :: atomic { dead[PW] || wdone -> goto cdone }
     fi;
     /* (end labels: a thread of a dead process stays blocked, validly) */
@@ -1085,6 +1483,61 @@ rend:
 #endif
 }
 
+#ifdef ROBUST
+/* ---- H: the holder (ROBUST) -------------------------------------------
+ * Takes the lock lock-free (if it is free and nobody waits: else it never
+ * holds it and is done), and may be killed at every step from then on:
+ * holding the lock, holding qlock in its unlock before or after the CAS
+ * that frees the lock, before its wakes. */
+#define DIE_H \
+    if \
+    :: !dead[PH] -> \
+        if \
+        :: cs[PH] -> REACH(37) \
+        :: else -> skip \
+        fi; \
+        dead[PH] = 1; goto hdied \
+    :: true -> skip \
+    fi
+
+proctype holderp()
+{
+    byte me = PH;
+    byte h, i, wk;
+    bit stolen, rep;
+    atomic {
+        if
+        :: count == 1 && !waiters -> count = 0; held[PH] = 1; TAKEN(PH)
+        :: else -> goto hend
+        fi
+    };
+    DIE_H;
+    if
+    :: atomic {
+        !waiters && !odead ->
+        count = 1; holder = 0; held[PH] = 0; cs[PH] = 0
+       }
+    :: atomic { waiters || odead -> skip };
+       q_lock(PH);
+       DIE_H;
+       unlock_locked(PH);
+       DIE_H;
+       grant();
+       DIE_H;
+       q_unlock(PH);
+       DIE_H;
+       wake_all_collected()
+    fi;
+hend:
+    finished++;
+    goto hfin;
+hdied:
+    finished++;
+hfin:
+    skip
+}
+#endif
+
 /* ---- X: a live process's health check (9.1, 9.2) --------------------- */
 proctype health()
 {
@@ -1094,12 +1547,28 @@ end_x:
     do
     :: atomic {
         (dead[PW] && (who[0] == PW || who[1] == PW || qlock == PW)) ||
+#ifdef ROBUST
+        /* 10.2: the holder of the lock is dead (P7: a true death only;
+         * ps_health, pm_suspect) */
+        (count == 0 && holder != 0 && dead[holder]) ||
+#endif
         (dead[PR] && qlock == PR) -> skip
        };
        q_lock(PX);
        reclaim(PX);
        q_unlock(PX);
        wake_all_collected()
+#ifdef BUG_ROB_LIVE
+    /* the broken variant: a holder suspected (held by another process) is
+     * taken for dead without the liveness check (P7) */
+    :: atomic { count == 0 && holder != 0 && !dead[holder] && qlock == 0 -> skip };
+       q_lock(PX);
+       owner_dead_locked(true);
+       repd = 0;
+       grant();
+       q_unlock(PX);
+       wake_all_collected()
+#endif
 #ifdef BUG_RECLAIM_LIVE
     :: atomic { !dead[PW] && (who[0] == PW || who[1] == PW) && qlock == 0 -> skip };
        q_lock(PX);
@@ -1125,6 +1594,18 @@ end_m:
         /* the bits rule of 6.3 */
         assert(!(qlock == 0 && (waiters != QNONEMPTY || handoff != HANDOFF_RULE)))
        }
+#elif defined(ROBUST)
+    :: atomic {
+        started &&
+        (!P1 || (qlock == 0 && count >= 1 && ANY_WAITING) || !PM1 ||
+         count > 1 || !MUTEX_OK || (odead && !dirty)) ->
+        assert(PM1);
+        assert(count <= 1);                                             /* PM2 */
+        assert(MUTEX_OK);                               /* mutual exclusion */
+        assert(!odead || dirty);        /* PM3: only after a holder's death */
+        assert(P1);
+        assert(!(qlock == 0 && count >= 1 && ANY_WAITING))              /* S1 */
+       }
 #else
     :: atomic {
         started &&
@@ -1140,14 +1621,22 @@ end_m:
 init
 {
     atomic {
+#ifdef ROBUST
+        count = 1;          /* the lock free; H takes it */
+#else
         held[PR] = TOTAL;
+#endif
         started = 1;
         run waiter(PW);
         run waiter(PW2);
 #ifndef NO_CANCEL
         run canceller();
 #endif
+#ifdef ROBUST
+        run holderp();
+#else
         run releaser();
+#endif
         run health();
         run kexit()
     };
@@ -1156,9 +1645,18 @@ init
 #ifdef EVENTUAL
      qlock == 0 &&      /* (and X's reclaim and grant done) */
 #endif
+#ifdef ROBUST
+     qlock == 0 && !(count == 0 && holder != 0 && dead[holder]) &&
+#endif
      (!dead[PR] || qlock != PR));
     assert(P1);
+#ifdef ROBUST
+    /* W2 got the lock, or -ENOTRECOVERABLE */
+    assert(outcome[PW2] == 1 || outcome[PW2] == 3);
+    assert(PM1 && (!odead || dirty));
+#else
     assert(outcome[PW2] == 1);                  /* W2 was served */
+#endif
     assert(dead[PW] || outcome[PW] != 0);       /* a live W got an outcome */
     assert(held[PW] == 0 && held[PW2] == 0);    /* everyone gave back... */
     assert(count == TOTAL)                      /* ... and the dead took nothing */

@@ -320,6 +320,22 @@ checks+=(
     "pshared.BUG_EF_FREE_THEN_BITS|pshared.pml|-DEVENTUAL -DBUG_EF_FREE_THEN_BITS|safety|fail:assert/bypass==0|O0"
     "pshared.BUG_EF_GIVEUP_NO_REGRANT|pshared.pml|-DEVENTUAL -DBUG_EF_GIVEUP_NO_REGRANT|safety|fail:assert/<=count|O0"
     "pshared.BUG_EF_STARVE_NO_GRANT|pshared.pml|-DEVENTUAL -DR_HELD=3 -DW2N=2 -DR_TAKE=3 -DNO_KILL -DNO_CANCEL -DBUG_EF_STARVE_NO_GRANT|safety|fail:assert/<=count|O0"
+    # -DROBUST: the robust-owner step of the process-shared mutex (mutex_ps.c,
+    # docs/pshared.md 10.2): H holds the lock and is killed at any step, X
+    # frees it with OWNER_DEAD in one CAS and runs the grant, one owner gets
+    # -EOWNERDEAD, then consistent or NOTRECOVERABLE; a cancel after such a
+    # grant gives it back with OWNER_DEAD.  PM1-PM4, mutual exclusion
+    "pshared.robust|pshared.pml|-DROBUST|safety|pass|O0"
+    "pshared.robust.reach|pshared.pml|-DROBUST|reach|reach:1 2 12 27 28 29 30 31 32 33 34 35 36 37 38|O0"
+    "pshared.BUG_ROB_TWO_CAS|pshared.pml|-DROBUST -DBUG_ROB_TWO_CAS|safety|fail:assert/!(dirty)|O0"
+    "pshared.BUG_ROB_NO_GRANT|pshared.pml|-DROBUST -DBUG_ROB_NO_GRANT|safety|fail:assert/qlock==0|O0"
+    "pshared.BUG_ROB_NO_GRANT.endstate|pshared.pml|-DROBUST -DBUG_ROB_NO_GRANT -DNO_INVARIANTS|safety|fail:endstate|O0"
+    "pshared.BUG_ROB_LIVE|pshared.pml|-DROBUST -DBUG_ROB_LIVE|safety|fail:assert/cs[1]|O0"
+    "pshared.BUG_ROB_UNLOCK_KEEPS|pshared.pml|-DROBUST -DBUG_ROB_UNLOCK_KEEPS|safety|fail:assert/!(dirty)|O0"
+    "pshared.BUG_ROB_GIVEBACK_CLEARS|pshared.pml|-DROBUST -DBUG_ROB_GIVEBACK_CLEARS|safety|fail:assert/!(dirty)|O0"
+    # FINDING (README.md): ps_reclaim_locked as written frees the lock of a
+    # dead grantee unconditionally, after a repair may have freed it already
+    "pshared.FINDING_ROB_DEAD_GRANTEE|pshared.pml|-DROBUST -DRECLAIM_UNCHECKED|safety|fail:assert/holder==who[i]|O0"
 )
 
 selected() {
