@@ -446,18 +446,6 @@ static void ps_grant_some_locked(as__ps *ps, as__ps_wakes *wk)
         ps_grant_locked(ps, wk);
 }
 
-/* Death of waiters (9.2), under the queue lock: every slot whose owner is
- * dead (P7: liveness by pid + start time, never "dead" for a live process;
- * this process's own slots are never looked at) is freed, and what it held
- * comes back:
- *   FREE with who set (died allocating), WAITING, CANCELLED, CLOSED: its
- *     place only: fw := FREE | seq+1, who := 0;
- *   GRANTED: the permits of the grant: the logged RECLAIM (5.3):
- *     1. log := RECLAIM | i   2. CAS state: COUNT += req, APPLIED := 1
- *     3. fw := FREE | seq+1   4. APPLIED := 0   5. log := 0; then who := 0.
- * P1: a grant made to a process that died before it claimed is not lost.
- * The caller runs the grant afterwards.  Returns true when a slot was
- * freed (the overflow is kicked after the unlock). */
 /* The ids of dead slot owners (at most PS_DEAD_MAX per pass), found with
  * no lock held: P5, the liveness check reads /proc (system calls) and
  * stays out of the critical section.  A dead process never allocates
@@ -504,14 +492,24 @@ static bool ps_is_dead(const ps_dead *d, uint32_t who)
     return false;
 }
 
+/* Mutex mode: does state v name `who` as the holder of the lock (held,
+ * PM1)?  A grant made to a slot names the slot's owner process. */
+static inline bool ps_holds(uint64_t v, uint32_t who)
+{
+    return (lo(v) & PS_COUNT) == 0 && ((uint32_t)(v >> 32) & ~AS__PS_DEAD) == who;
+}
+
 /* Death of waiters (9.2), under the queue lock: every slot owned by an id
  * of `d` (found dead: P7, never a live process's, never this process's) is
  * freed, and what it held comes back:
- *   FREE with who set (died allocating), WAITING, CANCELLED, CLOSED: its
- *     place only: fw := FREE | seq+1, who := 0;
+ *   FREE with who set (died allocating), WAITING, WOKEN, STARVING,
+ *     CANCELLED, CLOSED: its place only: fw := FREE | seq+1, who := 0;
  *   GRANTED: the permits of the grant: the logged RECLAIM (5.3):
  *     1. log := RECLAIM | i   2. CAS state: COUNT += req, APPLIED := 1
- *     3. fw := FREE | seq+1   4. APPLIED := 0   5. log := 0; then who := 0.
+ *     3. fw := FREE | seq+1   4. APPLIED := 0   5. log := 0; then who := 0;
+ *     a mutex's only while the state still names the dead grantee as the
+ *     holder (PM2): the owner-death repair of a robust mutex may have
+ *     taken the lock back from it first, then only the slot goes.
  * P1: a grant made to a process that died before it claimed is not lost.
  * The caller runs the grant afterwards.  Returns true when a slot was
  * freed (the overflow is kicked after the unlock). */
@@ -529,7 +527,16 @@ static bool ps_reclaim_locked(as__ps *ps, const ps_dead *d)
         if (who == 0 || !ps_is_dead(d, who))
             continue;
         fw = as__load(&sl->fw, AS_ACQUIRE);
-        if (AS__PS_ST(fw) == AS__PS_GRANTED) {
+        if (AS__PS_ST(fw) == AS__PS_GRANTED && own &&
+            !ps_holds(as__load(&ps->state, AS_ACQUIRE), who)) {
+            /* PM2: the lock granted to the dead was already taken back
+             * by the owner-death repair (a robust mutex whose holder,
+             * this grantee, was found dead first: pm_suspect, a
+             * recovery) and maybe handed on: freeing it again would make
+             * COUNT 2 or free a live owner's lock (pshared.pml
+             * FINDING_ROB_DEAD_GRANTEE).  Only the slot goes. */
+            as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_FREE), AS_RELEASE);
+        } else if (AS__PS_ST(fw) == AS__PS_GRANTED) {
             uint64_t v = as__load(&ps->state, AS_ACQUIRE);
             uint32_t req = sl->req;
             as__store(&ps->log, (AS__PS_LOG_RECLAIM << 12) | i, AS_RELEASE); /* 1 */

@@ -2083,6 +2083,46 @@ static void psm_ownerdead_cancel(void **state)
     ps_unmap(m);
 }
 
+/* PM2 with a dead grantee (pshared.pml FINDING_ROB_DEAD_GRANTEE): the
+ * lock granted to W0 (strict: the grant names W0's process as holder)
+ * while W0 is stopped; W0 is killed before it claims.  The owner-death
+ * repair (our try_lock's suspicion) takes the lock back first: we hold it
+ * with -EOWNERDEAD.  Then W1's health ticks reclaim W0's GRANTED slot: the
+ * reclaim must free the slot only, not the lock again (which would make
+ * COUNT 2 or hand W1 the lock we hold): W1's wait reaches its deadline,
+ * our consistent and unlock work, and the slot was reclaimed (destroy). */
+static void psm_dead_grantee(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    fast_ticks();
+    as_mutex *m = ps_mutex(AS_MUTEX_ROBUST | AS_MUTEX_STRICT_FIFO, 0);
+    worker w[2], *ws[1] = { &w[1] };
+    int r = 0, tries = 0;
+    spawn_m(&w[0], m, 0);
+    spawn_m(&w[1], m, 0);
+    TH_RC(as_mutex_try_lock(m), 1);
+    TH_RC(call(&w[0], OP_MLOCK, 0, 0, 0), 0);
+    wait_mwaiters(m, 1);
+    stop_worker(&w[0]);
+    TH_RC(as_mutex_unlock(m), 0); /* granted to the stopped W0 */
+    TH_EQ(as_mutex_waiters(m), 0);
+    kill_reap(&w[0]);
+    while ((r = as_mutex_try_lock(m)) == 0 && tries < 1000)
+        tries++;
+    TH_RC(r, -EOWNERDEAD); /* taken back from the dead grantee: ours */
+    /* W1 waits 300 ms: its ticks (10, 20, 40 ms...) reclaim W0's slot */
+    TH_RC(call(&w[1], OP_MLOCK, 0, 0, 300 << 8), 0);
+    expect_cb(ws, 1, 0, 0, -ETIMEDOUT);
+    TH_RC(as_mutex_consistent(m), 0);
+    TH_RC(as_mutex_unlock(m), 0);
+    TH_RC(call(&w[1], OP_MTRY, 0, 0, 0), 1);
+    TH_RC(call(&w[1], OP_MUNLOCK, 0, 0, 0), 0);
+    finish(&w[1]);
+    TH_RC(as_mutex_destroy(m), 0); /* W0's slot is free again */
+    ps_unmap(m);
+}
+
 /* Not robust: a holder killed leaves the mutex locked for good (as a
  * non-robust pthread mutex); a waiter with a deadline gets -ETIMEDOUT. */
 static void psm_nonrobust_dead(void **state)
@@ -2837,6 +2877,7 @@ int main(void)
         PS_TEST(psm_owner_dead_alone),
         PS_TEST(psm_ownerdead_cancel),
         PS_TEST(psm_nonrobust_dead),
+        PS_TEST(psm_dead_grantee),
     };
     /* the rows of the other primitives (their policy is fixed) */
     const struct CMUnitTest other[] = {

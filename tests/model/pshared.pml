@@ -253,7 +253,7 @@
  * frees the lock with OWNER_DEAD and the later reclaim of its GRANTED slot
  * must not free it again: the model's reclaim frees a GRANTED slot's lock
  * only while the state still names the slot's owner (REACH 38).
- *   RECLAIM_UNCHECKED          ps_reclaim_locked as written (COUNT += req,
+ *   RECLAIM_UNCHECKED          ps_reclaim_locked before the fix (COUNT += req,
  *                              the holder cleared, unconditionally): the
  *                              reclaim after such a repair frees the lock
  *                              a second time, COUNT 2 or a live holder's
@@ -795,7 +795,7 @@ inline reclaim(p)
                      * holder was found dead before its slot was: a
                      * pm_suspect, or a death between the two liveness
                      * reads of ps_health / ps_recover_locked);
-                     * RECLAIM_UNCHECKED: ps_reclaim_locked as written,
+                     * RECLAIM_UNCHECKED: ps_reclaim_locked before the fix,
                      * COUNT += req unconditionally (FINDING row) */
 #ifndef RECLAIM_UNCHECKED
                     if

@@ -333,8 +333,8 @@ checks+=(
     "pshared.BUG_ROB_LIVE|pshared.pml|-DROBUST -DBUG_ROB_LIVE|safety|fail:assert/cs[1]|O0"
     "pshared.BUG_ROB_UNLOCK_KEEPS|pshared.pml|-DROBUST -DBUG_ROB_UNLOCK_KEEPS|safety|fail:assert/!(dirty)|O0"
     "pshared.BUG_ROB_GIVEBACK_CLEARS|pshared.pml|-DROBUST -DBUG_ROB_GIVEBACK_CLEARS|safety|fail:assert/!(dirty)|O0"
-    # FINDING (README.md): ps_reclaim_locked as written frees the lock of a
-    # dead grantee unconditionally, after a repair may have freed it already
+    # FINDING 3 (README.md, fixed in sem_ps.c): a reclaim that frees the lock
+    # of a dead grantee unconditionally, after a repair may have freed it
     "pshared.FINDING_ROB_DEAD_GRANTEE|pshared.pml|-DROBUST -DRECLAIM_UNCHECKED|safety|fail:assert/holder==who[i]|O0"
 )
 
