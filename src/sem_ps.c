@@ -226,38 +226,6 @@ void as__ps_init(as__ps *ps, uint64_t state, unsigned flags, uint32_t magic)
     as__store(&ps->magic, magic, AS_RELEASE);
 }
 
-/* The lock, and recovery (5.4) if it was taken over from a dead holder. */
-static void ps_lock(as__ps *ps, as__ps_wakes *wk);
-
-int as__sem_ps_destroy(as_sem *s)
-{
-    int r = ps_check(s);
-    return r < 0 ? r : as__ps_destroy(PS(s));
-}
-
-int as__ps_destroy(as__ps *ps)
-{
-    as__ps_wakes wk;
-    uint32_t n;
-    int r = 0;
-    as__ps_wakes_init(&wk);
-    ps_lock(ps, &wk);
-    n = nslots(ps);
-    if (as__load(&ps->novf, AS_RELAXED) != 0)
-        r = -EBUSY;
-    /* a held mutex is busy (COUNT 0: PM1) */
-    if (as__ps_own(ps) && (lo(as__load(&ps->state, AS_ACQUIRE)) & PS_COUNT) == 0)
-        r = -EBUSY;
-    for (uint32_t i = 0; i < n && r == 0; i++)
-        if (as__load(&as__ps_slot_at(ps, i)->who, AS_RELAXED) != 0)
-            r = -EBUSY;
-    if (r == 0)
-        as__store(&ps->magic, 0u, AS_RELEASE);
-    as__ps_unlock(ps);
-    as__ps_wakes_run(ps, &wk);
-    return r;
-}
-
 /* ---- lock-free paths ---- */
 
 /* One CAS: 1 acquired, 0 not now.  Keeps APPLIED and the high half (a
@@ -659,6 +627,44 @@ static void ps_health(as__ps *ps)
     as__ps_wakes_run(ps, &wk);
     if (freed)
         as__ps_ovf_kick(ps);
+}
+
+int as__sem_ps_destroy(as_sem *s)
+{
+    int r = ps_check(s);
+    return r < 0 ? r : as__ps_destroy(PS(s));
+}
+
+/* -EBUSY while a wait is pending or a mutex is held; a dead process's
+ * slots are not pending waits: they are reclaimed first (9.2; liveness
+ * read with no lock held, P5), so that a process killed with a wait woken
+ * to retry (whose permits are back in COUNT: nothing else would look at
+ * its slot again) does not keep the object from being destroyed. */
+int as__ps_destroy(as__ps *ps)
+{
+    as__ps_wakes wk;
+    ps_dead d;
+    uint32_t n;
+    int r = 0;
+    ps_find_dead(ps, &d);
+    as__ps_wakes_init(&wk);
+    ps_lock(ps, &wk);
+    if (ps_reclaim_locked(ps, &d))
+        ps_grant_locked(ps, &wk);
+    n = nslots(ps);
+    if (as__load(&ps->novf, AS_RELAXED) != 0)
+        r = -EBUSY;
+    /* a held mutex is busy (COUNT 0: PM1) */
+    if (as__ps_own(ps) && (lo(as__load(&ps->state, AS_ACQUIRE)) & PS_COUNT) == 0)
+        r = -EBUSY;
+    for (uint32_t i = 0; i < n && r == 0; i++)
+        if (as__load(&as__ps_slot_at(ps, i)->who, AS_RELAXED) != 0)
+            r = -EBUSY;
+    if (r == 0)
+        as__store(&ps->magic, 0u, AS_RELEASE);
+    as__ps_unlock(ps);
+    as__ps_wakes_run(ps, &wk);
+    return r;
 }
 
 /* Free slot sl (its owner's kernel wait is gone: P2, P8).  who last, with

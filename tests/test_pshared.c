@@ -1538,6 +1538,26 @@ static void ps_policy_bypass(void **state)
     ps_unmap(s);
 }
 
+/* Destroy after a waiter's death, with nobody left to notice it: W0 is
+ * served (strict: GRANTED; default: WOKEN, the permit left in the
+ * semaphore) while stopped, then killed.  No other wait ticks, so only
+ * destroy can reclaim its slot (9.2): it does, and succeeds. */
+static void ps_destroy_dead(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    as_sem *s = ps_sem(0, 0);
+    worker w[1];
+    spawn(&w[0], s, 0);
+    TH_RC(call(&w[0], OP_ACQ, 0, 1, 0), 0);
+    wait_waiters(s, 1);
+    stop_worker(&w[0]);
+    TH_RC(as_sem_release(s, 1), 0);
+    kill_reap(&w[0]);
+    TH_RC(as_sem_destroy(s), 0);
+    ps_unmap(s);
+}
+
 /* Blocking threads only (every backend: no loop parks on the object):
  * FIFO across processes, and a blocked process killed at the head: its
  * grant comes back through the survivor's health tick (its futex timeout). */
@@ -2864,6 +2884,7 @@ int main(void)
         PS_TEST(ps_death_waiting),
         PS_TEST(ps_death_granted),
         PS_TEST(ps_policy_bypass),
+        PS_TEST(ps_destroy_dead),
         PS_TEST(ps_blocking_only),
         PS_TEST(ps_random),
         PS_TEST(psm_bad_input),
