@@ -1461,11 +1461,15 @@ static void ps_death_granted(void **state)
  * W0 is on its way), and W0, let go, arrives to too few and goes back to
  * the queue STARVING: from then on no newcomer takes a permit past it
  * (HANDOFF), even a free one.  Returns with 1 permit in the semaphore and
- * the test holding the other. */
-static void to_starving(as_sem *s, worker *w, int id)
+ * the test holding the other.  blocking: W0's wait is a blocking thread's
+ * (as_sem_acquire_blocking, its reply comes when it returns). */
+static void to_starving(as_sem *s, worker *w, int id, bool blocking)
 {
     double end;
-    TH_RC(call(w, OP_ACQ, id, 2, 0), 0);
+    if (blocking)
+        post(w, OP_BLOCK, id, 2, 0);
+    else
+        TH_RC(call(w, OP_ACQ, id, 2, 0), 0);
     wait_waiters(s, 1);
     stop_worker(w);
     TH_RC(as_sem_release(s, 2), 0);
@@ -1492,8 +1496,8 @@ static void to_starving(as_sem *s, worker *w, int id)
 
 /* The policy (6.3).  Default: to_starving, then the release that makes
  * W0 fit hands the permits over at once (with W0 stopped, a second wake
- * to retry would leave them in the semaphore); again, and a close ends the
- * STARVING wait.  Strict: the release hands them to W0 at once, no
+ * to retry would leave them in the semaphore); again with a blocking
+ * thread; again, and a close ends the STARVING wait.  Strict: the release hands them to W0 at once, no
  * newcomer ever takes one. */
 static void ps_policy_bypass(void **state)
 {
@@ -1517,7 +1521,7 @@ static void ps_policy_bypass(void **state)
         ps_unmap(s);
         return;
     }
-    to_starving(s, &w[0], 0);
+    to_starving(s, &w[0], 0, false);
     stop_worker(&w[0]);
     TH_RC(as_sem_release(s, 1), 0); /* fits: handed over directly */
     TH_EQ(as_sem_value(s), 0);
@@ -1526,8 +1530,22 @@ static void ps_policy_bypass(void **state)
     expect_cb(ws, 1, 0, 0, 0);
     TH_RC(as_sem_release(s, 2), 0); /* W0's, back */
     TH_RC(as_sem_forget(s, 2), 2);
+    /* the same with a blocking thread (as__ps_blocking's arrival) */
+    to_starving(s, &w[0], 2, true);
+    stop_worker(&w[0]);
+    TH_RC(as_sem_release(s, 1), 0);
+    TH_EQ(as_sem_value(s), 0);
+    TH_EQ(as_sem_waiters(s), 0);
+    assert_int_equal(kill(w[0].pid, SIGCONT), 0);
+    {
+        msg m = read_from(&w[0]);
+        TH_EQ(m.op, EV_RC);
+        TH_RC(m.rc, 0);
+    }
+    TH_RC(as_sem_release(s, 2), 0);
+    TH_RC(as_sem_forget(s, 2), 2);
     /* a close ends a STARVING wait */
-    to_starving(s, &w[0], 1);
+    to_starving(s, &w[0], 1, false);
     TH_RC(as_sem_close(s), 0);
     expect_cb(ws, 1, 0, 1, -ESHUTDOWN);
     TH_EQ(as_sem_value(s), 1);
