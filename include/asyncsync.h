@@ -195,7 +195,9 @@ struct as_wait {
     as_wait *as__tparent;       /* the loop's deadline heap */
     as_wait *as__tleft;
     as_wait *as__tright;
-    uint64_t as__deadline;      /* AS_NO_DEADLINE: not in the heap */
+    uint64_t as__deadline;      /* the heap's key; AS_NO_DEADLINE: not in it */
+    uint64_t as__until;         /* its own deadline (AS_NO_DEADLINE: none);
+                                   the key may be earlier: a retry of its own */
     uint64_t as__since;         /* when it queued (coarse clock), for dumps */
     uint32_t as__n;             /* semaphore: permits requested */
     int32_t as__status;

@@ -465,12 +465,11 @@ static int gw_wait(void *o, const struct as__kind *kind, as_loop *loop,
     w->as__n = h;
     w->as__aux = gw_aux(gw_count_add(ps), gw_next_bit());
     /* 9.1 as sem_ps: the heap holds the earlier of the deadline and the
-     * health tick; the user's deadline is kept in as__since */
+     * health tick; the user's deadline is as__until */
     tick = as_now_ns() + as__ps_tick_ns();
-    w->as__since = deadline;
-    /* V1/V3: h was read before the wait became cancellable */
+        /* V1/V3: h was read before the wait became cancellable */
     as__store(&w->as__state, AS__W_QUEUED, AS_RELEASE);
-    as__wait_parked(w, deadline < tick ? deadline : tick);
+    as__wait_parked_at(w, deadline, deadline < tick ? deadline : tick);
     (void)as__loop_fwait_mask(w, park_word(ps), h, aux_bit(w));
     return 0;
 }
@@ -564,7 +563,7 @@ static int gw_cancel(as_wait *w, int status)
 static bool gw_tick(as_wait *w, uint64_t now)
 {
     as__ps *ps = PS(w->as__home);
-    uint64_t user = w->as__since, next, base, max;
+    uint64_t user = w->as__until, next, base, max;
     uint32_t e = (w->as__flags & GW_TICK_MASK) >> GW_TICK_SHIFT;
     uint32_t st = as__load(&w->as__state, AS_ACQUIRE);
     if (!as__wait_busy(st) || as__wait_base(st) != AS__W_QUEUED)

@@ -92,9 +92,19 @@ static inline uint32_t as__wait_base(uint32_t state)
                                  (set and cleared under the queue lock) */
 #define AS__F_RW_WAKE 0x200u  /* rwlock: the grant being planned wakes it
                                  (else hands it its share) */
+#define AS__F_PASSED 0x800u   /* mutex, sem: passed over; retries at its
+                                 loop's timer, not woken by releases */
 #define AS__F_FWAIT 0x400u    /* a kernel wait (backend fwait) is armed for
                                  it: its CQE is still to come (P8).  Loop
                                  thread only */
+
+/* Eventual fairness across loops: how long a waiter woken to retry that
+ * lost the race to a newcomer may be passed over before it is handed the
+ * lock or its permits directly (mutex.c M5, sem.c S5).  Meanwhile no
+ * release wakes it again: each wake of a sleeping loop is a thread wake-up,
+ * and a loop that keeps a lock busy is left to run (docs/perf,
+ * mutex-pass-2026-12-05.md: the bound against throughput). */
+#define AS__PASS_NS 100000u
 
 /* ---- primitives share one layout (AS__PRIM_FIELDS in asyncsync.h) ---- */
 typedef struct as__prim {
@@ -350,6 +360,9 @@ void as__wait_prepare(as_wait *w, as_loop *loop, const struct as__kind *kind,
 /* After w went QUEUED (queue lock dropped): count it against its loop, give
  * it its deadline (loop thread), and arm the doorbell. */
 void as__wait_parked(as_wait *w, uint64_t deadline);
+/* The same, with a heap key earlier than the wait's own deadline `until`
+ * (a process-shared wait's health tick): kind->tick tells them apart. */
+void as__wait_parked_at(as_wait *w, uint64_t until, uint64_t key);
 /* The fast path granted w at once on a loop with AS_LOOP_ALWAYS_CALLBACK:
  * complete it through its callback (`status`: 0, or 1 for a barrier's
  * leader) from the next as_loop_run.
@@ -372,6 +385,14 @@ void as__wait_expire(as_wait *w);
 /* ---- deadlines (timer.c): loop thread only ---- */
 void as__timer_add(as_loop *loop, as_wait *w, uint64_t deadline);
 void as__timer_remove(as_loop *loop, as_wait *w);
+/* Key w in its loop's heap at the earlier of its own deadline (as__until)
+ * and `at` (AS_NO_DEADLINE: its own only), or take it out.  Loop thread. */
+void as__timer_rekey(as_wait *w, uint64_t at);
+/* May w be passed over for AS__PASS_NS (AS__F_PASSED)?  Only if its loop
+ * carries a timer of its own (uring loops: a ring timeout), so its retry
+ * comes whatever the application does; a blocked thread, a notify loop or
+ * an IOCP loop is handed over after one failed retry (AS__F_STARVING). */
+bool as__pass_may(const as_wait *w);
 /* Expire every wait whose deadline is at or before now.  Returns how many. */
 unsigned as__timer_expire(as_loop *loop, uint64_t now);
 /* The earliest deadline, or AS_NO_DEADLINE. */

@@ -15,8 +15,16 @@
  *   - otherwise the lock is released and the head is woken to retry (WOKEN);
  *     a task that finds the lock free meanwhile may take it (barging).  A
  *     woken waiter that finds the lock taken goes back to the head of the
- *     queue marked STARVING, and the next unlock hands it the lock.  So a
- *     waiter is passed over at most once: nobody starves, order is FIFO.
+ *     queue PASSED: no unlock wakes it again, and it retries at its own
+ *     loop's timer AS__PASS_NS (100 us) later, taking the lock if it is
+ *     free, else becoming STARVING; the next unlock hands a STARVING head
+ *     the lock.  A loop that keeps the lock busy runs on meanwhile (each
+ *     wake of a sleeping loop is a thread wake-up: waking the passed head
+ *     at every unlock made two parallel loops hand the lock back and forth
+ *     every few dozen acquisitions).  A wait on a loop without a timer of
+ *     its own (as__pass_may: a blocked thread, a notify or IOCP loop) is
+ *     STARVING at once.  So a waiter is passed over for at most AS__PASS_NS
+ *     after its first failed retry: nobody starves, order is FIFO.
  *
  * The queue also holds condvar waiters re-acquiring the mutex (cond.c):
  * they are served like lock waiters, keep the status their condvar wait
@@ -25,17 +33,27 @@
  * Invariant M1: WAITERS <=> queue not empty (both change under the queue
  *   lock).
  * Invariant M2 (no lost wake-up): in the default policy, if the lock is free
- *   and the queue is not empty, WOKEN is set and exactly one waiter is in
- *   state RESUME; it will retry, or, if it gives up (cancelled, expired,
- *   closed), pass the wake on.
+ *   and the queue is not empty, either WOKEN is set and exactly one waiter is
+ *   in state RESUME (it will retry, or, if it gives up (cancelled, expired,
+ *   closed), pass the wake on), or the head is PASSED (M5: its timer will
+ *   retry).  Whatever removes a PASSED head from the queue without the lock
+ *   (cancel, deadline, close) wakes the next head (mutex_rewake_locked).
  * Invariant M3: with AS_MUTEX_STRICT_FIFO, WOKEN is never set and the lock is
  *   never free while the queue is not empty; a newcomer only takes a mutex
  *   whose word is 0.
  * Invariant M4 (single writer while held): while LOCKED is set, the word is
  *   written only under the queue lock, or by the holder's lock-free unlock
  *   when WAITERS is clear.
+ * Invariant M5 (bounded pass): a PASSED wait is queued, at the head or
+ *   behind waits that came back STARVING, with its loop's heap keyed at most
+ *   AS__PASS_NS after it was passed (or its own deadline, if earlier); at
+ *   most one wait is PASSED, and never while WOKEN is set (each comes only
+ *   from the one woken waiter's failed retry, and neither an unlock nor the
+ *   rewake wakes a PASSED head).  Its timer (mutex_tick) makes it STARVING
+ *   and takes the lock for it if it is free; an unlock by its own loop
+ *   hands it the lock at once.
  *
- * Model: tests/model/mutex.pml (M1-M4, mutual exclusion, both policies,
+ * Model: tests/model/mutex.pml (M1-M5, mutual exclusion, both policies,
  * cancel of QUEUED and RESUME waits; same state names) is checked
  * exhaustively with spin.
  */
@@ -302,8 +320,9 @@ int as_mutex_unlock(as_mutex *m)
         as__wait_finish(h);
         return 0;
     }
-    if (v & M_WOKEN) {
-        /* A woken waiter is already on its way (M2 holds): just release. */
+    if ((v & M_WOKEN) || (h->as__flags & AS__F_PASSED)) {
+        /* A woken waiter is already on its way, or the head retries at its
+         * timer (M2 holds): just release. */
         as__store(&m->as__word, v & ~M_LOCKED, AS_RELEASE);
         as__q_unlock(P(m));
         return 0;
@@ -319,23 +338,40 @@ int as_mutex_unlock(as_mutex *m)
     return 0;
 }
 
-/* Clear WOKEN on behalf of the woken waiter that gave up, passing the wake to
- * the next head if the lock is free (M2).  Queue lock held.  Returns a wait to
- * finish, or NULL. */
-static as_wait *mutex_pass_wake_locked(as_mutex *m)
+/* M2 after a wait left without the lock: the woken waiter that gave up
+ * (`woken`: clear WOKEN on its behalf), or a queued one (cancel, deadline,
+ * close), which may have been the PASSED head.  If the lock is free and the
+ * queue is not empty with nobody woken, wake the head, unless it is PASSED.
+ * Queue lock held.  Returns a wait to finish, or NULL. */
+static as_wait *mutex_rewake_locked(as_mutex *m, bool woken)
 {
     uint32_t v = as__load(&m->as__word, AS_RELAXED);
     for (;;) {
-        if (!(v & M_LOCKED) && (v & M_WAITERS)) {
+        if (!(v & M_LOCKED) && (v & M_WAITERS) && (woken || !(v & M_WOKEN)) &&
+            !(m->as__head->as__flags & AS__F_PASSED)) {
             as_wait *h = mutex_wake_head_locked(m, v);
             if (h)
                 return h;
             v = as__load(&m->as__word, AS_RELAXED);
             continue;
         }
-        if (as__cas(&m->as__word, &v, v & ~M_WOKEN, AS_RELAXED, AS_RELAXED))
+        if (!woken ||
+            as__cas(&m->as__word, &v, v & ~M_WOKEN, AS_RELAXED, AS_RELAXED))
             return NULL;
     }
+}
+
+/* A queued wait left without the lock.  M1: the queue emptied; M2: it may
+ * have been the PASSED head. */
+static void mutex_fixup(as__prim *p, as__batch *done)
+{
+    as_wait *h;
+    if (as__q_empty(p)) {
+        as__fetch_and(&p->word, ~M_WAITERS, AS_RELAXED);
+        return;
+    }
+    if ((h = mutex_rewake_locked((as_mutex *)(void *)p, false)) != NULL)
+        as__batch_add(done, h);
 }
 
 /* A wait woken to retry arrived on its thread (kind->resume of the mutex,
@@ -353,7 +389,7 @@ void as__mutex_resume(as_wait *w)
     else if (w->as__kind == &mutex_kind && (v & M_CLOSED))
         give_up = -ESHUTDOWN;
     if (give_up) {
-        as_wait *next = mutex_pass_wake_locked(m);
+        as_wait *next = mutex_rewake_locked(m, true);
         as__q_decide(P(m), w, give_up);
         as__q_unlock(P(m));
         as__wait_finish(w);
@@ -372,15 +408,64 @@ void as__mutex_resume(as_wait *w)
             }
             continue;
         }
-        /* Someone barged in: back to the head, and the next unlock hands
-         * the lock to us. */
+        /* Someone barged in: back to the head (M5). */
         if (as__cas(&m->as__word, &v, (v | M_WAITERS) & ~M_WOKEN, AS_RELAXED,
                     AS_RELAXED))
             break;
     }
-    w->as__flags |= AS__F_STARVING;
     as__q_push_head(P(m), w);
+    if (w->as__kind == &mutex_kind &&
+        !(w->as__flags & (AS__F_PASSED | AS__F_STARVING)) && as__pass_may(w)) {
+        /* Passed over for the first time: no unlock wakes it again; it
+         * retries at its timer (the heap is this thread's: keyed before
+         * its loop runs again, so before the lock could go idle). */
+        w->as__flags |= AS__F_PASSED;
+        as__q_unlock(P(m));
+        as__timer_rekey(w, as_now_ns() + AS__PASS_NS);
+        return;
+    }
+    /* No timer of its own, a condvar waiter, or passed before (STARVING,
+     * woken again by a rewake; a PASSED wait is never woken): the next
+     * unlock hands it the lock. */
+    w->as__flags |= AS__F_STARVING;
     as__q_unlock(P(m));
+}
+
+/* kind->tick (M5): its own deadline expires it; a PASSED wait's timer makes
+ * it STARVING and takes the lock for it if the lock is free. */
+static bool mutex_tick(as_wait *w, uint64_t now)
+{
+    as_mutex *m = (as_mutex *)as__load(&w->as__obj, AS_RELAXED);
+    bool got = false;
+    uint32_t v;
+    if (now >= as__load(&w->as__until, AS_RELAXED)) {
+        as__wait_expire(w);
+        return true;
+    }
+    as__q_lock(P(m));
+    /* PASSED changes only under this lock, and only a QUEUED wait has it */
+    if ((w->as__flags & AS__F_PASSED) &&
+        as__wait_base(as__load(&w->as__state, AS_ACQUIRE)) == AS__W_QUEUED) {
+        w->as__flags = (w->as__flags & ~AS__F_PASSED) | AS__F_STARVING;
+        v = as__load(&m->as__word, AS_RELAXED);
+        while (!(v & M_LOCKED)) {
+            /* bargers may CAS the free word: claim it first (M4) */
+            if (as__cas(&m->as__word, &v, v | M_LOCKED, AS_ACQUIRE,
+                        AS_RELAXED)) {
+                as__q_remove(P(m), w, AS__W_DONE, 0);
+                if (!m->as__head)
+                    as__fetch_and(&m->as__word, ~M_WAITERS, AS_RELAXED);
+                got = true;
+                break;
+            }
+        }
+    }
+    as__q_unlock(P(m));
+    if (got)
+        as__wait_finish(w);
+    else
+        as__timer_rekey(w, AS_NO_DEADLINE); /* its own deadline, if any */
+    return false;
 }
 
 int as_mutex_close(as_mutex *m)
@@ -400,8 +485,7 @@ int as_mutex_close(as_mutex *m)
             if (w->as__kind == &mutex_kind)
                 as__q_take(P(m), w, -ESHUTDOWN, &done);
         }
-        if (as__q_empty(P(m)))
-            as__fetch_and(&m->as__word, ~M_WAITERS, AS_RELAXED);
+        mutex_fixup(P(m), &done);
     }
     as__q_unlock(P(m));
     as__batch_finish(&done);
@@ -420,13 +504,6 @@ AS__PRIM_OBSERVERS_PS(mutex, as_mutex, mutex_valid, as__mutex_ps_waiters)
 
 /* ---- the kind table ---- */
 
-/* M1: the queue emptied. */
-static void mutex_fixup(as__prim *p, as__batch *done)
-{
-    (void)done;
-    if (as__q_empty(p))
-        as__fetch_and(&p->word, ~M_WAITERS, AS_RELAXED);
-}
 
 static int mutex_cancel(as_wait *w, int status)
 {
@@ -444,4 +521,5 @@ static const struct as__kind mutex_kind = {
     .cancel = mutex_cancel,
     .resume = as__mutex_resume,
     .giveback = mutex_giveback,
+    .tick = mutex_tick,
 };

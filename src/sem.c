@@ -23,20 +23,29 @@
  *   - otherwise the permits stay in the word and the head is woken to retry
  *     (RESUME; its n is added to `woken`).  While a woken waiter is on its
  *     way, newcomers may take permits from the word (barging).  A woken
- *     waiter that finds too few goes back to the head of the queue marked
- *     STARVING, HANDOFF stops newcomers, and the next release that makes it
- *     fit hands it the permits directly.
- *   HANDOFF = closed, or queue not empty and (woken == 0 or the head is
- *   STARVING).  So newcomers pass queued waiters only while a woken waiter
- *   is racing them (as with the mutex, where the lock is free with waiters
- *   only while WOKEN is set), never past a STARVING head, and never take
- *   what a head that does not fit is accumulating: a large request is not
- *   starved by small ones.  In strict mode nothing is ever woken (woken is
- *   0), so HANDOFF == WAITERS: no newcomer passes a queued waiter.
+ *     waiter that finds too few goes back to the front of the queue PASSED
+ *     (as the mutex's, M5 in mutex.c): no release serves it, newcomers may
+ *     still take permits, and at its loop's timer, AS__PASS_NS (100 us)
+ *     later, it becomes STARVING; then HANDOFF stops newcomers and the next
+ *     release that makes it fit hands it the permits directly.  A wait on a
+ *     loop without a timer of its own (as__pass_may) is STARVING at once.
+ *   HANDOFF = closed, or queue not empty and (the head is STARVING, or
+ *   woken == 0 and the head is not PASSED).  So newcomers pass queued
+ *   waiters only while a woken waiter is racing them or the head is PASSED
+ *   (as with the mutex, where the lock is free with waiters only while
+ *   WOKEN is set or the head is PASSED), never past a STARVING head, and
+ *   never take what a head that does not fit is accumulating: a large
+ *   request is not starved by small ones (at most AS__PASS_NS once it has
+ *   fitted once).  In strict mode nothing is ever woken (woken is 0), so
+ *   HANDOFF == WAITERS: no newcomer passes a queued waiter.
+ *   The queue's front is: the STARVING waits, then the PASSED ones, each in
+ *   the order they came back; a PASSED wait whose timer fires moves behind
+ *   the last STARVING one.
  *
  * Invariant S1 (no idle permits behind the queue): whenever the queue lock
  *   is free and the queue is not empty, the head does not fit in COUNT -
- *   woken (else the grant would have served or woken it).  Every path that
+ *   woken (else the grant would have served or woken it), or it is PASSED
+ *   and its timer will retry (S5).  Every path that
  *   raises COUNT or lowers woken with WAITERS set runs the grant under the
  *   lock; barging only lowers COUNT.
  * Invariant S2 (writers): while WAITERS is set the word is written under
@@ -57,9 +66,11 @@
  *   (-ESHUTDOWN), releases and forgets still count; woken waits arrive to
  *   -ESHUTDOWN.
  * Invariant S5 (bounded bypass): a waiter is passed over only while it, or
- *   a waiter ahead of it, is woken and on its way (one thread wake-up): a
- *   woken waiter is woken at most once per acquire (then STARVING), and
- *   with no woken waiter HANDOFF is set.  The grant writes COUNT and the
+ *   a waiter ahead of it, is woken and on its way (one thread wake-up) or
+ *   PASSED (at most AS__PASS_NS, its loop's heap keyed then): a woken
+ *   waiter is woken at most once per acquire (then PASSED or STARVING, and
+ *   a PASSED one STARVING at its timer), and with no woken waiter and no
+ *   PASSED head HANDOFF is set.  The grant writes COUNT and the
  *   bits in one CAS, also when a woken waiter takes its permits on arrival
  *   (a take that left the old bits for a later CAS let newcomers pass the
  *   queue in between with nothing woken: found by sem.pml).
@@ -175,7 +186,8 @@ static inline uint32_t sem_bits(const as_sem *s, const as_wait *head,
         return SEM_WAITERS | SEM_HANDOFF;
     if (!head)
         return 0;
-    if (woken == 0 || (head->as__flags & AS__F_STARVING))
+    if ((head->as__flags & AS__F_STARVING) ||
+        (woken == 0 && !(head->as__flags & AS__F_PASSED)))
         return SEM_WAITERS | SEM_HANDOFF;
     return SEM_WAITERS;
 }
@@ -186,6 +198,12 @@ static inline bool sem_direct(const as_wait *h, bool strict, const void *me)
 {
     return strict || (h->as__flags & AS__F_STARVING) ||
            as__load(&h->as__loop->as__owner, AS_RELAXED) == me;
+}
+
+/* S5: the grant stops at a PASSED head it would wake (its timer retries). */
+static inline bool sem_waits_timer(const as_wait *h, bool direct)
+{
+    return !direct && (h->as__flags & AS__F_PASSED);
 }
 
 /* Serve h, the head, which fits: directly (DONE with its permits) or woken
@@ -223,10 +241,13 @@ static AS__NOINLINE bool sem_settle_cas(as_sem *s, uint32_t v, uint32_t extra,
         woken = s->as__aux;
         avail = (int64_t)c - woken;
         for (h = s->as__head; h && h->as__n <= avail; h = h->as__next) {
-            avail -= h->as__n;
             /* decided once: a loop's owner may change between plan and
              * apply (a loop taken over by another thread) */
-            if (sem_direct(h, strict, me)) {
+            bool direct = sem_direct(h, strict, me);
+            if (sem_waits_timer(h, direct))
+                break;
+            avail -= h->as__n;
+            if (direct) {
                 h->as__flags |= AS__F_DIRECT;
                 c -= h->as__n;
             } else {
@@ -277,6 +298,8 @@ static AS__ALWAYS_INLINE bool sem_settle_locked(as_sem *s, uint32_t extra,
     woken = s->as__aux;
     while ((h = s->as__head) && h->as__n <= (int64_t)c - woken) {
         bool direct = sem_direct(h, strict, me);
+        if (sem_waits_timer(h, direct))
+            break;
         if (direct)
             c -= h->as__n;
         else
@@ -509,17 +532,22 @@ static void sem_resume(as_wait *w)
     if (status != 0) {
         (void)sem_settle_locked(s, 0, 0, &done);
     } else if (!sem_settle_locked(s, 0, w->as__n, &done)) {
-        /* Barged: back to the front, behind the waits that came back
-         * STARVING before it and ahead of every wait that was behind it
-         * when it was woken; the grant sets HANDOFF (and may serve the
-         * STARVING waits ahead of it with the claim it gave up). */
+        /* Barged: back to the front (POLICY: the STARVING waits, then the
+         * PASSED ones), ahead of every wait that was behind it when it was
+         * woken.  PASSED (S5) if its loop has a timer, else STARVING; the
+         * grant sets the bits (and may serve the STARVING waits ahead of it
+         * with the claim it gave up). */
+        bool pass = !(w->as__flags & AS__F_STARVING) && as__pass_may(w);
+        uint32_t skip = pass ? AS__F_STARVING | AS__F_PASSED : AS__F_STARVING;
         as_wait *pos = s->as__head;
-        while (pos && (pos->as__flags & AS__F_STARVING))
+        while (pos && (pos->as__flags & skip))
             pos = pos->as__next;
-        w->as__flags |= AS__F_STARVING;
+        w->as__flags |= pass ? AS__F_PASSED : AS__F_STARVING;
         as__q_insert_before(P(s), pos, w);
         (void)sem_settle_locked(s, 0, 0, &done);
         as__q_unlock(P(s));
+        if (pass) /* this thread's heap: keyed before its loop runs again */
+            as__timer_rekey(w, as_now_ns() + AS__PASS_NS);
         as__batch_finish(&done);
         return;
     }
@@ -527,6 +555,34 @@ static void sem_resume(as_wait *w)
     as__q_unlock(P(s));
     as__wait_finish(w);
     as__batch_finish(&done);
+}
+
+/* kind->tick (S5): its own deadline expires it; a PASSED wait's timer makes
+ * it STARVING, behind the STARVING waits, and runs the grant. */
+static bool sem_tick(as_wait *w, uint64_t now)
+{
+    as_sem *s = (as_sem *)as__load(&w->as__obj, AS_RELAXED);
+    as__batch done = {NULL, NULL};
+    if (now >= as__load(&w->as__until, AS_RELAXED)) {
+        as__wait_expire(w);
+        return true;
+    }
+    as__q_lock(P(s));
+    /* PASSED changes only under this lock, and only a QUEUED wait has it */
+    if ((w->as__flags & AS__F_PASSED) &&
+        as__wait_base(as__load(&w->as__state, AS_ACQUIRE)) == AS__W_QUEUED) {
+        as_wait *pos = s->as__head;
+        while (pos && pos != w && (pos->as__flags & AS__F_STARVING))
+            pos = pos->as__next;
+        w->as__flags = (w->as__flags & ~AS__F_PASSED) | AS__F_STARVING;
+        if (pos != w)
+            as__q_move_before(P(s), pos, w);
+        (void)sem_settle_locked(s, 0, 0, &done);
+    }
+    as__q_unlock(P(s));
+    as__timer_rekey(w, AS_NO_DEADLINE); /* its own deadline, if any */
+    as__batch_finish(&done);
+    return false;
 }
 
 static int sem_cancel(as_wait *w, int status)
@@ -545,4 +601,5 @@ static const struct as__kind sem_kind = {
     .cancel = sem_cancel,
     .resume = sem_resume,
     .giveback = sem_giveback,
+    .tick = sem_tick,
 };

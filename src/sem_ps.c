@@ -940,12 +940,10 @@ int as__ps_acquire(as__ps *ps, as_loop *loop, as_wait *w, uint32_t n,
         r = ps_enter(ps, w, n, deadline, &counted, &pk, &slot);
         if (r == 0) {
             /* 9.1: the heap holds the earlier of the user's deadline and
-             * the health tick; the user's is kept in as__since (a pshared
-             * wait is in no queue a dump walks). */
+             * the health tick; the user's is as__until. */
             uint64_t tick = as_now_ns() + as__ps_tick_ns();
-            w->as__since = deadline;
             as__store(&w->as__state, AS__W_QUEUED, AS_RELEASE);
-            as__wait_parked(w, deadline < tick ? deadline : tick);
+            as__wait_parked_at(w, deadline, deadline < tick ? deadline : tick);
             /* P3: parked with the value read after the registration; a
              * grant or cancel meanwhile changed it: the kernel refuses the
              * wait (-EAGAIN) and fwake reads the news. */
@@ -1107,7 +1105,7 @@ park:
 static bool sem_ps_tick(as_wait *w, uint64_t now)
 {
     as__ps *ps = PS((as_sem *)w->as__home);
-    uint64_t user = w->as__since, next;
+    uint64_t user = w->as__until, next;
     uint32_t e = (w->as__flags & PS_TICK_MASK) >> PS_TICK_SHIFT;
     uint32_t st = as__load(&w->as__state, AS_ACQUIRE);
     if (!as__wait_busy(st) || as__wait_base(st) != AS__W_QUEUED)

@@ -138,6 +138,24 @@ void as__timer_remove(as_loop *loop, as_wait *w)
     w->as__tparent = w->as__tleft = w->as__tright = NULL;
 }
 
+void as__timer_rekey(as_wait *w, uint64_t at)
+{
+    as_loop *loop = w->as__loop;
+    uint64_t until = as__load(&w->as__until, AS_RELAXED);
+    uint64_t key = at < until ? at : until;
+    if (w->as__deadline == key)
+        return;
+    if (w->as__deadline != AS_NO_DEADLINE)
+        as__timer_remove(loop, w);
+    if (key != AS_NO_DEADLINE)
+        as__timer_add(loop, w, key);
+}
+
+bool as__pass_may(const as_wait *w)
+{
+    return w->as__loop->as__ops->timer != NULL;
+}
+
 void as__wait_expire(as_wait *w)
 {
     for (;;) {

@@ -46,12 +46,18 @@ void as__wait_prepare(as_wait *w, as_loop *loop, const struct as__kind *kind,
     w->as__aux = NULL;
     w->as__tparent = w->as__tleft = w->as__tright = NULL;
     as__store(&w->as__deadline, AS_NO_DEADLINE, AS_RELAXED);
+    as__store(&w->as__until, AS_NO_DEADLINE, AS_RELAXED);
     w->as__n = 0;
     w->as__status = 0;
     w->as__flags = 0;
 }
 
 void as__wait_parked(as_wait *w, uint64_t deadline)
+{
+    as__wait_parked_at(w, deadline, deadline);
+}
+
+void as__wait_parked_at(as_wait *w, uint64_t until, uint64_t key)
 {
     as_loop *loop = w->as__loop;
     const void *owner = as__load(&loop->as__owner, AS_RELAXED);
@@ -62,8 +68,9 @@ void as__wait_parked(as_wait *w, uint64_t deadline)
               AS_RELAXED);
     /* The heap is the loop's: the wait cannot be called back before this
      * thread runs the loop, so adding it after the park is safe. */
-    if (deadline != AS_NO_DEADLINE)
-        as__timer_add(loop, w, deadline);
+    as__store(&w->as__until, until, AS_RELAXED);
+    if (key != AS_NO_DEADLINE)
+        as__timer_add(loop, w, key);
     /* Arm the doorbell now if this thread may touch the loop's ring (it runs
      * the loop, or nobody has run it yet and the caller is setting it up, in
      * which case it does not become the loop's thread); otherwise

@@ -159,7 +159,7 @@ int64_t as__prim_dump(const as__prim *cp, as_waiter_info *out, size_t max)
         e->n = w->as__n;
         e->blocking = w->as__loop->as__ops == &as__backend_thread;
         e->waited_ns = now > w->as__since ? now - w->as__since : 0;
-        e->deadline_ns = as__load(&w->as__deadline, AS_RELAXED);
+        e->deadline_ns = as__load(&w->as__until, AS_RELAXED);
     }
     as__q_unlock(p);
     return k;

@@ -128,6 +128,32 @@ static inline void as__q_push_head(as__prim *p, as_wait *w)
     as__q_insert_before(p, p->head, w);
 }
 
+/* Move w (QUEUED in p) in front of `pos` (a wait in p other than w; NULL:
+ * to the tail).  Its state and the counters do not change. */
+static inline void as__q_move_before(as__prim *p, as_wait *pos, as_wait *w)
+{
+    if (w->as__next == pos)
+        return;
+    if (w->as__prev)
+        w->as__prev->as__next = w->as__next;
+    else
+        p->head = w->as__next;
+    if (w->as__next)
+        w->as__next->as__prev = w->as__prev;
+    else
+        p->tail = w->as__prev;
+    w->as__next = pos;
+    w->as__prev = pos ? pos->as__prev : p->tail;
+    if (w->as__prev)
+        w->as__prev->as__next = w;
+    else
+        p->head = w;
+    if (pos)
+        pos->as__prev = w;
+    else
+        p->tail = w;
+}
+
 /* A wait's outcome in p, decided: the counters and the done probe.  Every
  * wait that queued in p passes here exactly once (from as__q_remove, or from
  * as__q_decide for a wait woken to retry); a granted wait of another

@@ -1220,6 +1220,53 @@ void th_sem_release_from_thread(as_sem *s, uint32_t n)
     TH_RC(ra.rc, 0);
 }
 
+static void *unlock_thread(void *arg)
+{
+    th_release *a = arg;
+    a->rc = as_mutex_unlock((as_mutex *)(void *)a->s);
+    return NULL;
+}
+
+void th_mutex_unlock_from_thread(as_mutex *m)
+{
+    th_release ra = { (as_sem *)(void *)m, 0, 100 };
+    pthread_t t;
+    th_thread_start(&t, unlock_thread, &ra);
+    th_thread_join(t);
+    TH_RC(ra.rc, 0);
+}
+
+bool th_loop_passes(const th_loop *L)
+{
+#ifdef _WIN32
+    (void)L;
+    return false;
+#else
+    return L->kind == TH_RING;
+#endif
+}
+
+uint64_t th_timer_cqes(th_loop *L)
+{
+    as_loop_counters c;
+    TH_RC(as_loop_stats(&L->loop, &c), 0);
+    return c.timer_cqes;
+}
+
+static bool timer_fired(void *arg)
+{
+    th_loop *L = ((void **)arg)[0];
+    uint64_t since = *(uint64_t *)((void **)arg)[1];
+    return th_timer_cqes(L) > since;
+}
+
+uint64_t th_run_timer(th_loop *L, uint64_t since)
+{
+    void *arg[2] = { L, &since };
+    th_run_until(L, timer_fired, arg, TH_TIMEOUT);
+    return th_timer_cqes(L);
+}
+
 void th_notify_noop(void *ctx) { (void)ctx; }
 
 #ifdef _WIN32

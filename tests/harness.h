@@ -429,6 +429,17 @@ void *th_release_thread(void *arg);
 /* as_sem_release(s, n) from a thread that runs no loop (for it every
  * waiter is on another loop), joined: its wakes are sent.  Asserts 0. */
 void th_sem_release_from_thread(as_sem *s, uint32_t n);
+/* as_mutex_unlock(m) from a thread that runs no loop, joined.  Asserts 0. */
+void th_mutex_unlock_from_thread(as_mutex *m);
+/* Does a waiter on L that lost its retry wait for its loop's timer (PASSED,
+ * mutex.c M5) rather than for the next release (STARVING)?  Loops with a
+ * timer of their own: ring loops on Linux (not IOCP, not notify loops). */
+bool th_loop_passes(const th_loop *L);
+/* Run L until its ring timer has fired at least once more than `since`
+ * (as_loop_counters.timer_cqes); returns the new count. */
+uint64_t th_run_timer(th_loop *L, uint64_t since);
+/* L's ring timer completions so far. */
+uint64_t th_timer_cqes(th_loop *L);
 
 /* The calling thread's id, for th_wait_asleep (0 on Windows). */
 long th_thread_id(void);

@@ -239,6 +239,120 @@ static void mutex_free_in_callback(void **state)
     TH_RC(as_mutex_destroy(&m), 0);
 }
 
+/* ---- eventual fairness across loops (mutex.c POLICY, M2, M5) ----
+ * The waits are on L, which this thread runs: an unlock from this thread
+ * hands the lock to them directly (own loop).  The unlocks that must come
+ * from "another loop" come from a plain thread. */
+
+static bool mutex_queued_is_1(void *arg)
+{
+    return as_mutex_waiters(arg) == 1;
+}
+
+/* Lock m, queue a (unlocking in its callback), then an unlock from another
+ * thread wakes a and leaves the lock free, a newcomer (this thread) takes
+ * it, and a finds it taken: back in the queue, PASSED on a ring loop,
+ * STARVING on a loop without a timer.  The test holds the lock after. */
+static void mutex_pass_a(th_loop *L, th_rec *R, as_mutex *m, th_waiter *a)
+{
+    TH_RC(as_mutex_try_lock(m), 1);
+    th_waiter_init(a, R, L, 1);
+    TH_RC(th_mutex_lock(a, m, true), 0);
+    th_mutex_unlock_from_thread(m);  /* a woken, the lock free */
+    TH_EQ(as_mutex_waiters(m), 0);
+    TH_RC(as_mutex_destroy(m), -EBUSY); /* a woken waiter is on its way */
+    TH_RC(as_mutex_try_lock(m), 1);     /* a newcomer barges */
+    th_run_until(L, mutex_queued_is_1, m, TH_TIMEOUT); /* a: back */
+    TH_EQ(th_rec_count(R), 0);
+}
+
+/* M5.  PASSED: unlocks from other loops leave a queued with the lock free,
+ * newcomers still pass it; at its timer it takes the lock if free
+ * (free_at_timer), else it is STARVING: newcomers stop, and the next unlock,
+ * from anywhere, hands it the lock.  Without a timer (notify loop): STARVING
+ * at once. */
+static void mutex_policy_passed(void **state)
+{
+    FIX();
+    bool passes = th_loop_passes(L);
+    for (int free_at_timer = 0; free_at_timer <= (int)passes; free_at_timer++) {
+        th_rec_reset(R);
+        as_mutex m;
+        th_waiter a;
+        th_mutex_make(&m, 0);
+        mutex_pass_a(L, R, &m, &a);
+        if (passes) {
+            uint64_t t0 = th_timer_cqes(L);
+            th_mutex_unlock_from_thread(&m);
+            TH_EQ(as_mutex_waiters(&m), 1);      /* not woken, not handed */
+            TH_RC(as_mutex_try_lock(&m), 1);     /* newcomers pass it */
+            th_mutex_unlock_from_thread(&m);
+            TH_RC(as_mutex_try_lock(&m), 1);
+            if (free_at_timer) {
+                th_mutex_unlock_from_thread(&m);
+                th_rec_wait(L, R, 1);            /* its timer: it takes it */
+                TH_RC(th_rec_status_of(R, 1), 0);
+                TH_RC(as_mutex_destroy(&m), 0);
+                continue;
+            }
+            (void)th_run_timer(L, t0);          /* held at its timer */
+            TH_EQ(th_rec_count(R), 0);
+            TH_EQ(as_mutex_waiters(&m), 1);
+        }
+        /* STARVING: handed the lock by an unlock from another loop */
+        th_mutex_unlock_from_thread(&m);
+        TH_RC(as_mutex_try_lock(&m), 0);
+        th_rec_wait(L, R, 1);
+        TH_RC(th_rec_status_of(R, 1), 0);
+        TH_RC(as_mutex_try_lock(&m), 1);
+        TH_RC(as_mutex_unlock(&m), 0);
+        TH_RC(as_mutex_destroy(&m), 0);
+    }
+}
+
+/* M2: a PASSED head that leaves without the lock (cancel, or close with a
+ * condvar waiter re-acquiring behind it) wakes the next head when the lock
+ * is free: nobody else would until the next lock, which may never come. */
+static void mutex_policy_passed_leaves(void **state)
+{
+    FIX();
+    if (!th_loop_passes(L))
+        skip();
+    for (int close = 0; close <= 1; close++) {
+        th_rec_reset(R);
+        as_mutex m;
+        as_cond c;
+        th_waiter a, b;
+        th_mutex_make(&m, 0);
+        th_cond_make(&c);
+        th_waiter_init(&b, R, L, 2);
+        if (close) { /* b waits on c, signalled below while m is held */
+            TH_RC(as_mutex_try_lock(&m), 1);
+            TH_RC(th_cond_wait(&b, &c, &m, true), 0);
+        }
+        mutex_pass_a(L, R, &m, &a);
+        if (close)
+            TH_RC(as_cond_signal(&c), 0);   /* b queues behind a */
+        else
+            TH_RC(th_mutex_lock(&b, &m, true), 0);
+        TH_EQ(as_mutex_waiters(&m), 2);
+        th_mutex_unlock_from_thread(&m);    /* free; a PASSED: nobody woken */
+        TH_EQ(as_mutex_waiters(&m), 2);
+        if (close)
+            TH_RC(as_mutex_close(&m), 0);  /* a ends; b keeps its place */
+        else
+            TH_RC(as_cancel(&a.w), 0);
+        th_rec_wait(L, R, 2);
+        TH_RC(th_rec_status_of(R, 1), close ? -ESHUTDOWN : -ECANCELED);
+        TH_RC(th_rec_status_of(R, 2), 0);   /* b got the lock */
+        TH_RC(as_mutex_try_lock(&m), close ? -ESHUTDOWN : 1);
+        if (!close)
+            TH_RC(as_mutex_unlock(&m), 0);
+        TH_RC(as_mutex_destroy(&m), 0);
+        TH_RC(as_cond_destroy(&c), 0);
+    }
+}
+
 /* AS_PSHARED / AS_MUTEX_ROBUST (tests/test_pshared.c has the rows across
  * processes): init refused where process-shared objects are not built
  * (Windows), -EINVAL still first for bad flags and for ROBUST without
@@ -298,6 +412,8 @@ int main(void)
         TH_TEST(mutex_default_everyone_gets_it),
         TH_TEST(mutex_rearm_ping_pong),
         TH_TEST(mutex_chain_same_run),
+        TH_TEST(mutex_policy_passed),
+        TH_TEST(mutex_policy_passed_leaves),
         TH_TEST(mutex_free_in_callback),
         TH_TEST(mutex_static_initializer),
         TH_TEST(mutex_pshared_platform),

@@ -460,9 +460,10 @@ static bool sem_queued_is_2(void *arg)
 
 /* Default: a cross-loop release wakes the head and leaves the permit free;
  * a newcomer may take it while the head is on its way; the head then finds
- * none, goes back to the head STARVING, newcomers queue behind it, and the
- * next release hands it the permit directly.  Strict: the first release
- * hands it over, and no newcomer ever gets it. */
+ * none and goes back to the head (PASSED on a ring loop, STARVING on a
+ * notify loop); a release from its own loop hands it the permit directly,
+ * and newcomers queue behind it.  Strict: the first release hands it over,
+ * and no newcomer ever gets it. */
 static void sem_policy_wake_barge_starve(void **state)
 {
     FIX();
@@ -488,10 +489,9 @@ static void sem_policy_wake_barge_starve(void **state)
         TH_EQ(as_sem_value(&s), 1);
         TH_RC(as_sem_destroy(&s), -EBUSY); /* a is still pending */
         TH_RC(as_sem_try_acquire(&s, 1), 1); /* barging */
-        th_run_until(L, sem_queued_is_1, &s, TH_TIMEOUT); /* a: back, STARVING */
+        th_run_until(L, sem_queued_is_1, &s, TH_TIMEOUT); /* a: back */
         TH_EQ(th_rec_count(R), 0);
-        /* S5: nobody passes a STARVING head, not even when it fits. */
-        TH_RC(as_sem_release(&s, 1), 0); /* from this loop: direct anyway */
+        TH_RC(as_sem_release(&s, 1), 0); /* from this loop: direct */
         TH_RC(as_sem_try_acquire(&s, 1), 0);
         TH_EQ(as_sem_value(&s), 0);
         th_rec_wait(L, R, 1);
@@ -541,10 +541,14 @@ static void sem_policy_large_head_accumulates(void **state)
 /* A STARVING head keeps newcomers out even while another woken wait is on
  * its way (HANDOFF follows the head, not only "nothing woken"), and waits
  * that come back STARVING keep their order.  a (2 permits) and b (1) on L,
- * c (1) on a second loop M that does not run until the end. */
+ * c (1) on a second loop M that does not run until the end.  A notify loop
+ * (no timer of its own): a ring loop's waits come back PASSED
+ * (sem_policy_passed). */
 static void sem_policy_starving_blocks_barging(void **state)
 {
     FIX();
+    if (th_loop_passes(L))
+        skip();
     th_loop M;
     th_loop_setup(&M, TH_RING, NULL);
     as_sem s;
@@ -577,6 +581,126 @@ static void sem_policy_starving_blocks_barging(void **state)
     TH_RC(as_sem_release(&s, 4), 0); /* a, b, c */
     TH_RC(as_sem_release(&s, 4), 0); /* the barger */
     TH_RC(as_sem_try_acquire(&s, 8), 1);
+    TH_RC(as_sem_destroy(&s), 0);
+    th_loop_destroy(&M);
+}
+
+/* S5 on a ring loop: a (2 permits) woken, a newcomer takes one, a comes
+ * back PASSED: releases from elsewhere leave it queued even when it fits,
+ * and newcomers pass it; at its timer it takes its permits if they fit
+ * (fits_at_timer), else it is STARVING: newcomers stop, and the release
+ * that makes it fit hands them over, from anywhere. */
+static void sem_policy_passed(void **state)
+{
+    FIX();
+    if (!th_loop_passes(L))
+        skip();
+    for (int fits_at_timer = 0; fits_at_timer <= 1; fits_at_timer++) {
+        th_rec_reset(R);
+        as_sem s;
+        th_sem_make(&s, 0);
+        th_waiter a;
+        th_waiter_init(&a, R, L, 1);
+        TH_RC(th_sem_acquire(&a, &s, 2), 0);
+        release_from_thread(&s, 2);              /* a woken */
+        TH_RC(as_sem_try_acquire(&s, 1), 1);     /* a newcomer */
+        th_run_until(L, sem_queued_is_1, &s, TH_TIMEOUT); /* a: back */
+        uint64_t t0 = th_timer_cqes(L);
+        TH_RC(as_sem_try_acquire(&s, 1), 1);     /* newcomers pass it */
+        release_from_thread(&s, 2);              /* it fits: not served */
+        TH_EQ(as_sem_waiters(&s), 1);
+        TH_EQ(as_sem_value(&s), 2);
+        TH_EQ(th_rec_count(R), 0);
+        if (fits_at_timer) {
+            th_rec_wait(L, R, 1);                /* its timer: it takes 2 */
+            TH_RC(th_rec_status_of(R, 1), 0);
+            TH_EQ(as_sem_value(&s), 0);
+        } else {
+            TH_RC(as_sem_try_acquire(&s, 1), 1);
+            (void)th_run_timer(L, t0);          /* 1 < 2 at its timer */
+            TH_EQ(th_rec_count(R), 0);
+            TH_EQ(as_sem_value(&s), 1);
+            TH_RC(as_sem_try_acquire(&s, 1), 0); /* STARVING: HANDOFF */
+            release_from_thread(&s, 1);          /* handed over */
+            TH_EQ(as_sem_waiters(&s), 0);
+            TH_EQ(as_sem_value(&s), 0);
+            th_rec_wait(L, R, 1);
+            TH_RC(th_rec_status_of(R, 1), 0);
+        }
+        TH_RC(as_sem_release(&s, 4), 0);
+        TH_RC(as_sem_try_acquire(&s, 4), 1);
+        TH_RC(as_sem_destroy(&s), 0);
+    }
+}
+
+/* S1 with a PASSED head: the waits behind it wait for it, even when they
+ * fit; when it leaves (cancel), the grant serves the next head. */
+static void sem_policy_passed_cancel(void **state)
+{
+    FIX();
+    if (!th_loop_passes(L))
+        skip();
+    as_sem s;
+    th_sem_make(&s, 0);
+    th_waiter a, b;
+    th_waiter_init(&a, R, L, 1);
+    th_waiter_init(&b, R, L, 2);
+    TH_RC(th_sem_acquire(&a, &s, 1), 0);
+    TH_RC(th_sem_acquire(&b, &s, 1), 0);
+    release_from_thread(&s, 1);              /* a woken */
+    TH_RC(as_sem_try_acquire(&s, 1), 1);     /* a newcomer */
+    th_run_until(L, sem_queued_is_2, &s, TH_TIMEOUT); /* a: back, PASSED */
+    release_from_thread(&s, 1);              /* b fits, behind a: waits */
+    TH_EQ(as_sem_waiters(&s), 2);
+    TH_RC(as_cancel(&a.w), 0);               /* the grant runs: b woken */
+    th_rec_wait(L, R, 2);
+    TH_RC(th_rec_status_of(R, 1), -ECANCELED);
+    TH_RC(th_rec_status_of(R, 2), 0);
+    TH_EQ(as_sem_value(&s), 0);
+    TH_RC(as_sem_release(&s, 2), 0);
+    TH_RC(as_sem_try_acquire(&s, 2), 1);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
+/* POLICY's front order: a PASSED wait whose timer fires moves ahead of the
+ * PASSED waits before it (behind the STARVING ones), so HANDOFF, which
+ * follows the head, keeps newcomers out.  p1 on L and p2 on a second ring
+ * loop M come back PASSED in that order; only M runs, so p2's timer fires
+ * first: p2 STARVING heads the queue and the next release is its. */
+static void sem_policy_passed_order(void **state)
+{
+    FIX();
+    if (!th_loop_passes(L))
+        skip();
+    th_loop M;
+    th_loop_setup(&M, TH_RING, NULL);
+    as_sem s;
+    th_sem_make(&s, 0);
+    th_waiter p1, p2;
+    th_waiter_init(&p1, R, L, 1);
+    th_waiter_init(&p2, R, &M, 2);
+    TH_RC(th_sem_acquire(&p1, &s, 1), 0);
+    TH_RC(th_sem_acquire(&p2, &s, 1), 0);
+    release_from_thread(&s, 2);              /* both woken */
+    TH_RC(as_sem_try_acquire(&s, 2), 1);     /* a newcomer takes both */
+    th_run_until(L, sem_queued_is_1, &s, TH_TIMEOUT);  /* p1 back */
+    th_run_until(&M, sem_queued_is_2, &s, TH_TIMEOUT); /* p2 behind it */
+    as_waiter_info q[2];
+    TH_EQ(as_sem_dump(&s, q, 2), 2);
+    TH_EQ(q[0].wait == &p1.w && q[1].wait == &p2.w, 1); /* in the order back */
+    (void)th_run_timer(&M, th_timer_cqes(&M)); /* p2 STARVING, ahead */
+    TH_EQ(th_rec_count(R), 0);
+    release_from_thread(&s, 1);              /* p2's, directly */
+    TH_EQ(as_sem_value(&s), 0);
+    TH_EQ(as_sem_waiters(&s), 1);
+    th_rec_wait(&M, R, 1);
+    th_rec_assert_ids(R, 2);
+    release_from_thread(&s, 1);              /* p1 still PASSED: its timer */
+    th_rec_wait(L, R, 2);
+    th_rec_assert_ids(R, 2, 1);
+    TH_EQ(as_sem_value(&s), 0);
+    TH_RC(as_sem_release(&s, 4), 0);
+    TH_RC(as_sem_try_acquire(&s, 4), 1);
     TH_RC(as_sem_destroy(&s), 0);
     th_loop_destroy(&M);
 }
@@ -698,6 +822,9 @@ int main(void)
         TH_TEST(sem_policy_wake_barge_starve),
         TH_TEST(sem_policy_large_head_accumulates),
         TH_TEST(sem_policy_starving_blocks_barging),
+        TH_TEST(sem_policy_passed),
+        TH_TEST(sem_policy_passed_cancel),
+        TH_TEST(sem_policy_passed_order),
         TH_TEST(sem_policy_woken_gives_up),
     };
     return TH_MAIN("sem", tests);
