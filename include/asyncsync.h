@@ -545,9 +545,16 @@ typedef struct as_waiter_info {
  * one on another loop it leaves them in the semaphore and wakes the waiter to
  * take them, and while that waiter is on its way (one thread wake-up), tasks
  * that find permits free may take them.  If the woken waiter then finds too
- * few, it goes back to the head of the queue, newcomers queue behind it, and
- * the next release that makes it fit hands it the permits directly: a waiter
- * is passed over during at most one wake-up.  AS_SEM_STRICT_FIFO hands
+ * few, it goes back to the head of the queue, where no release from another
+ * loop wakes it again and tasks may still pass it, for at most
+ * AS_PASS_BOUND_NS (100 us: a loop that keeps the permits busy runs on
+ * instead of being woken to lose again); then, at its own loop's timer, it
+ * takes its permits if they are free, or newcomers queue behind it and the
+ * next release that makes it fit hands it the permits directly.  (On a loop
+ * without a timer of its own, a notify or IOCP loop or a *_blocking thread,
+ * that happens at once: passed over during at most one wake-up.)  A waiter
+ * on the releaser's own loop is always handed permits directly.
+ * AS_SEM_STRICT_FIFO hands
  * permits to the oldest waiters on every release, even on a loop that
  * sleeps: no task ever passes a queued waiter (and each cross-loop hand-off
  * leaves those permits held by nobody who runs for a thread wake-up).
@@ -560,6 +567,11 @@ typedef struct as_waiter_info {
 
 /* Strict hand-off (see above). */
 #define AS_SEM_STRICT_FIFO 0x1u
+
+/* Eventual fairness (semaphore and mutex, default policy, uring loops): how
+ * long a waiter that lost its retry to a newcomer may be passed over before
+ * it is served first.  Informational: the library's fixed value. */
+#define AS_PASS_BOUND_NS 100000u
 
 /* ---------------------------------------------------------------------------
  * Process-shared semaphore (AS_PSHARED; Linux).  Design: docs/pshared.md.
@@ -778,10 +790,16 @@ int as_pshared_unlink(const char *name);
  * on another loop, unlock releases the lock and wakes that waiter to take it;
  * while it is on its way (one thread wake-up), tasks that find the mutex free
  * may take it.  If the woken waiter then finds it taken, it goes back to the
- * head of the queue and the next unlock hands it the lock directly: a waiter
- * is passed over during at most one wake-up (eventual fairness, as Go's and
- * parking_lot's mutexes do), and never starves.  A waiter on the unlocker's
- * own loop is always handed the lock directly.  AS_MUTEX_STRICT_FIFO hands
+ * head of the queue, where no unlock from another loop wakes it again and
+ * tasks may still pass it, for at most AS_PASS_BOUND_NS (100 us); then, at
+ * its own loop's timer, it takes the lock if it is free, or the next unlock
+ * hands it the lock directly (eventual fairness with a time bound, as Go's
+ * mutex (1 ms) and parking_lot's (0.5 ms on average) do): it never starves,
+ * and a loop that keeps the lock busy runs on instead of handing it to a
+ * sleeping loop every few acquisitions.  On a loop without a timer of its
+ * own (notify, IOCP) or for a *_blocking thread the hand-off comes at once:
+ * passed over during at most one wake-up.  A waiter on the unlocker's own
+ * loop is always handed the lock directly.  AS_MUTEX_STRICT_FIFO hands
  * the lock to the head waiter on every unlock (no task ever passes a waiter;
  * each cross-loop hand-off then costs a thread wake-up while the lock is
  * held by nobody who runs).  The mutex has no owner: any task or thread may

@@ -103,8 +103,8 @@ static inline uint32_t as__wait_base(uint32_t state)
  * lock or its permits directly (mutex.c M5, sem.c S5).  Meanwhile no
  * release wakes it again: each wake of a sleeping loop is a thread wake-up,
  * and a loop that keeps a lock busy is left to run (docs/perf,
- * mutex-pass-2026-12-05.md: the bound against throughput). */
-#define AS__PASS_NS 100000u
+ * policy-pass-2026-12-05.md: the bound against throughput). */
+#define AS__PASS_NS ((uint64_t)AS_PASS_BOUND_NS)
 
 /* ---- primitives share one layout (AS__PRIM_FIELDS in asyncsync.h) ---- */
 typedef struct as__prim {
