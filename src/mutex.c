@@ -504,7 +504,6 @@ AS__PRIM_OBSERVERS_PS(mutex, as_mutex, mutex_valid, as__mutex_ps_waiters)
 
 /* ---- the kind table ---- */
 
-
 static int mutex_cancel(as_wait *w, int status)
 {
     return as__q_cancel(w, status, &mutex_kind, mutex_fixup);
