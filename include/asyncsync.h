@@ -1101,7 +1101,8 @@ int64_t as_latch_dump(const as_latch *p, as_waiter_info *out, size_t max);
  * released, whatever loop they are on, so no newcomer passes a queued
  * waiter; a hand-off to a loop that sleeps keeps the lock held by nobody
  * who runs for a thread wake-up.
- * AS_RWLOCK_EVENTUAL_FAIR (the mutex's default policy): when the waiters at
+ * AS_RWLOCK_EVENTUAL_FAIR (the mutex's default policy, with a count bound
+ * instead of the mutex's time bound): when the waiters at
  * the head are on another loop than the thread that releases, they are
  * woken to take the lock rather than handed it (a writer, or the batch of
  * readers at the head); while they are on their way, a task that finds the
