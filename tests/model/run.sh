@@ -277,6 +277,29 @@ checks+=(
     "sem.BUG_RESUME_NO_REGRANT.endstate|sem.pml|-DBUG_RESUME_NO_REGRANT -DNO_INVARIANTS|safety|fail:endstate|O0"
 )
 
+# mutex.pml, PASSED (src/mutex.c M2/M5): a woken waiter that loses its retry
+# goes back PASSED (its loop has a timer), no unlock wakes it, its tick makes
+# it STARVING and takes the free lock; a cancel of the PASSED head wakes the
+# next one.  mutex.default above runs it with both loops' timers.
+checks+=(
+    # loop 1 with a timer, loop 2 without (its waits go back STARVING at once)
+    "mutex.default.mixed|mutex.pml|-DPASS_LOOPS=2|safety|pass|O2"
+    # t barges again and again: under weak fairness the PASSED wait's tick
+    # comes, and every waiter is served (FAIR_CAS: no CAS lost for ever)
+    "mutex.default.barger.np|mutex.pml|-DNLOOPS=1 -DT_FOREVER -DFAIR_CAS|npfair|pass|O0"
+    # vacuity (REACH points, mutex.pml; 5, own-loop hand-off to a PASSED
+    # head, is not reachable in this scenario)
+    "mutex.default.mixed.reach|mutex.pml|-DPASS_LOOPS=2|reach|reach:1 2 3 4 6 7 8 9 10|O0"
+    # deliberately broken variants
+    "mutex.BUG_PASS_NO_REWAKE|mutex.pml|-DBUG_PASS_NO_REWAKE|safety|fail:assert/(wflags[q[0]]&4)|O0"
+    "mutex.BUG_PASS_NO_REWAKE.endstate|mutex.pml|-DBUG_PASS_NO_REWAKE -DNO_INVARIANTS|safety|fail:endstate|O0"
+    "mutex.BUG_TICK_NO_TAKE|mutex.pml|-DBUG_TICK_NO_TAKE|safety|fail:assert/(wflags[q[0]]&4)|O0"
+    "mutex.BUG_TICK_NO_TAKE.endstate|mutex.pml|-DBUG_TICK_NO_TAKE -DNO_INVARIANTS|safety|fail:endstate|O0"
+    "mutex.BUG_PASS_NO_TIMER|mutex.pml|-DBUG_PASS_NO_TIMER|safety|fail:assert/tmr[1]|O0"
+    "mutex.BUG_PASS_NO_TIMER.endstate|mutex.pml|-DBUG_PASS_NO_TIMER -DNO_INVARIANTS|safety|fail:endstate|O0"
+    "mutex.BUG_PASS_NO_TIMER.np|mutex.pml|-DNLOOPS=1 -DT_FOREVER -DFAIR_CAS -DBUG_PASS_NO_TIMER -DNO_INVARIANTS|npfair|fail:np|O0"
+)
+
 # pshared.pml: the slot protocol of process-shared semaphores proposed in
 # docs/pshared.md (issue 14; no C code yet): grant vs cancel vs the waiter's
 # death and reclaim (README.md "pshared.pml").  Its own block.
