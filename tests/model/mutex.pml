@@ -8,10 +8,23 @@
  * lock it carries is unlocked by the canceller: mutex_giveback).  as_cancel
  * from other threads, deadlines and close are cancel.pml's.
  *
+ * PASSED (default policy, M2/M5 of src/mutex.c): a woken waiter whose retry
+ * finds the lock taken goes back to the head PASSED if its loop has a timer
+ * of its own (as__pass_may; here PASS_LOOPS, bit l: loop l has one), else
+ * STARVING at once.  No unlock wakes or serves a PASSED head (except a
+ * direct hand-off from its own loop); its timer (mutex_tick, kind->tick on
+ * the loop thread) is a step of its loop's process, enabled from the pass
+ * on (ghost tmr[w]: the loop's heap keyed for w) and taken at any later
+ * moment (under weak fairness: eventually): it makes the wait STARVING and
+ * takes the lock for it if the lock is free.  A cancel that removes the
+ * PASSED head while the lock is free wakes the next head
+ * (mutex_rewake_locked from mutex_fixup).
+ *
  * Threads:
  *   t       a thread that runs no loop; it holds the mutex at the start,
  *           unlocks it, then tries once to barge (as_mutex_try_lock) and
- *           unlocks again if it got it
+ *           unlocks again if it got it (-DT_FOREVER: again and again, until
+ *           both loops are done: the npfair rows)
  *   loop1   a loop thread with L1_WAITS waits (1, then 2) started with
  *           as_mutex_lock_async in that order; each acquisition (at once, or
  *           a callback with status 0) is a critical section that ends with
@@ -33,28 +46,67 @@
  *     unlocking, or a DONE wait carrying the lock to its callback), and
  *     LOCKED <=> owned
  *   - M1 WAITERS <=> queue not empty; Q1 a wait is in the queue iff QUEUED
- *   - M2 (default) lock free with waiters queued => WOKEN; WOKEN <=> exactly
- *     one wait in RESUME; a STARVING wait is only ever the head (a waiter is
- *     passed over at most once)
+ *   - M2 (default) lock free with waiters queued => WOKEN or the head
+ *     PASSED; WOKEN <=> exactly one wait in RESUME; a STARVING wait is only
+ *     ever the head (a waiter is passed over at most once)
+ *   - M5 (default) at most one queued wait is PASSED, never while WOKEN is
+ *     set; it is the head, and its loop's timer is armed for it
  *   - M3 (STRICT) WOKEN never set; the lock never free with waiters queued
  *   - M4 the wake CAS of as_mutex_unlock never fails (C: "unreachable")
  *   - exactly one callback per wait that went pending; status 0 <=> the
  *     callback owns the lock
  *   - invalid end states: no lost wake-up, nobody stuck; at the end the
  *     word is 0 and the queue empty
+ *   - -DT_FOREVER, npfair: under weak fairness no cycle without a callback
+ *     (progress label): a waiter is not passed for ever (the timer is a
+ *     step its loop eventually takes)
  *
  * Build-time switches:
  *   STRICT                 AS_MUTEX_STRICT_FIFO
  *   NLOOPS (2), L1_WAITS (2)
+ *   PASS_LOOPS (6)         bit l set: loop l has a timer of its own
+ *                          (as__pass_may): its waits go back PASSED; clear:
+ *                          STARVING at once (a notify or IOCP loop)
+ *   T_FOREVER              t barges again and again until the loops are done
  *   Deliberately broken variants (each must FAIL):
  *   BUG_CANCEL_NO_PASS     a cancelled RESUME wait clears WOKEN on arrival
  *                          but does not pass the wake to the next head
  *   BUG_PARK_NO_RECHECK    a locker sets WAITERS with a blind fetch_or
  *                          instead of a CAS from the value it saw held
+ *   BUG_PASS_NO_REWAKE     a cancel that removes the PASSED head while the
+ *                          lock is free does not wake the next head
+ *                          (mutex_fixup without mutex_rewake_locked)
+ *   BUG_TICK_NO_TAKE       the timer makes the PASSED wait STARVING but does
+ *                          not take the free lock for it
+ *   BUG_PASS_NO_TIMER      a PASSED wait's timer is never armed (never fires)
+ *   FAIR_CAS               a CAS step loads the word afresh (never fails):
+ *                          the npfair rows (see FRESH below)
+ *   REACHALL, REACHPT=k    vacuity: REACH(k) points become failing
+ *                          assertions (run.sh's "reach" rows)
  *   NO_INVARIANTS          leave the invariant monitor out: the broken
  *                          variants must then still fail, by an invalid end
  *                          state (the lost wake-up itself)
  */
+
+/* REACH points (paths of PASSED the checks are about):
+ *   1 a woken wait that lost its retry went back PASSED
+ *   2 its tick found the lock free and took it
+ *   3 its tick found the lock held: STARVING, left to the next unlock
+ *   4 an unlock released the lock with a PASSED head (no wake)
+ *   5 an unlock by its own loop handed a PASSED head the lock directly
+ *   6 a cancel removed the PASSED head with the lock free and woke the next
+ *   7 a newcomer took the free lock past a PASSED head
+ *   8 a tick of a wait no longer PASSED (handed the lock, cancelled): no-op
+ *   9 an unlock handed the lock to a head made STARVING by its tick
+ *  10 (PASS_LOOPS without a loop's bit) a wait went back STARVING at once
+ */
+#ifdef REACHPT
+#define REACH(k) assert(REACHPT != k)
+#elif defined(REACHALL)
+#define REACH(k) assert(k == 0)
+#else
+#define REACH(k) skip
+#endif
 
 #define IDLE    0   /* AS__W_IDLE */
 #define QUEUED  1   /* AS__W_QUEUED */
@@ -69,6 +121,14 @@
 
 #define F_STARVING   1   /* AS__F_STARVING */
 #define F_GIVE_UP    2   /* AS__F_GIVE_UP */
+#define F_PASSED     4   /* AS__F_PASSED */
+
+#ifndef PASS_LOOPS
+#define PASS_LOOPS 6     /* bit l: loop l has a timer of its own */
+#endif
+/* as__pass_may(w) */
+#define PASS_MAY(w) (((PASS_LOOPS >> wloop[w]) & 1) != 0)
+#define PASSED(w) ((wflags[w] & F_PASSED) != 0)
 
 #ifdef STRICT
 #define IS_STRICT 1
@@ -116,11 +176,17 @@ bit cbit[MAXW + 1];      /* the CANCEL bit of as__state (AS__W_CANCEL) */
 byte ncb[MAXW + 1];      /* callbacks run */
 byte pend[MAXW + 1];     /* 1: its lock_async returned 0 */
 byte finished;
+bit tmr[MAXW + 1];       /* w's loop's heap is keyed for its pass (M5) */
 
 #define NRESUME ((state[1] == RESUME -> 1 : 0) + (state[2] == RESUME -> 1 : 0) + (state[3] == RESUME -> 1 : 0))
 /* Q1 (waitq.h): a wait is in the queue iff its state is QUEUED */
 #define NQUEUED ((state[1] == QUEUED -> 1 : 0) + (state[2] == QUEUED -> 1 : 0) + (state[3] == QUEUED -> 1 : 0))
 #define Q1 (NQUEUED == qlen && (qlen < 1 || state[q[0]] == QUEUED) && (qlen < 2 || state[q[1]] == QUEUED) && (qlen < 3 || state[q[2]] == QUEUED))
+/* M5: the queued PASSED waits (at most one, the head) */
+#define QPASSED(w) (state[w] == QUEUED && PASSED(w))
+#define NPASSED ((QPASSED(1) -> 1 : 0) + (QPASSED(2) -> 1 : 0) + (QPASSED(3) -> 1 : 0))
+#define PASSED_ONLY_HEAD ((qlen < 2 || !PASSED(q[1])) && (qlen < 3 || !PASSED(q[2])))
+#define PASSED_TIMER ((!QPASSED(1) || tmr[1]) && (!QPASSED(2) || tmr[2]) && (!QPASSED(3) || tmr[3]))
 #define STARVING_ONLY_HEAD ((qlen < 2 || (wflags[q[1]] & F_STARVING) == 0) && (qlen < 3 || (wflags[q[2]] & F_STARVING) == 0))
 
 /* ---- waitq.h: list surgery, always under the queue lock, inside an
@@ -192,6 +258,18 @@ inline finish(w)
 
 /* ---- mutex.c ------------------------------------------------------------ */
 
+/* FAIR_CAS (the npfair rows): a CAS step loads the word afresh, decides
+ * and writes in one step, so it never fails.  A failed CAS changes nothing
+ * and is retried from the value it read, so this drops no behaviour but
+ * the cycles where a loop's CAS loses to the barger for ever (the C code
+ * is lock-free, not wait-free: not what those rows are about).  Each CAS
+ * retry loop below therefore decides inside its CAS step, on v. */
+#ifdef FAIR_CAS
+#define FRESH() v = word
+#else
+#define FRESH() skip
+#endif
+
 /* mutex_try: the lock-free fast path (got = 1: acquired) */
 inline mutex_try()
 {
@@ -200,8 +278,14 @@ inline mutex_try()
     do
     :: CAN_TAKE(v) ->
         atomic {
+            FRESH();
             if
-            :: word == v -> word = v | M_LOCKED; owners++; got = 1
+            :: CAN_TAKE(v) && word == v ->
+                if
+                :: qlen > 0 && PASSED(q[0]) -> REACH(7)
+                :: else
+                fi;
+                word = v | M_LOCKED; owners++; got = 1
             :: else -> v = word
             fi
         };
@@ -219,43 +303,43 @@ inline take_or_park_unlock(w)
 {
     got = 0;
     do
-    :: CAN_TAKE(v) ->
+    :: got || ok -> break
+    :: else ->
+#ifndef BUG_PARK_NO_RECHECK
         atomic {
+            FRESH();
             if
-            :: word == v -> word = v | M_LOCKED; owners++; got = 1; QUNLOCK()
+            :: CAN_TAKE(v) && word == v ->
+                word = v | M_LOCKED; owners++; got = 1; QUNLOCK()
+            :: !CAN_TAKE(v) && (v & M_WAITERS) != 0 ->
+                /* WAITERS already set: no CAS (the value v was read) */
+                QPUSH_TAIL(w); QUNLOCK(); ok = 1
+            :: !CAN_TAKE(v) && (v & M_WAITERS) == 0 && word == v ->
+                /* add_waiter_if: park only while the word still says
+                 * "held" */
+                word = v | M_WAITERS; QPUSH_TAIL(w); QUNLOCK(); ok = 1
             :: else -> v = word
             fi
-        };
-        if
-        :: got -> assert(owners == 1); break
-        :: else
-        fi
-    :: else ->
-        /* add_waiter_if: park only while the word still says "held" */
-        if
-        :: (v & M_WAITERS) != 0 ->
-            atomic { QPUSH_TAIL(w); QUNLOCK() };
-            break
-        :: else ->
-#ifndef BUG_PARK_NO_RECHECK
-            atomic {
-                if
-                :: word == v ->
-                    word = v | M_WAITERS; QPUSH_TAIL(w); QUNLOCK(); ok = 1
-                :: else -> v = word; ok = 0
-                fi
-            };
+        }
 #else
-            atomic {
-                word = word | M_WAITERS; QPUSH_TAIL(w); QUNLOCK(); ok = 1
-            };
-#endif
+        atomic {
+            FRESH();
             if
-            :: ok -> break
-            :: else
+            :: CAN_TAKE(v) && word == v ->
+                word = v | M_LOCKED; owners++; got = 1; QUNLOCK()
+            :: !CAN_TAKE(v) && (v & M_WAITERS) != 0 ->
+                QPUSH_TAIL(w); QUNLOCK(); ok = 1
+            :: !CAN_TAKE(v) && (v & M_WAITERS) == 0 ->
+                word = word | M_WAITERS; QPUSH_TAIL(w); QUNLOCK(); ok = 1
+            :: else -> v = word
             fi
-        fi
+        }
+#endif
     od;
+    if
+    :: got -> assert(owners == 1)
+    :: else
+    fi;
     ok = 0
 }
 
@@ -328,8 +412,17 @@ inline mutex_unlock(me)
         if
         :: done
         :: else ->
-            q_lock_load();
+            /* as__q_lock, the load, and the critical section: one step.
+             * While LOCKED is set only the holder (here, the caller) writes
+             * the word (M4) and everything else this section touches is
+             * under the queue lock, so no step of another thread between
+             * them can matter; as one step, the queue lock is never seen
+             * held by an unlocker (the npfair rows: a thread that unlocks
+             * again and again would otherwise keep a loop's tick, which
+             * waits for the queue lock, from being continuously enabled) */
             atomic {
+                qlock == 0 -> qlock = _pid + 1;
+                v = word;
                 assert((v & M_LOCKED) != 0);
                 h = q[0];
                 if
@@ -341,14 +434,24 @@ inline mutex_unlock(me)
                     :: IS_STRICT || (wflags[h] & F_STARVING) != 0 || wloop[h] == me ->
                         /* direct hand-off: h leaves the queue holding the
                          * lock (M4: we are the only writer) */
+                        if
+                        :: PASSED(h) -> REACH(5)
+                        :: (wflags[h] & F_STARVING) != 0 && PASS_MAY(h) -> REACH(9)
+                        :: else
+                        fi;
                         QREMOVE(h, DONE);
                         word = M_LOCKED | (v & M_WOKEN) | (qlen > 0 -> M_WAITERS : 0);
                         carried[h] = true;
                         QUNLOCK()
                     :: else ->
                         if
-                        :: (v & M_WOKEN) != 0 ->
-                            /* a woken waiter is on its way (M2): release */
+                        :: (v & M_WOKEN) != 0 || PASSED(h) ->
+                            /* a woken waiter is on its way, or the head
+                             * retries at its timer (M2): release */
+                            if
+                            :: PASSED(h) -> REACH(4)
+                            :: else
+                            fi;
                             word = v & ~M_LOCKED; owners--;
                             QUNLOCK(); h = 0
                         :: else ->
@@ -369,34 +472,31 @@ inline mutex_unlock(me)
     done = 0
 }
 
-/* mutex_pass_wake_locked: h = the next head, woken, or 0.  Lock held. */
+/* mutex_rewake_locked(m, true), for a woken wait that gives up: h = the
+ * next head, woken, or 0 (it clears WOKEN).  Lock held. */
 inline pass_wake_locked()
 {
     v = word;
+    h = 0;
     do
-    :: (v & M_LOCKED) == 0 && (v & M_WAITERS) != 0 ->
-        atomic {
-            WAKE_HEAD();
-            if
-            :: h == 0 -> v = word
-            :: else
-            fi
-        };
-        if
-        :: h != 0 -> break
-        :: else
-        fi
+    :: h != 0 || ok -> break
     :: else ->
         atomic {
+            FRESH();
             if
-            :: word == v -> word = v & ~M_WOKEN; ok = 1
-            :: else -> v = word; ok = 0
+            :: (v & M_LOCKED) == 0 && (v & M_WAITERS) != 0 && !PASSED(q[0]) ->
+                WAKE_HEAD();        /* h = 0: its CAS failed */
+                if
+                :: h == 0 -> v = word
+                :: else
+                fi
+            :: else ->
+                if
+                :: word == v -> word = v & ~M_WOKEN; ok = 1
+                :: else -> v = word
+                fi
             fi
-        };
-        if
-        :: ok -> h = 0; break
-        :: else
-        fi
+        }
     od;
     ok = 0
 }
@@ -422,40 +522,47 @@ inline mutex_resume(w)
     :: else ->
         got = 0;
         do
-        :: (v & M_LOCKED) == 0 ->
+        :: got -> assert(owners == 1); finish(w); break
+        :: ok -> break
+        :: else ->
             atomic {
+                FRESH();
                 if
-                :: word == v ->
+                :: (v & M_LOCKED) == 0 && word == v ->
                     word = (v | M_LOCKED) & ~M_WOKEN;
                     owners++;
                     carried[w] = true;
                     state[w] = DONE;
                     QUNLOCK();
                     got = 1
-                :: else -> v = word
-                fi
-            };
-            if
-            :: got -> assert(owners == 1); finish(w); break
-            :: else
-            fi
-        :: else ->
-            /* someone barged in: back to the head, handed the lock next */
-            atomic {
-                if
-                :: word == v ->
+            /* someone barged in: back to the head (M5), PASSED if its loop
+             * has a timer (it retries at the timer: as__timer_rekey, this
+             * thread's heap, keyed before its loop runs again), else
+             * STARVING (the next unlock hands it the lock) */
+                :: (v & M_LOCKED) != 0 && word == v ->
                     word = (v | M_WAITERS) & ~M_WOKEN;
-                    wflags[w] = wflags[w] | F_STARVING;
                     QPUSH_HEAD(w);
+                    if
+                    :: (wflags[w] & (F_PASSED | F_STARVING)) == 0 && PASS_MAY(w) ->
+                        REACH(1);
+                        wflags[w] = wflags[w] | F_PASSED;
+#ifndef BUG_PASS_NO_TIMER
+                        tmr[w] = 1
+#else
+                        skip
+#endif
+                    :: else ->
+                        if
+                        :: !PASS_MAY(w) -> REACH(10)
+                        :: else
+                        fi;
+                        wflags[w] = wflags[w] | F_STARVING
+                    fi;
                     QUNLOCK();
                     ok = 1
-                :: else -> v = word; ok = 0
+                :: else -> v = word
                 fi
-            };
-            if
-            :: ok -> break
-            :: else
-            fi
+            }
         od;
         got = 0;
         ok = 0
@@ -491,9 +598,28 @@ inline mutex_cancel(w)
             :: state[w] == QUEUED ->
                 QREMOVE(w, DONE);
                 wstatus[w] = ECANCELED;
+                /* mutex_fixup: M1, or M2: w may have been the PASSED head
+                 * (mutex_rewake_locked(m, false): wake the next head if
+                 * the lock is free, nobody is woken and it is not PASSED;
+                 * its CAS and the load it retries from are one step) */
                 if
                 :: qlen == 0 -> word = word & ~M_WAITERS
-                :: else
+                :: else ->
+#ifndef BUG_PASS_NO_REWAKE
+                    v = word;
+                    if
+                    :: (v & (M_LOCKED | M_WOKEN)) == 0 && (v & M_WAITERS) != 0 && !PASSED(q[0]) ->
+                        if
+                        :: PASSED(w) -> REACH(6)
+                        :: else
+                        fi;
+                        WAKE_HEAD();
+                        assert(h != 0)
+                    :: else
+                    fi
+#else
+                    skip
+#endif
                 fi;
                 ok = 1
             :: state[w] == RESUME ->
@@ -510,9 +636,68 @@ inline mutex_cancel(w)
         :: ok -> finish(w); ok = 0
         :: nv == 1 -> nv = 0; done_cancel(w)
         :: else
+        fi;
+        if
+        :: h != 0 -> finish(h); h = 0   /* as__batch_finish: the rewoken head */
+        :: else
         fi
     fi
 }
+
+/* kind->tick of the mutex (mutex_tick), on w's loop thread, for a wait whose
+ * pass keyed the heap (tmr[w]): under the queue lock, a QUEUED wait still
+ * PASSED becomes STARVING and, if the lock is free, takes it (the CAS, one
+ * word access with the fetch_and of WAITERS after it: nobody else writes a
+ * word with LOCKED set and WAITERS set, M4) and leaves DONE; else the next
+ * unlock hands it the lock.  A wait no longer PASSED (handed the lock by
+ * its own loop, cancelled) is left alone (then as__timer_rekey). */
+inline mutex_tick(w)
+{
+    atomic {
+        qlock == 0 -> qlock = _pid + 1;
+        tmr[w] = 0;
+        if
+        :: PASSED(w) && state[w] == QUEUED ->
+            wflags[w] = (wflags[w] & ~F_PASSED) | F_STARVING;
+#ifndef BUG_TICK_NO_TAKE
+            if
+            :: (word & M_LOCKED) == 0 ->
+                REACH(2);
+                word = word | M_LOCKED;
+                owners++;
+                QREMOVE(w, DONE);
+                carried[w] = true;
+                if
+                :: qlen == 0 -> word = word & ~M_WAITERS
+                :: else
+                fi;
+                got = 1
+            :: else -> REACH(3)
+            fi
+#else
+            skip
+#endif
+        :: else -> REACH(8)
+        fi;
+        QUNLOCK()
+    };
+    if
+    :: got -> assert(owners == 1); got = 0; finish(w)
+    :: else
+    fi
+}
+
+/* as_loop_run's timers: one of this loop's armed pass timers fires */
+inline tick_one()
+{
+    if
+    :: tmr[1] && wloop[1] == me -> w = 1
+    :: tmr[2] && wloop[2] == me -> w = 2
+    :: tmr[3] && wloop[3] == me -> w = 3
+    fi;
+    mutex_tick(w)
+}
+#define TMR(l) ((tmr[1] && wloop[1] == l) || (tmr[2] && wloop[2] == l) || (tmr[3] && wloop[3] == l))
 
 /* as_loop_run: take one delivered wait; resume it, or call it back */
 inline run_one()
@@ -531,9 +716,13 @@ inline run_one()
     if
     :: state[w] == RESUME -> mutex_resume(w)
     :: else ->
-        /* as__run_callback */
+        /* as__run_callback (as__timer_remove: the heap forgets w) */
+#ifdef T_FOREVER
+progress:   /* npfair rows only: the -DNP rows without it forbid any cycle */
+#endif
         d_step {
             state[w] = IDLE;
+            tmr[w] = 0;
             pending--;
             ncb[w]++;
             assert(ncb[w] == 1);
@@ -588,6 +777,7 @@ proctype loop1()
     do
     :: pending == 0 -> break
     :: mbox[me] != 0 -> run_one()
+    :: TMR(me) -> tick_one()
     :: cancel != 0 -> mutex_cancel(cancel); cancel = 0
     od;
     finished++
@@ -609,6 +799,7 @@ proctype loop2()
     do
     :: pending == 0 -> break
     :: mbox[me] != 0 -> run_one()
+    :: TMR(me) -> tick_one()
     :: cancel != 0 -> mutex_cancel(cancel); cancel = 0
     od;
     finished++
@@ -623,11 +814,25 @@ proctype t()
     bit got, ok, done;
 
     mutex_unlock(me);
+#ifndef T_FOREVER
     mutex_try();
     if
     :: got -> mutex_unlock(me)
     :: else
     fi;
+#else
+    /* barge again and again until the loops are done (npfair rows: under
+     * weak fairness a waiter must still be served) */
+    do
+    :: finished == NPROC - 1 -> break
+    :: else ->
+        mutex_try();
+        if
+        :: got -> mutex_unlock(me)
+        :: else
+        fi
+    od;
+#endif
     finished++
 }
 
@@ -644,10 +849,14 @@ active proctype monitor()
         assert(((word & M_WAITERS) != 0) == (qlen > 0));
 #ifndef STRICT
         /* M2 */
-        assert((word & M_LOCKED) != 0 || qlen == 0 || (word & M_WOKEN) != 0);
+        assert((word & M_LOCKED) != 0 || qlen == 0 || (word & M_WOKEN) != 0 || PASSED(q[0]));
         assert(((word & M_WOKEN) != 0) == (NRESUME == 1));
         assert(NRESUME <= 1);
         assert(STARVING_ONLY_HEAD);
+        /* M5 */
+        assert(NPASSED <= 1 && (NPASSED == 0 || (word & M_WOKEN) == 0));
+        assert(PASSED_ONLY_HEAD);
+        assert(PASSED_TIMER);   /* its loop's heap is keyed for it */
 #else
         /* M3 */
         assert((word & M_WOKEN) == 0 && NRESUME == 0);
@@ -664,6 +873,7 @@ active proctype final()
         finished == NPROC ->
         assert(word == 0 && qlen == 0 && qlock == 0 && owners == 0);
         assert(mbox[1] == 0 && mbox[2] == 0);
+        assert(!tmr[1] && !tmr[2] && !tmr[3]);
         /* exactly one callback per wait that went pending, none else */
         assert(ncb[1] == pend[1] && ncb[2] == pend[2] && ncb[3] == pend[3])
     }

@@ -250,8 +250,9 @@ checks+=(
     "sem.2loops.big-cancelled.strict|sem.pml|-DW1N=3 -DSTRICT|safety|pass|O0"
     "sem.1loop.np.strict|sem.pml|-DNLOOPS=1 -DSTRICT|np|pass|O0"
     # three 1-permit waits, r releases 2 and barges twice: two waits woken
-    # at once, a STARVING head with another woken wait on its way
-    "sem.3waits|sem.pml|-DW1N=1 -DINIT_COUNT=0 -DR_HELD=2 -DR_BARGES=2|safety|pass|O0"
+    # at once, a STARVING head with another woken wait on its way; loop 1
+    # has a timer (its waits go back PASSED), loop 2 not (STARVING at once)
+    "sem.3waits|sem.pml|-DW1N=1 -DINIT_COUNT=0 -DR_HELD=2 -DR_BARGES=2 -DPASS_LOOPS=2|safety|pass|O0"
     "sem.3waits.strict|sem.pml|-DW1N=1 -DINIT_COUNT=0 -DR_HELD=2 -DR_BARGES=2 -DSTRICT|safety|pass|O0"
     # r barges again and again until the loops are done: under weak
     # fairness every waiter is still served (S5 as liveness)
@@ -264,17 +265,47 @@ checks+=(
     "sem.2loops.take-then-grant|sem.pml|-DTAKE_THEN_GRANT|safety|pass|O0"
     "sem.3waits.starve-at-head|sem.pml|-DW1N=1 -DINIT_COUNT=0 -DR_HELD=2 -DR_BARGES=2 -DSTARVE_AT_HEAD|safety|pass|O0"
     # vacuity: the paths of the new policy are taken (REACH points)
-    "sem.2loops.reach|sem.pml||reach|reach:1 2 3 4 5 6 7 8 11 13 15|O0"
-    "sem.3waits.reach|sem.pml|-DW1N=1 -DINIT_COUNT=0 -DR_HELD=2 -DR_BARGES=2|reach|reach:1 2 3 4 6 8 9 10 14 16|O0"
+    "sem.2loops.reach|sem.pml||reach|reach:1 2 3 4 5 6 7 8 11 13 15 19 20 21 22 23 24 26 27|O0"
+    "sem.3waits.reach|sem.pml|-DW1N=1 -DINIT_COUNT=0 -DR_HELD=2 -DR_BARGES=2 -DPASS_LOOPS=2|reach|reach:1 2 3 4 6 8 9 10 14 16 19 20 21 22 23 24 25 26 27|O0"
     "sem.2loops.strict.reach|sem.pml|-DSTRICT|reach|reach:12 13|O0"
     # deliberately broken variants
     "sem.BUG_CANCEL_NO_REGRANT.strict|sem.pml|-DW1N=3 -DSTRICT -DBUG_CANCEL_NO_REGRANT|safety|fail:assert/wn[q[0]]|O0"
     "sem.BUG_CANCEL_NO_REGRANT.strict.endstate|sem.pml|-DW1N=3 -DSTRICT -DBUG_CANCEL_NO_REGRANT -DNO_INVARIANTS|safety|fail:endstate|O0"
     "sem.BUG_NO_STARVATION_BOUND|sem.pml|-DBUG_NO_STARVATION_BOUND|safety|fail:assert/woke[h]==0|O0"
     "sem.BUG_NO_STARVATION_BOUND.np|sem.pml|-DNLOOPS=1 -DR_FOREVER -DBUG_NO_STARVATION_BOUND -DNO_INVARIANTS|npfair|fail:np|O0"
-    "sem.BUG_BARGE_PAST_MARKED|sem.pml|-DW1N=1 -DINIT_COUNT=0 -DR_HELD=2 -DR_BARGES=2 -DBUG_BARGE_PAST_MARKED|safety|fail:assert/wflags[q[0]]|O0"
+    "sem.BUG_BARGE_PAST_MARKED|sem.pml|-DW1N=1 -DINIT_COUNT=0 -DR_HELD=2 -DR_BARGES=2 -DPASS_LOOPS=0 -DBUG_BARGE_PAST_MARKED|safety|fail:assert/wflags[q[0]]|O0"
     "sem.BUG_RESUME_NO_REGRANT|sem.pml|-DBUG_RESUME_NO_REGRANT|safety|fail:assert/wn[q[0]]|O0"
     "sem.BUG_RESUME_NO_REGRANT.endstate|sem.pml|-DBUG_RESUME_NO_REGRANT -DNO_INVARIANTS|safety|fail:endstate|O0"
+    # PASSED (src/sem.c S1, S5): broken ticks and a timer that never fires
+    "sem.BUG_TICK_NO_TAKE|sem.pml|-DBUG_TICK_NO_TAKE|safety|fail:assert/wn[q[0]]|O0"
+    "sem.BUG_TICK_NO_TAKE.endstate|sem.pml|-DBUG_TICK_NO_TAKE -DNO_INVARIANTS|safety|fail:endstate|O0"
+    "sem.BUG_SEM_PASSED_HANDOFF|sem.pml|-DBUG_SEM_PASSED_HANDOFF|safety|fail:assert/wflags[q[0]]|O0"
+    "sem.BUG_PASS_NO_TIMER|sem.pml|-DBUG_PASS_NO_TIMER|safety|fail:assert/tmr[1]|O0"
+    "sem.BUG_PASS_NO_TIMER.endstate|sem.pml|-DBUG_PASS_NO_TIMER -DNO_INVARIANTS|safety|fail:endstate|O0"
+    "sem.BUG_PASS_NO_TIMER.np|sem.pml|-DNLOOPS=1 -DR_FOREVER -DBUG_PASS_NO_TIMER -DNO_INVARIANTS|npfair|fail:np|O0"
+)
+
+# mutex.pml, PASSED (src/mutex.c M2/M5): a woken waiter that loses its retry
+# goes back PASSED (its loop has a timer), no unlock wakes it, its tick makes
+# it STARVING and takes the free lock; a cancel of the PASSED head wakes the
+# next one.  mutex.default above runs it with both loops' timers.
+checks+=(
+    # loop 1 with a timer, loop 2 without (its waits go back STARVING at once)
+    "mutex.default.mixed|mutex.pml|-DPASS_LOOPS=2|safety|pass|O2"
+    # t barges again and again: under weak fairness the PASSED wait's tick
+    # comes, and every waiter is served (FAIR_CAS: no CAS lost for ever)
+    "mutex.default.barger.np|mutex.pml|-DNLOOPS=1 -DT_FOREVER -DFAIR_CAS|npfair|pass|O0"
+    # vacuity (REACH points, mutex.pml; 5, own-loop hand-off to a PASSED
+    # head, is not reachable in this scenario)
+    "mutex.default.mixed.reach|mutex.pml|-DPASS_LOOPS=2|reach|reach:1 2 3 4 6 7 8 9 10|O0"
+    # deliberately broken variants
+    "mutex.BUG_PASS_NO_REWAKE|mutex.pml|-DBUG_PASS_NO_REWAKE|safety|fail:assert/(wflags[q[0]]&4)|O0"
+    "mutex.BUG_PASS_NO_REWAKE.endstate|mutex.pml|-DBUG_PASS_NO_REWAKE -DNO_INVARIANTS|safety|fail:endstate|O0"
+    "mutex.BUG_TICK_NO_TAKE|mutex.pml|-DBUG_TICK_NO_TAKE|safety|fail:assert/(wflags[q[0]]&4)|O0"
+    "mutex.BUG_TICK_NO_TAKE.endstate|mutex.pml|-DBUG_TICK_NO_TAKE -DNO_INVARIANTS|safety|fail:endstate|O0"
+    "mutex.BUG_PASS_NO_TIMER|mutex.pml|-DBUG_PASS_NO_TIMER|safety|fail:assert/tmr[1]|O0"
+    "mutex.BUG_PASS_NO_TIMER.endstate|mutex.pml|-DBUG_PASS_NO_TIMER -DNO_INVARIANTS|safety|fail:endstate|O0"
+    "mutex.BUG_PASS_NO_TIMER.np|mutex.pml|-DNLOOPS=1 -DT_FOREVER -DFAIR_CAS -DBUG_PASS_NO_TIMER -DNO_INVARIANTS|npfair|fail:np|O0"
 )
 
 # pshared.pml: the slot protocol of process-shared semaphores proposed in
