@@ -1387,14 +1387,28 @@ static void kill_reap(worker *w)
 }
 
 /* SIGSTOP a worker and wait until it is stopped (its loop runs nothing
- * until SIGCONT: what is woken for it waits). */
-static void stop_worker(worker *w)
+ * until SIGCONT: what is woken for it waits), never inside the object's
+ * queue lock: a stopped holder is not a dead one, and the next call of
+ * this process that needs the lock would wait for it for good.  The lock
+ * word is the header's sixth 32-bit word (pshared.h: as__ps.qlock, the
+ * holder's pid | CONTENDED). */
+static void stop_worker(worker *w, const void *obj)
 {
-    int st;
-    assert_int_equal(kill(w->pid, SIGSTOP), 0);
-    while (waitpid(w->pid, &st, WUNTRACED) < 0)
-        ;
-    assert_true(WIFSTOPPED(st));
+    const volatile uint32_t *qlock = (const volatile uint32_t *)obj + 5;
+    double end = th_now() + TH_TIMEOUT;
+    for (;;) {
+        int st;
+        assert_int_equal(kill(w->pid, SIGSTOP), 0);
+        while (waitpid(w->pid, &st, WUNTRACED) < 0)
+            ;
+        assert_true(WIFSTOPPED(st));
+        if ((*qlock & 0x7fffffffu) != (uint32_t)w->pid)
+            return;
+        assert_int_equal(kill(w->pid, SIGCONT), 0);
+        if (th_now() > end)
+            fail_msg("worker %d keeps the queue lock", (int)w->pid);
+        sched_yield();
+    }
 }
 
 /* Death of a waiting process (9.2): a process killed while parked at the
@@ -1440,7 +1454,7 @@ static void ps_death_granted(void **state)
     TH_RC(call(&w[0], OP_ACQ, 0, 2, 0), 0);
     TH_RC(call(&w[1], OP_ACQ, 1, 2, 0), 0);
     wait_waiters(s, 2);
-    stop_worker(&w[0]);
+    stop_worker(&w[0], s);
     TH_RC(as_sem_release(s, 2), 0); /* to the stopped process */
     TH_EQ(as_sem_value(s), g_strict ? 0 : 2); /* granted, or woken */
     TH_EQ(as_sem_waiters(s), 1);              /* neither is queued */
@@ -1471,7 +1485,7 @@ static void to_starving(as_sem *s, worker *w, int id, bool blocking)
     else
         TH_RC(call(w, OP_ACQ, id, 2, 0), 0);
     wait_waiters(s, 1);
-    stop_worker(w);
+    stop_worker(w, s);
     TH_RC(as_sem_release(s, 2), 0);
     TH_EQ(as_sem_value(s), 2);
     TH_EQ(as_sem_waiters(s), 0);        /* woken: not queued */
@@ -1490,7 +1504,10 @@ static void to_starving(as_sem *s, worker *w, int id, bool blocking)
         if (th_now() > end)
             fail_msg("W0 never went back to the queue STARVING");
     }
-    TH_EQ(as_sem_waiters(s), 1);
+    /* The arrival raises HANDOFF (its add_waiter_if CAS) before its slot
+     * turns STARVING, both under the queue lock, which this thread does
+     * not take: the failed take may see the one before the other. */
+    wait_waiters(s, 1);
     TH_RC(as_sem_try_acquire(s, 1), 0); /* EF3: not past a STARVING head */
 }
 
@@ -1509,7 +1526,7 @@ static void ps_policy_bypass(void **state)
     if (g_strict) {
         TH_RC(call(&w[0], OP_ACQ, 0, 2, 0), 0);
         wait_waiters(s, 1);
-        stop_worker(&w[0]);
+        stop_worker(&w[0], s);
         TH_RC(as_sem_release(s, 2), 0);
         TH_EQ(as_sem_value(s), 0);
         TH_RC(as_sem_try_acquire(s, 1), 0);
@@ -1522,7 +1539,7 @@ static void ps_policy_bypass(void **state)
         return;
     }
     to_starving(s, &w[0], 0, false);
-    stop_worker(&w[0]);
+    stop_worker(&w[0], s);
     TH_RC(as_sem_release(s, 1), 0); /* fits: handed over directly */
     TH_EQ(as_sem_value(s), 0);
     TH_EQ(as_sem_waiters(s), 0);
@@ -1532,7 +1549,7 @@ static void ps_policy_bypass(void **state)
     TH_RC(as_sem_forget(s, 2), 2);
     /* the same with a blocking thread (as__ps_blocking's arrival) */
     to_starving(s, &w[0], 2, true);
-    stop_worker(&w[0]);
+    stop_worker(&w[0], s);
     TH_RC(as_sem_release(s, 1), 0);
     TH_EQ(as_sem_value(s), 0);
     TH_EQ(as_sem_waiters(s), 0);
@@ -1569,7 +1586,7 @@ static void ps_destroy_dead(void **state)
     spawn(&w[0], s, 0);
     TH_RC(call(&w[0], OP_ACQ, 0, 1, 0), 0);
     wait_waiters(s, 1);
-    stop_worker(&w[0]);
+    stop_worker(&w[0], s);
     TH_RC(as_sem_release(s, 1), 0);
     kill_reap(&w[0]);
     TH_RC(as_sem_destroy(s), 0);
@@ -2142,7 +2159,7 @@ static void psm_dead_grantee(void **state)
     TH_RC(as_mutex_try_lock(m), 1);
     TH_RC(call(&w[0], OP_MLOCK, 0, 0, 0), 0);
     wait_mwaiters(m, 1);
-    stop_worker(&w[0]);
+    stop_worker(&w[0], m);
     TH_RC(as_mutex_unlock(m), 0); /* granted to the stopped W0 */
     TH_EQ(as_mutex_waiters(m), 0);
     kill_reap(&w[0]);
