@@ -2,10 +2,22 @@
  * request.
  *
  * STATE WORD   COUNT (bits 0..29): permits in the word.
- *              HANDOFF (bit 30): newcomers may not take permits from the
- *              word (the lock-free acquire fails into the slow path).
- *              WAITERS (bit 31): the queue is not empty, or the semaphore is
- *              closed (the lock-free release fails into the slow path).
+ *              Bits 31 (WAITERS) and 30 (QUIET) say what the queue
+ *              allows (sem_bits):
+ *              neither  the queue is empty: every path is lock-free;
+ *              WAITERS  the queue is not empty and a woken wait is on its
+ *                       way: newcomers may take permits from the word, and
+ *                       a release takes the queue lock (the grant may serve
+ *                       the head);
+ *              QUIET    the queue is not empty, its head is PASSED and
+ *                       nothing is woken: newcomers may take permits, and a
+ *                       release adds its permits to COUNT lock-free (the
+ *                       grant would stop at the head, S5) unless its thread
+ *                       may run the head's loop (sem_passed_here);
+ *              both     HANDOFF: newcomers may not take permits from the
+ *                       word (the lock-free acquire fails into the slow
+ *                       path), a release takes the queue lock; also a
+ *                       closed semaphore.
  * s->as__aux   (queue lock) `woken`: the sum of the requests of the waits
  *              woken to retry that have not arrived yet (state RESUME, out
  *              of the queue, on their way to their loop).
@@ -30,14 +42,16 @@
  *     release that makes it fit hands it the permits directly.  A wait on a
  *     loop without a timer of its own (as__pass_may) is STARVING at once.
  *   HANDOFF = closed, or queue not empty and (the head is STARVING, or
- *   woken == 0 and the head is not PASSED).  So newcomers pass queued
+ *   woken == 0 and the head is not PASSED); QUIET = the head is PASSED and
+ *   woken == 0, WAITERS otherwise with the queue not empty.  So newcomers pass queued
  *   waiters only while a woken waiter is racing them or the head is PASSED
  *   (as with the mutex, where the lock is free with waiters only while
  *   WOKEN is set or the head is PASSED), never past a STARVING head, and
  *   never take what a head that does not fit is accumulating: a large
  *   request is not starved by small ones (at most AS__PASS_NS once it has
  *   fitted once).  In strict mode nothing is ever woken (woken is 0), so
- *   HANDOFF == WAITERS: no newcomer passes a queued waiter.
+ *   the word is HANDOFF whenever the queue is not empty: no newcomer
+ *   passes a queued waiter.
  *   The queue's front is: the STARVING waits, then the PASSED ones, each in
  *   the order they came back; a PASSED wait whose timer fires moves behind
  *   the last STARVING one.
@@ -45,14 +59,20 @@
  * Invariant S1 (no idle permits behind the queue): whenever the queue lock
  *   is free and the queue is not empty, the head does not fit in COUNT -
  *   woken (else the grant would have served or woken it), or it is PASSED
- *   and its timer will retry (S5).  Every path that
- *   raises COUNT or lowers woken with WAITERS set runs the grant under the
- *   lock; barging only lowers COUNT.
- * Invariant S2 (writers): while WAITERS is set the word is written under
- *   the queue lock, or by a lock-free acquire (only with HANDOFF clear, only
- *   lowering COUNT); lock-free releases CAS from a value without WAITERS.
- *   So the grant computes its plan from one value of the word and commits
- *   it with a CAS, and starts over if a barger moved the word meanwhile.
+ *   and its timer will retry (S5).  Every path that raises COUNT or lowers
+ *   woken with WAITERS set runs the grant under the lock; barging only
+ *   lowers COUNT; a lock-free release raises it only while QUIET, when the
+ *   head is PASSED (the grant, run then, would stop at it) and stays so
+ *   (PASSED and woken change under the lock, and every change of the head
+ *   or of woken rewrites the bits with a CAS that fails on a word a
+ *   release moved).
+ * Invariant S2 (writers): while the queue is not empty the word is written
+ *   under the queue lock, or lock-free: by an acquire (not in HANDOFF, only
+ *   lowering COUNT), by a release (only in QUIET, only raising COUNT), by a
+ *   forget (not with WAITERS, only lowering COUNT).  So the grant computes
+ *   its plan from one value of the word and commits it with a CAS, and
+ *   starts over if the word moved meanwhile; only in HANDOFF (nobody else
+ *   writes) may it store.
  * Invariant S3 (conservation): permits are in the word, or held by the
  *   caller of a successful acquire, or carried by a DONE wait with status 0
  *   (delivered to its callback, or given back by a cancel that came first:
@@ -60,7 +80,7 @@
  *   the queue without permits (cancel, deadline), or a woken one that gives
  *   up, re-runs the grant: a small waiter behind a large head that gave up
  *   is not left waiting on permits that are free.
- * Invariant S4 (close): a closed semaphore keeps WAITERS and HANDOFF set
+ * Invariant S4 (close): a closed semaphore keeps the word HANDOFF
  *   with an empty queue, so every lock-free path fails into the slow path,
  *   which sees the closed flag under the lock: acquires are refused
  *   (-ESHUTDOWN), releases and forgets still count; woken waits arrive to
@@ -87,8 +107,32 @@
 #include "waitq.h"
 
 #define SEM_WAITERS 0x80000000u
-#define SEM_HANDOFF 0x40000000u
+#define SEM_QUIET 0x40000000u
+#define SEM_HANDOFF (SEM_WAITERS | SEM_QUIET)
 #define SEM_COUNT AS_SEM_VALUE_MAX
+
+/* HANDOFF: newcomers may not take permits from the word. */
+static inline bool sem_barred(uint32_t v)
+{
+    return (v & SEM_HANDOFF) == SEM_HANDOFF;
+}
+
+/* QUIET's exception: a release from the PASSED head's own loop hands it its
+ * permits at once (the policy's "same-loop hand-offs stay direct").  The
+ * releaser cannot look at the head without the queue lock, so the thread
+ * that ran the wait's return to the queue PASSED (sem_resume, on its loop's
+ * thread) notes the semaphore here; a release that finds the word QUIET
+ * and its thread's note on this semaphore takes the lock.  A hint only: a
+ * stale note (the wait was served or cancelled meanwhile, or the loop moved
+ * to another thread) costs a release the lock it took before QUIET; a note
+ * overwritten by another semaphore leaves the head to its timer (S5's
+ * bound).  Neither changes what the grant decides. */
+static _Thread_local const as_sem *sem_passed_tls;
+
+static inline bool sem_passed_here(const as_sem *s)
+{
+    return sem_passed_tls == s;
+}
 
 static inline as__prim *P(as_sem *s) { return (as__prim *)(void *)s; }
 
@@ -148,7 +192,7 @@ int as_sem_destroy(as_sem *s)
     if (!sem_valid(s))
         return -EINVAL;
     SEM_PS(s, as__sem_ps_destroy(s));
-    /* WAITERS without waiters is a closed semaphore, and woken waits are
+    /* HANDOFF without waiters is a closed semaphore, and woken waits are
      * counted in as__aux: the queue and that count decide. */
     return as__prim_destroy(P(s), 0);
 }
@@ -157,7 +201,7 @@ int as_sem_destroy(as_sem *s)
 static inline int sem_try(as_sem *s, uint32_t n)
 {
     uint32_t v = as__load(&s->as__word, AS_RELAXED);
-    while (!(v & SEM_HANDOFF) && (v & SEM_COUNT) >= n) {
+    while (!sem_barred(v) && (v & SEM_COUNT) >= n) {
         if (as__cas(&s->as__word, &v, v - n, AS_ACQUIRE, AS_RELAXED)) {
             as__stat_inc(s->as__stats.acquired);
             return 1;
@@ -183,13 +227,13 @@ static inline uint32_t sem_bits(const as_sem *s, const as_wait *head,
                                 uint32_t woken)
 {
     if (as__prim_closed((const as__prim *)(const void *)s))
-        return SEM_WAITERS | SEM_HANDOFF;
+        return SEM_HANDOFF;
     if (!head)
         return 0;
     if ((head->as__flags & AS__F_STARVING) ||
         (woken == 0 && !(head->as__flags & AS__F_PASSED)))
-        return SEM_WAITERS | SEM_HANDOFF;
-    return SEM_WAITERS;
+        return SEM_HANDOFF;
+    return woken == 0 ? SEM_QUIET : SEM_WAITERS;
 }
 
 /* Does the grant hand h its permits directly (true) or wake it to retry?
@@ -220,9 +264,9 @@ static inline void sem_serve(as_sem *s, as_wait *h, bool direct,
     }
 }
 
-/* sem_settle_locked when a barger may write the word (WAITERS and HANDOFF
- * not both set, S2): a barger may lower COUNT meanwhile (or, WAITERS
- * clear, a release raise it; nobody sets a bit without the lock).  Plan
+/* sem_settle_locked when others may write the word (not HANDOFF, S2): a
+ * barger may lower COUNT meanwhile (or, WAITERS clear, a release raise it;
+ * nobody sets a bit without the lock).  Plan
  * from one value, commit with a CAS, and on failure plan again from the new
  * value (the queue cannot change: we hold the lock); then serve the waits
  * planned. */
@@ -285,9 +329,9 @@ static AS__ALWAYS_INLINE bool sem_settle_locked(as_sem *s, uint32_t extra,
     bool strict;
     const void *me;
     as_wait *h;
-    if ((v & (SEM_WAITERS | SEM_HANDOFF)) != (SEM_WAITERS | SEM_HANDOFF))
+    if (!sem_barred(v))
         return sem_settle_cas(s, v, extra, take, done);
-    /* S2: with WAITERS and HANDOFF set nobody else writes the word, and
+    /* S2: in HANDOFF nobody else writes the word, and
      * nobody reads it without the lock but to fail into the slow path:
      * serve in one pass, then store (the hand-off path). */
     if ((v & SEM_COUNT) + extra < take)
@@ -325,7 +369,7 @@ static AS__NOINLINE int sem_acquire_slow(as_sem *s, as_loop *loop, as_wait *w,
     as__wait_prepare(w, loop, &sem_kind, cb, arg, s);
     w->as__n = n;
     for (;;) {
-        if (!(v & SEM_HANDOFF) && (v & SEM_COUNT) >= n) {
+        if (!sem_barred(v) && (v & SEM_COUNT) >= n) {
             if (as__cas(&s->as__word, &v, v - n, AS_ACQUIRE, AS_RELAXED)) {
                 as__stat_inc(s->as__stats.acquired);
                 as__q_unlock(P(s));
@@ -344,10 +388,12 @@ static AS__NOINLINE int sem_acquire_slow(as_sem *s, as_loop *loop, as_wait *w,
         /* add_waiter_if: park only if the word still says "not for you".
          * w does not fit in COUNT (or HANDOFF is set, and then the head
          * does not fit in COUNT - woken), so S1 holds with w queued.  When
-         * the bits do not change (WAITERS already set) no CAS is needed:
-         * with HANDOFF set nobody else writes the word (S2), and without
-         * it a barger can only lower COUNT, which keeps "not for you" (a
-         * CAS of the same value costs ~20 cycles on every queued wait). */
+         * the bits do not change (the queue was not empty) no CAS is
+         * needed: in HANDOFF nobody else writes the word (S2), with
+         * WAITERS a barger can only lower COUNT, which keeps "not for you",
+         * and in QUIET a release may raise it, but the head is PASSED and
+         * stays so: S1 holds by its timer (a CAS of the same value costs
+         * ~20 cycles on every queued wait). */
         uint32_t nv = (v & SEM_COUNT) |
                       sem_bits(s, s->as__head ? s->as__head : w, s->as__aux);
         if (nv == v || as__cas(&s->as__word, &v, nv, AS_RELAXED, AS_RELAXED))
@@ -413,15 +459,17 @@ int as_sem_release(as_sem *s, uint32_t n)
     SEM_PS(s, as__sem_ps_release_fast(s, n));
     v = as__load(&s->as__word, AS_RELAXED);
     for (;;) {
-        while (!(v & SEM_WAITERS)) {
-            if (v > AS_SEM_VALUE_MAX - n)
+        /* Lock-free with the queue empty, or QUIET (S1) unless the PASSED
+         * head may be this thread's loop's: then the grant serves it. */
+        while (!(v & SEM_WAITERS) && !((v & SEM_QUIET) && sem_passed_here(s))) {
+            if ((v & SEM_COUNT) > AS_SEM_VALUE_MAX - n)
                 return -EOVERFLOW;
             if (as__cas(&s->as__word, &v, v + n, AS_RELEASE, AS_RELAXED))
                 return 0;
         }
         as__q_lock(P(s));
         v = as__load(&s->as__word, AS_ACQUIRE);
-        if (v & SEM_WAITERS)
+        if (v & SEM_HANDOFF)
             break;
         as__q_unlock(P(s)); /* the waiters left meanwhile: fast path again */
     }
@@ -462,7 +510,7 @@ int64_t as_sem_forget(as_sem *s, uint32_t n)
             as__q_unlock(P(s));
             return take;
         }
-        take = v < n ? v : n;
+        take = (v & SEM_COUNT) < n ? (v & SEM_COUNT) : n;
         if (take == 0 ||
             as__cas(&s->as__word, &v, v - take, AS_ACQUIRE, AS_RELAXED))
             return take;
@@ -481,11 +529,11 @@ int as_sem_close(as_sem *s)
         AS_PROBE2(close, s, "sem");
         while ((h = s->as__head) != NULL)
             as__q_take(P(s), h, -ESHUTDOWN, &done);
-        /* S4: WAITERS and HANDOFF stay set, with the queue empty.  An RMW:
-         * when the queue was empty, lock-free releases and acquires may be
-         * CASing the word (F2 of tests/model/cancel.pml: a store lost one).
+        /* S4: the word stays HANDOFF, with the queue empty.  An RMW: when
+         * the queue was empty or QUIET, lock-free releases and acquires may
+         * be CASing the word (F2 of tests/model/cancel.pml: a store lost one).
          * Woken waits arrive to -ESHUTDOWN (sem_resume). */
-        as__fetch_or(&s->as__word, SEM_WAITERS | SEM_HANDOFF, AS_RELEASE);
+        as__fetch_or(&s->as__word, SEM_HANDOFF, AS_RELEASE);
     }
     as__q_unlock(P(s));
     as__batch_finish(&done);
@@ -546,8 +594,10 @@ static void sem_resume(as_wait *w)
         as__q_insert_before(P(s), pos, w);
         (void)sem_settle_locked(s, 0, 0, &done);
         as__q_unlock(P(s));
-        if (pass) /* this thread's heap: keyed before its loop runs again */
+        if (pass) { /* this thread's heap: keyed before its loop runs again */
             as__timer_rekey(w, as_now_ns() + AS__PASS_NS);
+            sem_passed_tls = s;
+        }
         as__batch_finish(&done);
         return;
     }
@@ -567,6 +617,8 @@ static bool sem_tick(as_wait *w, uint64_t now)
         as__wait_expire(w);
         return true;
     }
+    if (sem_passed_tls == s)
+        sem_passed_tls = NULL;
     as__q_lock(P(s));
     /* PASSED changes only under this lock, and only a QUEUED wait has it */
     if ((w->as__flags & AS__F_PASSED) &&

@@ -633,6 +633,49 @@ static void sem_policy_passed(void **state)
     }
 }
 
+/* QUIET (sem.c STATE WORD): with the head PASSED and nothing woken, the
+ * word says so, and releases and forgets from other threads change COUNT
+ * lock-free and leave the head queued (forget takes from COUNT, never from
+ * the state bits); a release from the head's own loop's thread still hands
+ * it the permits at once (sem_passed_here).  The bits are read from the
+ * private word: QUIET changes nothing a caller can see but which path a
+ * release takes, and a mutant that never enters it fails only here. */
+#define SEM_STATE_BITS(s) ((s)->as__word & 0xc0000000u)
+#define SEM_STATE_QUIET 0x40000000u
+static void sem_policy_quiet(void **state)
+{
+    FIX();
+    if (!th_loop_passes(L))
+        skip();
+    as_sem s;
+    th_sem_make(&s, 0);
+    th_waiter a;
+    th_waiter_init(&a, R, L, 1);
+    TH_RC(th_sem_acquire(&a, &s, 2), 0);
+    release_from_thread(&s, 2);              /* a woken */
+    TH_RC(as_sem_try_acquire(&s, 1), 1);     /* a newcomer */
+    th_run_until(L, sem_queued_is_1, &s, TH_TIMEOUT); /* a: back, PASSED */
+    TH_EQ(SEM_STATE_BITS(&s), SEM_STATE_QUIET);
+    TH_EQ(as_sem_value(&s), 1);
+    TH_EQ(as_sem_forget(&s, 3), 1);          /* COUNT's 1, not 3 */
+    TH_EQ(as_sem_forget(&s, 1), 0);
+    TH_EQ(SEM_STATE_BITS(&s), SEM_STATE_QUIET);
+    release_from_thread(&s, 1);              /* lock-free: a stays */
+    TH_EQ(as_sem_value(&s), 1);
+    TH_EQ(as_sem_waiters(&s), 1);
+    TH_EQ(SEM_STATE_BITS(&s), SEM_STATE_QUIET);
+    TH_EQ(th_rec_count(R), 0);
+    TH_RC(as_sem_release(&s, 1), 0);         /* a's loop: a served now */
+    TH_EQ(as_sem_waiters(&s), 0);
+    TH_EQ(as_sem_value(&s), 0);
+    TH_EQ(SEM_STATE_BITS(&s), 0);
+    th_rec_wait(L, R, 1);
+    TH_RC(th_rec_status_of(R, 1), 0);
+    TH_RC(as_sem_release(&s, 3), 0);
+    TH_RC(as_sem_try_acquire(&s, 3), 1);
+    TH_RC(as_sem_destroy(&s), 0);
+}
+
 /* S1 with a PASSED head: the waits behind it wait for it, even when they
  * fit; when it leaves (cancel), the grant serves the next head. */
 static void sem_policy_passed_cancel(void **state)
@@ -824,6 +867,7 @@ int main(void)
         TH_TEST(sem_policy_starving_blocks_barging),
         TH_TEST(sem_policy_passed),
         TH_TEST(sem_policy_passed_cancel),
+        TH_TEST(sem_policy_quiet),
         TH_TEST(sem_policy_passed_order),
         TH_TEST(sem_policy_woken_gives_up),
     };
