@@ -91,23 +91,9 @@ static inline void as__q_count_park(as__prim *p, as_wait *w)
     AS_PROBE3(park, p, w, w->as__kind->name);
 }
 
-static inline void as__q_push_tail(as__prim *p, as_wait *w)
-{
-    w->as__next = NULL;
-    w->as__prev = p->tail;
-    if (p->tail)
-        p->tail->as__next = w;
-    else
-        p->head = w;
-    p->tail = w;
-    as__q_count(p, 1);
-    as__q_count_park(p, w);
-    as__q_mark_queued(p, w);
-}
-
-/* Queue w again in front of `pos` (a wait in p; NULL: at the tail): a wait
- * woken to retry that must wait again.  No counters of a first park. */
-static inline void as__q_insert_before(as__prim *p, as_wait *pos, as_wait *w)
+/* The list operations under the queue, nothing else: link w in front of
+ * `pos` (a wait in p; NULL: at the tail), and unlink w. */
+static inline void as__q_link_before(as__prim *p, as_wait *pos, as_wait *w)
 {
     w->as__next = pos;
     w->as__prev = pos ? pos->as__prev : p->tail;
@@ -119,6 +105,34 @@ static inline void as__q_insert_before(as__prim *p, as_wait *pos, as_wait *w)
         pos->as__prev = w;
     else
         p->tail = w;
+}
+
+static inline void as__q_unlink(as__prim *p, as_wait *w)
+{
+    if (w->as__prev)
+        w->as__prev->as__next = w->as__next;
+    else
+        p->head = w->as__next;
+    if (w->as__next)
+        w->as__next->as__prev = w->as__prev;
+    else
+        p->tail = w->as__prev;
+    w->as__next = w->as__prev = NULL;
+}
+
+static inline void as__q_push_tail(as__prim *p, as_wait *w)
+{
+    as__q_link_before(p, NULL, w);
+    as__q_count(p, 1);
+    as__q_count_park(p, w);
+    as__q_mark_queued(p, w);
+}
+
+/* Queue w again in front of `pos` (a wait in p; NULL: at the tail): a wait
+ * woken to retry that must wait again.  No counters of a first park. */
+static inline void as__q_insert_before(as__prim *p, as_wait *pos, as_wait *w)
+{
+    as__q_link_before(p, pos, w);
     as__q_count(p, 1);
     as__q_mark_queued(p, w);
 }
@@ -134,24 +148,8 @@ static inline void as__q_move_before(as__prim *p, as_wait *pos, as_wait *w)
 {
     if (w->as__next == pos)
         return;
-    if (w->as__prev)
-        w->as__prev->as__next = w->as__next;
-    else
-        p->head = w->as__next;
-    if (w->as__next)
-        w->as__next->as__prev = w->as__prev;
-    else
-        p->tail = w->as__prev;
-    w->as__next = pos;
-    w->as__prev = pos ? pos->as__prev : p->tail;
-    if (w->as__prev)
-        w->as__prev->as__next = w;
-    else
-        p->head = w;
-    if (pos)
-        pos->as__prev = w;
-    else
-        p->tail = w;
+    as__q_unlink(p, w);
+    as__q_link_before(p, pos, w);
 }
 
 /* A wait's outcome in p, decided: the counters and the done probe.  Every
@@ -183,15 +181,7 @@ static inline void as__q_remove(as__prim *p, as_wait *w, uint32_t state,
                                 int status)
 {
     uint32_t old = as__load(&w->as__state, AS_RELAXED);
-    if (w->as__prev)
-        w->as__prev->as__next = w->as__next;
-    else
-        p->head = w->as__next;
-    if (w->as__next)
-        w->as__next->as__prev = w->as__prev;
-    else
-        p->tail = w->as__prev;
-    w->as__next = w->as__prev = NULL;
+    as__q_unlink(p, w);
     as__q_count(p, -1);
     w->as__status = status;
     if (state == AS__W_DONE)
