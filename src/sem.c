@@ -126,12 +126,28 @@ static inline bool sem_barred(uint32_t v)
  * stale note (the wait was served or cancelled meanwhile, or the loop moved
  * to another thread) costs a release the lock it took before QUIET; a note
  * overwritten by another semaphore leaves the head to its timer (S5's
- * bound).  Neither changes what the grant decides. */
+ * bound).  Neither changes what the grant decides.  A release that took the
+ * lock for the note renews it from what the queue says then (sem_renote):
+ * a note that outlived its wait (served by that release, or earlier) would
+ * send every release of this thread through the lock while another loop's
+ * head is PASSED. */
 static _Thread_local const as_sem *sem_passed_tls;
 
 static inline bool sem_passed_here(const as_sem *s)
 {
     return sem_passed_tls == s;
+}
+
+/* Queue lock held: keep the note only if the head is PASSED and this
+ * thread runs its loop. */
+static inline void sem_renote(const as_sem *s)
+{
+    const as_wait *h = s->as__head;
+    sem_passed_tls = h && (h->as__flags & AS__F_PASSED) &&
+                             as__load(&h->as__loop->as__owner, AS_RELAXED) ==
+                                 as__thread_token()
+                         ? s
+                         : NULL;
 }
 
 static inline as__prim *P(as_sem *s) { return (as__prim *)(void *)s; }
@@ -452,6 +468,7 @@ int as_sem_release(as_sem *s, uint32_t n)
 {
     as__batch done = {NULL, NULL};
     uint32_t v;
+    bool noted = false;
     if (!sem_valid(s) || n == 0)
         return -EINVAL;
     if (n > AS_SEM_VALUE_MAX)
@@ -461,7 +478,11 @@ int as_sem_release(as_sem *s, uint32_t n)
     for (;;) {
         /* Lock-free with the queue empty, or QUIET (S1) unless the PASSED
          * head may be this thread's loop's: then the grant serves it. */
-        while (!(v & SEM_WAITERS) && !((v & SEM_QUIET) && sem_passed_here(s))) {
+        while (!(v & SEM_WAITERS)) {
+            if ((v & SEM_QUIET) && sem_passed_here(s)) {
+                noted = true;
+                break;
+            }
             if ((v & SEM_COUNT) > AS_SEM_VALUE_MAX - n)
                 return -EOVERFLOW;
             if (as__cas(&s->as__word, &v, v + n, AS_RELEASE, AS_RELAXED))
@@ -479,6 +500,8 @@ int as_sem_release(as_sem *s, uint32_t n)
         return -EOVERFLOW;
     }
     (void)sem_settle_locked(s, n, 0, &done);
+    if (noted)
+        sem_renote(s);
     as__q_unlock(P(s));
     as__batch_finish(&done);
     return 0;
