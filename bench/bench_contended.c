@@ -470,8 +470,11 @@ int main(int argc, char **argv)
                  "next iteration; hold = keep it across one loop iteration. "
                  "CPU = process CPU time per acquisition; csw = context "
                  "switches per 1000 acquisitions, median (min-max). %d "
-                 "CPUs.\n\n",
-            TASKS, BASE_THREADS, ms, o.reps, online_cpus());
+                 "CPUs. Rings: %s.\n\n",
+            TASKS, BASE_THREADS, ms, o.reps, online_cpus(),
+            bench_ring_flags & IORING_SETUP_COOP_TASKRUN    ? "COOP_TASKRUN"
+            : bench_ring_flags & IORING_SETUP_DEFER_TASKRUN ? "DEFER_TASKRUN"
+                                                            : "plain");
     rprintf(&rp, "Machine state (two threads pinned to CPUs 0 and 1; "
                  "bench/README.md, \"How to read the results\"):\n\n");
     rprintf(&rp, "- before: **%s**: %s\n", machine_verdict(&mach[0]),

@@ -46,10 +46,15 @@ static void usage(const char *name, const char *extra)
             "  --out DIR  write <DIR>/<name>.csv, .md and targets_<name>.{csv,md}\n"
             "  --backend  which asyncsync backends to run (default both;\n"
             "             ASYNCSYNC_BACKEND, when set, selects one)\n"
+            "  --rings F  the loops' io_uring setup flags: plain (default),\n"
+            "             coop (COOP_TASKRUN|TASKRUN_FLAG) or defer\n"
+            "             (SINGLE_ISSUER|DEFER_TASKRUN)\n"
             "%s",
             name, extra ? extra : "");
     exit(2);
 }
+
+unsigned bench_ring_flags;
 
 void bench_parse(int argc, char **argv, struct bench_opts *o, const char *name,
                  const char *extra)
@@ -80,6 +85,18 @@ void bench_parse(int argc, char **argv, struct bench_opts *o, const char *name,
             o->only = v, i++;
         } else if (strcmp(a, "--count") == 0 && v) {
             o->count = atol(v), i++;
+        } else if (strcmp(a, "--rings") == 0 && v) {
+            if (strcmp(v, "plain") == 0)
+                bench_ring_flags = 0;
+            else if (strcmp(v, "coop") == 0)
+                bench_ring_flags =
+                    IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+            else if (strcmp(v, "defer") == 0)
+                bench_ring_flags =
+                    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+            else
+                usage(name, extra);
+            i++;
         } else if (strcmp(a, "--backend") == 0 && v) {
             bool u = strcmp(v, "uring") == 0 || strcmp(v, "both") == 0;
             bool g = strcmp(v, "generic") == 0 || strcmp(v, "both") == 0;
@@ -781,7 +798,7 @@ int bloop_init_flags(struct bloop *b, int backend, uint32_t flags)
     int r;
     memset(b, 0, sizeof *b);
     b->backend = backend;
-    r = io_uring_queue_init(256, &b->ring, 0);
+    r = io_uring_queue_init(256, &b->ring, bench_ring_flags);
     if (r < 0)
         die("io_uring_queue_init: %s", strerror(-r));
     if (backend == BK_GENERIC)

@@ -53,6 +53,12 @@ struct bench_opts {
 void bench_parse(int argc, char **argv, struct bench_opts *o, const char *name,
                  const char *extra);
 
+/* --rings: the setup flags of every bloop's ring (0: a plain ring).  With
+ * neither COOP_TASKRUN nor DEFER_TASKRUN a completion for a thread that is
+ * running (a wake of a busy loop) interrupts it (an IPI); the application
+ * chooses, so the benchmarks measure plain rings unless asked. */
+extern unsigned bench_ring_flags;
+
 /* Is the backend selected and usable on this machine?  (Probes once.) */
 bool backend_enabled(const struct bench_opts *o, int bk);
 
