@@ -111,10 +111,11 @@
 #define SEM_HANDOFF (SEM_WAITERS | SEM_QUIET)
 #define SEM_COUNT AS_SEM_VALUE_MAX
 
-/* HANDOFF: newcomers may not take permits from the word. */
+/* HANDOFF: newcomers may not take permits from the word.  (Both state
+ * bits are the word's top two: one compare.) */
 static inline bool sem_barred(uint32_t v)
 {
-    return (v & SEM_HANDOFF) == SEM_HANDOFF;
+    return v >= SEM_HANDOFF;
 }
 
 /* QUIET's exception: a release from the PASSED head's own loop hands it its
