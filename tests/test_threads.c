@@ -688,6 +688,118 @@ static void mutex_barging_bounded(unsigned flags)
 static void mutex_barging_default(void **state) { mutex_barging_bounded(0); }
 static void mutex_barging_strict(void **state) { mutex_barging_bounded(AS_MUTEX_STRICT_FIFO); }
 
+/* A blocked thread has no timer of its own (as__pass_may): a woken blocking
+ * waiter that loses its retry is STARVING at once, and the next unlock
+ * (release) hands it the lock (permits) directly; a ring loop's waiter
+ * would be PASSED instead (mutex_policy_passed, sem_policy_passed).  Main
+ * holds the primitive and a plain thread blocks on it; main releases and
+ * takes it straight back (a barge) until the thread's retry lost, waits
+ * until the thread is queued again, and then a release must hand over:
+ * main's try fails.  If the thread won its retry instead (it ran before
+ * main's try), the round starts over. */
+typedef struct blk {
+    bool sem;
+    as_mutex m;
+    as_sem s;
+    atomic_int got, release;
+    int rc;
+} blk;
+
+static int blk_try(blk *b)
+{
+    return b->sem ? as_sem_try_acquire(&b->s, 1) : as_mutex_try_lock(&b->m);
+}
+
+static int blk_give(blk *b)
+{
+    return b->sem ? as_sem_release(&b->s, 1) : as_mutex_unlock(&b->m);
+}
+
+static int64_t blk_waiters(blk *b)
+{
+    return b->sem ? as_sem_waiters(&b->s) : as_mutex_waiters(&b->m);
+}
+
+static void *blk_thread(void *arg)
+{
+    blk *b = arg;
+    b->rc = b->sem ? as_sem_acquire_blocking(&b->s, 1, AS_NO_DEADLINE)
+                   : as_mutex_lock_blocking(&b->m, AS_NO_DEADLINE);
+    atomic_store(&b->got, 1);
+    while (!atomic_load(&b->release))
+        sched_yield();
+    if (b->rc == 0)
+        b->rc = blk_give(b);
+    return NULL;
+}
+
+static void blk_wait_queued(blk *b)
+{
+    double dl = th_now() + TH_TIMEOUT;
+    while (blk_waiters(b) != 1) {
+        if (th_now() > dl)
+            th_fail("the blocked thread never queued");
+        sched_yield();
+    }
+}
+
+static void blocking_one_retry(bool sem)
+{
+    blk *b = th_zalloc(sizeof *b);
+    b->sem = sem;
+    th_mutex_make(&b->m, 0);
+    th_sem_make(&b->s, 0);
+    if (!sem)
+        TH_RC(as_mutex_try_lock(&b->m), 1);
+    int rounds = 0;
+    for (;;) {
+        pthread_t t;
+        atomic_store(&b->got, 0);
+        atomic_store(&b->release, 0);
+        th_thread_start(&t, blk_thread, b);
+        blk_wait_queued(b);
+        TH_RC(blk_give(b), 0);               /* the thread woken */
+        int barged = blk_try(b);             /* taken straight back */
+        TH_EQ(barged >= 0, 1);
+        if (barged == 1) {
+            blk_wait_queued(b);              /* its retry lost: STARVING */
+            TH_EQ(atomic_load(&b->got), 0);
+            TH_RC(blk_give(b), 0);           /* handed over */
+            TH_RC(blk_try(b), 0);
+        }
+        double dl = th_now() + TH_TIMEOUT;
+        while (!atomic_load(&b->got)) {
+            if (th_now() > dl)
+                th_fail("the blocked thread never got the %s",
+                        sem ? "permit" : "lock");
+            sched_yield();
+        }
+        atomic_store(&b->release, 1);
+        th_thread_join(t);
+        TH_RC(b->rc, 0);                      /* it gave it back */
+        if (barged == 1)
+            break;
+        /* the thread took it on its retry (it ran before main's try): the
+         * primitive is free again; hold it and start over */
+        TH_RC(blk_try(b), 1);
+        if (++rounds > th_scaled(1000))
+            th_fail("main never took the %s ahead of the woken thread",
+                    sem ? "permit" : "lock");
+    }
+    print_message("    %s: the barge came in round %d\n", sem ? "sem" : "mutex",
+                  rounds + 1);
+    /* the thread gave it back: free, nothing queued */
+    TH_RC(blk_try(b), 1);
+    if (!sem)
+        TH_RC(as_mutex_unlock(&b->m), 0);
+    TH_RC(as_sem_destroy(&b->s), 0);
+    TH_RC(as_mutex_destroy(&b->m), 0);
+    free(b);
+}
+
+static void mutex_blocking_one_retry(void **state) { (void)state; blocking_one_retry(false); }
+static void sem_blocking_one_retry(void **state) { (void)state; blocking_one_retry(true); }
+
 /* =========================================================================
  * Several loops on several threads share the primitives
  * ========================================================================= */
@@ -1339,6 +1451,8 @@ int main(void)
         TH_TEST(destroy_in_callback_after_remote_wake),
         cmocka_unit_test(mutex_barging_default),
         cmocka_unit_test(mutex_barging_strict),
+        cmocka_unit_test(mutex_blocking_one_retry),
+        cmocka_unit_test(sem_blocking_one_retry),
         cmocka_unit_test(stress_sem_ring2),
         cmocka_unit_test(stress_sem_mixed),
         cmocka_unit_test(stress_mutex_ring2),
