@@ -265,8 +265,8 @@ checks+=(
     "sem.2loops.take-then-grant|sem.pml|-DTAKE_THEN_GRANT|safety|pass|O0"
     "sem.3waits.starve-at-head|sem.pml|-DW1N=1 -DINIT_COUNT=0 -DR_HELD=2 -DR_BARGES=2 -DSTARVE_AT_HEAD|safety|pass|O0"
     # vacuity: the paths of the new policy are taken (REACH points)
-    "sem.2loops.reach|sem.pml||reach|reach:1 2 3 4 5 6 7 8 11 13 15 19 20 21 22 23 24 26 27|O0"
-    "sem.3waits.reach|sem.pml|-DW1N=1 -DINIT_COUNT=0 -DR_HELD=2 -DR_BARGES=2 -DPASS_LOOPS=2|reach|reach:1 2 3 4 6 8 9 10 14 16 19 20 21 22 23 24 25 26 27|O0"
+    "sem.2loops.reach|sem.pml||reach|reach:1 2 3 4 5 6 7 8 11 13 15 19 20 21 22 23 24 26 27 29 31 34|O0"
+    "sem.3waits.reach|sem.pml|-DW1N=1 -DINIT_COUNT=0 -DR_HELD=2 -DR_BARGES=2 -DPASS_LOOPS=2|reach|reach:1 2 3 4 6 8 9 10 14 16 19 20 21 22 23 24 25 26 27 29 30 31 32 34|O0"
     "sem.2loops.strict.reach|sem.pml|-DSTRICT|reach|reach:12 13|O0"
     # deliberately broken variants
     "sem.BUG_CANCEL_NO_REGRANT.strict|sem.pml|-DW1N=3 -DSTRICT -DBUG_CANCEL_NO_REGRANT|safety|fail:assert/wn[q[0]]|O0"
@@ -279,10 +279,39 @@ checks+=(
     # PASSED (src/sem.c S1, S5): broken ticks and a timer that never fires
     "sem.BUG_TICK_NO_TAKE|sem.pml|-DBUG_TICK_NO_TAKE|safety|fail:assert/wn[q[0]]|O0"
     "sem.BUG_TICK_NO_TAKE.endstate|sem.pml|-DBUG_TICK_NO_TAKE -DNO_INVARIANTS|safety|fail:endstate|O0"
-    "sem.BUG_SEM_PASSED_HANDOFF|sem.pml|-DBUG_SEM_PASSED_HANDOFF|safety|fail:assert/wflags[q[0]]|O0"
+    "sem.BUG_SEM_PASSED_HANDOFF|sem.pml|-DBUG_SEM_PASSED_HANDOFF|safety|fail:assert/wn[q[0]]|O0"
     "sem.BUG_PASS_NO_TIMER|sem.pml|-DBUG_PASS_NO_TIMER|safety|fail:assert/tmr[1]|O0"
     "sem.BUG_PASS_NO_TIMER.endstate|sem.pml|-DBUG_PASS_NO_TIMER -DNO_INVARIANTS|safety|fail:endstate|O0"
     "sem.BUG_PASS_NO_TIMER.np|sem.pml|-DNLOOPS=1 -DR_FOREVER -DBUG_PASS_NO_TIMER -DNO_INVARIANTS|npfair|fail:np|O0"
+)
+
+# QUIET (src/sem.c since 46653b5): under a PASSED head with nothing woken,
+# releases from other loops add their permits lock-free; a release from the
+# head's loop (its thread's hint) takes the lock and serves it.  The rows
+# above run it (the hint as in C: set by the pass, cleared by a tick, stale
+# after a serve or a cancel); these split the release's load under the lock
+# from its grant's CAS (a lock-free release may come between them), lose
+# hints at will, and break it.
+checks+=(
+    "sem.2loops.split|sem.pml|-DSPLIT_RELEASE -DHINT_LOST|safety|pass|O0"
+    "sem.3waits.split|sem.pml|-DW1N=1 -DINIT_COUNT=0 -DR_HELD=2 -DR_BARGES=2 -DPASS_LOOPS=2 -DSPLIT_RELEASE -DHINT_LOST|safety|pass|O0"
+    # no livelock on the hint's path (a release that took the lock by its
+    # hint and found QUIET must not go back to the lock-free path)
+    "sem.3waits.np|sem.pml|-DW1N=1 -DINIT_COUNT=0 -DR_HELD=2 -DPASS_LOOPS=2 -DHINT_LOST -DNO_INVARIANTS|np|pass|O0"
+    "sem.2loops.split.reach|sem.pml|-DSPLIT_RELEASE -DHINT_LOST|reach|reach:29 31 33 34|O0"
+    # deliberately broken QUIET: QUIET with a wait woken (a lock-free
+    # release leaves a fitting head that is not PASSED unserved until the
+    # woken wait's resume: S1; no end-state row, that resume's grant serves
+    # it), QUIET under a STARVING head (S1, and the head is stranded), a
+    # grant that stores a QUIET word planned from its load (a lock-free
+    # release lost: S3, the word at the end), the release's recheck under
+    # the lock on WAITERS alone as before QUIET (a release by its hint spins
+    # between the lock and the lock-free path: its loop's tick never runs)
+    "sem.BUG_QUIET_WOKEN|sem.pml|-DBUG_QUIET_WOKEN|safety|fail:assert/wn[q[0]]|O0"
+    "sem.BUG_QUIET_STARVING|sem.pml|-DW1N=1 -DINIT_COUNT=0 -DR_HELD=2 -DR_BARGES=2 -DPASS_LOOPS=2 -DBUG_QUIET_STARVING|safety|fail:assert/wn[q[0]]|O0"
+    "sem.BUG_QUIET_STARVING.endstate|sem.pml|-DW1N=1 -DINIT_COUNT=0 -DR_HELD=2 -DR_BARGES=2 -DPASS_LOOPS=2 -DBUG_QUIET_STARVING -DNO_INVARIANTS|safety|fail:endstate|O0"
+    "sem.BUG_QUIET_STORE|sem.pml|-DW1N=1 -DINIT_COUNT=0 -DR_HELD=2 -DR_BARGES=2 -DPASS_LOOPS=2 -DBUG_QUIET_STORE|safety|fail:assert/word==(0+2)|O0"
+    "sem.BUG_RELEASE_RECHECK_WAITERS.np|sem.pml|-DW1N=1 -DINIT_COUNT=0 -DR_HELD=2 -DPASS_LOOPS=2 -DBUG_RELEASE_RECHECK_WAITERS -DNO_INVARIANTS|npfair|fail:np|O0"
 )
 
 # mutex.pml, PASSED (src/mutex.c M2/M5): a woken waiter that loses its retry

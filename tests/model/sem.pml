@@ -17,24 +17,36 @@
  *     they came back;
  *   -DSTRICT (AS_SEM_STRICT_FIFO): direct hand-off in queue order, never
  *     any barging past a queued waiter (the former model, exactly).
+ *   QUIET (src/sem.c since 46653b5): while the head is PASSED and nothing
+ *     is woken, a release adds its permits to COUNT lock-free (the grant
+ *     would stop at the PASSED head anyway, S5), unless its thread's hint
+ *     (sem_passed_tls, here hint[l]) says it may run the head's loop: then
+ *     it takes the lock and the grant hands the head its permits directly.
  *
  * STATE WORD (8 bits here, 32 in C)
  *   COUNT    bits 0..5   permits in the word
- *   HANDOFF  bit 6       newcomers may not take permits from the word
- *   WAITERS  bit 7       the queue is not empty: releases take the queue lock
+ *   bits 7 (WAITERS) and 6 (QUIET), what the queue allows (sem_bits):
+ *     neither   the queue is empty: every path is lock-free
+ *     WAITERS   a woken wait is on its way: newcomers may take permits,
+ *               a release takes the queue lock (the grant may serve)
+ *     QUIET     the head is PASSED and nothing is woken: newcomers may
+ *               take permits, a release adds to COUNT lock-free (one CAS)
+ *               unless hint[me]
+ *     both      HANDOFF: newcomers may not take permits (the lock-free
+ *               acquire fails into the slow path), releases take the lock
  * `woken` (as__prim.aux, under the queue lock): the sum of the requests of
  * the waits woken to retry that have not resumed yet (state RESUME).
  *
- * BITS RULE (recomputed under the queue lock, in the same step as every
- * change of the queue, of `woken` or of the head's STARVING flag):
- *   strict:  WAITERS = HANDOFF = queue non-empty; woken always 0
- *   default: WAITERS = queue non-empty
- *            HANDOFF = queue non-empty && (head STARVING ||
- *                      (woken == 0 && head not PASSED))
+ * BITS RULE (sem_bits; recomputed under the queue lock, in the same step
+ * as every change of the queue, of `woken` or of the head's flags):
+ *   strict:  HANDOFF = queue non-empty; woken always 0
+ *   default: queue empty: neither; else HANDOFF if the head is STARVING
+ *            or (woken == 0 && head not PASSED); else QUIET if woken == 0
+ *            (the head is PASSED); else WAITERS
  *
  * GRANT PASS (sem_settle_locked; queue lock held; run by a release that
- * found WAITERS, by a cancel that unlinked a queued wait, by every
- * resume):
+ * found either bit (WAITERS, HANDOFF, or QUIET by its hint), by a cancel
+ * that unlinked a queued wait, by every resume and tick):
  *   c = count (+ the release's n); avail = c - woken (signed)
  *   while the head h fits in avail:
  *     strict, or h STARVING, or h on the caller's own loop:
@@ -42,7 +54,10 @@
  *     else, h PASSED: stop (sem_waits_timer: its timer retries)
  *     else: wake h to retry (woken += h.n; h leaves in state RESUME)
  *     avail -= h.n
- *   word = c | bits
+ *   word = c | bits: a CAS (sem_settle_cas) planned from the word as it is
+ *   then (outside HANDOFF lock-free acquires, and in QUIET lock-free
+ *   releases, move it: a failed CAS plans again from the new value), a
+ *   store only in HANDOFF (nobody else writes it then, S2)
  *
  * Threads (all interleavings):
  *   loop 1   a loop thread with two waits, issued in order:
@@ -60,9 +75,16 @@
  *            may cancel too
  *   r        a thread that runs no loop: it holds R_HELD permits, releases
  *            them one by one (its grant passes wake, never hand off, except
- *            to a STARVING head), then tries once to barge
- *            (as_sem_try_acquire: the lock-free acquire) and releases what
- *            it got
+ *            to a STARVING head; in QUIET they are lock-free), then tries
+ *            once to barge (as_sem_try_acquire: the lock-free acquire) and
+ *            releases what it got
+ * The hint (sem_passed_tls): hint[l], loop l's thread's note, set by a
+ * resume of loop l that put its wait back PASSED, cleared by every tick on
+ * loop l (of any of its waits), never by a serve or a cancel: so it may be
+ * stale (the release takes the lock and its grant stops at another loop's
+ * PASSED head) or missing (loop 1's second wait ticked first; -DHINT_LOST:
+ * any release may find its note overwritten), and then a release from the
+ * head's own loop goes lock-free and the head waits for its tick.
  * The queue lock (as__prim.lock) is a real lock: lock-free paths run
  * while it is held.  Granularity (README.md, "Simplifications"): each
  * access to the word is a step; what a thread does under the queue lock
@@ -71,17 +93,25 @@
  * are one step: a failed CAS changes nothing and is retried from the new
  * value).  So a locked section is one step, except sem_resume's: its take
  * (or its decision to starve, a load) and its grant pass are two word
- * accesses, and the lock-free paths run between them.  as__wait_finish is
- * "put the wait in its loop's delivery set", which its loop takes out in
- * any order (delivery.pml checks the delivery path); as_loop_run resumes
- * a RESUME wait and calls back a DONE one.
+ * accesses, and the lock-free paths run between them.  With
+ * -DSPLIT_RELEASE a release's locked path is two steps too, its load under
+ * the lock and its grant's CAS (in QUIET a lock-free release may come
+ * between them: the CAS plans from the new word; -DBUG_QUIET_STORE stores
+ * the value planned from the load); one step is the same for a correct
+ * grant (its CAS commits a plan made from the value it replaces).
+ * as__wait_finish is "put the wait in its loop's delivery set", which its
+ * loop takes out in any order (delivery.pml checks the delivery path);
+ * as_loop_run resumes a RESUME wait and calls back a DONE one.
  *
  * Checked (monitor: in every reachable state where the queue lock is free):
  *   - S3 permits conserved: count + held by threads + carried by DONE
  *     waits (status 0) == TOTAL
- *   - the bits rule: WAITERS <=> queue non-empty, HANDOFF as above
+ *   - the bits rule (S2: every lock-free write only moves COUNT): the
+ *     bits are sem_bits' for the queue and `woken` as they are
  *   - S1 no idle permits behind the queue: the head does not fit in
- *     count - woken, or it is PASSED (strict: in count, the former S1)
+ *     count - woken, or it is PASSED and its timer will retry (the timer:
+ *     below); a lock-free release in QUIET raises count only under such a
+ *     head (strict: in count, the former S1)
  *   - woken == the sum of the requests of the RESUME waits; strict: no
  *     RESUME wait, woken == 0, no STARVING wait
  *   - the queue's front: the STARVING waits, then the PASSED ones (then
@@ -116,6 +146,9 @@
  *   -DW1N=1 -DINIT_COUNT=0 -DR_HELD=2: three 1-permit waits and r's two
  *   releases: two waits woken at once, one STARVING while the other is on
  *   its way (the case HANDOFF's STARVING term is for).
+ *   HINT_LOST: a release from a thread whose hint is set may go lock-free
+ *   in QUIET all the same (its note overwritten by another semaphore's).
+ *   SPLIT_RELEASE: the release's locked path in two steps (below).
  * Broken variants (each must FAIL):
  *   BUG_CANCEL_NO_REGRANT  sem_cancel unlinks the waiter and recomputes the
  *                          bits but does not run the grant pass for the
@@ -148,11 +181,39 @@
  *   BUG_SEM_PASSED_HANDOFF the tick runs the grant before it makes the
  *                          wait STARVING: the grant (on the wait's own
  *                          loop) serves it if it fits, else writes the
- *                          bits of a PASSED head, and HANDOFF stays clear
- *                          under the STARVING head (the monitor's
- *                          bits-rule check is left out: S5 at the barge
- *                          must catch it)
+ *                          bits of a PASSED head (QUIET with nothing
+ *                          woken), and they stay so under the STARVING
+ *                          head (the monitor's bits-rule check is left
+ *                          out): a lock-free release leaves it unserved
+ *                          (S1, found first since QUIET), a newcomer
+ *                          passes it (S5 at the barge)
  *   BUG_PASS_NO_TIMER      a PASSED wait's timer is never armed
+ *   BUG_QUIET_WOKEN        the bits rule enters QUIET also with a wait woken
+ *                          (never WAITERS): a lock-free release raises count
+ *                          under a head that is not PASSED and now fits (S1;
+ *                          not a lost wake-up: the woken wait's resume runs
+ *                          the grant)
+ *   BUG_QUIET_STARVING     the bits rule enters QUIET under a STARVING head
+ *                          with nothing woken: lock-free releases leave it
+ *                          unserved (S1; with NO_INVARIANTS an invalid end
+ *                          state: nobody runs the grant again), newcomers
+ *                          may pass it
+ *   BUG_QUIET_STORE        the grant plain-stores a QUIET word planned from
+ *                          its load (as in HANDOFF), implies SPLIT_RELEASE:
+ *                          a lock-free release between the load and the
+ *                          store is lost (S3: the word at the end)
+ *   BUG_RELEASE_RECHECK_WAITERS  the release's recheck under the lock tests
+ *                          WAITERS alone (the code before QUIET): a release
+ *                          by its hint finds QUIET, unlocks, and its
+ *                          lock-free path sends it back to the lock, for
+ *                          ever (its own loop's tick, which would end
+ *                          QUIET, never runs: a non-progress cycle)
+ *   SPLIT_RELEASE          the release's load under the lock and its grant's
+ *                          CAS are two steps (safety rows only: under weak
+ *                          fairness a waiter for the lock held across two
+ *                          steps is not continuously enabled, and spin
+ *                          reports a non-progress cycle of the lock, not of
+ *                          the protocol)
  *   NO_INVARIANTS          leave the invariant monitor out: a broken
  *                          variant must then still fail, by an invalid end
  *                          state (the lost wake-up itself)
@@ -203,6 +264,18 @@
  *   27 a tick of a wait no longer PASSED (served, cancelled): no-op
  *   28 (PASS_LOOPS) a wait of a loop without a timer went back STARVING
  *      in front of a PASSED wait
+ *   29 a lock-free release in QUIET (the head PASSED, nothing woken)
+ *   30 a release that took the lock by its hint in QUIET handed the PASSED
+ *      head of its own loop its permits (own-loop hand-off)
+ *   31 a release took the lock and found QUIET with the head another
+ *      loop's (a stale hint, or the word WAITERS when it looked): its grant
+ *      stops at the PASSED head, as a lock-free release would
+ *   32 a release from the PASSED head's own loop went lock-free (its hint
+ *      missing: cleared by the tick of its loop's other wait, or lost)
+ *   33 (SPLIT_RELEASE) a release's grant CAS found the word moved since its
+ *      load under the lock (a lock-free release or acquire came between)
+ *   34 a tick of a PASSED head in QUIET served it (with permits lock-free
+ *      releases added)
  */
 
 #ifdef REACHPT
@@ -231,8 +304,11 @@
 #define PASS_MAY(w) (((PASS_LOOPS >> wloop[w]) & 1) != 0)   /* as__pass_may */
 
 #define SEM_WAITERS 128   /* bit 31 of the C word */
-#define SEM_HANDOFF 64    /* bit 30 */
+#define SEM_QUIET   64    /* bit 30 */
+#define SEM_HANDOFF 192   /* both: SEM_WAITERS | SEM_QUIET */
 #define SEM_COUNT   63    /* bits 0..29 */
+/* sem_barred: HANDOFF, newcomers may not take permits from the word */
+#define BARRED ((word & SEM_HANDOFF) == SEM_HANDOFF)
 
 #ifdef STRICT
 #define IS_STRICT 1
@@ -272,14 +348,24 @@
 #define PASSED(w) ((wflags[w] & F_PASSED) != 0)
 #define HEAD_PASSED (qlen > 0 && PASSED(q[0]))
 
-/* The bits rule, for the queue and `woken` as they are now. */
+/* The bits rule (sem_bits), for the queue and `woken` as they are now:
+ * the queue empty, neither bit; HANDOFF (both bits) if the head is
+ * STARVING, or nothing is woken and the head is not PASSED; else QUIET if
+ * nothing is woken (the head is PASSED), else WAITERS. */
 #if IS_STRICT
-#define BITS (qlen > 0 -> (SEM_WAITERS | SEM_HANDOFF) : 0)
+#define BITS (qlen > 0 -> SEM_HANDOFF : 0)
 #elif defined(BUG_BARGE_PAST_MARKED)
-#define BITS ((qlen > 0 -> SEM_WAITERS : 0) | ((qlen > 0 && woken == 0 && !HEAD_PASSED) -> SEM_HANDOFF : 0))
+/* the STARVING term forgotten */
+#define BITS (qlen == 0 -> 0 : ((woken == 0 && !HEAD_PASSED) -> SEM_HANDOFF : (woken == 0 -> SEM_QUIET : SEM_WAITERS)))
+#elif defined(BUG_QUIET_WOKEN)
+/* QUIET also with a wait woken (and the head not PASSED): never WAITERS */
+#define BITS (qlen == 0 -> 0 : ((HEAD_STARVING || (woken == 0 && !HEAD_PASSED)) -> SEM_HANDOFF : SEM_QUIET))
+#elif defined(BUG_QUIET_STARVING)
+/* QUIET also under a STARVING head with nothing woken */
+#define BITS (qlen == 0 -> 0 : ((HEAD_STARVING && woken == 0) -> SEM_QUIET : ((HEAD_STARVING || (woken == 0 && !HEAD_PASSED)) -> SEM_HANDOFF : (woken == 0 -> SEM_QUIET : SEM_WAITERS))))
 #else
 /* sem_bits */
-#define BITS ((qlen > 0 -> SEM_WAITERS : 0) | ((qlen > 0 && (HEAD_STARVING || (woken == 0 && !HEAD_PASSED))) -> SEM_HANDOFF : 0))
+#define BITS (qlen == 0 -> 0 : ((HEAD_STARVING || (woken == 0 && !HEAD_PASSED)) -> SEM_HANDOFF : (woken == 0 -> SEM_QUIET : SEM_WAITERS)))
 #endif
 
 /* Q1 (waitq.h): a wait is in the queue iff its state is QUEUED */
@@ -321,6 +407,8 @@ byte pend[MAXW + 1];     /* 1: its *_async returned 0 (went pending) */
 byte woke[MAXW + 1];     /* times the wait was woken to retry */
 byte finished;           /* threads that ended */
 bit tmr[MAXW + 1];       /* w's loop's heap keyed for its pass (S5) */
+bit hint[NLOOPS + 1];    /* sem_passed_tls of loop l's thread is on the
+                          * semaphore (r, index 0, runs no loop: never) */
 #ifdef REACHALL
 byte nwakes;             /* wakes so far, and the rank of each wait's */
 byte wseq[MAXW + 1];
@@ -518,7 +606,7 @@ inline sem_try(n)
 {
     atomic {
         if
-        :: (word & SEM_HANDOFF) == 0 && (word & SEM_COUNT) >= n ->
+        :: !BARRED && (word & SEM_COUNT) >= n ->
             NEWCOMER_TAKES();
             word = word - n; held = held + n; got = 1
         :: else -> got = 0
@@ -541,7 +629,7 @@ inline sem_acquire_async(w, n)
             /* as__wait_prepare */
             wn[w] = n; wstatus[w] = 0; wflags[w] = 0;
             if
-            :: (word & SEM_HANDOFF) == 0 && (word & SEM_COUNT) >= n ->
+            :: !BARRED && (word & SEM_COUNT) >= n ->
                 NEWCOMER_TAKES();
                 word = word - n; held = held + n; r = 1
             :: else ->
@@ -555,40 +643,132 @@ inline sem_acquire_async(w, n)
     fi
 }
 
-/* as_sem_release(s, n): lock-free CAS count += n iff WAITERS is clear;
- * else the queue lock and, WAITERS still set, the grant pass with the n
- * added (WAITERS cleared meanwhile: the lock-free path again). */
+/* as_sem_release's locked path, the queue lock held and the word loaded
+ * (wv): either bit set (the mask SEM_HANDOFF), go on to the grant (fast
+ * = 1); else the queue emptied meanwhile: unlock, the lock-free path
+ * again. */
+inline RELEASE_RECHECK()
+{
+    if
+#ifndef BUG_RELEASE_RECHECK_WAITERS
+    :: (wv & SEM_HANDOFF) != 0 -> fast = 1
+#else
+    :: (wv & SEM_WAITERS) != 0 -> fast = 1   /* the test before QUIET */
+#endif
+    :: else -> fast = 0; wv = 0; QUNLOCK()
+    fi
+}
+
+/* ... and its grant pass with the n added (the CAS: planned from the word
+ * as it is now), then the unlock */
+inline RELEASE_GRANT(n)
+{
+    if
+    :: (wv & SEM_HANDOFF) == SEM_QUIET ->
+        /* QUIET under the lock (and still: the bits change only under
+         * it): by its hint, or the word was WAITERS when it looked */
+        if
+        :: qlen > 0 && wloop[q[0]] == me && wn[q[0]] <= (word & SEM_COUNT) + n -> REACH(30)
+        :: qlen > 0 && wloop[q[0]] != me -> REACH(31)
+        :: else
+        fi
+#ifdef BUG_QUIET_STORE
+        ;
+        /* the grant stores a value planned from its load, as if nobody
+         * else wrote a QUIET word */
+        word = wv
+#endif
+    :: else
+    fi;
+    GRANT(n);
+    wv = 0;
+    QUNLOCK()
+}
+
+/* as_sem_release(s, n): lock-free CAS count += n while the queue is empty
+ * (neither bit) or the word is QUIET and this thread's hint
+ * (sem_passed_here: hint[me]) is not on the semaphore; else the queue
+ * lock, and with either bit still set (SEM_HANDOFF, the mask) the grant
+ * pass with the n added (the queue emptied meanwhile: the lock-free path
+ * again).  The locked path is two steps, as in C: the load under the lock
+ * (wv), then the grant's CAS, which plans from the word as it is then
+ * (sem_settle_cas: a lock-free release or acquire may have moved it since
+ * the load; REACH 33).  -DHINT_LOST: a release whose hint is set may still
+ * go lock-free (its note overwritten by another semaphore's). */
 inline sem_release(n)
 {
     do
     :: atomic {
         if
-        :: (word & SEM_WAITERS) == 0 ->
+        :: (word & SEM_WAITERS) == 0 && ((word & SEM_QUIET) == 0 || !hint[me]) ->
+            fast = 1
+#ifdef HINT_LOST
+        :: (word & SEM_HANDOFF) == SEM_QUIET && hint[me] ->
+            fast = 1        /* the note lost: lock-free all the same */
+        :: (word & SEM_HANDOFF) == SEM_QUIET && hint[me] ->
+            fast = 0        /* (else is taken only if no guard holds) */
+#endif
+        :: else -> fast = 0
+        fi;
+        if
+        :: fast ->
             if
             :: woken > 0 -> REACH(11)
             :: else
             fi;
+            if
+            :: (word & SEM_QUIET) != 0 ->
+                /* S1: QUIET, so the head is PASSED and nothing is woken:
+                 * the grant would stop at it, its tick retries */
+                REACH(29);
+                if
+                :: me != 0 && qlen > 0 && wloop[q[0]] == me -> REACH(32)
+                :: else
+                fi
+            :: else
+            fi;
             assert((word & SEM_COUNT) + n <= SEM_COUNT);
-            word = word + n; held = held - n; fast = 1
-        :: else -> fast = 0
+            word = word + n; held = held - n
+        :: else
         fi
        };
        if
        :: fast -> break
        :: else
        fi;
+#if defined(SPLIT_RELEASE) || defined(BUG_QUIET_STORE)
        atomic {
            QLOCK();
+           wv = word;
+           RELEASE_RECHECK()
+       };
+       if
+       :: fast ->
+           atomic {
+               if
+               :: word != wv -> REACH(33)
+               :: else
+               fi;
+               RELEASE_GRANT(n)
+           };
+           break
+       :: else
+       fi
+#else
+       atomic {
+           QLOCK();
+           wv = word;
+           RELEASE_RECHECK();
            if
-           :: (word & SEM_WAITERS) != 0 -> GRANT(n); fast = 1
-           :: else -> fast = 0   /* the waiters left meanwhile */
-           fi;
-           QUNLOCK()
+           :: fast -> RELEASE_GRANT(n)
+           :: else
+           fi
        };
        if
        :: fast -> break
        :: else
        fi
+#endif
     od;
     fast = 0;
     batch_finish()
@@ -741,9 +921,11 @@ inline sem_resume(w)
 #ifndef BUG_NO_STARVATION_BOUND
                     wflags[w] = wflags[w] | F_PASSED;
 #ifndef BUG_PASS_NO_TIMER
-                    tmr[w] = 1      /* as__timer_rekey, after the unlock:
+                    tmr[w] = 1;     /* as__timer_rekey, after the unlock:
                                      * this thread's heap */
 #endif
+                    hint[me] = 1    /* sem_passed_tls = s (after the
+                                     * unlock: only this thread reads it) */
 #endif
                 :: else ->
                     QPUSH_AFTER(w, F_STARVING);
@@ -806,6 +988,7 @@ inline sem_resume(w)
 inline sem_tick(w)
 {
     atomic {
+        hint[me] = 0;   /* sem_passed_tls cleared (before the lock) */
         QLOCK();
         tmr[w] = 0;
         if
@@ -845,11 +1028,17 @@ inline sem_tick(w)
 #elif defined(BUG_TICK_NO_TAKE)
             word = (word & SEM_COUNT) | BITS  /* the bits, no grant */
 #else
+            ok = ((word & SEM_HANDOFF) == SEM_QUIET);
             GRANT(0);
             if
             :: state[w] == DONE -> REACH(20)
             :: else -> REACH(21)
-            fi
+            fi;
+            if
+            :: ok && state[w] == DONE -> REACH(34)
+            :: else
+            fi;
+            ok = 0
 #endif
         :: else -> REACH(27)
         fi;
@@ -922,7 +1111,7 @@ inline start(w, n)
 proctype loop1()
 {
     byte me = 1;
-    byte h, i, j, w, r, c, batch, pending, cancel;
+    byte h, i, j, w, r, c, batch, pending, cancel, wv;
     short avail;
     bit got, ok, fast, starve;
 
@@ -952,7 +1141,7 @@ proctype loop1()
 proctype loop2()
 {
     byte me = 2;
-    byte h, i, j, w, r, c, batch, pending, cancel;
+    byte h, i, j, w, r, c, batch, pending, cancel, wv;
     short avail;
     bit got, ok, fast, starve;
 
@@ -976,7 +1165,7 @@ proctype loop2()
 proctype r()
 {
     byte me = 0;
-    byte h, i, c, batch, k;
+    byte h, i, c, batch, k, wv;
     short avail;
     bit got, fast;
 
@@ -1023,11 +1212,12 @@ active proctype monitor()
         assert(Q1);
         /* S3: conservation */
         assert((word & SEM_COUNT) + held + carried == TOTAL);
-        /* S1: the head does not fit in count - woken, or it is PASSED */
+        /* S1: the head does not fit in count - woken, or it is PASSED
+         * and its timer will retry (the timer: PASSED_TIMER below) */
         assert(qlen == 0 || (word & SEM_COUNT) < wn[q[0]] + woken || PASSED(q[0]));
         /* the bits rule (as built: a broken rule is for S5 to catch) */
 #ifndef BUG_SEM_PASSED_HANDOFF
-        assert((word & (SEM_WAITERS | SEM_HANDOFF)) == BITS);
+        assert((word & SEM_HANDOFF) == BITS);
 #endif
         assert(woken == SUM_RESUME);
         assert(FRONT_ORDER);
