@@ -43,8 +43,8 @@
  *     loop without a timer of its own (as__pass_may) is STARVING at once.
  *   HANDOFF = closed, or queue not empty and (the head is STARVING, or
  *   woken == 0 and the head is not PASSED); QUIET = the head is PASSED and
- *   woken == 0, WAITERS otherwise with the queue not empty.  So newcomers pass queued
- *   waiters only while a woken waiter is racing them or the head is PASSED
+ *   woken == 0, WAITERS otherwise with the queue not empty.  So newcomers
+ *   pass queued waiters only while a woken waiter is racing them or the head is PASSED
  *   (as with the mutex, where the lock is free with waiters only while
  *   WOKEN is set or the head is PASSED), never past a STARVING head, and
  *   never take what a head that does not fit is accumulating: a large

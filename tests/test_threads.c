@@ -715,9 +715,14 @@ static int blk_give(blk *b)
     return b->sem ? as_sem_release(&b->s, 1) : as_mutex_unlock(&b->m);
 }
 
+/* The queued waits, counted under the queue lock (a dump of none): a wait
+ * going back to the queue inserts itself and then sets the word's bits in
+ * one hold of that lock, and as_*_waiters, a snapshot, can see the first
+ * before the second (a release then still finds the word without waiters,
+ * adds its permit lock-free, and the returning wait takes it itself). */
 static int64_t blk_waiters(blk *b)
 {
-    return b->sem ? as_sem_waiters(&b->s) : as_mutex_waiters(&b->m);
+    return b->sem ? as_sem_dump(&b->s, NULL, 0) : as_mutex_dump(&b->m, NULL, 0);
 }
 
 static void *blk_thread(void *arg)
