@@ -44,12 +44,12 @@
  *   HANDOFF = closed, or queue not empty and (the head is STARVING, or
  *   woken == 0 and the head is not PASSED); QUIET = the head is PASSED and
  *   woken == 0, WAITERS otherwise with the queue not empty.  So newcomers
- *   pass queued waiters only while a woken waiter is racing them or the head is PASSED
- *   (as with the mutex, where the lock is free with waiters only while
- *   WOKEN is set or the head is PASSED), never past a STARVING head, and
- *   never take what a head that does not fit is accumulating: a large
- *   request is not starved by small ones (at most AS__PASS_NS once it has
- *   fitted once).  In strict mode nothing is ever woken (woken is 0), so
+ *   pass queued waiters only while a woken waiter is racing them or the
+ *   head is PASSED (as with the mutex, where the lock is free with waiters
+ *   only while WOKEN is set or the head is PASSED), never past a STARVING
+ *   head, and never take what a head that does not fit is accumulating: a
+ *   large request is not starved by small ones (at most AS__PASS_NS once it
+ *   has fitted once).  In strict mode nothing is ever woken (woken is 0), so
  *   the word is HANDOFF whenever the queue is not empty: no newcomer
  *   passes a queued waiter.
  *   The queue's front is: the STARVING waits, then the PASSED ones, each in
