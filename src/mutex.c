@@ -4,6 +4,11 @@
  *              WOKEN (4): one waiter was woken to retry and is on its way to
  *              its loop (state RESUME); only in the default policy.
  *              CLOSED (8): as_mutex_close ran: new lock attempts are refused.
+ *              QUIET (16): the queue's head is PASSED and nothing is woken
+ *              (M6): an unlock frees the lock without the queue lock, as
+ *              the queue lock's path would (it neither wakes nor hands to
+ *              a PASSED head), unless the head may be on the unlocker's
+ *              own loop (mutex_passed_here).
  *
  * POLICY
  *   Waiters are pinned to their loops.  Handing the lock straight to a waiter
@@ -43,15 +48,25 @@
  *   whose word is 0.
  * Invariant M4 (single writer while held): while LOCKED is set, the word is
  *   written only under the queue lock, or by the holder's lock-free unlock
- *   when WAITERS is clear.
- * Invariant M5 (bounded pass): a PASSED wait is queued, at the head or
- *   behind waits that came back STARVING, with its loop's heap keyed at most
- *   AS__PASS_NS after it was passed (or its own deadline, if earlier); at
- *   most one wait is PASSED, and never while WOKEN is set (each comes only
- *   from the one woken waiter's failed retry, and neither an unlock nor the
- *   rewake wakes a PASSED head).  Its timer (mutex_tick) makes it STARVING
+ *   when WAITERS is clear or QUIET is set (one CAS clearing LOCKED).  So
+ *   under the queue lock the holder's unlock may store, every other writer
+ *   CASes (a lock-free unlock in QUIET may move the word meanwhile).
+ * Invariant M5 (bounded pass): a PASSED wait is the queue's head, with its
+ *   loop's heap keyed at most AS__PASS_NS after it was passed (or its own
+ *   deadline, if earlier); at most one wait is PASSED, and never while
+ *   WOKEN is set (each comes only from the one woken waiter's failed retry,
+ *   back at the head, and neither an unlock nor the rewake wakes a PASSED
+ *   head, so nothing comes back ahead of it).  Its timer (mutex_tick) makes it STARVING
  *   and takes the lock for it if it is free; an unlock by its own loop
  *   hands it the lock at once.
+ * Invariant M6 (QUIET): whenever the queue lock is free, QUIET <=> the queue
+ *   is not empty, its head is PASSED and WOKEN is clear.  Every write of the
+ *   word under the queue lock recomputes QUIET from the head it leaves
+ *   (mutex_quiet_locked) in the same CAS or store.  With QUIET set the
+ *   queue-lock path of an unlock from another loop would only release (M2
+ *   holds by the head's timer), so the lock-free one is the same; the
+ *   PASSED head's own loop is told by a thread-local note
+ *   (mutex_passed_here) and takes the queue lock to hand the head the lock.
  *
  * Model: tests/model/mutex.pml (M1-M5, mutual exclusion, both policies,
  * cancel of QUEUED and RESUME waits; same state names) is checked
@@ -66,8 +81,45 @@
 #define M_WAITERS 2u
 #define M_WOKEN 4u
 #define M_CLOSED 8u
+#define M_QUIET 16u
 
 static inline as__prim *P(as_mutex *m) { return (as__prim *)(void *)m; }
+
+/* QUIET's exception (M6): an unlock from the PASSED head's own loop hands
+ * it the lock at once (same-loop hand-offs stay direct).  The unlocker
+ * cannot look at the head without the queue lock, so the thread that put
+ * the wait back PASSED (as__mutex_resume, on its loop's thread) notes the
+ * mutex here, and an unlock that finds QUIET and its thread's note on this
+ * mutex takes the queue lock.  A hint only, as the semaphore's
+ * (sem_passed_tls in sem.c): a stale note costs an unlock the queue lock;
+ * a lost one (another mutex overwrote it) leaves the head to its timer
+ * (M5's bound). */
+static _Thread_local const as_mutex *mutex_passed_tls;
+
+static inline bool mutex_passed_here(const as_mutex *m)
+{
+    return mutex_passed_tls == m;
+}
+
+/* Queue lock held: keep the note only if the head is PASSED and this
+ * thread runs its loop. */
+static inline void mutex_renote(const as_mutex *m)
+{
+    const as_wait *h = m->as__head;
+    mutex_passed_tls = h && (h->as__flags & AS__F_PASSED) &&
+                               as__load(&h->as__loop->as__owner, AS_RELAXED) ==
+                                   as__thread_token()
+                           ? m
+                           : NULL;
+}
+
+/* M6: the QUIET bit for a word whose WOKEN bit is `woken`, with the queue
+ * as it is now.  Queue lock held. */
+static inline uint32_t mutex_quiet_locked(const as_mutex *m, uint32_t woken)
+{
+    const as_wait *h = m->as__head;
+    return h && !woken && (h->as__flags & AS__F_PASSED) ? M_QUIET : 0u;
+}
 
 AS__PRIM_LAYOUT(as_mutex);
 
@@ -288,9 +340,10 @@ int as_mutex_unlock(as_mutex *m)
     for (;;) {
         if (!(v & M_LOCKED))
             return -EPERM;
-        if (v & M_WAITERS)
+        /* Nobody queued (a woken waiter may be on its way: WOKEN stays), or
+         * QUIET (M6) unless the PASSED head may be on this thread's loop. */
+        if ((v & M_WAITERS) && (!(v & M_QUIET) || mutex_passed_here(m)))
             break;
-        /* Nobody queued (a woken waiter may be on its way: WOKEN stays). */
         if (as__cas(&m->as__word, &v, v & ~M_LOCKED, AS_RELEASE, AS_RELAXED))
             return 0;
     }
@@ -310,12 +363,15 @@ int as_mutex_unlock(as_mutex *m)
     if (mutex_strict(m) || (h->as__flags & AS__F_STARVING) ||
         as__load(&h->as__loop->as__owner, AS_RELAXED) == as__thread_token()) {
         /* Direct hand-off: h leaves the queue holding the lock (M4: we are
-         * the only writer). */
+         * the only writer).  QUIET clear (M6): h was the PASSED wait, if
+         * there was one (M5). */
         as__q_remove(P(m), h, AS__W_DONE, grant_status(h));
         as__store(&m->as__word,
                   (v & (M_WOKEN | M_CLOSED)) | M_LOCKED |
                       (m->as__head ? M_WAITERS : 0u),
                   AS_RELEASE);
+        if (v & M_QUIET) /* here by the note: renew it */
+            mutex_renote(m);
         as__q_unlock(P(m));
         as__wait_finish(h);
         return 0;
@@ -324,6 +380,8 @@ int as_mutex_unlock(as_mutex *m)
         /* A woken waiter is already on its way, or the head retries at its
          * timer (M2 holds): just release. */
         as__store(&m->as__word, v & ~M_LOCKED, AS_RELEASE);
+        if (v & M_QUIET)
+            mutex_renote(m);
         as__q_unlock(P(m));
         return 0;
     }
@@ -341,11 +399,14 @@ int as_mutex_unlock(as_mutex *m)
 /* M2 after a wait left without the lock: the woken waiter that gave up
  * (`woken`: clear WOKEN on its behalf), or a queued one (cancel, deadline,
  * close), which may have been the PASSED head.  If the lock is free and the
- * queue is not empty with nobody woken, wake the head, unless it is PASSED.
- * Queue lock held.  Returns a wait to finish, or NULL. */
+ * queue is not empty with nobody woken, wake the head, unless it is PASSED;
+ * else M6: QUIET as the head now says (a PASSED head that left with the
+ * lock held must not leave unlocks skipping the queue lock).  Queue lock
+ * held, queue not empty unless `woken`.  Returns a wait to finish, or
+ * NULL. */
 static as_wait *mutex_rewake_locked(as_mutex *m, bool woken)
 {
-    uint32_t v = as__load(&m->as__word, AS_RELAXED);
+    uint32_t v = as__load(&m->as__word, AS_RELAXED), nv;
     for (;;) {
         if (!(v & M_LOCKED) && (v & M_WAITERS) && (woken || !(v & M_WOKEN)) &&
             !(m->as__head->as__flags & AS__F_PASSED)) {
@@ -355,8 +416,11 @@ static as_wait *mutex_rewake_locked(as_mutex *m, bool woken)
             v = as__load(&m->as__word, AS_RELAXED);
             continue;
         }
-        if (!woken ||
-            as__cas(&m->as__word, &v, v & ~M_WOKEN, AS_RELAXED, AS_RELAXED))
+        nv = woken ? v & ~M_WOKEN : v;
+        nv = (nv & ~M_QUIET) | mutex_quiet_locked(m, nv & M_WOKEN);
+        /* a lock-free unlock in QUIET may move the word: CAS (M4) */
+        if (nv == v ||
+            as__cas(&m->as__word, &v, nv, AS_RELAXED, AS_RELAXED))
             return NULL;
     }
 }
@@ -367,7 +431,7 @@ static void mutex_fixup(as__prim *p, as__batch *done)
 {
     as_wait *h;
     if (as__q_empty(p)) {
-        as__fetch_and(&p->word, ~M_WAITERS, AS_RELAXED);
+        as__fetch_and(&p->word, ~(M_WAITERS | M_QUIET), AS_RELAXED);
         return;
     }
     if ((h = mutex_rewake_locked((as_mutex *)(void *)p, false)) != NULL)
@@ -381,6 +445,7 @@ void as__mutex_resume(as_wait *w)
     as_mutex *m = (as_mutex *)as__load(&w->as__obj, AS_RELAXED);
     uint32_t v;
     int give_up = 0;
+    bool pass;
     as__q_lock(P(m));
     /* RESUME changes only under this lock: the state and flags are stable. */
     v = as__load(&m->as__word, AS_RELAXED);
@@ -397,6 +462,13 @@ void as__mutex_resume(as_wait *w)
             as__wait_finish(next);
         return;
     }
+    /* Passed over for the first time (PASSED: no unlock wakes it again; it
+     * retries at its timer), or without a timer of its own, a condvar
+     * waiter, or passed before (STARVING, woken again by a rewake; a
+     * PASSED wait is never woken): the next unlock hands it the lock. */
+    pass = w->as__kind == &mutex_kind &&
+           !(w->as__flags & (AS__F_PASSED | AS__F_STARVING)) &&
+           as__pass_may(w);
     for (;;) {
         if (!(v & M_LOCKED)) {
             if (as__cas(&m->as__word, &v, (v | M_LOCKED) & ~M_WOKEN,
@@ -408,27 +480,23 @@ void as__mutex_resume(as_wait *w)
             }
             continue;
         }
-        /* Someone barged in: back to the head (M5). */
-        if (as__cas(&m->as__word, &v, (v | M_WAITERS) & ~M_WOKEN, AS_RELAXED,
-                    AS_RELAXED))
+        /* Someone barged in: back to the head (M5), QUIET if PASSED (M6:
+         * no other wait is PASSED while this one was woken). */
+        if (as__cas(&m->as__word, &v,
+                    ((v | M_WAITERS) & ~M_WOKEN) | (pass ? M_QUIET : 0u),
+                    AS_RELAXED, AS_RELAXED))
             break;
     }
     as__q_push_head(P(m), w);
-    if (w->as__kind == &mutex_kind &&
-        !(w->as__flags & (AS__F_PASSED | AS__F_STARVING)) && as__pass_may(w)) {
-        /* Passed over for the first time: no unlock wakes it again; it
-         * retries at its timer (the heap is this thread's: keyed before
-         * its loop runs again, so before the lock could go idle). */
-        w->as__flags |= AS__F_PASSED;
-        as__q_unlock(P(m));
-        as__timer_rekey(w, as_now_ns() + AS__PASS_NS);
-        return;
-    }
-    /* No timer of its own, a condvar waiter, or passed before (STARVING,
-     * woken again by a rewake; a PASSED wait is never woken): the next
-     * unlock hands it the lock. */
-    w->as__flags |= AS__F_STARVING;
+    w->as__flags |= pass ? AS__F_PASSED : AS__F_STARVING;
     as__q_unlock(P(m));
+    if (pass) {
+        /* the heap is this thread's: keyed before its loop runs again, so
+         * before the lock could go idle; the note (M6) lets this loop's
+         * unlocks hand it the lock meanwhile */
+        as__timer_rekey(w, as_now_ns() + AS__PASS_NS);
+        mutex_passed_tls = m;
+    }
 }
 
 /* kind->tick (M5): its own deadline expires it; a PASSED wait's timer makes
@@ -442,20 +510,31 @@ static bool mutex_tick(as_wait *w, uint64_t now)
         as__wait_expire(w);
         return true;
     }
+    if (mutex_passed_tls == m)
+        mutex_passed_tls = NULL;
     as__q_lock(P(m));
     /* PASSED changes only under this lock, and only a QUEUED wait has it */
     if ((w->as__flags & AS__F_PASSED) &&
         as__wait_base(as__load(&w->as__state, AS_ACQUIRE)) == AS__W_QUEUED) {
         w->as__flags = (w->as__flags & ~AS__F_PASSED) | AS__F_STARVING;
+        /* M6: the head is no longer PASSED.  Free: claim the lock for it
+         * (bargers may CAS the free word).  Held: clear QUIET, so that the
+         * next unlock takes the queue lock and hands it the lock; the
+         * holder's lock-free unlock may free it first: then claim it. */
         v = as__load(&m->as__word, AS_RELAXED);
-        while (!(v & M_LOCKED)) {
-            /* bargers may CAS the free word: claim it first (M4) */
-            if (as__cas(&m->as__word, &v, v | M_LOCKED, AS_ACQUIRE,
-                        AS_RELAXED)) {
-                as__q_remove(P(m), w, AS__W_DONE, 0);
-                if (!m->as__head)
-                    as__fetch_and(&m->as__word, ~M_WAITERS, AS_RELAXED);
-                got = true;
+        for (;;) {
+            if (!(v & M_LOCKED)) {
+                if (as__cas(&m->as__word, &v, (v | M_LOCKED) & ~M_QUIET,
+                            AS_ACQUIRE, AS_RELAXED)) {
+                    as__q_remove(P(m), w, AS__W_DONE, 0);
+                    if (!m->as__head)
+                        as__fetch_and(&m->as__word, ~M_WAITERS, AS_RELAXED);
+                    got = true;
+                    break;
+                }
+            } else if (!(v & M_QUIET) ||
+                       as__cas(&m->as__word, &v, v & ~M_QUIET, AS_RELAXED,
+                               AS_RELAXED)) {
                 break;
             }
         }

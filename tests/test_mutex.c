@@ -353,6 +353,71 @@ static void mutex_policy_passed_leaves(void **state)
     }
 }
 
+/* M6, QUIET (mutex.c STATE WORD): with the head PASSED and nothing woken the
+ * word says so; an unlock from another thread frees the lock without the
+ * queue lock and leaves the head queued, and one from the head's own
+ * loop's thread hands it the lock at once (mutex_passed_here).  Whatever
+ * makes the head stop being PASSED while the lock is held clears QUIET, so
+ * that the next unlock takes the queue lock: the timer (the head is
+ * STARVING: handed the lock), a cancel (the next head is woken).  The bits
+ * are read from the private word: the lock-free unlock changes nothing a
+ * caller sees but the path, and a mutant that never enters it fails only
+ * here. */
+#define MUTEX_WORD(m) ((m)->as__word)
+#define MW_LOCKED 1u
+#define MW_WAITERS 2u
+#define MW_QUIET 16u
+static bool mutex_not_quiet(void *arg)
+{
+    return !(MUTEX_WORD((as_mutex *)arg) & MW_QUIET);
+}
+
+static void mutex_policy_quiet(void **state)
+{
+    FIX();
+    if (!th_loop_passes(L))
+        skip();
+    for (int end = 0; end <= 2; end++) { /* own-loop unlock, timer, cancel */
+        th_rec_reset(R);
+        as_mutex m;
+        th_waiter a, b;
+        th_mutex_make(&m, 0);
+        mutex_pass_a(L, R, &m, &a);
+        TH_EQ(MUTEX_WORD(&m), MW_LOCKED | MW_WAITERS | MW_QUIET);
+        th_mutex_unlock_from_thread(&m);         /* lock-free: a stays */
+        TH_EQ(MUTEX_WORD(&m), MW_WAITERS | MW_QUIET);
+        TH_EQ(as_mutex_waiters(&m), 1);
+        TH_RC(as_mutex_try_lock(&m), 1);         /* newcomers pass it */
+        TH_EQ(MUTEX_WORD(&m), MW_LOCKED | MW_WAITERS | MW_QUIET);
+        if (end == 0) {
+            TH_RC(as_mutex_unlock(&m), 0);       /* a's loop: a's now */
+            TH_EQ(MUTEX_WORD(&m), MW_LOCKED);
+            TH_EQ(as_mutex_waiters(&m), 0);
+        } else if (end == 1) {
+            /* a STARVING at its timer (a timer CQE of an earlier round
+             * may come first) */
+            th_run_until(L, mutex_not_quiet, &m, TH_TIMEOUT);
+            TH_EQ(th_rec_count(R), 0);
+            TH_EQ(MUTEX_WORD(&m), MW_LOCKED | MW_WAITERS);
+            th_mutex_unlock_from_thread(&m);     /* handed to a */
+            TH_EQ(as_mutex_waiters(&m), 0);
+        } else {
+            th_waiter_init(&b, R, L, 2);
+            TH_RC(th_mutex_lock(&b, &m, true), 0); /* behind a */
+            TH_RC(as_cancel(&a.w), 0);           /* b heads, not PASSED */
+            TH_EQ(MUTEX_WORD(&m), MW_LOCKED | MW_WAITERS);
+            th_mutex_unlock_from_thread(&m);     /* b woken */
+            TH_EQ(as_mutex_waiters(&m), 0);
+        }
+        th_rec_wait(L, R, end == 2 ? 2 : 1);
+        TH_RC(th_rec_status_of(R, end == 2 ? 2 : 1), 0);
+        if (end == 2)
+            TH_RC(th_rec_status_of(R, 1), -ECANCELED);
+        TH_EQ(MUTEX_WORD(&m), 0u);
+        TH_RC(as_mutex_destroy(&m), 0);
+    }
+}
+
 /* AS_PSHARED / AS_MUTEX_ROBUST (tests/test_pshared.c has the rows across
  * processes): init refused where process-shared objects are not built
  * (Windows), -EINVAL still first for bad flags and for ROBUST without
@@ -414,6 +479,7 @@ int main(void)
         TH_TEST(mutex_chain_same_run),
         TH_TEST(mutex_policy_passed),
         TH_TEST(mutex_policy_passed_leaves),
+        TH_TEST(mutex_policy_quiet),
         TH_TEST(mutex_free_in_callback),
         TH_TEST(mutex_static_initializer),
         TH_TEST(mutex_pshared_platform),

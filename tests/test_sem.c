@@ -458,6 +458,22 @@ static bool sem_queued_is_2(void *arg)
     return as_sem_waiters(arg) == 2;
 }
 
+/* a (n permits) queued on L, behind the waits already queued; a release of
+ * n from another thread wakes it, a newcomer takes one of them, and a
+ * finds too few: back at the front, PASSED on a ring loop.  `queued`: how
+ * many waits are queued once a is back. */
+static void sem_pass_a(th_loop *L, th_rec *R, as_sem *s, th_waiter *a,
+                       uint32_t n, int queued)
+{
+    th_waiter_init(a, R, L, 1);
+    TH_RC(th_sem_acquire(a, s, n), 0);
+    release_from_thread(s, n);               /* a woken */
+    TH_RC(as_sem_try_acquire(s, 1), 1);      /* a newcomer */
+    th_run_until(L, queued == 1 ? sem_queued_is_1 : sem_queued_is_2, s,
+                 TH_TIMEOUT);                /* a: back */
+    TH_EQ(th_rec_count(R), 0);
+}
+
 /* Default: a cross-loop release wakes the head and leaves the permit free;
  * a newcomer may take it while the head is on its way; the head then finds
  * none and goes back to the head (PASSED on a ring loop, STARVING on a
@@ -600,11 +616,7 @@ static void sem_policy_passed(void **state)
         as_sem s;
         th_sem_make(&s, 0);
         th_waiter a;
-        th_waiter_init(&a, R, L, 1);
-        TH_RC(th_sem_acquire(&a, &s, 2), 0);
-        release_from_thread(&s, 2);              /* a woken */
-        TH_RC(as_sem_try_acquire(&s, 1), 1);     /* a newcomer */
-        th_run_until(L, sem_queued_is_1, &s, TH_TIMEOUT); /* a: back */
+        sem_pass_a(L, R, &s, &a, 2, 1);
         uint64_t t0 = th_timer_cqes(L);
         TH_RC(as_sem_try_acquire(&s, 1), 1);     /* newcomers pass it */
         release_from_thread(&s, 2);              /* it fits: not served */
@@ -650,11 +662,7 @@ static void sem_policy_quiet(void **state)
     as_sem s;
     th_sem_make(&s, 0);
     th_waiter a;
-    th_waiter_init(&a, R, L, 1);
-    TH_RC(th_sem_acquire(&a, &s, 2), 0);
-    release_from_thread(&s, 2);              /* a woken */
-    TH_RC(as_sem_try_acquire(&s, 1), 1);     /* a newcomer */
-    th_run_until(L, sem_queued_is_1, &s, TH_TIMEOUT); /* a: back, PASSED */
+    sem_pass_a(L, R, &s, &a, 2, 1);
     TH_EQ(SEM_STATE_BITS(&s), SEM_STATE_QUIET);
     TH_EQ(as_sem_value(&s), 1);
     TH_EQ(as_sem_forget(&s, 3), 1);          /* COUNT's 1, not 3 */
