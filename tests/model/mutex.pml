@@ -1,6 +1,6 @@
 /*
  * mutex.pml -- the mutex of src/mutex.c on the waiter queue of src/waitq.h:
- * LOCKED / WAITERS / WOKEN word, add_waiter_if parking, direct hand-off
+ * LOCKED / WAITERS / WOKEN / QUIET word, add_waiter_if parking, direct hand-off
  * (strict mode, STARVING head, waiter on the unlocker's own loop),
  * woken-to-retry (RESUME, as__mutex_resume), barging, and as_cancel on the
  * loop thread (QUEUED -> mutex_cancel removes it; RESUME -> GIVE_UP, the
@@ -20,16 +20,44 @@
  * PASSED head while the lock is free wakes the next head
  * (mutex_rewake_locked from mutex_fixup).
  *
+ * QUIET (M_QUIET, 16): set iff the queue is not empty, its head is PASSED
+ * and WOKEN is clear (so it implies WAITERS; strict mode has no PASSED, so
+ * no QUIET).  The holder unlocks lock-free (one CAS clearing LOCKED) when
+ * WAITERS is clear, and now also when QUIET is set, unless its thread's
+ * note (mutex_passed_here; here note[l], loop l's thread) is on the mutex:
+ * then it takes the queue lock and the locked path hands the lock to a
+ * PASSED head of its own loop.  The note is set by as__mutex_resume when
+ * the wait goes back PASSED, cleared by every mutex_tick on that loop (at
+ * its start), and renewed by a noted unlock under the queue lock (kept only
+ * while the head is PASSED and of this loop); it may be stale (the head is
+ * another loop's: the locked path just releases) or missing (cleared by a
+ * tick of its loop's other wait; -DHINT_LOST: any noted unlock may go
+ * lock-free, the note overwritten by another mutex's): then an own-loop
+ * unlock releases lock-free and the PASSED head waits for its tick.  Every
+ * write of the word under the queue lock recomputes QUIET from the head,
+ * its PASSED flag and WOKEN (QUIET_OF): the resume's CAS back to the head
+ * (QUIET iff PASSED), the unlock's hand-off store, the wake (WOKEN: clear),
+ * mutex_rewake_locked when it wakes nobody (a CAS: the PASSED head may be
+ * gone with the lock held), mutex_fixup's fetch_and when the queue empties,
+ * the tick's CAS (take the free lock, or clear QUIET under a held one).
+ * All but the holder's own stores are CASes or RMWs: the holder's
+ * lock-free unlock in QUIET may move the word meanwhile (M4 as changed:
+ * "while LOCKED is set, the word is written only under the queue lock, or
+ * by the holder's lock-free unlock when WAITERS is clear or QUIET is set,
+ * then only clearing LOCKED").
+ *
  * Threads:
  *   t       a thread that runs no loop; it holds the mutex at the start,
  *           unlocks it, then tries once to barge (as_mutex_try_lock) and
  *           unlocks again if it got it (-DT_FOREVER: again and again, until
  *           both loops are done: the npfair rows)
  *   loop1   a loop thread with L1_WAITS waits (1, then 2) started with
- *           as_mutex_lock_async in that order; each acquisition (at once, or
- *           a callback with status 0) is a critical section that ends with
- *           as_mutex_unlock on that thread; it may cancel one of its waits,
- *           at any moment
+ *           as_mutex_lock_async in that order (-DL1_LATE: wait 2 at a
+ *           moment of the loop's choosing, so that the loop can take the
+ *           lock while its wait 1 is PASSED: the note's path); each
+ *           acquisition (at once, or a callback with status 0) is a
+ *           critical section that ends with as_mutex_unlock on that
+ *           thread; it may cancel one of its waits, at any moment
  *   loop2   (NLOOPS == 2) a second loop thread with one wait (id
  *           L1_WAITS + 1), which it may cancel
  * The queue lock is a real lock: lock-free paths run while it is held.  As
@@ -53,13 +81,15 @@
  *     set; it is the head, and its loop's timer is armed for it
  *   - M3 (STRICT) WOKEN never set; the lock never free with waiters queued
  *   - M4 the wake CAS of as_mutex_unlock never fails (C: "unreachable")
+ *   - QUIET <=> queue not empty && head PASSED && !WOKEN (both policies)
  *   - exactly one callback per wait that went pending; status 0 <=> the
  *     callback owns the lock
  *   - invalid end states: no lost wake-up, nobody stuck; at the end the
  *     word is 0 and the queue empty
  *   - -DT_FOREVER, npfair: under weak fairness no cycle without a callback
  *     (progress label): a waiter is not passed for ever (the timer is a
- *     step its loop eventually takes)
+ *     step its loop eventually takes); with -DL1_LATE, a noted unlock that
+ *     finds QUIET does not go back to the lock-free path for ever
  *
  * Build-time switches:
  *   STRICT                 AS_MUTEX_STRICT_FIFO
@@ -68,6 +98,16 @@
  *                          (as__pass_may): its waits go back PASSED; clear:
  *                          STARVING at once (a notify or IOCP loop)
  *   T_FOREVER              t barges again and again until the loops are done
+ *   L1_LATE                loop 1 starts wait 2 at a moment of its choosing
+ *   HINT_LOST              a noted unlock may go lock-free in QUIET all the
+ *                          same (its note overwritten by another mutex's)
+ *   SPLIT_LOCKED           the locked sections that write the word (the
+ *                          cancel's rewake, the tick) load it in one step
+ *                          and CAS it in later ones: the holder's lock-free
+ *                          unlock in QUIET may come between (the unlock's
+ *                          own lock-free load and CAS are always two steps;
+ *                          its locked section stays one: nobody else writes
+ *                          the word while its holder holds the queue lock)
  *   Deliberately broken variants (each must FAIL):
  *   BUG_CANCEL_NO_PASS     a cancelled RESUME wait clears WOKEN on arrival
  *                          but does not pass the wake to the next head
@@ -75,10 +115,29 @@
  *                          instead of a CAS from the value it saw held
  *   BUG_PASS_NO_REWAKE     a cancel that removes the PASSED head while the
  *                          lock is free does not wake the next head
- *                          (mutex_fixup without mutex_rewake_locked)
+ *                          (mutex_rewake_locked from mutex_fixup never
+ *                          wakes; it still recomputes QUIET)
  *   BUG_TICK_NO_TAKE       the timer makes the PASSED wait STARVING but does
  *                          not take the free lock for it
  *   BUG_PASS_NO_TIMER      a PASSED wait's timer is never armed (never fires)
+ *   BUG_MQUIET_WOKEN       the QUIET rule also sets QUIET while a woken waiter
+ *                          is on its way (the wake sets it); the woken wait's
+ *                          take clears WOKEN only
+ *   BUG_MQUIET_REWAKE_KEEPS  mutex_rewake_locked that wakes nobody leaves QUIET
+ *                          as it was (a PASSED head removed with the lock
+ *                          held: QUIET stays over a head that is not PASSED)
+ *   BUG_MQUIET_TICK_KEEPS  the tick leaves QUIET set when it makes the head
+ *                          STARVING under a held lock
+ *   BUG_MQUIET_STORE       the tick writes the word planned from its load
+ *                          with a plain store (implies SPLIT_LOCKED): a
+ *                          lock-free unlock in between is lost
+ *   BUG_MQUIET_TICK_FETCH_AND  the tick, having found the lock held, clears
+ *                          QUIET with a fetch_and (an RMW: nothing lost) and
+ *                          does not decide again (implies SPLIT_LOCKED)
+ *   BUG_MQUIET_REWAKE_FETCH_AND  the same for the rewake of a cancel
+ *   BUG_MQUIET_RECHECK     the unlock's recheck under the queue lock sends a
+ *                          QUIET word back to the lock-free path (which the
+ *                          note sends back to the lock: for ever)
  *   FAIR_CAS               a CAS step loads the word afresh (never fails):
  *                          the npfair rows (see FRESH below)
  *   REACHALL, REACHPT=k    vacuity: REACH(k) points become failing
@@ -99,6 +158,23 @@
  *   8 a tick of a wait no longer PASSED (handed the lock, cancelled): no-op
  *   9 an unlock handed the lock to a head made STARVING by its tick
  *  10 (PASS_LOOPS without a loop's bit) a wait went back STARVING at once
+ *  11 a lock-free unlock in QUIET (the head PASSED, nobody woken)
+ *  12 ... from the PASSED head's own loop (its note missing or lost)
+ *  13 a noted unlock took the queue lock in QUIET, the head its loop's
+ *     (then hands it the lock: 5)
+ *  14 a noted unlock took the queue lock in QUIET, the head another
+ *     loop's (a stale note: it releases, the note is cleared)
+ *  15 a tick under a held lock cleared QUIET
+ *  16 (SPLIT_LOCKED) a tick's CAS found the word moved since its load (the
+ *     holder's lock-free unlock in QUIET, or a barger)
+ *  17 a rewake that woke nobody cleared QUIET under a held lock (the
+ *     PASSED head cancelled)
+ *  18 (SPLIT_LOCKED) a cancel's rewake CAS found the word moved since its
+ *     load (then decides again: wake, or write)
+ *  19 an unlock's direct hand-off left QUIET set (a STARVING head handed
+ *     the lock with a PASSED wait behind it; not reached: see README.md)
+ *  20 a noted unlock kept its note (the head still PASSED and its loop's
+ *     after the locked path; not reached: see README.md)
  */
 #ifdef REACHPT
 #define REACH(k) assert(REACHPT != k)
@@ -118,6 +194,7 @@
 #define M_LOCKED  1
 #define M_WAITERS 2
 #define M_WOKEN   4
+#define M_QUIET   16     /* (CLOSED, 8, is cancel.pml's) */
 
 #define F_STARVING   1   /* AS__F_STARVING */
 #define F_GIVE_UP    2   /* AS__F_GIVE_UP */
@@ -129,6 +206,30 @@
 /* as__pass_may(w) */
 #define PASS_MAY(w) (((PASS_LOOPS >> wloop[w]) & 1) != 0)
 #define PASSED(w) ((wflags[w] & F_PASSED) != 0)
+
+/* The QUIET rule, recomputed under the queue lock at every write of the
+ * word, for the queue as it is after the write and the write's WOKEN bit
+ * `wk`: QUIET iff the queue is not empty, its head is PASSED and WOKEN is
+ * clear.  -DBUG_MQUIET_WOKEN: QUIET also while a woken waiter is on its way
+ * (a wake "leaves nothing for an unlock to do"). */
+#ifndef BUG_MQUIET_WOKEN
+#define QUIET_OF(wk) ((qlen > 0 && PASSED(q[0]) && (wk) == 0) -> M_QUIET : 0)
+#else
+#define QUIET_OF(wk) ((qlen > 0 && (PASSED(q[0]) || (wk) != 0)) -> M_QUIET : 0)
+#endif
+/* the monitor's: the rule as specified, for the word as it is */
+#define QUIET_RULE (qlen > 0 && PASSED(q[0]) && (word & M_WOKEN) == 0)
+
+/* -DSPLIT_LOCKED: the locked sections that write the word (the cancel's
+ * rewake, the tick) load it in one step and write it (a CAS, the
+ * load it retries from merged with it) in later ones, so that the
+ * holder's lock-free unlock in QUIET can come between; the broken
+ * variants that write a value planned from the load need it. */
+#if defined(BUG_MQUIET_STORE) || defined(BUG_MQUIET_TICK_FETCH_AND) || defined(BUG_MQUIET_REWAKE_FETCH_AND)
+#ifndef SPLIT_LOCKED
+#define SPLIT_LOCKED
+#endif
+#endif
 
 #ifdef STRICT
 #define IS_STRICT 1
@@ -177,6 +278,8 @@ byte ncb[MAXW + 1];      /* callbacks run */
 byte pend[MAXW + 1];     /* 1: its lock_async returned 0 */
 byte finished;
 bit tmr[MAXW + 1];       /* w's loop's heap is keyed for its pass (M5) */
+bit note[3];             /* loop l's thread's note (mutex_passed_here) is on
+                          * the mutex (t, index 0, runs no loop: never) */
 
 #define NRESUME ((state[1] == RESUME -> 1 : 0) + (state[2] == RESUME -> 1 : 0) + (state[3] == RESUME -> 1 : 0))
 /* Q1 (waitq.h): a wait is in the queue iff its state is QUEUED */
@@ -362,8 +465,9 @@ inline mutex_lock_async(w)
 }
 
 /* mutex_wake_head_locked(m, v): CAS the word from v to WOKEN (| WAITERS if
- * more remain) and take the head off as RESUME; h = the head, or 0 if the
- * CAS failed.  Queue lock held.  Called inside an atomic step. */
+ * more remain; QUIET clear: WOKEN is set) and take the head off as RESUME;
+ * h = the head, or 0 if the CAS failed.  Queue lock held.  Called inside
+ * an atomic step. */
 inline WAKE_HEAD()
 {
     h = q[0];
@@ -373,19 +477,23 @@ inline WAKE_HEAD()
     fi;
     if
     :: word == v ->
-        word = nv;
         if
         :: (v & M_LOCKED) != 0 -> owners--
         :: else
         fi;
-        QREMOVE(h, RESUME)
+        QREMOVE(h, RESUME);
+        word = nv | QUIET_OF(M_WOKEN)
     :: else -> h = 0
     fi;
     nv = 0
 }
 
 /* as_mutex_unlock, by a thread running loop `me` (0: none).  The C code's
- * tail calls `return as_mutex_unlock(m)` are the outer loop. */
+ * tail calls `return as_mutex_unlock(m)` are the outer loop.  Lock-free
+ * (the load, then the CAS: two steps) when WAITERS is clear, or QUIET is
+ * set and this thread's note is not on the mutex (note[me]; -DHINT_LOST: a
+ * noted unlock may go lock-free all the same, its note overwritten by
+ * another mutex's); else the queue lock. */
 inline mutex_unlock(me)
 {
     done = 0;
@@ -395,12 +503,28 @@ inline mutex_unlock(me)
         v = word;
         do
         :: (v & M_LOCKED) == 0 -> assert(false)   /* -EPERM: we hold it */
-        :: (v & M_LOCKED) != 0 && (v & M_WAITERS) != 0 -> break
-        :: (v & M_LOCKED) != 0 && (v & M_WAITERS) == 0 ->
-            /* nobody queued (a woken waiter may be on its way: WOKEN stays) */
+        :: (v & M_LOCKED) != 0 && (v & M_WAITERS) != 0 && ((v & M_QUIET) == 0 || note[me]) -> break
+        :: (v & M_LOCKED) != 0 && ((v & M_WAITERS) == 0 || ((v & M_QUIET) != 0 && !note[me])
+#ifdef HINT_LOST
+                                   || (v & M_QUIET) != 0
+#endif
+                                  ) ->
+            /* nobody queued (a woken waiter may be on its way: WOKEN
+             * stays), or QUIET: the head is PASSED and nobody is woken, so
+             * the locked path would only release (its tick retries) */
             atomic {
                 if
-                :: word == v -> word = v & ~M_LOCKED; owners--; done = 1
+                :: word == v ->
+                    if
+                    :: (v & M_QUIET) != 0 ->
+                        REACH(11);
+                        if
+                        :: me != 0 && wloop[q[0]] == me -> REACH(12)
+                        :: else
+                        fi
+                    :: else
+                    fi;
+                    word = v & ~M_LOCKED; owners--; done = 1
                 :: else -> v = word
                 fi
             };
@@ -414,54 +538,82 @@ inline mutex_unlock(me)
         :: else ->
             /* as__q_lock, the load, and the critical section: one step.
              * While LOCKED is set only the holder (here, the caller) writes
-             * the word (M4) and everything else this section touches is
-             * under the queue lock, so no step of another thread between
-             * them can matter; as one step, the queue lock is never seen
-             * held by an unlocker (the npfair rows: a thread that unlocks
-             * again and again would otherwise keep a loop's tick, which
-             * waits for the queue lock, from being continuously enabled) */
+             * the word (M4: the other writers hold the queue lock, or are
+             * the holder's own lock-free unlock) and everything else this
+             * section touches is under the queue lock, so no step of
+             * another thread between them can matter; as one step, the
+             * queue lock is never seen held by an unlocker (the npfair
+             * rows: a thread that unlocks again and again would otherwise
+             * keep a loop's tick, which waits for the queue lock, from
+             * being continuously enabled) */
             atomic {
                 qlock == 0 -> qlock = _pid + 1;
                 v = word;
                 assert((v & M_LOCKED) != 0);
                 h = q[0];
                 if
+                :: (v & M_QUIET) != 0 && note[me] && wloop[h] == me -> REACH(13)
+                :: (v & M_QUIET) != 0 && note[me] && wloop[h] != me -> REACH(14)
+                :: else
+                fi;
+                if
                 :: (v & M_WAITERS) == 0 ->
-                    QUNLOCK(); h = 0   /* the queue emptied (cancel): again */
+                    h = 0   /* the queue emptied (cancel): again */
+#ifdef BUG_MQUIET_RECHECK
+                :: (v & M_QUIET) != 0 ->
+                    /* QUIET: "nothing for the lock to do": again */
+                    h = 0
+#endif
                 :: else ->
                     done = 1;
                     if
                     :: IS_STRICT || (wflags[h] & F_STARVING) != 0 || wloop[h] == me ->
                         /* direct hand-off: h leaves the queue holding the
-                         * lock (M4: we are the only writer) */
+                         * lock (M4: we are the only writer); QUIET if the
+                         * new head is PASSED and WOKEN is clear */
                         if
                         :: PASSED(h) -> REACH(5)
                         :: (wflags[h] & F_STARVING) != 0 && PASS_MAY(h) -> REACH(9)
                         :: else
                         fi;
                         QREMOVE(h, DONE);
-                        word = M_LOCKED | (v & M_WOKEN) | (qlen > 0 -> M_WAITERS : 0);
-                        carried[h] = true;
-                        QUNLOCK()
+                        word = M_LOCKED | (v & M_WOKEN) | (qlen > 0 -> M_WAITERS : 0) | QUIET_OF(v & M_WOKEN);
+                        if
+                        :: (word & M_QUIET) != 0 -> REACH(19)
+                        :: else
+                        fi;
+                        carried[h] = true
                     :: else ->
                         if
                         :: (v & M_WOKEN) != 0 || PASSED(h) ->
                             /* a woken waiter is on its way, or the head
-                             * retries at its timer (M2): release */
+                             * retries at its timer (M2): release (QUIET
+                             * as it was: neither changes) */
                             if
                             :: PASSED(h) -> REACH(4)
                             :: else
                             fi;
                             word = v & ~M_LOCKED; owners--;
-                            QUNLOCK(); h = 0
+                            h = 0
                         :: else ->
                             /* release and wake the head to retry */
                             WAKE_HEAD();
-                            QUNLOCK();
                             assert(h != 0)  /* M4: this CAS cannot fail */
                         fi
                     fi
-                fi
+                fi;
+                /* a noted unlock that went through renews its note: kept
+                 * only while the head is PASSED and of this thread's loop */
+                if
+                :: done && note[me] ->
+                    note[me] = (qlen > 0 && PASSED(q[0]) && wloop[q[0]] == me);
+                    if
+                    :: note[me] -> REACH(20)
+                    :: else
+                    fi
+                :: else
+                fi;
+                QUNLOCK()
             };
             if
             :: h != 0 -> finish(h); h = 0
@@ -472,33 +624,70 @@ inline mutex_unlock(me)
     done = 0
 }
 
-/* mutex_rewake_locked(m, true), for a woken wait that gives up: h = the
- * next head, woken, or 0 (it clears WOKEN).  Lock held. */
-inline pass_wake_locked()
+/* mutex_rewake_locked(m, wk), queue lock held, v loaded: h = the head,
+ * woken, or 0.  It wakes the head if the lock is free, the queue is not
+ * empty, nobody else is woken (wk: the caller is the woken wait that gives
+ * up, whose WOKEN it clears) and the head is not PASSED; else it CASes the
+ * word so that QUIET matches the head as it is now (a cancel, deadline or
+ * close may have removed the PASSED head while the lock is held: QUIET
+ * cleared, else unlocks skip the queue lock and the new head is never
+ * woken), clearing WOKEN for wk.  A failed CAS (the holder's lock-free
+ * unlock in QUIET, a barger) decides again from the new value: wake, or
+ * write.  -DBUG_MQUIET_REWAKE_KEEPS: QUIET is left as it was;
+ * -DBUG_MQUIET_REWAKE_FETCH_AND: the write is an RMW on the word as it is
+ * (QUIET recomputed, nothing lost) but the wake is not decided again;
+ * -DBUG_PASS_NO_REWAKE: the cancel's rewake (!wk) never wakes. */
+#ifndef BUG_PASS_NO_REWAKE
+#define REWAKES(wk) 1
+#else
+#define REWAKES(wk) (wk)
+#endif
+inline rewake_locked(wk)
 {
-    v = word;
     h = 0;
     do
-    :: h != 0 || ok -> break
+    :: h != 0 || done -> break
     :: else ->
         atomic {
             FRESH();
             if
-            :: (v & M_LOCKED) == 0 && (v & M_WAITERS) != 0 && !PASSED(q[0]) ->
+            :: (v & M_LOCKED) == 0 && (v & M_WAITERS) != 0 && (wk || (v & M_WOKEN) == 0) && !PASSED(q[0]) && REWAKES(wk) ->
                 WAKE_HEAD();        /* h = 0: its CAS failed */
                 if
                 :: h == 0 -> v = word
                 :: else
                 fi
             :: else ->
+#ifndef BUG_MQUIET_REWAKE_KEEPS
+                nv = (v & ~(M_QUIET | (wk -> M_WOKEN : 0))) | QUIET_OF(wk -> 0 : (v & M_WOKEN));
+#else
+                nv = v & ~(wk -> M_WOKEN : 0);
+#endif
                 if
-                :: word == v -> word = v & ~M_WOKEN; ok = 1
-                :: else -> v = word
-                fi
+                :: word == v ->
+                    if
+                    :: (v & (M_LOCKED | M_QUIET)) == (M_LOCKED | M_QUIET) && (nv & M_QUIET) == 0 -> REACH(17)
+                    :: else
+                    fi;
+                    word = nv; done = 1
+#ifdef BUG_MQUIET_REWAKE_FETCH_AND
+                :: word != v && !wk ->
+                    /* an RMW planned from the load: QUIET recomputed on
+                     * the word as it is, the wake not decided again */
+                    word = (word & ~M_QUIET) | QUIET_OF(word & M_WOKEN); done = 1
+#endif
+                :: else ->
+                    if
+                    :: !wk -> REACH(18)
+                    :: else
+                    fi;
+                    v = word
+                fi;
+                nv = 0
             fi
         }
     od;
-    ok = 0
+    done = 0
 }
 
 /* as__mutex_resume: a RESUME wait arrived on its loop (loop thread) */
@@ -508,7 +697,7 @@ inline mutex_resume(w)
     if
     :: (wflags[w] & F_GIVE_UP) != 0 ->
 #ifndef BUG_CANCEL_NO_PASS
-        pass_wake_locked();
+        rewake_locked(1);
 #else
         atomic { word = word & ~M_WOKEN; h = 0 };
 #endif
@@ -540,17 +729,17 @@ inline mutex_resume(w)
              * thread's heap, keyed before its loop runs again), else
              * STARVING (the next unlock hands it the lock) */
                 :: (v & M_LOCKED) != 0 && word == v ->
-                    word = (v | M_WAITERS) & ~M_WOKEN;
                     QPUSH_HEAD(w);
                     if
                     :: (wflags[w] & (F_PASSED | F_STARVING)) == 0 && PASS_MAY(w) ->
                         REACH(1);
                         wflags[w] = wflags[w] | F_PASSED;
 #ifndef BUG_PASS_NO_TIMER
-                        tmr[w] = 1
-#else
-                        skip
+                        tmr[w] = 1;
 #endif
+                        /* the thread's note = m (after the unlock: only
+                         * this thread reads it) */
+                        note[me] = 1
                     :: else ->
                         if
                         :: !PASS_MAY(w) -> REACH(10)
@@ -558,6 +747,10 @@ inline mutex_resume(w)
                         fi;
                         wflags[w] = wflags[w] | F_STARVING
                     fi;
+                    /* the CAS sets WAITERS, clears WOKEN, and sets QUIET
+                     * iff w goes back PASSED (it is then the head, and no
+                     * other wait is PASSED while one is woken, M5) */
+                    word = ((v | M_WAITERS) & ~(M_WOKEN | M_QUIET)) | QUIET_OF(0);
                     QUNLOCK();
                     ok = 1
                 :: else -> v = word
@@ -598,28 +791,13 @@ inline mutex_cancel(w)
             :: state[w] == QUEUED ->
                 QREMOVE(w, DONE);
                 wstatus[w] = ECANCELED;
-                /* mutex_fixup: M1, or M2: w may have been the PASSED head
-                 * (mutex_rewake_locked(m, false): wake the next head if
-                 * the lock is free, nobody is woken and it is not PASSED;
-                 * its CAS and the load it retries from are one step) */
+                /* mutex_fixup: M1 (the queue emptied: WAITERS and QUIET
+                 * cleared together, one fetch_and), or M2: w may have been
+                 * the PASSED head (mutex_rewake_locked(m, false), from the
+                 * load here; one step with it unless SPLIT_LOCKED) */
                 if
-                :: qlen == 0 -> word = word & ~M_WAITERS
-                :: else ->
-#ifndef BUG_PASS_NO_REWAKE
-                    v = word;
-                    if
-                    :: (v & (M_LOCKED | M_WOKEN)) == 0 && (v & M_WAITERS) != 0 && !PASSED(q[0]) ->
-                        if
-                        :: PASSED(w) -> REACH(6)
-                        :: else
-                        fi;
-                        WAKE_HEAD();
-                        assert(h != 0)
-                    :: else
-                    fi
-#else
-                    skip
-#endif
+                :: qlen == 0 -> word = word & ~(M_WAITERS | M_QUIET)
+                :: else -> v = word; nv = 2
                 fi;
                 ok = 1
             :: state[w] == RESUME ->
@@ -630,57 +808,132 @@ inline mutex_cancel(w)
                 ok = 0
             :: else -> ok = 0; nv = 1        /* DONE meanwhile: -ENOENT */
             fi;
+#ifndef SPLIT_LOCKED
+            if
+            :: nv == 2 -> nv = 0; rewake_locked(0)
+            :: else
+            fi;
             QUNLOCK()
+#else
+            if
+            :: nv == 2
+            :: else -> QUNLOCK()
+            fi
+#endif
         };
+#ifdef SPLIT_LOCKED
+        if
+        :: nv == 2 -> nv = 0; rewake_locked(0); atomic { QUNLOCK() }
+        :: else
+        fi;
+#endif
         if
         :: ok -> finish(w); ok = 0
         :: nv == 1 -> nv = 0; done_cancel(w)
         :: else
         fi;
         if
-        :: h != 0 -> finish(h); h = 0   /* as__batch_finish: the rewoken head */
+        :: h != 0 ->
+            if
+            :: PASSED(w) -> REACH(6)
+            :: else
+            fi;
+            finish(h); h = 0   /* as__batch_finish: the rewoken head */
         :: else
         fi
     fi
 }
 
 /* kind->tick of the mutex (mutex_tick), on w's loop thread, for a wait whose
- * pass keyed the heap (tmr[w]): under the queue lock, a QUEUED wait still
- * PASSED becomes STARVING and, if the lock is free, takes it (the CAS, one
- * word access with the fetch_and of WAITERS after it: nobody else writes a
- * word with LOCKED set and WAITERS set, M4) and leaves DONE; else the next
- * unlock hands it the lock.  A wait no longer PASSED (handed the lock by
- * its own loop, cancelled) is left alone (then as__timer_rekey). */
-inline mutex_tick(w)
+ * pass keyed the heap (tmr[w]): it clears this thread's note (at the
+ * start), then, under the queue lock, a QUEUED wait still PASSED becomes
+ * STARVING and the word is CASed from its load: the lock free, the CAS
+ * takes it for w and clears QUIET (with the fetch_and of WAITERS after it,
+ * one step: the holder is now w, whose callback runs after the queue lock
+ * is released, so nobody writes the word in between, M4), w leaves DONE;
+ * the lock held, the CAS clears QUIET (the next unlock takes the queue
+ * lock and hands w the lock); a
+ * failed CAS (the holder's lock-free unlock in QUIET came first: the lock
+ * is now free) decides again.  A wait no longer PASSED (handed the lock by
+ * its own loop, cancelled) is left alone (then as__timer_rekey).  One step
+ * unless SPLIT_LOCKED (then the load is one step and each CAS another).
+ * -DBUG_MQUIET_TICK_KEEPS: the CAS under a held lock leaves QUIET set;
+ * -DBUG_MQUIET_STORE: a plain store of the word planned from the load;
+ * -DBUG_MQUIET_TICK_FETCH_AND: a fetch_and of QUIET, decided on the load. */
+inline tick_cas(w)
 {
-    atomic {
-        qlock == 0 -> qlock = _pid + 1;
-        tmr[w] = 0;
-        if
-        :: PASSED(w) && state[w] == QUEUED ->
-            wflags[w] = (wflags[w] & ~F_PASSED) | F_STARVING;
-#ifndef BUG_TICK_NO_TAKE
+    do
+    :: !ok -> break
+    :: else ->
+        atomic {
+            FRESH();
             if
-            :: (word & M_LOCKED) == 0 ->
+#ifndef BUG_TICK_NO_TAKE
+            :: (v & M_LOCKED) == 0 && word == v ->
+                /* bargers may CAS the free word: claim it first */
                 REACH(2);
-                word = word | M_LOCKED;
                 owners++;
                 QREMOVE(w, DONE);
                 carried[w] = true;
+                word = (v | M_LOCKED) & ~M_QUIET;
                 if
                 :: qlen == 0 -> word = word & ~M_WAITERS
                 :: else
                 fi;
-                got = 1
-            :: else -> REACH(3)
-            fi
+                got = 1; ok = 0; QUNLOCK()
 #else
-            skip
+            :: (v & M_LOCKED) == 0 && word == v ->
+                /* STARVING, QUIET cleared, the free lock not taken */
+                word = v & ~M_QUIET; ok = 0; QUNLOCK()
 #endif
-        :: else -> REACH(8)
+            :: (v & M_LOCKED) != 0 && word == v ->
+                REACH(3);
+                if
+                :: (v & M_QUIET) != 0 -> REACH(15)
+                :: else
+                fi;
+#ifndef BUG_MQUIET_TICK_KEEPS
+                word = v & ~M_QUIET;
+#endif
+                ok = 0; QUNLOCK()
+#if defined(BUG_MQUIET_STORE)
+            :: (v & M_LOCKED) != 0 && word != v ->
+                /* a plain store of the word planned from the load */
+                word = v & ~M_QUIET; ok = 0; QUNLOCK()
+#elif defined(BUG_MQUIET_TICK_FETCH_AND)
+            :: (v & M_LOCKED) != 0 && word != v ->
+                /* an RMW decided on the load: the word as it is keeps its
+                 * unlock, but the free lock is not taken */
+                word = word & ~M_QUIET; ok = 0; QUNLOCK()
+#endif
+            :: else ->
+                REACH(16);
+                v = word
+            fi
+        }
+    od
+}
+
+inline mutex_tick(w)
+{
+    atomic {
+        qlock == 0 -> qlock = _pid + 1;
+        note[me] = 0;       /* the thread's note cleared (at the start) */
+        tmr[w] = 0;
+        if
+        :: PASSED(w) && state[w] == QUEUED ->
+            wflags[w] = (wflags[w] & ~F_PASSED) | F_STARVING;
+            v = word;
+            ok = 1
+        :: else -> REACH(8); QUNLOCK()
         fi;
-        QUNLOCK()
+#ifndef SPLIT_LOCKED
+        tick_cas(w)
+#endif
     };
+#ifdef SPLIT_LOCKED
+    tick_cas(w);
+#endif
     if
     :: got -> assert(owners == 1); got = 0; finish(w)
     :: else
@@ -756,7 +1009,7 @@ proctype loop1()
 {
     byte me = 1;
     byte v, nv, h, i, w, r, pending, cancel;
-    bit got, ok, done;
+    bit got, ok, done, late;
 
     wloop[1] = 1;
 #if L1_WAITS == 2
@@ -772,10 +1025,17 @@ proctype loop1()
     fi;
     start(1);
 #if L1_WAITS == 2
+#ifndef L1_LATE
     start(2);
+#else
+    late = 1;
+#endif
 #endif
     do
-    :: pending == 0 -> break
+    :: pending == 0 && !late -> break
+#ifdef L1_LATE
+    :: late -> late = 0; start(2)
+#endif
     :: mbox[me] != 0 -> run_one()
     :: TMR(me) -> tick_one()
     :: cancel != 0 -> mutex_cancel(cancel); cancel = 0
@@ -847,6 +1107,9 @@ active proctype monitor()
         assert(((word & M_LOCKED) != 0) == (owners == 1));
         /* M1 */
         assert(((word & M_WAITERS) != 0) == (qlen > 0));
+        /* QUIET <=> the queue not empty, its head PASSED, WOKEN clear
+         * (strict: never PASSED, so never QUIET) */
+        assert(((word & M_QUIET) != 0) == QUIET_RULE);
 #ifndef STRICT
         /* M2 */
         assert((word & M_LOCKED) != 0 || qlen == 0 || (word & M_WOKEN) != 0 || PASSED(q[0]));

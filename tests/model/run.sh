@@ -326,7 +326,7 @@ checks+=(
     "mutex.default.barger.np|mutex.pml|-DNLOOPS=1 -DT_FOREVER -DFAIR_CAS|npfair|pass|O0"
     # vacuity (REACH points, mutex.pml; 5, own-loop hand-off to a PASSED
     # head, is not reachable in this scenario)
-    "mutex.default.mixed.reach|mutex.pml|-DPASS_LOOPS=2|reach|reach:1 2 3 4 6 7 8 9 10|O0"
+    "mutex.default.mixed.reach|mutex.pml|-DPASS_LOOPS=2|reach|reach:1 2 3 4 6 7 8 9 10 11 15 17|O0"
     # deliberately broken variants
     "mutex.BUG_PASS_NO_REWAKE|mutex.pml|-DBUG_PASS_NO_REWAKE|safety|fail:assert/(wflags[q[0]]&4)|O0"
     "mutex.BUG_PASS_NO_REWAKE.endstate|mutex.pml|-DBUG_PASS_NO_REWAKE -DNO_INVARIANTS|safety|fail:endstate|O0"
@@ -335,6 +335,49 @@ checks+=(
     "mutex.BUG_PASS_NO_TIMER|mutex.pml|-DBUG_PASS_NO_TIMER|safety|fail:assert/tmr[1]|O0"
     "mutex.BUG_PASS_NO_TIMER.endstate|mutex.pml|-DBUG_PASS_NO_TIMER -DNO_INVARIANTS|safety|fail:endstate|O0"
     "mutex.BUG_PASS_NO_TIMER.np|mutex.pml|-DNLOOPS=1 -DT_FOREVER -DFAIR_CAS -DBUG_PASS_NO_TIMER -DNO_INVARIANTS|npfair|fail:np|O0"
+)
+
+# mutex.pml, QUIET (src/mutex.c M_QUIET): under a PASSED head with nobody
+# woken the holder unlocks lock-free, unless its thread's note says it runs
+# the head's loop (then the queue lock, and the hand-off to its own PASSED
+# head).  The rows above run it (every write under the queue lock
+# recomputes QUIET, the monitor checks the rule); these split the locked
+# writes' load from their CAS (the holder's lock-free unlock in QUIET may
+# come between), lose notes, let loop 1 start its second wait late (so that
+# it holds the lock while its first is PASSED: the note's path), and break
+# it.
+checks+=(
+    "mutex.quiet.split|mutex.pml|-DL1_LATE -DSPLIT_LOCKED -DHINT_LOST|safety|pass|O2"
+    "mutex.quiet.note|mutex.pml|-DNLOOPS=1 -DL1_LATE|safety|pass|O0"
+    "mutex.quiet.note.split|mutex.pml|-DNLOOPS=1 -DL1_LATE -DSPLIT_LOCKED -DHINT_LOST|safety|pass|O0"
+    # no livelock on the note's path: no cycle at all; and under weak
+    # fairness with t barging for ever, every waiter is served (a noted
+    # unlock that finds QUIET does not go back to the lock-free path)
+    "mutex.quiet.note.np|mutex.pml|-DNLOOPS=1 -DL1_LATE -DHINT_LOST|np|pass|O0"
+    "mutex.quiet.note.barger.np|mutex.pml|-DNLOOPS=1 -DL1_LATE -DHINT_LOST -DT_FOREVER -DFAIR_CAS|npfair|pass|O0"
+    "mutex.quiet.note.reach|mutex.pml|-DNLOOPS=1 -DL1_LATE -DSPLIT_LOCKED -DHINT_LOST|reach|reach:5 11 12 13 15 16 17 18|O0"
+    # deliberately broken QUIET: set also while a woken waiter is on its
+    # way; kept by a rewake that wakes nobody after the PASSED head left
+    # with the lock held; kept by the tick that makes the head STARVING
+    # under a held lock; the tick's write a plain store planned from its
+    # load (a lock-free unlock lost); the tick's and the rewake's write an
+    # RMW that does not decide again (nothing lost in the word, but the
+    # lock the holder freed meanwhile is neither taken nor the head woken);
+    # the unlock's recheck under the lock sending a QUIET word back to the
+    # lock-free path (a noted unlock loops for ever)
+    "mutex.BUG_MQUIET_WOKEN|mutex.pml|-DBUG_MQUIET_WOKEN|safety|fail:assert/(word&16)|O0"
+    "mutex.BUG_MQUIET_WOKEN.endstate|mutex.pml|-DBUG_MQUIET_WOKEN -DNO_INVARIANTS|safety|fail:endstate|O0"
+    "mutex.BUG_MQUIET_REWAKE_KEEPS|mutex.pml|-DBUG_MQUIET_REWAKE_KEEPS|safety|fail:assert/(word&16)|O0"
+    "mutex.BUG_MQUIET_REWAKE_KEEPS.endstate|mutex.pml|-DBUG_MQUIET_REWAKE_KEEPS -DNO_INVARIANTS|safety|fail:endstate|O0"
+    "mutex.BUG_MQUIET_TICK_KEEPS|mutex.pml|-DBUG_MQUIET_TICK_KEEPS|safety|fail:assert/(word&16)|O0"
+    "mutex.BUG_MQUIET_TICK_KEEPS.endstate|mutex.pml|-DBUG_MQUIET_TICK_KEEPS -DNO_INVARIANTS|safety|fail:endstate|O0"
+    "mutex.BUG_MQUIET_STORE|mutex.pml|-DBUG_MQUIET_STORE|safety|fail:assert/owners==1|O0"
+    "mutex.BUG_MQUIET_STORE.endstate|mutex.pml|-DBUG_MQUIET_STORE -DNO_INVARIANTS|safety|fail:endstate|O0"
+    "mutex.BUG_MQUIET_TICK_FETCH_AND|mutex.pml|-DBUG_MQUIET_TICK_FETCH_AND|safety|fail:assert/(wflags[q[0]]&4)|O0"
+    "mutex.BUG_MQUIET_TICK_FETCH_AND.endstate|mutex.pml|-DBUG_MQUIET_TICK_FETCH_AND -DNO_INVARIANTS|safety|fail:endstate|O0"
+    "mutex.BUG_MQUIET_REWAKE_FETCH_AND|mutex.pml|-DBUG_MQUIET_REWAKE_FETCH_AND|safety|fail:assert/(wflags[q[0]]&4)|O0"
+    "mutex.BUG_MQUIET_REWAKE_FETCH_AND.endstate|mutex.pml|-DBUG_MQUIET_REWAKE_FETCH_AND -DNO_INVARIANTS|safety|fail:endstate|O0"
+    "mutex.BUG_MQUIET_RECHECK.np|mutex.pml|-DNLOOPS=1 -DL1_LATE -DT_FOREVER -DFAIR_CAS -DBUG_MQUIET_RECHECK -DNO_INVARIANTS|npfair|fail:np|O0"
 )
 
 # pshared.pml: the slot protocol of process-shared semaphores proposed in
