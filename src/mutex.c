@@ -93,7 +93,12 @@ static inline as__prim *P(as_mutex *m) { return (as__prim *)(void *)m; }
  * mutex takes the queue lock.  A hint only, as the semaphore's
  * (sem_passed_tls in sem.c): a stale note costs an unlock the queue lock;
  * a lost one (another mutex overwrote it) leaves the head to its timer
- * (M5's bound). */
+ * (M5's bound).  An unlock that took the queue lock by its note clears it:
+ * it handed the PASSED head the lock (its own loop's), or the head is
+ * another loop's (a stale note); either way no PASSED head of this
+ * thread's is left (M5: the PASSED wait is the head), and a note kept
+ * would send every later unlock of this thread through the queue lock
+ * while another loop's head is PASSED. */
 static _Thread_local const as_mutex *mutex_passed_tls;
 
 static inline bool mutex_passed_here(const as_mutex *m)
@@ -101,17 +106,6 @@ static inline bool mutex_passed_here(const as_mutex *m)
     return mutex_passed_tls == m;
 }
 
-/* Queue lock held: keep the note only if the head is PASSED and this
- * thread runs its loop. */
-static inline void mutex_renote(const as_mutex *m)
-{
-    const as_wait *h = m->as__head;
-    mutex_passed_tls = h && (h->as__flags & AS__F_PASSED) &&
-                               as__load(&h->as__loop->as__owner, AS_RELAXED) ==
-                                   as__thread_token()
-                           ? m
-                           : NULL;
-}
 
 /* M6: the QUIET bit for a word whose WOKEN bit is `woken`, with the queue
  * as it is now.  Queue lock held. */
@@ -370,8 +364,8 @@ int as_mutex_unlock(as_mutex *m)
                   (v & (M_WOKEN | M_CLOSED)) | M_LOCKED |
                       (m->as__head ? M_WAITERS : 0u),
                   AS_RELEASE);
-        if (v & M_QUIET) /* here by the note: renew it */
-            mutex_renote(m);
+        if (v & M_QUIET) /* here by the note: spent */
+            mutex_passed_tls = NULL;
         as__q_unlock(P(m));
         as__wait_finish(h);
         return 0;
@@ -380,8 +374,8 @@ int as_mutex_unlock(as_mutex *m)
         /* A woken waiter is already on its way, or the head retries at its
          * timer (M2 holds): just release. */
         as__store(&m->as__word, v & ~M_LOCKED, AS_RELEASE);
-        if (v & M_QUIET)
-            mutex_renote(m);
+        if (v & M_QUIET) /* a stale note */
+            mutex_passed_tls = NULL;
         as__q_unlock(P(m));
         return 0;
     }

@@ -47,6 +47,21 @@
  *   only together with COUNT 0 -> 1 under the queue lock, and taken with
  *   the lock by exactly one take or grant (one CAS on the state), which
  *   reports -EOWNERDEAD.
+ *
+ * UNLOCK WITHOUT THE QUEUE LOCK
+ *   PM5: an unlock frees the lock with one CAS, without the queue lock,
+ *   whenever HANDOFF is clear in the value it replaces (and OWNER_DEAD is
+ *   not set): either nobody waits, or slots wait and a woken slot is on its
+ *   way (sem_ps.c, 6.3: WAITERS without HANDOFF <=> the queue is not
+ *   empty, woken >= 1 and its head is not STARVING, not strict; every
+ *   change into "nothing woken" or "head STARVING" raises HANDOFF before or
+ *   in the same CAS, EF3).  There the grant the queue lock's path would run
+ *   does nothing: one free lock does not fit beyond the one promised to
+ *   the woken slot (COUNT - woken <= 0, EF1 holds), which takes it on
+ *   arrival or, finding it taken, raises HANDOFF and goes STARVING.  The
+ *   CAS fails if the bits moved meanwhile (they share the word): then the
+ *   unlock decides again.  Only the mutex: a semaphore's release of n may
+ *   make the head fit beyond `woken`.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -57,6 +72,7 @@
 
 #define PS_COUNT AS__PS_COUNT
 #define PS_WAITERS AS__PS_WAITERS
+#define PS_HANDOFF AS__PS_HANDOFF
 #define PS_DEAD ((uint64_t)AS__PS_DEAD << 32)
 #define LAYOUT AS__PS_LAYOUT(sizeof(as_mutex))
 /* Failed takes in a row, on the same holder, before its liveness is read
@@ -275,10 +291,11 @@ int as__mutex_ps_unlock(as_mutex *m)
             return -EPERM;
         if (holder_of(v) != me && pm_robust(ps))
             return -EPERM;
-        if ((lo(v) & PS_WAITERS) || (v & PS_DEAD))
+        if ((lo(v) & PS_HANDOFF) || (v & PS_DEAD))
             break;
-        /* Lock-free while no slot waits (S2): COUNT 0 -> 1 and the holder
-         * cleared in one CAS (PM1); APPLIED kept (5.3). */
+        /* Lock-free while no slot waits (S2), or while a woken slot is on
+         * its way (PM5): COUNT 0 -> 1 and the holder cleared in one CAS
+         * (PM1); APPLIED kept (5.3). */
         if (as__cas(&ps->state, &v, (uint64_t)(lo(v) + 1u), AS_RELEASE,
                     AS_RELAXED))
             return 0;

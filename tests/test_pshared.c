@@ -24,12 +24,15 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1853,6 +1856,72 @@ static void psm_fifo(void **state)
     ps_unmap(m);
 }
 
+/* PM5 (mutex_ps.c): while a woken slot is on its way, an unlock frees the
+ * lock with one CAS, without the queue lock (the grant would find nothing
+ * to do).  W0 queues two waits; the test's unlock wakes the first and
+ * leaves the second queued (WAITERS without HANDOFF); a newcomer takes the
+ * lock meanwhile.  The queue lock is then faked as held by W0 (stopped,
+ * alive: nobody takes it over, 5.2), so an unlock that went for it would wait
+ * for good: it runs on a thread, joined with a timeout.  Let go, W0's
+ * first wait takes the lock on arrival, its unlock serves the second.
+ * Strict: HANDOFF is set whenever a slot is queued, nothing to check. */
+static void *psm_unlock_thread(void *arg)
+{
+    return (void *)(intptr_t)as_mutex_unlock(arg);
+}
+
+static void psm_unlock_woken(void **state)
+{
+    (void)state;
+    NEED_ASYNC();
+    if (g_strict)
+        skip();
+    as_mutex *m = ps_mutex(0, 2);
+    volatile uint32_t *qlock = (volatile uint32_t *)(void *)m + 5;
+    worker w[1], *ws[1] = { spawn_m(&w[0], m, 0) };
+    pthread_t t;
+    struct timespec until;
+    void *rc = NULL;
+    TH_RC(as_mutex_try_lock(m), 1);
+    TH_RC(call(&w[0], OP_MLOCK, 0, 0, 1), 0); /* unlock in the callback */
+    TH_RC(call(&w[0], OP_MLOCK, 1, 0, 1), 0);
+    wait_mwaiters(m, 2);
+    stop_worker(&w[0], m);
+    TH_RC(as_mutex_unlock(m), 0);       /* wait 0 woken, the lock free */
+    TH_EQ(as_mutex_waiters(m), 1);
+    TH_RC(as_mutex_try_lock(m), 1);     /* a newcomer: 0 is on its way */
+    TH_EQ(*qlock, 0u);
+    /* "held" by W0: its participant id (pid and start time, P7), read from
+     * the slot of its queued wait (pshared.h: 48-byte header, 16-byte
+     * slots, `who` their second word) */
+    uint32_t id = 0;
+    for (int i = 0; i < 5 && id == 0; i++)
+        id = ((const volatile uint32_t *)(void *)m)[12 + 4 * i + 1];
+    assert_true(id != 0);
+    *qlock = id;
+    assert_int_equal(pthread_create(&t, NULL, psm_unlock_thread, m), 0);
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)TH_TIMEOUT;
+    if (pthread_timedjoin_np(t, &rc, &until) != 0) {
+        *qlock = 0u; /* let it through, then fail */
+        (void)syscall(SYS_futex, qlock, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+        (void)pthread_join(t, NULL);
+        fail_msg("the unlock waited for the queue lock with a woken slot on its way");
+    }
+    TH_RC((int)(intptr_t)rc, 0);
+    *qlock = 0u;
+    TH_EQ(as_mutex_waiters(m), 1);
+    assert_int_equal(kill(w[0].pid, SIGCONT), 0);
+    expect_cb(ws, 1, 0, 0, 0);          /* took it on arrival */
+    expect_cb(ws, 1, 0, 1, 0);          /* then handed on */
+    TH_EQ(as_mutex_waiters(m), 0);
+    TH_RC(as_mutex_try_lock(m), 1);
+    TH_RC(as_mutex_unlock(m), 0);
+    finish(&w[0]);
+    TH_RC(as_mutex_destroy(m), 0);
+    ps_unmap(m);
+}
+
 /* Cancel, deadline, cancel after the grant (the lock passed on), close
  * (async and blocking waiters; unlock still works; later locks refused),
  * destroy -EBUSY while locked or waited for. */
@@ -2926,6 +2995,7 @@ int main(void)
         PS_TEST(psm_exclusion_plain),
         PS_TEST(psm_exclusion_robust),
         PS_TEST(psm_fifo),
+        PS_TEST(psm_unlock_woken),
         PS_TEST(psm_cancel_deadline_close),
         PS_TEST(psm_unlock_owner),
         PS_TEST(psm_owner_dead_waiters),
