@@ -379,25 +379,39 @@ static void ps_grant_locked(as__ps *ps, as__ps_wakes *wk)
     bool strict = ps_strict(ps);
     ps_q q;
     for (;;) {
-        as__ps_slot *sl;
-        uint32_t fw;
+        uint64_t v, want;
         ps_scan(ps, ns, &q);
-        if (q.head == UINT32_MAX)
-            break;
-        sl = as__ps_slot_at(ps, q.head);
-        if ((lo(as__load(&ps->state, AS_ACQUIRE)) & PS_COUNT) < q.woken + sl->req)
-            break;
-        if (strict || q.starving) {
-            if (!ps_commit_locked(ps, q.head, -1))
-                break; /* a lock-free take or forget took them meanwhile */
-        } else {
-            fw = as__load(&sl->fw, AS_RELAXED);
-            as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_WOKEN), AS_RELEASE);
+        v = as__load(&ps->state, AS_ACQUIRE);
+        if (q.head != UINT32_MAX &&
+            (lo(v) & PS_COUNT) >= q.woken + as__ps_slot_at(ps, q.head)->req) {
+            as__ps_slot *sl = as__ps_slot_at(ps, q.head);
+            if (strict || q.starving) {
+                if (!ps_commit_locked(ps, q.head, -1))
+                    continue; /* a lock-free take or forget came first */
+            } else {
+                uint32_t fw = as__load(&sl->fw, AS_RELAXED);
+                as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_WOKEN), AS_RELEASE);
+            }
+            as__ps_wakes_add(wk, q.head);
+            continue;
         }
-        as__ps_wakes_add(wk, q.head);
+        /* Nothing (more) to serve: the bits, committed only from the value
+         * the decision read (a failed CAS decides again).  While HANDOFF
+         * is clear a mutex's unlock may free the lock lock-free (PM5,
+         * mutex_ps.c); HANDOFF raised on a value it moved would close the
+         * queue over a head that now fits, with nobody to serve it.  (Today
+         * the grant wants HANDOFF only where the bits have it already, 6.3:
+         * every change to "nothing woken" or "head STARVING" raises it
+         * first; this keeps the grant right without that argument: a trial
+         * of PASSED slots, whose timer turns the head STARVING, hung
+         * bench_pshared on exactly this.) */
+        as__store(&ps->woken, q.woken, AS_RELAXED); /* re-derived (5.4) */
+        want = ps_bits_of(ps, &q);
+        if ((v & PS_BITS) == want ||
+            as__cas(&ps->state, &v, (v & ~PS_BITS) | want, AS_RELEASE,
+                    AS_RELAXED))
+            break;
     }
-    as__store(&ps->woken, q.woken, AS_RELAXED); /* re-derived (5.4) */
-    ps_bits_locked(ps, ps_bits_of(ps, &q));
 }
 
 /* After a change that only raised COUNT (a release, an unlock) or took a
