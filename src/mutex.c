@@ -56,9 +56,9 @@
  *   deadline, if earlier); at most one wait is PASSED, and never while
  *   WOKEN is set (each comes only from the one woken waiter's failed retry,
  *   back at the head, and neither an unlock nor the rewake wakes a PASSED
- *   head, so nothing comes back ahead of it).  Its timer (mutex_tick) makes it STARVING
- *   and takes the lock for it if it is free; an unlock by its own loop
- *   hands it the lock at once.
+ *   head, so nothing comes back ahead of it).  Its timer (mutex_tick) makes
+ *   it STARVING and takes the lock for it if it is free; an unlock by its
+ *   own loop hands it the lock at once.
  * Invariant M6 (QUIET): whenever the queue lock is free, QUIET <=> the queue
  *   is not empty, its head is PASSED and WOKEN is clear.  Every write of the
  *   word under the queue lock recomputes QUIET from the head it leaves
@@ -68,8 +68,8 @@
  *   PASSED head's own loop is told by a thread-local note
  *   (mutex_passed_here) and takes the queue lock to hand the head the lock.
  *
- * Model: tests/model/mutex.pml (M1-M5, mutual exclusion, both policies,
- * cancel of QUEUED and RESUME waits; same state names) is checked
+ * Model: tests/model/mutex.pml (M1-M6, mutual exclusion, both policies,
+ * cancel of QUEUED and RESUME waits, the note; same state names) is checked
  * exhaustively with spin.
  */
 #include <string.h>
@@ -105,7 +105,6 @@ static inline bool mutex_passed_here(const as_mutex *m)
 {
     return mutex_passed_tls == m;
 }
-
 
 /* M6: the QUIET bit for a word whose WOKEN bit is `woken`, with the queue
  * as it is now.  Queue lock held. */
