@@ -187,6 +187,82 @@
  *   NO_KILL, NO_CANCEL        W is never killed; no canceller (the small
  *                             R_TAKE=3 configuration)
  *
+ * PASS_LOOPS (with EVENTUAL; bit p set: process p's wait is a loop wait,
+ * with a timer; default 0: both are blocking threads, the rows above):
+ * the slot state PASSED (fw & 7 == 7) of the default policy.  The queue is
+ * the slots WAITING, STARVING or PASSED in ticket order; the bits rule
+ * becomes HANDOFF = queue non-empty and (the head STARVING, or woken == 0
+ * and the head not PASSED); EF1' = whenever qlock is free and the queue is
+ * not empty, the head does not fit in COUNT - woken, or it is PASSED.
+ *   - the arrival (3') of a WOKEN loop wait that finds too few and was not
+ *     PASSED before in this wait: one CAS sets WAITERS (and HANDOFF := the
+ *     head, this slot included, is STARVING) from a value in which req
+ *     still does not fit, fw := PASSED|seq+1 at its old ticket, its loop's
+ *     timer armed, then ps_grant_some_locked (the full grant only when
+ *     COUNT > woken); a blocking thread, or a wait PASSED before, goes
+ *     STARVING as (3) (HANDOFF := the head is STARVING: clear behind a
+ *     PASSED head);
+ *   - the grant stops at a PASSED head (serves nothing, wakes nothing, even
+ *     if it fits); newcomers (R, a registration) take while HANDOFF is
+ *     clear: past a PASSED head when nothing is woken (EF3');
+ *   - the timer (kind->tick: a step of the owner's loop while it sleeps on
+ *     its CQE, taken eventually): under qlock, still PASSED: HANDOFF raised
+ *     first (ps_hold_locked), fw := STARVING|seq+1, then the full grant (the
+ *     exact bits; the direct grant if it fits); else nothing.  The kernel
+ *     wait stays queued; a direct grant wakes it;
+ *   - cancel: PASSED -> CANCELLED as WAITING, then the grant; the death of a
+ *     PASSED slot's owner: the slot reclaimed (freed), then the grant;
+ *   - the waiters' health tick of KILL_R is on (the slot word changed and no
+ *     wake came): W's canceller may now wake W2 past W's PASSED head (a
+ *     grant that serves the next head) and die with W before its wake.
+ * Checked besides the EVENTUAL invariants (with EF1' and the new rule): a
+ * PASSED slot of a live owner has its timer armed; a wait is PASSED at most
+ * once (assertion); `bypass` counts a newcomer's take while HANDOFF_RULE
+ * says closed (EF3': passing a queued waiter only while it or a slot ahead
+ * is WOKEN or PASSED); at the end no slot PASSED.
+ *   PSMUTEX                   the mutex mode (TOTAL 1, every req 1): the
+ *                             unlock is lock-free whenever HANDOFF is clear
+ *                             (PM5; the semaphore's release: only while
+ *                             WAITERS is clear); COUNT <= 1 (PM2, mutual
+ *                             exclusion with P1)
+ *   R_FOREVER                 (npfair rows, with NO_KILL NO_CANCEL) R barges
+ *                             and releases again and again until W and W2
+ *                             are done; progress: a waiter done.  A barge
+ *                             waits while another process waits for qlock
+ *                             (`qwant`): the queue lock as a fair lock, or
+ *                             R's releases under qlock could keep a waiter
+ *                             from it for ever (a cycle of the lock, not of
+ *                             the policy)
+ *   SPEC_TICK_STORE_FIRST     the tick as spec 5 words it: fw := STARVING,
+ *                             then the grant (whose CAS writes HANDOFF): a
+ *                             newcomer takes past the STARVING head in
+ *                             between (EF3': bypass; FINDING row)
+ *   SPEC_HANDOFF_KEPT         the arrival's CAS as spec 2 and the C code word
+ *                             it: PASSED keeps HANDOFF, STARVING sets it;
+ *                             with two slots woken the slot may re-enter
+ *                             ahead of a STARVING head (PASSED) or behind a
+ *                             PASSED one (STARVING), and ps_grant_some_locked
+ *                             (COUNT 0) does not recompute: HANDOFF set with
+ *                             a PASSED head and nothing woken (the bits rule;
+ *                             FINDING rows)
+ * Broken variants (with PASS_LOOPS; must fail):
+ *   BUG_PS_PASSED_GRANT       the grant does not stop at a PASSED head: it
+ *                             wakes it again (EF3: woke[who[h]] == 0, a wait
+ *                             WOKEN at most once)
+ *   BUG_PS_PASSED_NO_TIMER    the timer is never armed: the PASSED slot's
+ *                             timer invariant; with NO_INVARIANTS W stays
+ *                             PASSED with the permit free (invalid end
+ *                             state); with R_FOREVER under weak fairness a
+ *                             waiter passed for ever (non-progress cycle)
+ *   BUG_PS_PASSED_TICK_NO_GRANT  the timer makes the slot STARVING and runs
+ *                             no grant: a STARVING head that fits with qlock
+ *                             free (EF1'; with NO_INVARIANTS: invalid end
+ *                             state)
+ *   BUG_PS_PM5_UNLOCK_STARVING  (PSMUTEX) the unlock lock-free also when
+ *                             HANDOFF is set for a STARVING head: the direct
+ *                             hand-off skipped, the lock free behind it (EF1';
+ *                             with NO_INVARIANTS: invalid end state)
+ *
  * ROBUST: the robust-owner step of the process-shared mutex (AS_PSHARED |
  * AS_MUTEX_ROBUST; src/mutex_ps.c, src/sem_ps.c PM1-PM3, docs/pshared.md
  * 3.4, 9.3, 10.2): the semaphore's core in "binary semaphore with owner"
@@ -314,7 +390,15 @@
  * 36 a thief of qlock finds the lock's holder dead (H killed in its unlock
  * holding qlock, before the free); 37 H killed holding the lock; 38 the
  * reclaim of a dead grantee's GRANTED slot whose lock the repair freed
- * already (RECLAIM_UNCHECKED frees it again). */
+ * already (RECLAIM_UNCHECKED frees it again).  With PASS_LOOPS: 40 a grant
+ * stopped at a PASSED head that fits; 41 a newcomer took past a PASSED head
+ * with nothing woken; 42 (PSMUTEX) an unlock lock-free with the queue not
+ * empty and nothing woken (a PASSED head: PM5); 43 (PSMUTEX) an unlock
+ * lock-free with the queue not empty and a slot woken; 44 an arrival went
+ * back PASSED; 45 a timer made its PASSED slot STARVING; 46 the timer's
+ * grant served its slot directly; 47 a timer left its slot STARVING behind
+ * a PASSED head; 48 a timer found its slot no longer PASSED (nothing); 49 a
+ * PASSED wait cancelled; 50 a dead owner's PASSED slot reclaimed. */
 #ifdef REACHPT
 #define REACH(k) assert(REACHPT != k)
 #elif defined(REACHALL)
@@ -719,8 +803,10 @@ inline grant_some()
 }
 
 /* A newcomer takes permits from COUNT (the lock-free take, or the take of
- * add_waiter_if): EF3, a queued waiter is passed over only while a slot is
- * WOKEN, never past a STARVING head.  Inside the take's atomic step. */
+ * add_waiter_if): EF3', a queued waiter is passed over only while it or a
+ * slot ahead of it is WOKEN or PASSED, never past a STARVING head: a take
+ * while the bits rule says HANDOFF counts in bypass.  Inside the take's
+ * atomic step. */
 inline newcomer_takes()
 {
     if
