@@ -245,6 +245,13 @@
  *                             (COUNT 0) does not recompute: HANDOFF set with
  *                             a PASSED head and nothing woken (the bits rule;
  *                             FINDING rows)
+ *   SPEC_TAKE_BITS            the arrival's take (2) as ps_arrive_locked
+ *                             writes the bits: HANDOFF kept, raised when no
+ *                             slot is left woken, also with a PASSED head
+ *                             (the rule: clear); ps_grant_some_locked after
+ *                             it (COUNT 0) does not recompute: HANDOFF set
+ *                             with a PASSED head and nothing woken (the bits
+ *                             rule; FINDING row)
  * Broken variants (with PASS_LOOPS; must fail):
  *   BUG_PS_PASSED_GRANT       the grant does not stop at a PASSED head: it
  *                             wakes it again (EF3: woke[who[h]] == 0, a wait
@@ -1428,7 +1435,14 @@ arrive:
 #ifndef BUG_EF_TAKE_THEN_BITS
         ;
         waiters = QNONEMPTY;
+#ifndef SPEC_TAKE_BITS
+        /* the rule with the slot gone (a PASSED head keeps it clear) */
+        handoff = (QNONEMPTY && (HEAD_STARVING || (WOKENX(s) == 0 && !HEAD_PASSED)))
+#else
+        /* ps_arrive_locked as it is: HANDOFF kept, raised when no slot
+         * is left woken (FINDING row: with a PASSED head) */
         handoff = (QNONEMPTY && (WOKENX(s) == 0 || HEAD_STARVING))
+#endif
 #endif
        };
        DIE;
@@ -1447,8 +1461,13 @@ arrive:
            who[s] = 0
        };
        /* the grant for the slots behind (BUG_EF_TAKE_THEN_BITS: the later
-        * CAS that writes the bits the commit left) */
+        * CAS that writes the bits the commit left); with PASS_LOOPS
+        * ps_grant_some_locked, as the C code */
+#if PASS_LOOPS != 0
+       grant_some();
+#else
        grant();
+#endif
        goto fdone
 #ifndef BUG_EF_STARVE_NO_RECHECK
     /* (3) one CAS sets WAITERS | HANDOFF from a value in which req still

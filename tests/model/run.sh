@@ -452,7 +452,7 @@ checks+=(
     "pshared.BUG_PS_PASSED_TICK_NO_GRANT.endstate|pshared.pml|-DEVENTUAL -DPASS_LOOPS=6 -DNO_KILL -DBUG_PS_PASSED_TICK_NO_GRANT -DNO_INVARIANTS|safety|fail:endstate|O0"
     "pshared.BUG_PS_PM5_UNLOCK_STARVING|pshared.pml|-DEVENTUAL -DPSMUTEX -DPASS_LOOPS=6 -DNO_KILL -DBUG_PS_PM5_UNLOCK_STARVING|safety|fail:assert/<=count|O0"
     "pshared.BUG_PS_PM5_UNLOCK_STARVING.endstate|pshared.pml|-DEVENTUAL -DPSMUTEX -DPASS_LOOPS=6 -DNO_KILL -DBUG_PS_PM5_UNLOCK_STARVING -DNO_INVARIANTS|safety|fail:endstate|O0"
-    # FINDINGS 4, 5 (README.md): the PASSED spec as worded.  4: the tick
+    # FINDINGS 4-6 (README.md): the PASSED spec as worded.  4: the tick
     # stores STARVING and leaves HANDOFF to its grant's CAS: a newcomer takes
     # past the STARVING head in between.  5: an arrival back in the queue
     # keeps HANDOFF (PASSED) or sets it (STARVING) though it changed which
@@ -460,6 +460,9 @@ checks+=(
     "pshared.FINDING_PS_TICK_STORE_FIRST|pshared.pml|-DEVENTUAL -DPASS_LOOPS=6 -DNO_KILL -DSPEC_TICK_STORE_FIRST|safety|fail:assert/bypass==0|O0"
     "pshared.FINDING_PS_HANDOFF_KEPT|pshared.pml|-DEVENTUAL -DR_HELD=3 -DW2N=2 -DR_TAKE=3 -DNO_KILL -DNO_CANCEL -DPASS_LOOPS=2 -DSPEC_HANDOFF_KEPT|safety|fail:assert/waiters!=|O0"
     "pshared.FINDING_PS_HANDOFF_KEPT.starving|pshared.pml|-DEVENTUAL -DR_HELD=3 -DW2N=2 -DR_TAKE=3 -DNO_KILL -DNO_CANCEL -DPASS_LOOPS=4 -DSPEC_HANDOFF_KEPT|safety|fail:assert/waiters!=|O0"
+    # FINDING 6: the arrival's take (2) raises HANDOFF when no slot is left
+    # woken, with a PASSED head too, and its grant_some does not recompute
+    "pshared.FINDING_PS_TAKE_BITS|pshared.pml|-DEVENTUAL -DR_HELD=3 -DW2N=2 -DR_TAKE=3 -DNO_KILL -DNO_CANCEL -DPASS_LOOPS=6 -DSPEC_TAKE_BITS|safety|fail:assert/waiters!=|O0"
     # -DROBUST: the robust-owner step of the process-shared mutex (mutex_ps.c,
     # docs/pshared.md 10.2): H holds the lock and is killed at any step, X
     # frees it with OWNER_DEAD in one CAS and runs the grant, one owner gets
