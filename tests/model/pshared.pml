@@ -245,6 +245,10 @@
  *                             (COUNT 0) does not recompute: HANDOFF set with
  *                             a PASSED head and nothing woken (the bits rule;
  *                             FINDING rows)
+ *   NO_HANDOFF_CHECK          the bits monitor tolerates HANDOFF set where the
+ *                             rule says clear (not the converse): with the
+ *                             SPEC_HANDOFF_KEPT and SPEC_TAKE_BITS findings
+ *                             nothing else breaks (a row)
  *   SPEC_TAKE_BITS            the arrival's take (2) as ps_arrive_locked
  *                             writes the bits: HANDOFF kept, raised when no
  *                             slot is left woken, also with a PASSED head
@@ -609,6 +613,13 @@ bit repd;            /* (under qlock) the recovery just repaired a dead
 #define MAYPASS(p) (((PASS_LOOPS >> (p)) & 1) == 1 && !passed[p])
 /* the other slot (NS == 2) is queued ahead of slot s in state st */
 #define AHEAD(s, st) (fst[1 - (s)] == (st) && ticket[1 - (s)] < ticket[s])
+/* HANDOFF not as the rule says (NO_HANDOFF_CHECK: a stale HANDOFF set is
+ * tolerated, to see whether the SPEC_* findings break anything else) */
+#ifndef NO_HANDOFF_CHECK
+#define BITS_WRONG (handoff != HANDOFF_RULE)
+#else
+#define BITS_WRONG (!handoff && HANDOFF_RULE)
+#endif
 /* a PASSED slot of a live owner whose timer is not armed */
 #define PASSED_NO_TIMER(i) (fst[i] == PASSED && !dead[who[i]] && !tmr[who[i]])
 #ifdef PSMUTEX
@@ -1562,8 +1573,9 @@ arrive:
     goto parked;
 
     /* ---- the PASSED wait's timer (spec 5: kind->tick on its loop) ----
-     * under qlock: still PASSED, fw := STARVING|seq+1, then the full grant
-     * (the bits; the direct grant if it fits now: GRANTED, woken);
+     * under qlock: still PASSED, HANDOFF raised (finding 4), fw :=
+     * STARVING|seq+1, then the full grant (the exact bits; the direct
+     * grant if it fits now: GRANTED, woken);
      * BUG_PS_PASSED_TICK_NO_GRANT: STARVING and no grant.  No longer
      * PASSED (cancelled, closed, reclaimed): nothing.  The kernel wait
      * stays queued: the loop sleeps on. */
@@ -1901,13 +1913,13 @@ end_m:
 #ifdef EVENTUAL
     :: atomic {
         started &&
-        (!P1 || (qlock == 0 && (HEAD_FITS || waiters != QNONEMPTY || handoff != HANDOFF_RULE)) ||
+        (!P1 || (qlock == 0 && (HEAD_FITS || waiters != QNONEMPTY || BITS_WRONG)) ||
          PASSED_NO_TIMER(0) || PASSED_NO_TIMER(1) || count > MAXCOUNT) ->
         assert(P1);
         assert(count <= MAXCOUNT);      /* PSMUTEX: PM2, mutual exclusion */
         assert(!(qlock == 0 && HEAD_FITS));                             /* EF1' */
         /* the bits rule of 6.3 */
-        assert(!(qlock == 0 && (waiters != QNONEMPTY || handoff != HANDOFF_RULE)));
+        assert(!(qlock == 0 && (waiters != QNONEMPTY || BITS_WRONG)));
         /* spec 5: a PASSED slot's timer is armed (its owner alive) */
         assert(!PASSED_NO_TIMER(0) && !PASSED_NO_TIMER(1))
        }
