@@ -1375,7 +1375,7 @@ sleeps:
 #endif
     fi;
 fdone:
-#ifdef EVENTUAL
+#if defined(EVENTUAL) && PASS_LOOPS != 0
     tmr[me] = 0;    /* the wait is done: as__timer_remove */
 #endif
     q_unlock(me);
