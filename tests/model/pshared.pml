@@ -187,6 +187,93 @@
  *   NO_KILL, NO_CANCEL        W is never killed; no canceller (the small
  *                             R_TAKE=3 configuration)
  *
+ * PASS_LOOPS (with EVENTUAL; bit p set: process p's wait is a loop wait,
+ * with a timer; default 0: both are blocking threads, the rows above):
+ * the slot state PASSED (fw & 7 == 7) of the default policy.  The queue is
+ * the slots WAITING, STARVING or PASSED in ticket order; the bits rule
+ * becomes HANDOFF = queue non-empty and (the head STARVING, or woken == 0
+ * and the head not PASSED); EF1' = whenever qlock is free and the queue is
+ * not empty, the head does not fit in COUNT - woken, or it is PASSED.
+ *   - the arrival (3') of a WOKEN loop wait that finds too few and was not
+ *     PASSED before in this wait: one CAS sets WAITERS (and HANDOFF := the
+ *     head, this slot included, is STARVING) from a value in which req
+ *     still does not fit, fw := PASSED|seq+1 at its old ticket, its loop's
+ *     timer armed, then ps_grant_some_locked (the full grant only when
+ *     COUNT > woken); a blocking thread, or a wait PASSED before, goes
+ *     STARVING as (3) (HANDOFF := the head is STARVING: clear behind a
+ *     PASSED head);
+ *   - the grant stops at a PASSED head (serves nothing, wakes nothing, even
+ *     if it fits); newcomers (R, a registration) take while HANDOFF is
+ *     clear: past a PASSED head when nothing is woken (EF3');
+ *   - the timer (kind->tick: a step of the owner's loop while it sleeps on
+ *     its CQE, taken eventually): under qlock, still PASSED: HANDOFF raised
+ *     first (ps_hold_locked), fw := STARVING|seq+1, then the full grant (the
+ *     exact bits; the direct grant if it fits); else nothing.  The kernel
+ *     wait stays queued; a direct grant wakes it;
+ *   - cancel: PASSED -> CANCELLED as WAITING, then the grant; the death of a
+ *     PASSED slot's owner: the slot reclaimed (freed), then the grant;
+ *   - the waiters' health tick of KILL_R is on (the slot word changed and no
+ *     wake came): W's canceller may now wake W2 past W's PASSED head (a
+ *     grant that serves the next head) and die with W before its wake.
+ * Checked besides the EVENTUAL invariants (with EF1' and the new rule): a
+ * PASSED slot of a live owner has its timer armed; a wait is PASSED at most
+ * once (assertion); `bypass` counts a newcomer's take while HANDOFF_RULE
+ * says closed (EF3': passing a queued waiter only while it or a slot ahead
+ * is WOKEN or PASSED); at the end no slot PASSED.
+ *   PSMUTEX                   the mutex mode (TOTAL 1, every req 1): the
+ *                             unlock is lock-free whenever HANDOFF is clear
+ *                             (PM5; the semaphore's release: only while
+ *                             WAITERS is clear); COUNT <= 1 (PM2, mutual
+ *                             exclusion with P1)
+ *   R_FOREVER                 (npfair rows, with NO_KILL NO_CANCEL) R barges
+ *                             and releases again and again until W and W2
+ *                             are done; progress: a waiter done.  A barge
+ *                             waits while another process waits for qlock
+ *                             (`qwant`): the queue lock as a fair lock, or
+ *                             R's releases under qlock could keep a waiter
+ *                             from it for ever (a cycle of the lock, not of
+ *                             the policy)
+ *   SPEC_TICK_STORE_FIRST     the tick as spec 5 words it: fw := STARVING,
+ *                             then the grant (whose CAS writes HANDOFF): a
+ *                             newcomer takes past the STARVING head in
+ *                             between (EF3': bypass; FINDING row)
+ *   SPEC_HANDOFF_KEPT         the arrival's CAS as spec 2 and the C code word
+ *                             it: PASSED keeps HANDOFF, STARVING sets it;
+ *                             with two slots woken the slot may re-enter
+ *                             ahead of a STARVING head (PASSED) or behind a
+ *                             PASSED one (STARVING), and ps_grant_some_locked
+ *                             (COUNT 0) does not recompute: HANDOFF set with
+ *                             a PASSED head and nothing woken (the bits rule;
+ *                             FINDING rows)
+ *   NO_HANDOFF_CHECK          the bits monitor tolerates HANDOFF set where the
+ *                             rule says clear (not the converse): with the
+ *                             SPEC_HANDOFF_KEPT and SPEC_TAKE_BITS findings
+ *                             nothing else breaks (a row)
+ *   SPEC_TAKE_BITS            the arrival's take (2) as ps_arrive_locked
+ *                             writes the bits: HANDOFF kept, raised when no
+ *                             slot is left woken, also with a PASSED head
+ *                             (the rule: clear); ps_grant_some_locked after
+ *                             it (COUNT 0) does not recompute: HANDOFF set
+ *                             with a PASSED head and nothing woken (the bits
+ *                             rule; FINDING row)
+ * Broken variants (with PASS_LOOPS; must fail):
+ *   BUG_PS_PASSED_GRANT       the grant does not stop at a PASSED head: it
+ *                             wakes it again (EF3: woke[who[h]] == 0, a wait
+ *                             WOKEN at most once)
+ *   BUG_PS_PASSED_NO_TIMER    the timer is never armed: the PASSED slot's
+ *                             timer invariant; with NO_INVARIANTS W stays
+ *                             PASSED with the permit free (invalid end
+ *                             state); with R_FOREVER under weak fairness a
+ *                             waiter passed for ever (non-progress cycle)
+ *   BUG_PS_PASSED_TICK_NO_GRANT  the timer makes the slot STARVING and runs
+ *                             no grant: a STARVING head that fits with qlock
+ *                             free (EF1'; with NO_INVARIANTS: invalid end
+ *                             state)
+ *   BUG_PS_PM5_UNLOCK_STARVING  (PSMUTEX) the unlock lock-free also when
+ *                             HANDOFF is set for a STARVING head: the direct
+ *                             hand-off skipped, the lock free behind it (EF1';
+ *                             with NO_INVARIANTS: invalid end state)
+ *
  * ROBUST: the robust-owner step of the process-shared mutex (AS_PSHARED |
  * AS_MUTEX_ROBUST; src/mutex_ps.c, src/sem_ps.c PM1-PM3, docs/pshared.md
  * 3.4, 9.3, 10.2): the semaphore's core in "binary semaphore with owner"
@@ -314,7 +401,15 @@
  * 36 a thief of qlock finds the lock's holder dead (H killed in its unlock
  * holding qlock, before the free); 37 H killed holding the lock; 38 the
  * reclaim of a dead grantee's GRANTED slot whose lock the repair freed
- * already (RECLAIM_UNCHECKED frees it again). */
+ * already (RECLAIM_UNCHECKED frees it again).  With PASS_LOOPS: 40 a grant
+ * stopped at a PASSED head that fits; 41 a newcomer took past a PASSED head
+ * with nothing woken; 42 (PSMUTEX) an unlock lock-free with the queue not
+ * empty and nothing woken (a PASSED head: PM5); 43 (PSMUTEX) an unlock
+ * lock-free with the queue not empty and a slot woken; 44 an arrival went
+ * back PASSED; 45 a timer made its PASSED slot STARVING; 46 the timer's
+ * grant served its slot directly; 47 a timer left its slot STARVING behind
+ * a PASSED head; 48 a timer found its slot no longer PASSED (nothing); 49 a
+ * PASSED wait cancelled; 50 a dead owner's PASSED slot reclaimed. */
 #ifdef REACHPT
 #define REACH(k) assert(REACHPT != k)
 #elif defined(REACHALL)
@@ -330,6 +425,7 @@
 #define CANCELLED 4
 #define CLOSED    5     /* (only with ROBUST: NOTRECOVERABLE ends the waits) */
 #define STARVING  6
+#define PASSED    7     /* (only with EVENTUAL and PASS_LOOPS) */
 
 #if defined(EVENTUAL) && defined(KILL_R)
 #error "EVENTUAL and KILL_R are separate scenarios"
@@ -355,6 +451,19 @@
 #endif
 #ifndef R_TAKE
 #define R_TAKE 1    /* permits R's take asks for (released one by one) */
+#endif
+#ifndef PASS_LOOPS
+#define PASS_LOOPS 0    /* bit p set: process p's wait is a loop wait with a
+                         * timer (its arrival may go back PASSED); clear: a
+                         * blocking thread (STARVING at once) */
+#endif
+#ifdef PSMUTEX
+#if R_HELD != 1 || W2N != 1 || R_TAKE != 1
+#error "PSMUTEX: the mutex mode is the binary semaphore (one permit, every req 1)"
+#endif
+#endif
+#if (defined(R_FOREVER) || defined(PSMUTEX)) && !defined(EVENTUAL)
+#error "R_FOREVER and PSMUTEX are options of EVENTUAL"
 #endif
 #define TOTAL R_HELD
 #define MYREQ (me == PW2 -> W2N : 1)
@@ -382,6 +491,12 @@ byte bypass;         /* EF3: newcomer takes that passed the queue while no
                       * slot was WOKEN, or past a STARVING head */
 bit rk;              /* (BUG_EF_DEAD_WOKEN_KEPT: the reclaim freed a WOKEN
                       * slot) */
+bit tmr[3];          /* the PASSED wait's timer is armed (its loop's) */
+bit passed[3];       /* EF3': the wait went PASSED once already */
+#ifdef R_FOREVER
+byte qwant;          /* (npfair) bit p: p waits for qlock: R's next barge
+                      * waits for it (a fair queue lock, see R_FOREVER) */
+#endif
 #endif
 
 /* ---- the kernel: each waiter's FUTEX_WAIT on a slot word -------------- */
@@ -473,18 +588,45 @@ bit repd;            /* (under qlock) the recovery just repaired a dead
 /* 6.3: the queue is the slots WAITING or STARVING, in ticket order; a WOKEN
  * slot is out of it; woken = the sum of the req of the WOKEN slots (derived,
  * as the grant's scan computes it) */
-#define INQ(i) (fst[i] == WAITING || fst[i] == STARVING)
+#define INQ(i) (fst[i] == WAITING || fst[i] == STARVING || fst[i] == PASSED)
 #define QNONEMPTY (INQ(0) || INQ(1))
 #define HEAD ((INQ(0) && (!INQ(1) || ticket[0] < ticket[1])) -> 0 : 1)
 #define HEAD_STARVING (QNONEMPTY && fst[HEAD] == STARVING)
+#define HEAD_PASSED (QNONEMPTY && fst[HEAD] == PASSED)
 #define WOKENSUM ((fst[0] == WOKEN -> req[0] : 0) + (fst[1] == WOKEN -> req[1] : 0))
 /* woken once slot s has left (the arrival's commit) */
 #define WOKENX(s) (WOKENSUM - (fst[s] == WOKEN -> req[s] : 0))
-/* the bits rule: HANDOFF = queue non-empty and (woken == 0 or the head
- * STARVING) */
-#define HANDOFF_RULE (QNONEMPTY && (WOKENSUM == 0 || HEAD_STARVING))
-/* EF1 broken: the head fits in COUNT - woken */
-#define HEAD_FITS (QNONEMPTY && req[HEAD] + WOKENSUM <= count)
+/* the bits rule: HANDOFF = queue non-empty and (the head STARVING, or
+ * woken == 0 and the head not PASSED) */
+#define HANDOFF_RULE (QNONEMPTY && (HEAD_STARVING || (WOKENSUM == 0 && !HEAD_PASSED)))
+/* EF1' broken: the head fits in COUNT - woken and is not PASSED */
+#define HEAD_FITS (QNONEMPTY && !HEAD_PASSED && req[HEAD] + WOKENSUM <= count)
+/* the grant's loop condition (BUG_PS_PASSED_GRANT: it does not stop at a
+ * PASSED head) */
+#ifdef BUG_PS_PASSED_GRANT
+#define GRANT_FITS (QNONEMPTY && req[HEAD] + WOKENSUM <= count)
+#else
+#define GRANT_FITS HEAD_FITS
+#endif
+/* the arrival of slot s's owner may go back PASSED: a loop wait that was
+ * not PASSED before in this wait */
+#define MAYPASS(p) (((PASS_LOOPS >> (p)) & 1) == 1 && !passed[p])
+/* the other slot (NS == 2) is queued ahead of slot s in state st */
+#define AHEAD(s, st) (fst[1 - (s)] == (st) && ticket[1 - (s)] < ticket[s])
+/* HANDOFF not as the rule says (NO_HANDOFF_CHECK: a stale HANDOFF set is
+ * tolerated, to see whether the SPEC_* findings break anything else) */
+#ifndef NO_HANDOFF_CHECK
+#define BITS_WRONG (handoff != HANDOFF_RULE)
+#else
+#define BITS_WRONG (!handoff && HANDOFF_RULE)
+#endif
+/* a PASSED slot of a live owner whose timer is not armed */
+#define PASSED_NO_TIMER(i) (fst[i] == PASSED && !dead[who[i]] && !tmr[who[i]])
+#ifdef PSMUTEX
+#define MAXCOUNT 1
+#else
+#define MAXCOUNT TOTAL
+#endif
 /* the WOKEN slots of dead owners (a reclaim frees them) */
 #define DEADWOKEN(i) ((who[i] != 0 && dead[who[i]] && fst[i] == WOKEN) -> req[i] : 0)
 #endif
@@ -572,10 +714,16 @@ end:
  * recovery (here: the reclaim of the dead's slots, with the grant). */
 inline q_lock(p)
 {
+#ifdef R_FOREVER
+    qwant = qwant | (1 << p);
+#endif
     atomic {
         (qlock == 0 || dead[qlock]) ->
         stolen = (qlock != 0);
         qlock = p
+#ifdef R_FOREVER
+        ; qwant = qwant & ~(1 << p)
+#endif
     };
     if
     :: stolen -> REACH(2);
@@ -633,7 +781,7 @@ inline grant()
 {
     d_step {
         do
-        :: HEAD_FITS ->
+        :: GRANT_FITS ->
             h = HEAD;
             if
             :: fst[h] == STARVING ->
@@ -652,20 +800,37 @@ inline grant()
             wk = wk | (1 << h)
         :: else -> break
         od;
+        if
+        :: HEAD_PASSED && req[HEAD] + WOKENSUM <= count -> REACH(40)
+        :: else -> skip
+        fi;
         waiters = QNONEMPTY;
         handoff = HANDOFF_RULE;
         h = 0
     }
 }
 
+/* ps_grant_some_locked: the full grant only when a permit is free beyond
+ * those promised to woken slots; else the bits are left as they are */
+inline grant_some()
+{
+    if
+    :: count > WOKENSUM -> grant()
+    :: else -> skip
+    fi
+}
+
 /* A newcomer takes permits from COUNT (the lock-free take, or the take of
- * add_waiter_if): EF3, a queued waiter is passed over only while a slot is
- * WOKEN, never past a STARVING head.  Inside the take's atomic step. */
+ * add_waiter_if): EF3', a queued waiter is passed over only while it or a
+ * slot ahead of it is WOKEN or PASSED, never past a STARVING head: a take
+ * while the bits rule says HANDOFF counts in bypass.  Inside the take's
+ * atomic step. */
 inline newcomer_takes()
 {
     if
-    :: QNONEMPTY && (WOKENSUM == 0 || HEAD_STARVING) -> bypass++
+    :: HANDOFF_RULE -> bypass++
     :: QNONEMPTY && WOKENSUM > 0 && !HEAD_STARVING -> REACH(21)
+    :: QNONEMPTY && WOKENSUM == 0 && HEAD_PASSED -> REACH(41)
     :: else -> skip
     fi;
     if
@@ -825,6 +990,8 @@ inline reclaim(p)
                     skip
 #endif
                 :: fst[i] == STARVING -> REACH(22)
+                /* spec 6: a PASSED one is freed as a WAITING one */
+                :: fst[i] == PASSED -> REACH(50)
 #endif
                 :: else -> skip
                 fi;
@@ -939,18 +1106,40 @@ inline rob_unlock(p)
 #endif
 
 /* ---- release (6.2) ---------------------------------------------------- */
+#ifdef PSMUTEX
+/* PM5: the mutex's unlock frees the lock with one CAS, no queue lock,
+ * whenever HANDOFF is clear in the value it replaces (the grant would do
+ * nothing: COUNT - woken <= 0 with a slot woken, or the head is PASSED);
+ * BUG_PS_PM5_UNLOCK_STARVING: also when HANDOFF is set for a STARVING
+ * head */
+#ifdef BUG_PS_PM5_UNLOCK_STARVING
+/* (HANDOFF set for a STARVING head: the unlock skips its direct hand-off) */
+#define LOCKFREE_RELEASE (!handoff || HEAD_STARVING)
+#else
+#define LOCKFREE_RELEASE (!handoff)
+#endif
+#else
+/* the semaphore's release: lock-free only while WAITERS is clear */
+#define LOCKFREE_RELEASE (!waiters)
+#endif
 inline release(p, n)
 {
     if
 #ifdef EVENTUAL
     :: atomic {
-        !waiters ->
+        LOCKFREE_RELEASE ->
         if
         :: WOKENSUM > 0 -> REACH(25)
         :: else -> skip
         fi;
+        if
+        :: waiters && WOKENSUM == 0 -> REACH(42)    /* PM5: a PASSED head */
+        :: waiters && WOKENSUM > 0 -> REACH(43)     /* PM5: a slot woken */
+        :: else -> skip
+        fi;
         count = count + n; held[p] = held[p] - n
-       }    /* lock-free (queue empty; a WOKEN slot may be racing it) */
+       }    /* lock-free (queue empty; a WOKEN slot may be racing it;
+             * PSMUTEX: HANDOFF clear) */
 #else
     :: atomic { !waiters -> count = count + n; held[p] = held[p] - n }    /* lock-free */
 #endif
@@ -967,6 +1156,9 @@ proctype waiter(byte me)
 {
     byte s, est, eseq, h, i, wk;
     bit stolen;
+#ifdef EVENTUAL
+    bit pass;
+#endif
 #ifdef ROBUST
     bit rep, got;
 
@@ -1023,8 +1215,11 @@ proctype waiter(byte me)
        goto have
     :: atomic {
         !(!handoff && count >= MYREQ) ->
-        waiters = 1;
-        handoff = (WOKENSUM == 0 || HEAD_STARVING)
+        /* (ps_register_locked: joining a queue that is not empty changes
+         * no bit; an empty one makes this slot the head: HANDOFF unless a
+         * WOKEN slot is racing) */
+        handoff = (waiters -> handoff : WOKENSUM == 0);
+        waiters = 1
        }
     fi;
     DIE;
@@ -1084,14 +1279,24 @@ parked:
 #endif
     park(me, s, est, eseq);
     /* the loop sleeps until its CQE (or the process is killed meanwhile) */
+#ifdef EVENTUAL
+sleeps:
+#endif
     if
     :: atomic { cqe[me] -> cqe[me] = 0 }
+#ifdef EVENTUAL
+    /* the PASSED wait's timer fires (AS__PASS_NS after it went PASSED; a
+     * step the loop eventually takes): kind->tick */
+    :: tmr[me] -> goto tick     /* (disarmed under qlock, below) */
+#endif
 #ifndef NO_KILL
     :: me == PW && !dead[PW] -> dead[PW] = 1; goto died
 #endif
-#if defined(KILL_R) || defined(ROBUST)
+#if defined(KILL_R) || defined(ROBUST) || (defined(EVENTUAL) && PASS_LOOPS != 0)
     /* the health tick (9.1): the slot word changed and no wake came (the
-     * waker died first): the waiter wakes its own kernel wait */
+     * waker died first): the waiter wakes its own kernel wait.  (EVENTUAL
+     * with PASS_LOOPS: W's canceller's grant may wake W2 past W's PASSED
+     * head, then die with W before its futex wake) */
     :: atomic {
         kq[me] && (fst[s] != est || fseq[s] != eseq) ->
         REACH(12); kq[me] = 0
@@ -1156,7 +1361,7 @@ parked:
         }
 #endif
 #ifdef EVENTUAL
-    :: fst[s] == WAITING || fst[s] == STARVING ->
+    :: fst[s] == WAITING || fst[s] == STARVING || fst[s] == PASSED ->
 #else
     :: fst[s] == WAITING ->
 #endif
@@ -1170,9 +1375,16 @@ parked:
 #endif
     fi;
 fdone:
+#if defined(EVENTUAL) && PASS_LOOPS != 0
+    tmr[me] = 0;    /* the wait is done: as__timer_remove */
+#endif
     q_unlock(me);
     wake_all_collected();
 have:
+#ifdef R_FOREVER
+progress:   /* npfair rows: a waiter served (or its wait ended) */
+    skip;
+#endif
     if
 #ifdef ROBUST
     :: held[me] > 0 -> rob_unlock(me)
@@ -1234,7 +1446,14 @@ arrive:
 #ifndef BUG_EF_TAKE_THEN_BITS
         ;
         waiters = QNONEMPTY;
+#ifndef SPEC_TAKE_BITS
+        /* the rule with the slot gone (a PASSED head keeps it clear) */
+        handoff = (QNONEMPTY && (HEAD_STARVING || (WOKENX(s) == 0 && !HEAD_PASSED)))
+#else
+        /* ps_arrive_locked as it is: HANDOFF kept, raised when no slot
+         * is left woken (FINDING row: with a PASSED head) */
         handoff = (QNONEMPTY && (WOKENX(s) == 0 || HEAD_STARVING))
+#endif
 #endif
        };
        DIE;
@@ -1253,13 +1472,46 @@ arrive:
            who[s] = 0
        };
        /* the grant for the slots behind (BUG_EF_TAKE_THEN_BITS: the later
-        * CAS that writes the bits the commit left) */
+        * CAS that writes the bits the commit left); with PASS_LOOPS
+        * ps_grant_some_locked, as the C code */
+#if PASS_LOOPS != 0
+       grant_some();
+#else
        grant();
+#endif
        goto fdone
 #ifndef BUG_EF_STARVE_NO_RECHECK
     /* (3) one CAS sets WAITERS | HANDOFF from a value in which req still
-     * does not fit (a lock-free release since makes it fail: then (2)) */
-    :: atomic { count < req[s] -> waiters = 1; handoff = 1 }
+     * does not fit (a lock-free release since makes it fail: then (2)).
+     * With PASSED slots, HANDOFF := the head (this slot included) is
+     * STARVING: clear behind a PASSED head (SPEC_HANDOFF_KEPT, as the C
+     * code and the spec: HANDOFF set "either way": FINDING row) */
+    :: atomic {
+        count < req[s] && !MAYPASS(me) ->
+        waiters = 1;
+#ifdef SPEC_HANDOFF_KEPT
+        handoff = 1
+#else
+        handoff = !AHEAD(s, PASSED)
+#endif
+       }
+#if PASS_LOOPS != 0
+    /* (3') a loop wait not PASSED before in this wait: one CAS sets
+     * WAITERS from a value in which req still does not fit, and HANDOFF
+     * := the head (this slot included, back at its ticket) is STARVING,
+     * i.e. a STARVING slot is ahead of it.  SPEC_HANDOFF_KEPT, spec 2 as
+     * worded: HANDOFF kept as it is ("while a slot is WOKEN, HANDOFF set
+     * <=> the head is STARVING"), wrong when this slot re-enters ahead of
+     * that STARVING head (FINDING row) */
+    :: atomic {
+        count < req[s] && MAYPASS(me) ->
+        waiters = 1;
+#ifndef SPEC_HANDOFF_KEPT
+        handoff = AHEAD(s, STARVING);
+#endif
+        pass = 1
+       }
+#endif
 #else
     /* the broken variant: a look at COUNT, then a plain store of the bits
      * (and no grant after: the grant would find the permit the release
@@ -1282,17 +1534,35 @@ arrive:
     d_step {
         logged = 0;
         log_slot = 0;
-#ifndef BUG_EF_NO_STARVE
-        fst[s] = STARVING;
-#else
-        fst[s] = WAITING;
+        if
+        :: pass ->
+            /* spec 2: PASSED|seq+1 at its old ticket; its loop's timer
+             * armed (BUG_PS_PASSED_NO_TIMER: never) */
+            REACH(44);
+            assert(!passed[me]);    /* EF3': PASSED at most once per wait */
+            passed[me] = 1;
+            fst[s] = PASSED;
+#ifndef BUG_PS_PASSED_NO_TIMER
+            tmr[me] = 1;
 #endif
+            pass = 0
+        :: else ->
+#ifndef BUG_EF_NO_STARVE
+            fst[s] = STARVING
+#else
+            fst[s] = WAITING
+#endif
+        fi;
         fseq[s]++;
         est = fst[s];
         eseq = fseq[s]
     };
 #if !defined(BUG_EF_STARVE_NO_GRANT) && !defined(BUG_EF_STARVE_NO_RECHECK)
+#if PASS_LOOPS != 0
+    grant_some();   /* ps_grant_some_locked, as the C code */
+#else
     grant();
+#endif
     if
     :: wk != 0 -> REACH(26); q_unlock(me); wake_all_collected(); goto parked
     :: else -> skip
@@ -1301,6 +1571,45 @@ arrive:
     DIE;
     q_unlock(me);
     goto parked;
+
+    /* ---- the PASSED wait's timer (spec 5: kind->tick on its loop) ----
+     * under qlock: still PASSED, HANDOFF raised (finding 4), fw :=
+     * STARVING|seq+1, then the full grant (the exact bits; the direct
+     * grant if it fits now: GRANTED, woken);
+     * BUG_PS_PASSED_TICK_NO_GRANT: STARVING and no grant.  No longer
+     * PASSED (cancelled, closed, reclaimed): nothing.  The kernel wait
+     * stays queued: the loop sleeps on. */
+tick:
+    q_lock(me);
+    DIE;
+    if
+    :: fst[s] == PASSED && who[s] == me ->
+#ifndef SPEC_TICK_STORE_FIRST
+        /* HANDOFF first (ps_hold_locked: the slot may now be a STARVING
+         * head), then the store; the grant's CAS writes the exact bits.
+         * SPEC_TICK_STORE_FIRST, spec 5 as worded: the store, then the
+         * grant's bits: a newcomer takes past the STARVING head in between
+         * (EF3': FINDING row) */
+        handoff = 1;
+        DIE;
+#endif
+        d_step { REACH(45); tmr[me] = 0; fst[s] = STARVING; fseq[s]++ };
+#ifndef BUG_PS_PASSED_TICK_NO_GRANT
+        grant();
+        if
+        :: fst[s] == GRANTED -> REACH(46)
+        :: AHEAD(s, PASSED) -> REACH(47)    /* STARVING behind a PASSED head */
+        :: else -> skip
+        fi
+#else
+        skip
+#endif
+    :: else -> d_step { REACH(48); tmr[me] = 0 }
+    fi;
+    DIE;
+    q_unlock(me);
+    wake_all_collected();
+    goto sleeps;
 #endif
 died:
     finished++;
@@ -1345,6 +1654,8 @@ end_c1:
         /* 6.3: a STARVING wait is cancelled as a WAITING one; a WOKEN one
          * records the status (GIVE_UP) and its arrival (1) frees the slot */
         :: fst[s] == STARVING && who[s] == PW -> REACH(23); fst[s] = CANCELLED; fseq[s]++
+        /* spec 6: a PASSED wait is cancelled as a WAITING one */
+        :: fst[s] == PASSED && who[s] == PW -> REACH(49); fst[s] = CANCELLED; fseq[s]++
         :: fst[s] == WOKEN && who[s] == PW -> REACH(20); give_up[PW] = 1
 #endif
         :: fst[s] == WAITING && who[s] == PW ->
@@ -1435,9 +1746,21 @@ proctype releaser()
     :: k > 0 -> release(PR, 1); k--
     :: else -> break
     od;
+#ifndef R_FOREVER
     k = R_BARGES;
     do
     :: k > 0 ->
+#else
+    /* barge again and again until the waiters are done (npfair rows: a
+     * waiter must still be served).  Each barge waits until no other
+     * process waits for qlock: the queue lock taken as a fair lock (else
+     * R's releases under qlock could keep a waiter from it for ever, a
+     * cycle of the lock, not of the policy) */
+    k = 1;
+    do
+    :: finished == 2 -> break
+    :: qwant == 0 && finished < 2 ->
+#endif
         atomic {
             if
             :: !handoff && count >= R_TAKE ->
@@ -1458,8 +1781,10 @@ proctype releaser()
         :: else -> skip
         fi;
 #endif
+#ifndef R_FOREVER
         k--
     :: else -> break
+#endif
     od;
     finished++
 #elif defined(KILL_R)
@@ -1588,11 +1913,15 @@ end_m:
 #ifdef EVENTUAL
     :: atomic {
         started &&
-        (!P1 || (qlock == 0 && (HEAD_FITS || waiters != QNONEMPTY || handoff != HANDOFF_RULE))) ->
+        (!P1 || (qlock == 0 && (HEAD_FITS || waiters != QNONEMPTY || BITS_WRONG)) ||
+         PASSED_NO_TIMER(0) || PASSED_NO_TIMER(1) || count > MAXCOUNT) ->
         assert(P1);
-        assert(!(qlock == 0 && HEAD_FITS));                             /* EF1 */
+        assert(count <= MAXCOUNT);      /* PSMUTEX: PM2, mutual exclusion */
+        assert(!(qlock == 0 && HEAD_FITS));                             /* EF1' */
         /* the bits rule of 6.3 */
-        assert(!(qlock == 0 && (waiters != QNONEMPTY || handoff != HANDOFF_RULE)))
+        assert(!(qlock == 0 && (waiters != QNONEMPTY || BITS_WRONG)));
+        /* spec 5: a PASSED slot's timer is armed (its owner alive) */
+        assert(!PASSED_NO_TIMER(0) && !PASSED_NO_TIMER(1))
        }
 #elif defined(ROBUST)
     :: atomic {
@@ -1662,6 +1991,7 @@ init
     assert(count == TOTAL)                      /* ... and the dead took nothing */
 #ifdef EVENTUAL
     ;
-    assert(!waiters && !handoff && fst[0] != WOKEN && fst[1] != WOKEN)
+    assert(!waiters && !handoff && fst[0] != WOKEN && fst[1] != WOKEN &&
+           fst[0] != PASSED && fst[1] != PASSED)
 #endif
 }

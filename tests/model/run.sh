@@ -423,6 +423,49 @@ checks+=(
     "pshared.BUG_EF_FREE_THEN_BITS|pshared.pml|-DEVENTUAL -DBUG_EF_FREE_THEN_BITS|safety|fail:assert/bypass==0|O0"
     "pshared.BUG_EF_GIVEUP_NO_REGRANT|pshared.pml|-DEVENTUAL -DBUG_EF_GIVEUP_NO_REGRANT|safety|fail:assert/<=count|O0"
     "pshared.BUG_EF_STARVE_NO_GRANT|pshared.pml|-DEVENTUAL -DR_HELD=3 -DW2N=2 -DR_TAKE=3 -DNO_KILL -DNO_CANCEL -DBUG_EF_STARVE_NO_GRANT|safety|fail:assert/<=count|O0"
+    # -DPASS_LOOPS: PASSED (the default policy's loop waits): a woken loop
+    # wait that finds too few goes back PASSED once, the grant stops at a
+    # PASSED head, newcomers pass it while nothing is woken, its timer makes
+    # it STARVING and runs the grant; EF1', the bits, EF3' (bypass), the
+    # timer armed; W never killed (passed), W never cancelled (passed.kill)
+    "pshared.passed|pshared.pml|-DEVENTUAL -DPASS_LOOPS=6 -DNO_KILL|safety|pass|O0"
+    "pshared.passed.reach|pshared.pml|-DEVENTUAL -DPASS_LOOPS=6 -DNO_KILL|reach|reach:13 14 15 16 41 44 45 46 48 49|O0"
+    "pshared.passed.kill|pshared.pml|-DEVENTUAL -DPASS_LOOPS=6 -DNO_CANCEL|safety|pass|O0"
+    "pshared.passed.kill.reach|pshared.pml|-DEVENTUAL -DPASS_LOOPS=6 -DNO_CANCEL|reach|reach:9 12 19 44 45 50|O0"
+    # two slots WOKEN at once: one goes back PASSED ahead of (or STARVING
+    # behind) the other; a STARVING slot behind a PASSED head
+    "pshared.passed.two-woken|pshared.pml|-DEVENTUAL -DR_HELD=3 -DW2N=2 -DR_TAKE=3 -DNO_KILL -DNO_CANCEL -DPASS_LOOPS=6|safety|pass|O0"
+    "pshared.passed.two-woken.reach|pshared.pml|-DEVENTUAL -DR_HELD=3 -DW2N=2 -DR_TAKE=3 -DNO_KILL -DNO_CANCEL -DPASS_LOOPS=6|reach|reach:40 44 45 47|O0"
+    # the mutex mode (one permit) with PM5: the unlock lock-free whenever
+    # HANDOFF is clear (a PASSED head and nothing woken, or a slot woken)
+    "pshared.passed.mutex|pshared.pml|-DEVENTUAL -DPSMUTEX -DPASS_LOOPS=6 -DNO_KILL|safety|pass|O0"
+    "pshared.passed.mutex.reach|pshared.pml|-DEVENTUAL -DPSMUTEX -DPASS_LOOPS=6 -DNO_KILL|reach|reach:41 42 43 44 45 46|O0"
+    # EF3' as liveness: R barges for ever; under weak fairness (a fair
+    # queue lock) every waiter is served: a PASSED one is not passed for ever
+    "pshared.passed.barger.np|pshared.pml|-DEVENTUAL -DPASS_LOOPS=6 -DR_FOREVER -DNO_KILL -DNO_CANCEL|npfair|pass|O0"
+    # broken variants of PASSED (README.md)
+    "pshared.BUG_PS_PASSED_GRANT|pshared.pml|-DEVENTUAL -DPASS_LOOPS=6 -DNO_KILL -DBUG_PS_PASSED_GRANT|safety|fail:assert/woke[who[h]]==0|O0"
+    "pshared.BUG_PS_PASSED_NO_TIMER|pshared.pml|-DEVENTUAL -DPASS_LOOPS=6 -DNO_KILL -DBUG_PS_PASSED_NO_TIMER|safety|fail:assert/tmr[who[0]]|O0"
+    "pshared.BUG_PS_PASSED_NO_TIMER.endstate|pshared.pml|-DEVENTUAL -DPASS_LOOPS=6 -DNO_KILL -DBUG_PS_PASSED_NO_TIMER -DNO_INVARIANTS|safety|fail:endstate|O0"
+    "pshared.BUG_PS_PASSED_NO_TIMER.np|pshared.pml|-DEVENTUAL -DPASS_LOOPS=6 -DR_FOREVER -DNO_KILL -DNO_CANCEL -DBUG_PS_PASSED_NO_TIMER -DNO_INVARIANTS|npfair|fail:np|O0"
+    "pshared.BUG_PS_PASSED_TICK_NO_GRANT|pshared.pml|-DEVENTUAL -DPASS_LOOPS=6 -DNO_KILL -DBUG_PS_PASSED_TICK_NO_GRANT|safety|fail:assert/<=count|O0"
+    "pshared.BUG_PS_PASSED_TICK_NO_GRANT.endstate|pshared.pml|-DEVENTUAL -DPASS_LOOPS=6 -DNO_KILL -DBUG_PS_PASSED_TICK_NO_GRANT -DNO_INVARIANTS|safety|fail:endstate|O0"
+    "pshared.BUG_PS_PM5_UNLOCK_STARVING|pshared.pml|-DEVENTUAL -DPSMUTEX -DPASS_LOOPS=6 -DNO_KILL -DBUG_PS_PM5_UNLOCK_STARVING|safety|fail:assert/<=count|O0"
+    "pshared.BUG_PS_PM5_UNLOCK_STARVING.endstate|pshared.pml|-DEVENTUAL -DPSMUTEX -DPASS_LOOPS=6 -DNO_KILL -DBUG_PS_PM5_UNLOCK_STARVING -DNO_INVARIANTS|safety|fail:endstate|O0"
+    # FINDINGS 4-6 (README.md): the PASSED spec as worded.  4: the tick
+    # stores STARVING and leaves HANDOFF to its grant's CAS: a newcomer takes
+    # past the STARVING head in between.  5: an arrival back in the queue
+    # keeps HANDOFF (PASSED) or sets it (STARVING) though it changed which
+    # slot is the head: HANDOFF set with a PASSED head and nothing woken
+    "pshared.FINDING_PS_TICK_STORE_FIRST|pshared.pml|-DEVENTUAL -DPASS_LOOPS=6 -DNO_KILL -DSPEC_TICK_STORE_FIRST|safety|fail:assert/bypass==0|O0"
+    "pshared.FINDING_PS_HANDOFF_KEPT|pshared.pml|-DEVENTUAL -DR_HELD=3 -DW2N=2 -DR_TAKE=3 -DNO_KILL -DNO_CANCEL -DPASS_LOOPS=2 -DSPEC_HANDOFF_KEPT|safety|fail:assert/waiters!=|O0"
+    "pshared.FINDING_PS_HANDOFF_KEPT.starving|pshared.pml|-DEVENTUAL -DR_HELD=3 -DW2N=2 -DR_TAKE=3 -DNO_KILL -DNO_CANCEL -DPASS_LOOPS=4 -DSPEC_HANDOFF_KEPT|safety|fail:assert/waiters!=|O0"
+    # FINDING 6: the arrival's take (2) raises HANDOFF when no slot is left
+    # woken, with a PASSED head too, and its grant_some does not recompute
+    "pshared.FINDING_PS_TAKE_BITS|pshared.pml|-DEVENTUAL -DR_HELD=3 -DW2N=2 -DR_TAKE=3 -DNO_KILL -DNO_CANCEL -DPASS_LOOPS=6 -DSPEC_TAKE_BITS|safety|fail:assert/waiters!=|O0"
+    # findings 5 and 6 are harmless: with HANDOFF allowed to be stale-set,
+    # the spec as worded passes (no bypass, EF1', no lost wake)
+    "pshared.passed.two-woken.spec-bits|pshared.pml|-DEVENTUAL -DR_HELD=3 -DW2N=2 -DR_TAKE=3 -DNO_KILL -DNO_CANCEL -DPASS_LOOPS=6 -DSPEC_HANDOFF_KEPT -DSPEC_TAKE_BITS -DNO_HANDOFF_CHECK|safety|pass|O0"
     # -DROBUST: the robust-owner step of the process-shared mutex (mutex_ps.c,
     # docs/pshared.md 10.2): H holds the lock and is killed at any step, X
     # frees it with OWNER_DEAD in one CAS and runs the grant, one owner gets
