@@ -423,6 +423,12 @@ checks+=(
     "pshared.BUG_EF_FREE_THEN_BITS|pshared.pml|-DEVENTUAL -DBUG_EF_FREE_THEN_BITS|safety|fail:assert/bypass==0|O0"
     "pshared.BUG_EF_GIVEUP_NO_REGRANT|pshared.pml|-DEVENTUAL -DBUG_EF_GIVEUP_NO_REGRANT|safety|fail:assert/<=count|O0"
     "pshared.BUG_EF_STARVE_NO_GRANT|pshared.pml|-DEVENTUAL -DR_HELD=3 -DW2N=2 -DR_TAKE=3 -DNO_KILL -DNO_CANCEL -DBUG_EF_STARVE_NO_GRANT|safety|fail:assert/<=count|O0"
+    # the mutex mode as built (PASS_LOOPS 0: no PASSED slot): PM5, the
+    # unlock lock-free whenever HANDOFF is clear (a slot woken), with the
+    # one-retry policy; W killed anywhere (pm5.kill)
+    "pshared.pm5|pshared.pml|-DEVENTUAL -DPSMUTEX -DNO_KILL|safety|pass|O0"
+    "pshared.pm5.kill|pshared.pml|-DEVENTUAL -DPSMUTEX -DNO_CANCEL|safety|pass|O0"
+    "pshared.pm5.BUG_PS_PM5_UNLOCK_STARVING|pshared.pml|-DEVENTUAL -DPSMUTEX -DNO_KILL -DBUG_PS_PM5_UNLOCK_STARVING|safety|fail:assert/<=count|O0"
     # -DPASS_LOOPS: PASSED (the default policy's loop waits): a woken loop
     # wait that finds too few goes back PASSED once, the grant stops at a
     # PASSED head, newcomers pass it while nothing is woken, its timer makes
