@@ -91,11 +91,15 @@ static int pump_once(struct io_uring *ring, as_loop *loop, const char *what)
 {
     struct io_uring_cqe *cqe = NULL;
     struct __kernel_timespec ts;
-    int ret;
+    int ret, tries = 0;
 
-    ts.tv_sec = 5;
-    ts.tv_nsec = 0;
-    ret = io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, NULL);
+    /* 5 s in 100 ms waits: liburing 2.3 may say -ETIME early (its second
+     * look after an enter that came back with nothing visible) */
+    ts.tv_sec = 0;
+    ts.tv_nsec = 100000000;
+    do
+        ret = io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, NULL);
+    while (ret == -ETIME && io_uring_cq_ready(ring) == 0 && ++tries < 50);
     if (ret == -ETIME && io_uring_cq_ready(ring) == 0) {
         fprintf(stderr, "consumer (%s): no completion within 5 s while %s\n",
                 CONSUMER_LANG, what);
