@@ -61,8 +61,11 @@
  *   own loop hands it the lock at once.
  * Invariant M6 (QUIET): whenever the queue lock is free, QUIET <=> the queue
  *   is not empty, its head is PASSED and WOKEN is clear.  Every write of the
- *   word under the queue lock recomputes QUIET from the head it leaves
- *   (mutex_quiet_locked) in the same CAS or store.  With QUIET set the
+ *   word under the queue lock sets QUIET as the head it leaves says, in the
+ *   same CAS or store: the pass sets it, the tick and the wake clear it, the
+ *   direct hand-off leaves it clear (the head it serves was the PASSED wait,
+ *   if any: M5), the rewake recomputes it (mutex_quiet_locked), the fixup
+ *   of an emptied queue clears it with WAITERS.  With QUIET set the
  *   queue-lock path of an unlock from another loop would only release (M2
  *   holds by the head's timer), so the lock-free one is the same; the
  *   PASSED head's own loop is told by a thread-local note
