@@ -2,6 +2,7 @@
  * thread hands a semaphore to a uring loop's waiters, with some cancels and
  * deadlines.  Run by tests/probes/check.sh under bpftrace. */
 #include <asyncsync.h>
+#include <errno.h>
 #include <liburing.h>
 #include <pthread.h>
 #include <signal.h>
@@ -62,13 +63,20 @@ int main(void)
         return 77;
     }
     as_sem_init(&sem, 0, 0);
-    for (int i = 0; i < ROUNDS; i++)
-        if ((rc = as_sem_acquire_until(&sem, &loop, &w[i], 1,
-                                       i % 10 == 0 ? as_now_ns() + 1000000 : AS_NO_DEADLINE,
-                                       on_wait, NULL)) < 0) {
+    for (int i = 0; i < ROUNDS; i++) {
+        rc = as_sem_acquire_until(&sem, &loop, &w[i], 1,
+                                  i % 10 == 0 ? as_now_ns() + 1000000 : AS_NO_DEADLINE,
+                                  on_wait, NULL);
+        /* A deadline 1 ms away may have passed by the call (a loaded
+         * machine, uprobes on every call): -ETIMEDOUT at once, no callback,
+         * as documented.  The wait is over; its permit goes to a later one. */
+        if (rc == -ETIMEDOUT && i % 10 == 0)
+            done++;
+        else if (rc < 0) {
             printf("probe_target: failed: as_sem_acquire_until: %s\n", strerror(-rc));
             return 1;
         }
+    }
     as_cancel(&w[1]);
     pthread_create(&t, NULL, releaser, NULL);
     for (;;) {
