@@ -14,13 +14,14 @@
  *               the next one and asks again at once.
  * A loop blocks only when none of its tasks can run.
  *
- * Policies: the lock runs with its default policy (strict hand-off: every
- * release hands the lock to the head, whatever its loop) and with
- * AS_RWLOCK_EVENTUAL_FAIR (a waiter on another loop is woken to retry,
- * newcomers may take the lock meanwhile), `--policy default|eventual|both`
+ * Policies: the lock runs with its default policy (eventual fairness: a
+ * waiter on another loop is woken to retry, newcomers may take the lock
+ * meanwhile, one that lost its retry is passed over for at most
+ * AS_PASS_BOUND_NS) and with AS_RWLOCK_STRICT_FIFO (every release hands the
+ * lock to the head, whatever its loop), `--policy default|strict|both`
  * (default both: each configuration is measured with one policy and then
  * the other, the order alternating between repetitions, A B B A A B ...).
- * Rows "loops" are the default, "loops-eventual" the eventual lock.
+ * Rows "loops" are the default, "loops-strict" the strict lock.
  *
  * Wait times: one request in 7 of every task (and of every baseline
  * thread; 7: prime to both mixes' periods, so reads and writes are both
@@ -66,11 +67,11 @@ static const char *const mix_label[M_COUNT] = {"read-mostly (5% writes)",
                                                "write-heavy (50% writes)"};
 static const unsigned mix_every[M_COUNT] = {20, 2};
 
-enum { POL_DEFAULT, POL_EVENTUAL, POL_COUNT };
-static const char *const pol_runner[POL_COUNT] = {"loops", "loops-eventual"};
+enum { POL_DEFAULT, POL_STRICT, POL_COUNT };
+static const char *const pol_runner[POL_COUNT] = {"loops", "loops-strict"};
 static const char *const pol_lock[POL_COUNT] = {"as_rwlock, loops",
-                                                "as_rwlock eventual, loops"};
-static const unsigned pol_flags[POL_COUNT] = {0, AS_RWLOCK_EVENTUAL_FAIR};
+                                                "as_rwlock strict, loops"};
+static const unsigned pol_flags[POL_COUNT] = {0, AS_RWLOCK_STRICT_FIFO};
 
 /* ---- wait-time histogram: 8 buckets per power of 2 ---- */
 #define HB 512
@@ -416,18 +417,18 @@ static void add_sample(struct results *res, struct sample s, const char *key)
     res_add(res, s.wmax, "%s|wmax", key);
 }
 
-/* --policy default|eventual|both: taken out of argv before bench_parse. */
+/* --policy default|strict|both: taken out of argv before bench_parse. */
 static int parse_policy(int *argc, char **argv, bool pol[POL_COUNT])
 {
     int n = 1;
-    pol[POL_DEFAULT] = pol[POL_EVENTUAL] = true;
+    pol[POL_DEFAULT] = pol[POL_STRICT] = true;
     for (int i = 1; i < *argc; i++) {
         if (strcmp(argv[i], "--policy") == 0 && i + 1 < *argc) {
             const char *v = argv[++i];
             pol[POL_DEFAULT] = !strcmp(v, "default") || !strcmp(v, "both");
-            pol[POL_EVENTUAL] = !strcmp(v, "eventual") || !strcmp(v, "both");
-            if (!pol[POL_DEFAULT] && !pol[POL_EVENTUAL])
-                die("--policy: default, eventual or both");
+            pol[POL_STRICT] = !strcmp(v, "strict") || !strcmp(v, "both");
+            if (!pol[POL_DEFAULT] && !pol[POL_STRICT])
+                die("--policy: default, strict or both");
             continue;
         }
         argv[n++] = argv[i];
@@ -461,8 +462,8 @@ int main(int argc, char **argv)
     parse_policy(&argc, argv, pol);
     bench_parse(argc, argv, &o, "bench_rwlock",
                 "  --only M   one mix: rwlock-read-mostly, rwlock-write-heavy\n"
-                "  --policy P default (strict hand-off), eventual "
-                "(AS_RWLOCK_EVENTUAL_FAIR) or both (default: both, "
+                "  --policy P default (eventual fairness), strict "
+                "(AS_RWLOCK_STRICT_FIFO) or both (default: both, "
                 "interleaved)\n");
     ms = o.ms > 0 ? o.ms : o.smoke ? 10 : 200;
     for (int bk = 0; bk < BK_COUNT; bk++)
@@ -506,8 +507,8 @@ int main(int argc, char **argv)
 
     report_open(&rp, &o, "rwlock");
     rprintf(&rp, "## 12. Read-write lock throughput\n\n");
-    rprintf(&rp, "T loops x %d tasks (as_rwlock: default policy, strict "
-                 "hand-off, and AS_RWLOCK_EVENTUAL_FAIR: rows \"eventual\", "
+    rprintf(&rp, "T loops x %d tasks (as_rwlock: default policy, eventual "
+                 "fairness, and AS_RWLOCK_STRICT_FIFO: rows \"strict\", "
                  "measured after one another per configuration, the order "
                  "alternating) or %d "
                  "threads (pthread_rwlock_t, default attributes) share one "

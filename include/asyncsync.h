@@ -1096,26 +1096,29 @@ int64_t as_latch_dump(const as_latch *p, as_waiter_info *out, size_t max);
  * Waiters are served in arrival order: consecutive queued readers are
  * admitted together, a writer alone; a reader arriving after a queued
  * writer waits for that writer, and neither readers nor writers starve.
- * By default every hand-off is direct (strict FIFO, AS_RWLOCK_STRICT_FIFO
- * names it): the lock is granted to the waiters at the head as it is
- * released, whatever loop they are on, so no newcomer passes a queued
- * waiter; a hand-off to a loop that sleeps keeps the lock held by nobody
- * who runs for a thread wake-up.
- * AS_RWLOCK_EVENTUAL_FAIR (the mutex's default policy, with a count bound
- * instead of the mutex's time bound): when the waiters at
+ * Across loops, by default (eventual fairness with a time bound, the
+ * mutex's policy; AS_RWLOCK_EVENTUAL_FAIR names it): when the waiters at
  * the head are on another loop than the thread that releases, they are
  * woken to take the lock rather than handed it (a writer, or the batch of
  * readers at the head); while they are on their way, a task that finds the
  * lock compatible with its holders may take it, except a reader while a
- * writer (or an upgrade, or a waiter passed over once) heads the queue.  A
- * woken waiter that then finds the lock taken goes back to the head of the
- * queue and is handed the lock directly as soon as it is compatible: it is
- * passed over during at most one wake-up.  Waiters on the releaser's own
- * loop, and upgrades, are always handed the lock directly.  Measured with
- * 2 and 4 loops on 2 CPUs (bench_rwlock): several times the throughput of
- * the default, lower median and p99 waits, but a longer tail (p99.9 waits
- * of a few ms: a loop that keeps taking the lock keeps its CPU, and a
- * woken waiter's loop may wait for the scheduler to run it).
+ * writer (or an upgrade, or a waiter passed over for its bound) heads the
+ * queue.  A woken waiter that then finds the lock taken goes back to the
+ * head of the queue, where no release from another loop wakes it again and
+ * tasks may still pass it (readers too), for at most AS_PASS_BOUND_NS (100
+ * us); then, at its own loop's timer, it takes the lock if it is
+ * compatible, or the next release hands it the lock directly and no task
+ * passes it meanwhile: it never starves, and a loop that keeps the lock
+ * busy runs on instead of handing it to a sleeping loop every few
+ * acquisitions.  On a loop without a timer of its own (notify, IOCP) or
+ * for a *_blocking thread the hand-off comes at once: passed over during
+ * at most one wake-up.  Waiters on the releaser's own loop, and upgrades,
+ * are always handed the lock directly.  AS_RWLOCK_STRICT_FIFO hands the
+ * lock to the waiters at the head on every release, whatever loop they are
+ * on, so no newcomer passes a queued waiter; a hand-off to a loop that
+ * sleeps keeps the lock held by nobody who runs for a thread wake-up (each
+ * cross-loop hand-off a thread wake-up: bench_rwlock measures 3-10x less
+ * throughput with 2 and 4 loops).
  *
  * Upgradable read (as async-lock's): shared with plain readers, exclusive
  * with writers and with another upgradable reader.  Its holder may upgrade
@@ -1131,12 +1134,12 @@ int64_t as_latch_dump(const as_latch *p, as_waiter_info *out, size_t max);
  *
  * as_rwlock_downgrade turns the writer into a reader atomically and admits
  * the readers queued at the head behind it (and an upgradable reader among
- * them; with AS_RWLOCK_EVENTUAL_FAIR, those on other loops are woken to
- * take their share).  The lock has no owner: any task or thread may unlock
+ * them; by default, those on other loops are woken to take their
+ * share).  The lock has no owner: any task or thread may unlock
  * it; an unlock of a share not held (no reader, no writer, no upgradable
  * reader) returns -EPERM.  Closed: queued waits (upgrades too) end with -ESHUTDOWN,
  * later waits, try_* and upgrades return -ESHUTDOWN; unlocks and downgrade
- * still work.  Readers held at once: up to 2^26 - 1 (then a reader waits).
+ * still work.  Readers held at once: up to 2^25 - 1 (then a reader waits).
  * ------------------------------------------------------------------------- */
 
 typedef struct as_rwlock as_rwlock;
@@ -1145,16 +1148,16 @@ struct as_rwlock { AS__PRIM_FIELDS; };
 #define AS__MAGIC_RWLOCK 0x52574c31u
 #define AS_RWLOCK_INITIALIZER { 0, 0, AS__MAGIC_RWLOCK, 0, 0, 0, NULL, NULL, AS__STATS_INIT }
 
-/* Strict hand-off: the default (the flag names it). */
+/* Strict hand-off across loops (above). */
 #define AS_RWLOCK_STRICT_FIFO 0x1u
-/* Eventual fairness across loops (above). */
+/* Eventual fairness across loops: the default (the flag names it). */
 #define AS_RWLOCK_EVENTUAL_FAIR 0x2u
 
-/* flags: 0, AS_RWLOCK_STRICT_FIFO (the same) or AS_RWLOCK_EVENTUAL_FAIR.
+/* flags: 0, AS_RWLOCK_EVENTUAL_FAIR (the same) or AS_RWLOCK_STRICT_FIFO.
  * Returns 0 or -EINVAL (NULL, unknown flags, or both). */
 int as_rwlock_init(as_rwlock *rw, unsigned flags);
 /* Returns 0, -EBUSY (held, waiters pending, or a waiter woken to take it on
- * its way: AS_RWLOCK_EVENTUAL_FAIR), -EINVAL. */
+ * its way: not with AS_RWLOCK_STRICT_FIFO), -EINVAL. */
 int as_rwlock_destroy(as_rwlock *rw);
 /* Returns 1 (acquired), 0 (not now: held incompatibly, or waiters queued),
  * -ESHUTDOWN, -EINVAL. */

@@ -92,7 +92,7 @@ static inline uint32_t as__wait_base(uint32_t state)
                                  (set and cleared under the queue lock) */
 #define AS__F_RW_WAKE 0x200u  /* rwlock: the grant being planned wakes it
                                  (else hands it its share) */
-#define AS__F_PASSED 0x800u   /* mutex, sem: passed over; retries at its
+#define AS__F_PASSED 0x800u   /* mutex, sem, rwlock: passed over; retries at its
                                  loop's timer, not woken by releases */
 #define AS__F_FWAIT 0x400u    /* a kernel wait (backend fwait) is armed for
                                  it: its CQE is still to come (P8).  Loop

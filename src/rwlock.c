@@ -1,5 +1,5 @@
-/* Read-write lock: fair by phases, with upgradable reads; strict hand-off
- * by default, eventual fairness across loops on request.
+/* Read-write lock: fair by phases, with upgradable reads; eventual fairness
+ * across loops with a time bound by default, strict hand-off on request.
  *
  * STATE WORD   WRITER (1): held by a writer.
  *              UPGRADABLE (2): held by the (one) upgradable reader.
@@ -7,60 +7,67 @@
  *              CLOSED (8): as_rwlock_close ran: acquisitions are refused.
  *              WOKEN (16): waits woken to retry are on their way to their
  *              loops (state RESUME; how many: RW_NWOKEN, under the queue
- *              lock); only with AS_RWLOCK_EVENTUAL_FAIR.
+ *              lock); never with AS_RWLOCK_STRICT_FIFO.
  *              NOBARGE (32): the head of the queue is a writer, an upgrade
- *              or STARVING: no reader passes it; only with
- *              AS_RWLOCK_EVENTUAL_FAIR.
- *              bits 6..31 (READERS, unit RW_ONE): plain readers holding it
+ *              or STARVING, and not PASSED: no reader passes it.
+ *              PASS (64): the head of the queue is PASSED (RW10): newcomers
+ *              may pass the queue, as while WOKEN.
+ *              bits 7..31 (READERS, unit RW_ONE): plain readers holding it
  *              (the upgradable reader is not counted there).
  *
  * POLICY
  *   Waiters queue in arrival order; one FIFO holds readers, writers and
  *   upgradable readers (as__n of a wait says which: RW_READ...).  Whenever
  *   the lock changes (an unlock, a downgrade, a waiter that gave up, a woken
- *   waiter that arrived) the grant (rw_plan, then rw_serve) serves the queue
- *   from its head while the head is compatible with the holders:
- *   consecutive readers (and an upgradable reader among them) together, a
- *   writer only to a free lock; the first incompatible head stops it, so a
- *   reader arriving after a queued writer waits behind it (phases).  How a
- *   compatible head is served depends on the policy:
+ *   waiter that arrived, a passed waiter's timer) the grant (rw_plan, then
+ *   rw_serve) serves the queue from its head while the head is compatible
+ *   with the holders: consecutive readers (and an upgradable reader among
+ *   them) together, a writer only to a free lock; the first incompatible
+ *   head stops it, so a reader arriving after a queued writer waits behind
+ *   it (phases).  How a compatible head is served depends on the policy:
  *
- *   Default, and AS_RWLOCK_STRICT_FIFO (strict hand-off): every served
- *   wait leaves the queue owning its share (direct hand-off, as the
- *   semaphore's permits), even on a loop that sleeps: the lock is then held
- *   by nobody who runs while that loop wakes, and every task behind
- *   convoys.  A newcomer takes the lock only when WAITERS is clear: nobody
- *   passes a queued waiter.
+ *   AS_RWLOCK_STRICT_FIFO (strict hand-off): every served wait leaves the
+ *   queue owning its share (direct hand-off, as the semaphore's permits),
+ *   even on a loop that sleeps: the lock is then held by nobody who runs
+ *   while that loop wakes, and every task behind convoys (a thread wake-up
+ *   per hand-off across loops).  A newcomer takes the lock only when
+ *   WAITERS is clear: nobody passes a queued waiter.
  *
- *   AS_RWLOCK_EVENTUAL_FAIR (eventual fairness, the mutex's default policy;
- *   issue 13 measured it against strict: 1.25-39x the throughput with 2
- *   and 4 loops, lower median and p99 waits, but where loops share CPUs
- *   p99.9 waits of 3-8 ms and maxima of 8-30 ms against 0.2-1.6 ms and
- *   0.5-2.3 ms: a waiter woken on a loop whose thread shares its CPU with a
- *   loop that keeps barging waits for the scheduler's tick; so it is not
- *   the default, docs/perf/rwlock-policy-2026-12-04.md):
+ *   Default (eventual fairness, the mutex's policy; AS_RWLOCK_EVENTUAL_FAIR
+ *   names it):
  *   - a head on the granting thread's own loop, a STARVING head and an
  *     upgrade are handed their share directly;
+ *   - a PASSED head on another loop stops the grant: nobody wakes it again
+ *     (its own loop's grants serve it, else its timer);
  *   - any other head is woken to retry: it leaves the queue in state RESUME
  *     without a share (WOKEN set, counted), and the grant goes on with the
  *     next head as if the woken one held its share (a batch of readers is
- *     woken together, a writer alone);
- *   - while woken waits are on their way (WOKEN), a newcomer compatible
- *     with the holders may take the lock past the queue (barging), except a
- *     reader (or upgradable reader) when the head of the queue is a writer,
- *     an upgrade or STARVING (NOBARGE: today's phase rule, so a stream of
- *     readers cannot starve a writer); a newcomer writer needs a free lock,
+ *     woken together, a writer alone); a grant that finds WOKEN already
+ *     set wakes nobody more (the waits on their way will grant again when
+ *     they arrive), it only hands off directly;
+ *   - while woken waits are on their way (WOKEN) or the head is PASSED
+ *     (PASS), a newcomer compatible with the holders may take the lock past
+ *     the queue (barging), except a reader (or upgradable reader) when the
+ *     head is a writer, an upgrade or STARVING (NOBARGE: the phase rule, so
+ *     a stream of readers cannot starve a writer; a PASSED writer head lets
+ *     them pass for at most the bound); a newcomer writer needs a free lock,
  *     which a STARVING head or an upgrade never faces (RW8);
- *   - a grant that finds WOKEN already set wakes nobody more (the waits on
- *     their way will grant again when they arrive), it only hands off
- *     directly;
  *   - a woken wait arriving on its thread (rw_resume) takes its share if it
  *     is compatible with the holders (the queue does not stop it: it was
- *     ahead of it), else goes back to the front of the queue marked
- *     STARVING, and the next grant that finds it compatible hands it the
- *     share directly: a waiter is passed over during at most one wake-up;
- *     either way, or when it gives up (cancelled, expired, closed on its
- *     way), it runs the grant (it may have held up those behind it).
+ *     ahead of it), else goes back to the front of the queue: PASSED if its
+ *     loop has a timer of its own (as__pass_may), keyed AS__PASS_NS (100
+ *     us) later, else STARVING.  A PASSED wait is not woken again: the busy
+ *     loop that got in first runs on (each wake of a sleeping loop is a
+ *     thread wake-up: waking it at every unlock hands the lock back and
+ *     forth between two parallel loops every few dozen acquisitions); a
+ *     grant on its own loop serves it directly; at its timer (rw_tick) it
+ *     becomes STARVING and the grant runs, which hands it its share if
+ *     compatible; a STARVING wait is handed its share by the first grant
+ *     that finds it compatible.  So a waiter is passed over for at most
+ *     AS__PASS_NS after its first failed retry (one wake-up and one retry
+ *     without a timer); either way, or when it gives up (cancelled, expired,
+ *     closed on its way), it runs the grant (it may have held up those
+ *     behind it).
  *
  *   Upgrade: the holder of the upgradable read asks to become the writer.
  *   Its wait (RW_UPGRADE) goes to the HEAD of the queue, not the tail: it
@@ -75,23 +82,26 @@
  * Invariant RW1: WAITERS <=> queue not empty (both change under the queue
  *   lock).
  * Invariant RW2 (who writes the word): while WAITERS is set, shares are
- *   given back and the queue's bits (WAITERS, WOKEN, NOBARGE) change only
- *   under the queue lock; a lock-free path may only add a share, and only
- *   when RW9 lets it (strict: never while WAITERS is set).  So what is done
- *   under the lock is decided from one reading of the word and committed
- *   with one CAS from it (a barger that got in first makes it fail: decide
- *   again), and the queue is changed after the CAS.
+ *   given back and the queue's bits (WAITERS, WOKEN, NOBARGE, PASS) change
+ *   only under the queue lock; a lock-free path may only add a share, and
+ *   only when RW9 lets it (strict: never while WAITERS is set).  So what is
+ *   done under the lock is decided from one reading of the word and
+ *   committed with one CAS from it (a barger that got in first makes it
+ *   fail: decide again), and the queue is changed after the CAS.  The
+ *   queue's bits always describe the queue as it is after that change
+ *   (rw_qbits_head).
  * Invariant RW3 (exclusion): WRITER => no plain reader and not UPGRADABLE.
  *   Shares are in the word, held by callers of a successful acquire, or
  *   carried by DONE waits with status 0 (delivered to their callback, or
  *   given back by a cancel that came first: X1 in wait.c, kind->giveback).
  *   A woken (RESUME) wait carries none.
  * Invariant RW4 (FIFO, no lost wake-up): whenever the queue lock is free,
- *   the head of the queue is not compatible with the word, or (eventual)
- *   WOKEN is set.  Every path that makes the lock more free with WAITERS
- *   set runs the grant under the lock, and so does a waiter leaving the
- *   queue without its grant and every woken wait on arrival; the last of
- *   the woken waits to arrive (WOKEN cleared) therefore re-serves the head.
+ *   the head of the queue is not compatible with the word, or WOKEN is set,
+ *   or the head is PASSED (its timer will run the grant).  Every path that
+ *   makes the lock more free with WAITERS set runs the grant under the
+ *   lock, and so does a waiter leaving the queue without its grant, every
+ *   woken wait on arrival and every PASSED wait's timer; the last of the
+ *   woken waits to arrive (WOKEN cleared) therefore re-serves the head.
  * Invariant RW5 (upgrade): an upgrade wait is only ever the head of the
  *   queue, at most one, never woken, and UPGRADABLE is set while it is
  *   queued (the upgradable read cannot be unlocked meanwhile: -EBUSY).
@@ -99,25 +109,33 @@
  *   every queued wait; acquisitions then fail into the slow path and are
  *   refused, so the queue stays empty; woken waits give up with -ESHUTDOWN
  *   when they arrive; unlocks and downgrade still work.
- * Invariant RW7 (woken, eventual only): WOKEN <=> RW_NWOKEN > 0, the number
- *   of waits in state RESUME that left this queue; each resumes once, on
- *   its thread, under the queue lock, and decrements it.  Strict: WOKEN is
- *   never set and no wait is ever RESUME.
- * Invariant RW8 (starving, eventual only): STARVING waits are at the front
- *   of the queue (behind an upgrade at the head); a STARVING head, like an
- *   upgrade at the head, is never compatible with the word while the queue
- *   lock is free (the grant would have handed it the lock), so the word is
- *   then never free and no newcomer writer can take it.
+ * Invariant RW7 (woken): WOKEN <=> RW_NWOKEN > 0, the number of waits in
+ *   state RESUME that left this queue; each resumes once, on its thread,
+ *   under the queue lock, and decrements it.  Strict: WOKEN is never set
+ *   and no wait is ever RESUME, PASSED or STARVING.
+ * Invariant RW8 (the front): the queue is [an upgrade] [STARVING waits]
+ *   [PASSED waits] [waits never woken], each part possibly empty; a
+ *   STARVING head, like an upgrade at the head, is never compatible with
+ *   the word while the queue lock is free (the grant would have handed it
+ *   its share), so the word is then never free and no newcomer writer can
+ *   take it.
  * Invariant RW9 (newcomers): a task that is not queued takes the lock only
  *   with a share compatible with the holders, never when CLOSED, and
- *   - strict, or WOKEN clear: only when WAITERS is clear;
- *   - WOKEN set: past the queue, except a reader or upgradable reader when
- *     NOBARGE is set (NOBARGE <=> the head is a writer, an upgrade or
- *     STARVING).
+ *   - strict, or WOKEN and PASS clear: only when WAITERS is clear;
+ *   - WOKEN or PASS set: past the queue, except a reader or upgradable
+ *     reader when NOBARGE is set (NOBARGE <=> the head is a writer, an
+ *     upgrade or STARVING, and not PASSED).
+ * Invariant RW10 (bounded pass): a wait is PASSED at most once, only while
+ *   QUEUED, with its loop's heap keyed at most AS__PASS_NS after it was
+ *   passed (or at its own deadline, if earlier); PASS <=> the head is
+ *   PASSED.  Only rw_resume makes a wait PASSED (a woken wait was never
+ *   PASSED: PASSED and STARVING waits are never woken), only rw_tick or the
+ *   wait's leaving the queue ends it.
  *
- * Model: tests/model/rwlock.pml (RW1-RW9, exclusion, phases, upgrade,
- * cancel with re-grant, both policies: -DEVENTUAL; woken waits, barging,
- * STARVING; same names) is checked exhaustively with spin.
+ * Model: tests/model/rwlock.pml (RW1-RW10, exclusion, phases, upgrade,
+ * cancel with re-grant, both policies: -DEVENTUAL, -DPASS; woken waits,
+ * barging, PASSED and its timer, STARVING; same names) is checked
+ * exhaustively with spin.
  */
 #include "waitq.h"
 
@@ -127,10 +145,11 @@
 #define RW_CLOSED 8u
 #define RW_WOKEN 16u
 #define RW_NOBARGE 32u
-#define RW_ONE 64u
-#define RW_SHIFT 6
+#define RW_PASS 64u
+#define RW_ONE 128u
+#define RW_SHIFT 7
 #define RW_MAX_READERS (UINT32_MAX >> RW_SHIFT)
-#define RW_QBITS (RW_WAITERS | RW_WOKEN | RW_NOBARGE) /* the queue's bits */
+#define RW_QBITS (RW_WAITERS | RW_WOKEN | RW_NOBARGE | RW_PASS) /* the queue's bits */
 #define RW_FLAGS (AS_RWLOCK_STRICT_FIFO | AS_RWLOCK_EVENTUAL_FAIR)
 
 /* What a wait asks for (as_wait.as__n: kind->giveback gets it). */
@@ -150,10 +169,10 @@ static inline bool rw_valid(const as_rwlock *rw)
     return rw && rw->as__magic == AS__MAGIC_RWLOCK;
 }
 
-/* Strict hand-off (the default), unless AS_RWLOCK_EVENTUAL_FAIR. */
+/* Strict hand-off: AS_RWLOCK_STRICT_FIFO (the default is eventual). */
 static inline bool rw_strict(const as_rwlock *rw)
 {
-    return (as__load(&rw->as__flags, AS_RELAXED) & AS_RWLOCK_EVENTUAL_FAIR) == 0;
+    return (as__load(&rw->as__flags, AS_RELAXED) & AS_RWLOCK_STRICT_FIFO) != 0;
 }
 
 static inline uint32_t rw_readers(uint32_t v) { return v >> RW_SHIFT; }
@@ -179,8 +198,8 @@ static inline bool rw_can_take(uint32_t v, unsigned mode)
 {
     if (v & RW_CLOSED)
         return false;
-    if ((v & RW_WAITERS) &&
-        (!(v & RW_WOKEN) || (mode != RW_WRITE && (v & RW_NOBARGE))))
+    if ((v & RW_WAITERS) && (!(v & (RW_WOKEN | RW_PASS)) ||
+                             (mode != RW_WRITE && (v & RW_NOBARGE))))
         return false;
     return rw_fits(v, mode);
 }
@@ -196,8 +215,8 @@ static inline uint32_t rw_take(uint32_t v, unsigned mode)
     }
 }
 
-/* The queue's bits of the word (RW1, RW7, RW9) for a queue whose head
- * would be a wait in `mode` with `wflags` (none: queued false), with
+/* The queue's bits of the word (RW1, RW7, RW9, RW10) for a queue whose
+ * head would be a wait in `mode` with `wflags` (none: queued false), with
  * `nwoken` woken waits on their way.  Strict: WAITERS only. */
 static inline uint32_t rw_qbits(const as_rwlock *rw, bool queued,
                                 unsigned mode, uint32_t wflags,
@@ -208,8 +227,10 @@ static inline uint32_t rw_qbits(const as_rwlock *rw, bool queued,
         return b;
     if (nwoken)
         b |= RW_WOKEN;
-    if (queued && (mode == RW_WRITE || mode == RW_UPGRADE ||
-                   (wflags & AS__F_STARVING)))
+    if (queued && (wflags & AS__F_PASSED))
+        b |= RW_PASS;
+    else if (queued && (mode == RW_WRITE || mode == RW_UPGRADE ||
+                        (wflags & AS__F_STARVING)))
         b |= RW_NOBARGE;
     return b;
 }
@@ -293,6 +314,8 @@ static uint32_t rw_plan(as_rwlock *rw, uint32_t v, uint32_t *served)
             as__load(&h->as__loop->as__owner, AS_RELAXED) == me) {
             h->as__flags &= ~AS__F_RW_WAKE; /* direct hand-off */
             v = rw_take(v, mode);
+        } else if (h->as__flags & AS__F_PASSED) {
+            break; /* RW10: its own loop or its timer serves it */
         } else {
             if (nwoken)
                 break; /* woken waits are on their way already */
@@ -667,7 +690,8 @@ int as_rwlock_close(as_rwlock *rw)
         while ((h = rw->as__head) != NULL)
             as__q_take(P(rw), h, -ESHUTDOWN, &done);
         /* RW6: woken waits (WOKEN) give up when they arrive. */
-        as__fetch_and(&rw->as__word, ~(RW_WAITERS | RW_NOBARGE), AS_RELEASE);
+        as__fetch_and(&rw->as__word, ~(RW_WAITERS | RW_NOBARGE | RW_PASS),
+                      AS_RELEASE);
     }
     as__q_unlock(P(rw));
     as__batch_finish(&done);
@@ -676,35 +700,35 @@ int as_rwlock_close(as_rwlock *rw)
 
 AS__PRIM_OBSERVERS(rwlock, as_rwlock, rw_valid)
 
-/* ---- woken waits (AS_RWLOCK_EVENTUAL_FAIR) ---- */
+/* ---- woken and passed waits (the default policy) ---- */
 
-/* Queue w again, STARVING (RW8): at the front, behind an upgrade at the
- * head and behind the waits that came back before it (a batch of readers
- * keeps its order: they were woken together, they come back in the order
- * they arrive).  No counters of a first park.  Queue lock held. */
-static void rw_requeue_starving(as_rwlock *rw, as_wait *w)
+/* RW8: where a wait goes back to (or moves to) at the front: before the
+ * first wait that is neither an upgrade nor has one of the flags `skip`
+ * (the STARVING waits; and the PASSED ones for a wait that becomes PASSED),
+ * not counting `self`.  NULL: at the tail.  Queue lock held. */
+static as_wait *rw_front_pos(const as_rwlock *rw, uint32_t skip,
+                             const as_wait *self)
 {
-    as_wait *pos = NULL, *h; /* w goes after pos (NULL: at the head) */
-    for (h = rw->as__head;
-         h && (h->as__n == RW_UPGRADE || (h->as__flags & AS__F_STARVING));
-         h = h->as__next)
-        pos = h;
-    w->as__flags |= AS__F_STARVING;
-    as__q_insert_before(P(rw), pos ? pos->as__next : rw->as__head, w);
+    as_wait *pos = rw->as__head;
+    while (pos && (pos == self || pos->as__n == RW_UPGRADE ||
+                   (pos->as__flags & skip)))
+        pos = pos->as__next;
+    return pos;
 }
 
 /* kind->resume: a wait woken to retry arrived on its thread.  It takes its
- * share if compatible with the holders, else goes back STARVING, or gives
- * up (cancelled or expired on its way, or closed); then the grant (RW4,
- * RW7), all in one CAS (RW2). */
+ * share if compatible with the holders, else goes back to the front PASSED
+ * (RW10) or STARVING, or gives up (cancelled or expired on its way, or
+ * closed); then the grant (RW4, RW7), all in one CAS (RW2). */
 static void rw_resume(as_wait *w)
 {
     as_rwlock *rw = (as_rwlock *)as__load(&w->as__obj, AS_RELAXED);
     as__batch done = {NULL, NULL};
     unsigned mode = w->as__n;
-    uint32_t v, nv, served = 0;
+    uint32_t v, nv, served = 0, wflags, qb;
     int give_up = 0;
-    bool take = false;
+    bool take = false, pass;
+    as_wait *pos;
     as__q_lock(P(rw));
     /* RESUME changes only under this lock: the state and flags are stable;
      * so is CLOSED (set under it). */
@@ -714,6 +738,15 @@ static void rw_resume(as_wait *w)
         give_up = w->as__status; /* cancelled or expired on its way */
     else if (v & RW_CLOSED)
         give_up = -ESHUTDOWN;
+    /* If it must wait again: PASSED if its loop has a timer (a woken wait
+     * was never PASSED nor STARVING: RW10), else STARVING; where it goes
+     * (RW8), and so the queue's bits then, do not depend on the word. */
+    pass = as__pass_may(w);
+    wflags = pass ? AS__F_PASSED : AS__F_STARVING;
+    pos = rw_front_pos(rw, pass ? AS__F_STARVING | AS__F_PASSED : AS__F_STARVING,
+                       NULL);
+    qb = pos == rw->as__head ? rw_qbits(rw, true, mode, wflags, RW_NWOKEN(rw))
+                             : rw_qbits_head(rw, rw->as__head, RW_NWOKEN(rw));
     for (;;) {
         if (give_up) {
             nv = rw_plan(rw, v, &served);
@@ -721,13 +754,11 @@ static void rw_resume(as_wait *w)
             nv = rw_plan(rw, rw_take(v, mode), &served);
         } else {
             /* Someone got in first (or the readers are at their maximum):
-             * back to the front; nothing else changes (RW8: it is not
-             * compatible, and an upgrade at the head was not either). */
+             * back to the front; no grant: the head it leaves is not
+             * compatible (w itself, a STARVING one or an upgrade: RW8) or
+             * is PASSED (RW4). */
             served = 0;
-            nv = (v & ~RW_QBITS) |
-                 (rw_upgrade_queued(rw)
-                      ? rw_qbits_head(rw, rw->as__head, RW_NWOKEN(rw))
-                      : rw_qbits(rw, true, mode, AS__F_STARVING, RW_NWOKEN(rw)));
+            nv = (v & ~RW_QBITS) | qb;
         }
         if (as__cas(&rw->as__word, &v, nv, AS_ACQ_REL, AS_ACQUIRE))
             break;
@@ -736,11 +767,42 @@ static void rw_resume(as_wait *w)
         as__q_decide(P(rw), w, take ? 0 : give_up);
         as__batch_add(&done, w);
     } else {
-        rw_requeue_starving(rw, w);
+        w->as__flags |= wflags;
+        as__q_insert_before(P(rw), pos, w);
     }
     rw_serve(rw, served, &done);
     as__q_unlock(P(rw));
+    if (!give_up && !take && pass) /* this thread's heap: keyed before its
+                                      loop runs again */
+        as__timer_rekey(w, as_now_ns() + AS__PASS_NS);
     as__batch_finish(&done);
+}
+
+/* kind->tick (RW10): its own deadline expires it; a PASSED wait's timer
+ * makes it STARVING, behind the STARVING waits (RW8), and runs the grant,
+ * which hands it its share if it is compatible. */
+static bool rw_tick(as_wait *w, uint64_t now)
+{
+    as_rwlock *rw = (as_rwlock *)as__load(&w->as__obj, AS_RELAXED);
+    as__batch done = {NULL, NULL};
+    if (now >= as__load(&w->as__until, AS_RELAXED)) {
+        as__wait_expire(w);
+        return true;
+    }
+    as__q_lock(P(rw));
+    /* PASSED changes only under this lock, and only a QUEUED wait has it */
+    if ((w->as__flags & AS__F_PASSED) &&
+        as__wait_base(as__load(&w->as__state, AS_ACQUIRE)) == AS__W_QUEUED) {
+        as_wait *pos = rw_front_pos(rw, AS__F_STARVING, w);
+        w->as__flags = (w->as__flags & ~AS__F_PASSED) | AS__F_STARVING;
+        if (pos != w->as__next)
+            as__q_move_before(P(rw), pos, w);
+        rw_grant_locked(rw, as__load(&rw->as__word, AS_RELAXED), &done);
+    }
+    as__q_unlock(P(rw));
+    as__timer_rekey(w, AS_NO_DEADLINE); /* its own deadline, if any */
+    as__batch_finish(&done);
+    return false;
 }
 
 /* ---- the kind table ---- */
@@ -777,4 +839,5 @@ static const struct as__kind rwlock_kind = {
     .cancel = rw_cancel,
     .resume = rw_resume,
     .giveback = rw_giveback,
+    .tick = rw_tick,
 };

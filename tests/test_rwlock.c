@@ -14,16 +14,23 @@
  *   - close; AS_LOOP_ALWAYS_CALLBACK; blocking readers with loop writers;
  *   - the cross-loop policies, with waiters on a loop thread held still
  *     (a job that blocks it) while the main thread releases and barges:
- *     the default (and AS_RWLOCK_STRICT_FIFO): every release hands the lock
- *     to the head, and no newcomer ever passes a queued waiter;
- *     AS_RWLOCK_EVENTUAL_FAIR: the head on another loop is woken, not
- *     handed the lock; a newcomer may take the lock meanwhile (a writer
- *     past a queued writer, a reader only past a reader head); a woken
- *     writer or reader batch that finds it taken comes back STARVING,
- *     blocks every newcomer and is handed the lock directly by the next
- *     unlock; a woken wait cancelled or closed on its way gives up and
- *     passes the wake on (and destroy says -EBUSY until it arrived); an
- *     upgrade is never woken, in either policy.
+ *     AS_RWLOCK_STRICT_FIFO: every release hands the lock to the head, and
+ *     no newcomer ever passes a queued waiter; the default (and
+ *     AS_RWLOCK_EVENTUAL_FAIR), on a loop without a timer of its own
+ *     (notify): the head on another loop is woken, not handed the lock; a
+ *     newcomer may take the lock meanwhile (a writer past a queued writer,
+ *     a reader only past a reader head); a woken writer or reader batch
+ *     that finds it taken comes back STARVING, blocks every newcomer and is
+ *     handed the lock directly by the next unlock; a woken wait cancelled
+ *     or closed on its way gives up and passes the wake on (and destroy
+ *     says -EBUSY until it arrived); an upgrade is never woken, in either
+ *     policy;
+ *   - the default on a ring loop (RW10): a woken wait that finds the lock
+ *     taken comes back PASSED: releases from other loops neither wake nor
+ *     serve it, newcomers (readers too) pass it, its own loop's release
+ *     hands it the lock, and at its timer it takes the lock if it is
+ *     compatible, else it is STARVING and the next release serves it; a
+ *     PASSED head that is cancelled lets the next head in.
  */
 #include "harness.h"
 
@@ -672,8 +679,17 @@ static void wait_waiters(as_rwlock *rw, int64_t n)
     }
 }
 
-/* The policies: eventual fairness, the default, the default named. */
+/* The policies: eventual fairness named, the default (the same), strict. */
 static const unsigned x_flags[3] = { AS_RWLOCK_EVENTUAL_FAIR, 0, AS_RWLOCK_STRICT_FIFO };
+
+/* X's loop for a policy's test: a ring loop for strict hand-off; for the
+ * default, a notify loop, which has no timer of its own, so that a woken
+ * wait that loses its retry is STARVING at once (the ring loop's PASSED
+ * wait: rwlock_policy_passed). */
+static void x_start(th_lthread *X, unsigned flags)
+{
+    th_lthread_start(X, flags == AS_RWLOCK_STRICT_FIFO ? TH_RING : TH_NOTIFY_EFD, NULL);
+}
 
 static void x_make(as_rwlock *rw, unsigned flags)
 {
@@ -692,10 +708,10 @@ static void rwlock_cross_loop_writer(void **state)
 {
     FIX();
     for (int k = 0; k < 3; k++) {
-        bool strict = x_flags[k] != AS_RWLOCK_EVENTUAL_FAIR;
+        bool strict = x_flags[k] == AS_RWLOCK_STRICT_FIFO;
         th_rec_reset(R);
         th_lthread X;
-        th_lthread_start(&X, TH_RING, NULL);
+        x_start(&X, x_flags[k]);
         as_rwlock rw;
         x_make(&rw, x_flags[k]);
         TH_RC(as_rwlock_try_write(&rw), 1);
@@ -754,10 +770,10 @@ static void rwlock_cross_loop_reader_batch(void **state)
 {
     FIX();
     for (int k = 0; k < 3; k++) {
-        bool strict = x_flags[k] != AS_RWLOCK_EVENTUAL_FAIR;
+        bool strict = x_flags[k] == AS_RWLOCK_STRICT_FIFO;
         th_rec_reset(R);
         th_lthread X;
-        th_lthread_start(&X, TH_RING, NULL);
+        x_start(&X, x_flags[k]);
         as_rwlock rw;
         x_make(&rw, x_flags[k]);
         TH_RC(as_rwlock_try_write(&rw), 1);
@@ -812,7 +828,7 @@ static void rwlock_cross_loop_reader_barges(void **state)
 {
     FIX();
     th_lthread X;
-    th_lthread_start(&X, TH_RING, NULL);
+    x_start(&X, AS_RWLOCK_EVENTUAL_FAIR);
     as_rwlock rw;
     x_make(&rw, AS_RWLOCK_EVENTUAL_FAIR);
     TH_RC(as_rwlock_try_write(&rw), 1);
@@ -937,6 +953,137 @@ static void rwlock_cross_loop_upgrade(void **state)
     }
 }
 
+/* ---- the default policy's time bound (rwlock.c RW10) ----
+ * The waits are on L, which this thread runs: an unlock from this thread
+ * hands the lock to them directly (own loop).  The unlocks that must come
+ * from "another loop" come from a plain thread. */
+
+#define RW_WORD(rw) ((rw)->as__word)
+#define RW_BIT_NOBARGE 32u /* rwlock.c STATE WORD */
+#define RW_BIT_PASS 64u
+
+struct unl {
+    as_rwlock *rw;
+    int mode;
+    int rc;
+};
+
+static void *unl_main(void *arg)
+{
+    struct unl *u = arg;
+    u->rc = u->mode == RD ? as_rwlock_read_unlock(u->rw) : as_rwlock_write_unlock(u->rw);
+    return NULL;
+}
+
+/* as_rwlock_{read,write}_unlock from a thread that runs no loop (for it
+ * every waiter is on another loop), joined: its wakes are sent. */
+static void unlock_from_thread(as_rwlock *rw, int mode)
+{
+    struct unl u = { rw, mode, 100 };
+    pthread_t t;
+    th_thread_start(&t, unl_main, &u);
+    th_thread_join(t);
+    TH_RC(u.rc, 0);
+}
+
+static bool rw_queued_is_2(void *arg)
+{
+    return as_rwlock_waiters(arg) == 2;
+}
+
+/* Write-held by the test; on L: W1, R2 (each unlocks in its callback).
+ * An unlock from another thread wakes W1 and leaves the lock free, the
+ * test barges in (a writer) and W1 finds it taken: back at the head,
+ * PASSED on a ring loop, STARVING on a loop without a timer.  The test
+ * holds the write lock after. */
+static void rw_pass_w1(th_loop *L, th_rec *R, as_rwlock *rw, th_waiter *w1, th_waiter *r2)
+{
+    TH_RC(as_rwlock_try_write(rw), 1);
+    th_waiter_init(w1, R, L, 1);
+    th_waiter_init(r2, R, L, 2);
+    TH_RC(rw_wait(w1, rw, WR, AS_NO_DEADLINE, true), 0);
+    TH_RC(rw_wait(r2, rw, RD, AS_NO_DEADLINE, true), 0);
+    unlock_from_thread(rw, WR); /* W1 woken, the lock free */
+    TH_EQ(as_rwlock_waiters(rw), 1);
+    TH_RC(as_rwlock_destroy(rw), -EBUSY); /* W1 on its way */
+    TH_RC(as_rwlock_try_write(rw), 1);    /* a newcomer barges */
+    th_run_until(L, rw_queued_is_2, rw, TH_TIMEOUT); /* W1: back */
+    TH_EQ(th_rec_count(R), 0);
+}
+
+/* RW10.  how 0: PASSED, releases from another thread neither wake nor
+ * serve W1; newcomers pass it, readers too (no NOBARGE); at its timer,
+ * with the lock read-held, it is STARVING: readers stop, and the last
+ * reader's unlock hands it the lock.  how 1: at its timer the lock is free:
+ * it takes it.  how 2: an unlock on its own loop hands it the lock at once.
+ * how 3: cancelled while PASSED with the lock free: R2, the next head, is
+ * let in.  Without a timer (notify loop): STARVING at once, the next
+ * unlock from anywhere hands it the lock. */
+static void rwlock_policy_passed(void **state)
+{
+    FIX();
+    bool passes = th_loop_passes(L);
+    for (int how = 0; how < (passes ? 4 : 1); how++) {
+        th_rec_reset(R);
+        as_rwlock rw;
+        th_waiter w1, r2;
+        rw_make(&rw);
+        rw_pass_w1(L, R, &rw, &w1, &r2);
+        if (!passes) {
+            TH_EQ(RW_WORD(&rw) & (RW_BIT_PASS | RW_BIT_NOBARGE), RW_BIT_NOBARGE);
+            unlock_from_thread(&rw, WR); /* to W1 directly */
+            TH_EQ(as_rwlock_waiters(&rw), 1);
+            TH_RC(as_rwlock_try_write(&rw), 0);
+            TH_RC(as_rwlock_try_read(&rw), 0);
+        } else if (how == 2) {
+            TH_RC(as_rwlock_write_unlock(&rw), 0); /* own loop: to W1 */
+            TH_EQ(as_rwlock_waiters(&rw), 1);
+            TH_RC(as_rwlock_try_write(&rw), 0);
+            TH_RC(as_rwlock_try_read(&rw), 0);
+        } else {
+            uint64_t t0 = th_timer_cqes(L);
+            TH_EQ(RW_WORD(&rw) & (RW_BIT_PASS | RW_BIT_NOBARGE), RW_BIT_PASS);
+            unlock_from_thread(&rw, WR);
+            TH_EQ(as_rwlock_waiters(&rw), 2);  /* not woken, not handed */
+            TH_RC(as_rwlock_try_read(&rw), 1); /* a reader passes W1 */
+            TH_RC(as_rwlock_try_read(&rw), 1);
+            unlock_from_thread(&rw, RD);
+            TH_EQ(as_rwlock_waiters(&rw), 2);
+            if (how == 1) {
+                unlock_from_thread(&rw, RD); /* free, nobody served */
+                TH_EQ(as_rwlock_waiters(&rw), 2);
+            } else if (how == 3) {
+                unlock_from_thread(&rw, RD);
+                TH_RC(as_cancel(&w1.w), 0); /* R2 heads: let in */
+                th_rec_wait(L, R, 2);
+                TH_RC(th_rec_status_of(R, 1), -ECANCELED);
+                TH_RC(th_rec_status_of(R, 2), 0);
+                assert_free(&rw);
+                TH_RC(as_rwlock_destroy(&rw), 0);
+                continue;
+            } else {
+                (void)th_run_timer(L, t0); /* read-held at its timer */
+                TH_EQ(th_rec_count(R), 0);
+                TH_EQ(as_rwlock_waiters(&rw), 2);
+                TH_EQ(RW_WORD(&rw) & (RW_BIT_PASS | RW_BIT_NOBARGE), RW_BIT_NOBARGE);
+                TH_RC(as_rwlock_try_read(&rw), 0); /* STARVING: readers stop */
+                TH_RC(as_rwlock_try_upgradable_read(&rw), 0);
+                unlock_from_thread(&rw, RD); /* the last reader: to W1 */
+                TH_EQ(as_rwlock_waiters(&rw), 1);
+                TH_RC(as_rwlock_try_write(&rw), 0);
+            }
+        }
+        /* W1 (how 1: at its timer), then R2, handed the lock by W1's
+         * unlock on their own loop */
+        th_rec_wait(L, R, 2);
+        th_rec_assert_ids(R, 1, 2);
+        TH_RC(th_rec_status_of(R, 1), 0);
+        TH_RC(th_rec_status_of(R, 2), 0);
+        assert_free(&rw);
+        TH_RC(as_rwlock_destroy(&rw), 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -956,6 +1103,7 @@ int main(void)
         TH_TEST(rwlock_cross_loop_reader_barges),
         TH_TEST(rwlock_cross_loop_woken_gives_up),
         TH_TEST(rwlock_cross_loop_upgrade),
+        TH_TEST(rwlock_policy_passed),
     };
     return TH_MAIN("rwlock", tests);
 }
