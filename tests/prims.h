@@ -212,10 +212,10 @@ static int64_t tp_event_waiters(tp *p) { return as_event_waiters(&p->e); }
  * (rwlock-upgradable: the test holds the upgradable read).  Readers do not
  * fit a row: one unlock admits every consecutive reader, not the oldest
  * alone (tests/test_rwlock.c covers them).  A waiter gives back in its
- * callback.  The rows use the default policy (strict hand-off), and
- * rwlock-write-eventual AS_RWLOCK_EVENTUAL_FAIR with waiters of the test's
- * own loop, which it hands the lock directly too (tests/test_rwlock.c has
- * the cross-loop cases). ---- */
+ * callback.  The rows use the default policy (eventual fairness: waiters
+ * of the test's own loop are handed the lock directly), and
+ * rwlock-write-strict AS_RWLOCK_STRICT_FIFO (tests/test_rwlock.c has the
+ * cross-loop cases). ---- */
 enum { TP_RW_WRITE, TP_RW_READ, TP_RW_UPREAD };
 static void tp_rw_cb(th_waiter *tw, int status)
 {
@@ -236,9 +236,9 @@ static void tp_rw_make_as(tp *p, int how)
           1);
 }
 static void tp_rww_make(tp *p) { tp_rw_make_as(p, TP_RW_WRITE); }
-static void tp_rww_eventual_make(tp *p)
+static void tp_rww_strict_make(tp *p)
 {
-    TH_RC(as_rwlock_init(&p->rw, AS_RWLOCK_EVENTUAL_FAIR), 0);
+    TH_RC(as_rwlock_init(&p->rw, AS_RWLOCK_STRICT_FIFO), 0);
     TH_RC(as_rwlock_try_write(&p->rw), 1);
 }
 static void tp_rwr_make(tp *p) { tp_rw_make_as(p, TP_RW_READ); }
@@ -539,7 +539,7 @@ static const tp_ops tp_rows[] = {
     { .name = "rwlock-write", .make = tp_rww_make, .wait = tp_rww_wait, .grant = tp_rww_grant,
       .blocking = tp_rw_blocking_w, .cb_passes = true, .blocking_passes = true,
       .hold = tp_rww_hold, .raw = tp_rww_raw, TP_RW_OPS },
-    { .name = "rwlock-write-eventual", .make = tp_rww_eventual_make, .wait = tp_rww_wait,
+    { .name = "rwlock-write-strict", .make = tp_rww_strict_make, .wait = tp_rww_wait,
       .grant = tp_rww_grant, .blocking = tp_rw_blocking_w, .cb_passes = true,
       .blocking_passes = true, .hold = tp_rww_hold, .raw = tp_rww_raw, TP_RW_OPS },
     { .name = "rwlock-read", .make = tp_rwr_make, .wait = tp_rwr_wait, .grant = tp_rwr_grant,

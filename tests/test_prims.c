@@ -2,7 +2,7 @@
  * Conformance as tables: the scenarios every primitive shares, written
  * once over the rows of tests/prims.h (sem, sem-strict, mutex,
  * mutex-strict, cond, event, event-manual, rwlock-write,
- * rwlock-write-eventual, rwlock-read, rwlock-upgradable, rwlock-readers,
+ * rwlock-write-strict, rwlock-read, rwlock-upgradable, rwlock-readers,
  * latch, barrier), on every loop kind this binary is
  * registered for (IREE's async conformance suite is the model).  A new
  * primitive adds a row, not a copy of these tests.

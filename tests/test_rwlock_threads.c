@@ -16,9 +16,9 @@
  *     status is one the wait could have (0, -ETIMEDOUT for a deadline,
  *     -ECANCELED for a cancel);
  *   - at the end every round finished, the lock is free and has no waiter.
- * Run with the default policy (strict hand-off) and with
- * AS_RWLOCK_EVENTUAL_FAIR (cross-loop waiters woken to retry, barging,
- * STARVING).
+ * Run with the default policy (cross-loop waiters woken to retry, barging,
+ * PASSED and its timer, STARVING) and with AS_RWLOCK_STRICT_FIFO (strict
+ * hand-off).
  */
 #include "harness.h"
 
@@ -464,17 +464,17 @@ static void rwlock_threads_default(void **state)
     rwlock_threads(0);
 }
 
-static void rwlock_threads_eventual(void **state)
+static void rwlock_threads_strict(void **state)
 {
     (void)state;
-    rwlock_threads(AS_RWLOCK_EVENTUAL_FAIR);
+    rwlock_threads(AS_RWLOCK_STRICT_FIFO);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rwlock_threads_default),
-        cmocka_unit_test(rwlock_threads_eventual),
+        cmocka_unit_test(rwlock_threads_strict),
     };
     return TH_MAIN("rwlock_threads", tests);
 }

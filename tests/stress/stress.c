@@ -193,12 +193,12 @@ static const char *prim_name[] = {"sem", "mutex", "cond-mutex", "cond", "event-a
 static struct {
     int threads, tasks, ops, cancel_pct, xcancel_pct, deadline_pct, blockers, timeout_s;
     uint64_t seed;
-    unsigned mutex_flags, sem_flags, rw_flags; /* the policies: eventual
-                                                  fairness (the rwlock's: its
-                                                  flag), --strict: strict FIFO */
+    unsigned mutex_flags, sem_flags, rw_flags; /* the policies: the default
+                                                  (eventual fairness), or
+                                                  --strict: strict FIFO */
     unsigned ring_flags; /* --defer-taskrun: SINGLE_ISSUER | DEFER_TASKRUN */
     bool close_mid, always_cb, cancel_lock, no_forget;
-} cfg = {2, 24, 400, 15, 10, 0, 1, 30, 1, 0, 0, AS_RWLOCK_EVENTUAL_FAIR, 0, false, false, false, false};
+} cfg = {2, 24, 400, 15, 10, 0, 1, 30, 1, 0, 0, 0, 0, false, false, false, false};
 
 static as_sem sem, quiet_sem;
 static as_mutex mtx, cmtx;
