@@ -1084,6 +1084,61 @@ static void rwlock_policy_passed(void **state)
     }
 }
 
+static bool rw_queued_is_1(void *arg)
+{
+    return as_rwlock_waiters(arg) == 1;
+}
+
+/* RW8: a PASSED wait whose timer makes it STARVING moves ahead of the
+ * PASSED waits before it.  R1 on X, R2 on L, readers, woken together by an
+ * unlock from another thread; the test barges in (a writer).  R2 arrives
+ * first (L): PASSED at the head; then R1 (X): PASSED behind it.  X's timer
+ * makes R1 STARVING: it heads the queue now (NOBARGE, no PASS) while R2
+ * waits for L's timer, which the test does not run; the next unlock
+ * hands R1 its share and stops at R2 (PASSED, another loop), which takes
+ * its share at its timer. */
+static void rwlock_policy_passed_order(void **state)
+{
+    FIX();
+    if (!th_loop_passes(L))
+        skip();
+    th_lthread X;
+    th_lthread_start(&X, TH_RING, NULL);
+    as_rwlock rw;
+    rw_make(&rw);
+    TH_RC(as_rwlock_try_write(&rw), 1);
+    th_waiter r1, r2;
+    th_waiter_init(&r1, R, &X.L, 1);
+    th_waiter_init(&r2, R, L, 2);
+    TH_RC(x_wait(&X, &r1, &rw, RD, true), 0);
+    TH_RC(rw_wait(&r2, &rw, RD, AS_NO_DEADLINE, true), 0);
+    gate g;
+    gate_close(&X, &g);
+    unlock_from_thread(&rw, WR); /* R1 and R2 woken */
+    TH_EQ(as_rwlock_waiters(&rw), 0);
+    TH_RC(as_rwlock_try_write(&rw), 1);
+    th_run_until(L, rw_queued_is_1, &rw, TH_TIMEOUT); /* R2: back, PASSED */
+    TH_EQ(RW_WORD(&rw) & (RW_BIT_PASS | RW_BIT_NOBARGE), RW_BIT_PASS);
+    gate_open(&X, &g); /* R1: back behind R2, then STARVING at X's timer */
+    double dl = th_now() + TH_TIMEOUT;
+    while ((RW_WORD(&rw) & (RW_BIT_PASS | RW_BIT_NOBARGE)) != RW_BIT_NOBARGE) {
+        if (th_now() > dl)
+            th_fail("R1 never headed the queue STARVING (word 0x%x)", (unsigned)RW_WORD(&rw));
+        sched_yield();
+    }
+    TH_EQ(as_rwlock_waiters(&rw), 2);
+    TH_EQ(th_rec_count(R), 0);
+    unlock_from_thread(&rw, WR); /* to R1; R2 is PASSED on L */
+    TH_EQ(as_rwlock_waiters(&rw), 1);
+    wait_count(R, 1);
+    TH_RC(th_rec_status_of(R, 1), 0);
+    th_rec_wait(L, R, 2); /* L's timer: R2 takes its share */
+    TH_RC(th_rec_status_of(R, 2), 0);
+    TH_RC(th_lthread_stop(&X), 0);
+    assert_free(&rw);
+    TH_RC(as_rwlock_destroy(&rw), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1104,6 +1159,7 @@ int main(void)
         TH_TEST(rwlock_cross_loop_woken_gives_up),
         TH_TEST(rwlock_cross_loop_upgrade),
         TH_TEST(rwlock_policy_passed),
+        TH_TEST(rwlock_policy_passed_order),
     };
     return TH_MAIN("rwlock", tests);
 }
