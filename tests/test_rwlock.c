@@ -958,7 +958,7 @@ static void rwlock_cross_loop_upgrade(void **state)
  * hands the lock to them directly (own loop).  The unlocks that must come
  * from "another loop" come from a plain thread. */
 
-#define RW_WORD(rw) ((rw)->as__word)
+#define RW_WORD(rw) __atomic_load_n(&(rw)->as__word, __ATOMIC_RELAXED)
 #define RW_BIT_NOBARGE 32u /* rwlock.c STATE WORD */
 #define RW_BIT_PASS 64u
 
