@@ -211,6 +211,22 @@ checks=(
     "rwlock.eventual.BUG_STARVING_WOKEN|rwlock.pml|-DEVENTUAL -DBUG_STARVING_WOKEN|safety|fail:assert/passed[w]<=1|O0"
     "rwlock.eventual.BUG_RESUME_NO_GRANT|rwlock.pml|-DEVENTUAL -DBUG_RESUME_NO_GRANT|safety|fail:assert/(word&8)!=0|O0"
     "rwlock.eventual.BUG_RESUME_NO_GRANT.endstate|rwlock.pml|-DEVENTUAL -DBUG_RESUME_NO_GRANT -DNO_INVARIANTS|safety|fail:endstate|O0"
+    # -DPASS: the default policy of src/rwlock.c (eventual fairness with a
+    # time bound): a woken wait that loses its retry goes back PASSED (both
+    # loops have a timer), the grant stops at a PASSED head of another loop
+    # and hands it its share on its own, newcomers pass it (PASS), its tick
+    # makes it STARVING and runs the grant; RW4', RW8', RW10 (README.md).
+    # phases: loop 2 does not cancel (with it: 27 million states, by hand)
+    "rwlock.pass.phases|rwlock.pml|-DPASS -DNO_CANCEL2|safety|pass|O0"
+    "rwlock.pass.upgrade|rwlock.pml|-DPASS -DUPGRADE|safety|pass|O0"
+    # deliberately broken PASSED: the tick does not run the grant; the grant
+    # never clears PASS; the grant wakes a PASSED head (passed twice); the
+    # tick leaves the STARVING wait behind another PASSED one
+    "rwlock.pass.BUG_PASS_TICK_NO_GRANT|rwlock.pml|-DPASS -DNO_CANCEL2 -DBUG_PASS_TICK_NO_GRANT|safety|fail:assert/(word&8)!=0))|O0"
+    "rwlock.pass.BUG_PASS_TICK_NO_GRANT.endstate|rwlock.pml|-DPASS -DNO_CANCEL2 -DBUG_PASS_TICK_NO_GRANT -DNO_INVARIANTS|safety|fail:endstate|O0"
+    "rwlock.pass.BUG_PASS_BIT_KEPT|rwlock.pml|-DPASS -DNO_CANCEL2 -DBUG_PASS_BIT_KEPT|safety|fail:assert/nwoken==0|O0"
+    "rwlock.pass.BUG_PASS_TWICE|rwlock.pml|-DPASS -DNO_CANCEL2 -DBUG_PASS_TWICE|safety|fail:assert/passed[w]<=1|O0"
+    "rwlock.pass.BUG_PASS_TICK_BEHIND|rwlock.pml|-DPASS -DNO_CANCEL2 -DBUG_PASS_TICK_BEHIND|safety|fail:assert/(wflags[q[1]]&1)!=0|O0"
 )
 
 # barrier.pml: as_barrier's generations with cancel, deadline and close

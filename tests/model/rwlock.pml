@@ -12,7 +12,19 @@
  * a head on another loop than the granting thread's is woken to retry,
  * RESUME, rw_resume; newcomers may barge while WOKEN, readers not past a
  * writer, an upgrade or a STARVING head, NOBARGE; a woken wait that finds
- * the lock taken comes back STARVING and is handed the lock directly).
+ * the lock taken comes back STARVING and is handed the lock directly),
+ * and -DPASS (implies EVENTUAL; the C default since 407cc60, eventual
+ * fairness with a time bound): a woken wait that finds the lock taken
+ * comes back PASSED if its loop has a timer (PASS_LOOPS), behind
+ * [upgrade head][STARVING][PASSED], its timer armed (tmr); the grant
+ * stops at a PASSED head on another loop than the granting thread's (no
+ * wake: its timer or its own loop serves it; its own loop hands it its
+ * share); PASS_BIT (RW_PASS) <=> the head is PASSED, and newcomers may
+ * barge while PASS_BIT as while WOKEN (NOBARGE is clear for a PASSED head:
+ * readers may pass a PASSED writer head, for at most the bound); its timer
+ * (rw_tick, a step of its loop) makes a wait still QUEUED and PASSED
+ * STARVING, moves it behind [upgrade head][STARVING] and runs the grant
+ * (plan, CAS, serve).
  *
  * Threads:
  *   t       a thread that runs no loop; it holds the lock at the start (the
@@ -61,13 +73,53 @@
  *     with nobody queued, or (eventual) with WOKEN set, and a reader only
  *     when the head is a reader (the FIFO / barging check, against the
  *     queue itself, not the word's bits)
+ *   - PASS only (their names in the C header: RW4, RW8, RW10):
+ *     RW4' (no lost wake-up) with the queue lock free and the queue not
+ *       empty: the head is not compatible with the word, or WOKEN is set,
+ *       or the head is PASSED (and then, RW10, its timer is armed)
+ *     RW8' the queue is [upgrade head][STARVING][PASSED][the others] (the
+ *       RANK of consecutive waits does not decrease); a STARVING or
+ *       upgrade head is never compatible with the word (as RW8)
+ *     RW10 (bounded pass) a wait goes back PASSED at most once
+ *       (npass[w] <= 1, asserted where it does; and passed[w] <= 1: it
+ *       arrives woken to a taken lock at most once); a PASSED wait is
+ *       QUEUED with its timer armed; PASS_BIT <=> the head is PASSED;
+ *       NOBARGE <=> the head is a writer, an upgrade or STARVING and not
+ *       PASSED (RW9); barging (MAY_PASS) only with nobody queued, or with
+ *       WOKEN set or a PASSED head, and a reader not past a head that is a
+ *       writer, an upgrade or STARVING and not PASSED
+ *     at the end: no timer armed (besides the EVENTUAL end state)
  *   - exactly one callback per wait that went pending; status 0 <=> the
  *     callback carries the grant; invalid end states: no lost wake-up; at
  *     the end the word is 0, the queue empty, no wait RESUME
  *
  * Build-time switches:
  *   UPGRADE                the upgrade scenario (above)
- *   EVENTUAL               AS_RWLOCK_EVENTUAL_FAIR
+ *   EVENTUAL               AS_RWLOCK_EVENTUAL_FAIR (one retry, STARVING)
+ *   PASS                   the default policy of src/rwlock.c (407cc60):
+ *                          EVENTUAL with PASSED and its timer (above)
+ *   PASS_LOOPS (6)         (PASS) bit l: loop l has a timer of its own
+ *                          (as__pass_may): its waits go back PASSED; clear:
+ *                          STARVING at once
+ *   NO_CANCEL2             loop 2 never cancels (a smaller search)
+ *   REACHALL, REACHPT=k    vacuity (PASS): REACH(k) points fail:
+ *                            1 a woken wait went back PASSED
+ *                            2 ... STARVING (its loop has no timer)
+ *                            3 the grant stopped at a PASSED head (another
+ *                              loop's, or t's grant)
+ *                            4 the grant handed a PASSED wait its share
+ *                              (the granting thread runs its loop)
+ *                            5 a tick made its wait STARVING and the grant
+ *                              served it
+ *                            6 ... the grant left it queued (incompatible)
+ *                            7 a tick of a wait no longer PASSED: no-op
+ *                            8 a newcomer barged past a PASSED head, nobody
+ *                              woken
+ *                            9 a reader barged past a writer head (it is
+ *                              PASSED: NOBARGE clear)
+ *                           10 a cancel removed a PASSED wait
+ *                           11 a wait went back PASSED behind another
+ *                           12 a tick moved its wait ahead of a PASSED one
  *   BARGES (1 or 2)        t's barge attempts
  *   Deliberately broken variants (each must FAIL):
  *   BUG_READER_BARGES      a reader takes the lock while a writer is queued
@@ -85,6 +137,18 @@
  *                          lock (it can be passed over twice)
  *   BUG_RESUME_NO_GRANT    (EVENTUAL) a woken wait that gives up on its way
  *                          clears WOKEN but does not grant again
+ *   BUG_PASS_TICK_NO_GRANT (PASS) the tick makes the wait STARVING and
+ *                          recomputes the bits, but does not run the grant
+ *   BUG_PASS_NO_BIT        (PASS) PASS_BIT is never set
+ *   BUG_PASS_BIT_KEPT      (PASS) the grant never clears PASS_BIT
+ *   BUG_PASS_TWICE         (PASS) the grant wakes a PASSED head like any
+ *                          other (so it can be passed again)
+ *   BUG_PASS_TICK_BEHIND   (PASS) the tick leaves the new STARVING wait
+ *                          behind the other PASSED waits
+ *   BUG_PASS_NOBARGE       (PASS) NOBARGE also for a PASSED writer head (the
+ *                          plan still stops there); with NO_NOBARGE_CHECK
+ *                          (the RW9/RW10 NOBARGE assertion left out) it
+ *                          passes: only a matter of performance (README.md)
  *   NO_INVARIANTS          leave the invariant monitor out (the broken
  *                          variants that deadlock must then still fail, by
  *                          an invalid end state)
@@ -97,14 +161,31 @@
 
 #define ECANCELED 1
 
+/* vacuity (PASS): REACH(k) points become failing assertions */
+#ifdef REACHPT
+#define REACH(k) assert(REACHPT != k)
+#elif defined(REACHALL)
+#define REACH(k) assert(k == 0)
+#else
+#define REACH(k) skip
+#endif
+
 /* the word */
 #define WRITER     1   /* RW_WRITER */
 #define UPGRADABLE 2   /* RW_UPGRADABLE */
 #define WAITERS    4   /* RW_WAITERS */
 #define WOKEN      8   /* RW_WOKEN */
 #define NOBARGE    16  /* RW_NOBARGE */
-#define QBITS      (WAITERS | WOKEN | NOBARGE)
+#ifdef PASS
+#define PASS_BIT   32  /* RW_PASS: the queue's head is PASSED */
+#define ONE        64  /* RW_ONE: readers count from bit 6 */
+#define WTYPE      short   /* up to 4 readers: 256 */
+#else
+#define PASS_BIT   0
 #define ONE        32  /* RW_ONE: readers count from bit 5 */
+#define WTYPE      byte
+#endif
+#define QBITS      (WAITERS | WOKEN | NOBARGE | PASS_BIT)
 #define NREAD(v)   ((v) / ONE)
 
 /* what a wait asks for (as__n) */
@@ -117,6 +198,7 @@
 #define F_STARVING 1   /* AS__F_STARVING */
 #define F_GIVE_UP  2   /* AS__F_GIVE_UP */
 #define F_WAKE     4   /* AS__F_RW_WAKE */
+#define F_PASSED   8   /* AS__F_PASSED */
 
 /* unlock operations (rw_unlock_op) */
 #define U_READ      1
@@ -127,6 +209,19 @@
 
 #define NW 3
 #define NPROC 3
+
+#ifdef PASS
+#ifndef EVENTUAL
+#define EVENTUAL
+#endif
+#ifndef PASS_LOOPS
+#define PASS_LOOPS 6     /* bit l: loop l has a timer of its own */
+#endif
+#else
+#define PASS_LOOPS 0
+#endif
+/* as__pass_may(w): w's loop has a timer */
+#define PASS_MAY(w) (((PASS_LOOPS >> wloop[w]) & 1) != 0)
 
 #ifdef EVENTUAL
 #define IS_STRICT 0
@@ -139,13 +234,20 @@
 
 /* rw_fits (the grant's test): is mode m compatible with the holders in v? */
 #define COMPAT(m, v) (((m) == RD && ((v) & WRITER) == 0) || ((m) == UR && ((v) & (WRITER | UPGRADABLE)) == 0) || ((m) == UG && NREAD(v) == 0) || ((m) == WR && ((v) & (WRITER | UPGRADABLE)) == 0 && NREAD(v) == 0))
-/* NOBARGE's meaning: the wait holds firm at the head */
+/* NOBARGE's meaning: the wait holds firm at the head (PASS: a PASSED
+ * writer head lets readers barge, for at most the pass bound) */
+#define PASSED(w) ((wflags[w] & F_PASSED) != 0)
 #define FIRM(w) (wmode[w] == WR || wmode[w] == UG || (wflags[w] & F_STARVING) != 0)
+#ifndef BUG_PASS_NOBARGE
+#define FIRMQ(w) (FIRM(w) && !PASSED(w))
+#else
+#define FIRMQ(w) FIRM(w)
+#endif
 /* rw_can_take (RW9): may a newcomer in mode m take the lock now? */
 #ifdef BUG_NO_NOBARGE
-#define GATE(v, m) (((v) & WAITERS) == 0 || ((v) & WOKEN) != 0)
+#define GATE(v, m) (((v) & WAITERS) == 0 || ((v) & (WOKEN | PASS_BIT)) != 0)
 #else
-#define GATE(v, m) (((v) & WAITERS) == 0 || (((v) & WOKEN) != 0 && ((m) == WR || ((v) & NOBARGE) == 0)))
+#define GATE(v, m) (((v) & WAITERS) == 0 || (((v) & (WOKEN | PASS_BIT)) != 0 && ((m) == WR || ((v) & NOBARGE) == 0)))
 #endif
 #ifdef BUG_READER_BARGES
 #define CAN_TAKE(v, m) (((m) == RD || GATE(v, m)) && COMPAT(m, v))
@@ -154,7 +256,7 @@
 #endif
 /* FIFO / barging (RW9), from the queue itself: may a newcomer in mode m
  * have taken the lock just now? */
-#define MAY_PASS(m) (qlen == 0 || (!IS_STRICT && nwoken > 0 && ((m) == WR || !FIRM(q[0]))))
+#define MAY_PASS(m) (qlen == 0 || (!IS_STRICT && (nwoken > 0 || PASSED(q[0])) && ((m) == WR || !FIRMQ(q[0]))))
 /* rw_held */
 #define HELD(v, op) (((op) == U_READ && NREAD(v) > 0) || ((op) == U_UPREAD && ((v) & UPGRADABLE) != 0) || ((op) != U_READ && (op) != U_UPREAD && ((v) & WRITER) != 0))
 
@@ -183,11 +285,11 @@ inline NEXT(v, op)
 
 /* ---- as_rwlock ------------------------------------------------------- */
 #ifdef UPGRADE
-byte word = ONE;         /* t holds a read */
+WTYPE word = ONE;        /* t holds a read */
 byte rg = 1;
 byte wg = 0;
 #else
-byte word = WRITER;      /* t holds the write lock */
+WTYPE word = WRITER;     /* t holds the write lock */
 byte rg = 0;
 byte wg = 1;
 #endif
@@ -213,6 +315,10 @@ byte mbox[3];            /* per loop: delivered waits (bit w), any order */
 byte carried[NW + 1];    /* mode of the grant a DONE wait carries, or 0 */
 bool cancelled[NW + 1];  /* the CANCEL bit: as_cancel returned 0 */
 byte passed[NW + 1];     /* times the wait arrived woken to a taken lock */
+#ifdef PASS
+byte npass[NW + 1];      /* times the wait went back PASSED (RW10) */
+bit tmr[NW + 1];         /* w's loop's timer is armed for its pass */
+#endif
 byte ncb[NW + 1];
 byte pend[NW + 1];
 byte finished;
@@ -223,6 +329,8 @@ byte finished;
 #define STARV(w) ((wflags[w] & F_STARVING) != 0)
 /* RW8: a STARVING wait is the head, or right behind an upgrade head or
  * another STARVING wait */
+/* RW8': the rank of a queued wait: upgrade, STARVING, PASSED, the others */
+#define RANK(w) (wmode[w] == UG -> 0 : (STARV(w) -> 1 : (PASSED(w) -> 2 : 3)))
 #define STARVING_AT_FRONT ((qlen < 2 || !STARV(q[1]) || STARV(q[0]) || wmode[q[0]] == UG) && (qlen < 3 || !STARV(q[2]) || STARV(q[1])))
 
 /* ---- waitq.h: list surgery, under the queue lock, inside an atomic step */
@@ -265,6 +373,7 @@ inline QREMOVE(w, st)
     qlen--;
     q[qlen] = 0;
     state[w] = st;
+    wflags[w] = wflags[w] & ~F_PASSED;   /* out of the queue: not PASSED */
     i = 0
 }
 
@@ -338,9 +447,17 @@ inline QBITS_OF(w, nwk)
     :: w != 0 ->
         qb = WAITERS;
         if
-        :: !IS_STRICT && FIRM(w) -> qb = qb | NOBARGE
+        :: !IS_STRICT && FIRMQ(w) -> qb = qb | NOBARGE
+        :: else
+        fi;
+#ifndef BUG_PASS_NO_BIT
+        if
+        :: PASSED(w) -> qb = qb | PASS_BIT
         :: else
         fi
+#else
+        skip
+#endif
     :: else
     fi;
     if
@@ -373,10 +490,21 @@ inline PLAN(v0)
            STARV(h) ||
 #endif
            false ->
+            if
+            :: PASSED(h) -> REACH(4)
+            :: else
+            fi;
             wflags[h] = wflags[h] & ~F_WAKE;
             TAKE(nv, wmode[h]);
             nv = tk
+#ifndef BUG_PASS_TWICE
+        :: !(IS_STRICT || wmode[h] == UG || wloop[h] == me || STARV(h)) && PASSED(h) ->
+            REACH(3);
+            break    /* PASS: its timer or its own loop serves it */
         :: else ->
+#else
+        :: else ->
+#endif
             if
             :: nwoken > 0 -> break   /* woken waits are on their way */
             :: else
@@ -399,7 +527,11 @@ inline PLAN(v0)
     :: served < qlen -> QBITS_OF(q[served], nwoken + nw)
     :: else -> QBITS_OF(0, nwoken + nw)
     fi;
+#ifndef BUG_PASS_BIT_KEPT
     nv = (nv & ~QBITS) | qb;
+#else
+    nv = (nv & ~(QBITS & ~PASS_BIT)) | qb;
+#endif
     vv = 0;
     nw = 0;
     qb = 0;
@@ -446,6 +578,14 @@ inline fast(m)
                 word = tk;
                 ghost_grant(m);
                 assert(m == UG || MAY_PASS(m));   /* FIFO, barging */
+                if
+                :: qlen > 0 && nwoken == 0 -> REACH(8)   /* past a PASSED head (fast path) */
+                :: else
+                fi;
+                if
+                :: qlen > 0 && m == RD && wmode[q[0]] == WR -> REACH(9)
+                :: else
+                fi;
                 got = 1
             :: else -> v = word
             fi
@@ -633,6 +773,10 @@ inline rw_cancel(w)
                    QUNLOCK();        /* decided meanwhile */
                    done = 1
                :: state[w] == QUEUED && word == v ->
+                   if
+                   :: PASSED(w) -> REACH(10)
+                   :: else
+                   fi;
                    QREMOVE(w, DONE);
                    wstatus[w] = ECANCELED;
                    cancelled[w] = true;
@@ -721,12 +865,44 @@ inline rw_resume(w)
                    /* someone got in first: back to the front */
                    passed[w]++;
                    assert(passed[w] <= 1);   /* passed over once at most */
+#ifdef PASS
+                   /* its loop has a timer (and this is its first failure:
+                    * a woken wait was never PASSED nor STARVING): PASSED,
+                    * behind [upgrade head][STARVING][PASSED], its timer
+                    * armed; else STARVING behind [upgrade head][STARVING] */
+                   if
+                   :: PASS_MAY(w) ->
+                       REACH(1);
+                       if
+                       :: qlen > 0 && PASSED(q[0]) -> REACH(11)
+                       :: else
+                       fi;
+                       npass[w]++;
+                       assert(npass[w] <= 1);   /* RW10 */
+                       wflags[w] = wflags[w] | F_PASSED;
+                       tmr[w] = 1;
+                       k = 0;
+                       do
+                       :: k < qlen && (wmode[q[k]] == UG || STARV(q[k]) || PASSED(q[k])) -> k++
+                       :: else -> break
+                       od
+                   :: else ->
+                       REACH(2);
+                       wflags[w] = wflags[w] | F_STARVING;
+                       k = 0;
+                       do
+                       :: k < qlen && (wmode[q[k]] == UG || STARV(q[k])) -> k++
+                       :: else -> break
+                       od
+                   fi;
+#else
                    wflags[w] = wflags[w] | F_STARVING;
                    k = 0;
                    do
                    :: k < qlen && (wmode[q[k]] == UG || STARV(q[k])) -> k++
                    :: else -> break
                    od;
+#endif
                    QINSERT(w, k);
                    k = 0;
                    QBITS_OF(q[0], nwoken);
@@ -750,6 +926,78 @@ inline rw_resume(w)
     finish_batch()
 }
 
+#ifdef PASS
+/* rw_tick (kind->tick), on w's loop thread, any time after its pass: under
+ * the queue lock, a wait still QUEUED and PASSED becomes STARVING, moves
+ * to right behind [upgrade head][STARVING waits] (itself aside), and the
+ * grant runs from the word (rw_grant_locked: plan, CAS, serve; it
+ * recomputes the bits and, w being STARVING, hands it its share directly
+ * if it fits); a wait no longer PASSED (served, cancelled) is left alone.
+ * The queue surgery, the load and the CAS are one step (the CAS cannot
+ * fail inside it).
+ * -DBUG_PASS_TICK_NO_GRANT: the bits recomputed, no grant;
+ * -DBUG_PASS_TICK_BEHIND: moved behind the PASSED waits too. */
+inline rw_tick(w)
+{
+    atomic {
+        qlock == 0 -> qlock = _pid + 1;
+        tmr[w] = 0;
+        if
+        :: state[w] == QUEUED && PASSED(w) ->
+            QREMOVE(w, IDLE);
+            wflags[w] = wflags[w] | F_STARVING;
+            k = 0;
+            do
+#ifndef BUG_PASS_TICK_BEHIND
+            :: k < qlen && (wmode[q[k]] == UG || STARV(q[k])) -> k++
+#else
+            :: k < qlen && (wmode[q[k]] == UG || STARV(q[k]) || PASSED(q[k])) -> k++
+#endif
+            :: else -> break
+            od;
+            if
+            :: k < qlen && PASSED(q[k]) -> REACH(12)   /* ahead of a PASSED one */
+            :: else
+            fi;
+            QINSERT(w, k);
+            v = word;
+#ifndef BUG_PASS_TICK_NO_GRANT
+            PLAN(v);
+            word = nv;
+            SERVE();
+            if
+            :: state[w] != QUEUED -> REACH(5)
+            :: else -> REACH(6)
+            fi;
+#else
+            QBITS_OF(q[0], nwoken);
+            word = (v & ~QBITS) | qb;
+            qb = 0;
+#endif
+            k = 0;
+            nv = 0;
+            v = 0
+        :: else -> REACH(7)
+        fi;
+        QUNLOCK()
+    };
+    finish_batch()
+}
+
+/* as_loop_run's timers: one of this loop's armed pass timers fires */
+inline tick_one()
+{
+    if
+    :: tmr[1] && wloop[1] == me -> w = 1
+    :: tmr[2] && wloop[2] == me -> w = 2
+    :: tmr[3] && wloop[3] == me -> w = 3
+    fi;
+    rw_tick(w);
+    w = 0
+}
+#define TMR(l) ((tmr[1] && wloop[1] == l) || (tmr[2] && wloop[2] == l) || (tmr[3] && wloop[3] == l))
+#endif
+
 /* as_loop_run: take one delivered wait; resume it, or call it back */
 inline run_one()
 {
@@ -769,6 +1017,9 @@ inline run_one()
     :: else ->
         d_step {
             state[w] = IDLE;
+#ifdef PASS
+            tmr[w] = 0;      /* as__timer_remove */
+#endif
             pending--;
             ncb[w]++;
             assert(ncb[w] == 1);
@@ -825,6 +1076,9 @@ inline loop_body()
     :: acq != 0 -> w = acq; acq = 0; acquired(w); w = 0
     :: mbox[me] != 0 && acq == 0 -> run_one()
     :: cancel != 0 -> rw_cancel(cancel); cancel = 0
+#ifdef PASS
+    :: TMR(me) && acq == 0 -> tick_one()
+#endif
     :: nxt == 0 && acq == 0 && pending == 0 -> break
     od;
     finished++
@@ -833,7 +1087,8 @@ inline loop_body()
 proctype loop1()
 {
     byte me = 1;
-    byte v, nv, vv, tk, h, i, k, w, r, m, st, op, batch, pending, cancel, acq, nxt;
+    WTYPE v, nv, vv, tk;
+    byte h, i, k, w, r, m, st, op, batch, pending, cancel, acq, nxt;
     byte served, nw, qb;
     bit got, ok, done;
 
@@ -849,13 +1104,16 @@ proctype loop1()
 proctype loop2()
 {
     byte me = 2;
-    byte v, nv, vv, tk, h, i, k, w, r, m, st, op, batch, pending, cancel, acq, nxt;
+    WTYPE v, nv, vv, tk;
+    byte h, i, k, w, r, m, st, op, batch, pending, cancel, acq, nxt;
     byte served, nw, qb;
     bit got, ok, done;
 
     if
     :: cancel = 0
+#ifndef NO_CANCEL2
     :: cancel = 3
+#endif
     fi;
     nxt = 3;
     loop_body()
@@ -865,7 +1123,8 @@ proctype loop2()
 proctype t()
 {
     byte me = 0;
-    byte v, nv, vv, tk, h, i, k, m, batch, n;
+    WTYPE v, nv, vv, tk;
+    byte h, i, k, m, batch, n;
     byte served, nw, qb;
     bit got, ok, done;
 
@@ -910,9 +1169,10 @@ active proctype monitor()
         assert(NREAD(word) == rg);
         /* RW1 */
         assert(((word & WAITERS) != 0) == (qlen > 0));
-        /* RW4: the head is not compatible with the holders, unless woken
-         * waits are on their way */
-        assert(qlen == 0 || !COMPAT(wmode[q[0]], word) || (word & WOKEN) != 0);
+        /* RW4 (PASS: RW4'): the head is not compatible with the holders,
+         * unless woken waits are on their way (or it is PASSED: its timer
+         * serves it) */
+        assert(qlen == 0 || !COMPAT(wmode[q[0]], word) || (word & WOKEN) != 0 || PASSED(q[0]));
         /* RW5: an upgrade only at the head, with UPGRADABLE held; never
          * woken */
         assert(qlen < 2 || wmode[q[1]] != UG);
@@ -929,8 +1189,23 @@ active proctype monitor()
          * compatible with the word */
         assert(STARVING_AT_FRONT);
         assert(qlen == 0 || !(STARV(q[0]) || wmode[q[0]] == UG) || !COMPAT(wmode[q[0]], word));
-        /* RW9: NOBARGE <=> the head holds firm (eventual) */
-        assert(((word & NOBARGE) != 0) == (!IS_STRICT && qlen > 0 && FIRM(q[0])))
+        /* RW9: NOBARGE <=> the head holds firm (eventual; PASS: and is not
+         * PASSED, RW10) */
+#ifndef NO_NOBARGE_CHECK
+        assert(((word & NOBARGE) != 0) == (!IS_STRICT && qlen > 0 && FIRM(q[0]) && !PASSED(q[0])));
+#endif
+#ifdef PASS
+        /* RW8': the queue is [upgrade head][STARVING][PASSED][the others] */
+        assert(qlen < 2 || RANK(q[0]) <= RANK(q[1]));
+        assert(qlen < 3 || RANK(q[1]) <= RANK(q[2]));
+        /* RW10: a PASSED wait is QUEUED, its timer armed; PASS <=> the
+         * head is PASSED */
+        assert(!PASSED(1) || (state[1] == QUEUED && tmr[1]));
+        assert(!PASSED(2) || (state[2] == QUEUED && tmr[2]));
+        assert(!PASSED(3) || (state[3] == QUEUED && tmr[3]));
+        assert(((word & PASS_BIT) != 0) == (qlen > 0 && PASSED(q[0])));
+#endif
+        skip
     }
 }
 #endif
@@ -943,6 +1218,9 @@ active proctype final()
         assert(word == 0 && qlen == 0 && qlock == 0 && nwoken == 0);
         assert(rg == 0 && wg == 0 && ug == 0);
         assert(mbox[1] == 0 && mbox[2] == 0);
+#ifdef PASS
+        assert(!tmr[1] && !tmr[2] && !tmr[3]);
+#endif
         assert(ncb[1] == pend[1] && ncb[2] == pend[2] && ncb[3] == pend[3])
     }
 }
