@@ -25,7 +25,9 @@
  * part: the sleep only times the window), and stops them.  Reported:
  * acquisitions per second, CPU time of the process per acquisition
  * (CLOCK_PROCESS_CPUTIME_ID over the window), context switches per 1000
- * acquisitions (getrusage), medians over repetitions with their spread
+ * acquisitions (getrusage), and the waits of the acquisitions that queued
+ * (their share, p99 and longest: what the policy's throughput costs in
+ * fairness), medians over repetitions with their spread
  * (min-max; contended_reps.csv keeps every repetition).  Before the first
  * repetition and after the last, the state of the machine (machine_measure:
  * are CPUs 0 and 1 truly parallel, or time-shared with other work?) goes
@@ -85,9 +87,18 @@ struct cloop;
 struct ctask {
     as_wait w;
     uint64_t buf; /* P_EVENTFD: the READ's 8 bytes */
+    uint64_t t0;  /* when its pending wait began (0: not waiting) */
     struct cloop *l;
     struct ctask *next;
 };
+
+/* Waiting times: the wait of an acquisition that did not succeed at once,
+ * from the return of the call that queued it to its callback (or, eventfd,
+ * from its READ's SQE to its CQE).  Taken only for those (two clock reads
+ * each, a small share of the acquisitions), so the fast path is not
+ * slowed; kept up to WAIT_SAMPLES per loop.  They show what the policy's
+ * throughput costs in fairness: how long the tasks that queue wait. */
+#define WAIT_SAMPLES (1u << 17)
 
 struct cloop {
     struct shared *sh;
@@ -99,6 +110,9 @@ struct cloop {
     bool stopping;
     int idle;             /* tasks done after stop */
     uint64_t acq;
+    uint64_t waited;      /* acquisitions that waited (counted in acq) */
+    uint64_t *waits;      /* their waiting times, ns (WAIT_SAMPLES) */
+    size_t nwaits;
 } __attribute__((aligned(64)));
 
 static void task_request(struct ctask *t);
@@ -125,6 +139,15 @@ static void got(struct ctask *t)
         l->acq++;
         if (!is_sem(sh->prim))
             sh->guarded++;
+    }
+    /* Waits that end after the window are kept too: the longest waits
+     * would otherwise be the ones left out. */
+    if (t->t0) {
+        if (!l->stopping)
+            l->waited++;
+        if (l->nwaits < WAIT_SAMPLES)
+            l->waits[l->nwaits++] = now_ns() - t->t0;
+        t->t0 = 0;
     }
     if (sh->hold) {
         t->next = l->held;
@@ -160,6 +183,7 @@ static void task_request(struct ctask *t)
         struct io_uring_sqe *sqe = bloop_sqe(&l->b);
         io_uring_prep_read(sqe, sh->efd, &t->buf, sizeof t->buf, 0);
         io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)t);
+        t->t0 = now_ns(); /* every eventfd acquisition waits for its CQE */
         return;
     }
     int r = is_sem(sh->prim)
@@ -170,6 +194,8 @@ static void task_request(struct ctask *t)
     check(r, "acquire");
     if (r == 1)
         got(t);
+    else
+        t->t0 = now_ns();
 }
 
 static void *loop_main(void *arg)
@@ -254,7 +280,47 @@ struct sample {
     double rate;        /* acquisitions per second */
     double cpu_per_acq; /* ns */
     double csw_per_k;   /* context switches per 1000 acquisitions */
+    double wait_pct;    /* % of acquisitions that waited (NAN: threads) */
+    double wait_p99;    /* ns, p99 of those waits */
+    double wait_max;    /* ns, the longest */
 };
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The waits of every loop, pooled: share, p99 and max. */
+static void wait_stats(struct sample *out, struct cloop *loops, int nloops,
+                       uint64_t acq)
+{
+    size_t n = 0;
+    uint64_t waited = 0, *all;
+    out->wait_pct = out->wait_p99 = out->wait_max = NAN;
+    for (int i = 0; i < nloops; i++) {
+        n += loops[i].nwaits;
+        waited += loops[i].waited;
+    }
+    if (acq)
+        out->wait_pct = 100.0 * (double)waited / (double)acq;
+    if (n == 0) {
+        out->wait_p99 = out->wait_max = 0;
+        return;
+    }
+    all = malloc(n * sizeof *all);
+    if (!all)
+        die("out of memory");
+    n = 0;
+    for (int i = 0; i < nloops; i++) {
+        memcpy(all + n, loops[i].waits, loops[i].nwaits * sizeof *all);
+        n += loops[i].nwaits;
+    }
+    qsort(all, n, sizeof *all, cmp_u64);
+    out->wait_p99 = (double)pct_u64(all, n, 0.99);
+    out->wait_max = (double)all[n - 1];
+    free(all);
+}
 
 /* nloops > 0: asyncsync with that many loops; 0: the thread baseline. */
 static struct sample measure(int prim, bool hold, int nloops, int bk, double ms)
@@ -291,6 +357,9 @@ static struct sample measure(int prim, bool hold, int nloops, int bk, double ms)
             loops[i].sh = sh;
             loops[i].bk = bk;
             loops[i].id = i;
+            loops[i].waits = malloc(WAIT_SAMPLES * sizeof *loops[i].waits);
+            if (!loops[i].waits)
+                die("out of memory");
         }
         window_start(&sh->win, nloops, loop_main, loops, sizeof *loops);
     } else {
@@ -313,6 +382,9 @@ static struct sample measure(int prim, bool hold, int nloops, int bk, double ms)
     out.rate = (double)acq * 1e9 / (double)sp.wall_ns;
     out.cpu_per_acq = acq ? (double)sp.cpu_ns / (double)acq : NAN;
     out.csw_per_k = acq ? (double)sp.csw * 1000.0 / (double)acq : NAN;
+    out.wait_pct = out.wait_p99 = out.wait_max = NAN;
+    if (nloops > 0)
+        wait_stats(&out, loops, nloops, acq);
 
     check(as_sem_destroy(&sh->sem), "as_sem_destroy");
     check(as_mutex_destroy(&sh->mutex), "as_mutex_destroy");
@@ -320,6 +392,8 @@ static struct sample measure(int prim, bool hold, int nloops, int bk, double ms)
     sem_destroy(&sh->psem);
     if (sh->efd >= 0)
         close(sh->efd);
+    for (int i = 0; i < nloops; i++)
+        free(loops[i].waits);
     free(loops);
     free(bts);
     free(sh);
@@ -395,6 +469,11 @@ static void add_sample(struct results *res, struct sample s, const char *key)
     res_add(res, s.rate, "%s|rate", key);
     res_add(res, s.cpu_per_acq, "%s|cpu", key);
     res_add(res, s.csw_per_k, "%s|csw", key);
+    if (!isnan(s.wait_pct)) {
+        res_add(res, s.wait_pct, "%s|wpct", key);
+        res_add(res, s.wait_p99, "%s|wp99", key);
+        res_add(res, s.wait_max, "%s|wmax", key);
+    }
 }
 
 int main(int argc, char **argv)
@@ -489,18 +568,20 @@ int main(int argc, char **argv)
                      "is wide. Compare them only with a run on parallel "
                      "CPUs.\n\n");
     rprintf(&rp, "| primitive | runner | mode | backend | T | acquisitions/s "
-                 "| spread (min-max) | CPU/acq | csw/1k acq | vs 8 threads |\n");
-    rprintf(&rp, "|---|---|---|---|---:|---:|---:|---:|---:|---:|\n");
+                 "| spread (min-max) | CPU/acq | csw/1k acq | waited: share, p99, max "
+                 "| vs 8 threads |\n");
+    rprintf(&rp, "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
     FILE *csv = out_open(&o, "contended.csv");
     if (csv)
         fprintf(csv, "primitive,runner,mode,backend,threads,acq_per_s_median,"
                      "acq_per_s_min,acq_per_s_max,cpu_ns_per_acq,csw_per_1k_acq,"
                      "reps,x_threads,cpu_ns_min,cpu_ns_max,csw_min,csw_max,"
-                     "machine\n");
+                     "machine,wait_pct,wait_p99_ns,wait_max_ns\n");
     FILE *rcsv = out_open(&o, "contended_reps.csv");
     if (rcsv)
         fprintf(rcsv, "primitive,runner,mode,backend,threads,rep,acq_per_s,"
-                      "cpu_ns_per_acq,csw_per_1k_acq\n");
+                      "cpu_ns_per_acq,csw_per_1k_acq,wait_pct,wait_p99_ns,"
+                      "wait_max_ns\n");
     for (int prim = 0; prim < P_COUNT; prim++) {
         const char *basep = is_sem(prim) ? "sem4" : "mutex";
         double base = res_median(&res, "%s|threads|short|-|8|rate", basep);
@@ -529,11 +610,18 @@ int main(int argc, char **argv)
             double cmax = res_max(&res, "%s|csw", key);
             const char *csvname = i < 0 ? (is_sem(prim) ? "sem_t4" : "pthread_mutex")
                                         : prim_name[prim];
-            char cs[64] = "-";
+            char cs[64] = "-", ws[96] = "-", w1[32], w2[32];
+            double wpct = res_median(&res, "%s|wpct", key);
+            double wp99 = res_median(&res, "%s|wp99", key);
+            double wmax = res_median(&res, "%s|wmax", key);
             if (!isnan(csw))
                 snprintf(cs, sizeof cs, "%.2f (%.2f-%.2f)", csw, cmin, cmax);
+            if (!isnan(wpct))
+                snprintf(ws, sizeof ws, "%.2f%%, %s, %s", wpct,
+                         fmt_ns(w1, sizeof w1, wp99),
+                         fmt_ns(w2, sizeof w2, wmax));
             rprintf(&rp, "| %s | %s | %s | %s | %d | %s | %s (%.0f%%) | %s | "
-                         "%s | %.2fx |\n",
+                         "%s | %s | %.2fx |\n",
                     i < 0 ? (is_sem(prim) ? "sem_t(4)" : "pthread_mutex")
                           : prim_label[prim],
                     i < 0 ? "threads" : "loops", hold ? "hold" : "short",
@@ -541,24 +629,32 @@ int main(int argc, char **argv)
                     fmt_rate(b1, sizeof b1, rate),
                     fmt_rate_range(b3, sizeof b3, rmin, rmax),
                     rate > 0 ? 100.0 * (rmax - rmin) / rate : 0.0,
-                    fmt_ns(b2, sizeof b2, cpu), cs, rate / base);
+                    fmt_ns(b2, sizeof b2, cpu), cs, ws, rate / base);
             if (csv)
                 fprintf(csv, "%s,%s,%s,%s,%d,%.0f,%.0f,%.0f,%.1f,%.3f,%d,%.4f,"
-                             "%.1f,%.1f,%.3f,%.3f,%s\n",
+                             "%.1f,%.1f,%.3f,%.3f,%s,%.3f,%.0f,%.0f\n",
                         csvname, runner, hold ? "hold" : "short", bn, t, rate,
                         rmin, rmax, cpu, csw, res_count(&res, "%s|rate", key),
                         rate / base, res_min(&res, "%s|cpu", key),
                         res_max(&res, "%s|cpu", key), cmin, cmax,
-                        shared ? "time-shared" : "parallel");
+                        shared ? "time-shared" : "parallel", wpct, wp99, wmax);
             if (rcsv) {
                 int nr, nc, ns;
                 const double *vr = res_values(&res, &nr, "%s|rate", key);
                 const double *vc = res_values(&res, &nc, "%s|cpu", key);
                 const double *vs = res_values(&res, &ns, "%s|csw", key);
+                int nw = 0;
+                const double *wv[3] = {
+                    res_values(&res, &nw, "%s|wpct", key),
+                    res_values(&res, &nw, "%s|wp99", key),
+                    res_values(&res, &nw, "%s|wmax", key)};
                 for (int k = 0; k < nr && k < nc && k < ns; k++)
-                    fprintf(rcsv, "%s,%s,%s,%s,%d,%d,%.0f,%.1f,%.3f\n",
+                    fprintf(rcsv, "%s,%s,%s,%s,%d,%d,%.0f,%.1f,%.3f,%.3f,%.0f,"
+                                  "%.0f\n",
                             csvname, runner, hold ? "hold" : "short", bn, t,
-                            k + 1, vr[k], vc[k], vs[k]);
+                            k + 1, vr[k], vc[k], vs[k],
+                            k < nw ? wv[0][k] : NAN, k < nw ? wv[1][k] : NAN,
+                            k < nw ? wv[2][k] : NAN);
             }
         }
     }
