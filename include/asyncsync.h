@@ -547,7 +547,7 @@ typedef struct as_waiter_info {
  * that find permits free may take them.  If the woken waiter then finds too
  * few, it goes back to the head of the queue, where no release from another
  * loop wakes it again and tasks may still pass it, for at most
- * AS_PASS_BOUND_NS (100 us: a loop that keeps the permits busy runs on
+ * AS_PASS_BOUND_NS (250 us: a loop that keeps the permits busy runs on
  * instead of being woken to lose again); then, at its own loop's timer, it
  * takes its permits if they are free, or newcomers queue behind it and the
  * next release that makes it fit hands it the permits directly.  (On a loop
@@ -568,10 +568,16 @@ typedef struct as_waiter_info {
 /* Strict hand-off (see above). */
 #define AS_SEM_STRICT_FIFO 0x1u
 
-/* Eventual fairness (semaphore and mutex, default policy, uring loops): how
- * long a waiter that lost its retry to a newcomer may be passed over before
- * it is served first.  Informational: the library's fixed value. */
-#define AS_PASS_BOUND_NS 100000u
+/* Eventual fairness (semaphore, mutex and read-write lock, default policy,
+ * uring loops): how long a waiter that lost its retry to a newcomer may be
+ * passed over before it is served first.  Informational: the library's
+ * fixed value.  It is what a cross-loop hand-off (a thread wake-up: tens of
+ * us on a VM) is amortised over: 250 us keeps that cost near a tenth of the
+ * time; Go's mutex waits 1 ms, parking_lot 0.5 ms on average.  (100 us
+ * until 2026-12-05: CHANGELOG.)  It bounds one pass, not a whole wait: a
+ * task queued behind k others that are each passed over may wait about
+ * k times as long (bench_contended reports the waits). */
+#define AS_PASS_BOUND_NS 250000u
 
 /* ---------------------------------------------------------------------------
  * Process-shared semaphore (AS_PSHARED; Linux).  Design: docs/pshared.md.
@@ -791,7 +797,7 @@ int as_pshared_unlink(const char *name);
  * while it is on its way (one thread wake-up), tasks that find the mutex free
  * may take it.  If the woken waiter then finds it taken, it goes back to the
  * head of the queue, where no unlock from another loop wakes it again and
- * tasks may still pass it, for at most AS_PASS_BOUND_NS (100 us); then, at
+ * tasks may still pass it, for at most AS_PASS_BOUND_NS (250 us); then, at
  * its own loop's timer, it takes the lock if it is free, or the next unlock
  * hands it the lock directly (eventual fairness with a time bound, as Go's
  * mutex (1 ms) and parking_lot's (0.5 ms on average) do): it never starves,
@@ -1105,7 +1111,7 @@ int64_t as_latch_dump(const as_latch *p, as_waiter_info *out, size_t max);
  * writer (or an upgrade, or a waiter passed over for its bound) heads the
  * queue.  A woken waiter that then finds the lock taken goes back to the
  * head of the queue, where no release from another loop wakes it again and
- * tasks may still pass it (readers too), for at most AS_PASS_BOUND_NS (100
+ * tasks may still pass it (readers too), for at most AS_PASS_BOUND_NS (250
  * us); then, at its own loop's timer, it takes the lock if it is
  * compatible, or the next release hands it the lock directly and no task
  * passes it meanwhile: it never starves, and a loop that keeps the lock

@@ -21,7 +21,7 @@
  *     a task that finds the lock free meanwhile may take it (barging).  A
  *     woken waiter that finds the lock taken goes back to the head of the
  *     queue PASSED: no unlock wakes it again, and it retries at its own
- *     loop's timer AS__PASS_NS (100 us) later, taking the lock if it is
+ *     loop's timer AS__PASS_NS (250 us) later, taking the lock if it is
  *     free, else becoming STARVING; the next unlock hands a STARVING head
  *     the lock.  A loop that keeps the lock busy runs on meanwhile (each
  *     wake of a sleeping loop is a thread wake-up: waking the passed head

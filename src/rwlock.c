@@ -55,7 +55,7 @@
  *   - a woken wait arriving on its thread (rw_resume) takes its share if it
  *     is compatible with the holders (the queue does not stop it: it was
  *     ahead of it), else goes back to the front of the queue: PASSED if its
- *     loop has a timer of its own (as__pass_may), keyed AS__PASS_NS (100
+ *     loop has a timer of its own (as__pass_may), keyed AS__PASS_NS (250
  *     us) later, else STARVING.  A PASSED wait is not woken again: the busy
  *     loop that got in first runs on (each wake of a sleeping loop is a
  *     thread wake-up: waking it at every unlock hands the lock back and

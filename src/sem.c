@@ -37,7 +37,7 @@
  *     way, newcomers may take permits from the word (barging).  A woken
  *     waiter that finds too few goes back to the front of the queue PASSED
  *     (as the mutex's, M5 in mutex.c): no release serves it, newcomers may
- *     still take permits, and at its loop's timer, AS__PASS_NS (100 us)
+ *     still take permits, and at its loop's timer, AS__PASS_NS (250 us)
  *     later, it becomes STARVING; then HANDOFF stops newcomers and the next
  *     release that makes it fit hands it the permits directly.  A wait on a
  *     loop without a timer of its own (as__pass_may) is STARVING at once.
