@@ -80,6 +80,10 @@
  *       holder's cohort spends its budget, its slot ahead of L's is
  *       granted once and spends B again; one slot per loop)
  *   C4  one slot per loop in sq
+ *   C5  (-DCHECK_LOCAL_FIFO) within a loop FIFO (docs/pshared.md 6.4,
+ *       "Fairness"): a wait of L that gets the lock is the oldest wait of L
+ *       still waiting.  FALSE for the design as modelled (FINDING_LOCAL_FIFO
+ *       below); true with -DFIX_LOCAL_FIFO
  *   -DLIVE (npfair): tasks lock for ever, no cancel, no F; progress =
  *       a task of loop 1 acquires (the process prog); no non-progress
  *       cycle under weak fairness: loop 1 is never starved by loop 0's
@@ -136,6 +140,16 @@
  * is non-empty.  (Better still, not modelled: a granted delegate that is
  * cancelled with lq non-empty could hand the lock to lq's head, as a
  * local hand-off, instead of giving it back.)
+ *
+ * Finding (FINDING_LOCAL_FIFO, C5): the local hand-off goes to lq's head,
+ * but the oldest local wait is del, whose slot waits in sq: with a holder
+ * h, del d and x in lq on one loop (d before x), h's unlock hands the lock
+ * to x and d waits for the shared queue: a newer local waiter overtakes
+ * an older one, up to B times per turn, against "within a loop FIFO".
+ * -DFIX_LOCAL_FIFO: the local hand-off goes to del, and lq's head takes
+ * over del's queued slot (sq keeps its place; the slot is the cohort's, so
+ * the renaming is loop-private in C: nothing shared written).  C1-C5 hold
+ * with it (rows cohort.fifo-fix*).
  */
 
 #ifndef TPL0
@@ -202,6 +216,10 @@ byte inrow[NL];                 /* C2 */
 byte byp[NL];                   /* C3 */
 #endif
 byte want[NT];                  /* rounds of each task */
+#ifdef CHECK_LOCAL_FIFO
+byte seq[NL];                   /* C5: arrival order of the waits of a loop */
+byte tk[NT];
+#endif
 #ifdef LIVE
 bool got1 = false;              /* loop 1 acquired (the progress monitor) */
 #endif
@@ -253,8 +271,22 @@ inline acquired(x, l)
 #endif
 }
 
+/* C5 (-DCHECK_LOCAL_FIFO): a wait of loop L that gets the lock is the
+ * oldest wait of L still waiting */
+inline local_fifo(x)
+{
+#ifdef CHECK_LOCAL_FIFO
+    assert(!pending[LOOP(x) * TPL] || LOOP(x) * TPL == x || tk[LOOP(x) * TPL] > tk[x]);
+    assert(!pending[LOOP(x) * TPL + 1] || LOOP(x) * TPL + 1 == x || tk[LOOP(x) * TPL + 1] > tk[x]);
+    assert(!pending[LOOP(x) * TPL + 2] || LOOP(x) * TPL + 2 == x || tk[LOOP(x) * TPL + 2] > tk[x])
+#else
+    skip
+#endif
+}
+
 inline outcome_granted(x)
 {
+    local_fifo(x);
     assert(pending[x]);         /* one outcome per wait */
     pending[x] = false;
     creq[x] = false;            /* a cancel asked meanwhile came too late */
@@ -385,7 +417,25 @@ inline cohort_unlock(t, l)
         budget[l]--;
 #endif
         REACH(2);
+#ifdef FIX_LOCAL_FIFO
+        /* to the oldest local wait, del; lq's head takes over del's
+         * queued slot (the slot is the cohort's: loop-private) */
+        n = del[l];
+        assert(n != NONE && ts[n] == T_DEL);
+        lq_pop(l, h);
+        i = 0;
+        do
+        :: sq[i] != n -> i++
+        :: else -> break
+        od;
+        sq[i] = h;
+        i = 0;
+        del[l] = h;
+        ts[h] = T_DEL;
+        h = NONE;
+#else
         lq_pop(l, n);
+#endif
         holder = n;             /* the word unchanged: nothing shared written */
         ts[n] = T_HOLD;
         outcome_granted(n);
@@ -417,6 +467,10 @@ inline lock_start(t, l)
     left[t]--;
 #endif
     pending[t] = true;
+#ifdef CHECK_LOCAL_FIFO
+    seq[l]++;
+    tk[t] = seq[l];
+#endif
     if
     :: !locked ->               /* fast path: CAS free -> LOCKED */
         locked = true; holder = t; ts[t] = T_HOLD;

@@ -538,6 +538,13 @@ checks+=(
     # without a delegate
     "cohort.FINDING_PROMOTE_ONCE|cohort.pml|-DTPL0=3 -DUNLOCK_ELSEWHERE -DSPEC_PROMOTE_ONCE|safety|fail:assert/C1_holds|O0"
     "cohort.FINDING_PROMOTE_ONCE.endstate|cohort.pml|-DTPL0=3 -DUNLOCK_ELSEWHERE -DNO_INVARIANTS -DSPEC_PROMOTE_ONCE|safety|fail:endstate|O0"
+    # FINDING 8: within a loop FIFO (C5) fails: the local hand-off goes to
+    # lq's head while the older delegate waits in sq; the fix hands to the
+    # delegate and lq's head takes over its slot
+    "cohort.FINDING_LOCAL_FIFO|cohort.pml|-DTPL0=3 -DNO_CANCEL -DCHECK_LOCAL_FIFO|safety|fail:assert/tk[|O0"
+    "cohort.fifo-fix|cohort.pml|-DTPL0=3 -DFOREIGN -DUNLOCK_ELSEWHERE -DCHECK_LOCAL_FIFO -DFIX_LOCAL_FIFO|safety|pass|O0"
+    "cohort.fifo-fix.rounds|cohort.pml|-DTPL0=3 -DTPL1=2 -DR0=2 -DR1=1 -DB=1 -DUNLOCK_ELSEWHERE -DCHECK_LOCAL_FIFO -DFIX_LOCAL_FIFO|safety|pass|O0"
+    "cohort.fifo-fix.live.np|cohort.pml|-DLIVE -DTPL0=3 -DTPL1=2 -DFIX_LOCAL_FIFO|npfair|pass|O0"
 )
 
 selected() {
