@@ -88,7 +88,8 @@
  *       a task of loop 1 acquires (the process prog); no non-progress
  *       cycle under weak fairness: loop 1 is never starved by loop 0's
  *       local hand-offs (loop 0 has 3 tasks: with 2 there is no local
- *       hand-off at all, see below)
+ *       hand-off at all, see below); -DPROG_TASK=t: progress = task t acquires or
+ *       is not waiting: every task that waits eventually gets the lock
  *
  * With two tasks on a loop there is never a local hand-off: when the
  * delegate's grant is claimed, the only other local waiter leaves lq to
@@ -222,6 +223,7 @@ byte tk[NT];
 #endif
 #ifdef LIVE
 bool got1 = false;              /* loop 1 acquired (the progress monitor) */
+bool gotT = false;              /* task PROG_TASK acquired */
 #endif
 
 #ifdef REACHPT
@@ -258,6 +260,12 @@ inline acquired(x, l)
     :: l == 1 -> got1 = true
     :: else -> skip
     fi;
+#ifdef PROG_TASK
+    if
+    :: x == PROG_TASK -> gotT = true
+    :: else -> skip
+    fi;
+#endif
 #endif
 #ifndef NO_COUNT
     if
@@ -703,7 +711,7 @@ end_mon:
 #define NMON 0
 #endif
 
-#ifdef LIVE
+#if defined(LIVE) && !defined(PROG_TASK)
 /* progress: loop 1 acquires the lock */
 active proctype prog()
 {
@@ -712,6 +720,21 @@ end_prog:
     :: got1 ->
 progress:
         got1 = false
+    od
+}
+#elif defined(LIVE)
+/* progress (-DPROG_TASK=t): task t acquires, or is not waiting (the loop
+ * need not start a lock: weak fairness is per process, not per task) */
+active proctype prog()
+{
+end_prog:
+    do
+    :: gotT ->
+progress:
+        gotT = false
+    :: !pending[PROG_TASK] ->
+progress_idle:
+        skip
     od
 }
 #endif

@@ -522,6 +522,10 @@ checks+=(
     "cohort.C3-tight|cohort.pml|-DTPL0=3 -DTPL1=2 -DR0=2 -DR1=1 -DB=1 -DNO_CANCEL -DC3BOUND=2|safety|fail:assert/byp[1]|O0"
     # liveness: tasks lock for ever; loop 1 is never starved (weak fairness)
     "cohort.live.np|cohort.pml|-DLIVE -DTPL0=3 -DTPL1=2|npfair|pass|O0"
+    # every task of loop 0 too: a task that waits always gets the lock
+    # (progress: task t acquires, or does not wait)
+    "cohort.live.task0.np|cohort.pml|-DLIVE -DTPL0=3 -DTPL1=2 -DPROG_TASK=0|npfair|pass|O0"
+    "cohort.live.task2.np|cohort.pml|-DLIVE -DTPL0=3 -DTPL1=2 -DPROG_TASK=2|npfair|pass|O0"
     # broken variants (cohort.pml's header)
     "cohort.BUG_NO_REQUEUE|cohort.pml|-DNO_CANCEL -DBUG_NO_REQUEUE|safety|fail:assert/C1_holds|O0"
     "cohort.BUG_NO_REQUEUE.endstate|cohort.pml|-DNO_CANCEL -DUNLOCK_ELSEWHERE -DNO_INVARIANTS -DBUG_NO_REQUEUE|safety|fail:endstate|O0"
