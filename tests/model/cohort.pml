@@ -37,10 +37,14 @@
  *                    queued and cancelled: the slot leaves sq, outcome
  *                    cancelled.  Then cohort_promote: lq non-empty: its
  *                    first task becomes del and registers a slot at once
- *                    (the "requeue"), with add_waiter_if
+ *                    (the "requeue"), with add_waiter_if; repeated while
+ *                    the promoted task took a free lock instead
+ *                    (-DSPEC_PROMOTE_ONCE: once, as worded: finding 7)
  *   cohort_unlock    on L's thread: lq non-empty and budget > 0: budget--,
  *                    the lock goes to lq's head directly (word unchanged,
- *                    nothing shared written); else pm_unlock.
+ *                    nothing shared written); else pm_unlock
+ *                    (-DFIX_LOCAL_FIFO: the lock goes to del, lq's head
+ *                    takes over del's queued slot: finding 8).
  *                    -DUNLOCK_ELSEWHERE: a holder may also be unlocked by
  *                    another thread of its process: pm_unlock only
  *   cancel           thread C of loop 0's process cancels one of loop 0's
@@ -56,9 +60,9 @@
  *                    takes the lock with the fast path only and unlocks
  *                    (pm_unlock)
  *
- * Scenario: two loops (two processes), TPL tasks each (TPL0 on loop 0,
- * TPL1 on loop 1), each locking R0 / R1 times (-DLIVE: for ever), B the
- * budget.
+ * Scenario: two loops (two processes), TPL0 tasks on loop 0 and TPL1 on
+ * loop 1 (default 2 each, at most 3), each locking R0 / R1 times (-DLIVE:
+ * for ever), B the budget (default 2).
  *
  * Checked:
  *   mutual exclusion     incs <= 1 at every acquisition; the word LOCKED
@@ -129,7 +133,8 @@
  *                        cross-thread delivery to L, the cost the local
  *                        hand-off exists to avoid
  *
- * Finding (design as worded, -DSPEC_PROMOTE_ONCE with 3 tasks on loop 0):
+ * Finding 7 (design as worded, -DSPEC_PROMOTE_ONCE with 3 tasks on loop 0;
+ * rows cohort.FINDING_PROMOTE_ONCE*):
  * cohort_promote promotes once.  Trail: loop 0's delegate d's slot is
  * granted (the lock came from loop 1 by pm_unlock, sq then empty), two
  * more tasks x, y join lq, C asks d's cancel; fwake gives the grant back
@@ -142,7 +147,7 @@
  * cancelled with lq non-empty could hand the lock to lq's head, as a
  * local hand-off, instead of giving it back.)
  *
- * Finding (FINDING_LOCAL_FIFO, C5): the local hand-off goes to lq's head,
+ * Finding 8 (cohort.FINDING_LOCAL_FIFO, C5): the local hand-off goes to lq's head,
  * but the oldest local wait is del, whose slot waits in sq: with a holder
  * h, del d and x in lq on one loop (d before x), h's unlock hands the lock
  * to x and d waits for the shared queue: a newer local waiter overtakes
@@ -691,7 +696,8 @@ proctype foreign()
 #ifndef NO_INVARIANTS
 #define C1(l) ((lqn[l] == 0 || (del[l] != NONE && \
     (ts[del[l]] == T_DEL || (ts[del[l]] == T_GRANTED && holder == del[l]))))  \
-    && (del[l] == NONE || ts[del[l]] == T_DEL || ts[del[l]] == T_GRANTED || ts[del[l]] == T_REG))
+    && (del[l] == NONE || ts[del[l]] == T_DEL || \
+        (ts[del[l]] == T_GRANTED && holder == del[l])))
 /* the monitor: C1 whenever L's thread is outside a step */
 active proctype monitor()
 {
