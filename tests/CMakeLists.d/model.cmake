@@ -2,7 +2,8 @@
 # wake/cancel protocols, of the round-2 cancel/deadline/close protocols
 # (cancel.pml) and of the proposed process-shared slot protocol
 # (pshared.pml, docs/pshared.md) and of the generation waits of shared
-# events and latches (gwait.pml), checked exhaustively with the SPIN model checker
+# events and latches (gwait.pml) and of the proposed cohort per loop of the
+# process-shared mutex (cohort.pml), checked exhaustively with the SPIN model checker
 # (tests/model/README.md; about 16 minutes of CPU time in all, run on up to
 # 4 CPUs; the timeout leaves room for a loaded 2-CPU machine).  run.sh exits 77 (skipped) when spin is not
 # installed (scripts/deps installs it).  The models do not use the build, so

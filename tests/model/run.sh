@@ -504,6 +504,51 @@ checks+=(
     # FINDING 3 (README.md, fixed in sem_ps.c): a reclaim that frees the lock
     # of a dead grantee unconditionally, after a repair may have freed it
     "pshared.FINDING_ROB_DEAD_GRANTEE|pshared.pml|-DROBUST -DRECLAIM_UNCHECKED|safety|fail:assert/holder==who[i]|O0"
+    # cohort.pml: "a cohort per loop" for the process-shared mutex
+    # (docs/pshared.md 6.4, the design for the next trial): a loop-private
+    # local queue and one delegate slot per loop, the requeue at the
+    # delegate's grant, the local hand-off within the budget, cancels of a
+    # local waiter and of the delegate (racing its grant), a foreign fast
+    # path thread, unlocks from another thread; C1-C4 (cohort.pml's header)
+    "cohort|cohort.pml|-DTPL0=3 -DFOREIGN -DUNLOCK_ELSEWHERE|safety|pass|O0"
+    "cohort.reach|cohort.pml|-DTPL0=3 -DFOREIGN -DUNLOCK_ELSEWHERE|reach|reach:1 2 3 4 5 6 8 9|O0"
+    # two rounds on loop 0, budget 1: the budget spent with local waiters
+    "cohort.rounds|cohort.pml|-DTPL0=3 -DTPL1=2 -DR0=2 -DR1=1 -DB=1 -DFOREIGN -DUNLOCK_ELSEWHERE|safety|pass|O0"
+    "cohort.rounds.reach|cohort.pml|-DTPL0=3 -DTPL1=2 -DR0=2 -DR1=1 -DB=1 -DFOREIGN -DUNLOCK_ELSEWHERE|reach|reach:2 4 5 6 7|O0"
+    # two tasks on each loop, two rounds each (no local hand-off can happen:
+    # the requeue always takes the only local waiter out of lq)
+    "cohort.2x2|cohort.pml|-DR0=2 -DR1=2 -DFOREIGN -DUNLOCK_ELSEWHERE|safety|pass|O0"
+    # C3's bound 2B+1 is reached (B=1: a bound of 2 fails)
+    "cohort.C3-tight|cohort.pml|-DTPL0=3 -DTPL1=2 -DR0=2 -DR1=1 -DB=1 -DNO_CANCEL -DC3BOUND=2|safety|fail:assert/byp[1]|O0"
+    # liveness: tasks lock for ever; loop 1 is never starved (weak fairness)
+    "cohort.live.np|cohort.pml|-DLIVE -DTPL0=3 -DTPL1=2|npfair|pass|O0"
+    # every task of loop 0 too: a task that waits always gets the lock
+    # (progress: task t acquires, or does not wait)
+    "cohort.live.task0.np|cohort.pml|-DLIVE -DTPL0=3 -DTPL1=2 -DPROG_TASK=0|npfair|pass|O0"
+    "cohort.live.task2.np|cohort.pml|-DLIVE -DTPL0=3 -DTPL1=2 -DPROG_TASK=2|npfair|pass|O0"
+    # broken variants (cohort.pml's header)
+    "cohort.BUG_NO_REQUEUE|cohort.pml|-DNO_CANCEL -DBUG_NO_REQUEUE|safety|fail:assert/C1_holds|O0"
+    "cohort.BUG_NO_REQUEUE.endstate|cohort.pml|-DNO_CANCEL -DUNLOCK_ELSEWHERE -DNO_INVARIANTS -DBUG_NO_REQUEUE|safety|fail:endstate|O0"
+    "cohort.BUG_NO_BUDGET|cohort.pml|-DTPL0=3 -DR0=2 -DNO_CANCEL -DBUG_NO_BUDGET|safety|fail:assert/inrow[l]<=|O0"
+    "cohort.BUG_NO_BUDGET.np|cohort.pml|-DLIVE -DTPL0=3 -DTPL1=1 -DBUG_NO_BUDGET|npfair|fail:np|O0"
+    "cohort.BUG_CANCEL_DEL_NO_PROMOTE|cohort.pml|-DNO_CANCEL_LOCAL -DBUG_CANCEL_DEL_NO_PROMOTE|safety|fail:assert/C1_holds|O0"
+    "cohort.BUG_CANCEL_DEL_NO_PROMOTE.endstate|cohort.pml|-DNO_CANCEL_LOCAL -DNO_INVARIANTS -DBUG_CANCEL_DEL_NO_PROMOTE|safety|fail:endstate|O0"
+    "cohort.BUG_FOREIGN_LOCAL|cohort.pml|-DFOREIGN -DBUG_FOREIGN_LOCAL|safety|fail:assert/i<lqn[0]|O0"
+    # the same hand-off as one step under the cohort's lock, with the
+    # budget: nothing in the model breaks (cohort.pml's header)
+    "cohort.foreign-locked|cohort.pml|-DTPL0=3 -DFOREIGN -DUNLOCK_ELSEWHERE -DBUG_FOREIGN_LOCAL -DFOREIGN_LOCKED|safety|pass|O0"
+    # FINDING 7: the design as worded promotes once: a promoted waiter that
+    # takes a free lock (a granted delegate cancelled, sq empty) leaves lq
+    # without a delegate
+    "cohort.FINDING_PROMOTE_ONCE|cohort.pml|-DTPL0=3 -DUNLOCK_ELSEWHERE -DSPEC_PROMOTE_ONCE|safety|fail:assert/C1_holds|O0"
+    "cohort.FINDING_PROMOTE_ONCE.endstate|cohort.pml|-DTPL0=3 -DUNLOCK_ELSEWHERE -DNO_INVARIANTS -DSPEC_PROMOTE_ONCE|safety|fail:endstate|O0"
+    # FINDING 8: within a loop FIFO (C5) fails: the local hand-off goes to
+    # lq's head while the older delegate waits in sq; the fix hands to the
+    # delegate and lq's head takes over its slot
+    "cohort.FINDING_LOCAL_FIFO|cohort.pml|-DTPL0=3 -DNO_CANCEL -DCHECK_LOCAL_FIFO|safety|fail:assert/tk[|O0"
+    "cohort.fifo-fix|cohort.pml|-DTPL0=3 -DFOREIGN -DUNLOCK_ELSEWHERE -DCHECK_LOCAL_FIFO -DFIX_LOCAL_FIFO|safety|pass|O0"
+    "cohort.fifo-fix.rounds|cohort.pml|-DTPL0=3 -DTPL1=2 -DR0=2 -DR1=1 -DB=1 -DUNLOCK_ELSEWHERE -DCHECK_LOCAL_FIFO -DFIX_LOCAL_FIFO|safety|pass|O0"
+    "cohort.fifo-fix.live.np|cohort.pml|-DLIVE -DTPL0=3 -DTPL1=2 -DFIX_LOCAL_FIFO|npfair|pass|O0"
 )
 
 selected() {
