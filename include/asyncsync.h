@@ -257,7 +257,7 @@ struct as_loop {
     int64_t as__ts[2];          /* ring timer: its absolute timespec */
     void *as__port;             /* iocp backend: the completion port (HANDLE) */
     uint64_t as__st[8];         /* as_loop_counters (loop thread; notifies atomic) */
-    as_loop *as__msg_to[16];    /* uring: target of each wake message in flight */
+    as_loop *as__msg_to[16];    /* uring: target of each acknowledged wake message */
     uint32_t as__msg_busy;      /* uring: bitmap of busy as__msg_to slots */
     as_wait *as__farm;          /* loop thread: waits whose kernel wait
                                    (AS_PSHARED) is still to be armed */

@@ -209,16 +209,20 @@ struct as__kind {
  * bits 60-62 stay clear, so the range an application must avoid is narrow. */
 enum {
     AS__TAG_BELL = 1,    /* the loop's armed doorbell wait/read */
-    AS__TAG_WAKE = 2,    /* a wake message this loop sent (MSG_RING):
+    AS__TAG_WAKE = 2,    /* an acknowledged wake message this loop sent:
                             address = &as__msg_to[slot] */
     AS__TAG_CANCEL = 3,  /* ASYNC_CANCEL of the doorbell */
     AS__TAG_MSG = 4,     /* a wake message another loop's ring posted here */
     AS__TAG_MSGWAIT = 5, /* teardown: FUTEX_WAIT on as__msgs */
     AS__TAG_TIMER = 6,   /* the ring timer (IORING_OP_TIMEOUT) */
     AS__TAG_TIMER_RM = 7, /* its removal (CQE only on failure) */
-    AS__TAG_FWAIT = 8    /* a wait's kernel wait on a shared word (fwait):
+    AS__TAG_FWAIT = 8,   /* a wait's kernel wait on a shared word (fwait):
                             address = the as_wait, not the loop (P8) */
+    AS__TAG_REFUSED = 9  /* a silent wake message this loop sent (MSG_RING,
+                            CQE only on failure): address = the target
+                            loop, not this one (R1, R3 in uring.c) */
 };
+#define AS__TAG_LAST AS__TAG_REFUSED
 #define AS__TAG_MAX 15u
 #define AS__UD_MARK (1ull << 63)
 #define AS__UD_ADDR_MASK ((1ull << 56) - 1)
@@ -279,6 +283,8 @@ struct as__backend {
 #define AS__L_TIMER 0x20u    /* the ring timer is armed (its CQE will come) */
 #define AS__L_TIMER_MOVING 0x40u /* ... and its removal was issued */
 #define AS__L_SQES 0x80u     /* the library queued SQEs since the last flush */
+#define AS__L_SILENT 0x100u  /* uring: silent wake messages sent since the last
+                                teardown check (R3 in uring.c) */
 
 /* ---- loop internals (loop.c) ---- */
 

@@ -54,9 +54,20 @@ bool as_loop_handle_cqe(as_loop *loop, const struct io_uring_cqe *cqe)
     if ((ud >> 60) != 0x8u)
         return false;
     tag = (unsigned)((ud >> 56) & 0xfu);
-    if (tag == 0 || tag > AS__TAG_FWAIT)
+    if (tag == 0 || tag > AS__TAG_LAST)
         return false;
     at = ud & AS__UD_ADDR_MASK;
+    if (tag == AS__TAG_REFUSED) {
+        /* A silent wake message of this loop's was refused.  The address
+         * is the target loop's: alive, as its as__msgs still counts this
+         * message (R2 in uring.c); and this loop is not torn down, as its
+         * teardown waits until no refusal is left on its ring (R3). */
+        if (!as__loop_valid(loop))
+            return true;
+        as__loop_claim(loop);
+        loop->as__ops->handle(loop, tag, cqe->res, (uintptr_t)at);
+        return true;
+    }
     if (tag == AS__TAG_FWAIT) {
         /* The address is a wait's, not the loop's.  P8 (loop.c): a wait
          * with a kernel wait armed is pending, so its loop is alive and

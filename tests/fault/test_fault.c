@@ -155,14 +155,22 @@ static void remote_acquire(void *p)
         th_fail("submit on the remote loop");
 }
 
-static void remote_start(struct remote *r, as_sem *s)
+/* B's loop on its own thread, on a ring made with `rp` (NULL: the
+ * harness's default ring), waiting on s. */
+static void remote_start_rp(struct remote *r, as_sem *s,
+                            const th_ring_params *rp)
 {
     memset(r, 0, sizeof *r);
     r->sem = s;
     th_rec_init(&r->rec);
     th_counter_init(&r->done);
-    th_lthread_start(&r->t, TH_RING, NULL);
+    th_lthread_start_rp(&r->t, TH_RING, NULL, rp);
     th_lthread_call(&r->t, remote_acquire, r);
+}
+
+static void remote_start(struct remote *r, as_sem *s)
+{
+    remote_start_rp(r, s, NULL);
 }
 
 static void remote_stop(struct remote *r)
@@ -296,8 +304,10 @@ struct msg_fix {
 };
 
 /* Set the scene and return the queued message; skips unless A's wakes of
- * another uring loop travel as messages (uring backend, AS_CAP_RING_WAKE). */
-static struct io_uring_sqe *msg_begin(struct msg_fix *f)
+ * another uring loop travel as messages (uring backend, AS_CAP_RING_WAKE).
+ * B's ring is made with `rp` (NULL: the default, a plain ring). */
+static struct io_uring_sqe *msg_begin_rp(struct msg_fix *f,
+                                         const th_ring_params *rp)
 {
     th_sem_make(&f->s, 0);
     setup_ring_loop_opts(&f->A, 8, &defer_wakes);
@@ -308,13 +318,18 @@ static struct io_uring_sqe *msg_begin(struct msg_fix *f)
         TH_RC(as_sem_destroy(&f->s), 0);
         skip(); /* no wake messages on the generic backend */
     }
-    remote_start(&f->B, &f->s);
+    remote_start_rp(&f->B, &f->s, rp);
     unsigned before = io_uring_sq_ready(&f->A.ring);
     TH_RC(as_sem_release(&f->s, 1), 0);
     assert_int_equal(io_uring_sq_ready(&f->A.ring), before + 1);
     struct io_uring_sqe *sqe = last_sqe(&f->A);
     assert_int_equal(sqe->opcode, IORING_OP_MSG_RING);
     return sqe;
+}
+
+static struct io_uring_sqe *msg_begin(struct msg_fix *f)
+{
+    return msg_begin_rp(f, NULL);
 }
 
 /* B learns of the grant another way (a harness kick) and runs its callback,
@@ -365,6 +380,72 @@ static void test_msg_refused(void **state)
             fail_msg("a refused wake message was not replaced: wake lost");
         th_loop_wait(&f.A, 10);
     }
+    msg_end(&f);
+}
+
+/* ---- silent messages: no CQE on the sender's ring (R3 in uring.c) ------- */
+
+/* A message to a plain ring is silent: delivered, it leaves nothing on the
+ * sender's ring (a CQE there would end the sender's next wait at once). */
+static void test_msg_silent(void **state)
+{
+    (void)state;
+    struct msg_fix f;
+    struct io_uring_sqe *msg = msg_begin(&f);
+    assert_true(msg->flags & IOSQE_CQE_SKIP_SUCCESS);
+    assert_int_equal(io_uring_cq_ready(&f.A.ring), 0);
+    assert_true(io_uring_submit(&f.A.ring) >= 1);
+    if (!th_counter_wait_ge(&f.B.done, 1, TH_TIMEOUT))
+        fail_msg("the silent message did not wake the other loop");
+    /* delivered (B ran its callback), so the submit that sent it is over:
+     * nothing came back to A */
+    assert_int_equal(io_uring_cq_ready(&f.A.ring), 0);
+    msg_end(&f);
+}
+
+/* To a DEFER_TASKRUN ring the kernel may post after the submit (Linux
+ * 6.3-6.10): the message is acknowledged by a CQE on the sender's ring. */
+static void test_msg_acknowledged_defer_target(void **state)
+{
+    (void)state;
+    struct msg_fix f;
+    const th_ring_params rp = {
+        64, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, -1};
+    struct io_uring probe;
+    /* kernels before 6.1 refuse the flags */
+    if (io_uring_queue_init(8, &probe, rp.flags) < 0)
+        skip();
+    io_uring_queue_exit(&probe);
+    struct io_uring_sqe *msg = msg_begin_rp(&f, &rp);
+    assert_false(msg->flags & IOSQE_CQE_SKIP_SUCCESS);
+    assert_true(io_uring_submit(&f.A.ring) >= 1);
+    if (!th_counter_wait_ge(&f.B.done, 1, TH_TIMEOUT))
+        fail_msg("the message did not wake the DEFER_TASKRUN loop");
+    /* its acknowledgement: a CQE of ours on A's ring */
+    struct io_uring_cqe *cqe;
+    TH_RC(io_uring_wait_cqe(&f.A.ring, &cqe), 0);
+    assert_int_equal(cqe->res, 0);
+    assert_true(as_loop_handle_cqe(&f.A.loop, cqe));
+    io_uring_cqe_seen(&f.A.ring, cqe);
+    msg_end(&f);
+}
+
+/* R3: a refused silent message is a CQE on A's ring; A's teardown must not
+ * end before A has handled it, or B would never be woken. */
+static void test_destroy_waits_for_refusal(void **state)
+{
+    (void)state;
+    struct msg_fix f;
+    msg_begin(&f)->fd = -1;
+    assert_true(io_uring_submit(&f.A.ring) >= 1);
+    assert_int_equal(io_uring_cq_ready(&f.A.ring), 1); /* the refusal */
+    /* A has no wait pending, no slot busy: only R3 holds its teardown */
+    TH_RC(as_loop_destroy(&f.A.loop), -EAGAIN);
+    TH_RC(as_loop_destroy(&f.A.loop), -EAGAIN);
+    assert_int_equal(th_counter_get(&f.B.done), 0);
+    th_pump(&f.A); /* hands the refusal over: B is woken by futex(2) */
+    if (!th_counter_wait_ge(&f.B.done, 1, TH_TIMEOUT))
+        fail_msg("a refused silent message was not replaced: wake lost");
     msg_end(&f);
 }
 
@@ -422,10 +503,15 @@ static void test_destroy_flush_after_failed_submit(void **state)
     TH_RC(as_loop_destroy(&f.A.loop), -EAGAIN);
     assert_int_equal(atomic_load(&inject_hits), 1);
     assert_true(io_uring_sq_ready(&f.A.ring) >= 1);
-    TH_RC(as_loop_destroy(&f.A.loop), -EAGAIN); /* its CQE is still to come */
+    /* The message is silent (B's ring is plain): once flushed, nothing of
+     * it comes back to A (R3), so this call ends the teardown. */
+    TH_RC(as_loop_destroy(&f.A.loop), 0);
     assert_int_equal(io_uring_sq_ready(&f.A.ring), 0);
     if (!th_counter_wait_ge(&f.B.done, 1, TH_TIMEOUT))
         fail_msg("the wake message stayed in the torn-down loop's SQ");
+    unsigned long ours = f.A.cqes_ours;
+    th_loop_after_destroy(&f.A); /* no CQE of ours may come now */
+    assert_int_equal(f.A.cqes_ours, ours);
     msg_end(&f);
 }
 
@@ -733,6 +819,9 @@ int main(void)
         cmocka_unit_test(test_sq_full_at_wake),
         cmocka_unit_test(test_wake_rides_releaser_ring),
         cmocka_unit_test(test_msg_refused),
+        cmocka_unit_test(test_msg_silent),
+        cmocka_unit_test(test_msg_acknowledged_defer_target),
+        cmocka_unit_test(test_destroy_waits_for_refusal),
         cmocka_unit_test(test_destroy_waits_for_msg),
         cmocka_unit_test(test_msg_refused_during_teardown),
         cmocka_unit_test(test_destroy_flush_after_failed_submit),

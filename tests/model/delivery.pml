@@ -31,7 +31,11 @@
  *   its next submit, after the releaser left the loop (D3): it posts a CQE
  *   into the target's ring, or is refused (REFUSALS) and replaced by a
  *   futex wake (R1); the target counts messages on their way (msgs) and
- *   as_loop_destroy waits for them (R2)
+ *   as_loop_destroy waits for them (R2).  The message's fate is decided
+ *   by the submit that sends it and its refusal handled there: a silent
+ *   message (uring.c R3; an acknowledged one's CQE only frees a slot);
+ *   the sender's own teardown, which R3 holds until that refusal is
+ *   handled, is not modelled (tests/fault: test_destroy_waits_for_refusal)
  *   ROUNDS (2), IO_WAKES (1), REFUSALS (2: B_IOCP posts the system refuses,
  *   at any moment, over the whole run)
  *   Deliberately broken variants (each must FAIL):
