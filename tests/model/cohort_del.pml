@@ -1,0 +1,641 @@
+/* HEADER */
+
+#ifndef TPL0
+#define TPL0 3
+#endif
+#ifndef TPL1
+#define TPL1 2
+#endif
+#define TPL 3                   /* array stride: tasks per loop at most */
+#define NL 2
+#define NT (NL * TPL)
+#ifndef B
+#define B 1
+#endif
+#ifndef C3BOUND
+#define C3BOUND (2 * B + 1)
+#endif
+#ifndef R0
+#define R0 1
+#endif
+#ifndef R1
+#define R1 1
+#endif
+#ifndef NCANC
+#define NCANC 1
+#endif
+#define NONE 255
+#define FT 254                  /* holder id of the foreign thread F */
+#define DH(l) (100 + (l))       /* holder id: loop l's delegate (its slot granted) */
+
+/* the delegate of a loop (the loop's own internal wait, kind cohort) */
+#define D_IDLE 0                /* no slot */
+#define D_REG 1                 /* registering: between the arrival and add_waiter_if */
+#define D_QUEUED 2              /* its slot in sq */
+#define D_GRANTED 3             /* its slot granted (holder DH(l)), fwake not yet run */
+#define D_CANCELLED 4           /* -DCANCEL_8_1: its slot cancelled by another thread
+                                 * (out of sq), its CQE not yet handled by fwake */
+
+/* a task */
+#define T_IDLE 0
+#define T_LQ 1                  /* waiting in its loop's lq */
+#define T_HOLD 2                /* holds the lock */
+
+#define LOOP(t) ((t) / TPL)
+
+#ifdef LIVE
+#define NO_COUNT
+#define NO_FIFO                 /* the tickets would grow for ever */
+#endif
+
+/* shared */
+bool locked = false;
+byte holder = NONE;
+byte sq[NL] = NONE;             /* slot owners (loops), FIFO */
+byte sqn = 0;
+
+/* per loop (loop-private) */
+byte lq[NL * TPL] = NONE;       /* lq of loop l: lq[l*TPL .. l*TPL+lqn[l]) */
+byte lqn[NL];
+byte ds[NL];                    /* the delegate's state */
+bool dcreq[NL];                 /* a cancel of the delegate's slot asked */
+byte budget[NL];
+
+/* per task */
+byte ts[NT];
+byte left[NT];
+bool pending[NT];
+byte ngot[NT];
+byte ncanc[NT];
+byte want[NT];
+
+byte incs = 0;
+#ifndef NO_COUNT
+byte inrow[NL];                 /* C2 */
+byte byp[NL];                   /* C3 */
+#endif
+#ifndef NO_FIFO
+byte seq[NL];                   /* C5: arrival tickets per loop */
+byte tk[NT];
+#endif
+#ifdef LIVE
+bool got1 = false;
+bool gotT = false;
+#endif
+
+#ifdef REACHPT
+#define REACH(k) assert(REACHPT != k)
+#elif defined(REACHALL)
+#define REACH(k) assert(k == 0)
+#else
+#define REACH(k) skip
+#endif
+/* REACH points:
+ *   1 a registration takes a free lock (add_waiter_if's re-check): to lq's head
+ *   2 a local hand-off
+ *   3 a delegate's grant handed to lq's head
+ *   4 ... and lq still non-empty: the requeue
+ *   5 a delegate granted with lq empty: the grant given back
+ *   6 a queued delegate's slot cancelled (lq empty): it leaves sq
+ *   7 the budget spent with local waiters: pm_unlock
+ *   8 a cancel of the slot asked, but lq non-empty again when decided: kept
+ *   9 a task in lq cancelled
+ *  10 a cancel that found nothing to cancel
+ *  11 F acquired
+ *  12 the canceller emptied lq with the slot queued or granted: cancel asked
+ *  13 ... left to be granted and given back
+ *  14 a registration found lq empty (every task cancelled meanwhile)
+ *  15 a registration loops: took a free lock, lq still non-empty
+ *  16 (-DCANCEL_8_1) a cancelled slot's CQE with lq non-empty again
+ */
+
+#define OTHER(l) (1 - (l))
+#define QUEUED_SLOT(l) (ds[l] == D_QUEUED)
+
+inline acquired(x, l)
+{
+    incs++;
+    assert(incs == 1);          /* mutual exclusion */
+    assert(locked && holder == x);
+#ifdef LIVE
+    if
+    :: l == 1 -> got1 = true
+    :: else -> skip
+    fi;
+#ifdef PROG_TASK
+    if
+    :: x == PROG_TASK -> gotT = true
+    :: else -> skip
+    fi;
+#endif
+#endif
+#ifndef NO_COUNT
+    if
+    :: l != 0 && QUEUED_SLOT(0) -> byp[0]++; assert(byp[0] <= C3BOUND)  /* C3 */
+    :: else -> skip
+    fi;
+    if
+    :: l != 1 && QUEUED_SLOT(1) -> byp[1]++; assert(byp[1] <= C3BOUND)  /* C3 */
+    :: else -> skip
+    fi
+#endif
+}
+
+/* C5: a task of loop L that gets the lock is L's oldest wait still waiting */
+inline local_fifo(x)
+{
+#ifndef NO_FIFO
+    assert(!pending[LOOP(x) * TPL] || LOOP(x) * TPL == x || tk[LOOP(x) * TPL] > tk[x]);
+    assert(!pending[LOOP(x) * TPL + 1] || LOOP(x) * TPL + 1 == x || tk[LOOP(x) * TPL + 1] > tk[x]);
+    assert(!pending[LOOP(x) * TPL + 2] || LOOP(x) * TPL + 2 == x || tk[LOOP(x) * TPL + 2] > tk[x])
+#else
+    skip
+#endif
+}
+
+inline outcome_granted(x)
+{
+    local_fifo(x);
+    assert(pending[x]);         /* one outcome per wait */
+    pending[x] = false;
+#ifndef NO_COUNT
+    ngot[x]++
+#else
+    skip
+#endif
+}
+
+inline outcome_cancelled(x)
+{
+    assert(pending[x]);
+    pending[x] = false;
+#ifndef NO_COUNT
+    ncanc[x]++;
+#endif
+    ts[x] = T_IDLE
+}
+
+/* the lock goes to task x of loop l (a local completion on l's thread) */
+inline give(x, l)
+{
+    holder = x;
+    ts[x] = T_HOLD;
+    outcome_granted(x);
+    acquired(x, l)
+}
+
+/* the real unlock: pm_unlock and its grant (under the queue lock) */
+inline pm_unlock()
+{
+    assert(locked);
+    if
+    :: sqn > 0 ->
+        h = sq[0];
+        sq[0] = sq[1]; sq[1] = NONE; sqn--;
+        assert(ds[h] == D_QUEUED);
+        ds[h] = D_GRANTED;      /* word stays LOCKED; the CQE goes to loop h */
+        holder = DH(h);
+#ifndef NO_COUNT
+        byp[h] = 0;
+#endif
+        h = NONE
+    :: else ->
+        locked = false;
+        holder = NONE
+    fi;
+#ifndef NO_COUNT
+    inrow[0] = 0; inrow[1] = 0
+#endif
+}
+
+inline lq_pop(l, x)
+{
+    assert(lqn[l] > 0);
+    x = lq[l * TPL];
+    lq[l * TPL] = lq[l * TPL + 1];
+    lq[l * TPL + 1] = lq[l * TPL + 2];
+    lq[l * TPL + 2] = NONE;
+    lqn[l]--
+}
+
+inline lq_remove(l, x)
+{
+    i = 0;
+    do
+    :: i < lqn[l] && lq[l * TPL + i] != x -> i++
+    :: else -> break
+    od;
+    assert(i < lqn[l]);
+    do
+    :: i + 1 < TPL -> lq[l * TPL + i] = lq[l * TPL + i + 1]; i++
+    :: else -> break
+    od;
+    lq[l * TPL + TPL - 1] = NONE;
+    lqn[l]--;
+    i = 0
+}
+
+/* loop l's slot leaves sq (a cancel decided under the queue lock) */
+inline sq_remove(l)
+{
+    i = 0;
+    do
+    :: sq[i] != l -> i++
+    :: else -> break
+    od;
+    if
+    :: i == 0 -> sq[0] = sq[1]
+    :: else -> skip
+    fi;
+    sq[1] = NONE; sqn--;
+    i = 0;
+#ifndef NO_COUNT
+    byp[l] = 0
+#else
+    skip
+#endif
+}
+
+/* the delegate registers loop l's slot (add_waiter_if, under the queue
+ * lock, with the record's lock held: lq read in the same step): while lq
+ * is non-empty, a free lock is taken for lq's head instead of queueing,
+ * and the registration goes round again (finding 7's loop) */
+inline register(l)
+{
+    do
+    :: lqn[l] == 0 ->
+        REACH(14);
+        ds[l] = D_IDLE;
+        break
+    :: lqn[l] > 0 && !locked ->
+        REACH(1);
+        locked = true;
+        lq_pop(l, n);
+        give(n, l);
+        n = NONE;
+#ifndef NO_COUNT
+        inrow[l] = 0;
+#endif
+#ifdef BUG_REGISTER_ONCE
+        ds[l] = D_IDLE;
+        break
+#else
+        if
+        :: lqn[l] > 0 -> REACH(15)
+        :: else -> skip
+        fi
+#endif
+    :: lqn[l] > 0 && locked ->
+        assert(sqn < NL);
+        assert(sqn == 0 || sq[0] != l);    /* C4 one slot per loop */
+        sq[sqn] = l; sqn++;
+        ds[l] = D_QUEUED;
+#ifndef NO_COUNT
+        byp[l] = 0;
+#endif
+        break
+    od
+}
+
+/* the lock's first step on l's thread: fast path, else append to lq and,
+ * the delegate idle, start its registration */
+inline lock_start(t, l)
+{
+#ifndef LIVE
+    left[t]--;
+#endif
+    pending[t] = true;
+#ifndef NO_FIFO
+    seq[l]++;
+    tk[t] = seq[l];
+#endif
+    if
+#ifndef LAZY_REG
+    :: !locked ->               /* fast path: CAS free -> LOCKED */
+#else
+    /* with the registration deferred, a free lock with lq non-empty is
+     * possible (the registration not yet run): a fast path then would
+     * pass the loop's older waiters (C5), so it is tried only with lq
+     * empty (-DBUG_LAZY_FASTPATH: always) */
+#ifndef BUG_LAZY_FASTPATH
+    :: !locked && lqn[l] == 0 ->
+#else
+    :: !locked ->
+#endif
+#endif
+        locked = true;
+        give(t, l);
+#ifndef NO_COUNT
+        inrow[l] = 0
+#else
+        skip
+#endif
+    :: else ->
+        lq[l * TPL + lqn[l]] = t; lqn[l]++;
+        ts[t] = T_LQ;
+        if
+        :: ds[l] == D_IDLE -> ds[l] = D_REG
+        :: else -> skip
+        fi
+    fi
+}
+
+/* the unlock on l's thread */
+inline cohort_unlock(t, l)
+{
+    incs--;
+    ts[t] = T_IDLE;
+    if
+#ifdef BUG_NO_BUDGET
+    :: lqn[l] > 0 ->
+#else
+    :: lqn[l] > 0 && budget[l] > 0 ->
+        budget[l]--;
+#endif
+        REACH(2);
+        lq_pop(l, n);
+#ifndef NO_COUNT
+        if
+        :: QUEUED_SLOT(OTHER(l)) ->
+            inrow[l]++;
+            assert(inrow[l] <= B)   /* C2 */
+        :: else -> inrow[l] = 0
+        fi;
+#endif
+        give(n, l);             /* the word unchanged: nothing shared written */
+        n = NONE
+    :: else ->
+        if
+        :: lqn[l] > 0 -> REACH(7)
+        :: else -> skip
+        fi;
+        pm_unlock()
+    fi
+}
+
+inline unlock_step(t, l)
+{
+    assert(locked && holder == t);
+    if
+    :: cohort_unlock(t, l)
+#ifdef UNLOCK_ELSEWHERE
+    :: incs--;                  /* by another thread of the process */
+       ts[t] = T_IDLE;
+       pm_unlock()
+#endif
+    fi
+}
+
+/* fwake: the delegate's CQE on l's thread (its slot granted, or a cancel
+ * of its queued slot asked) */
+inline fwake_step(l)
+{
+    if
+    :: ds[l] == D_GRANTED ->
+        assert(locked && holder == DH(l));
+        dcreq[l] = false;
+        if
+        :: lqn[l] > 0 ->
+            REACH(3);
+            budget[l] = B;
+            lq_pop(l, n);
+#ifndef NO_COUNT
+            inrow[l] = 0;
+#endif
+            give(n, l);
+            n = NONE;
+            if
+            :: lqn[l] > 0 -> REACH(4)
+            :: else -> skip
+            fi;
+#ifdef BUG_NO_REQUEUE
+            ds[l] = D_IDLE
+#else
+            register(l)         /* the requeue (lq empty: idle) */
+#endif
+        :: else ->
+            REACH(5);
+            ds[l] = D_IDLE;
+#ifndef BUG_KEEP_EMPTY_GRANT
+            pm_unlock()         /* the grant given back */
+#else
+            skip                /* kept: the word stays LOCKED, holder DH(l) */
+#endif
+        fi
+    :: ds[l] == D_QUEUED && dcreq[l] ->
+        dcreq[l] = false;
+        if
+#ifndef BUG_CANCEL_NO_RECHECK
+        :: lqn[l] == 0 ->
+#else
+        :: true ->
+#endif
+            REACH(6);
+            sq_remove(l);
+            ds[l] = D_IDLE
+        :: else ->
+            REACH(8)            /* a task arrived since the ask: the slot stays */
+        fi
+    :: ds[l] == D_CANCELLED ->  /* -DCANCEL_8_1: the cancelled slot's CQE */
+        if
+        :: lqn[l] > 0 ->
+            REACH(16);          /* a task arrived since the cancel: register again */
+#ifndef BUG_CANCELLED_NO_REREG
+            register(l)
+#else
+            ds[l] = D_IDLE
+#endif
+        :: else -> ds[l] = D_IDLE
+        fi
+    fi
+}
+
+#define STARTABLE(t) (ts[t] == T_IDLE && left[t] > 0 && !pending[t])
+#define FWAKE(l) (ds[l] == D_GRANTED || (ds[l] == D_QUEUED && dcreq[l]) || ds[l] == D_CANCELLED)
+#define FINISHED(t) (ts[t] == T_IDLE && left[t] == 0 && !pending[t])
+
+#ifdef LAZY_REG
+/* the registration is a later step of the loop's thread: arrivals,
+ * unlocks and hand-offs of the loop may come before it */
+#define LOCK(k) atomic { STARTABLE(l * TPL + k) -> t = l * TPL + k; lock_start(t, l); t = 0 }
+#else
+/* the registration in the lock call: the next step of the loop's thread */
+#define LOCK(k) atomic { STARTABLE(l * TPL + k) -> t = l * TPL + k; lock_start(t, l); t = 0 }; \
+    if \
+    :: atomic { ds[l] == D_REG -> register(l) } \
+    :: else -> skip \
+    fi
+#endif
+
+proctype loop(byte l)
+{
+    byte t, n = NONE, h = NONE, i;
+end_loop:
+    do
+    :: LOCK(0)
+    :: LOCK(1)
+    :: LOCK(2)
+#ifdef LAZY_REG
+    :: atomic { ds[l] == D_REG -> register(l) }
+#endif
+    :: atomic { ts[l * TPL] == T_HOLD -> t = l * TPL; unlock_step(t, l); t = 0 }
+    :: atomic { ts[l * TPL + 1] == T_HOLD -> t = l * TPL + 1; unlock_step(t, l); t = 0 }
+    :: atomic { ts[l * TPL + 2] == T_HOLD -> t = l * TPL + 2; unlock_step(t, l); t = 0 }
+    :: atomic { FWAKE(l) -> fwake_step(l) }
+    :: atomic {
+        FINISHED(l * TPL) && FINISHED(l * TPL + 1) && FINISHED(l * TPL + 2) && ds[l] == D_IDLE ->
+        assert(lqn[l] == 0);
+        break
+       }
+    od
+}
+
+/* C: a thread of loop 0's process cancels a wait of loop 0 (NCANC times):
+ * unlinks it from lq under the record's lock; lq empty with the slot
+ * queued or granted: ask the slot's cancel (decided on the loop's thread),
+ * or leave the slot to be granted and given back */
+inline cancel_one(t)
+{
+    if
+    :: ts[t] == T_LQ ->
+        REACH(9);
+        lq_remove(0, t);
+        outcome_cancelled(t);
+        if
+        :: lqn[0] == 0 && (ds[0] == D_QUEUED || ds[0] == D_GRANTED) ->
+            if
+#ifndef CANCEL_8_1
+            :: dcreq[0] = true; REACH(12)
+#else
+            /* decided here, under the queue lock (docs/pshared.md 8.1):
+             * a queued slot leaves sq at once, its CQE comes later; a
+             * granted one: the grant came first (given back at fwake) */
+            :: ds[0] == D_QUEUED -> sq_remove(0); ds[0] = D_CANCELLED; REACH(12)
+#endif
+            :: REACH(13)
+            fi
+        :: else -> skip
+        fi
+    :: else -> REACH(10)
+    fi
+}
+
+proctype canceller()
+{
+    byte i, k = 0;
+    do
+    :: k < NCANC ->
+        if
+        :: atomic { true -> cancel_one(0); k++ }
+        :: atomic { TPL0 > 1 -> cancel_one(1); k++ }
+        :: atomic { TPL0 > 2 -> cancel_one(2); k++ }
+        fi
+    :: else -> break
+    od
+}
+
+/* F: a plain thread of another process: fast path, then pm_unlock */
+proctype foreign()
+{
+    byte h;
+    atomic {
+        !locked -> locked = true; holder = FT;
+        REACH(11);
+        acquired(FT, NONE)
+    };
+    atomic { incs--; pm_unlock() }
+}
+
+#ifndef NO_INVARIANTS
+/* C1': lq non-empty => the delegate's slot queued or granted; queued =>
+ * in sq; granted => the word LOCKED with holder DH(l).  Whenever the
+ * loop's thread is outside a step (ds == D_REG is inside one) */
+#ifndef C1_STRICT
+#define C1_CANCELLED(l) (ds[l] == D_CANCELLED)
+#else
+#define C1_CANCELLED(l) false
+#endif
+#define C1(l) (ds[l] == D_REG || \
+    ((lqn[l] == 0 || ds[l] == D_QUEUED || ds[l] == D_GRANTED || C1_CANCELLED(l)) && \
+     (ds[l] != D_QUEUED || (sqn > 0 && sq[0] == l) || (sqn > 1 && sq[1] == l)) && \
+     (ds[l] != D_GRANTED || (locked && holder == DH(l)))))
+active proctype monitor()
+{
+    bool C1_holds;
+end_mon:
+    atomic {
+        !C1(0) || !C1(1) ->
+        C1_holds = C1(0) && C1(1);
+        assert(C1_holds)
+    }
+}
+#define NMON 1
+#else
+#define NMON 0
+#endif
+
+#if defined(LIVE) && !defined(PROG_TASK)
+active proctype prog()
+{
+end_prog:
+    do
+    :: got1 ->
+progress:
+        got1 = false
+    od
+}
+#elif defined(LIVE)
+active proctype prog()
+{
+end_prog:
+    do
+    :: gotT ->
+progress:
+        gotT = false
+    :: !pending[PROG_TASK] ->
+progress_idle:
+        skip
+    od
+}
+#endif
+
+init {
+    byte t;
+    atomic {
+        t = 0;
+        do
+        :: t < NT ->
+            ts[t] = T_IDLE;
+            if
+            :: t < TPL0 -> want[t] = R0
+            :: t >= TPL && t < TPL + TPL1 -> want[t] = R1
+            :: else -> want[t] = 0
+            fi;
+            left[t] = want[t];
+            lq[t] = NONE;
+            t++
+        :: else -> break
+        od;
+        sq[0] = NONE; sq[1] = NONE;
+        budget[0] = B; budget[1] = B;
+        run loop(0);
+        run loop(1);
+#ifdef FOREIGN
+        run foreign();
+#endif
+#if !defined(NO_CANCEL) && !defined(LIVE)
+        run canceller();
+#endif
+    }
+#ifndef LIVE
+    (_nr_pr == 1 + NMON) ->
+    t = 0;
+    do
+    :: t < NT ->
+        assert(!pending[t] && ngot[t] + ncanc[t] == want[t]);
+        t++
+    :: else -> break
+    od;
+    assert(!locked && sqn == 0 && incs == 0)
+#endif
+}
