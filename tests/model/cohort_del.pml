@@ -1,4 +1,161 @@
-/* HEADER */
+/*
+ * cohort_del.pml -- "a cohort per loop" for the process-shared mutex, the
+ * shape of docs/pshared.md 6.4, "What the C code should do about the
+ * findings: the loop's own delegate wait" (not built; the names are the
+ * design's: pm_unlock, the grant, add_waiter_if, fwake, the cohort's lq
+ * and budget).  cohort.pml is the first shape (a user's wait as the
+ * delegate) and its findings 7-8; this model is the redo that 6.4 asks
+ * for: the delegate is the loop's own internal wait, not a task.
+ *
+ * Shared (across processes):
+ *   locked, holder   the mutex word's LOCKED and its holder (a task id, FT,
+ *                    or DH(l) = "loop l's delegate": its slot granted)
+ *   sq[]             the shared queue of slots, FIFO, abstracted to their
+ *                    loops (one slot per loop at most)
+ *   pm_unlock        the real unlock and its grant: sq non-empty: the lock
+ *                    goes to sq's head (the word stays LOCKED, holder :=
+ *                    DH(l), the slot GRANTED; loop l handles the CQE later
+ *                    on its thread, "fwake"); else LOCKED is cleared
+ *   fast path        a CAS free -> LOCKED (barging allowed)
+ *   add_waiter_if    a slot registers under the queue lock with a
+ *                    re-check: a free lock is taken instead of queueing
+ * Per loop L (loop-private: touched on L's thread, or by a canceller of
+ * the same process under the record's lock = one atomic step):
+ *   lq[L]            FIFO of ALL the waiting tasks of L, in arrival order
+ *   ds[L]            the delegate (L's internal wait, kind cohort): IDLE,
+ *                    REG (registering), QUEUED (slot in sq), GRANTED (slot
+ *                    granted, fwake not yet run); -DCANCEL_8_1 and
+ *                    -DDROP_SLOT_ON_EMPTY add CANCELLED (slot out of sq, its
+ *                    CQE not yet handled).  It holds L's slot while lq is
+ *                    non-empty (C1'); it may also hold one with lq empty
+ *                    (left to be granted and given back)
+ *   dcreq[L]         a cancel of the delegate's slot asked (by C)
+ *   budget[L]        local hand-offs left; B again at each delegate grant
+ * Steps (each an atomic step of its thread; the shared parts are one CAS
+ * or one queue-lock section):
+ *   lock(t)          on L's thread: the fast path; else append t to lq and,
+ *                    the delegate IDLE, REG; then (a separate step: other
+ *                    threads and processes run in between) register(L):
+ *                    while lq is non-empty, add_waiter_if: a free lock goes
+ *                    to lq's head and the registration goes round again
+ *                    (finding 7's loop, in one place); else the slot is
+ *                    queued.  lq empty by then (cancelled): IDLE.
+ *                    -DLAZY_REG: the registration is a later step of L's
+ *                    thread (arrivals, unlocks of L may come first); the
+ *                    fast path is then tried only with lq empty
+ *   fwake(L)         on L's thread: GRANTED: lq non-empty: lq's head gets
+ *                    the lock (a local completion), budget := B, and
+ *                    register(L) at once (the requeue); lq empty: the grant
+ *                    is GIVEN BACK with pm_unlock.  QUEUED with a cancel
+ *                    asked: lq empty: the slot leaves sq, IDLE; lq non-empty
+ *                    again (a task arrived since the ask): the slot stays.
+ *                    CANCELLED: IDLE, or register(L) if lq is non-empty
+ *   unlock(t)        on L's thread: lq non-empty and budget > 0: budget--,
+ *                    the lock to lq's head (word unchanged, nothing shared
+ *                    written); else pm_unlock.  -DUNLOCK_ELSEWHERE: also by
+ *                    another thread of the process: pm_unlock only
+ *   cancel           thread C of loop 0's process, NCANC times (default 1)
+ *                    (-DNO_CANCEL: none): a task in lq is unlinked (under
+ *                    the record's lock), outcome cancelled; lq empty with
+ *                    the slot queued or granted: either the slot's cancel
+ *                    is asked (dcreq, decided by fwake on L's thread,
+ *                    racing the grant) or the slot is left to be granted
+ *                    and given back.  -DCANCEL_8_1: the slot's cancel is
+ *                    decided by C under the queue lock, as 8.1 does for a
+ *                    parked wait (WAITING -> CANCELLED, out of sq at once;
+ *                    its CQE, fwake, later)
+ *   F                -DFOREIGN: a plain thread of a third process: fast
+ *                    path, then pm_unlock
+ *   -DDROP_SLOT_ON_EMPTY: a local hand-off that empties lq with the slot
+ *                    queued cancels it at once (8.1 on L's own thread)
+ *                    instead of leaving it to be granted and given back
+ *
+ * Scenario: two loops (two processes), TPL0 tasks on loop 0 (default 3)
+ * and TPL1 on loop 1 (default 2), at most 3 each, R0 / R1 rounds each
+ * (default 1; -DLIVE: for ever), budget B (default 1).
+ *
+ * Checked:
+ *   mutual exclusion     incs == 1 at every acquisition; the word LOCKED
+ *                        with the acquirer as holder
+ *   one outcome per wait assert(pending[t]) at every outcome
+ *   no stranded waiter   invalid end states (a loop ends when its tasks are
+ *                        done and its delegate IDLE); at the end every wait
+ *                        got one outcome, the lock is free, sq empty
+ *   C1' (the monitor, whenever L's thread is outside a step: ds != REG;
+ *       -DNO_INVARIANTS leaves it out): lq[L] non-empty => the delegate's
+ *       slot is QUEUED or GRANTED; QUEUED => L's slot is in sq; GRANTED =>
+ *       LOCKED with holder DH(L).  With CANCELLED (-DCANCEL_8_1,
+ *       -DDROP_SLOT_ON_EMPTY) lq may be non-empty while the delegate is
+ *       CANCELLED, unless -DC1_STRICT (finding 10)
+ *   C2  while the other loop's slot is queued, L hands the lock locally at
+ *       most B times in a row
+ *   C3  once L's slot is queued, the others acquire at most 2B+1 times
+ *       before it is granted (the holder's loop spends its budget, its own
+ *       slot ahead of L's is granted and spends B again); tight for B = 1
+ *       and B = 2 (-DC3BOUND=2B fails)
+ *   C4  one slot per loop (assert at every registration)
+ *   C5  within a loop FIFO: a task of L that gets the lock is L's oldest
+ *       wait still waiting (arrival tickets; -DNO_FIFO leaves it out)
+ *   -DLIVE (npfair): tasks lock for ever, no cancel, no F; progress = a
+ *       task of loop 1 acquires; -DPROG_TASK=t: task t acquires or is not
+ *       waiting.  No non-progress cycle under weak fairness
+ *
+ * Broken variants (must fail):
+ *   BUG_NO_REQUEUE       after its grant the delegate does not re-register
+ *                        while lq is non-empty: C1'; a stranded waiter
+ *   BUG_NO_BUDGET        local hand-off regardless of the budget: C2; under
+ *                        -DLIVE loop 1 starves (a non-progress cycle)
+ *   BUG_KEEP_EMPTY_GRANT a delegate granted with lq empty keeps the lock
+ *                        instead of giving it back: nobody ever unlocks it
+ *                        (invalid end state), even without any cancel
+ *   BUG_REGISTER_ONCE    the registration that takes a free lock does not
+ *                        go round: stranded -- but only where the loop can
+ *                        go round (finding 9): -DLAZY_REG, -DCANCEL_8_1
+ *   BUG_CANCEL_NO_RECHECK fwake honours an asked cancel of the queued slot
+ *                        without re-checking lq: a task that arrived since
+ *                        the ask (it found the slot queued and only joined
+ *                        lq) is left without a slot: C1', stranded
+ *   BUG_CANCELLED_NO_REREG (-DCANCEL_8_1) the cancelled slot's fwake goes
+ *                        IDLE with lq non-empty: C1', stranded
+ *   BUG_LAZY_FASTPATH    (-DLAZY_REG) the fast path tried with lq non-empty
+ *                        (the registration pending, the lock freed): a new
+ *                        task passes the loop's older waiters (C5)
+ *
+ * Finding 9 (cohort_del.FINDING_REGISTER_ONCE_HARMLESS): as worded (the
+ * registration in the lock call, the requeue at the grant), the
+ * registration loop never goes round: a registration that can find the
+ * lock free runs right after the arrival that made lq non-empty (lq = that
+ * one task), and the requeue runs with the lock just handed to lq's head
+ * (always queues).  REACH 15 is not reached and BUG_REGISTER_ONCE passes.
+ * It does go round where the delegate's slot can leave while lq fills
+ * (-DCANCEL_8_1: the cancelled slot's CQE finds two arrivals and a free
+ * lock) or the registration is deferred (-DLAZY_REG): keep the loop.
+ *
+ * Finding 10 (cohort_del.FINDING_CANCEL_8_1*): 6.4 says the delegate's
+ * slot "is cancelled the usual way (8.1)", but 8.1 decides the cancel in
+ * the canceller's queue-lock section and the wait completes only at its
+ * CQE (P8): in between the delegate is busy with no slot.  Trail: loop
+ * 0's task 0 is in lq with the slot queued; C cancels it (lq empty) and
+ * cancels the slot (out of sq); task 2 arrives, finds the delegate busy
+ * and joins lq: lq non-empty, no slot (C1' as worded fails).  With the
+ * lock then freed (sq empty) a newer task's fast path takes it before the
+ * older one in lq (C5 fails, .fifo).  Safe and complete otherwise if the
+ * cancelled slot's fwake registers again (cohort_del.cancel-8-1;
+ * BUG_CANCELLED_NO_REREG strands).  The model's default (the cancel only
+ * asked, decided in fwake with lq re-checked, BUG_CANCEL_NO_RECHECK
+ * otherwise) keeps C1' and C5; it needs the ask and the decision in one
+ * fwake step: the canceller wakes the slot's kernel wait without deciding
+ * (or posts to the loop), and the loop decides at the CQE.
+ *
+ * Finding 11 (cohort_del.nocancel.reach, REACH 17 then 5): a delegate's
+ * slot is queued with lq empty not only after cancels: every local
+ * hand-off that takes lq's last waiter leaves it so.  Its grant then costs
+ * a wake, a CQE and two queue-lock sections, and the lock sits LOCKED
+ * with holder DH(L) (nobody in the critical section) until L's thread runs
+ * fwake and gives it back.  -DDROP_SLOT_ON_EMPTY (cancel the slot at that
+ * hand-off) is safe (cohort_del.drop-slot) but brings finding 10's window
+ * (a task arriving before the CQE has no slot).
+ */
 
 #ifndef TPL0
 #define TPL0 3
@@ -104,9 +261,10 @@ bool gotT = false;
  *  11 F acquired
  *  12 the canceller emptied lq with the slot queued or granted: cancel asked
  *  13 ... left to be granted and given back
- *  14 a registration found lq empty (every task cancelled meanwhile)
+ *  14 a registration (or the requeue) found lq empty
  *  15 a registration loops: took a free lock, lq still non-empty
  *  16 (-DCANCEL_8_1) a cancelled slot's CQE with lq non-empty again
+ *  17 a local hand-off empties lq with the slot queued
  */
 
 #define OTHER(l) (1 - (l))
@@ -363,7 +521,20 @@ inline cohort_unlock(t, l)
         fi;
 #endif
         give(n, l);             /* the word unchanged: nothing shared written */
-        n = NONE
+        n = NONE;
+        if
+        :: lqn[l] == 0 && ds[l] == D_QUEUED ->
+            REACH(17);          /* lq emptied with the slot queued: its grant will be given back */
+#ifdef DROP_SLOT_ON_EMPTY
+            /* instead the loop cancels its slot now (8.1, on its own
+             * thread, under the queue lock): it leaves sq, its CQE later */
+            sq_remove(l);
+            ds[l] = D_CANCELLED
+#else
+            skip
+#endif
+        :: else -> skip
+        fi
     :: else ->
         if
         :: lqn[l] > 0 -> REACH(7)
