@@ -138,9 +138,10 @@
  * 0's task 0 holds, task 1 waits in lq with the slot queued; C cancels
  * task 1 (lq empty) and the slot (out of sq); task 2 arrives, finds the
  * delegate busy and joins lq: lq non-empty, no slot (C1' as worded fails).
- * .fifo: loop 1 holds, task 0 waits, C cancels it and the slot, task 1
- * joins lq; loop 1's unlock frees the lock (sq empty) and task 2's fast
- * path takes it before task 1 (C5 fails).  Safe and complete otherwise if the
+ * .fifo: loop 1's slot is granted with its lq empty (finding 11); loop
+ * 0's task 0 waits with the slot queued, C cancels it and the slot, task
+ * 1 joins lq; loop 1's fwake gives its grant back, which frees the lock
+ * (sq empty), and task 2's fast path takes it before task 1 (C5 fails).  Safe and complete otherwise if the
  * cancelled slot's fwake registers again (cohort_del.cancel-8-1;
  * BUG_CANCELLED_NO_REREG strands).  The model's default (the cancel only
  * asked, decided in fwake with lq re-checked, BUG_CANCEL_NO_RECHECK
