@@ -96,9 +96,14 @@
  *   C4  one slot per loop (assert at every registration)
  *   C5  within a loop FIFO: a task of L that gets the lock is L's oldest
  *       wait still waiting (arrival tickets; -DNO_FIFO leaves it out)
- *   -DLIVE (npfair): tasks lock for ever, no cancel, no F; progress = a
- *       task of loop 1 acquires; -DPROG_TASK=t: task t acquires or is not
- *       waiting.  No non-progress cycle under weak fairness
+ *   -DLIVE (npfair): tasks lock for ever, no cancel (-DLIVE_CANCEL: C's
+ *       cancels), no F; progress = a task of loop 1 acquires;
+ *       -DPROG_TASK=t: task t acquires or is not waiting.  No non-progress
+ *       cycle under weak fairness.  (Weak fairness is per process here: a
+ *       loop's fwake can be postponed for ever while its other steps run;
+ *       with -DCANCEL_8_1 or -DDROP_SLOT_ON_EMPTY that gives a cycle in
+ *       which the loop's fast path passes its lq waiters while their
+ *       delegate's CQE waits: finding 10's window held open, not a row)
  *
  * Broken variants (must fail):
  *   BUG_NO_REQUEUE       after its grant the delegate does not re-register
@@ -796,7 +801,7 @@ init {
 #ifdef FOREIGN
         run foreign();
 #endif
-#if !defined(NO_CANCEL) && !defined(LIVE)
+#if !defined(NO_CANCEL) && (!defined(LIVE) || defined(LIVE_CANCEL))
         run canceller();
 #endif
     }

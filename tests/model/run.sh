@@ -573,6 +573,9 @@ checks+=(
     "cohort_del.live.task0.np|cohort_del.pml|-DLIVE -DPROG_TASK=0|npfair|pass|O0"
     "cohort_del.live.task2.np|cohort_del.pml|-DLIVE -DPROG_TASK=2|npfair|pass|O0"
     "cohort_del.live.task4.np|cohort_del.pml|-DLIVE -DPROG_TASK=4|npfair|pass|O0"
+    # ... with loop 0's canceller (one cancel: a task in lq, and the slot's
+    # cancel asked or its grant given back)
+    "cohort_del.live.cancel.task1.np|cohort_del.pml|-DLIVE -DLIVE_CANCEL -DPROG_TASK=1|npfair|pass|O0"
     # broken variants (cohort_del.pml's header)
     "cohort_del.BUG_NO_REQUEUE|cohort_del.pml|-DNO_CANCEL -DBUG_NO_REQUEUE|safety|fail:assert/C1_holds|O0"
     "cohort_del.BUG_NO_REQUEUE.endstate|cohort_del.pml|-DNO_CANCEL -DUNLOCK_ELSEWHERE -DNO_INVARIANTS -DBUG_NO_REQUEUE|safety|fail:endstate|O0"
