@@ -549,6 +549,70 @@ checks+=(
     "cohort.fifo-fix|cohort.pml|-DTPL0=3 -DFOREIGN -DUNLOCK_ELSEWHERE -DCHECK_LOCAL_FIFO -DFIX_LOCAL_FIFO|safety|pass|O0"
     "cohort.fifo-fix.rounds|cohort.pml|-DTPL0=3 -DTPL1=2 -DR0=2 -DR1=1 -DB=1 -DUNLOCK_ELSEWHERE -DCHECK_LOCAL_FIFO -DFIX_LOCAL_FIFO|safety|pass|O0"
     "cohort.fifo-fix.live.np|cohort.pml|-DLIVE -DTPL0=3 -DTPL1=2 -DFIX_LOCAL_FIFO|npfair|pass|O0"
+    # cohort_del.pml: the cohort with the loop's own delegate wait
+    # (docs/pshared.md 6.4, "the loop's own delegate wait"): every waiting
+    # task in lq, the delegate (not a task) holds the loop's slot while lq
+    # is non-empty; C1'-C5 (cohort_del.pml's header).  3 tasks on loop 0,
+    # 2 on loop 1, B = 1 unless said
+    "cohort_del|cohort_del.pml|-DFOREIGN -DUNLOCK_ELSEWHERE|safety|pass|O0"
+    "cohort_del.reach|cohort_del.pml|-DFOREIGN -DUNLOCK_ELSEWHERE|reach|reach:1 2 3 4 5 6 7 8 9 11 12 13 14 17|O0"
+    # without any cancel a granted delegate finds lq empty (a local
+    # hand-off took its last waiter): the grant given back (REACH 17, 5)
+    "cohort_del.nocancel.reach|cohort_del.pml|-DNO_CANCEL|reach|reach:5 17|O0"
+    "cohort_del.rounds|cohort_del.pml|-DR0=2 -DR1=1 -DUNLOCK_ELSEWHERE|safety|pass|O0"
+    "cohort_del.b2|cohort_del.pml|-DB=2 -DFOREIGN -DUNLOCK_ELSEWHERE|safety|pass|O0"
+    "cohort_del.cancel2|cohort_del.pml|-DNCANC=2 -DFOREIGN -DUNLOCK_ELSEWHERE|safety|pass|O0"
+    "cohort_del.3x3|cohort_del.pml|-DTPL1=3 -DUNLOCK_ELSEWHERE|safety|pass|O0"
+    # C3: a queued slot is passed at most 2B+1 times, tight for B = 1 and 2
+    "cohort_del.C3-tight|cohort_del.pml|-DR0=2 -DR1=1 -DNO_CANCEL -DC3BOUND=2|safety|fail:assert/byp[1]|O0"
+    "cohort_del.C3.b2|cohort_del.pml|-DB=2 -DR0=2 -DNO_CANCEL|safety|pass|O0"
+    "cohort_del.C3-tight.b2|cohort_del.pml|-DB=2 -DR0=2 -DNO_CANCEL -DC3BOUND=4|safety|fail:assert/byp[1]|O0"
+    # liveness under weak fairness: loop 1 is never starved, and every
+    # waiting task gets the lock (loop 0's first and last, loop 1's second)
+    "cohort_del.live.np|cohort_del.pml|-DLIVE|npfair|pass|O0"
+    "cohort_del.live.task0.np|cohort_del.pml|-DLIVE -DPROG_TASK=0|npfair|pass|O0"
+    "cohort_del.live.task2.np|cohort_del.pml|-DLIVE -DPROG_TASK=2|npfair|pass|O0"
+    "cohort_del.live.task4.np|cohort_del.pml|-DLIVE -DPROG_TASK=4|npfair|pass|O0"
+    # ... with loop 0's canceller (one cancel: a task in lq, and the slot's
+    # cancel asked or its grant given back)
+    "cohort_del.live.cancel.task1.np|cohort_del.pml|-DLIVE -DLIVE_CANCEL -DPROG_TASK=1|npfair|pass|O0"
+    # broken variants (cohort_del.pml's header)
+    "cohort_del.BUG_NO_REQUEUE|cohort_del.pml|-DNO_CANCEL -DBUG_NO_REQUEUE|safety|fail:assert/C1_holds|O0"
+    "cohort_del.BUG_NO_REQUEUE.endstate|cohort_del.pml|-DNO_CANCEL -DUNLOCK_ELSEWHERE -DNO_INVARIANTS -DBUG_NO_REQUEUE|safety|fail:endstate|O0"
+    "cohort_del.BUG_NO_BUDGET|cohort_del.pml|-DR0=2 -DNO_CANCEL -DBUG_NO_BUDGET|safety|fail:assert/inrow[l]<=|O0"
+    "cohort_del.BUG_NO_BUDGET.np|cohort_del.pml|-DLIVE -DTPL1=1 -DBUG_NO_BUDGET|npfair|fail:np|O0"
+    "cohort_del.BUG_KEEP_EMPTY_GRANT|cohort_del.pml|-DNO_CANCEL -DBUG_KEEP_EMPTY_GRANT|safety|fail:endstate|O0"
+    "cohort_del.BUG_CANCEL_NO_RECHECK|cohort_del.pml|-DBUG_CANCEL_NO_RECHECK|safety|fail:assert/C1_holds|O0"
+    "cohort_del.BUG_CANCEL_NO_RECHECK.endstate|cohort_del.pml|-DNO_INVARIANTS -DBUG_CANCEL_NO_RECHECK|safety|fail:endstate|O0"
+    # the registration loop (finding 7's) never goes round in this shape:
+    # with it removed everything still holds (REACH 15 is not reached
+    # here); it matters once the registration is deferred (-DLAZY_REG)
+    "cohort_del.FINDING_REGISTER_ONCE_HARMLESS|cohort_del.pml|-DFOREIGN -DUNLOCK_ELSEWHERE -DBUG_REGISTER_ONCE|safety|pass|O0"
+    "cohort_del.lazy|cohort_del.pml|-DLAZY_REG -DFOREIGN -DUNLOCK_ELSEWHERE|safety|pass|O0"
+    "cohort_del.lazy.reach|cohort_del.pml|-DLAZY_REG -DFOREIGN -DUNLOCK_ELSEWHERE|reach|reach:1 15|O0"
+    "cohort_del.lazy.live.task2.np|cohort_del.pml|-DLIVE -DLAZY_REG -DPROG_TASK=2|npfair|pass|O0"
+    "cohort_del.BUG_REGISTER_ONCE.lazy|cohort_del.pml|-DLAZY_REG -DUNLOCK_ELSEWHERE -DBUG_REGISTER_ONCE|safety|fail:assert/C1_holds|O0"
+    "cohort_del.BUG_REGISTER_ONCE.lazy.endstate|cohort_del.pml|-DLAZY_REG -DUNLOCK_ELSEWHERE -DNO_INVARIANTS -DBUG_REGISTER_ONCE|safety|fail:endstate|O0"
+    "cohort_del.BUG_LAZY_FASTPATH|cohort_del.pml|-DLAZY_REG -DUNLOCK_ELSEWHERE -DBUG_LAZY_FASTPATH|safety|fail:assert/tk[|O0"
+    # the delegate's slot cancelled as in docs/pshared.md 8.1 (decided by
+    # the canceller under the queue lock, the CQE later): a task arriving
+    # in between has no slot (C1' as worded fails) and a newer task's fast
+    # path may pass it (C5 fails); safe and complete otherwise, if the
+    # cancelled slot's fwake registers again
+    "cohort_del.FINDING_CANCEL_8_1|cohort_del.pml|-DCANCEL_8_1 -DC1_STRICT|safety|fail:assert/C1_holds|O0"
+    "cohort_del.FINDING_CANCEL_8_1.fifo|cohort_del.pml|-DCANCEL_8_1 -DFOREIGN -DUNLOCK_ELSEWHERE|safety|fail:assert/tk[|O0"
+    "cohort_del.cancel-8-1|cohort_del.pml|-DCANCEL_8_1 -DNO_FIFO -DFOREIGN -DUNLOCK_ELSEWHERE|safety|pass|O0"
+    "cohort_del.cancel-8-1.reach|cohort_del.pml|-DCANCEL_8_1 -DNO_FIFO -DFOREIGN -DUNLOCK_ELSEWHERE|reach|reach:12 15 16|O0"
+    "cohort_del.BUG_CANCELLED_NO_REREG|cohort_del.pml|-DCANCEL_8_1 -DBUG_CANCELLED_NO_REREG|safety|fail:assert/C1_holds|O0"
+    "cohort_del.BUG_CANCELLED_NO_REREG.endstate|cohort_del.pml|-DCANCEL_8_1 -DNO_FIFO -DNO_INVARIANTS -DBUG_CANCELLED_NO_REREG|safety|fail:endstate|O0"
+    # ... and there the registration loop does go round: without it a
+    # second arrival in the window is stranded
+    "cohort_del.BUG_REGISTER_ONCE.cancel-8-1|cohort_del.pml|-DCANCEL_8_1 -DNO_FIFO -DFOREIGN -DUNLOCK_ELSEWHERE -DBUG_REGISTER_ONCE|safety|fail:assert/C1_holds|O0"
+    "cohort_del.BUG_REGISTER_ONCE.cancel-8-1.endstate|cohort_del.pml|-DCANCEL_8_1 -DNO_FIFO -DUNLOCK_ELSEWHERE -DNO_INVARIANTS -DBUG_REGISTER_ONCE|safety|fail:endstate|O0"
+    # a local hand-off that empties lq cancels the queued slot at once (on
+    # the loop's thread, 8.1) instead of leaving it to be given back
+    "cohort_del.drop-slot|cohort_del.pml|-DDROP_SLOT_ON_EMPTY -DFOREIGN -DUNLOCK_ELSEWHERE|safety|pass|O0"
+    "cohort_del.drop-slot.reach|cohort_del.pml|-DDROP_SLOT_ON_EMPTY -DFOREIGN -DUNLOCK_ELSEWHERE|reach|reach:16 17|O0"
 )
 
 selected() {

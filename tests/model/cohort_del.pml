@@ -1,0 +1,819 @@
+/*
+ * cohort_del.pml -- "a cohort per loop" for the process-shared mutex, the
+ * shape of docs/pshared.md 6.4, "What the C code should do about the
+ * findings: the loop's own delegate wait" (not built; the names are the
+ * design's: pm_unlock, the grant, add_waiter_if, fwake, the cohort's lq
+ * and budget).  cohort.pml is the first shape (a user's wait as the
+ * delegate) and its findings 7-8; this model is the redo that 6.4 asks
+ * for: the delegate is the loop's own internal wait, not a task.
+ *
+ * Shared (across processes):
+ *   locked, holder   the mutex word's LOCKED and its holder (a task id, FT,
+ *                    or DH(l) = "loop l's delegate": its slot granted)
+ *   sq[]             the shared queue of slots, FIFO, abstracted to their
+ *                    loops (one slot per loop at most)
+ *   pm_unlock        the real unlock and its grant: sq non-empty: the lock
+ *                    goes to sq's head (the word stays LOCKED, holder :=
+ *                    DH(l), the slot GRANTED; loop l handles the CQE later
+ *                    on its thread, "fwake"); else LOCKED is cleared
+ *   fast path        a CAS free -> LOCKED (barging allowed)
+ *   add_waiter_if    a slot registers under the queue lock with a
+ *                    re-check: a free lock is taken instead of queueing
+ * Per loop L (loop-private: touched on L's thread, or by a canceller of
+ * the same process under the record's lock = one atomic step):
+ *   lq[L]            FIFO of ALL the waiting tasks of L, in arrival order
+ *   ds[L]            the delegate (L's internal wait, kind cohort): IDLE,
+ *                    REG (registering), QUEUED (slot in sq), GRANTED (slot
+ *                    granted, fwake not yet run); -DCANCEL_8_1 and
+ *                    -DDROP_SLOT_ON_EMPTY add CANCELLED (slot out of sq, its
+ *                    CQE not yet handled).  It holds L's slot while lq is
+ *                    non-empty (C1'); it may also hold one with lq empty
+ *                    (left to be granted and given back)
+ *   dcreq[L]         a cancel of the delegate's slot asked (by C)
+ *   budget[L]        local hand-offs left; B again at each delegate grant
+ * Steps (each an atomic step of its thread; the shared parts are one CAS
+ * or one queue-lock section):
+ *   lock(t)          on L's thread: the fast path; else append t to lq and,
+ *                    the delegate IDLE, REG; then (a separate step: other
+ *                    threads and processes run in between) register(L):
+ *                    while lq is non-empty, add_waiter_if: a free lock goes
+ *                    to lq's head and the registration goes round again
+ *                    (finding 7's loop, in one place); else the slot is
+ *                    queued.  lq empty by then (cancelled): IDLE.
+ *                    -DLAZY_REG: the registration is a later step of L's
+ *                    thread (arrivals, unlocks of L may come first); the
+ *                    fast path is then tried only with lq empty
+ *   fwake(L)         on L's thread: GRANTED: lq non-empty: lq's head gets
+ *                    the lock (a local completion), budget := B, and
+ *                    register(L) at once (the requeue); lq empty: the grant
+ *                    is GIVEN BACK with pm_unlock.  QUEUED with a cancel
+ *                    asked: lq empty: the slot leaves sq, IDLE; lq non-empty
+ *                    again (a task arrived since the ask): the slot stays.
+ *                    CANCELLED: IDLE, or register(L) if lq is non-empty
+ *   unlock(t)        on L's thread: lq non-empty and budget > 0: budget--,
+ *                    the lock to lq's head (word unchanged, nothing shared
+ *                    written); else pm_unlock.  -DUNLOCK_ELSEWHERE: also by
+ *                    another thread of the process: pm_unlock only
+ *   cancel           thread C of loop 0's process, NCANC times (default 1)
+ *                    (-DNO_CANCEL: none): a task in lq is unlinked (under
+ *                    the record's lock), outcome cancelled; lq empty with
+ *                    the slot queued or granted: either the slot's cancel
+ *                    is asked (dcreq, decided by fwake on L's thread,
+ *                    racing the grant) or the slot is left to be granted
+ *                    and given back.  -DCANCEL_8_1: the slot's cancel is
+ *                    decided by C under the queue lock, as 8.1 does for a
+ *                    parked wait (WAITING -> CANCELLED, out of sq at once;
+ *                    its CQE, fwake, later)
+ *   F                -DFOREIGN: a plain thread of a third process: fast
+ *                    path, then pm_unlock
+ *   -DDROP_SLOT_ON_EMPTY: a local hand-off that empties lq with the slot
+ *                    queued cancels it at once (8.1 on L's own thread)
+ *                    instead of leaving it to be granted and given back
+ *
+ * Scenario: two loops (two processes), TPL0 tasks on loop 0 (default 3)
+ * and TPL1 on loop 1 (default 2), at most 3 each, R0 / R1 rounds each
+ * (default 1; -DLIVE: for ever), budget B (default 1).
+ *
+ * Checked:
+ *   mutual exclusion     incs == 1 at every acquisition; the word LOCKED
+ *                        with the acquirer as holder
+ *   one outcome per wait assert(pending[t]) at every outcome
+ *   no stranded waiter   invalid end states (a loop ends when its tasks are
+ *                        done and its delegate IDLE); at the end every wait
+ *                        got one outcome, the lock is free, sq empty
+ *   C1' (the monitor, whenever L's thread is outside a step: ds != REG;
+ *       -DNO_INVARIANTS leaves it out): lq[L] non-empty => the delegate's
+ *       slot is QUEUED or GRANTED; QUEUED => L's slot is in sq; GRANTED =>
+ *       LOCKED with holder DH(L).  With CANCELLED (-DCANCEL_8_1,
+ *       -DDROP_SLOT_ON_EMPTY) lq may be non-empty while the delegate is
+ *       CANCELLED, unless -DC1_STRICT (finding 10)
+ *   C2  while the other loop's slot is queued, L hands the lock locally at
+ *       most B times in a row
+ *   C3  once L's slot is queued, the others acquire at most 2B+1 times
+ *       before it is granted (the holder's loop spends its budget, its own
+ *       slot ahead of L's is granted and spends B again); tight for B = 1
+ *       and B = 2 (-DC3BOUND=2B fails)
+ *   C4  one slot per loop (assert at every registration)
+ *   C5  within a loop FIFO: a task of L that gets the lock is L's oldest
+ *       wait still waiting (arrival tickets; -DNO_FIFO leaves it out)
+ *   -DLIVE (npfair): tasks lock for ever, no cancel (-DLIVE_CANCEL: C's
+ *       cancels), no F; progress = a task of loop 1 acquires;
+ *       -DPROG_TASK=t: task t acquires or is not waiting.  No non-progress
+ *       cycle under weak fairness.  (Weak fairness is per process here: a
+ *       loop's fwake can be postponed for ever while its other steps run;
+ *       with -DCANCEL_8_1 or -DDROP_SLOT_ON_EMPTY that gives a cycle in
+ *       which the loop's fast path passes its lq waiters while their
+ *       delegate's CQE waits: finding 10's window held open, not a row)
+ *
+ * Broken variants (must fail):
+ *   BUG_NO_REQUEUE       after its grant the delegate does not re-register
+ *                        while lq is non-empty: C1'; a stranded waiter
+ *   BUG_NO_BUDGET        local hand-off regardless of the budget: C2; under
+ *                        -DLIVE loop 1 starves (a non-progress cycle)
+ *   BUG_KEEP_EMPTY_GRANT a delegate granted with lq empty keeps the lock
+ *                        instead of giving it back: nobody ever unlocks it
+ *                        (invalid end state), even without any cancel
+ *   BUG_REGISTER_ONCE    the registration that takes a free lock does not
+ *                        go round: stranded -- but only where the loop can
+ *                        go round (finding 9): -DLAZY_REG, -DCANCEL_8_1
+ *   BUG_CANCEL_NO_RECHECK fwake honours an asked cancel of the queued slot
+ *                        without re-checking lq: a task that arrived since
+ *                        the ask (it found the slot queued and only joined
+ *                        lq) is left without a slot: C1', stranded
+ *   BUG_CANCELLED_NO_REREG (-DCANCEL_8_1) the cancelled slot's fwake goes
+ *                        IDLE with lq non-empty: C1', stranded
+ *   BUG_LAZY_FASTPATH    (-DLAZY_REG) the fast path tried with lq non-empty
+ *                        (the registration pending, the lock freed): a new
+ *                        task passes the loop's older waiters (C5)
+ *
+ * Finding 9 (cohort_del.FINDING_REGISTER_ONCE_HARMLESS): as worded (the
+ * registration in the lock call, the requeue at the grant), the
+ * registration loop never goes round: a registration that can find the
+ * lock free runs right after the arrival that made lq non-empty (lq = that
+ * one task), and the requeue runs with the lock just handed to lq's head
+ * (always queues).  REACH 15 is not reached and BUG_REGISTER_ONCE passes.
+ * It does go round where the delegate's slot can leave while lq fills
+ * (-DCANCEL_8_1: the cancelled slot's CQE finds two arrivals and a free
+ * lock) or the registration is deferred (-DLAZY_REG): keep the loop.
+ *
+ * Finding 10 (cohort_del.FINDING_CANCEL_8_1*): 6.4 says the delegate's
+ * slot "is cancelled the usual way (8.1)", but 8.1 decides the cancel in
+ * the canceller's queue-lock section and the wait completes only at its
+ * CQE (P8): in between the delegate is busy with no slot.  Trail: loop
+ * 0's task 0 holds, task 1 waits in lq with the slot queued; C cancels
+ * task 1 (lq empty) and the slot (out of sq); task 2 arrives, finds the
+ * delegate busy and joins lq: lq non-empty, no slot (C1' as worded fails).
+ * .fifo: loop 1's slot is granted with its lq empty (finding 11); loop
+ * 0's task 0 waits with the slot queued, C cancels it and the slot, task
+ * 1 joins lq; loop 1's fwake gives its grant back, which frees the lock
+ * (sq empty), and task 2's fast path takes it before task 1 (C5 fails).  Safe and complete otherwise if the
+ * cancelled slot's fwake registers again (cohort_del.cancel-8-1;
+ * BUG_CANCELLED_NO_REREG strands).  The model's default (the cancel only
+ * asked, decided in fwake with lq re-checked, BUG_CANCEL_NO_RECHECK
+ * otherwise) keeps C1' and C5; it needs the ask and the decision in one
+ * fwake step: the canceller wakes the slot's kernel wait without deciding
+ * (or posts to the loop), and the loop decides at the CQE.
+ *
+ * Finding 11 (cohort_del.nocancel.reach, REACH 17 then 5): a delegate's
+ * slot is queued with lq empty not only after cancels: every local
+ * hand-off that takes lq's last waiter leaves it so.  Its grant then costs
+ * a wake, a CQE and two queue-lock sections, and the lock sits LOCKED
+ * with holder DH(L) (nobody in the critical section) until L's thread runs
+ * fwake and gives it back.  -DDROP_SLOT_ON_EMPTY (cancel the slot at that
+ * hand-off) is safe (cohort_del.drop-slot) but brings finding 10's window
+ * (a task arriving before the CQE has no slot).
+ */
+
+#ifndef TPL0
+#define TPL0 3
+#endif
+#ifndef TPL1
+#define TPL1 2
+#endif
+#define TPL 3                   /* array stride: tasks per loop at most */
+#define NL 2
+#define NT (NL * TPL)
+#ifndef B
+#define B 1
+#endif
+#ifndef C3BOUND
+#define C3BOUND (2 * B + 1)
+#endif
+#ifndef R0
+#define R0 1
+#endif
+#ifndef R1
+#define R1 1
+#endif
+#ifndef NCANC
+#define NCANC 1
+#endif
+#define NONE 255
+#define FT 254                  /* holder id of the foreign thread F */
+#define DH(l) (100 + (l))       /* holder id: loop l's delegate (its slot granted) */
+
+/* the delegate of a loop (the loop's own internal wait, kind cohort) */
+#define D_IDLE 0                /* no slot */
+#define D_REG 1                 /* registering: between the arrival and add_waiter_if */
+#define D_QUEUED 2              /* its slot in sq */
+#define D_GRANTED 3             /* its slot granted (holder DH(l)), fwake not yet run */
+#define D_CANCELLED 4           /* -DCANCEL_8_1: its slot cancelled by another thread
+                                 * (out of sq), its CQE not yet handled by fwake */
+
+/* a task */
+#define T_IDLE 0
+#define T_LQ 1                  /* waiting in its loop's lq */
+#define T_HOLD 2                /* holds the lock */
+
+#define LOOP(t) ((t) / TPL)
+
+#ifdef LIVE
+#define NO_COUNT
+#define NO_FIFO                 /* the tickets would grow for ever */
+#endif
+
+/* shared */
+bool locked = false;
+byte holder = NONE;
+byte sq[NL] = NONE;             /* slot owners (loops), FIFO */
+byte sqn = 0;
+
+/* per loop (loop-private) */
+byte lq[NL * TPL] = NONE;       /* lq of loop l: lq[l*TPL .. l*TPL+lqn[l]) */
+byte lqn[NL];
+byte ds[NL];                    /* the delegate's state */
+bool dcreq[NL];                 /* a cancel of the delegate's slot asked */
+byte budget[NL];
+
+/* per task */
+byte ts[NT];
+byte left[NT];
+bool pending[NT];
+byte ngot[NT];
+byte ncanc[NT];
+byte want[NT];
+
+byte incs = 0;
+#ifndef NO_COUNT
+byte inrow[NL];                 /* C2 */
+byte byp[NL];                   /* C3 */
+#endif
+#ifndef NO_FIFO
+byte seq[NL];                   /* C5: arrival tickets per loop */
+byte tk[NT];
+#endif
+#ifdef LIVE
+bool got1 = false;
+bool gotT = false;
+#endif
+
+#ifdef REACHPT
+#define REACH(k) assert(REACHPT != k)
+#elif defined(REACHALL)
+#define REACH(k) assert(k == 0)
+#else
+#define REACH(k) skip
+#endif
+/* REACH points:
+ *   1 a registration takes a free lock (add_waiter_if's re-check): to lq's head
+ *   2 a local hand-off
+ *   3 a delegate's grant handed to lq's head
+ *   4 ... and lq still non-empty: the requeue
+ *   5 a delegate granted with lq empty: the grant given back
+ *   6 a queued delegate's slot cancelled (lq empty): it leaves sq
+ *   7 the budget spent with local waiters: pm_unlock
+ *   8 a cancel of the slot asked, but lq non-empty again when decided: kept
+ *   9 a task in lq cancelled
+ *  10 a cancel that found nothing to cancel
+ *  11 F acquired
+ *  12 the canceller emptied lq with the slot queued or granted: cancel asked
+ *  13 ... left to be granted and given back
+ *  14 a registration (or the requeue) found lq empty
+ *  15 a registration loops: took a free lock, lq still non-empty
+ *  16 (-DCANCEL_8_1) a cancelled slot's CQE with lq non-empty again
+ *  17 a local hand-off empties lq with the slot queued
+ */
+
+#define OTHER(l) (1 - (l))
+#define QUEUED_SLOT(l) (ds[l] == D_QUEUED)
+
+inline acquired(x, l)
+{
+    incs++;
+    assert(incs == 1);          /* mutual exclusion */
+    assert(locked && holder == x);
+#ifdef LIVE
+    if
+    :: l == 1 -> got1 = true
+    :: else -> skip
+    fi;
+#ifdef PROG_TASK
+    if
+    :: x == PROG_TASK -> gotT = true
+    :: else -> skip
+    fi;
+#endif
+#endif
+#ifndef NO_COUNT
+    if
+    :: l != 0 && QUEUED_SLOT(0) -> byp[0]++; assert(byp[0] <= C3BOUND)  /* C3 */
+    :: else -> skip
+    fi;
+    if
+    :: l != 1 && QUEUED_SLOT(1) -> byp[1]++; assert(byp[1] <= C3BOUND)  /* C3 */
+    :: else -> skip
+    fi
+#endif
+}
+
+/* C5: a task of loop L that gets the lock is L's oldest wait still waiting */
+inline local_fifo(x)
+{
+#ifndef NO_FIFO
+    assert(!pending[LOOP(x) * TPL] || LOOP(x) * TPL == x || tk[LOOP(x) * TPL] > tk[x]);
+    assert(!pending[LOOP(x) * TPL + 1] || LOOP(x) * TPL + 1 == x || tk[LOOP(x) * TPL + 1] > tk[x]);
+    assert(!pending[LOOP(x) * TPL + 2] || LOOP(x) * TPL + 2 == x || tk[LOOP(x) * TPL + 2] > tk[x])
+#else
+    skip
+#endif
+}
+
+inline outcome_granted(x)
+{
+    local_fifo(x);
+    assert(pending[x]);         /* one outcome per wait */
+    pending[x] = false;
+#ifndef NO_COUNT
+    ngot[x]++
+#else
+    skip
+#endif
+}
+
+inline outcome_cancelled(x)
+{
+    assert(pending[x]);
+    pending[x] = false;
+#ifndef NO_COUNT
+    ncanc[x]++;
+#endif
+    ts[x] = T_IDLE
+}
+
+/* the lock goes to task x of loop l (a local completion on l's thread) */
+inline give(x, l)
+{
+    holder = x;
+    ts[x] = T_HOLD;
+    outcome_granted(x);
+    acquired(x, l)
+}
+
+/* the real unlock: pm_unlock and its grant (under the queue lock) */
+inline pm_unlock()
+{
+    assert(locked);
+    if
+    :: sqn > 0 ->
+        h = sq[0];
+        sq[0] = sq[1]; sq[1] = NONE; sqn--;
+        assert(ds[h] == D_QUEUED);
+        ds[h] = D_GRANTED;      /* word stays LOCKED; the CQE goes to loop h */
+        holder = DH(h);
+#ifndef NO_COUNT
+        byp[h] = 0;
+#endif
+        h = NONE
+    :: else ->
+        locked = false;
+        holder = NONE
+    fi;
+#ifndef NO_COUNT
+    inrow[0] = 0; inrow[1] = 0
+#endif
+}
+
+inline lq_pop(l, x)
+{
+    assert(lqn[l] > 0);
+    x = lq[l * TPL];
+    lq[l * TPL] = lq[l * TPL + 1];
+    lq[l * TPL + 1] = lq[l * TPL + 2];
+    lq[l * TPL + 2] = NONE;
+    lqn[l]--
+}
+
+inline lq_remove(l, x)
+{
+    i = 0;
+    do
+    :: i < lqn[l] && lq[l * TPL + i] != x -> i++
+    :: else -> break
+    od;
+    assert(i < lqn[l]);
+    do
+    :: i + 1 < TPL -> lq[l * TPL + i] = lq[l * TPL + i + 1]; i++
+    :: else -> break
+    od;
+    lq[l * TPL + TPL - 1] = NONE;
+    lqn[l]--;
+    i = 0
+}
+
+/* loop l's slot leaves sq (a cancel decided under the queue lock) */
+inline sq_remove(l)
+{
+    i = 0;
+    do
+    :: sq[i] != l -> i++
+    :: else -> break
+    od;
+    if
+    :: i == 0 -> sq[0] = sq[1]
+    :: else -> skip
+    fi;
+    sq[1] = NONE; sqn--;
+    i = 0;
+#ifndef NO_COUNT
+    byp[l] = 0
+#else
+    skip
+#endif
+}
+
+/* the delegate registers loop l's slot (add_waiter_if, under the queue
+ * lock, with the record's lock held: lq read in the same step): while lq
+ * is non-empty, a free lock is taken for lq's head instead of queueing,
+ * and the registration goes round again (finding 7's loop) */
+inline register(l)
+{
+    do
+    :: lqn[l] == 0 ->
+        REACH(14);
+        ds[l] = D_IDLE;
+        break
+    :: lqn[l] > 0 && !locked ->
+        REACH(1);
+        locked = true;
+        lq_pop(l, n);
+        give(n, l);
+        n = NONE;
+#ifndef NO_COUNT
+        inrow[l] = 0;
+#endif
+#ifdef BUG_REGISTER_ONCE
+        ds[l] = D_IDLE;
+        break
+#else
+        if
+        :: lqn[l] > 0 -> REACH(15)
+        :: else -> skip
+        fi
+#endif
+    :: lqn[l] > 0 && locked ->
+        assert(sqn < NL);
+        assert(sqn == 0 || sq[0] != l);    /* C4 one slot per loop */
+        sq[sqn] = l; sqn++;
+        ds[l] = D_QUEUED;
+#ifndef NO_COUNT
+        byp[l] = 0;
+#endif
+        break
+    od
+}
+
+/* the lock's first step on l's thread: fast path, else append to lq and,
+ * the delegate idle, start its registration */
+inline lock_start(t, l)
+{
+#ifndef LIVE
+    left[t]--;
+#endif
+    pending[t] = true;
+#ifndef NO_FIFO
+    seq[l]++;
+    tk[t] = seq[l];
+#endif
+    if
+#ifndef LAZY_REG
+    :: !locked ->               /* fast path: CAS free -> LOCKED */
+#else
+    /* with the registration deferred, a free lock with lq non-empty is
+     * possible (the registration not yet run): a fast path then would
+     * pass the loop's older waiters (C5), so it is tried only with lq
+     * empty (-DBUG_LAZY_FASTPATH: always) */
+#ifndef BUG_LAZY_FASTPATH
+    :: !locked && lqn[l] == 0 ->
+#else
+    :: !locked ->
+#endif
+#endif
+        locked = true;
+        give(t, l);
+#ifndef NO_COUNT
+        inrow[l] = 0
+#else
+        skip
+#endif
+    :: else ->
+        lq[l * TPL + lqn[l]] = t; lqn[l]++;
+        ts[t] = T_LQ;
+        if
+        :: ds[l] == D_IDLE -> ds[l] = D_REG
+        :: else -> skip
+        fi
+    fi
+}
+
+/* the unlock on l's thread */
+inline cohort_unlock(t, l)
+{
+    incs--;
+    ts[t] = T_IDLE;
+    if
+#ifdef BUG_NO_BUDGET
+    :: lqn[l] > 0 ->
+#else
+    :: lqn[l] > 0 && budget[l] > 0 ->
+        budget[l]--;
+#endif
+        REACH(2);
+        lq_pop(l, n);
+#ifndef NO_COUNT
+        if
+        :: QUEUED_SLOT(OTHER(l)) ->
+            inrow[l]++;
+            assert(inrow[l] <= B)   /* C2 */
+        :: else -> inrow[l] = 0
+        fi;
+#endif
+        give(n, l);             /* the word unchanged: nothing shared written */
+        n = NONE;
+        if
+        :: lqn[l] == 0 && ds[l] == D_QUEUED ->
+            REACH(17);          /* lq emptied with the slot queued: its grant will be given back */
+#ifdef DROP_SLOT_ON_EMPTY
+            /* instead the loop cancels its slot now (8.1, on its own
+             * thread, under the queue lock): it leaves sq, its CQE later */
+            sq_remove(l);
+            ds[l] = D_CANCELLED
+#else
+            skip
+#endif
+        :: else -> skip
+        fi
+    :: else ->
+        if
+        :: lqn[l] > 0 -> REACH(7)
+        :: else -> skip
+        fi;
+        pm_unlock()
+    fi
+}
+
+inline unlock_step(t, l)
+{
+    assert(locked && holder == t);
+    if
+    :: cohort_unlock(t, l)
+#ifdef UNLOCK_ELSEWHERE
+    :: incs--;                  /* by another thread of the process */
+       ts[t] = T_IDLE;
+       pm_unlock()
+#endif
+    fi
+}
+
+/* fwake: the delegate's CQE on l's thread (its slot granted, or a cancel
+ * of its queued slot asked) */
+inline fwake_step(l)
+{
+    if
+    :: ds[l] == D_GRANTED ->
+        assert(locked && holder == DH(l));
+        dcreq[l] = false;
+        if
+        :: lqn[l] > 0 ->
+            REACH(3);
+            budget[l] = B;
+            lq_pop(l, n);
+#ifndef NO_COUNT
+            inrow[l] = 0;
+#endif
+            give(n, l);
+            n = NONE;
+            if
+            :: lqn[l] > 0 -> REACH(4)
+            :: else -> skip
+            fi;
+#ifdef BUG_NO_REQUEUE
+            ds[l] = D_IDLE
+#else
+            register(l)         /* the requeue (lq empty: idle) */
+#endif
+        :: else ->
+            REACH(5);
+            ds[l] = D_IDLE;
+#ifndef BUG_KEEP_EMPTY_GRANT
+            pm_unlock()         /* the grant given back */
+#else
+            skip                /* kept: the word stays LOCKED, holder DH(l) */
+#endif
+        fi
+    :: ds[l] == D_QUEUED && dcreq[l] ->
+        dcreq[l] = false;
+        if
+#ifndef BUG_CANCEL_NO_RECHECK
+        :: lqn[l] == 0 ->
+#else
+        :: true ->
+#endif
+            REACH(6);
+            sq_remove(l);
+            ds[l] = D_IDLE
+        :: else ->
+            REACH(8)            /* a task arrived since the ask: the slot stays */
+        fi
+    :: ds[l] == D_CANCELLED ->  /* -DCANCEL_8_1: the cancelled slot's CQE */
+        if
+        :: lqn[l] > 0 ->
+            REACH(16);          /* a task arrived since the cancel: register again */
+#ifndef BUG_CANCELLED_NO_REREG
+            register(l)
+#else
+            ds[l] = D_IDLE
+#endif
+        :: else -> ds[l] = D_IDLE
+        fi
+    fi
+}
+
+#define STARTABLE(t) (ts[t] == T_IDLE && left[t] > 0 && !pending[t])
+#define FWAKE(l) (ds[l] == D_GRANTED || (ds[l] == D_QUEUED && dcreq[l]) || ds[l] == D_CANCELLED)
+#define FINISHED(t) (ts[t] == T_IDLE && left[t] == 0 && !pending[t])
+
+#ifdef LAZY_REG
+/* the registration is a later step of the loop's thread: arrivals,
+ * unlocks and hand-offs of the loop may come before it */
+#define LOCK(k) atomic { STARTABLE(l * TPL + k) -> t = l * TPL + k; lock_start(t, l); t = 0 }
+#else
+/* the registration in the lock call: the next step of the loop's thread */
+#define LOCK(k) atomic { STARTABLE(l * TPL + k) -> t = l * TPL + k; lock_start(t, l); t = 0 }; \
+    if \
+    :: atomic { ds[l] == D_REG -> register(l) } \
+    :: else -> skip \
+    fi
+#endif
+
+proctype loop(byte l)
+{
+    byte t, n = NONE, h = NONE, i;
+end_loop:
+    do
+    :: LOCK(0)
+    :: LOCK(1)
+    :: LOCK(2)
+#ifdef LAZY_REG
+    :: atomic { ds[l] == D_REG -> register(l) }
+#endif
+    :: atomic { ts[l * TPL] == T_HOLD -> t = l * TPL; unlock_step(t, l); t = 0 }
+    :: atomic { ts[l * TPL + 1] == T_HOLD -> t = l * TPL + 1; unlock_step(t, l); t = 0 }
+    :: atomic { ts[l * TPL + 2] == T_HOLD -> t = l * TPL + 2; unlock_step(t, l); t = 0 }
+    :: atomic { FWAKE(l) -> fwake_step(l) }
+    :: atomic {
+        FINISHED(l * TPL) && FINISHED(l * TPL + 1) && FINISHED(l * TPL + 2) && ds[l] == D_IDLE ->
+        assert(lqn[l] == 0);
+        break
+       }
+    od
+}
+
+/* C: a thread of loop 0's process cancels a wait of loop 0 (NCANC times):
+ * unlinks it from lq under the record's lock; lq empty with the slot
+ * queued or granted: ask the slot's cancel (decided on the loop's thread),
+ * or leave the slot to be granted and given back */
+inline cancel_one(t)
+{
+    if
+    :: ts[t] == T_LQ ->
+        REACH(9);
+        lq_remove(0, t);
+        outcome_cancelled(t);
+        if
+        :: lqn[0] == 0 && (ds[0] == D_QUEUED || ds[0] == D_GRANTED) ->
+            if
+#ifndef CANCEL_8_1
+            :: dcreq[0] = true; REACH(12)
+#else
+            /* decided here, under the queue lock (docs/pshared.md 8.1):
+             * a queued slot leaves sq at once, its CQE comes later; a
+             * granted one: the grant came first (given back at fwake) */
+            :: ds[0] == D_QUEUED -> sq_remove(0); ds[0] = D_CANCELLED; REACH(12)
+#endif
+            :: REACH(13)
+            fi
+        :: else -> skip
+        fi
+    :: else -> REACH(10)
+    fi
+}
+
+proctype canceller()
+{
+    byte i, k = 0;
+    do
+    :: k < NCANC ->
+        if
+        :: atomic { true -> cancel_one(0); k++ }
+        :: atomic { TPL0 > 1 -> cancel_one(1); k++ }
+        :: atomic { TPL0 > 2 -> cancel_one(2); k++ }
+        fi
+    :: else -> break
+    od
+}
+
+/* F: a plain thread of another process: fast path, then pm_unlock */
+proctype foreign()
+{
+    byte h;
+    atomic {
+        !locked -> locked = true; holder = FT;
+        REACH(11);
+        acquired(FT, NONE)
+    };
+    atomic { incs--; pm_unlock() }
+}
+
+#ifndef NO_INVARIANTS
+/* C1': lq non-empty => the delegate's slot queued or granted; queued =>
+ * in sq; granted => the word LOCKED with holder DH(l).  Whenever the
+ * loop's thread is outside a step (ds == D_REG is inside one) */
+#ifndef C1_STRICT
+#define C1_CANCELLED(l) (ds[l] == D_CANCELLED)
+#else
+#define C1_CANCELLED(l) false
+#endif
+#define C1(l) (ds[l] == D_REG || \
+    ((lqn[l] == 0 || ds[l] == D_QUEUED || ds[l] == D_GRANTED || C1_CANCELLED(l)) && \
+     (ds[l] != D_QUEUED || (sqn > 0 && sq[0] == l) || (sqn > 1 && sq[1] == l)) && \
+     (ds[l] != D_GRANTED || (locked && holder == DH(l)))))
+active proctype monitor()
+{
+    bool C1_holds;
+end_mon:
+    atomic {
+        !C1(0) || !C1(1) ->
+        C1_holds = C1(0) && C1(1);
+        assert(C1_holds)
+    }
+}
+#define NMON 1
+#else
+#define NMON 0
+#endif
+
+#if defined(LIVE) && !defined(PROG_TASK)
+active proctype prog()
+{
+end_prog:
+    do
+    :: got1 ->
+progress:
+        got1 = false
+    od
+}
+#elif defined(LIVE)
+active proctype prog()
+{
+end_prog:
+    do
+    :: gotT ->
+progress:
+        gotT = false
+    :: !pending[PROG_TASK] ->
+progress_idle:
+        skip
+    od
+}
+#endif
+
+init {
+    byte t;
+    atomic {
+        t = 0;
+        do
+        :: t < NT ->
+            ts[t] = T_IDLE;
+            if
+            :: t < TPL0 -> want[t] = R0
+            :: t >= TPL && t < TPL + TPL1 -> want[t] = R1
+            :: else -> want[t] = 0
+            fi;
+            left[t] = want[t];
+            lq[t] = NONE;
+            t++
+        :: else -> break
+        od;
+        sq[0] = NONE; sq[1] = NONE;
+        budget[0] = B; budget[1] = B;
+        run loop(0);
+        run loop(1);
+#ifdef FOREIGN
+        run foreign();
+#endif
+#if !defined(NO_CANCEL) && (!defined(LIVE) || defined(LIVE_CANCEL))
+        run canceller();
+#endif
+    }
+#ifndef LIVE
+    (_nr_pr == 1 + NMON) ->
+    t = 0;
+    do
+    :: t < NT ->
+        assert(!pending[t] && ngot[t] + ncanc[t] == want[t]);
+        t++
+    :: else -> break
+    od;
+    assert(!locked && sqn == 0 && incs == 0)
+#endif
+}
