@@ -17,6 +17,9 @@
  *                   iteration;
  *       - "hold":  keeps it across one loop iteration, releases at the start
  *                  of the next one and asks again at once.
+ *     The as_mutex row runs once more "behind a private as_mutex per
+ *     process" (the cohort of docs/pshared.md 6.4 composed by the
+ *     application; struct ploop, COHORT_BUDGET): informational.
  *     The as_sem and as_mutex rows run twice: with the default policy
  *     (docs/pshared.md 6.3: a release wakes the oldest to retry, others
  *     may take the permits meanwhile) and strict (AS_*_STRICT_FIFO: every
@@ -194,16 +197,23 @@ static struct usage children_usage(void)
 
 /* ---- (a) contended: one loop per process ---- */
 
-enum var { V_AS, V_ASMTX, V_AS_STRICT, V_ASMTX_STRICT, V_SEM_T, V_PMUTEX, V_COUNT };
+enum var { V_AS, V_ASMTX, V_AS_STRICT, V_ASMTX_STRICT, V_ASMTX_LOCAL, V_SEM_T, V_PMUTEX,
+           V_COUNT };
 static const char *const var_name[V_COUNT] = {"as_sem4", "as_mutex", "as_sem4_strict",
-                                              "as_mutex_strict", "sem_t4", "pthread_mutex"};
+                                              "as_mutex_strict", "as_mutex_local",
+                                              "sem_t4", "pthread_mutex"};
 static const char *const var_label[V_COUNT] = {
     "as_sem(4) AS_PSHARED", "as_mutex AS_PSHARED", "as_sem(4) AS_PSHARED strict",
-    "as_mutex AS_PSHARED strict", "sem_t(4) pshared", "pthread_mutex PROCESS_SHARED"};
+    "as_mutex AS_PSHARED strict",
+    "as_mutex AS_PSHARED behind a private as_mutex per process",
+    "sem_t(4) pshared", "pthread_mutex PROCESS_SHARED"};
 /* The rows of asyncsync: one loop per process, short and hold; the
  * default policy (docs/pshared.md 6.3) and AS_*_STRICT_FIFO. */
 static bool var_async(int var) { return var < V_SEM_T; }
-static bool var_mutex(int var) { return var == V_ASMTX || var == V_ASMTX_STRICT; }
+static bool var_mutex(int var)
+{
+    return var == V_ASMTX || var == V_ASMTX_STRICT || var == V_ASMTX_LOCAL;
+}
 static unsigned var_strict(int var)
 {
     return var == V_AS_STRICT || var == V_ASMTX_STRICT ? AS_SEM_STRICT_FIFO : 0u;
@@ -215,9 +225,25 @@ struct ptask {
     struct ptask *next;
 };
 
+/* The "behind a private as_mutex" row: the cohort of docs/pshared.md 6.4
+ * composed by the application.  A task locks the process's private
+ * `local` first; the one that gets it takes the shared mutex only if the
+ * process does not hold it already (`g_held`).  Its unlock keeps the
+ * shared mutex for the next local waiter (a same-loop hand-off of
+ * `local`, nothing shared written) while one waits and the budget lasts
+ * (COHORT_BUDGET hand-offs in a row), else unlocks both.  Mutual
+ * exclusion across processes is the shared mutex's; within the process,
+ * `local`'s. */
+#define COHORT_BUDGET 64
+
 struct ploop {
     as_sem *sem;
-    as_mutex *mtx;    /* the as_mutex row: the lock instead of sem */
+    as_mutex *mtx;    /* the as_mutex rows: the lock instead of sem */
+    bool two_level;   /* the "behind a private as_mutex" row */
+    bool g_held;      /* two_level: this process holds *mtx */
+    unsigned lwait;   /* two_level: tasks queued on `local` */
+    unsigned budget;  /* two_level: local hand-offs left while g_held */
+    as_mutex local;
     struct ctl *c;
     bool hold, stopping;
     int idle;
@@ -229,7 +255,15 @@ struct ploop {
 
 static void ploop_release(struct ploop *l)
 {
-    if (l->mtx)
+    if (l->two_level) {
+        if (l->lwait > 0 && l->budget > 0) {
+            l->budget--; /* keep the shared mutex for the next local task */
+        } else {
+            l->g_held = false;
+            check(as_mutex_unlock(l->mtx), "as_mutex_unlock (shared)");
+        }
+        check(as_mutex_unlock(&l->local), "as_mutex_unlock (local)");
+    } else if (l->mtx)
         check(as_mutex_unlock(l->mtx), "as_mutex_unlock");
     else
         check(as_sem_release(l->sem, 1), "as_sem_release");
@@ -260,8 +294,52 @@ static void on_acquired(as_wait *w, int status, void *arg)
     ptask_got(arg);
 }
 
+static void on_global(as_wait *w, int status, void *arg)
+{
+    struct ptask *t = arg;
+    (void)w;
+    check(status, "shared lock callback");
+    t->l->g_held = true;
+    t->l->budget = COHORT_BUDGET;
+    ptask_got(t);
+}
+
+/* two_level: the task holds `local`; take the shared mutex unless the
+ * process holds it. */
+static void local_got(struct ptask *t)
+{
+    struct ploop *l = t->l;
+    int r;
+    if (l->g_held) {
+        ptask_got(t);
+        return;
+    }
+    r = as_mutex_lock_async(l->mtx, &l->b.loop, &t->w, on_global, t);
+    check(r, "shared lock async");
+    if (r == 1)
+        on_global(&t->w, 0, t);
+}
+
+static void on_local(as_wait *w, int status, void *arg)
+{
+    struct ptask *t = arg;
+    (void)w;
+    check(status, "local lock callback");
+    t->l->lwait--;
+    local_got(t);
+}
+
 static void ptask_request(struct ptask *t)
 {
+    if (t->l->two_level) {
+        int r = as_mutex_lock_async(&t->l->local, &t->l->b.loop, &t->w, on_local, t);
+        check(r, "local lock async");
+        if (r == 1)
+            local_got(t);
+        else
+            t->l->lwait++;
+        return;
+    }
     int r = t->l->mtx ? as_mutex_lock_async(t->l->mtx, &t->l->b.loop, &t->w,
                                             on_acquired, t)
                       : as_sem_acquire_async(t->l->sem, &t->l->b.loop, &t->w, 1,
@@ -272,11 +350,14 @@ static void ptask_request(struct ptask *t)
 }
 
 /* A worker process of the asyncsync rows: the loop of bench_contended. */
-static int loop_proc(struct shm *m, struct start *s, int idx, bool hold, bool mtx)
+static int loop_proc(struct shm *m, struct start *s, int idx, bool hold, bool mtx,
+                     bool two_level)
 {
     static struct ploop l;            /* one per process */
     l.sem = m->sem;
     l.mtx = mtx ? (as_mutex *)(void *)m->sem2 : NULL;
+    l.two_level = two_level;
+    check(as_mutex_init(&l.local, 0), "as_mutex_init (local)");
     l.c = m->c;
     l.hold = hold;
     bloop_init(&l.b, BK_URING);
@@ -314,6 +395,7 @@ static int loop_proc(struct shm *m, struct start *s, int idx, bool hold, bool mt
         bloop_poll(&l.b, !l.held && !l.again);
     }
     bloop_fini(&l.b);
+    check(as_mutex_destroy(&l.local), "as_mutex_destroy (local)");
     m->c->acq[idx] = l.acq;
     return 0;
 }
@@ -404,7 +486,8 @@ static struct sample measure_contended(int var, bool hold, int nprocs, double ms
             die("fork: %s", strerror(errno));
         if (pids[p] == 0) {
             close(s.go[1]);
-            _exit(var_async(var) ? loop_proc(&m, &s, p, hold, var_mutex(var))
+            _exit(var_async(var) ? loop_proc(&m, &s, p, hold, var_mutex(var),
+                                             var == V_ASMTX_LOCAL)
                                  : base_proc(&m, &s, p, var, BASE_THREADS / nprocs));
         }
     }
