@@ -191,6 +191,8 @@
 #define NONE 255
 #define FT 254                  /* holder id of the foreign thread F */
 #define DH(l) (100 + (l))       /* holder id: loop l's delegate (its slot granted) */
+#define LH(l) (110 + (l))       /* holder id: loop l holds the lock, no task owns it
+                                 * (-DHOLDOVER: held over) */
 
 /* the delegate of a loop (the loop's own internal wait, kind cohort) */
 #define D_IDLE 0                /* no slot */
@@ -224,6 +226,8 @@ byte lqn[NL];
 byte ds[NL];                    /* the delegate's state */
 bool dcreq[NL];                 /* a cancel of the delegate's slot asked */
 byte budget[NL];
+bool lheld[NL];                 /* -DHOLDOVER: loop l holds the lock, no task of it owns it */
+bool ldone[NL];                 /* -DHOLDOVER: loop l has ended (its leaver ends too) */
 
 /* per task */
 byte ts[NT];
@@ -272,6 +276,17 @@ bool gotT = false;
  *  15 a registration loops: took a free lock, lq still non-empty
  *  16 (-DCANCEL_8_1) a cancelled slot's CQE with lq non-empty again
  *  17 a local hand-off empties lq with the slot queued
+ * -DHOLDOVER:
+ *  18 the unlock holds the lock over (lq empty, budget left): lheld
+ *  19 a lock of the loop takes its held lock (no shared write)
+ *  20 leave: the loop gives a held lock back (pm_unlock)
+ *  21 ... and the grant goes to another loop's queued slot
+ *  22 the budget spent with lq empty: pm_unlock (no hold-over)
+ *  23 a lock finds its loop's lock held with lq non-empty: joins lq
+ *     (not reached: lheld => lq empty, the invariant H)
+ *  24 held over with the loop's own slot queued (lq empty, finding 11)
+ *  25 leave: the grant goes to the loop's own slot (lq empty: its fwake
+ *     gives it back, a second pm_unlock)
  */
 
 #define OTHER(l) (1 - (l))
@@ -435,6 +450,9 @@ inline register(l)
     :: lqn[l] > 0 && !locked ->
         REACH(1);
         locked = true;
+#ifdef HOLDOVER
+        budget[l] = B;          /* acquired through the word: the budget starts again */
+#endif
         lq_pop(l, n);
         give(n, l);
         n = NONE;
@@ -468,6 +486,11 @@ inline lock_start(t, l)
 {
 #ifndef LIVE
     left[t]--;
+#elif defined(IDLE0)
+    if
+    :: l == 0 -> left[t]--      /* -DIDLE0: loop 0 locks R0 rounds, then idles */
+    :: else -> skip
+    fi;
 #endif
     pending[t] = true;
 #ifndef NO_FIFO
@@ -489,13 +512,44 @@ inline lock_start(t, l)
 #endif
 #endif
         locked = true;
+#ifdef HOLDOVER
+        budget[l] = B;          /* acquired through the word: the budget starts again */
+#endif
         give(t, l);
 #ifndef NO_COUNT
         inrow[l] = 0
 #else
         skip
 #endif
+#ifdef HOLDOVER
+    /* the loop holds the lock and no task of it does: take it locally
+     * (nothing shared written).  lq non-empty (not reachable as worded:
+     * the invariant H) the task joins lq behind the older waiters
+     * (-DBUG_HOLD_BARGE_LQ: it takes the lock before them) */
+#ifndef BUG_HOLD_BARGE_LQ
+    :: lheld[l] && lqn[l] == 0 ->
+#else
+    :: lheld[l] ->
+#endif
+        REACH(19);
+        lheld[l] = false;
+#ifndef NO_COUNT
+        if
+        :: QUEUED_SLOT(OTHER(l)) ->
+            inrow[l]++;
+            assert(inrow[l] <= B)   /* C2: hand-offs and hold-over takes */
+        :: else -> inrow[l] = 0
+        fi;
+#endif
+        give(t, l)
+#endif
     :: else ->
+#ifdef HOLDOVER
+        if
+        :: lheld[l] -> REACH(23)
+        :: else -> skip
+        fi;
+#endif
         lq[l * TPL + lqn[l]] = t; lqn[l]++;
         ts[t] = T_LQ;
         if
@@ -542,10 +596,34 @@ inline cohort_unlock(t, l)
 #endif
         :: else -> skip
         fi
+#ifdef HOLDOVER
+    /* lq empty and budget left: the loop keeps the lock (the word
+     * unchanged), held by the loop and owned by no task.
+     * -DBUG_HOLD_NO_BUDGET: regardless of the budget; -DBUG_HOLD_IGNORE_LQ:
+     * also with lq non-empty (the keep tried before the hand-off) */
+#if defined(BUG_HOLD_NO_BUDGET)
+    :: lqn[l] == 0 ->
+#elif defined(BUG_HOLD_IGNORE_LQ)
+    :: budget[l] > 0 ->
+#else
+    :: lqn[l] == 0 && budget[l] > 0 ->
+#endif
+        REACH(18);
+        if
+        :: budget[l] > 0 -> budget[l]--
+        :: else -> skip
+        fi;
+        if
+        :: ds[l] == D_QUEUED -> REACH(24)
+        :: else -> skip
+        fi;
+        lheld[l] = true;
+        holder = LH(l)          /* the word unchanged: still LOCKED, the process's */
+#endif
     :: else ->
         if
         :: lqn[l] > 0 -> REACH(7)
-        :: else -> skip
+        :: else -> REACH(22)
         fi;
         pm_unlock()
     fi
@@ -554,6 +632,7 @@ inline cohort_unlock(t, l)
 inline unlock_step(t, l)
 {
     assert(locked && holder == t);
+    assert(!lheld[l]);          /* a held-over lock has no owner task to unlock it */
     if
     :: cohort_unlock(t, l)
 #ifdef UNLOCK_ELSEWHERE
@@ -571,6 +650,7 @@ inline fwake_step(l)
     if
     :: ds[l] == D_GRANTED ->
         assert(locked && holder == DH(l));
+        assert(!lheld[l]);
         dcreq[l] = false;
         if
         :: lqn[l] > 0 ->
@@ -661,12 +741,51 @@ end_loop:
     :: atomic { ts[l * TPL + 2] == T_HOLD -> t = l * TPL + 2; unlock_step(t, l); t = 0 }
     :: atomic { FWAKE(l) -> fwake_step(l) }
     :: atomic {
-        FINISHED(l * TPL) && FINISHED(l * TPL + 1) && FINISHED(l * TPL + 2) && ds[l] == D_IDLE ->
+        FINISHED(l * TPL) && FINISHED(l * TPL + 1) && FINISHED(l * TPL + 2) && ds[l] == D_IDLE && !lheld[l] ->
         assert(lqn[l] == 0);
+        ldone[l] = true;
         break
        }
     od
 }
+
+#ifdef HOLDOVER
+/* leave: the loop leaves as_loop_run with no task of it holding the lock
+ * and gives a held lock back (pm_unlock: the shared queue's head is
+ * granted, else the word is freed).  A step of loop l's thread, written as
+ * a process of its own so that weak fairness (per process in spin) makes
+ * it always eventually taken while the lock stays held: the loop does it at
+ * the end of every as_loop_run.  -DBUG_HOLD_NO_LEAVE: never */
+proctype leaver(byte l)
+{
+    byte h = NONE;
+end_leave:
+    do
+#ifndef BUG_HOLD_NO_LEAVE
+    :: atomic {
+        lheld[l] ->
+        REACH(20);
+        assert(locked && holder == LH(l));
+        lheld[l] = false;
+        if
+        :: sqn > 0 && sq[0] != l -> REACH(21)
+        :: sqn > 0 && sq[0] == l -> REACH(25)  /* its own slot: granted, given back at fwake */
+        :: else -> skip
+        fi;
+#ifndef BUG_HOLD_LEAVE_FREE
+        pm_unlock()
+#else
+        locked = false;         /* a plain release: the queue's head not granted */
+        holder = NONE
+#endif
+       }
+#endif
+    :: ldone[l] -> break        /* the loop has ended (spin removes processes in
+                                 * reverse order of creation: the loops' ends
+                                 * wait for their leavers') */
+    od
+}
+#endif
 
 /* C: a thread of loop 0's process cancels a wait of loop 0 (NCANC times):
  * unlinks it from lq under the record's lock; lq empty with the slot
@@ -737,19 +856,37 @@ proctype foreign()
     ((lqn[l] == 0 || ds[l] == D_QUEUED || ds[l] == D_GRANTED || C1_CANCELLED(l)) && \
      (ds[l] != D_QUEUED || (sqn > 0 && sq[0] == l) || (sqn > 1 && sq[1] == l)) && \
      (ds[l] != D_GRANTED || (locked && holder == DH(l)))))
+/* H (-DHOLDOVER): a loop holds the lock with no task owning it =>
+ * LOCKED with holder LH(l), and lq empty */
+#define H(l) (!lheld[l] || (locked && holder == LH(l) && lqn[l] == 0))
 active proctype monitor()
 {
-    bool C1_holds;
+    bool C1_holds, H_holds;
 end_mon:
     atomic {
-        !C1(0) || !C1(1) ->
+        !C1(0) || !C1(1) || !H(0) || !H(1) ->
         C1_holds = C1(0) && C1(1);
-        assert(C1_holds)
+        assert(C1_holds);
+        H_holds = H(0) && H(1);
+        assert(H_holds)
     }
 }
 #define NMON 1
 #else
 #define NMON 0
+#endif
+
+#if defined(LIVE) && defined(IDLE0)
+/* -DIDLE0: with loop 0 idle for good, a state where nothing can move is a
+ * deadlock, which pan -l does not report as a cycle: this process turns
+ * it into one (timeout: no other statement executable), without progress */
+active proctype idle()
+{
+end_idle:
+    do
+    :: timeout -> skip
+    od
+}
 #endif
 
 #if defined(LIVE) && !defined(PROG_TASK)
@@ -798,6 +935,10 @@ init {
         budget[0] = B; budget[1] = B;
         run loop(0);
         run loop(1);
+#ifdef HOLDOVER
+        run leaver(0);
+        run leaver(1);
+#endif
 #ifdef FOREIGN
         run foreign();
 #endif
