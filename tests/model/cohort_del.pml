@@ -31,6 +31,7 @@
  *                    (left to be granted and given back)
  *   dcreq[L]         a cancel of the delegate's slot asked (by C)
  *   budget[L]        local hand-offs left; B again at each delegate grant
+ *                    (-DHOLDOVER: at each acquisition through the word)
  * Steps (each an atomic step of its thread; the shared parts are one CAS
  * or one queue-lock section):
  *   lock(t)          on L's thread: the fast path; else append t to lq and,
@@ -70,6 +71,40 @@
  *                    queued cancels it at once (8.1 on L's own thread)
  *                    instead of leaving it to be granted and given back
  *
+ * -DHOLDOVER (docs/pshared.md 6.4, "Hold-over"; measured in
+ * docs/perf/pshared-cohort-composed-2026-12-05.md): the loop may hold the
+ * lock with no task of it owning it.
+ *   lheld[L]         L holds the lock, owned by none of its tasks: the word
+ *                    LOCKED, unchanged since its last owner; holder LH(L)
+ *   unlock(t)        on L's thread: lq non-empty and budget > 0: budget--,
+ *                    hand to lq's head (as without); lq empty and budget >
+ *                    0: budget--, the loop keeps the lock (lheld, nothing
+ *                    written); else pm_unlock
+ *   lock(t)          on L's thread: lheld[L] and lq empty: the task takes
+ *                    it (lheld := false, nothing shared written); lheld with
+ *                    lq non-empty: it joins lq behind the older waiters (and
+ *                    the registration queues the slot: the lock is LOCKED)
+ *                    -- never happens, see H and finding 12; else the fast
+ *                    path and lq as without
+ *   leave(L)         L's thread leaves as_loop_run (ends its iteration)
+ *                    with no task of it holding: lheld: pm_unlock (sq's
+ *                    head granted, else the word freed).  Written as a
+ *                    process of its own (leaver) so that weak fairness makes
+ *                    it always eventually taken while lheld lasts
+ *   fwake(L)         unchanged: a grant with lq empty is given back
+ *   budget           B again at every acquisition through the word (the
+ *                    fast path, a registration's free-lock take, the grant),
+ *                    not only at the grant (finding 13)
+ *   A task's unlock from another thread (-DUNLOCK_ELSEWHERE) cannot meet a
+ *   held lock: lheld has no owner task (asserted in unlock_step); nor can a
+ *   grant (asserted in fwake).  Cancels are unchanged (lheld => lq empty:
+ *   nothing to cancel).  C2 counts the takes of a held lock with the local
+ *   hand-offs (each paid by one unit of budget at the unlock).
+ *   H (the monitor): lheld[L] => LOCKED with holder LH(L), and lq[L] empty.
+ *   -DIDLE0 (with -DLIVE): loop 0's tasks lock R0 rounds, then loop 0 idles
+ *   for good; a process "idle" (timeout) turns a deadlock into a cycle
+ *   without progress, so pan -l sees a starved loop 1.
+ *
  * Scenario: two loops (two processes), TPL0 tasks on loop 0 (default 3)
  * and TPL1 on loop 1 (default 2), at most 3 each, R0 / R1 rounds each
  * (default 1; -DLIVE: for ever), budget B (default 1).
@@ -79,7 +114,8 @@
  *                        with the acquirer as holder
  *   one outcome per wait assert(pending[t]) at every outcome
  *   no stranded waiter   invalid end states (a loop ends when its tasks are
- *                        done and its delegate IDLE); at the end every wait
+ *                        done, its delegate IDLE and, -DHOLDOVER, the lock
+ *                        not held over by it); at the end every wait
  *                        got one outcome, the lock is free, sq empty
  *   C1' (the monitor, whenever L's thread is outside a step: ds != REG;
  *       -DNO_INVARIANTS leaves it out): lq[L] non-empty => the delegate's
@@ -88,7 +124,10 @@
  *       -DDROP_SLOT_ON_EMPTY) lq may be non-empty while the delegate is
  *       CANCELLED, unless -DC1_STRICT (finding 10)
  *   C2  while the other loop's slot is queued, L hands the lock locally at
- *       most B times in a row
+ *       most B times in a row (-DHOLDOVER: hand-offs and takes of the held
+ *       lock together)
+ *   H   (-DHOLDOVER, the monitor) a lock held over by L is LOCKED with
+ *       holder LH(L), and lq[L] is empty
  *   C3  once L's slot is queued, the others acquire at most 2B+1 times
  *       before it is granted (the holder's loop spends its budget, its own
  *       slot ahead of L's is granted and spends B again); tight for B = 1
@@ -125,6 +164,28 @@
  *   BUG_LAZY_FASTPATH    (-DLAZY_REG) the fast path tried with lq non-empty
  *                        (the registration pending, the lock freed): a new
  *                        task passes the loop's older waiters (C5)
+ * and of the hold-over (-DHOLDOVER):
+ *   BUG_HOLD_NO_LEAVE    the loop never gives a held lock back: the last
+ *                        unlock's hold-over leaves the lock LOCKED for ever
+ *                        (invalid end state); -DLIVE -DIDLE0: loop 0 idles
+ *                        holding it, loop 1's waiters starve (np).  With
+ *                        loops that keep locking (-DLIVE alone) it passes:
+ *                        the count budget ends every hold that is taken
+ *   BUG_HOLD_NO_BUDGET   hold-over regardless of the budget: C2 (loop 1's
+ *                        slot queued, loop 0 hands off, holds over with the
+ *                        budget spent and its next task takes it: 2 > B);
+ *                        -DLIVE: loop 1 starves (np)
+ *   BUG_HOLD_LEAVE_FREE  the leave clears LOCKED (a plain release) instead of
+ *                        pm_unlock: the queued slot is never granted, its
+ *                        waiters are stranded (invalid end state)
+ *   BUG_HOLD_IGNORE_LQ   the unlock keeps the lock also with lq non-empty
+ *                        (the keep tried before the hand-off): H fails (lq's
+ *                        waiters wait for the leave and their slot's grant)
+ *   BUG_HOLD_BARGE_LQ    a lock takes its loop's held lock with lq non-empty:
+ *                        passes alone (finding 12); with BUG_HOLD_IGNORE_LQ
+ *                        (and -DNO_INVARIANTS) C5 fails: task 0 holds, task
+ *                        1 waits in lq, task 0's unlock keeps the lock, task
+ *                        2 takes it before task 1
  *
  * Finding 9 (cohort_del.FINDING_REGISTER_ONCE_HARMLESS): as worded (the
  * registration in the lock call, the requeue at the grant), the
@@ -162,6 +223,46 @@
  * fwake and gives it back.  -DDROP_SLOT_ON_EMPTY (cancel the slot at that
  * hand-off) is safe (cohort_del.drop-slot) but brings finding 10's window
  * (a task arriving before the CQE has no slot).
+ *
+ * Finding 12 (cohort_del.hold.FINDING_BARGE_LQ_HARMLESS): the ordering
+ * question of the hold-over's take (a task arriving while lq is non-empty
+ * must not pass lq) does not arise: the loop keeps the lock only at an
+ * unlock with lq empty, and while it holds it the next lock of the loop
+ * takes it in the same step, so lheld => lq empty (H, checked in every
+ * hold row) and the take's lq check is never exercised (REACH 23 is not
+ * reached; BUG_HOLD_BARGE_LQ passes).  Keep the check in the C code: it
+ * costs nothing and is what stops BUG_HOLD_IGNORE_LQ's shape from passing
+ * lq (cohort_del.hold.BUG_HOLD_BARGE_LQ).
+ *
+ * Finding 13: with the budget refilled only at the delegate's grant (6.4:
+ * "the budget starts again at the cohort's next grant"), a loop that takes
+ * the lock by its fast path (the measured case: nobody queued) keeps what
+ * its last grant left, 0 after its first hold-over and take, and never
+ * holds over again until a grant.  The model refills it at every
+ * acquisition through the word (fast path, the registration's free-lock
+ * take, the grant).  This changes no bound: a free word means no slot is
+ * queued (pm_unlock grants while sq is non-empty; asserted at both
+ * refills), so C2 and C3 are as
+ * without hold-over: C3 stays 2B+1, tight for B = 1 and 2
+ * (cohort_del.hold.C3-tight, .C3-tight.b2: a take is paid from the same
+ * budget as a hand-off).
+ *
+ * Finding 14 (REACH 24, 25; cohort_del.hold.reach): the loop holds over with
+ * its own slot still queued (lq emptied by a local hand-off, finding 11);
+ * its leave's pm_unlock may then grant that slot, which fwake gives back
+ * with a second pm_unlock: one release costs two queue-lock sections, a
+ * wake and a CQE, with the lock idle in between.  Safe (every hold row).
+ *
+ * Finding 15 (cohort_del.hold.live.idle0.np, BUG_HOLD_NO_LEAVE.np): the
+ * budget bounds a hold-over only when a task of the loop takes it (the
+ * take's unlock pays); a loop that goes idle or does other work keeps the
+ * lock until its leave, and only the leave's fairness (always eventually)
+ * gives it back.  "When the loop leaves as_loop_run" is too late where
+ * as_loop_run runs for ever (a server's loop): the leave must be at the end
+ * of every iteration, before the loop waits on its ring (as the measured
+ * experiment did).  (Not modelled: the time budget, AS_PASS_BOUND_NS, and a
+ * waiting slot that forces the hold through the word: with the loop idle
+ * nobody on it would see the force unless it is woken.)
  */
 
 #ifndef TPL0
@@ -451,6 +552,7 @@ inline register(l)
         REACH(1);
         locked = true;
 #ifdef HOLDOVER
+        assert(sqn == 0);       /* a free word: no slot waits (finding 13) */
         budget[l] = B;          /* acquired through the word: the budget starts again */
 #endif
         lq_pop(l, n);
@@ -513,6 +615,7 @@ inline lock_start(t, l)
 #endif
         locked = true;
 #ifdef HOLDOVER
+        assert(sqn == 0);       /* a free word: no slot waits (finding 13) */
         budget[l] = B;          /* acquired through the word: the budget starts again */
 #endif
         give(t, l);
