@@ -176,8 +176,11 @@
  *                        budget spent and its next task takes it: 2 > B);
  *                        -DLIVE: loop 1 starves (np)
  *   BUG_HOLD_LEAVE_FREE  the leave clears LOCKED (a plain release) instead of
- *                        pm_unlock: the queued slot is never granted, its
- *                        waiters are stranded (invalid end state)
+ *                        pm_unlock: the word free with the other loop's slot
+ *                        queued, the holding loop's next task takes it by
+ *                        the fast path (assert(sqn == 0) there); without
+ *                        that assert the queued slot is never granted, its
+ *                        waiters stranded (invalid end state)
  *   BUG_HOLD_IGNORE_LQ   the unlock keeps the lock also with lq non-empty
  *                        (the keep tried before the hand-off): H fails (lq's
  *                        waiters wait for the leave and their slot's grant)

@@ -636,7 +636,7 @@ checks+=(
     "cohort_del.hold.BUG_HOLD_NO_LEAVE.np|cohort_del.pml|-DHOLDOVER -DLIVE -DIDLE0 -DBUG_HOLD_NO_LEAVE|npfair|fail:np|O0"
     "cohort_del.hold.BUG_HOLD_NO_BUDGET|cohort_del.pml|-DHOLDOVER -DNO_CANCEL -DBUG_HOLD_NO_BUDGET|safety|fail:assert/inrow[l]<=|O0"
     "cohort_del.hold.BUG_HOLD_NO_BUDGET.np|cohort_del.pml|-DHOLDOVER -DLIVE -DTPL1=1 -DBUG_HOLD_NO_BUDGET|npfair|fail:np|O0"
-    "cohort_del.hold.BUG_HOLD_LEAVE_FREE|cohort_del.pml|-DHOLDOVER -DNO_CANCEL -DBUG_HOLD_LEAVE_FREE|safety|fail:endstate|O0"
+    "cohort_del.hold.BUG_HOLD_LEAVE_FREE|cohort_del.pml|-DHOLDOVER -DNO_CANCEL -DBUG_HOLD_LEAVE_FREE|safety|fail:assert/sqn==0|O0"
     "cohort_del.hold.BUG_HOLD_IGNORE_LQ|cohort_del.pml|-DHOLDOVER -DNO_CANCEL -DBUG_HOLD_IGNORE_LQ|safety|fail:assert/H_holds|O0"
     # FINDING 12: a lock never finds its loop's held lock with lq non-empty
     # (H), so the take's lq check is never exercised: the barging take
