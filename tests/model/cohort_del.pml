@@ -31,6 +31,7 @@
  *                    (left to be granted and given back)
  *   dcreq[L]         a cancel of the delegate's slot asked (by C)
  *   budget[L]        local hand-offs left; B again at each delegate grant
+ *                    (-DHOLDOVER: at each acquisition through the word)
  * Steps (each an atomic step of its thread; the shared parts are one CAS
  * or one queue-lock section):
  *   lock(t)          on L's thread: the fast path; else append t to lq and,
@@ -70,6 +71,40 @@
  *                    queued cancels it at once (8.1 on L's own thread)
  *                    instead of leaving it to be granted and given back
  *
+ * -DHOLDOVER (docs/pshared.md 6.4, "Hold-over"; measured in
+ * docs/perf/pshared-cohort-composed-2026-12-05.md): the loop may hold the
+ * lock with no task of it owning it.
+ *   lheld[L]         L holds the lock, owned by none of its tasks: the word
+ *                    LOCKED, unchanged since its last owner; holder LH(L)
+ *   unlock(t)        on L's thread: lq non-empty and budget > 0: budget--,
+ *                    hand to lq's head (as without); lq empty and budget >
+ *                    0: budget--, the loop keeps the lock (lheld, nothing
+ *                    written); else pm_unlock
+ *   lock(t)          on L's thread: lheld[L] and lq empty: the task takes
+ *                    it (lheld := false, nothing shared written); lheld with
+ *                    lq non-empty: it joins lq behind the older waiters (and
+ *                    the registration queues the slot: the lock is LOCKED)
+ *                    -- never happens, see H and finding 12; else the fast
+ *                    path and lq as without
+ *   leave(L)         L's thread leaves as_loop_run (ends its iteration)
+ *                    with no task of it holding: lheld: pm_unlock (sq's
+ *                    head granted, else the word freed).  Written as a
+ *                    process of its own (leaver) so that weak fairness makes
+ *                    it always eventually taken while lheld lasts
+ *   fwake(L)         unchanged: a grant with lq empty is given back
+ *   budget           B again at every acquisition through the word (the
+ *                    fast path, a registration's free-lock take, the grant),
+ *                    not only at the grant (finding 13)
+ *   A task's unlock from another thread (-DUNLOCK_ELSEWHERE) cannot meet a
+ *   held lock: lheld has no owner task (asserted in unlock_step); nor can a
+ *   grant (asserted in fwake).  Cancels are unchanged (lheld => lq empty:
+ *   nothing to cancel).  C2 counts the takes of a held lock with the local
+ *   hand-offs (each paid by one unit of budget at the unlock).
+ *   H (the monitor): lheld[L] => LOCKED with holder LH(L), and lq[L] empty.
+ *   -DIDLE0 (with -DLIVE): loop 0's tasks lock R0 rounds, then loop 0 idles
+ *   for good; a process "idle" (timeout) turns a deadlock into a cycle
+ *   without progress, so pan -l sees a starved loop 1.
+ *
  * Scenario: two loops (two processes), TPL0 tasks on loop 0 (default 3)
  * and TPL1 on loop 1 (default 2), at most 3 each, R0 / R1 rounds each
  * (default 1; -DLIVE: for ever), budget B (default 1).
@@ -79,7 +114,8 @@
  *                        with the acquirer as holder
  *   one outcome per wait assert(pending[t]) at every outcome
  *   no stranded waiter   invalid end states (a loop ends when its tasks are
- *                        done and its delegate IDLE); at the end every wait
+ *                        done, its delegate IDLE and, -DHOLDOVER, the lock
+ *                        not held over by it); at the end every wait
  *                        got one outcome, the lock is free, sq empty
  *   C1' (the monitor, whenever L's thread is outside a step: ds != REG;
  *       -DNO_INVARIANTS leaves it out): lq[L] non-empty => the delegate's
@@ -88,7 +124,10 @@
  *       -DDROP_SLOT_ON_EMPTY) lq may be non-empty while the delegate is
  *       CANCELLED, unless -DC1_STRICT (finding 10)
  *   C2  while the other loop's slot is queued, L hands the lock locally at
- *       most B times in a row
+ *       most B times in a row (-DHOLDOVER: hand-offs and takes of the held
+ *       lock together)
+ *   H   (-DHOLDOVER, the monitor) a lock held over by L is LOCKED with
+ *       holder LH(L), and lq[L] is empty
  *   C3  once L's slot is queued, the others acquire at most 2B+1 times
  *       before it is granted (the holder's loop spends its budget, its own
  *       slot ahead of L's is granted and spends B again); tight for B = 1
@@ -125,6 +164,31 @@
  *   BUG_LAZY_FASTPATH    (-DLAZY_REG) the fast path tried with lq non-empty
  *                        (the registration pending, the lock freed): a new
  *                        task passes the loop's older waiters (C5)
+ * and of the hold-over (-DHOLDOVER):
+ *   BUG_HOLD_NO_LEAVE    the loop never gives a held lock back: the last
+ *                        unlock's hold-over leaves the lock LOCKED for ever
+ *                        (invalid end state); -DLIVE -DIDLE0: loop 0 idles
+ *                        holding it, loop 1's waiters starve (np).  With
+ *                        loops that keep locking (-DLIVE alone) it passes:
+ *                        the count budget ends every hold that is taken
+ *   BUG_HOLD_NO_BUDGET   hold-over regardless of the budget: C2 (loop 1's
+ *                        slot queued, loop 0 hands off, holds over with the
+ *                        budget spent and its next task takes it: 2 > B);
+ *                        -DLIVE: loop 1 starves (np)
+ *   BUG_HOLD_LEAVE_FREE  the leave clears LOCKED (a plain release) instead of
+ *                        pm_unlock: the word free with the other loop's slot
+ *                        queued, the holding loop's next task takes it by
+ *                        the fast path (assert(sqn == 0) there); without
+ *                        that assert the queued slot is never granted, its
+ *                        waiters stranded (invalid end state)
+ *   BUG_HOLD_IGNORE_LQ   the unlock keeps the lock also with lq non-empty
+ *                        (the keep tried before the hand-off): H fails (lq's
+ *                        waiters wait for the leave and their slot's grant)
+ *   BUG_HOLD_BARGE_LQ    a lock takes its loop's held lock with lq non-empty:
+ *                        passes alone (finding 12); with BUG_HOLD_IGNORE_LQ
+ *                        (and -DNO_INVARIANTS) C5 fails: task 0 holds, task
+ *                        1 waits in lq, task 0's unlock keeps the lock, task
+ *                        2 takes it before task 1
  *
  * Finding 9 (cohort_del.FINDING_REGISTER_ONCE_HARMLESS): as worded (the
  * registration in the lock call, the requeue at the grant), the
@@ -162,6 +226,46 @@
  * fwake and gives it back.  -DDROP_SLOT_ON_EMPTY (cancel the slot at that
  * hand-off) is safe (cohort_del.drop-slot) but brings finding 10's window
  * (a task arriving before the CQE has no slot).
+ *
+ * Finding 12 (cohort_del.hold.FINDING_BARGE_LQ_HARMLESS): the ordering
+ * question of the hold-over's take (a task arriving while lq is non-empty
+ * must not pass lq) does not arise: the loop keeps the lock only at an
+ * unlock with lq empty, and while it holds it the next lock of the loop
+ * takes it in the same step, so lheld => lq empty (H, checked in every
+ * hold row) and the take's lq check is never exercised (REACH 23 is not
+ * reached; BUG_HOLD_BARGE_LQ passes).  Keep the check in the C code: it
+ * costs nothing and is what stops BUG_HOLD_IGNORE_LQ's shape from passing
+ * lq (cohort_del.hold.BUG_HOLD_BARGE_LQ).
+ *
+ * Finding 13: with the budget refilled only at the delegate's grant (6.4:
+ * "the budget starts again at the cohort's next grant"), a loop that takes
+ * the lock by its fast path (the measured case: nobody queued) keeps what
+ * its last grant left, 0 after its first hold-over and take, and never
+ * holds over again until a grant.  The model refills it at every
+ * acquisition through the word (fast path, the registration's free-lock
+ * take, the grant).  This changes no bound: a free word means no slot is
+ * queued (pm_unlock grants while sq is non-empty; asserted at both
+ * refills), so C2 and C3 are as
+ * without hold-over: C3 stays 2B+1, tight for B = 1 and 2
+ * (cohort_del.hold.C3-tight, .C3-tight.b2: a take is paid from the same
+ * budget as a hand-off).
+ *
+ * Finding 14 (REACH 24, 25; cohort_del.hold.reach): the loop holds over with
+ * its own slot still queued (lq emptied by a local hand-off, finding 11);
+ * its leave's pm_unlock may then grant that slot, which fwake gives back
+ * with a second pm_unlock: one release costs two queue-lock sections, a
+ * wake and a CQE, with the lock idle in between.  Safe (every hold row).
+ *
+ * Finding 15 (cohort_del.hold.live.idle0.np, BUG_HOLD_NO_LEAVE.np): the
+ * budget bounds a hold-over only when a task of the loop takes it (the
+ * take's unlock pays); a loop that goes idle or does other work keeps the
+ * lock until its leave, and only the leave's fairness (always eventually)
+ * gives it back.  "When the loop leaves as_loop_run" is too late where
+ * as_loop_run runs for ever (a server's loop): the leave must be at the end
+ * of every iteration, before the loop waits on its ring (as the measured
+ * experiment did).  (Not modelled: the time budget, AS_PASS_BOUND_NS, and a
+ * waiting slot that forces the hold through the word: with the loop idle
+ * nobody on it would see the force unless it is woken.)
  */
 
 #ifndef TPL0
@@ -191,6 +295,8 @@
 #define NONE 255
 #define FT 254                  /* holder id of the foreign thread F */
 #define DH(l) (100 + (l))       /* holder id: loop l's delegate (its slot granted) */
+#define LH(l) (110 + (l))       /* holder id: loop l holds the lock, no task owns it
+                                 * (-DHOLDOVER: held over) */
 
 /* the delegate of a loop (the loop's own internal wait, kind cohort) */
 #define D_IDLE 0                /* no slot */
@@ -224,6 +330,8 @@ byte lqn[NL];
 byte ds[NL];                    /* the delegate's state */
 bool dcreq[NL];                 /* a cancel of the delegate's slot asked */
 byte budget[NL];
+bool lheld[NL];                 /* -DHOLDOVER: loop l holds the lock, no task of it owns it */
+bool ldone[NL];                 /* -DHOLDOVER: loop l has ended (its leaver ends too) */
 
 /* per task */
 byte ts[NT];
@@ -272,6 +380,17 @@ bool gotT = false;
  *  15 a registration loops: took a free lock, lq still non-empty
  *  16 (-DCANCEL_8_1) a cancelled slot's CQE with lq non-empty again
  *  17 a local hand-off empties lq with the slot queued
+ * -DHOLDOVER:
+ *  18 the unlock holds the lock over (lq empty, budget left): lheld
+ *  19 a lock of the loop takes its held lock (no shared write)
+ *  20 leave: the loop gives a held lock back (pm_unlock)
+ *  21 ... and the grant goes to another loop's queued slot
+ *  22 the budget spent with lq empty: pm_unlock (no hold-over)
+ *  23 a lock finds its loop's lock held with lq non-empty: joins lq
+ *     (not reached: lheld => lq empty, the invariant H)
+ *  24 held over with the loop's own slot queued (lq empty, finding 11)
+ *  25 leave: the grant goes to the loop's own slot (lq empty: its fwake
+ *     gives it back, a second pm_unlock)
  */
 
 #define OTHER(l) (1 - (l))
@@ -435,6 +554,10 @@ inline register(l)
     :: lqn[l] > 0 && !locked ->
         REACH(1);
         locked = true;
+#ifdef HOLDOVER
+        assert(sqn == 0);       /* a free word: no slot waits (finding 13) */
+        budget[l] = B;          /* acquired through the word: the budget starts again */
+#endif
         lq_pop(l, n);
         give(n, l);
         n = NONE;
@@ -468,6 +591,11 @@ inline lock_start(t, l)
 {
 #ifndef LIVE
     left[t]--;
+#elif defined(IDLE0)
+    if
+    :: l == 0 -> left[t]--      /* -DIDLE0: loop 0 locks R0 rounds, then idles */
+    :: else -> skip
+    fi;
 #endif
     pending[t] = true;
 #ifndef NO_FIFO
@@ -489,13 +617,45 @@ inline lock_start(t, l)
 #endif
 #endif
         locked = true;
+#ifdef HOLDOVER
+        assert(sqn == 0);       /* a free word: no slot waits (finding 13) */
+        budget[l] = B;          /* acquired through the word: the budget starts again */
+#endif
         give(t, l);
 #ifndef NO_COUNT
         inrow[l] = 0
 #else
         skip
 #endif
+#ifdef HOLDOVER
+    /* the loop holds the lock and no task of it does: take it locally
+     * (nothing shared written).  lq non-empty (not reachable as worded:
+     * the invariant H) the task joins lq behind the older waiters
+     * (-DBUG_HOLD_BARGE_LQ: it takes the lock before them) */
+#ifndef BUG_HOLD_BARGE_LQ
+    :: lheld[l] && lqn[l] == 0 ->
+#else
+    :: lheld[l] ->
+#endif
+        REACH(19);
+        lheld[l] = false;
+#ifndef NO_COUNT
+        if
+        :: QUEUED_SLOT(OTHER(l)) ->
+            inrow[l]++;
+            assert(inrow[l] <= B)   /* C2: hand-offs and hold-over takes */
+        :: else -> inrow[l] = 0
+        fi;
+#endif
+        give(t, l)
+#endif
     :: else ->
+#ifdef HOLDOVER
+        if
+        :: lheld[l] -> REACH(23)
+        :: else -> skip
+        fi;
+#endif
         lq[l * TPL + lqn[l]] = t; lqn[l]++;
         ts[t] = T_LQ;
         if
@@ -542,10 +702,34 @@ inline cohort_unlock(t, l)
 #endif
         :: else -> skip
         fi
+#ifdef HOLDOVER
+    /* lq empty and budget left: the loop keeps the lock (the word
+     * unchanged), held by the loop and owned by no task.
+     * -DBUG_HOLD_NO_BUDGET: regardless of the budget; -DBUG_HOLD_IGNORE_LQ:
+     * also with lq non-empty (the keep tried before the hand-off) */
+#if defined(BUG_HOLD_NO_BUDGET)
+    :: lqn[l] == 0 ->
+#elif defined(BUG_HOLD_IGNORE_LQ)
+    :: budget[l] > 0 ->
+#else
+    :: lqn[l] == 0 && budget[l] > 0 ->
+#endif
+        REACH(18);
+        if
+        :: budget[l] > 0 -> budget[l]--
+        :: else -> skip
+        fi;
+        if
+        :: ds[l] == D_QUEUED -> REACH(24)
+        :: else -> skip
+        fi;
+        lheld[l] = true;
+        holder = LH(l)          /* the word unchanged: still LOCKED, the process's */
+#endif
     :: else ->
         if
         :: lqn[l] > 0 -> REACH(7)
-        :: else -> skip
+        :: else -> REACH(22)
         fi;
         pm_unlock()
     fi
@@ -554,6 +738,7 @@ inline cohort_unlock(t, l)
 inline unlock_step(t, l)
 {
     assert(locked && holder == t);
+    assert(!lheld[l]);          /* a held-over lock has no owner task to unlock it */
     if
     :: cohort_unlock(t, l)
 #ifdef UNLOCK_ELSEWHERE
@@ -571,6 +756,7 @@ inline fwake_step(l)
     if
     :: ds[l] == D_GRANTED ->
         assert(locked && holder == DH(l));
+        assert(!lheld[l]);
         dcreq[l] = false;
         if
         :: lqn[l] > 0 ->
@@ -661,12 +847,51 @@ end_loop:
     :: atomic { ts[l * TPL + 2] == T_HOLD -> t = l * TPL + 2; unlock_step(t, l); t = 0 }
     :: atomic { FWAKE(l) -> fwake_step(l) }
     :: atomic {
-        FINISHED(l * TPL) && FINISHED(l * TPL + 1) && FINISHED(l * TPL + 2) && ds[l] == D_IDLE ->
+        FINISHED(l * TPL) && FINISHED(l * TPL + 1) && FINISHED(l * TPL + 2) && ds[l] == D_IDLE && !lheld[l] ->
         assert(lqn[l] == 0);
+        ldone[l] = true;
         break
        }
     od
 }
+
+#ifdef HOLDOVER
+/* leave: the loop leaves as_loop_run with no task of it holding the lock
+ * and gives a held lock back (pm_unlock: the shared queue's head is
+ * granted, else the word is freed).  A step of loop l's thread, written as
+ * a process of its own so that weak fairness (per process in spin) makes
+ * it always eventually taken while the lock stays held: the loop does it at
+ * the end of every as_loop_run.  -DBUG_HOLD_NO_LEAVE: never */
+proctype leaver(byte l)
+{
+    byte h = NONE;
+end_leave:
+    do
+#ifndef BUG_HOLD_NO_LEAVE
+    :: atomic {
+        lheld[l] ->
+        REACH(20);
+        assert(locked && holder == LH(l));
+        lheld[l] = false;
+        if
+        :: sqn > 0 && sq[0] != l -> REACH(21)
+        :: sqn > 0 && sq[0] == l -> REACH(25)  /* its own slot: granted, given back at fwake */
+        :: else -> skip
+        fi;
+#ifndef BUG_HOLD_LEAVE_FREE
+        pm_unlock()
+#else
+        locked = false;         /* a plain release: the queue's head not granted */
+        holder = NONE
+#endif
+       }
+#endif
+    :: ldone[l] -> break        /* the loop has ended (spin removes processes in
+                                 * reverse order of creation: the loops' ends
+                                 * wait for their leavers') */
+    od
+}
+#endif
 
 /* C: a thread of loop 0's process cancels a wait of loop 0 (NCANC times):
  * unlinks it from lq under the record's lock; lq empty with the slot
@@ -737,19 +962,37 @@ proctype foreign()
     ((lqn[l] == 0 || ds[l] == D_QUEUED || ds[l] == D_GRANTED || C1_CANCELLED(l)) && \
      (ds[l] != D_QUEUED || (sqn > 0 && sq[0] == l) || (sqn > 1 && sq[1] == l)) && \
      (ds[l] != D_GRANTED || (locked && holder == DH(l)))))
+/* H (-DHOLDOVER): a loop holds the lock with no task owning it =>
+ * LOCKED with holder LH(l), and lq empty */
+#define H(l) (!lheld[l] || (locked && holder == LH(l) && lqn[l] == 0))
 active proctype monitor()
 {
-    bool C1_holds;
+    bool C1_holds, H_holds;
 end_mon:
     atomic {
-        !C1(0) || !C1(1) ->
+        !C1(0) || !C1(1) || !H(0) || !H(1) ->
         C1_holds = C1(0) && C1(1);
-        assert(C1_holds)
+        assert(C1_holds);
+        H_holds = H(0) && H(1);
+        assert(H_holds)
     }
 }
 #define NMON 1
 #else
 #define NMON 0
+#endif
+
+#if defined(LIVE) && defined(IDLE0)
+/* -DIDLE0: with loop 0 idle for good, a state where nothing can move is a
+ * deadlock, which pan -l does not report as a cycle: this process turns
+ * it into one (timeout: no other statement executable), without progress */
+active proctype idle()
+{
+end_idle:
+    do
+    :: timeout -> skip
+    od
+}
 #endif
 
 #if defined(LIVE) && !defined(PROG_TASK)
@@ -798,6 +1041,10 @@ init {
         budget[0] = B; budget[1] = B;
         run loop(0);
         run loop(1);
+#ifdef HOLDOVER
+        run leaver(0);
+        run leaver(1);
+#endif
 #ifdef FOREIGN
         run foreign();
 #endif

@@ -613,6 +613,36 @@ checks+=(
     # the loop's thread, 8.1) instead of leaving it to be given back
     "cohort_del.drop-slot|cohort_del.pml|-DDROP_SLOT_ON_EMPTY -DFOREIGN -DUNLOCK_ELSEWHERE|safety|pass|O0"
     "cohort_del.drop-slot.reach|cohort_del.pml|-DDROP_SLOT_ON_EMPTY -DFOREIGN -DUNLOCK_ELSEWHERE|reach|reach:16 17|O0"
+    # -DHOLDOVER (docs/pshared.md 6.4, "Hold-over"): the unlock on the
+    # loop's thread keeps the lock with lq empty while the budget lasts
+    # (held by the loop, owned by no task), a lock of the loop takes it
+    # with nothing shared written, the loop's "leave" (weakly fair) gives
+    # it back with pm_unlock.  H: held => LOCKED, holder the loop, lq empty
+    "cohort_del.hold|cohort_del.pml|-DHOLDOVER -DFOREIGN -DUNLOCK_ELSEWHERE|safety|pass|O0"
+    "cohort_del.hold.reach|cohort_del.pml|-DHOLDOVER -DUNLOCK_ELSEWHERE|reach|reach:18 19 20 21 22 24 25|O0"
+    # C3 with hold-over: still 2B+1, tight for B = 1 and 2 (a take is paid
+    # from the same budget as a hand-off)
+    "cohort_del.hold.C3|cohort_del.pml|-DHOLDOVER -DR0=2 -DR1=1 -DNO_CANCEL|safety|pass|O0"
+    "cohort_del.hold.C3-tight|cohort_del.pml|-DHOLDOVER -DR0=2 -DR1=1 -DNO_CANCEL -DC3BOUND=2|safety|fail:assert/byp[1]|O0"
+    "cohort_del.hold.C3.b2|cohort_del.pml|-DHOLDOVER -DB=2 -DR0=2 -DNO_CANCEL|safety|pass|O0"
+    "cohort_del.hold.C3-tight.b2|cohort_del.pml|-DHOLDOVER -DB=2 -DR0=2 -DNO_CANCEL -DC3BOUND=4|safety|fail:assert/byp[1]|O0"
+    # liveness: every waiting task gets the lock (loop 0's last, loop 1's
+    # second); loop 0 idle for good after its round: loop 1 not starved
+    "cohort_del.hold.live.task2.np|cohort_del.pml|-DHOLDOVER -DLIVE -DPROG_TASK=2|npfair|pass|O0"
+    "cohort_del.hold.live.task4.np|cohort_del.pml|-DHOLDOVER -DLIVE -DPROG_TASK=4|npfair|pass|O0"
+    "cohort_del.hold.live.idle0.np|cohort_del.pml|-DHOLDOVER -DLIVE -DIDLE0|npfair|pass|O0"
+    # broken variants of the hold-over (cohort_del.pml's header)
+    "cohort_del.hold.BUG_HOLD_NO_LEAVE|cohort_del.pml|-DHOLDOVER -DNO_CANCEL -DBUG_HOLD_NO_LEAVE|safety|fail:endstate|O0"
+    "cohort_del.hold.BUG_HOLD_NO_LEAVE.np|cohort_del.pml|-DHOLDOVER -DLIVE -DIDLE0 -DBUG_HOLD_NO_LEAVE|npfair|fail:np|O0"
+    "cohort_del.hold.BUG_HOLD_NO_BUDGET|cohort_del.pml|-DHOLDOVER -DNO_CANCEL -DBUG_HOLD_NO_BUDGET|safety|fail:assert/inrow[l]<=|O0"
+    "cohort_del.hold.BUG_HOLD_NO_BUDGET.np|cohort_del.pml|-DHOLDOVER -DLIVE -DTPL1=1 -DBUG_HOLD_NO_BUDGET|npfair|fail:np|O0"
+    "cohort_del.hold.BUG_HOLD_LEAVE_FREE|cohort_del.pml|-DHOLDOVER -DNO_CANCEL -DBUG_HOLD_LEAVE_FREE|safety|fail:assert/sqn==0|O0"
+    "cohort_del.hold.BUG_HOLD_IGNORE_LQ|cohort_del.pml|-DHOLDOVER -DNO_CANCEL -DBUG_HOLD_IGNORE_LQ|safety|fail:assert/H_holds|O0"
+    # FINDING 12: a lock never finds its loop's held lock with lq non-empty
+    # (H), so the take's lq check is never exercised: the barging take
+    # passes; it fails only where lq can fill while held (BUG_HOLD_IGNORE_LQ)
+    "cohort_del.hold.FINDING_BARGE_LQ_HARMLESS|cohort_del.pml|-DHOLDOVER -DUNLOCK_ELSEWHERE -DBUG_HOLD_BARGE_LQ|safety|pass|O0"
+    "cohort_del.hold.BUG_HOLD_BARGE_LQ|cohort_del.pml|-DHOLDOVER -DNO_CANCEL -DNO_INVARIANTS -DBUG_HOLD_IGNORE_LQ -DBUG_HOLD_BARGE_LQ|safety|fail:assert/tk[|O0"
 )
 
 selected() {
