@@ -41,7 +41,7 @@
  *     success would otherwise post a CQE on A's own ring, which ends A's
  *     next io_uring_submit_and_wait at once: one more system call and
  *     loop iteration per wake on the sender (measured: a same-CPU round
- *     trip of two loops 7.2 -> 6.2 us; docs/perf/silent-msg-2026-12-05.md).
+ *     trip of two loops 7.7 -> 6.0 us; docs/perf/silent-msg-2026-12-05.md).
  *   - acknowledged: A takes a slot of its own (as__msg_to[k] = B) and
  *     user_data = (&A->as__msg_to[k], TAG_WAKE); A's CQE frees the slot,
  *     and on failure see R1.  Used where the kernel may complete a message
