@@ -235,42 +235,6 @@ struct as_loop_options {
                                    IORING_OP_FUTEX_WAIT on a shared word
                                    (uring backend only, Linux 6.7+) */
 
-struct as_loop {
-    void *data;                 /* public: the caller's, never touched */
-    /* private */
-    const struct as__backend *as__ops;
-    struct io_uring *as__ring;
-    void (*as__notify)(void *ctx);
-    void *as__notify_ctx;
-    as_wait *as__ready_head;    /* loop thread only */
-    as_wait *as__ready_tail;
-    const void *as__owner;      /* thread token of the thread running it */
-    uint64_t as__pending;       /* loop thread: waits bound here, no callback yet */
-    uint32_t as__magic;
-    uint32_t as__caps;
-    uint32_t as__flags;         /* loop thread only: armed, running... */
-    uint32_t as__opts;          /* AS_LOOP_* of the options */
-    int32_t as__efd;            /* generic backend on a ring: eventfd */
-    uint32_t as__tcount;        /* deadline heap: timed waits in it */
-    as_wait *as__troot;         /* deadline heap: the earliest */
-    uint64_t as__tarmed;        /* deadline of the ring timer armed, if any */
-    int64_t as__ts[2];          /* ring timer: its absolute timespec */
-    void *as__port;             /* iocp backend: the completion port (HANDLE) */
-    uint64_t as__st[8];         /* as_loop_counters (loop thread; notifies atomic) */
-    as_loop *as__msg_to[16];    /* uring: target of each acknowledged wake message */
-    uint32_t as__msg_busy;      /* uring: bitmap of busy as__msg_to slots */
-    as_wait *as__farm;          /* loop thread: waits whose kernel wait
-                                   (AS_PSHARED) is still to be armed */
-    /* Written by other threads: kept off the loop thread's cache line by
-     * padding, not by alignment, so a malloc()ed as_loop is fine. */
-    char as__pad[64];
-    as_wait *as__inbox;         /* atomic: MPSC stack of completions */
-    uint32_t as__bell;          /* atomic: doorbell (futex word) */
-    uint32_t as__wakers;        /* atomic: other threads inside a delivery */
-    uint32_t as__posted;        /* atomic, iocp: wake packets not yet handled */
-    uint32_t as__msgs;          /* atomic, uring: wake messages on their way here */
-};
-
 /* Counters of a primitive (as_sem_stats and the others).  Exact for what
  * goes through the waiter queue (under its lock); `acquired` also counts
  * the lock-free fast path with a relaxed increment (no extra locked
@@ -308,6 +272,62 @@ struct as_cond { AS__PRIM_FIELDS; };
 struct as_event { AS__PRIM_FIELDS; };
 struct as_barrier { AS__PRIM_FIELDS; };
 struct as_latch { AS__PRIM_FIELDS; };
+
+/* Private: a loop's record of its tasks waiting on one AS_PSHARED mutex
+ * (the loop's cohort, src/cohort_ps.c; docs/pshared.md 6.4): the local
+ * queue, the hold and the one wait (the delegate) that holds the loop's
+ * place in the shared queue.  A loop has AS__COHORTS of them. */
+#define AS__COHORTS 4
+struct as__cohort {
+    struct as_mutex as__lq;     /* its waiter queue: the loop's waiting tasks */
+    void *as__obj;              /* the shared mutex (NULL: free record) */
+    uint32_t as__hold;          /* loop thread: none, owned, held over */
+    uint32_t as__budget;        /* loop thread: local acquisitions left */
+    uint32_t as__cflags;        /* loop thread: delegate pending, OWNER_DEAD */
+    uint32_t as__gifts;         /* grants that found nobody local (counter) */
+    uint64_t as__since;         /* loop thread: the hold's first budget spent */
+    as_wait as__del;            /* the delegate */
+};
+
+struct as_loop {
+    void *data;                 /* public: the caller's, never touched */
+    /* private */
+    const struct as__backend *as__ops;
+    struct io_uring *as__ring;
+    void (*as__notify)(void *ctx);
+    void *as__notify_ctx;
+    as_wait *as__ready_head;    /* loop thread only */
+    as_wait *as__ready_tail;
+    const void *as__owner;      /* thread token of the thread running it */
+    uint64_t as__pending;       /* loop thread: waits bound here, no callback yet */
+    uint32_t as__magic;
+    uint32_t as__caps;
+    uint32_t as__flags;         /* loop thread only: armed, running... */
+    uint32_t as__opts;          /* AS_LOOP_* of the options */
+    int32_t as__efd;            /* generic backend on a ring: eventfd */
+    uint32_t as__tcount;        /* deadline heap: timed waits in it */
+    as_wait *as__troot;         /* deadline heap: the earliest */
+    uint64_t as__tarmed;        /* deadline of the ring timer armed, if any */
+    int64_t as__ts[2];          /* ring timer: its absolute timespec */
+    void *as__port;             /* iocp backend: the completion port (HANDLE) */
+    uint64_t as__st[8];         /* as_loop_counters (loop thread; notifies atomic) */
+    as_loop *as__msg_to[16];    /* uring: target of each acknowledged wake message */
+    uint32_t as__msg_busy;      /* uring: bitmap of busy as__msg_to slots */
+    as_wait *as__farm;          /* loop thread: waits whose kernel wait
+                                   (AS_PSHARED) is still to be armed */
+    uint32_t as__coh_live;      /* loop thread: records bound to a mutex */
+    uint32_t as__coh_busy;      /* loop thread: delegates pending */
+    struct as__cohort as__coh[AS__COHORTS];
+    /* Written by other threads: kept off the loop thread's cache line by
+     * padding, not by alignment, so a malloc()ed as_loop is fine. */
+    char as__pad[64];
+    as_wait *as__inbox;         /* atomic: MPSC stack of completions */
+    uint32_t as__bell;          /* atomic: doorbell (futex word) */
+    uint32_t as__wakers;        /* atomic: other threads inside a delivery */
+    uint32_t as__posted;        /* atomic, iocp: wake packets not yet handled */
+    uint32_t as__msgs;          /* atomic, uring: wake messages on their way here */
+};
+
 
 /* Private: values behind the static initialisers. */
 #define AS__MAGIC_SEM   0x53454d31u

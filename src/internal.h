@@ -286,6 +286,12 @@ struct as__backend {
 #define AS__L_SILENT 0x100u  /* uring: silent wake messages sent since the last
                                 teardown check (R3 in uring.c) */
 
+/* as__opts: private bits beside the AS_LOOP_* options */
+#define AS__OPT_COHORT 0x80000000u /* ASYNCSYNC_PS_COHORT=1: cohorts (cohort_ps.c) */
+typedef struct as__cohort as__cohort;
+/* End of as_loop_run (K3, K6 in cohort_ps.c); teardown: as_loop_destroy. */
+void as__coh_leave(as_loop *loop, bool teardown);
+
 /* ---- loop internals (loop.c) ---- */
 
 /* A token unique to the calling thread: the address of a thread-local. */

@@ -45,6 +45,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -105,14 +106,18 @@ void as__loop_reset(as_loop *loop)
 int as__loop_opts(const as_loop_options *opts, uint32_t *flags,
                   uint32_t *disabled)
 {
+    const char *coh = getenv("ASYNCSYNC_PS_COHORT");
     *flags = *disabled = 0;
+    /* the cohort trial (cohort_ps.c): off unless asked for */
+    if (coh && coh[0] == '1')
+        *flags |= AS__OPT_COHORT;
     if (!opts)
         return 0;
     if ((opts->flags & ~(AS_LOOP_ALWAYS_CALLBACK | AS_LOOP_DEFER_WAKES)) ||
         (opts->disabled_caps &
          ~(AS_CAP_FUTEX_WAIT | AS_CAP_RING_WAKE | AS_CAP_PSHARED)))
         return -EINVAL;
-    *flags = opts->flags;
+    *flags |= opts->flags;
     *disabled = opts->disabled_caps;
     return 0;
 }
@@ -354,6 +359,8 @@ int as_loop_run(as_loop *loop)
         n++;
     }
     loop->as__flags = (loop->as__flags & ~AS__L_RUNNING) | outer;
+    if (loop->as__coh_live && !outer) /* K3, K6 (cohort_ps.c) */
+        as__coh_leave(loop, false);
     if (loop->as__farm) /* A1: callbacks that parked with no SQE free */
         as__loop_farm_retry(loop);
     /* D2, T1: before the loop sleeps, the doorbell and the timer. */
@@ -384,11 +391,26 @@ int as_loop_destroy(as_loop *loop)
     /* With waits pending nothing changes, checked before the calling thread
      * claims the loop (it may be another thread than the loop's).  Inside
      * one of the loop's own callbacks, as_loop_run is still walking it. */
-    if (as__load(&loop->as__pending, AS_RELAXED) != 0)
-        return -EBUSY;
     if (as__load(&loop->as__owner, AS_RELAXED) == as__thread_token() &&
         (loop->as__flags & AS__L_RUNNING))
         return -EBUSY;
+    /* Waits of the application's pending: nothing changes.  The cohorts'
+     * delegates (cohort_ps.c) are the library's: counted apart. */
+    if (as__load(&loop->as__pending, AS_RELAXED) != loop->as__coh_busy)
+        return -EBUSY;
+    if (loop->as__coh_live) {
+        /* K3, K6: a held-over lock is given back, the delegates are
+         * cancelled and their callbacks run here (the application has
+         * none of its own to wait for); their kernel waits end at CQEs
+         * still to come: -EAGAIN until then */
+        as__coh_leave(loop, true);
+        if (as__load(&loop->as__pending, AS_RELAXED) != 0) {
+            (void)as_loop_run(loop);
+            as__coh_leave(loop, true);
+            if (as__load(&loop->as__pending, AS_RELAXED) != 0)
+                return -EAGAIN;
+        }
+    }
     as__loop_claim(loop);
     /* D3: wait out threads still inside a delivery to this loop (before
      * retire: a delivery's wake may still post a packet, see P2).  Keep

@@ -198,6 +198,8 @@ int as__mutex_ps_try(as_mutex *m)
     int r = pm_check(m);
     if (r < 0)
         return r;
+    if (as__coh_take(ps)) /* held over by this thread's loop */
+        return 1;
     if ((r = pm_take(ps)) != 0)
         return r == 2 ? -EOWNERDEAD : 1;
     return (as__load(&ps->flags, AS_RELAXED) & AS__P_CLOSED) ? as__ps_shut(ps) : 0;
@@ -217,6 +219,9 @@ int as__mutex_ps_lock(as_mutex *m, as_loop *loop, as_wait *w,
      * after a few, read the holder's liveness) before the take */
     if (pm_robust(ps))
         (void)pm_suspect(ps);
+    r = as__coh_lock(ps, loop, w, deadline, cb, arg);
+    if (r != AS__COH_PASS)
+        return r;
     return as__ps_acquire(ps, loop, w, 1, deadline, cb, arg);
 }
 
@@ -226,6 +231,8 @@ int as__mutex_ps_blocking(as_mutex *m, uint64_t deadline)
     int r = pm_check(m);
     if (r < 0)
         return r;
+    if (as__coh_take(ps)) /* held over by this thread's loop */
+        return 0;
     if ((r = pm_take(ps)) != 0)
         return r == 2 ? -EOWNERDEAD : 0;
     /* its futex timeouts are its health ticks: a dead robust holder is
@@ -278,12 +285,18 @@ static int pm_unlock_slow(as__ps *ps, uint32_t me, bool giveback)
 
 int as__mutex_ps_unlock(as_mutex *m)
 {
-    as__ps *ps = PS(m);
-    uint32_t me;
-    uint64_t v;
     int r = pm_check(m);
     if (r < 0)
         return r;
+    /* on a loop's thread whose cohort holds it: kept in the loop */
+    r = as__coh_unlock(PS(m));
+    return r != AS__COH_PASS ? r : as__mutex_ps_unlock_word(PS(m));
+}
+
+int as__mutex_ps_unlock_word(as__ps *ps)
+{
+    uint32_t me;
+    uint64_t v;
     me = as__ps_me();
     v = as__load(&ps->state, AS_RELAXED);
     for (;;) {
@@ -324,8 +337,10 @@ int as__mutex_ps_consistent(as_mutex *m)
         /* the holder only, and only while OWNER_DEAD is set */
         if ((lo(v) & PS_COUNT) != 0 || holder_of(v) != me || !(v & PS_DEAD))
             return -EPERM;
-        if (as__cas(&ps->state, &v, v & ~PS_DEAD, AS_ACQ_REL, AS_ACQUIRE))
+        if (as__cas(&ps->state, &v, v & ~PS_DEAD, AS_ACQ_REL, AS_ACQUIRE)) {
+            as__coh_consistent(ps);
             return 0;
+        }
     }
 }
 

@@ -278,6 +278,27 @@ bool as__mutex_ps_owner_dead_locked(as__ps *ps, uint32_t holder);
  * check.  No lock held. */
 uint32_t as__mutex_ps_suspect(as__ps *ps);
 
+/* The mutex's word unlock (mutex_ps.c): what as__mutex_ps_unlock does
+ * when no cohort keeps the lock. */
+int as__mutex_ps_unlock_word(as__ps *ps);
+
+/* A loop's cohort on a process-shared mutex (cohort_ps.c, docs/pshared.md
+ * 6.4).  AS__COH_PASS: not handled here, the caller goes on as without
+ * it. */
+#define AS__COH_PASS 3
+#define AS__COH_BUDGET 64u
+as__cohort *as__coh_find(as_loop *loop, const void *obj);
+/* The lock on the loop's thread: AS__COH_PASS (no cohort) or what
+ * as_mutex_lock_async returns. */
+int as__coh_lock(as__ps *ps, as_loop *loop, as_wait *w, uint64_t deadline,
+                 as_callback cb, void *arg);
+/* An unlock on a loop's thread: kept in the loop (0) or AS__COH_PASS. */
+int as__coh_unlock(as__ps *ps);
+/* try/blocking on the loop's thread: 1 when it took a held-over lock. */
+int as__coh_take(as__ps *ps);
+/* as_mutex_consistent succeeded: the hold is no longer OWNER_DEAD's. */
+void as__coh_consistent(as__ps *ps);
+
 /* The semaphore's (sem_ps.c), called by sem.c on an AS_PSHARED object
  * (checked valid: magic).  Same contracts as the public calls. */
 int as__sem_ps_init(as_sem *s, uint32_t permits, unsigned flags);

@@ -29,6 +29,21 @@ set_tests_properties(pshared.futex_xproc PROPERTIES
 as_add_test(test_pshared SOURCES test_pshared.c harness.c
   LABELS conformance pshared TIMEOUT 180)
 
+# A loop's cohort on a process-shared mutex (tests/test_cohort.c,
+# src/cohort_ps.c): one test per invariant K1-K6, in one process (threads
+# as the other side); ring loops only.
+as_add_test(test_cohort SOURCES test_cohort.c harness.c BACKENDS uring
+  LABELS conformance pshared TIMEOUT 120)
+
+# The same conformance rows with every loop's cohort on (the trial switch
+# ASYNCSYNC_PS_COHORT=1): the mutex rows then run through cohort_ps.c.
+add_test(NAME test_pshared.cohort COMMAND test_pshared)
+set_tests_properties(test_pshared.cohort PROPERTIES
+  ENVIRONMENT "ASYNCSYNC_BACKEND=uring;ASYNCSYNC_PS_COHORT=1"
+  TIMEOUT 180
+  SKIP_RETURN_CODE 77
+  LABELS "conformance;pshared;uring")
+
 # Randomized stress across processes (tests/pshared/stress_ps.c): 4 worker
 # processes x 16 tasks on one AS_PSHARED semaphore of 3 permits (async,
 # with deadlines, cancelled from another thread, blocking), started by a
@@ -62,6 +77,15 @@ endforeach()
 add_test(NAME pshared.stress.nokill
   COMMAND stress_ps --seed 4 --rounds ${AS_PS_STRESS_ROUNDS} --kill 0)
 set_tests_properties(pshared.stress.nokill PROPERTIES
+  TIMEOUT 300
+  SKIP_RETURN_CODE 77
+  LABELS "stress;pshared;uring")
+
+# The default-policy stress (even seeds) with the loops' cohorts on.
+add_test(NAME pshared.stress.cohort
+  COMMAND stress_ps --seed 2 --rounds ${AS_PS_STRESS_ROUNDS} --kill 2)
+set_tests_properties(pshared.stress.cohort PROPERTIES
+  ENVIRONMENT "ASYNCSYNC_PS_COHORT=1"
   TIMEOUT 300
   SKIP_RETURN_CODE 77
   LABELS "stress;pshared;uring")
