@@ -451,8 +451,11 @@ int64_t as_loop_timeout_ns(const as_loop *loop);
  * one, the result of one this loop sent, or, on an IOCP loop, a wake packet
  * in the port; also when the ring refuses to submit what the library
  * queued (a CQ overflow backlog), or when the synchronous cancel of its
- * doorbell failed and an asynchronous one is under way.  Keep handling the
- * ring's completions (the port's packets) and call again), or -EINVAL
+ * doorbell failed and an asynchronous one is under way, or while the
+ * kernel wait of a process-shared mutex cohort's delegate it ended is
+ * still out (the ASYNCSYNC_PS_COHORT=1 trial: see docs/pshared.md 6.4).
+ * Keep handling the ring's completions (the port's packets) and call
+ * again), or -EINVAL
  * (NULL or not initialised).  In the common case, a loop with nothing
  * pending and no message on its way, it returns 0 at once: its armed
  * operations are cancelled synchronously, and any late completion is
