@@ -416,6 +416,70 @@ static void coh_not_strict(void **state)
     th_rec_reset(&g_rec);
 }
 
+/* AS_LOOP_ALWAYS_CALLBACK: a lock through the cohort never completes
+ * inline (the take of the word, of a held-over lock); a cancel before the
+ * callback passes the lock on through the cohort (X1: held over again). */
+static void coh_always_callback(void **state)
+{
+    (void)state;
+    NEED();
+    as_loop_options o = {.flags = AS_LOOP_ALWAYS_CALLBACK};
+    th_loop L;
+    th_waiter tw[3];
+    th_loop_setup(&L, TH_RING, &o);
+    for (int i = 0; i < 3; i++)
+        th_waiter_init(&tw[i], &g_rec, &L, i);
+    TH_RC(th_mutex_lock(&tw[0], g_m, false), 0); /* the word: a callback */
+    TH_EQ(try_from_thread(), 0);
+    th_rec_wait(&L, &g_rec, 1);
+    TH_RC(as_mutex_unlock(g_m), 0);
+    TH_EQ(try_from_thread(), 0); /* held over */
+    TH_RC(th_mutex_lock(&tw[1], g_m, false), 0); /* the held-over lock */
+    TH_RC(as_cancel(&tw[1].w), 0);
+    TH_EQ(try_from_thread(), 0); /* given back to the loop, still held over */
+    TH_RC(th_mutex_lock(&tw[2], g_m, true), 0);
+    th_rec_wait(&L, &g_rec, 3);
+    TH_RC(th_rec_status_of(&g_rec, 1), -ECANCELED);
+    TH_RC(th_rec_status_of(&g_rec, 2), 0);
+    TH_EQ(try_from_thread(), 1); /* as_loop_run gave it back */
+    th_loop_destroy(&L);
+    th_rec_reset(&g_rec);
+}
+
+/* More mutexes than a loop has records (AS__COHORTS = 4): the ones beyond
+ * are waited for as without the cohort, a slot per wait. */
+static void coh_records_exhausted(void **state)
+{
+    (void)state;
+    NEED();
+    enum { N = 5 };
+    as_mutex *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    th_waiter tw[N][2];
+    assert_true(m != MAP_FAILED);
+    for (int k = 0; k < N; k++) {
+        as_mutex *mk = (as_mutex *)(void *)((char *)m + 512 * k);
+        TH_RC(as_mutex_init(mk, AS_PSHARED | AS_PSHARED_SLOTS(4)), 0);
+        TH_RC(as_mutex_lock_blocking(mk, AS_NO_DEADLINE), 0); /* held outside */
+        for (int i = 0; i < 2; i++) {
+            th_waiter_init(&tw[k][i], &g_rec, &g_L, 10 * k + i);
+            TH_RC(th_mutex_lock(&tw[k][i], mk, true), 0);
+        }
+        /* four with a cohort (one delegate), the fifth a slot per wait */
+        TH_EQ(as_mutex_waiters(mk), k < 4 ? 1 : 2);
+    }
+    for (int k = 0; k < N; k++)
+        th_mutex_unlock_from_thread((as_mutex *)(void *)((char *)m + 512 * k));
+    th_rec_wait_woken(&g_L, &g_rec, 2 * N);
+    for (int k = 0; k < N; k++)
+        for (int i = 0; i < 2; i++)
+            TH_RC(th_rec_status_of(&g_rec, 10 * k + i), 0);
+    th_loop_run(&g_L);
+    for (int k = 0; k < N; k++)
+        TH_RC(as_mutex_destroy((as_mutex *)(void *)((char *)m + 512 * k)), 0);
+    munmap(m, 4096);
+    th_rec_reset(&g_rec);
+}
+
 /* Across processes: XP_PROCS processes x one loop x XP_TASKS tasks, each
  * XP_ROUNDS locks (a third with a deadline of 0-200 us, which may expire);
  * a task unlocks in its callback, or holds the lock across its loop's
@@ -613,6 +677,8 @@ int main(void)
         CT(coh_destroy),
         CT(coh_close),
         CT(coh_not_strict),
+        CT(coh_always_callback),
+        CT(coh_records_exhausted),
         CT(coh_xproc),
     };
     return cmocka_run_group_tests_name("cohort", tests, NULL, NULL);
