@@ -57,10 +57,15 @@
  *      the hold is OWNED queues in lq (no take of the word past lq's head);
  *      the delegate's grant and the local hand-off serve lq's head.
  *   K6 (the delegate is the library's): counted in the loop's pending waits
- *      (as__coh_busy of them).  With lq empty and the lock not held here
- *      it is cancelled (as__coh_leave; a cancel that loses to a grant gives
- *      the lock back, as any cancel); as_loop_destroy, with only delegates
- *      pending, cancels them and runs their callbacks itself.
+ *      (as__coh_busy of them).  A cancel or deadline that leaves lq empty
+ *      cancels it before the task is finished (coh_cancel), so the task's
+ *      callback sees the loop's slot gone as it would without the cohort;
+ *      one left queued by a local hand-off that emptied lq (the model's
+ *      finding 11) is cancelled at the end of as_loop_run unless a task of
+ *      the loop holds the lock (as__coh_leave).  A cancel that loses to a
+ *      grant gives the lock back, as any cancel.  as_loop_destroy, with
+ *      only delegates pending, cancels them and runs their callbacks
+ *      itself.
  *
  * The word's owner is the process (mutex_ps.c): hand-offs within the
  * process keep AS_MUTEX_ROBUST's holder right.  A hold that came with
@@ -359,9 +364,23 @@ void as__coh_leave(as_loop *loop, bool teardown)
 
 /* ---- the kind of the waits in lq ---- */
 
+/* K6 for a cancel or a deadline: the task that leaves lq empty gives up
+ * the delegate's slot before it is finished (under lq's lock: the order
+ * lq, then the shared queue lock, is the only one), so that when its
+ * callback runs, its loop waits in the shared queue no more than it would
+ * without the cohort (as_mutex_waiters; a destroy after the callbacks).
+ * Any thread: as_cancel of the delegate is; its callback registers it
+ * again if a task came meanwhile (K1). */
+static void coh_fixup(as__prim *p, as__batch *done)
+{
+    (void)done;
+    if (p->head == NULL)
+        (void)as_cancel(&((as__cohort *)(void *)p)->as__del);
+}
+
 static int coh_cancel(as_wait *w, int status)
 {
-    return as__q_cancel(w, status, &coh_kind, NULL);
+    return as__q_cancel(w, status, &coh_kind, coh_fixup);
 }
 
 /* X1: a wait granted the lock (status 0 or -EOWNERDEAD) was cancelled

@@ -291,6 +291,14 @@ static void *cancel_thread(void *arg)
     return (void *)(intptr_t)as_cancel(arg);
 }
 
+/* In the callback of the wait that left lq empty, the loop's slot is gone
+ * already (K6 in coh_cancel). */
+static void waiters_in_cb(th_waiter *tw, int status)
+{
+    (void)status;
+    tw->user_n = (long)as_mutex_waiters(g_m);
+}
+
 static bool no_waiters(void *arg)
 {
     (void)arg;
@@ -313,14 +321,17 @@ static void coh_cancel_deadline(void **state)
                    TH_HELD_IF_OK, g_m, false), 0);
     TH_RC(th_mutex_lock(&tw[2], g_m, false), 0);
     TH_EQ(as_mutex_waiters(g_m), 1);
+    tw[1].on_cb = tw[2].on_cb = waiters_in_cb;
+    tw[1].user_n = tw[2].user_n = -1;
     th_thread_start(&t, cancel_thread, &tw[2].w);
     assert_int_equal(pthread_join(t, &rc), 0);
     TH_RC((int)(intptr_t)rc, 0);
     th_rec_wait(&g_L, &g_rec, 2);
     TH_RC(th_rec_status_of(&g_rec, 2), -ECANCELED);
     TH_RC(th_rec_status_of(&g_rec, 1), -ETIMEDOUT);
-    /* K6: nobody of the loop waits: its slot is given up while the lock
-     * is still held elsewhere */
+    /* K6: nobody of the loop waits: its slot was given up while the lock
+     * is still held elsewhere, before the last task's callback ran */
+    TH_EQ(tw[1].user_n, 0); /* tw[1] left last (tw[2] was cancelled first) */
     th_run_until(&g_L, no_waiters, NULL, TH_TIMEOUT);
     TH_EQ(as_mutex_destroy(g_m), -EBUSY); /* held */
     TH_RC(as_mutex_unlock(g_m), 0);
