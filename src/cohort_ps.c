@@ -60,12 +60,12 @@
  *      (as__coh_busy of them).  A cancel or deadline that leaves lq empty
  *      cancels it before the task is finished (coh_cancel), so the task's
  *      callback sees the loop's slot gone as it would without the cohort;
- *      one left queued by a local hand-off that emptied lq (the model's
- *      finding 11) is cancelled at the end of as_loop_run unless a task of
- *      the loop holds the lock (as__coh_leave).  A cancel that loses to a
- *      grant gives the lock back, as any cancel.  as_loop_destroy, with
- *      only delegates pending, cancels them and runs their callbacks
- *      itself.
+ *      so does a local hand-off that takes lq's last task (coh_serve; the
+ *      model's finding 11).  So lq empty => the delegate is not queued
+ *      (its cancel may be on its way).  as__coh_leave cancels any left
+ *      (a safety net).  A cancel that loses to a grant gives the lock
+ *      back, as any cancel.  as_loop_destroy, with only delegates pending,
+ *      cancels them and runs their callbacks itself.
  *
  * The word's owner is the process (mutex_ps.c): hand-offs within the
  * process keep AS_MUTEX_ROBUST's holder right.  A hold that came with
@@ -158,14 +158,24 @@ static bool coh_serve(as__cohort *c, int status)
 {
     as__batch b = {NULL, NULL};
     as_wait *h;
+    bool emptied = false;
     as__q_lock(LQ(c));
     h = LQ(c)->head;
-    if (h)
+    if (h) {
         as__q_take(LQ(c), h, status, &b);
+        emptied = LQ(c)->head == NULL;
+    }
     as__q_unlock(LQ(c));
     if (!h)
         return false;
     c->as__hold = H_OWNED;
+    /* K6: a local hand-off took lq's last task: the delegate's slot (queued
+     * for lq, K1) is given up before the task is finished (the model's
+     * finding 11) */
+    if (emptied && (c->as__cflags & (CF_DEL | CF_ASKED)) == CF_DEL) {
+        c->as__cflags |= CF_ASKED;
+        (void)as_cancel(&c->as__del);
+    }
     as__batch_finish(&b);
     return true;
 }
@@ -337,17 +347,16 @@ void as__coh_consistent(as__ps *ps)
         c->as__cflags &= ~CF_DEAD;
 }
 
-void as__coh_leave(as_loop *loop, bool teardown)
+void as__coh_leave(as_loop *loop)
 {
     for (unsigned i = 0; i < AS__COHORTS; i++) {
         as__cohort *c = &loop->as__coh[i];
         if (!c->as__obj)
             continue;
-        /* K6: nobody local waits and the loop will not hold the lock:
-         * the delegate's slot goes first (a give-back below would
-         * otherwise wake it, the oldest, rather than the next loop) */
-        if ((c->as__cflags & (CF_DEL | CF_ASKED)) == CF_DEL && coh_lq_empty(c) &&
-            (c->as__hold != H_OWNED || teardown)) {
+        /* K6's safety net: a delegate still pending with nobody local
+         * waiting (its cancel not asked on this thread) goes, before a
+         * give-back below whose grant could otherwise wake it */
+        if ((c->as__cflags & (CF_DEL | CF_ASKED)) == CF_DEL && coh_lq_empty(c)) {
             c->as__cflags |= CF_ASKED;
             (void)as_cancel(&c->as__del);
         }
@@ -411,8 +420,8 @@ static const struct as__kind coh_kind = {
     .ownerdead_held = true,
 };
 #else
-void as__coh_leave(as_loop *loop, bool teardown)
+void as__coh_leave(as_loop *loop)
 {
-    (void)loop, (void)teardown;
+    (void)loop;
 }
 #endif

@@ -289,8 +289,8 @@ struct as__backend {
 /* as__opts: private bits beside the AS_LOOP_* options */
 #define AS__OPT_COHORT 0x80000000u /* ASYNCSYNC_PS_COHORT=1: cohorts (cohort_ps.c) */
 typedef struct as__cohort as__cohort;
-/* End of as_loop_run (K3, K6 in cohort_ps.c); teardown: as_loop_destroy. */
-void as__coh_leave(as_loop *loop, bool teardown);
+/* End of as_loop_run and as_loop_destroy (K3, K6 in cohort_ps.c). */
+void as__coh_leave(as_loop *loop);
 
 /* ---- loop internals (loop.c) ---- */
 

@@ -360,7 +360,7 @@ int as_loop_run(as_loop *loop)
     }
     loop->as__flags = (loop->as__flags & ~AS__L_RUNNING) | outer;
     if (loop->as__coh_live && !outer) /* K3, K6 (cohort_ps.c) */
-        as__coh_leave(loop, false);
+        as__coh_leave(loop);
     if (loop->as__farm) /* A1: callbacks that parked with no SQE free */
         as__loop_farm_retry(loop);
     /* D2, T1: before the loop sleeps, the doorbell and the timer. */
@@ -403,10 +403,10 @@ int as_loop_destroy(as_loop *loop)
          * cancelled and their callbacks run here (the application has
          * none of its own to wait for); their kernel waits end at CQEs
          * still to come: -EAGAIN until then */
-        as__coh_leave(loop, true);
+        as__coh_leave(loop);
         if (as__load(&loop->as__pending, AS_RELAXED) != 0) {
             (void)as_loop_run(loop);
-            as__coh_leave(loop, true);
+            as__coh_leave(loop);
             if (as__load(&loop->as__pending, AS_RELAXED) != 0)
                 return -EAGAIN;
         }

@@ -59,6 +59,15 @@ static void *try_thread(void *arg)
     return (void *)(intptr_t)r;
 }
 
+/* Records as_mutex_waiters in the callback: in the callback of the wait
+ * that left lq empty (a cancel, a deadline, a local hand-off of lq's last
+ * task), the loop's slot is gone already (K6). */
+static void waiters_in_cb(th_waiter *tw, int status)
+{
+    (void)status;
+    tw->user_n = (long)as_mutex_waiters(g_m);
+}
+
 /* A thread of the test, joined while the loop runs (its lock may need the
  * loop: a wait of the loop woken to retry passes the wake on only when the
  * loop runs it). */
@@ -154,9 +163,11 @@ static void coh_local_fifo(void **state)
         assert_true(th_now() < end);
         sched_yield();
     }
+    tw[3].on_cb = waiters_in_cb;
     TH_RC(as_mutex_unlock(g_m), 0); /* to tw[1], then tw[2], tw[3] */
     th_rec_wait(&g_L, &g_rec, 3);
     th_rec_assert_ids(&g_rec, 1, 2, 3);
+    TH_EQ(tw[3].user_n, 1); /* K6: lq's last task: the thread's slot only */
     for (int i = 1; i < 4; i++)
         TH_RC(th_rec_status_of(&g_rec, i), 0);
     TH_RC(job_join(&j), 0);
@@ -289,14 +300,6 @@ static void coh_budget_lets_in(void **state)
 static void *cancel_thread(void *arg)
 {
     return (void *)(intptr_t)as_cancel(arg);
-}
-
-/* In the callback of the wait that left lq empty, the loop's slot is gone
- * already (K6 in coh_cancel). */
-static void waiters_in_cb(th_waiter *tw, int status)
-{
-    (void)status;
-    tw->user_n = (long)as_mutex_waiters(g_m);
 }
 
 static bool no_waiters(void *arg)
