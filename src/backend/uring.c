@@ -77,7 +77,8 @@
  *   handed over before it calls as_loop_destroy, as for every CQE.)
  *   Else a refusal could come after A's teardown, on a ring nobody reads,
  *   and B would never be woken nor finish its own (R2).
- *   Tests: tests/fault test_msg_silent, test_destroy_waits_for_refusal.
+ *   Tests: tests/fault test_msg_silent, test_destroy_waits_for_refusal,
+ *   test_destroy_waits_for_overflowed_refusal (the refusal in the overflow).
  * Invariant W2 (no wake waits on an application that went elsewhere): a
  *   message rides A's ring only when A's thread is inside as_loop_run (or
  *   A opted in with AS_LOOP_DEFER_WAKES): the application submits right

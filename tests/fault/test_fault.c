@@ -554,6 +554,71 @@ static void test_cq_overflow(void **state)
     th_loop_destroy(&L);
 }
 
+/* R3 when the refusal overflows: A's CQ is full when the kernel refuses a
+ * silent message of A's, so the refusal (TAG_REFUSED) goes to the kernel's
+ * overflow list and no CQE of it is in the CQ for A's teardown to see.  A's
+ * teardown must still wait (its CQ has overflowed) until the application has
+ * reaped, flushing the overflow, and handed the refusal over: else it would
+ * come out on a ring nobody reads, and B would never be woken (R1) nor
+ * finish its own teardown (R2). */
+static void test_destroy_waits_for_overflowed_refusal(void **state)
+{
+    (void)state;
+    struct msg_fix f;
+    th_sem_make(&f.s, 0);
+    setup_ring_loop_opts(&f.A, 8, &defer_wakes);
+    th_loop_run(&f.A);
+    if (!(as_loop_caps(&f.A.loop) & AS_CAP_RING_WAKE) ||
+        strcmp(as_loop_backend(&f.A.loop), "uring") != 0) {
+        th_loop_destroy(&f.A);
+        TH_RC(as_sem_destroy(&f.s), 0);
+        skip(); /* no wake messages on the generic backend */
+    }
+    remote_start(&f.B, &f.s);
+    /* Fill A's CQ with completions nobody reaps yet, short of overflowing */
+    const unsigned cq = *f.A.ring.cq.kring_entries;
+    for (int i = 0; io_uring_cq_ready(&f.A.ring) < cq; i++) {
+        int n = th_queue_nops(&f.A, (int)(cq - io_uring_cq_ready(&f.A.ring)));
+        assert_true(n > 0 && i < 64);
+        assert_true(io_uring_submit(&f.A.ring) >= n);
+    }
+    assert_int_equal(io_uring_cq_ready(&f.A.ring), cq);
+    assert_false(io_uring_cq_has_overflow(&f.A.ring));
+    /* The grant's wake to B: a silent message in A's SQ, which the kernel
+     * refuses at A's submit (bad ring fd, as in test_msg_refused) */
+    TH_RC(as_sem_release(&f.s, 1), 0);
+    assert_int_equal(io_uring_sq_ready(&f.A.ring), 1);
+    struct io_uring_sqe *msg = last_sqe(&f.A);
+    assert_int_equal(msg->opcode, IORING_OP_MSG_RING);
+    assert_true(msg->flags & IOSQE_CQE_SKIP_SUCCESS);
+    msg->fd = -1;
+    assert_int_equal(io_uring_submit(&f.A.ring), 1);
+    /* The refusal overflowed: the CQ holds the NOPs only, SQ is empty */
+    assert_true(io_uring_cq_has_overflow(&f.A.ring));
+    assert_int_equal(io_uring_cq_ready(&f.A.ring), cq);
+    assert_int_equal(io_uring_sq_ready(&f.A.ring), 0);
+    /* A has no wait pending, no slot busy: only R3 holds its teardown */
+    TH_RC(as_loop_destroy(&f.A.loop), -EAGAIN);
+    TH_RC(as_loop_destroy(&f.A.loop), -EAGAIN);
+    assert_true(io_uring_cq_has_overflow(&f.A.ring)); /* still held */
+    assert_int_equal(th_counter_get(&f.B.done), 0);
+    /* The application reaps: every CQE to as_loop_handle_cqe first, the
+     * NOPs, then (overflow flushed) the refusal: B is woken by futex(2) */
+    unsigned long ours = f.A.cqes_ours;
+    th_pump(&f.A);
+    assert_false(io_uring_cq_has_overflow(&f.A.ring));
+    assert_int_equal(f.A.cqes_foreign, cq);
+    assert_int_equal(f.A.cqes_ours, ours + 1); /* the refusal, claimed */
+    assert_int_equal(f.A.cqes_unknown, 0);
+    if (!th_counter_wait_ge(&f.B.done, 1, TH_TIMEOUT))
+        fail_msg("an overflowed refusal was not replaced: wake lost");
+    TH_RC(as_loop_destroy(&f.A.loop), 0);
+    ours = f.A.cqes_ours;
+    th_loop_after_destroy(&f.A); /* no CQE of ours may come now */
+    assert_int_equal(f.A.cqes_ours, ours);
+    msg_end(&f);
+}
+
 /* ---- the ring timer (deadlines) under faults ----------------------------- */
 
 #define MS 1000000ull
@@ -826,6 +891,7 @@ int main(void)
         cmocka_unit_test(test_msg_refused_during_teardown),
         cmocka_unit_test(test_destroy_flush_after_failed_submit),
         cmocka_unit_test(test_cq_overflow),
+        cmocka_unit_test(test_destroy_waits_for_overflowed_refusal),
         cmocka_unit_test(test_timer_sq_full),
         cmocka_unit_test(test_timer_cq_overflow),
         cmocka_unit_test(test_destroy_with_timer_armed),
