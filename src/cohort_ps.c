@@ -254,6 +254,22 @@ static void coh_del_cb(as_wait *w, int status, void *arg)
     coh_register(c, loop); /* K1 */
 }
 
+/* A take of the lock held over for the loop (K2; a closed mutex refuses
+ * new locks: the held-over lock goes back instead).  Loop thread. */
+static bool coh_take_over(as__cohort *c, as__ps *ps)
+{
+    if (c->as__hold != H_OVER)
+        return false;
+    if (coh_ours(ps) && !coh_closed(ps)) {
+        c->as__hold = H_OWNED;
+        return true;
+    }
+    c->as__hold = H_NONE;
+    if (coh_ours(ps))
+        (void)as__mutex_ps_unlock_word(ps); /* closed meanwhile */
+    return false; /* else: freed behind its back, a misuse */
+}
+
 int as__coh_lock(as__ps *ps, as_loop *loop, as_wait *w, uint64_t deadline,
                  as_callback cb, void *arg)
 {
@@ -264,13 +280,8 @@ int as__coh_lock(as__ps *ps, as_loop *loop, as_wait *w, uint64_t deadline,
         (as__load(&ps->flags, AS_RELAXED) & AS_MUTEX_STRICT_FIFO) ||
         !(c = coh_bind(loop, ps)))
         return AS__COH_PASS;
-    if (c->as__hold == H_OVER) {
-        if (coh_ours(ps)) { /* K2 */
-            c->as__hold = H_OWNED;
-            return coh_now(loop, w, ps, cb, arg, 0);
-        }
-        c->as__hold = H_NONE; /* freed behind its back: a misuse */
-    }
+    if (coh_take_over(c, ps))
+        return coh_now(loop, w, ps, cb, arg, 0);
     if (c->as__hold == H_NONE && coh_lq_empty(c)) {
         /* K5: nobody of this loop is ahead: the word */
         r = as__ps_try_own(ps, as__ps_me());
@@ -332,11 +343,7 @@ int as__coh_take(as__ps *ps)
 {
     as_loop *loop = as__current_loop();
     as__cohort *c;
-    if (!loop || !(c = as__coh_find(loop, ps)) || c->as__hold != H_OVER ||
-        !coh_ours(ps))
-        return 0;
-    c->as__hold = H_OWNED;
-    return 1;
+    return loop && (c = as__coh_find(loop, ps)) != NULL && coh_take_over(c, ps);
 }
 
 void as__coh_consistent(as__ps *ps)

@@ -405,6 +405,26 @@ static void coh_close(void **state)
     th_rec_reset(&g_rec);
 }
 
+/* Close while the loop holds the lock over: no lock of the loop takes it
+ * any more (later locks are refused after a close), and it goes back. */
+static void coh_close_held_over(void **state)
+{
+    (void)state;
+    NEED();
+    as_wait w = {0};
+    pthread_t t;
+    void *rc;
+    TH_RC(as_mutex_lock_async(g_m, &g_L.loop, &w, th_cb, NULL), 1);
+    TH_RC(as_mutex_unlock(g_m), 0); /* held over */
+    th_thread_start(&t, close_thread, g_m);
+    assert_int_equal(pthread_join(t, &rc), 0);
+    TH_RC((int)(intptr_t)rc, 0);
+    TH_RC(as_mutex_try_lock(g_m), -ESHUTDOWN);
+    TH_RC(as_mutex_lock_async(g_m, &g_L.loop, &w, th_cb, NULL), -ESHUTDOWN);
+    TH_RC(as_mutex_lock_blocking(g_m, AS_NO_DEADLINE), -ESHUTDOWN);
+    /* teardown: as_mutex_destroy finds it free */
+}
+
 /* AS_MUTEX_STRICT_FIFO has no cohort: every wait its own slot (FIFO by
  * task across the processes). */
 static void coh_not_strict(void **state)
@@ -690,6 +710,7 @@ int main(void)
         CT(coh_cancel_deadline),
         CT(coh_destroy),
         CT(coh_close),
+        CT(coh_close_held_over),
         CT(coh_not_strict),
         CT(coh_always_callback),
         CT(coh_records_exhausted),
