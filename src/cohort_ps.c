@@ -111,7 +111,7 @@ static inline bool coh_closed(as__ps *ps)
     return (as__load(&ps->flags, AS_RELAXED) & AS__P_CLOSED) != 0;
 }
 
-as__cohort *as__coh_find(as_loop *loop, const void *obj)
+static as__cohort *coh_find(as_loop *loop, const void *obj)
 {
     if (loop->as__coh_live == 0)
         return NULL;
@@ -126,7 +126,7 @@ as__cohort *as__coh_find(as_loop *loop, const void *obj)
  * hold its lock (as__q_lock_wait re-checks under it). */
 static as__cohort *coh_bind(as_loop *loop, as__ps *ps)
 {
-    as__cohort *c = as__coh_find(loop, ps);
+    as__cohort *c = coh_find(loop, ps);
     if (c)
         return c;
     for (unsigned i = 0; i < AS__COHORTS; i++) {
@@ -325,7 +325,7 @@ int as__coh_unlock(as__ps *ps)
 {
     as_loop *loop = as__current_loop();
     as__cohort *c;
-    if (!loop || !(c = as__coh_find(loop, ps)) || c->as__hold != H_OWNED)
+    if (!loop || !(c = coh_find(loop, ps)) || c->as__hold != H_OWNED)
         return AS__COH_PASS;
     c->as__hold = H_NONE;
     /* K2; a hold with OWNER_DEAD, or a closed mutex: the word */
@@ -343,14 +343,14 @@ int as__coh_take(as__ps *ps)
 {
     as_loop *loop = as__current_loop();
     as__cohort *c;
-    return loop && (c = as__coh_find(loop, ps)) != NULL && coh_take_over(c, ps);
+    return loop && (c = coh_find(loop, ps)) != NULL && coh_take_over(c, ps);
 }
 
 void as__coh_consistent(as__ps *ps)
 {
     as_loop *loop = as__current_loop();
     as__cohort *c;
-    if (loop && (c = as__coh_find(loop, ps)) != NULL)
+    if (loop && (c = coh_find(loop, ps)) != NULL)
         c->as__cflags &= ~CF_DEAD;
 }
 
@@ -409,7 +409,7 @@ static void coh_giveback(void *home, uint32_t n, uint32_t flags)
     (void)n, (void)flags;
     if (as__load(&ps->state, AS_ACQUIRE) >> 63) {
         as_loop *loop = as__current_loop();
-        as__cohort *c = loop ? as__coh_find(loop, ps) : NULL;
+        as__cohort *c = loop ? coh_find(loop, ps) : NULL;
         if (c && c->as__hold == H_OWNED)
             c->as__hold = H_NONE;
         as__mutex_ps_giveback(ps);

@@ -287,7 +287,6 @@ int as__mutex_ps_unlock_word(as__ps *ps);
  * it. */
 #define AS__COH_PASS 3
 #define AS__COH_BUDGET 64u
-as__cohort *as__coh_find(as_loop *loop, const void *obj);
 /* The lock on the loop's thread: AS__COH_PASS (no cohort) or what
  * as_mutex_lock_async returns. */
 int as__coh_lock(as__ps *ps, as_loop *loop, as_wait *w, uint64_t deadline,
