@@ -6,6 +6,7 @@
  * in test_pshared with the cohort on and off). */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -534,6 +535,9 @@ struct xp_shared {
     long counter;          /* under the lock: load, then store */
     atomic_long locks;
     atomic_long timeouts;
+    atomic_long srounds;   /* rounds ended by the survivors (kill row) */
+    atomic_long vlocks;    /* locks taken by the victim (kill row) */
+    atomic_long owner_dead;
 };
 
 struct xp_task {
@@ -547,6 +551,7 @@ static struct xp_shared *xp;
 static struct xp_task xp_t[XP_TASKS];
 static th_loop *xp_L;
 static unsigned xp_seed;
+static bool xp_victim;     /* this process is killed mid-run */
 
 static unsigned xp_rand(void)
 {
@@ -589,8 +594,18 @@ static void xp_cb(as_wait *w, int status, void *arg)
     (void)w;
     if (status == -ETIMEDOUT) {
         atomic_fetch_add(&xp->timeouts, 1);
+        if (!xp_victim)
+            atomic_fetch_add(&xp->srounds, 1);
         xp_next(t);
         return;
+    }
+    if (status == -EOWNERDEAD) {
+        /* the victim died holding it (robust): repair, then go on */
+        atomic_store(&xp->inside, 0);
+        atomic_fetch_add(&xp->owner_dead, 1);
+        if (as_mutex_consistent(&xp->m) != 0)
+            atomic_fetch_add(&xp->bad, 1);
+        status = 0;
     }
     if (status != 0) {
         atomic_fetch_add(&xp->bad, 1);
@@ -598,6 +613,10 @@ static void xp_cb(as_wait *w, int status, void *arg)
         return;
     }
     xp_enter();
+    if (xp_victim)
+        atomic_fetch_add(&xp->vlocks, 1);
+    else
+        atomic_fetch_add(&xp->srounds, 1);
     switch (xp_rand() % 8) {
     case 0:
         t->held = true; /* across the next iteration */
@@ -617,7 +636,7 @@ static void xp_cb(as_wait *w, int status, void *arg)
 static void xp_next(struct xp_task *t)
 {
     int r;
-    if (t->left-- <= 0) {
+    if (t->left-- <= 0 && !xp_victim) {
         t->stop = true;
         return;
     }
@@ -674,6 +693,7 @@ static void coh_xproc(void **state)
     (void)state;
     NEED();
     pid_t pid[XP_PROCS];
+    xp_victim = false;
     xp = mmap(NULL, sizeof *xp, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     assert_true(xp != MAP_FAILED);
     TH_RC(as_mutex_init(&xp->m, AS_PSHARED | AS_PSHARED_SLOTS(XP_PROCS * XP_TASKS)), 0);
@@ -698,6 +718,64 @@ static void coh_xproc(void **state)
     munmap(xp, sizeof *xp);
 }
 
+/* The same with a robust mutex and a fourth process, killed (SIGKILL) once
+ * it has taken the lock 200 times: wherever it was (holding the lock
+ * through its cohort or over, waiting in lq or in its delegate's slot),
+ * the others finish all their rounds; whoever next gets a lock it died
+ * holding gets -EOWNERDEAD and repairs; still one holder at a time. */
+static void coh_xproc_kill(void **state)
+{
+    (void)state;
+    NEED();
+    pid_t pid[XP_PROCS + 1];
+    int st;
+    setenv("ASYNCSYNC_PSHARED_TICK_MS", "10", 1); /* dead holders found soon */
+    xp = mmap(NULL, sizeof *xp, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(xp != MAP_FAILED);
+    TH_RC(as_mutex_init(&xp->m, AS_PSHARED | AS_MUTEX_ROBUST |
+                                    AS_PSHARED_SLOTS((XP_PROCS + 1) * XP_TASKS)), 0);
+    for (int k = 0; k <= XP_PROCS; k++) {
+        pid[k] = fork();
+        assert_true(pid[k] >= 0);
+        if (pid[k] == 0) {
+            xp_victim = k == XP_PROCS;
+            _exit(xp_child(k));
+        }
+    }
+    double end = th_now() + TH_TIMEOUT;
+    while (atomic_load(&xp->vlocks) < 200) {
+        assert_true(th_now() < end);
+        sched_yield();
+    }
+    assert_int_equal(kill(pid[XP_PROCS], SIGKILL), 0);
+    assert_int_equal(waitpid(pid[XP_PROCS], &st, 0), pid[XP_PROCS]);
+    for (int k = 0; k < XP_PROCS; k++) {
+        assert_int_equal(waitpid(pid[k], &st, 0), pid[k]);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            fail_msg("process %d: status 0x%x", k, st);
+    }
+    unsetenv("ASYNCSYNC_PSHARED_TICK_MS");
+    TH_EQ(atomic_load(&xp->bad), 0);
+    TH_EQ(atomic_load(&xp->srounds), (long)XP_PROCS * XP_TASKS * XP_ROUNDS);
+    /* the victim may have died between its store and its count */
+    TH_EQ(xp->counter - atomic_load(&xp->locks) <= 1, 1);
+    TH_EQ(xp->counter >= atomic_load(&xp->locks), 1);
+    TH_EQ(atomic_load(&xp->owner_dead) <= 1, 1);
+    print_message("xproc kill: victim took %ld locks, %ld OWNER_DEAD\n",
+                  atomic_load(&xp->vlocks), atomic_load(&xp->owner_dead));
+    TH_EQ(as_mutex_waiters(&xp->m), 0);
+    {
+        int r = as_mutex_try_lock(&xp->m);
+        if (r == -EOWNERDEAD) /* died holding it, nobody locked since */
+            TH_RC(as_mutex_consistent(&xp->m), 0);
+        else
+            TH_RC(r, 1);
+    }
+    TH_RC(as_mutex_unlock(&xp->m), 0);
+    TH_RC(as_mutex_destroy(&xp->m), 0);
+    munmap(xp, sizeof *xp);
+}
+
 #define CT(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -715,6 +793,7 @@ int main(void)
         CT(coh_always_callback),
         CT(coh_records_exhausted),
         CT(coh_xproc),
+        CT(coh_xproc_kill),
     };
     return cmocka_run_group_tests_name("cohort", tests, NULL, NULL);
 }
