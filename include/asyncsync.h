@@ -284,7 +284,7 @@ struct as__cohort {
     uint32_t as__hold;          /* loop thread: none, owned, held over */
     uint32_t as__budget;        /* loop thread: local acquisitions left */
     uint32_t as__cflags;        /* loop thread: delegate pending, OWNER_DEAD */
-    uint32_t as__gifts;         /* grants that found nobody local (counter) */
+    uint32_t as__pad0;
     uint64_t as__since;         /* loop thread: the hold's first budget spent */
     as_wait as__del;            /* the delegate */
 };

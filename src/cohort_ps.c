@@ -205,7 +205,6 @@ static void coh_granted(as__cohort *c, int status)
                     (status == -EOWNERDEAD ? CF_DEAD : 0u);
     if (coh_serve(c, status))
         return;
-    c->as__gifts++;
     if (status == -EOWNERDEAD) {
         c->as__hold = H_NONE;
         as__mutex_ps_giveback(coh_ps(c));
