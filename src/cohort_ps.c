@@ -47,18 +47,21 @@
  *      per iteration, before the loop blocks).  The model's finding 14:
  *      the give-back is per iteration, not per as_loop_run that returns
  *      idle.
- *   K4 (bounded bypass): at most AS__COH_BUDGET releases in a row are kept
- *      in the loop (hand-offs and hold-overs); the budget starts again at
+ *   K4 (bounded bypass): releases are kept in the loop (hand-offs and
+ *      hold-overs) AS__COH_BUDGET at a time, a further round only while
+ *      less than AS__PASS_NS (250 us) passed since the first was spent
+ *      (coh_budget; a count alone made every pass a cross-process wake:
+ *      docs/perf/pshared-cohort-trial-2026-12-05.md); it starts again at
  *      every acquisition through the word (the model's finding 12).  With
  *      K3, another loop's queued slot waits at most one iteration of this
- *      loop or AS__COH_BUDGET critical sections, then the shared policy's
- *      bound (6.3).
+ *      loop or AS__COH_BUDGET critical sections and AS__PASS_NS, then the
+ *      shared policy's bound (6.3).
  *   K5 (FIFO within the loop): a lock on the loop while lq is not empty or
  *      the hold is OWNED queues in lq (no take of the word past lq's head);
  *      the delegate's grant and the local hand-off serve lq's head.
  *   K6 (the delegate is the library's): counted in the loop's pending waits
  *      (as__coh_busy of them).  A cancel or deadline that leaves lq empty
- *      cancels it before the task is finished (coh_cancel), so the task's
+ *      cancels it before the task is finished (coh_fixup), so the task's
  *      callback sees the loop's slot gone as it would without the cohort;
  *      so does a local hand-off that takes lq's last task (coh_serve; the
  *      model's finding 11).  So lq empty => the delegate is not queued
