@@ -105,6 +105,69 @@
  *   for good; a process "idle" (timeout) turns a deadlock into a cycle
  *   without progress, so pan -l sees a starved loop 1.
  *
+ * -DLEAVE_DECIDES (with -DHOLDOVER): the code as built (src/cohort_ps.c,
+ * K1-K6), where the cancel of the delegate's slot is decided by the loop's
+ * thread at the end of each iteration (as__coh_leave), not asked by the
+ * canceller and decided in fwake:
+ *   owned[L]         the record's hold OWNED: set when a task of L gets the
+ *                    lock; cleared by an unlock on L's thread; an unlock
+ *                    from another thread (-DUNLOCK_ELSEWHERE) leaves it set
+ *                    (stale, as in C: the next lock queues in lq, the leave
+ *                    does not cancel)
+ *   leave(L)         (leaver) two queue-lock sections of L's thread, others
+ *                    running in between (L's own steps do not: leaving):
+ *                    (1) the delegate's slot QUEUED or GRANTED, lq empty,
+ *                    not owned: cancelled the 8.1 way (sem_ps_cancel):
+ *                    QUEUED -> CANCELLED, out of sq at once; GRANTED ->
+ *                    GIVEBACK (the grant came first: fwake gives it back);
+ *                    (2) a held-over lock given back (pm_unlock)
+ *   fwake(L)         GIVEBACK: pm_unlock (X1); CANCELLED: nothing; both ->
+ *                    DONE (CF_DEL still set).  GRANTED with lq empty: held
+ *                    over (coh_granted: lheld, budget B), not given back
+ *   callback(L)      DONE: a later step of L's thread (other callbacks of L
+ *                    may run first): lq non-empty -> register (K1), else
+ *                    IDLE
+ *   lock(t)          K5: the word (fast path) only with lq empty and the
+ *                    hold not OWNED; a held-over lock is taken; else t
+ *                    joins lq, and registers the delegate only if IDLE
+ *                    (with a cancel in flight, CANCELLED, GIVEBACK or DONE,
+ *                    it only joins lq: the callback registers)
+ *   cancel           C only unlinks its task (REACH 13: no ask)
+ *   C1'              lq non-empty => the delegate pending: QUEUED, GRANTED,
+ *                    or CANCELLED / GIVEBACK / DONE (its completion to
+ *                    come); and always CANCELLED, DONE => not in sq,
+ *                    GIVEBACK => LOCKED with holder DH(L)
+ *   C2               the take of a hold-over that came with a grant is the
+ *                    grant's acquisition (the grant sets the budget, the
+ *                    take spends none: 1 + B in a row per grant, as when
+ *                    the grant goes to lq's head), not a kept release
+ *   Not modelled: the time part of the budget (coh_budget renews it while
+ *   AS__PASS_NS has not passed: C2 and C3 hold per renewal, not per
+ *   acquisition through the word); an other-thread cancel between
+ *   coh_register's lq check and its as__ps_acquire (the model's
+ *   registration reads lq in its step; in C a free lock taken with lq
+ *   emptied meanwhile is held over, the state of REACH 28); OWNER_DEAD;
+ *   teardown.
+ * Broken variants (-DLEAVE_DECIDES):
+ *   BUG_LEAVE_NO_REREG   the cancelled delegate's callback goes IDLE with lq
+ *                        non-empty: a task that arrived while the cancel was
+ *                        in flight is stranded (C1', invalid end state)
+ *   BUG_LEAVE_CANCEL_NONEMPTY the leave cancels also with lq non-empty.
+ *                        With BUG_LEAVE_NO_REREG: stranded (C1').  Alone
+ *                        (the callback re-registers) it is safe, but the
+ *                        loop's slot goes to the back of sq at every
+ *                        iteration: a non-progress cycle (per-task
+ *                        liveness fails)
+ *   BUG_K5_FASTPATH      the fast path tried with lq non-empty: during a
+ *                        cancel in flight a new task passes lq's waiters
+ *                        (C5; finding 10's .fifo trail)
+ *   BUG_LEAVE_GIVEBACK_FIRST the give-back before the cancel: no checked
+ *                        property fails (safety, C3, liveness pass); the
+ *                        give-back may grant the loop's own queued slot
+ *                        (REACH 25, finding 14), which the cancel then finds
+ *                        GRANTED and fwake gives back: two releases and a
+ *                        wake for one.  Slower, not wrong
+ *
  * Scenario: two loops (two processes), TPL0 tasks on loop 0 (default 3)
  * and TPL1 on loop 1 (default 2), at most 3 each, R0 / R1 rounds each
  * (default 1; -DLIVE: for ever), budget B (default 1).
@@ -268,6 +331,9 @@
  * nobody on it would see the force unless it is woken.)
  */
 
+#if defined(LEAVE_DECIDES) && !defined(HOLDOVER)
+#error "LEAVE_DECIDES goes with HOLDOVER"
+#endif
 #ifndef TPL0
 #define TPL0 3
 #endif
@@ -305,6 +371,14 @@
 #define D_GRANTED 3             /* its slot granted (holder DH(l)), fwake not yet run */
 #define D_CANCELLED 4           /* -DCANCEL_8_1: its slot cancelled by another thread
                                  * (out of sq), its CQE not yet handled by fwake */
+#define D_GIVEBACK 5            /* -DLEAVE_DECIDES: its slot granted, then its cancel
+                                 * decided (the grant came first): fwake gives the
+                                 * grant back, then registers again if lq is non-empty */
+#define D_DONE 6                /* -DLEAVE_DECIDES: the cancelled delegate decided (its
+                                 * fwake ran), its callback still to run on l's thread
+                                 * (CF_DEL still set: a lock of l joins lq, no
+                                 * registration); the callback registers if lq is
+                                 * non-empty */
 
 /* a task */
 #define T_IDLE 0
@@ -332,6 +406,16 @@ bool dcreq[NL];                 /* a cancel of the delegate's slot asked */
 byte budget[NL];
 bool lheld[NL];                 /* -DHOLDOVER: loop l holds the lock, no task of it owns it */
 bool ldone[NL];                 /* -DHOLDOVER: loop l has ended (its leaver ends too) */
+#ifdef LEAVE_DECIDES
+bool owned[NL];                 /* the record's hold OWNED: set when a task of l gets the
+                                 * lock, cleared by an unlock on l's thread (an unlock
+                                 * from another thread leaves it set: stale, as in C) */
+bool gheld[NL];                 /* lheld came with a grant (not kept by an unlock) */
+bool leaving[NL];               /* the leave is between its two sections: l's thread busy */
+#define LT(l) !leaving[l] &&    /* a step of l's thread: not while it is in its leave */
+#else
+#define LT(l)
+#endif
 
 /* per task */
 byte ts[NT];
@@ -391,6 +475,22 @@ bool gotT = false;
  *  24 held over with the loop's own slot queued (lq empty, finding 11)
  *  25 leave: the grant goes to the loop's own slot (lq empty: its fwake
  *     gives it back, a second pm_unlock)
+ * -DLEAVE_DECIDES (with -DHOLDOVER):
+ *  16 the cancelled delegate's callback finds lq non-empty: registers again
+ *  26 the leave cancels the delegate's queued slot (out of sq: CANCELLED)
+ *  27 the leave cancels a granted slot (the grant came first: GIVEBACK)
+ *  28 a grant finds lq empty: held over (coh_granted), the leave gives it back
+ *  29 fwake gives a granted-then-cancelled slot's grant back (X1)
+ *  30 a lock of the loop joins lq while the delegate's cancel is in flight
+ *     (CANCELLED or GIVEBACK: no registration, CF_DEL still set)
+ *  31 the leave cancels its queued slot while holding over (finding 14's
+ *     case: the cancel first, so the give-back does not grant it)
+ *  32 a lock of the loop joins lq between the cancelled delegate's fwake
+ *     and its callback (D_DONE)
+ *  33 the fast path (lq empty, hold NONE) while the delegate's cancel is
+ *     in flight
+ *  25 is not reached (the cancel goes first); -DBUG_LEAVE_GIVEBACK_FIRST
+ *     reaches it
  */
 
 #define OTHER(l) (1 - (l))
@@ -462,6 +562,9 @@ inline outcome_cancelled(x)
 /* the lock goes to task x of loop l (a local completion on l's thread) */
 inline give(x, l)
 {
+#ifdef LEAVE_DECIDES
+    owned[l] = true;
+#endif
     holder = x;
     ts[x] = T_HOLD;
     outcome_granted(x);
@@ -603,7 +706,16 @@ inline lock_start(t, l)
     tk[t] = seq[l];
 #endif
     if
-#ifndef LAZY_REG
+#if defined(LEAVE_DECIDES) && !defined(BUG_K5_FASTPATH)
+    /* K5 (cohort_ps.c): the word only with the hold NONE and lq empty;
+     * lq may be non-empty with the lock free while the delegate's
+     * cancel is in flight (CANCELLED, GIVEBACK: finding 10's window) */
+    :: !locked && lqn[l] == 0 && !owned[l] ->
+        if
+        :: ds[l] == D_CANCELLED || ds[l] == D_DONE -> REACH(33)
+        :: else -> skip
+        fi;
+#elif !defined(LAZY_REG)
     :: !locked ->               /* fast path: CAS free -> LOCKED */
 #else
     /* with the registration deferred, a free lock with lq non-empty is
@@ -640,12 +752,26 @@ inline lock_start(t, l)
         REACH(19);
         lheld[l] = false;
 #ifndef NO_COUNT
+#ifdef LEAVE_DECIDES
+        /* a hold-over that came with a grant (nobody in lq then): its take
+         * is the grant's acquisition through the word, not a kept release
+         * (in C: the grant sets the budget, the take spends none) */
+        if
+        :: gheld[l] -> inrow[l] = 0
+        :: else ->
+#endif
         if
         :: QUEUED_SLOT(OTHER(l)) ->
             inrow[l]++;
             assert(inrow[l] <= B)   /* C2: hand-offs and hold-over takes */
         :: else -> inrow[l] = 0
         fi;
+#ifdef LEAVE_DECIDES
+        fi;
+#endif
+#endif
+#ifdef LEAVE_DECIDES
+        gheld[l] = false;
 #endif
         give(t, l)
 #endif
@@ -653,6 +779,13 @@ inline lock_start(t, l)
 #ifdef HOLDOVER
         if
         :: lheld[l] -> REACH(23)
+        :: else -> skip
+        fi;
+#endif
+#ifdef LEAVE_DECIDES
+        if
+        :: ds[l] == D_CANCELLED || ds[l] == D_GIVEBACK -> REACH(30)
+        :: ds[l] == D_DONE -> REACH(32)
         :: else -> skip
         fi;
 #endif
@@ -670,6 +803,9 @@ inline cohort_unlock(t, l)
 {
     incs--;
     ts[t] = T_IDLE;
+#ifdef LEAVE_DECIDES
+    owned[l] = false;           /* the hold NONE, then OVER or OWNED again below */
+#endif
     if
 #ifdef BUG_NO_BUDGET
     :: lqn[l] > 0 ->
@@ -780,7 +916,19 @@ inline fwake_step(l)
         :: else ->
             REACH(5);
             ds[l] = D_IDLE;
-#ifndef BUG_KEEP_EMPTY_GRANT
+#ifdef LEAVE_DECIDES
+            /* as built (coh_granted): nobody local, the loop holds the
+             * lock over (budget B); its leave gives it back */
+            REACH(28);
+            budget[l] = B;
+#ifndef NO_COUNT
+            inrow[l] = 0;
+#endif
+            owned[l] = false;
+            gheld[l] = true;
+            lheld[l] = true;
+            holder = LH(l)
+#elif !defined(BUG_KEEP_EMPTY_GRANT)
             pm_unlock()         /* the grant given back */
 #else
             skip                /* kept: the word stays LOCKED, holder DH(l) */
@@ -800,6 +948,19 @@ inline fwake_step(l)
         :: else ->
             REACH(8)            /* a task arrived since the ask: the slot stays */
         fi
+#ifdef LEAVE_DECIDES
+    /* the leave's cancel decided at fwake (sem_ps_fwake): GIVEBACK: the
+     * grant came first, it is given back (X1); then the callback is to
+     * run (D_DONE, a later step of l's thread: del_callback) */
+    :: ds[l] == D_GIVEBACK ->
+        assert(locked && holder == DH(l));
+        assert(!lheld[l]);
+        REACH(29);
+        pm_unlock();            /* as__mutex_ps_giveback */
+        ds[l] = D_DONE
+    :: ds[l] == D_CANCELLED ->
+        ds[l] = D_DONE
+#else
     :: ds[l] == D_CANCELLED ->  /* -DCANCEL_8_1: the cancelled slot's CQE */
         if
         :: lqn[l] > 0 ->
@@ -811,20 +972,46 @@ inline fwake_step(l)
 #endif
         :: else -> ds[l] = D_IDLE
         fi
+#endif
     fi
 }
 
+#ifdef LEAVE_DECIDES
+/* the cancelled delegate's callback (coh_del_cb, status -ECANCELED) on
+ * l's thread, after its fwake (other callbacks of l may run first): lq
+ * non-empty (tasks arrived since the cancel, or it was cancelled with
+ * lq non-empty, -DBUG_LEAVE_CANCEL_NONEMPTY): register again (K1).
+ * -DBUG_LEAVE_NO_REREG: it does not */
+inline del_callback(l)
+{
+    if
+    :: lqn[l] > 0 ->
+        REACH(16);
+#ifndef BUG_LEAVE_NO_REREG
+        register(l)
+#else
+        ds[l] = D_IDLE
+#endif
+    :: else -> ds[l] = D_IDLE
+    fi
+}
+#endif
+
 #define STARTABLE(t) (ts[t] == T_IDLE && left[t] > 0 && !pending[t])
+#ifndef LEAVE_DECIDES
 #define FWAKE(l) (ds[l] == D_GRANTED || (ds[l] == D_QUEUED && dcreq[l]) || ds[l] == D_CANCELLED)
+#else
+#define FWAKE(l) (ds[l] == D_GRANTED || ds[l] == D_CANCELLED || ds[l] == D_GIVEBACK)
+#endif
 #define FINISHED(t) (ts[t] == T_IDLE && left[t] == 0 && !pending[t])
 
 #ifdef LAZY_REG
 /* the registration is a later step of the loop's thread: arrivals,
  * unlocks and hand-offs of the loop may come before it */
-#define LOCK(k) atomic { STARTABLE(l * TPL + k) -> t = l * TPL + k; lock_start(t, l); t = 0 }
+#define LOCK(k) atomic { LT(l) STARTABLE(l * TPL + k) -> t = l * TPL + k; lock_start(t, l); t = 0 }
 #else
 /* the registration in the lock call: the next step of the loop's thread */
-#define LOCK(k) atomic { STARTABLE(l * TPL + k) -> t = l * TPL + k; lock_start(t, l); t = 0 }; \
+#define LOCK(k) atomic { LT(l) STARTABLE(l * TPL + k) -> t = l * TPL + k; lock_start(t, l); t = 0 }; \
     if \
     :: atomic { ds[l] == D_REG -> register(l) } \
     :: else -> skip \
@@ -842,12 +1029,17 @@ end_loop:
 #ifdef LAZY_REG
     :: atomic { ds[l] == D_REG -> register(l) }
 #endif
-    :: atomic { ts[l * TPL] == T_HOLD -> t = l * TPL; unlock_step(t, l); t = 0 }
-    :: atomic { ts[l * TPL + 1] == T_HOLD -> t = l * TPL + 1; unlock_step(t, l); t = 0 }
-    :: atomic { ts[l * TPL + 2] == T_HOLD -> t = l * TPL + 2; unlock_step(t, l); t = 0 }
+    :: atomic { LT(l) ts[l * TPL] == T_HOLD -> t = l * TPL; unlock_step(t, l); t = 0 }
+    :: atomic { LT(l) ts[l * TPL + 1] == T_HOLD -> t = l * TPL + 1; unlock_step(t, l); t = 0 }
+    :: atomic { LT(l) ts[l * TPL + 2] == T_HOLD -> t = l * TPL + 2; unlock_step(t, l); t = 0 }
+#ifndef LEAVE_DECIDES
     :: atomic { FWAKE(l) -> fwake_step(l) }
+#else
+    :: atomic { LT(l) FWAKE(l) -> fwake_step(l) }
+    :: atomic { LT(l) ds[l] == D_DONE -> del_callback(l) }
+#endif
     :: atomic {
-        FINISHED(l * TPL) && FINISHED(l * TPL + 1) && FINISHED(l * TPL + 2) && ds[l] == D_IDLE && !lheld[l] ->
+        LT(l) FINISHED(l * TPL) && FINISHED(l * TPL + 1) && FINISHED(l * TPL + 2) && ds[l] == D_IDLE && !lheld[l] ->
         assert(lqn[l] == 0);
         ldone[l] = true;
         break
@@ -862,12 +1054,87 @@ end_loop:
  * a process of its own so that weak fairness (per process in spin) makes
  * it always eventually taken while the lock stays held: the loop does it at
  * the end of every as_loop_run.  -DBUG_HOLD_NO_LEAVE: never */
+#ifdef LEAVE_DECIDES
+/* -DLEAVE_DECIDES (as built: as__coh_leave at the end of each iteration of
+ * l's thread): with the delegate's slot queued, or granted and its fwake
+ * not yet run, lq empty and no owner task (the hold NONE or OVER), the
+ * slot is cancelled the 8.1 way (under the queue lock: a queued slot
+ * leaves sq at once, CANCELLED; a granted one is passed on, GIVEBACK:
+ * fwake gives the grant back); then a held lock is given back
+ * (pm_unlock).  Two queue-lock sections: other threads and processes run
+ * in between, l's thread does not (leaving).
+ * -DBUG_LEAVE_CANCEL_NONEMPTY: the cancel also with lq non-empty;
+ * -DBUG_LEAVE_GIVEBACK_FIRST: the give-back before the cancel */
+#ifndef BUG_LEAVE_CANCEL_NONEMPTY
+#define LCANCEL(l) ((ds[l] == D_QUEUED || ds[l] == D_GRANTED) && lqn[l] == 0 && !owned[l])
+#else
+#define LCANCEL(l) ((ds[l] == D_QUEUED || ds[l] == D_GRANTED) && !owned[l])
+#endif
+inline leave_cancel(l)
+{
+    if
+    :: LCANCEL(l) && ds[l] == D_QUEUED ->
+        REACH(26);
+        if
+        :: lheld[l] -> REACH(31)    /* held over with its own slot queued (finding 14) */
+        :: else -> skip
+        fi;
+        sq_remove(l);
+        ds[l] = D_CANCELLED
+    :: LCANCEL(l) && ds[l] == D_GRANTED ->
+        REACH(27);
+        ds[l] = D_GIVEBACK
+    :: else -> skip
+    fi
+}
+
+inline leave_giveback(l)
+{
+    if
+    :: lheld[l] ->
+        REACH(20);
+        assert(locked && holder == LH(l));
+        lheld[l] = false;
+        gheld[l] = false;
+        if
+        :: sqn > 0 && sq[0] != l -> REACH(21)
+        :: sqn > 0 && sq[0] == l -> REACH(25)  /* its own slot: granted, given back at fwake */
+        :: else -> skip
+        fi;
+        pm_unlock()
+    :: else -> skip
+    fi
+}
+#endif
+
 proctype leaver(byte l)
 {
+#ifndef LEAVE_DECIDES
     byte h = NONE;
+#else
+    byte h = NONE, i;
+#endif
 end_leave:
     do
-#ifndef BUG_HOLD_NO_LEAVE
+#if defined(LEAVE_DECIDES)
+    :: atomic {
+        ds[l] != D_REG && ds[l] != D_DONE && !leaving[l] && (LCANCEL(l) || lheld[l]) ->
+        leaving[l] = true;
+#ifndef BUG_LEAVE_GIVEBACK_FIRST
+        leave_cancel(l)
+#else
+        leave_giveback(l)
+#endif
+       };
+       atomic {
+#ifndef BUG_LEAVE_GIVEBACK_FIRST
+        leave_giveback(l);
+#else
+        leave_cancel(l);
+#endif
+        leaving[l] = false
+       }
+#elif !defined(BUG_HOLD_NO_LEAVE)
     :: atomic {
         lheld[l] ->
         REACH(20);
@@ -907,7 +1174,9 @@ inline cancel_one(t)
         if
         :: lqn[0] == 0 && (ds[0] == D_QUEUED || ds[0] == D_GRANTED) ->
             if
-#ifndef CANCEL_8_1
+#if defined(LEAVE_DECIDES)
+            :: REACH(13)        /* only unlinked: the loop's leave decides */
+#elif !defined(CANCEL_8_1)
             :: dcreq[0] = true; REACH(12)
 #else
             /* decided here, under the queue lock (docs/pshared.md 8.1):
@@ -953,7 +1222,12 @@ proctype foreign()
 /* C1': lq non-empty => the delegate's slot queued or granted; queued =>
  * in sq; granted => the word LOCKED with holder DH(l).  Whenever the
  * loop's thread is outside a step (ds == D_REG is inside one) */
-#ifndef C1_STRICT
+#if defined(LEAVE_DECIDES)
+/* the delegate pending: queued, granted, or cancelled with its
+ * completion still to come (CANCELLED: out of sq; GIVEBACK: the word
+ * LOCKED with holder DH(l), given back at fwake) */
+#define C1_CANCELLED(l) (ds[l] == D_CANCELLED || ds[l] == D_GIVEBACK || ds[l] == D_DONE)
+#elif !defined(C1_STRICT)
 #define C1_CANCELLED(l) (ds[l] == D_CANCELLED)
 #else
 #define C1_CANCELLED(l) false
@@ -965,13 +1239,24 @@ proctype foreign()
 /* H (-DHOLDOVER): a loop holds the lock with no task owning it =>
  * LOCKED with holder LH(l), and lq empty */
 #define H(l) (!lheld[l] || (locked && holder == LH(l) && lqn[l] == 0))
+#ifdef LEAVE_DECIDES
+/* and, whatever lq holds: a cancelled slot is out of sq, a granted one
+ * whose cancel came second still holds the word */
+#define K(l) (((ds[l] != D_CANCELLED && ds[l] != D_DONE) || ((sqn == 0 || sq[0] != l) && (sqn < 2 || sq[1] != l))) && \
+    (ds[l] != D_GIVEBACK || (locked && holder == DH(l))))
+#define NOT_K || !K(0) || !K(1)
+#define AND_K && K(0) && K(1)
+#else
+#define NOT_K
+#define AND_K
+#endif
 active proctype monitor()
 {
     bool C1_holds, H_holds;
 end_mon:
     atomic {
-        !C1(0) || !C1(1) || !H(0) || !H(1) ->
-        C1_holds = C1(0) && C1(1);
+        !C1(0) || !C1(1) || !H(0) || !H(1) NOT_K ->
+        C1_holds = C1(0) && C1(1) AND_K;
         assert(C1_holds);
         H_holds = H(0) && H(1);
         assert(H_holds)

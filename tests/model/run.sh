@@ -643,6 +643,34 @@ checks+=(
     # passes; it fails only where lq can fill while held (BUG_HOLD_IGNORE_LQ)
     "cohort_del.hold.FINDING_BARGE_LQ_HARMLESS|cohort_del.pml|-DHOLDOVER -DUNLOCK_ELSEWHERE -DBUG_HOLD_BARGE_LQ|safety|pass|O0"
     "cohort_del.hold.BUG_HOLD_BARGE_LQ|cohort_del.pml|-DHOLDOVER -DNO_CANCEL -DNO_INVARIANTS -DBUG_HOLD_IGNORE_LQ -DBUG_HOLD_BARGE_LQ|safety|fail:assert/tk[|O0"
+    # -DLEAVE_DECIDES (with -DHOLDOVER): the code as built (src/cohort_ps.c):
+    # the loop's leave, at the end of each iteration, cancels the delegate's
+    # slot the 8.1 way when it is queued or granted, lq is empty and no task
+    # owns the lock, then gives a held-over lock back; a cancel from another
+    # thread only unlinks its task; the cancelled delegate's callback
+    # registers again if lq filled meanwhile (K1); a lock takes the word only
+    # with lq empty (K5); a grant with lq empty is held over.  C1' as
+    # "lq non-empty => the delegate pending (queued, granted, or its cancel's
+    # completion to come)", H, C2-C5
+    "cohort_del.leave|cohort_del.pml|-DHOLDOVER -DLEAVE_DECIDES -DFOREIGN -DUNLOCK_ELSEWHERE|safety|pass|O0"
+    "cohort_del.leave.reach|cohort_del.pml|-DHOLDOVER -DLEAVE_DECIDES -DUNLOCK_ELSEWHERE|reach|reach:13 15 16 20 21 24 26 27 28 29 30 31 32 33|O0"
+    "cohort_del.leave.cancel2|cohort_del.pml|-DHOLDOVER -DLEAVE_DECIDES -DNCANC=2 -DUNLOCK_ELSEWHERE|safety|pass|O0"
+    "cohort_del.leave.C3|cohort_del.pml|-DHOLDOVER -DLEAVE_DECIDES -DR0=2 -DR1=1 -DNO_CANCEL|safety|pass|O0"
+    "cohort_del.leave.C3-tight|cohort_del.pml|-DHOLDOVER -DLEAVE_DECIDES -DR0=2 -DR1=1 -DNO_CANCEL -DC3BOUND=2|safety|fail:assert/byp[1]|O0"
+    "cohort_del.leave.live.task2.np|cohort_del.pml|-DHOLDOVER -DLEAVE_DECIDES -DLIVE -DPROG_TASK=2|npfair|pass|O0"
+    "cohort_del.leave.live.task4.np|cohort_del.pml|-DHOLDOVER -DLEAVE_DECIDES -DLIVE -DPROG_TASK=4|npfair|pass|O0"
+    "cohort_del.leave.live.idle0.np|cohort_del.pml|-DHOLDOVER -DLEAVE_DECIDES -DLIVE -DIDLE0|npfair|pass|O0"
+    # broken variants of the leave's decision (cohort_del.pml's header)
+    "cohort_del.leave.BUG_LEAVE_NO_REREG|cohort_del.pml|-DHOLDOVER -DLEAVE_DECIDES -DBUG_LEAVE_NO_REREG|safety|fail:assert/C1_holds|O0"
+    "cohort_del.leave.BUG_LEAVE_NO_REREG.endstate|cohort_del.pml|-DHOLDOVER -DLEAVE_DECIDES -DNO_INVARIANTS -DBUG_LEAVE_NO_REREG|safety|fail:endstate|O0"
+    "cohort_del.leave.BUG_LEAVE_CANCEL_NONEMPTY|cohort_del.pml|-DHOLDOVER -DLEAVE_DECIDES -DBUG_LEAVE_CANCEL_NONEMPTY -DBUG_LEAVE_NO_REREG|safety|fail:assert/C1_holds|O0"
+    "cohort_del.leave.BUG_LEAVE_CANCEL_NONEMPTY.np|cohort_del.pml|-DHOLDOVER -DLEAVE_DECIDES -DLIVE -DBUG_LEAVE_CANCEL_NONEMPTY -DPROG_TASK=2|npfair|fail:np|O0"
+    "cohort_del.leave.BUG_K5_FASTPATH|cohort_del.pml|-DHOLDOVER -DLEAVE_DECIDES -DFOREIGN -DUNLOCK_ELSEWHERE -DBUG_K5_FASTPATH|safety|fail:assert/tk[|O0"
+    # the give-back before the cancel: nothing checked fails; it only
+    # reaches finding 14's double release (REACH 25), which the cancel
+    # first avoids (25 is not reached in cohort_del.leave.reach)
+    "cohort_del.leave.FINDING_GIVEBACK_FIRST_SLOWER|cohort_del.pml|-DHOLDOVER -DLEAVE_DECIDES -DFOREIGN -DUNLOCK_ELSEWHERE -DBUG_LEAVE_GIVEBACK_FIRST|safety|pass|O0"
+    "cohort_del.leave.FINDING_GIVEBACK_FIRST_SLOWER.reach|cohort_del.pml|-DHOLDOVER -DLEAVE_DECIDES -DUNLOCK_ELSEWHERE -DBUG_LEAVE_GIVEBACK_FIRST|reach|reach:25 27 29|O0"
 )
 
 selected() {
