@@ -458,6 +458,7 @@ static int base_proc(struct shm *m, struct start *s, int idx, int var, int nthre
 
 struct sample {
     double rate, cpu_per_acq, csw_per_k;
+    double least; /* the least-served process's acquisitions / the mean */
 };
 
 static struct sample measure_contended(int var, bool hold, int nprocs, double ms)
@@ -510,9 +511,13 @@ static struct sample measure_contended(int var, bool hold, int nprocs, double ms
     reap(pids, nprocs);
     struct usage u1 = children_usage();
 
-    uint64_t acq = 0;
-    for (int p = 0; p < nprocs; p++)
+    uint64_t acq = 0, amin = UINT64_MAX;
+    for (int p = 0; p < nprocs; p++) {
         acq += m.c->acq[p];
+        if (m.c->acq[p] < amin)
+            amin = m.c->acq[p];
+    }
+    out.least = acq ? (double)amin * nprocs / (double)acq : NAN;
     if ((var == V_PMUTEX || var_mutex(var)) && m.c->guarded != acq)
         die("pshared: mutual exclusion broken: %" PRIu64 " guarded increments, "
             "%" PRIu64 " acquisitions", m.c->guarded, acq);
@@ -838,6 +843,7 @@ int main(int argc, char **argv)
                         res_add(&res, sm.rate, "%s|rate", key);
                         res_add(&res, sm.cpu_per_acq, "%s|cpu", key);
                         res_add(&res, sm.csw_per_k, "%s|csw", key);
+                        res_add(&res, sm.least, "%s|least", key);
                     }
                 }
             }
@@ -909,11 +915,13 @@ int main(int argc, char **argv)
                      "iteration; hold = keep it across one loop iteration. "
                      "%.0f ms windows; spread = min-max over repetitions; "
                      "CPU and csw (context switches) per acquisition of the "
-                     "worker processes, whole life.\n\n",
+                     "worker processes, whole life; least = the "
+                     "least-served process's acquisitions over the mean "
+                     "(1.00: all equal; median, min over repetitions).\n\n",
                 TASKS, BASE_THREADS, ms);
         rprintf(&rp, "| primitive | mode | P | threads | acquisitions/s | spread "
-                     "(min-max) | CPU/acq | csw/1k acq | vs sem_t | vs pthread_mutex |\n");
-        rprintf(&rp, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                     "(min-max) | CPU/acq | csw/1k acq | least | vs sem_t | vs pthread_mutex |\n");
+        rprintf(&rp, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (size_t pi = 0; pi < ARRAY_LEN(ps); pi++) {
             double bs = res_median(&res, "sem_t4|short|%d|rate", ps[pi]);
             double bm = res_median(&res, "pthread_mutex|short|%d|rate", ps[pi]);
@@ -928,14 +936,16 @@ int main(int argc, char **argv)
                     double csw = res_median(&res, "%s|csw", key);
                     int threads = var_async(var) ? ps[pi] : BASE_THREADS;
                     rprintf(&rp, "| %s | %s | %d | %d | %s | %s (%.0f%%) | %s | "
-                                 "%.2f (%.2f-%.2f) | %.2fx | %.2fx |\n",
+                                 "%.2f (%.2f-%.2f) | %.2f (%.2f) | %.2fx | %.2fx |\n",
                             var_label[var], hold ? "hold" : "short", ps[pi],
                             threads, fmt_rate(b1, sizeof b1, r),
                             fmt_rate_range(b3, sizeof b3, lo, hi),
                             r > 0 ? 100.0 * (hi - lo) / r : 0.0,
                             fmt_ns(b2, sizeof b2, cpu), csw,
                             res_min(&res, "%s|csw", key),
-                            res_max(&res, "%s|csw", key), r / bs, r / bm);
+                            res_max(&res, "%s|csw", key),
+                            res_median(&res, "%s|least", key),
+                            res_min(&res, "%s|least", key), r / bs, r / bm);
                     if (csv)
                         fprintf(csv, "contended,%s,%s,%d,%d,%.0f,%.0f,%.0f,%.1f,"
                                      "%.3f,%.4f,%d,%s\n",

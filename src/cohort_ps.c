@@ -69,6 +69,17 @@
  *      (a safety net).  A cancel that loses to a grant gives the lock
  *      back, as any cancel.  as_loop_destroy, with only delegates pending,
  *      cancels them and runs their callbacks itself.
+ *   K7 (the delegate may be PASSED, sem_ps.c 6.3): marked at each
+ *      registration (as__ps_may_pass), so that a loop whose delegate was
+ *      woken and found the lock taken by another process's loop (which
+ *      gives the word back and takes it again once per iteration, K3) is
+ *      not woken again at each of those give-backs: its slot waits
+ *      PASSED, unwoken, and its loop's timer makes it STARVING after
+ *      AS__PASS_NS, when the next release hands it the lock.  Each
+ *      process then keeps the lock for about AS__PASS_NS at a time with
+ *      one cross-process wake per turn (docs/perf/
+ *      pshared-cohort-passed-2026-12-05.md); without it every iteration's
+ *      give-back woke the other loop (~20 us) and the lock ping-ponged.
  *
  * The word's owner is the process (mutex_ps.c): hand-offs within the
  * process keep AS_MUTEX_ROBUST's holder right.  A hold that came with
@@ -227,6 +238,7 @@ static void coh_register(as__cohort *c, as_loop *loop)
         int r = as__ps_acquire(coh_ps(c), loop, &c->as__del, 1,
                                AS_NO_DEADLINE, coh_del_cb, c);
         if (r == 0) {
+            as__ps_may_pass(&c->as__del); /* K7 */
             c->as__cflags = (c->as__cflags | CF_DEL) & ~CF_ASKED;
             loop->as__coh_busy++;
             return;

@@ -52,13 +52,16 @@
  *   PM5: an unlock frees the lock with one CAS, without the queue lock,
  *   whenever HANDOFF is clear in the value it replaces (and OWNER_DEAD is
  *   not set): either nobody waits, or slots wait and a woken slot is on its
- *   way (sem_ps.c, 6.3: WAITERS without HANDOFF <=> the queue is not
- *   empty, woken >= 1 and its head is not STARVING, not strict; every
- *   change into "nothing woken" or "head STARVING" raises HANDOFF before or
+ *   way, or the head is PASSED (sem_ps.c, 6.3: WAITERS without HANDOFF
+ *   <=> the queue is not empty, its head is not STARVING, not strict, and
+ *   woken >= 1 or the head is PASSED; every change into "nothing woken
+ *   and the head not PASSED" or "head STARVING" raises HANDOFF before or
  *   in the same CAS, EF3).  There the grant the queue lock's path would run
  *   does nothing: one free lock does not fit beyond the one promised to
  *   the woken slot (COUNT - woken <= 0, EF1 holds), which takes it on
- *   arrival or, finding it taken, raises HANDOFF and goes STARVING.  The
+ *   arrival or, finding it taken, raises HANDOFF and goes STARVING (or
+ *   PASSED); and the grant stops at a PASSED head (EF1'), whose timer
+ *   raises HANDOFF before it turns it STARVING.  The
  *   CAS fails if the bits moved meanwhile (they share the word): then the
  *   unlock decides again.  Only the mutex: a semaphore's release of n may
  *   make the head fit beyond `woken`.

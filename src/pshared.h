@@ -57,7 +57,10 @@ enum {
     AS__PS_GRANTED = 3,
     AS__PS_CANCELLED = 4,
     AS__PS_CLOSED = 5,
-    AS__PS_STARVING = 6  /* back in the queue after a failed retry (6.3) */
+    AS__PS_STARVING = 6, /* back in the queue after a failed retry (6.3) */
+    AS__PS_PASSED = 7    /* a cohort's delegate back in the queue after a
+                            failed retry, not served until its loop's timer
+                            (6.3, "PASSED"; cohort_ps.c) */
 };
 #define AS__PS_ST(fw) ((fw) & 7u)
 /* The slot word's next value in state st (sequence + 1). */
@@ -109,7 +112,7 @@ _Static_assert(sizeof(as__ps_slot) == 16, "pshared slot");
 /* The layout word: 'P' 'S', version 1, and the struct's size (which fixes
  * the in-struct slot count and the ABI: an LP64 process and a 32-bit one
  * cannot share an object).  P11. */
-#define AS__PS_VERSION 2u /* 2: WOKEN and STARVING slots (6.3) */
+#define AS__PS_VERSION 3u /* 2: WOKEN and STARVING slots (6.3); 3: PASSED */
 #define AS__PS_LAYOUT(size) \
     ((0x5053u << 16) | (AS__PS_VERSION << 12) | (uint32_t)(size))
 
@@ -246,6 +249,10 @@ void as__ps_init(as__ps *ps, uint64_t state, unsigned flags, uint32_t magic);
 int as__ps_destroy(as__ps *ps);
 int as__ps_acquire(as__ps *ps, as_loop *loop, as_wait *w, uint32_t n,
                    uint64_t deadline, as_callback cb, void *arg);
+/* w (parked by as__ps_acquire, the loop thread) may be PASSED once (6.3
+ * "PASSED"): a cohort's delegate on a loop with a ring timer.  Loop
+ * thread, before w's first fwake. */
+void as__ps_may_pass(as_wait *w);
 int as__ps_blocking(as__ps *ps, uint32_t n, uint64_t deadline);
 int as__ps_close(as__ps *ps);
 int64_t as__ps_waiters(as__ps *ps);

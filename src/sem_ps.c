@@ -46,7 +46,8 @@
  *   holder (the mutex, PM1).
  *
  * POLICY (6.3): the private one (sem.c, mutex.c), with the slots as the
- *   queue.  The queue is the slots WAITING or STARVING, in ticket order; a
+ *   queue.  The queue is the slots WAITING, STARVING or PASSED, in ticket
+ *   order; a
  *   WOKEN slot is out of it (its owner is on its way to retry) but keeps
  *   its ticket and req; `woken` is the sum of the WOKEN slots' req, kept
  *   in the header under the queue lock (a cache of the slots: every full
@@ -61,11 +62,22 @@
  *   handed the permits directly next.  Strict (AS_SEM_STRICT_FIFO,
  *   AS_MUTEX_STRICT_FIFO, and every auto-reset event): nothing is ever
  *   WOKEN or STARVING.
+ *   PASSED (a loop cohort's delegate only, cohort_ps.c K7; marked by
+ *   as__ps_may_pass on a loop with a ring timer): its failed retry puts it
+ *   back PASSED instead of STARVING, once per wait; the grant stops at a
+ *   PASSED head (serves nothing behind it, wakes nothing), newcomers may
+ *   take past it, and a mutex's unlock stays lock-free (PM5): while one
+ *   process keeps using the lock, the other's delegate is not woken per
+ *   release.  Its loop's timer (AS__PASS_NS after the failed retry, the
+ *   wait's heap key, sem_ps_tick) ends the pass: ps_pass_end.  Model:
+ *   pshared.pml -DPASS_LOOPS (rows pshared.passed*).
  *     WAITERS = closed, or the queue is not empty.
- *     HANDOFF = closed, or the queue is not empty and (strict, or woken ==
- *               0, or the head is STARVING).
+ *     HANDOFF = closed, or the queue is not empty and (strict, or the head
+ *               is STARVING, or woken == 0 and the head is not PASSED).
  *   EF1 (no idle permits behind the queue): when the queue lock is free
- *       and the queue is not empty, the head does not fit in COUNT - woken.
+ *       and the queue is not empty, the head does not fit in COUNT - woken,
+ *       or it is PASSED (EF1'; then for at most AS__PASS_NS and its loop's
+ *       iteration).
  *   EF2 (no lost wake): a WOKEN slot's owner arrives (the WOKEN store moved
  *       its word after it parked: P3; a granter killed before its wake is
  *       covered by the owner's tick), or dies (its slot is freed and the
@@ -73,7 +85,8 @@
  *   EF3 (bounded bypass): a newcomer passes a queued slot only while a slot
  *       ahead of it, or itself, is WOKEN; a slot is WOKEN at most once per
  *       wait (a failed retry makes it STARVING, which is only ever granted
- *       directly).  Every change that ends a WOKEN slot's race without a
+ *       directly; or PASSED once, which its timer makes STARVING: EF3',
+ *       newcomers also pass a PASSED head, for AS__PASS_NS).  Every change that ends a WOKEN slot's race without a
  *       take raises HANDOFF first (ps_hold_locked), and the arrival's take
  *       writes the new bits in its commit CAS: no window with the queue
  *       passable and nothing woken.
@@ -161,11 +174,18 @@ static inline bool ps_strict(as__ps *ps)
     return (as__load(&ps->flags, AS_RELAXED) & AS_SEM_STRICT_FIFO) || ps_event(ps);
 }
 
-/* In the queue (6.3): WAITING or STARVING. */
+/* In the queue (6.3): WAITING, STARVING or PASSED. */
 static inline bool ps_queued(uint32_t fw)
 {
-    return AS__PS_ST(fw) == AS__PS_WAITING || AS__PS_ST(fw) == AS__PS_STARVING;
+    return AS__PS_ST(fw) == AS__PS_WAITING || AS__PS_ST(fw) == AS__PS_STARVING ||
+           AS__PS_ST(fw) == AS__PS_PASSED;
 }
+
+/* as_wait.as__flags of a loop wait here (above the tick's exponent, bits
+ * 12-15): PASSED (6.3) only for a wait marked by as__ps_may_pass, and at
+ * most once per wait. */
+#define PS_F_MAYPASS 0x10000u
+#define PS_F_PASSED 0x20000u
 
 /* P11: every process checks the layout before it reads anything else. */
 static inline int ps_check(const as_sem *s)
@@ -270,6 +290,7 @@ static inline int ps_take(as__ps *ps, uint32_t n, bool own)
 typedef struct ps_q {
     uint32_t head, nq, woken;
     bool starving; /* the head is STARVING */
+    bool passed;   /* the head is PASSED */
 } ps_q;
 
 static void ps_scan(as__ps *ps, uint32_t ns, ps_q *q)
@@ -277,7 +298,7 @@ static void ps_scan(as__ps *ps, uint32_t ns, ps_q *q)
     uint32_t bt = 0;
     q->head = UINT32_MAX;
     q->nq = q->woken = 0;
-    q->starving = false;
+    q->starving = q->passed = false;
     for (uint32_t i = 0; i < ns; i++) {
         as__ps_slot *sl = as__ps_slot_at(ps, i);
         uint32_t fw = as__load(&sl->fw, AS_RELAXED), t;
@@ -293,18 +314,22 @@ static void ps_scan(as__ps *ps, uint32_t ns, ps_q *q)
             q->head = i;
             bt = t;
             q->starving = AS__PS_ST(fw) == AS__PS_STARVING;
+            q->passed = AS__PS_ST(fw) == AS__PS_PASSED;
         }
     }
 }
 
-/* WAITERS and HANDOFF as the queue says (6.3; derived fields, 5.3). */
+/* WAITERS and HANDOFF as the queue says (6.3; derived fields, 5.3).
+ * HANDOFF: the head is STARVING, or nothing is woken and the head is not
+ * PASSED (newcomers may pass a PASSED head: its timer bounds it). */
 static uint64_t ps_bits_of(as__ps *ps, const ps_q *q)
 {
     if (ps_closed(ps))
         return PS_BITS; /* S4 */
     if (q->nq == 0)
         return 0;
-    return (ps_strict(ps) || q->woken == 0 || q->starving) ? PS_BITS : PS_WAITERS;
+    return (ps_strict(ps) || q->starving || (q->woken == 0 && !q->passed))
+               ? PS_BITS : PS_WAITERS;
 }
 
 static void ps_bits_locked(as__ps *ps, uint64_t want)
@@ -382,7 +407,8 @@ static void ps_grant_locked(as__ps *ps, as__ps_wakes *wk)
         uint64_t v, want;
         ps_scan(ps, ns, &q);
         v = as__load(&ps->state, AS_ACQUIRE);
-        if (q.head != UINT32_MAX &&
+        /* EF1': the grant stops at a PASSED head (its timer serves it) */
+        if (q.head != UINT32_MAX && !q.passed &&
             (lo(v) & PS_COUNT) >= q.woken + as__ps_slot_at(ps, q.head)->req) {
             as__ps_slot *sl = as__ps_slot_at(ps, q.head);
             if (strict || q.starving) {
@@ -760,6 +786,22 @@ static void ps_leave_locked(as__ps *ps, as__ps_slot *sl, as__ps_wakes *wk)
     ps_grant_locked(ps, wk);
 }
 
+/* The bits once WOKEN slot i rejoins the queue at its ticket, STARVING or
+ * (passed) PASSED: the head is the queue's head ahead of it, if any (a
+ * slot queued behind it is WAITING), else i itself.  Queue lock held. */
+static uint64_t ps_rejoin_bits(as__ps *ps, uint32_t i, bool passed)
+{
+    ps_q q;
+    bool ahead;
+    ps_scan(ps, nslots(ps), &q);
+    ahead = q.head != UINT32_MAX &&
+            (int32_t)(as__ps_slot_at(ps, q.head)->ticket -
+                      as__ps_slot_at(ps, i)->ticket) < 0;
+    if (ahead ? q.starving : !passed)
+        return PS_BITS;
+    return PS_WAITERS;
+}
+
 /* The arrival of a WOKEN slot i's owner (6.3; its fwake, or a blocking
  * thread after its futex(2) returned), status: what a cancel or deadline
  * asked (0: nothing).  Returns
@@ -768,14 +810,19 @@ static void ps_leave_locked(as__ps *ps, as__ps_slot *sl, as__ps_wakes *wk)
  *      gone: EF3), to be claimed as any grant (6.5);
  *   0: they did not fit: back in the queue STARVING at its old ticket
  *      (*fwv: the value to park on, P3): the next grant that makes it fit
- *      hands them over directly;
+ *      hands them over directly; or, `may_pass` (a cohort's delegate not
+ *      PASSED before in this wait, on a loop with a ring timer), PASSED at
+ *      its old ticket: the grant stops at it and newcomers may take past
+ *      it (no wake per release while another process keeps using the
+ *      lock) until its loop's timer makes it STARVING (ps_pass_end;
+ *      pshared.pml -DPASS_LOOPS, arrival 3');
  *   < 0: it gave up with that status (cancelled, past its deadline,
  *      closed): HANDOFF is raised before the slot is freed (a newcomer
  *      must not pass the queue with nothing woken in between: pshared.pml
  *      BUG_EF_FREE_THEN_BITS), then the grant runs (the wake passes on,
  *      EF2).
  * Queue lock held. */
-static int ps_arrive_locked(as__ps *ps, uint32_t i, int status,
+static int ps_arrive_locked(as__ps *ps, uint32_t i, int status, bool may_pass,
                             as__ps_wakes *wk, uint32_t *fwv)
 {
     as__ps_slot *sl = as__ps_slot_at(ps, i);
@@ -801,8 +848,13 @@ static int ps_arrive_locked(as__ps *ps, uint32_t i, int status,
              * is STARVING (nothing else sets it while a slot is WOKEN,
              * 6.3), and is raised if no woken slot is left. */
             uint64_t bits = lo(v) & PS_BITS;
-            if ((bits & PS_WAITERS) && woken == 0)
-                bits = PS_BITS;
+            if ((bits & PS_WAITERS) && woken == 0 && !(bits & PS_HANDOFF)) {
+                /* ... unless the head is PASSED (the bits rule; pshared.pml
+                 * SPEC_TAKE_BITS): the queue's head, read now */
+                ps_q q;
+                ps_scan(ps, nslots(ps), &q);
+                bits = q.nq != 0 && q.passed ? (uint64_t)PS_WAITERS : PS_BITS;
+            }
             if (ps_commit_locked(ps, i, (int64_t)bits)) {
                 as__store(&ps->woken, woken, AS_RELAXED);
                 ps_grant_some_locked(ps, wk); /* the slots behind (EF1) */
@@ -814,13 +866,16 @@ static int ps_arrive_locked(as__ps *ps, uint32_t i, int status,
         /* add_waiter_if again: the bits only from a value in which req
          * still does not fit (else the take above).  It is ahead of every
          * WAITING slot (slots are woken from the head), so it is the head
-         * or behind another STARVING one: HANDOFF either way. */
-        if (as__cas(&ps->state, &v, v | PS_BITS, AS_RELAXED, AS_RELAXED))
+         * or behind another STARVING or PASSED one.  STARVING: HANDOFF
+         * unless the head is a PASSED one ahead.  PASSED: HANDOFF only if
+         * the head is a STARVING one ahead. */
+        if (as__cas(&ps->state, &v, (v & ~PS_BITS) | ps_rejoin_bits(ps, i, may_pass),
+                    AS_RELAXED, AS_RELAXED))
             break;
     }
     as__store(&ps->woken, woken, AS_RELAXED);
     fw = as__load(&sl->fw, AS_RELAXED);
-    *fwv = AS__PS_NEXT(fw, AS__PS_STARVING);
+    *fwv = AS__PS_NEXT(fw, may_pass ? AS__PS_PASSED : AS__PS_STARVING);
     as__store(&sl->fw, *fwv, AS_RELEASE);
     /* EF1: with two slots WOKEN, the share this one leaves may make a
      * smaller STARVING head ahead of it fit (pshared.pml
@@ -1033,7 +1088,8 @@ static void sem_ps_fwake(as_wait *w, int res)
     fw = as__load(&sl->fw, AS_ACQUIRE);
     if (AS__PS_ST(fw) == AS__PS_WOKEN) {
         /* 6.3: woken to retry */
-        int r = ps_arrive_locked(ps, idx, status, &wk, &pk.expected);
+        bool may_pass = (w->as__flags & (PS_F_MAYPASS | PS_F_PASSED)) == PS_F_MAYPASS;
+        int r = ps_arrive_locked(ps, idx, status, may_pass, &wk, &pk.expected);
         if (r < 0) {
             kick = true; /* the slot was freed */
             status = r;
@@ -1041,6 +1097,13 @@ static void sem_ps_fwake(as_wait *w, int res)
         }
         if (r == 0) {
             pk.word = &sl->fw;
+            if (may_pass) {
+                /* PASSED: its loop's timer ends it (sem_ps_tick) */
+                uint64_t at = as_now_ns() + AS__PASS_NS;
+                w->as__flags |= PS_F_PASSED;
+                if (at < w->as__deadline)
+                    as__timer_rekey(w, at);
+            }
             goto park;
         }
         fw = as__load(&sl->fw, AS_ACQUIRE); /* GRANTED: the claim */
@@ -1048,6 +1111,7 @@ static void sem_ps_fwake(as_wait *w, int res)
     switch (AS__PS_ST(fw)) {
     case AS__PS_WAITING:
     case AS__PS_STARVING:
+    case AS__PS_PASSED:
         if (res < 0 && res != -EAGAIN && res != -EINTR && res != -ECANCELED &&
             res != -ETIME) {
             /* The kernel refuses to park on the word for good: leave the
@@ -1114,6 +1178,30 @@ park:
  * word if something happened to its slot that no wake announced (a granter
  * killed between its commit and its wake: the commit is there, the wake is
  * not), and the next tick, at doubling intervals up to a second. */
+/* The end of a PASSED slot's pass (pshared.pml -DPASS_LOOPS, the timer):
+ * under the queue lock, still PASSED (a cancel, close or grant did not
+ * end it): HANDOFF first (EF3: no newcomer takes past it from here on),
+ * then STARVING at its ticket, then the full grant (the direct grant if
+ * it fits: the lock free now).  Its kernel wait stays armed: the grant's
+ * wake ends it.  The wait's loop thread. */
+static void ps_pass_end(as__ps *ps, as_wait *w)
+{
+    as__ps_slot *sl = as__ps_slot_at(ps, aux_idx(w));
+    as__ps_wakes wk;
+    uint32_t fw;
+    as__ps_wakes_init(&wk);
+    ps_lock(ps, &wk);
+    fw = as__load(&sl->fw, AS_ACQUIRE);
+    if (AS__PS_ST(fw) == AS__PS_PASSED && as__load(&sl->who, AS_RELAXED) == as__ps_me() &&
+        (sl->ticket & 0x7ffffu) == aux_tk(w)) {
+        ps_hold_locked(ps);
+        as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_STARVING), AS_RELEASE);
+        ps_grant_locked(ps, &wk);
+    }
+    as__ps_unlock(ps);
+    as__ps_wakes_run(ps, &wk);
+}
+
 #define PS_TICK_SHIFT 12
 #define PS_TICK_MASK (0xfu << PS_TICK_SHIFT)
 static bool sem_ps_tick(as_wait *w, uint64_t now)
@@ -1127,6 +1215,15 @@ static bool sem_ps_tick(as_wait *w, uint64_t now)
     if (user != AS_NO_DEADLINE && now >= user) {
         as__wait_expire(w);
         return true;
+    }
+    if (w->as__aux && (w->as__flags & PS_F_PASSED) &&
+        AS__PS_ST(as__load(&as__ps_slot_at(ps, aux_idx(w))->fw, AS_ACQUIRE)) ==
+            AS__PS_PASSED) {
+        /* 6.3 PASSED: its time is up; the health tick keeps its schedule */
+        ps_pass_end(ps, w);
+        next = now + as__ps_tick_ns();
+        as__timer_add(w->as__loop, w, user < next ? user : next);
+        return false;
     }
     ps_health(ps);
     if (w->as__aux) {
@@ -1145,6 +1242,12 @@ static bool sem_ps_tick(as_wait *w, uint64_t now)
     next += now;
     as__timer_add(w->as__loop, w, user < next ? user : next);
     return false;
+}
+
+void as__ps_may_pass(as_wait *w)
+{
+    if (as__pass_may(w))
+        w->as__flags |= PS_F_MAYPASS;
 }
 
 /* kind->cancel (any thread of the wait's process), 8.1: decide in the
@@ -1188,6 +1291,7 @@ static int sem_ps_cancel(as_wait *w, int status)
         switch (AS__PS_ST(fw)) {
         case AS__PS_WAITING:
         case AS__PS_STARVING:
+        case AS__PS_PASSED:
             as__store(&w->as__status, status, AS_RELAXED);
             ps_leave_locked(ps, sl, &wk);
             wake = &sl->fw;
@@ -1292,7 +1396,7 @@ int as__ps_blocking(as__ps *ps, uint32_t n, uint64_t deadline)
             /* 6.3: woken to retry */
             r = ps_arrive_locked(ps, slot,
                                  as__deadline_passed(deadline) ? -ETIMEDOUT : 0,
-                                 &wk, &fw);
+                                 false, &wk, &fw);
             if (r < 0) { /* gave up: the slot is freed */
                 as__ps_unlock(ps);
                 as__ps_wakes_run(ps, &wk);
@@ -1322,6 +1426,7 @@ int as__ps_blocking(as__ps *ps, uint32_t n, uint64_t deadline)
             break;
         case AS__PS_WAITING: /* the deadline passed */
         case AS__PS_STARVING:
+        case AS__PS_PASSED:
             ps_leave_locked(ps, sl, &wk);
             r = -ETIMEDOUT;
             break;

@@ -481,6 +481,108 @@ static void coh_always_callback(void **state)
     th_rec_reset(&g_rec);
 }
 
+/* K7 (sem_ps.c, 6.3 "PASSED"; pshared.pml -DPASS_LOOPS): the delegate,
+ * woken to retry and finding the lock taken by a newcomer, is PASSED:
+ * unlocks leave it queued and unwoken with the lock free (its slot word
+ * does not move, HANDOFF stays clear), newcomers take past it; at its
+ * loop's timer it takes the lock if it is free (free_at_timer), else it is
+ * STARVING: HANDOFF stops newcomers and the next unlock hands it the lock.
+ * Whitebox (pshared.h): the state's low word first, 48-byte header, then
+ * 16-byte slots, fw and who their first two words. */
+#define PS_ST(fw) ((fw) & 7u)
+#define PS_WAITERS 0x80000000u
+#define PS_HANDOFF 0x40000000u
+
+static volatile uint32_t *del_slot(void)
+{
+    volatile uint32_t *w = (volatile uint32_t *)(void *)g_m;
+    for (int i = 0; i < 11; i++)
+        if (w[12 + 4 * i + 1] != 0)
+            return &w[12 + 4 * i];
+    return NULL;
+}
+
+static uint32_t st_word(void)
+{
+    return ((volatile uint32_t *)(void *)g_m)[0];
+}
+
+static bool slot_in(void *arg)
+{
+    const uint32_t *want = arg;
+    volatile uint32_t *fw = del_slot();
+    return fw && PS_ST(*fw) == *want;
+}
+
+static void *block_until_thread(void *arg)
+{
+    int r = as_mutex_lock_blocking(arg, as_now_ns() + 20000000u);
+    if (r == 0)
+        r = as_mutex_unlock(arg);
+    return (void *)(intptr_t)r;
+}
+
+static void coh_passed(void **state)
+{
+    (void)state;
+    NEED();
+    for (int free_at_timer = 0; free_at_timer <= 1; free_at_timer++) {
+        th_waiter tw;
+        volatile uint32_t *fw;
+        uint32_t seen, passed = 7, starving = 6;
+        th_rec_reset(&g_rec);
+        th_waiter_init(&tw, &g_rec, &g_L, 1);
+        TH_RC(as_mutex_try_lock(g_m), 1);
+        TH_RC(th_mutex_lock(&tw, g_m, true), 0); /* lq, the delegate's slot */
+        assert_non_null(fw = del_slot());
+        TH_EQ(PS_ST(*fw), 1u);                   /* WAITING */
+        th_mutex_unlock_from_thread(g_m);        /* woken, the lock free */
+        TH_EQ(PS_ST(*fw), 2u);                   /* WOKEN */
+        TH_RC(as_mutex_try_lock(g_m), 1);        /* a newcomer */
+        th_run_until(&g_L, slot_in, &passed, TH_TIMEOUT);
+        TH_EQ(st_word() & (PS_WAITERS | PS_HANDOFF), PS_WAITERS);
+        TH_EQ(as_mutex_waiters(g_m), 1);
+        seen = *fw;
+        for (int k = 0; k < 3; k++) {
+            th_mutex_unlock_from_thread(g_m);    /* nobody woken */
+            TH_EQ(*fw, seen);
+            TH_RC(as_mutex_try_lock(g_m), 1);    /* newcomers pass it */
+        }
+        TH_EQ(th_rec_count(&g_rec), 0);
+        if (free_at_timer) {
+            /* a thread queued behind it gives up at its deadline with the
+             * lock free (the loop not run: its timer waits), and the grant
+             * at its leave stops at the PASSED head (EF1'): not woken */
+            pthread_t t;
+            void *rc;
+            double end = th_now() + TH_TIMEOUT;
+            th_thread_start(&t, block_until_thread, g_m);
+            while (as_mutex_waiters(g_m) != 2) {
+                assert_true(th_now() < end);
+                sched_yield();
+            }
+            th_mutex_unlock_from_thread(g_m);
+            assert_int_equal(pthread_join(t, &rc), 0);
+            TH_RC((int)(intptr_t)rc, -ETIMEDOUT);
+            TH_EQ(*fw, seen);
+            th_rec_wait(&g_L, &g_rec, 1);        /* its timer: it takes it */
+            TH_RC(th_rec_status_of(&g_rec, 1), 0);
+            continue;
+        }
+        th_run_until(&g_L, slot_in, &starving, TH_TIMEOUT); /* held */
+        TH_EQ(st_word() & PS_HANDOFF, PS_HANDOFF);
+        TH_EQ(try_from_thread(), 0);
+        TH_EQ(th_rec_count(&g_rec), 0);
+        th_mutex_unlock_from_thread(g_m);        /* handed to it */
+        TH_EQ(try_from_thread(), 0);
+        th_rec_wait(&g_L, &g_rec, 1);
+        TH_RC(th_rec_status_of(&g_rec, 1), 0);
+    }
+    th_loop_run(&g_L);                           /* K3: given back */
+    TH_EQ(try_from_thread(), 1);
+    th_rec_reset(&g_rec);
+}
+
 /* More mutexes than a loop has records (AS__COHORTS = 4): the ones beyond
  * are waited for as without the cohort, a slot per wait. */
 static void coh_records_exhausted(void **state)
@@ -792,6 +894,7 @@ int main(void)
         CT(coh_not_strict),
         CT(coh_always_callback),
         CT(coh_records_exhausted),
+        CT(coh_passed),
         CT(coh_xproc),
         CT(coh_xproc_kill),
     };

@@ -1394,7 +1394,8 @@ static void kill_reap(worker *w)
  * queue lock: a stopped holder is not a dead one, and the next call of
  * this process that needs the lock would wait for it for good.  The lock
  * word is the header's sixth 32-bit word (pshared.h: as__ps.qlock, the
- * holder's pid | CONTENDED). */
+ * holder's participant id | CONTENDED; the id is the pid in bits 0-21 and
+ * a start-time tag above: pshared.c as__ps_make_id). */
 static void stop_worker(worker *w, const void *obj)
 {
     const volatile uint32_t *qlock = (const volatile uint32_t *)obj + 5;
@@ -1405,7 +1406,7 @@ static void stop_worker(worker *w, const void *obj)
         while (waitpid(w->pid, &st, WUNTRACED) < 0)
             ;
         assert_true(WIFSTOPPED(st));
-        if ((*qlock & 0x7fffffffu) != (uint32_t)w->pid)
+        if ((*qlock & 0x3fffffu) != ((uint32_t)w->pid & 0x3fffffu))
             return;
         assert_int_equal(kill(w->pid, SIGCONT), 0);
         if (th_now() > end)
