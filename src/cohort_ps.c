@@ -41,10 +41,12 @@
  *      lock keep it held.  Both are made only after a load of the word saw
  *      it held by this process (coh_ours): a hold OWNED can be stale (an
  *      unlock from another thread freed the word without this record).
- *   K3 (a hold-over ends): OVER is set on the loop's thread only, and
- *      as_loop_run ends with no record OVER (as__coh_leave): the lock is
- *      given back before the loop may sleep (as_loop_run's contract: once
- *      per iteration, before the loop blocks).  The model's finding 14:
+ *   K3 (a hold-over ends): OVER is set on the loop's thread only, inside
+ *      as_loop_run (an unlock between two runs, in the application's own
+ *      code, which may then exit or stop running the loop, goes to the
+ *      word), and as_loop_run ends with no record OVER (as__coh_leave):
+ *      the lock is given back before the loop may sleep (as_loop_run's
+ *      contract: once per iteration, before the loop blocks).  The model's finding 14:
  *      the give-back is per iteration, not per as_loop_run that returns
  *      idle.
  *   K4 (bounded bypass): releases are kept in the loop (hand-offs and
@@ -173,6 +175,8 @@ static bool coh_serve(as__cohort *c, int status)
     as__batch b = {NULL, NULL};
     as_wait *h;
     bool emptied = false;
+    if (coh_lq_empty(c))
+        return false; /* lq is appended to on this thread only */
     as__q_lock(LQ(c));
     h = LQ(c)->head;
     if (h) {
@@ -347,9 +351,17 @@ int as__coh_unlock(as__ps *ps)
         return AS__COH_PASS;
     if (c->as__budget == 0 && !coh_budget(c))
         return AS__COH_PASS; /* K4 */
+    if (coh_serve(c, 0)) {
+        c->as__budget--;
+        return 0;
+    }
+    /* K3: nobody local waits: held over only inside as_loop_run, whose end
+     * gives it back; between two runs (the application's own code, which
+     * may exit or stop running the loop) the word */
+    if (!(loop->as__flags & AS__L_RUNNING))
+        return AS__COH_PASS;
     c->as__budget--;
-    if (!coh_serve(c, 0))
-        c->as__hold = H_OVER; /* K3: as__coh_leave gives it back */
+    c->as__hold = H_OVER;
     return 0;
 }
 

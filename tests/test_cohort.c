@@ -118,20 +118,41 @@ static int try_from_thread(void)
     return (int)(intptr_t)rc;
 }
 
-/* K3: an unlock on the loop's thread keeps the lock in the loop (another
- * thread finds it held), and as_loop_run gives it back before it returns. */
+/* K3: an unlock on the loop's thread inside as_loop_run keeps the lock in
+ * the loop (another thread finds it held) and as_loop_run gives it back
+ * before it returns; an unlock between two runs (the application's code,
+ * which may exit or stop running the loop) frees the word at once. */
+static int g_seen;
+
+static void unlock_and_look(as_wait *w, int status, void *arg)
+{
+    (void)w, (void)arg;
+    TH_RC(status, 0);
+    TH_RC(as_mutex_unlock(g_m), 0);
+    g_seen = try_from_thread();
+}
+
+static bool seen_set(void *arg)
+{
+    (void)arg;
+    return g_seen >= 0;
+}
+
 static void coh_holdover_ends(void **state)
 {
     (void)state;
     NEED();
     as_wait w = {0};
     TH_RC(as_mutex_lock_async(g_m, &g_L.loop, &w, th_cb, NULL), 1);
-    TH_RC(as_mutex_unlock(g_m), 0);
-    TH_EQ(try_from_thread(), 0); /* held over */
-    TH_RC(as_mutex_try_lock(g_m), 1); /* the loop's thread takes it back */
-    TH_RC(as_mutex_unlock(g_m), 0);
-    th_loop_run(&g_L);
-    TH_EQ(try_from_thread(), 1); /* given back */
+    TH_RC(as_mutex_unlock(g_m), 0);   /* outside as_loop_run: the word */
+    TH_EQ(try_from_thread(), 1);
+    TH_RC(as_mutex_try_lock(g_m), 1);
+    g_seen = -1;
+    TH_RC(as_mutex_lock_async(g_m, &g_L.loop, &w, unlock_and_look, NULL), 0);
+    th_mutex_unlock_from_thread(g_m); /* to the loop's delegate */
+    th_run_until(&g_L, seen_set, NULL, TH_TIMEOUT);
+    TH_EQ(g_seen, 0);                 /* held over inside the run */
+    TH_EQ(try_from_thread(), 1);      /* given back at its end */
 }
 
 /* K5 and the local hand-off: the loop's waiting tasks are one slot in the
@@ -408,21 +429,32 @@ static void coh_close(void **state)
 
 /* Close while the loop holds the lock over: no lock of the loop takes it
  * any more (later locks are refused after a close), and it goes back. */
-static void coh_close_held_over(void **state)
+static void close_in_cb(as_wait *w, int status, void *arg)
 {
-    (void)state;
-    NEED();
-    as_wait w = {0};
     pthread_t t;
     void *rc;
-    TH_RC(as_mutex_lock_async(g_m, &g_L.loop, &w, th_cb, NULL), 1);
+    (void)arg;
+    TH_RC(status, 0);
     TH_RC(as_mutex_unlock(g_m), 0); /* held over */
     th_thread_start(&t, close_thread, g_m);
     assert_int_equal(pthread_join(t, &rc), 0);
     TH_RC((int)(intptr_t)rc, 0);
     TH_RC(as_mutex_try_lock(g_m), -ESHUTDOWN);
-    TH_RC(as_mutex_lock_async(g_m, &g_L.loop, &w, th_cb, NULL), -ESHUTDOWN);
+    TH_RC(as_mutex_lock_async(g_m, &g_L.loop, w, th_cb, NULL), -ESHUTDOWN);
     TH_RC(as_mutex_lock_blocking(g_m, AS_NO_DEADLINE), -ESHUTDOWN);
+    g_seen = 1;
+}
+
+static void coh_close_held_over(void **state)
+{
+    (void)state;
+    NEED();
+    as_wait w = {0};
+    TH_RC(as_mutex_try_lock(g_m), 1);
+    g_seen = -1;
+    TH_RC(as_mutex_lock_async(g_m, &g_L.loop, &w, close_in_cb, NULL), 0);
+    th_mutex_unlock_from_thread(g_m); /* to the loop's delegate */
+    th_run_until(&g_L, seen_set, NULL, TH_TIMEOUT);
     /* teardown: as_mutex_destroy finds it free */
 }
 
@@ -453,7 +485,22 @@ static void coh_not_strict(void **state)
 
 /* AS_LOOP_ALWAYS_CALLBACK: a lock through the cohort never completes
  * inline (the take of the word, of a held-over lock); a cancel before the
- * callback passes the lock on through the cohort (X1: held over again). */
+ * callback passes the lock on through the cohort (X1: to lq's head).  The
+ * hold-over happens inside as_loop_run: in tw[0]'s callback. */
+static th_waiter *g_tw;
+
+static void always_cb_holdover(th_waiter *tw, int status)
+{
+    (void)tw;
+    TH_RC(status, 0);
+    TH_RC(as_mutex_unlock(g_m), 0);
+    TH_EQ(try_from_thread(), 0); /* held over */
+    TH_RC(th_mutex_lock(&g_tw[1], g_m, false), 0); /* the held-over lock */
+    TH_RC(as_cancel(&g_tw[1].w), 0);
+    TH_EQ(try_from_thread(), 0); /* still this loop's */
+    TH_RC(th_mutex_lock(&g_tw[2], g_m, true), 0);
+}
+
 static void coh_always_callback(void **state)
 {
     (void)state;
@@ -464,15 +511,10 @@ static void coh_always_callback(void **state)
     th_loop_setup(&L, TH_RING, &o);
     for (int i = 0; i < 3; i++)
         th_waiter_init(&tw[i], &g_rec, &L, i);
+    g_tw = tw;
+    tw[0].on_cb = always_cb_holdover;
     TH_RC(th_mutex_lock(&tw[0], g_m, false), 0); /* the word: a callback */
     TH_EQ(try_from_thread(), 0);
-    th_rec_wait(&L, &g_rec, 1);
-    TH_RC(as_mutex_unlock(g_m), 0);
-    TH_EQ(try_from_thread(), 0); /* held over */
-    TH_RC(th_mutex_lock(&tw[1], g_m, false), 0); /* the held-over lock */
-    TH_RC(as_cancel(&tw[1].w), 0);
-    TH_EQ(try_from_thread(), 0); /* given back to the loop, still held over */
-    TH_RC(th_mutex_lock(&tw[2], g_m, true), 0);
     th_rec_wait(&L, &g_rec, 3);
     TH_RC(th_rec_status_of(&g_rec, 1), -ECANCELED);
     TH_RC(th_rec_status_of(&g_rec, 2), 0);
