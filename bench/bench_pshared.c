@@ -17,12 +17,12 @@
  *                   iteration;
  *       - "hold":  keeps it across one loop iteration, releases at the start
  *                  of the next one and asks again at once.
- *     The as_mutex row runs once more "behind a private as_mutex per
- *     process" (the cohort of docs/pshared.md 6.4 composed by the
- *     application; struct ploop, COHORT_BUDGET): informational; and
- *     once more with the library's own loop cohorts (src/cohort_ps.c, a
- *     trial switched on for that row only: ASYNCSYNC_PS_COHORT=1 in its
- *     worker processes): informational until it is the default.
+ *     The as_mutex row (the loops' cohorts, src/cohort_ps.c, the
+ *     default) runs once more "behind a private as_mutex per process"
+ *     (the cohort of docs/pshared.md 6.4 composed by the application;
+ *     struct ploop, COHORT_BUDGET) and once more with the cohorts off (a
+ *     slot per wait: ASYNCSYNC_PS_COHORT=0 in that row's worker
+ *     processes, as AS_LOOP_PS_NO_COHORT): informational.
  *     The as_sem and as_mutex rows run twice: with the default policy
  *     (docs/pshared.md 6.3: a release wakes the oldest to retry, others
  *     may take the permits meanwhile) and strict (AS_*_STRICT_FIFO: every
@@ -200,16 +200,16 @@ static struct usage children_usage(void)
 
 /* ---- (a) contended: one loop per process ---- */
 
-enum var { V_AS, V_ASMTX, V_AS_STRICT, V_ASMTX_STRICT, V_ASMTX_LOCAL, V_ASMTX_COHORT,
+enum var { V_AS, V_ASMTX, V_AS_STRICT, V_ASMTX_STRICT, V_ASMTX_LOCAL, V_ASMTX_NOCOH,
            V_SEM_T, V_PMUTEX, V_COUNT };
 static const char *const var_name[V_COUNT] = {"as_sem4", "as_mutex", "as_sem4_strict",
                                               "as_mutex_strict", "as_mutex_local",
-                                              "as_mutex_cohort", "sem_t4", "pthread_mutex"};
+                                              "as_mutex_nocohort", "sem_t4", "pthread_mutex"};
 static const char *const var_label[V_COUNT] = {
     "as_sem(4) AS_PSHARED", "as_mutex AS_PSHARED", "as_sem(4) AS_PSHARED strict",
     "as_mutex AS_PSHARED strict",
     "as_mutex AS_PSHARED behind a private as_mutex per process",
-    "as_mutex AS_PSHARED, loop cohorts (trial)",
+    "as_mutex AS_PSHARED, no cohort (a slot per wait)",
     "sem_t(4) pshared", "pthread_mutex PROCESS_SHARED"};
 /* The rows of asyncsync: one loop per process, short and hold; the
  * default policy (docs/pshared.md 6.3) and AS_*_STRICT_FIFO. */
@@ -217,7 +217,7 @@ static bool var_async(int var) { return var < V_SEM_T; }
 static bool var_mutex(int var)
 {
     return var == V_ASMTX || var == V_ASMTX_STRICT || var == V_ASMTX_LOCAL ||
-           var == V_ASMTX_COHORT;
+           var == V_ASMTX_NOCOH;
 }
 static unsigned var_strict(int var)
 {
@@ -492,10 +492,10 @@ static struct sample measure_contended(int var, bool hold, int nprocs, double ms
             die("fork: %s", strerror(errno));
         if (pids[p] == 0) {
             close(s.go[1]);
-            /* the loops' cohorts (src/cohort_ps.c): a trial, on for its
-             * row only (the switch is read when a loop is initialised) */
-            if (var == V_ASMTX_COHORT)
-                setenv("ASYNCSYNC_PS_COHORT", "1", 1);
+            /* the loops' cohorts (src/cohort_ps.c): the default, off for
+             * its row (the switch is read when a loop is initialised) */
+            if (var == V_ASMTX_NOCOH)
+                setenv("ASYNCSYNC_PS_COHORT", "0", 1);
             else
                 unsetenv("ASYNCSYNC_PS_COHORT");
             _exit(var_async(var) ? loop_proc(&m, &s, p, hold, var_mutex(var),

@@ -223,6 +223,13 @@ struct as_loop_options {
  * long, or stops running the loop, or to call as_loop_flush().  Without the
  * flag such a wake made outside as_loop_run is a futex(2) wake at once. */
 #define AS_LOOP_DEFER_WAKES 0x2u
+/* No loop cohort on process-shared mutexes: each of this loop's tasks
+ * waiting on an AS_PSHARED mutex takes a slot of its own, as in 0.2 (by
+ * default the loop's waiting tasks queue in the loop behind one slot and
+ * the lock passes between them without a shared write: README "Across
+ * processes").  The environment variable ASYNCSYNC_PS_COHORT=0, read when
+ * a loop is initialised, does the same for every loop. */
+#define AS_LOOP_PS_NO_COHORT 0x4u
 
 /* Capabilities a loop may use (as_loop_caps).  Disabling one forces the
  * degraded path, for tests and for users who hit a kernel bug. */
@@ -884,7 +891,9 @@ int as_pshared_unlink(const char *name);
  * AS_PSHARED, k > AS_PSHARED_SLOTS_MAX), or -EOPNOTSUPP (AS_PSHARED where
  * process-shared objects are not built: Windows, non-Linux systems). */
 int as_mutex_init(as_mutex *m, unsigned flags);
-/* Returns 0, -EBUSY (locked or waiters pending), -EINVAL, -EPROTO. */
+/* Returns 0, -EBUSY (locked or waiters pending; AS_PSHARED: also while a
+ * loop's cohort holds its slot, until the loop handled that slot's last
+ * completion), -EINVAL, -EPROTO. */
 int as_mutex_destroy(as_mutex *m);
 /* Returns 1 (locked), 0 (not now), -ESHUTDOWN, -EINVAL; pshared: -EPROTO,
  * and, robust, -EOWNERDEAD (locked: the previous owner died) or
@@ -913,7 +922,8 @@ int as_mutex_unlock(as_mutex *m);
  * does not hold it, or OWNER_DEAD is not set), -EPROTO. */
 int as_mutex_consistent(as_mutex *m);
 int as_mutex_close(as_mutex *m);
-/* Waits queued now (a snapshot), or -EINVAL. */
+/* Waits queued now (a snapshot), or -EINVAL.  AS_PSHARED: slots queued, a
+ * loop's cohort counting as one (AS_LOOP_PS_NO_COHORT). */
 int64_t as_mutex_waiters(const as_mutex *m);
 /* Counters (exact under the queue lock; see as_counters) and a dump of
  * the queued waits: fills up to max entries, oldest first, and returns how

@@ -1,7 +1,7 @@
 /* A loop's cohort on a process-shared mutex: docs/pshared.md 6.4, the model
- * tests/model/cohort_del.pml (-DHOLDOVER).  A trial: a loop uses it only
- * when ASYNCSYNC_PS_COHORT=1 was set when the loop was initialised
- * (AS__OPT_COHORT).
+ * tests/model/cohort_del.pml (-DHOLDOVER).  Every loop that can wait on a
+ * process-shared object uses it (AS__OPT_COHORT) unless it was initialised
+ * with AS_LOOP_PS_NO_COHORT or with ASYNCSYNC_PS_COHORT=0 set.
  *
  * WHY
  *   Without it every task of every loop waits in a slot of its own, and

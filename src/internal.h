@@ -287,7 +287,8 @@ struct as__backend {
                                 teardown check (R3 in uring.c) */
 
 /* as__opts: private bits beside the AS_LOOP_* options */
-#define AS__OPT_COHORT 0x80000000u /* ASYNCSYNC_PS_COHORT=1: cohorts (cohort_ps.c) */
+#define AS__OPT_COHORT 0x80000000u /* cohorts on AS_PSHARED mutexes (cohort_ps.c): unless
+                                      AS_LOOP_PS_NO_COHORT or ASYNCSYNC_PS_COHORT=0 */
 typedef struct as__cohort as__cohort;
 /* End of as_loop_run and as_loop_destroy (K3, K6 in cohort_ps.c). */
 void as__coh_leave(as_loop *loop);

@@ -108,15 +108,17 @@ int as__loop_opts(const as_loop_options *opts, uint32_t *flags,
 {
     const char *coh = getenv("ASYNCSYNC_PS_COHORT");
     *flags = *disabled = 0;
-    /* the cohort trial (cohort_ps.c): off unless asked for */
-    if (coh && coh[0] == '1')
+    if (opts && ((opts->flags & ~(AS_LOOP_ALWAYS_CALLBACK | AS_LOOP_DEFER_WAKES |
+                                  AS_LOOP_PS_NO_COHORT)) ||
+                 (opts->disabled_caps &
+                  ~(AS_CAP_FUTEX_WAIT | AS_CAP_RING_WAKE | AS_CAP_PSHARED))))
+        return -EINVAL;
+    /* the loop's cohorts on process-shared mutexes (cohort_ps.c): on
+     * unless the flag or ASYNCSYNC_PS_COHORT=0 says no */
+    if (!(opts && (opts->flags & AS_LOOP_PS_NO_COHORT)) && !(coh && coh[0] == '0'))
         *flags |= AS__OPT_COHORT;
     if (!opts)
         return 0;
-    if ((opts->flags & ~(AS_LOOP_ALWAYS_CALLBACK | AS_LOOP_DEFER_WAKES)) ||
-        (opts->disabled_caps &
-         ~(AS_CAP_FUTEX_WAIT | AS_CAP_RING_WAKE | AS_CAP_PSHARED)))
-        return -EINVAL;
     *flags |= opts->flags;
     *disabled = opts->disabled_caps;
     return 0;

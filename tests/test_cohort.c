@@ -1,5 +1,5 @@
 /* A loop's cohort on a process-shared mutex (src/cohort_ps.c, docs/pshared.md
- * 6.4): one test per invariant K1-K6, each of which fails when the
+ * 6.4): one test per invariant K1-K7, each of which fails when the
  * invariant is broken.  One process: the mutex lives in a MAP_SHARED
  * mapping and is AS_PSHARED, a ring loop on the test's thread, other
  * threads of the process as the "other side" (the cross-process cases run
@@ -920,6 +920,40 @@ static void coh_xproc_kill(void **state)
     munmap(xp, sizeof *xp);
 }
 
+/* The cohort is every loop's default; AS_LOOP_PS_NO_COHORT, or
+ * ASYNCSYNC_PS_COHORT=0 when the loop is initialised, turns it off: each
+ * waiting task then has a slot of its own (as_mutex_waiters counts a
+ * loop's cohort as one). */
+static void coh_opt_out(void **state)
+{
+    (void)state;
+    NEED();
+    for (int how = 0; how < 3; how++) { /* default, the flag, the variable */
+        as_loop_options o = {.flags = how == 1 ? AS_LOOP_PS_NO_COHORT : 0};
+        th_loop L;
+        th_waiter tw[2];
+        if (how == 0)
+            unsetenv("ASYNCSYNC_PS_COHORT");
+        else if (how == 2)
+            setenv("ASYNCSYNC_PS_COHORT", "0", 1);
+        th_loop_setup(&L, TH_RING, &o);
+        setenv("ASYNCSYNC_PS_COHORT", "1", 1);
+        TH_RC(as_mutex_lock_blocking(g_m, AS_NO_DEADLINE), 0);
+        for (int i = 0; i < 2; i++) {
+            th_waiter_init(&tw[i], &g_rec, &L, i);
+            TH_RC(th_mutex_lock(&tw[i], g_m, true), 0);
+        }
+        TH_EQ(as_mutex_waiters(g_m), how == 0 ? 1 : 2);
+        th_mutex_unlock_from_thread(g_m);
+        th_rec_wait(&L, &g_rec, 2);
+        th_rec_assert_ids(&g_rec, 0, 1);
+        th_loop_run(&L);
+        TH_EQ(try_from_thread(), 1);
+        th_loop_destroy(&L);
+        th_rec_reset(&g_rec);
+    }
+}
+
 #define CT(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -937,6 +971,7 @@ int main(void)
         CT(coh_always_callback),
         CT(coh_records_exhausted),
         CT(coh_passed),
+        CT(coh_opt_out),
         CT(coh_xproc),
         CT(coh_xproc_kill),
     };

@@ -1877,8 +1877,8 @@ static void psm_unlock_woken(void **state)
     NEED_ASYNC();
     /* two waits of one loop in two slots: not with the loop's cohort
      * (src/cohort_ps.c), where they are one delegate's */
-    if (g_strict || (getenv("ASYNCSYNC_PS_COHORT") &&
-                     getenv("ASYNCSYNC_PS_COHORT")[0] == '1'))
+    if (g_strict || !getenv("ASYNCSYNC_PS_COHORT") ||
+        getenv("ASYNCSYNC_PS_COHORT")[0] != '0')
         skip();
     as_mutex *m = ps_mutex(0, 2);
     volatile uint32_t *qlock = (volatile uint32_t *)(void *)m + 5;

@@ -30,16 +30,17 @@ as_add_test(test_pshared SOURCES test_pshared.c harness.c
   LABELS conformance pshared TIMEOUT 180)
 
 # A loop's cohort on a process-shared mutex (tests/test_cohort.c,
-# src/cohort_ps.c): one test per invariant K1-K6, in one process (threads
+# src/cohort_ps.c): one test per invariant K1-K7, in one process (threads
 # as the other side); ring loops only.
 as_add_test(test_cohort SOURCES test_cohort.c harness.c BACKENDS uring
   LABELS conformance pshared TIMEOUT 120)
 
-# The same conformance rows with every loop's cohort on (the trial switch
-# ASYNCSYNC_PS_COHORT=1): the mutex rows then run through cohort_ps.c.
-add_test(NAME test_pshared.cohort COMMAND test_pshared)
-set_tests_properties(test_pshared.cohort PROPERTIES
-  ENVIRONMENT "ASYNCSYNC_BACKEND=uring;ASYNCSYNC_PS_COHORT=1"
+# The same conformance rows with the loops' cohorts off
+# (ASYNCSYNC_PS_COHORT=0, as AS_LOOP_PS_NO_COHORT): every mutex wait in a
+# slot of its own.
+add_test(NAME test_pshared.nocohort COMMAND test_pshared)
+set_tests_properties(test_pshared.nocohort PROPERTIES
+  ENVIRONMENT "ASYNCSYNC_BACKEND=uring;ASYNCSYNC_PS_COHORT=0"
   TIMEOUT 180
   SKIP_RETURN_CODE 77
   LABELS "conformance;pshared;uring")
@@ -81,11 +82,11 @@ set_tests_properties(pshared.stress.nokill PROPERTIES
   SKIP_RETURN_CODE 77
   LABELS "stress;pshared;uring")
 
-# The default-policy stress (even seeds) with the loops' cohorts on.
-add_test(NAME pshared.stress.cohort
+# The default-policy stress (even seeds) with the loops' cohorts off.
+add_test(NAME pshared.stress.nocohort
   COMMAND stress_ps --seed 2 --rounds ${AS_PS_STRESS_ROUNDS} --kill 2)
-set_tests_properties(pshared.stress.cohort PROPERTIES
-  ENVIRONMENT "ASYNCSYNC_PS_COHORT=1"
+set_tests_properties(pshared.stress.nocohort PROPERTIES
+  ENVIRONMENT "ASYNCSYNC_PS_COHORT=0"
   TIMEOUT 300
   SKIP_RETURN_CODE 77
   LABELS "stress;pshared;uring")
