@@ -17,7 +17,7 @@
 
 /* ---- participants (4) ---- */
 
-static uint32_t as__ps_id; /* atomic; 0: not computed in this process */
+uint32_t as__ps_id; /* atomic; 0: not computed in this process */
 
 /* A fork child is another process: its id is computed again (the parent's
  * would make the child's slots and lock holds look like the parent's). */
@@ -73,7 +73,7 @@ static uint32_t as__ps_make_id(pid_t pid, unsigned long long start)
     return ((uint32_t)pid & 0x3fffffu) | ((uint32_t)(start % 512u) << 22);
 }
 
-uint32_t as__ps_me(void)
+uint32_t as__ps_me_slow(void)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     uint32_t id = as__load(&as__ps_id, AS_RELAXED);

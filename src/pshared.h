@@ -143,8 +143,15 @@ static inline uint64_t as__ps_tick_max_ns(uint64_t base)
     return base > AS__PS_TICK_MAX_NS ? base : AS__PS_TICK_MAX_NS;
 }
 
-/* This process's participant id (4): never 0, bit 31 clear. */
-uint32_t as__ps_me(void);
+/* This process's participant id (4): never 0, bit 31 clear.  Computed once
+ * per process (as__ps_me_slow; reset in a fork's child), then one load. */
+extern uint32_t as__ps_id;
+uint32_t as__ps_me_slow(void);
+static inline uint32_t as__ps_me(void)
+{
+    uint32_t id = as__load(&as__ps_id, AS_RELAXED);
+    return as__likely(id != 0) ? id : as__ps_me_slow();
+}
 /* Is the process `id` names alive?  Slow (reads /proc): only on the queue
  * lock's slow path.  Never says "dead" of a live process (P7). */
 bool as__ps_alive(uint32_t id);
