@@ -59,7 +59,8 @@
  *      loop or AS__COH_BUDGET critical sections and AS__PASS_NS, then the
  *      shared policy's bound (6.3).
  *   K5 (FIFO within the loop): a lock on the loop while lq is not empty or
- *      the hold is OWNED queues in lq (no take of the word past lq's head);
+ *      the hold is OWNED (and the word this process's: else the hold is
+ *      stale, K2) queues in lq (no take of the word past lq's head);
  *      the delegate's grant and the local hand-off serve lq's head.
  *   K6 (the delegate is the library's): counted in the loop's pending waits
  *      (as__coh_busy of them).  A cancel or deadline that leaves lq empty
@@ -300,6 +301,11 @@ int as__coh_lock(as__ps *ps, as_loop *loop, as_wait *w, uint64_t deadline,
         return AS__COH_PASS;
     if (coh_take_over(c, ps))
         return coh_now(loop, w, ps, cb, arg, 0);
+    /* K2: a hold OWNED with the word not this process's is stale (the lock
+     * was freed by an unlock on a thread not running this loop: another
+     * thread, or this one before its first as_loop_run) */
+    if (c->as__hold == H_OWNED && coh_lq_empty(c) && !coh_ours(ps))
+        c->as__hold = H_NONE;
     if (c->as__hold == H_NONE && coh_lq_empty(c)) {
         /* K5: nobody of this loop is ahead: the word */
         r = as__ps_try_own(ps, as__ps_me());

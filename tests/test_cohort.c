@@ -954,6 +954,32 @@ static void coh_opt_out(void **state)
     }
 }
 
+/* K2's stale hold: a lock taken through the loop's record and unlocked on
+ * a thread that does not run the loop (another thread; or the loop's own
+ * thread before its first as_loop_run, when the loop is not yet this
+ * thread's) leaves the record saying OWNED.  The loop's next lock, the
+ * word free, takes it at once (1), not through lq and a callback. */
+static void coh_stale_hold(void **state)
+{
+    (void)state;
+    NEED();
+    as_wait w = {0};
+    th_loop L;
+    TH_RC(as_mutex_lock_async(g_m, &g_L.loop, &w, th_cb, NULL), 1);
+    th_mutex_unlock_from_thread(g_m);
+    TH_RC(as_mutex_lock_async(g_m, &g_L.loop, &w, th_cb, NULL), 1);
+    TH_RC(as_mutex_unlock(g_m), 0);
+    th_loop_run(&g_L);
+    /* a loop never run yet: this thread's current loop is g_L */
+    th_loop_setup(&L, TH_RING, NULL);
+    for (int i = 0; i < 3; i++) {
+        TH_RC(as_mutex_lock_async(g_m, &L.loop, &w, th_cb, NULL), 1);
+        TH_RC(as_mutex_unlock(g_m), 0);
+    }
+    TH_EQ(try_from_thread(), 1);
+    th_loop_destroy(&L);
+}
+
 #define CT(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -972,6 +998,7 @@ int main(void)
         CT(coh_records_exhausted),
         CT(coh_passed),
         CT(coh_opt_out),
+        CT(coh_stale_hold),
         CT(coh_xproc),
         CT(coh_xproc_kill),
     };
