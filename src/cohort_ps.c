@@ -46,9 +46,9 @@
  *      code, which may then exit or stop running the loop, goes to the
  *      word), and as_loop_run ends with no record OVER (as__coh_leave):
  *      the lock is given back before the loop may sleep (as_loop_run's
- *      contract: once per iteration, before the loop blocks).  The model's finding 14:
- *      the give-back is per iteration, not per as_loop_run that returns
- *      idle.
+ *      contract: once per iteration, before the loop blocks).  The
+ *      model's finding 14: the give-back is per iteration, not per
+ *      as_loop_run that returns idle.
  *   K4 (bounded bypass): releases are kept in the loop (hand-offs and
  *      hold-overs) AS__COH_BUDGET at a time, a further round only while
  *      less than AS__PASS_NS (250 us) passed since the first was spent

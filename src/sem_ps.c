@@ -47,8 +47,7 @@
  *
  * POLICY (6.3): the private one (sem.c, mutex.c), with the slots as the
  *   queue.  The queue is the slots WAITING, STARVING or PASSED, in ticket
- *   order; a
- *   WOKEN slot is out of it (its owner is on its way to retry) but keeps
+ *   order; a WOKEN slot is out of it (its owner is on its way to retry) but keeps
  *   its ticket and req; `woken` is the sum of the WOKEN slots' req, kept
  *   in the header under the queue lock (a cache of the slots: every full
  *   grant re-derives it from its scan, so every recovery does; a release
@@ -86,10 +85,11 @@
  *       ahead of it, or itself, is WOKEN; a slot is WOKEN at most once per
  *       wait (a failed retry makes it STARVING, which is only ever granted
  *       directly; or PASSED once, which its timer makes STARVING: EF3',
- *       newcomers also pass a PASSED head, for AS__PASS_NS).  Every change that ends a WOKEN slot's race without a
- *       take raises HANDOFF first (ps_hold_locked), and the arrival's take
- *       writes the new bits in its commit CAS: no window with the queue
- *       passable and nothing woken.
+ *       newcomers also pass a PASSED head, for AS__PASS_NS).  Every change
+ *       that ends a WOKEN slot's race without a take raises HANDOFF first
+ *       (ps_hold_locked), and the arrival's take writes the new bits in
+ *       its commit CAS: no window with the queue passable and nothing
+ *       woken.
  *   EF4 (strict): no slot WOKEN or STARVING, HANDOFF == WAITERS.
  *   Model: tests/model/pshared.pml -DEVENTUAL.
 
