@@ -460,7 +460,7 @@ int64_t as_loop_timeout_ns(const as_loop *loop);
  * queued (a CQ overflow backlog), or when the synchronous cancel of its
  * doorbell failed and an asynchronous one is under way, or while the
  * kernel wait of a process-shared mutex cohort's delegate it ended is
- * still out (the ASYNCSYNC_PS_COHORT=1 trial: see docs/pshared.md 6.4).
+ * still out (the loop's cohorts, the default: AS_LOOP_PS_NO_COHORT).
  * Keep handling the ring's completions (the port's packets) and call
  * again), or -EINVAL
  * (NULL or not initialised).  In the common case, a loop with nothing
