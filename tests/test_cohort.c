@@ -564,27 +564,36 @@ static void *block_until_thread(void *arg)
     return (void *)(intptr_t)r;
 }
 
+/* tw (id 1, unlocking in its callback) waits in lq and the loop's
+ * delegate is PASSED; the test's thread holds the lock.  Returns the
+ * delegate's slot word. */
+static volatile uint32_t *pass_delegate(th_waiter *tw)
+{
+    volatile uint32_t *fw;
+    uint32_t passed = 7;
+    th_rec_reset(&g_rec);
+    th_waiter_init(tw, &g_rec, &g_L, 1);
+    TH_RC(as_mutex_try_lock(g_m), 1);
+    TH_RC(th_mutex_lock(tw, g_m, true), 0);  /* lq, the delegate's slot */
+    assert_non_null(fw = del_slot());
+    TH_EQ(PS_ST(*fw), 1u);                   /* WAITING */
+    th_mutex_unlock_from_thread(g_m);        /* woken, the lock free */
+    TH_EQ(PS_ST(*fw), 2u);                   /* WOKEN */
+    TH_RC(as_mutex_try_lock(g_m), 1);        /* a newcomer */
+    th_run_until(&g_L, slot_in, &passed, TH_TIMEOUT);
+    TH_EQ(st_word() & (PS_WAITERS | PS_HANDOFF), PS_WAITERS);
+    TH_EQ(as_mutex_waiters(g_m), 1);
+    return fw;
+}
+
 static void coh_passed(void **state)
 {
     (void)state;
     NEED();
     for (int free_at_timer = 0; free_at_timer <= 1; free_at_timer++) {
         th_waiter tw;
-        volatile uint32_t *fw;
-        uint32_t seen, passed = 7, starving = 6;
-        th_rec_reset(&g_rec);
-        th_waiter_init(&tw, &g_rec, &g_L, 1);
-        TH_RC(as_mutex_try_lock(g_m), 1);
-        TH_RC(th_mutex_lock(&tw, g_m, true), 0); /* lq, the delegate's slot */
-        assert_non_null(fw = del_slot());
-        TH_EQ(PS_ST(*fw), 1u);                   /* WAITING */
-        th_mutex_unlock_from_thread(g_m);        /* woken, the lock free */
-        TH_EQ(PS_ST(*fw), 2u);                   /* WOKEN */
-        TH_RC(as_mutex_try_lock(g_m), 1);        /* a newcomer */
-        th_run_until(&g_L, slot_in, &passed, TH_TIMEOUT);
-        TH_EQ(st_word() & (PS_WAITERS | PS_HANDOFF), PS_WAITERS);
-        TH_EQ(as_mutex_waiters(g_m), 1);
-        seen = *fw;
+        volatile uint32_t *fw = pass_delegate(&tw);
+        uint32_t seen = *fw, starving = 6;
         for (int k = 0; k < 3; k++) {
             th_mutex_unlock_from_thread(g_m);    /* nobody woken */
             TH_EQ(*fw, seen);
@@ -622,6 +631,35 @@ static void coh_passed(void **state)
     }
     th_loop_run(&g_L);                           /* K3: given back */
     TH_EQ(try_from_thread(), 1);
+    th_rec_reset(&g_rec);
+}
+
+/* A PASSED delegate leaves the shared queue like a waiting one: when its
+ * loop's last task is cancelled (K6 cancels the delegate's slot: PASSED ->
+ * CANCELLED, the slot freed at its completion), and when the mutex is
+ * closed (its task told -ESHUTDOWN). */
+static void coh_passed_leaves(void **state)
+{
+    (void)state;
+    NEED();
+    th_waiter tw;
+    pthread_t t;
+    void *rc;
+    (void)pass_delegate(&tw);
+    TH_RC(as_cancel(&tw.w), 0);
+    th_rec_wait(&g_L, &g_rec, 1);
+    TH_RC(th_rec_status_of(&g_rec, 1), -ECANCELED);
+    th_run_until(&g_L, no_waiters, NULL, TH_TIMEOUT);
+    TH_EQ(del_slot() == NULL, 1);              /* the slot is free */
+    TH_RC(as_mutex_unlock(g_m), 0);
+    (void)pass_delegate(&tw);
+    th_thread_start(&t, close_thread, g_m);
+    assert_int_equal(pthread_join(t, &rc), 0);
+    TH_RC((int)(intptr_t)rc, 0);
+    th_rec_wait(&g_L, &g_rec, 1);
+    TH_RC(th_rec_status_of(&g_rec, 1), -ESHUTDOWN);
+    th_run_until(&g_L, no_waiters, NULL, TH_TIMEOUT);
+    TH_RC(as_mutex_unlock(g_m), 0);
     th_rec_reset(&g_rec);
 }
 
@@ -997,6 +1035,7 @@ int main(void)
         CT(coh_always_callback),
         CT(coh_records_exhausted),
         CT(coh_passed),
+        CT(coh_passed_leaves),
         CT(coh_opt_out),
         CT(coh_stale_hold),
         CT(coh_xproc),

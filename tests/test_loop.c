@@ -434,6 +434,31 @@ static void loop_teardown_returns_zero(void **state)
     free(ls);
 }
 
+/* ---- AS_LOOP_PS_NO_COHORT ------------------------------------------------- */
+
+/* Accepted by every backend (it matters only where a loop waits on a
+ * process-shared mutex: uring, test_cohort's coh_opt_out), alone and with
+ * the other flags; the loop works as without it.  An unknown flag beside
+ * it is still -EINVAL (test_badinput: 0x80). */
+static void loop_ps_no_cohort(void **state)
+{
+    FIX();
+    const uint32_t fl[2] = { AS_LOOP_PS_NO_COHORT,
+                             AS_LOOP_PS_NO_COHORT | AS_LOOP_DEFER_WAKES };
+    for (int i = 0; i < 2; i++) {
+        th_loop X;
+        as_loop_options o = { fl[i], 0 };
+        assert_int_equal(th_loop_init(&X, L->kind, &o), 0);
+        basic_scenario(&X);
+        th_loop_destroy(&X);
+    }
+    {
+        th_loop X;
+        as_loop_options o = { AS_LOOP_PS_NO_COHORT | 0x80u, 0 };
+        assert_int_equal(th_loop_init(&X, L->kind, &o), -EINVAL);
+    }
+}
+
 /* ---- AS_LOOP_ALWAYS_CALLBACK ---------------------------------------------- */
 
 static void loop_always_callback(void **state)
@@ -891,6 +916,7 @@ int main(void)
         TH_TEST(loop_destroy_inside_callback),
         cmocka_unit_test(loop_teardown_returns_zero),
         TH_TEST(loop_always_callback),
+        TH_TEST(loop_ps_no_cohort),
         TH_TEST(loop_init_again_without_destroy),
         TH_TEST(loop_destroy_from_other_thread),
         cmocka_unit_test(loop_destroy_right_after_cancel),
