@@ -802,6 +802,16 @@ static bool pshared_async_available(const struct bench_opts *o)
     return ok;
 }
 
+/* Is `name` one of the comma-separated items of `list`? */
+static bool list_has(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+        if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+            return true;
+    return false;
+}
+
 int main(int argc, char **argv)
 {
     static const int ps[] = {2, 4};
@@ -813,11 +823,16 @@ int main(int argc, char **argv)
     struct machine_state mach[2];
 
     bench_parse(argc, argv, &o, "bench_pshared",
-                "  --only W   one part: uncontended, contended, wake\n");
+                "  --only W   one part: uncontended, contended, wake;\n"
+                "             contended:LIST only its rows and process counts named in\n"
+                "             LIST (e.g. contended:as_mutex,pthread_mutex,2)\n");
     double ms = o.ms > 0 ? o.ms : o.smoke ? 10 : 200;
     double wms = o.ms > 0 ? o.ms : o.smoke ? 10 : 300;
     bool do_unc = !o.only || strcmp(o.only, "uncontended") == 0;
-    bool do_cont = !o.only || strcmp(o.only, "contended") == 0;
+    /* --only contended:LIST: only the rows (var_name) and process counts
+     * named in the comma-separated LIST, e.g. contended:as_mutex,pthread_mutex,2 */
+    const char *cont_sel = o.only && strncmp(o.only, "contended:", 10) == 0 ? o.only + 10 : NULL;
+    bool do_cont = !o.only || strcmp(o.only, "contended") == 0 || cont_sel;
     long upairs = o.smoke ? 10000 : 2000000;
     bool do_wake = !o.only || strcmp(o.only, "wake") == 0;
     bool avail = pshared_async_available(&o);
@@ -836,6 +851,9 @@ int main(int argc, char **argv)
         if (avail && do_cont) {
             for (size_t pi = 0; pi < ARRAY_LEN(ps); pi++) {
                 for (int var = 0; var < V_COUNT; var++) {
+                    snprintf(b1, sizeof b1, "%d", ps[pi]);
+                    if (cont_sel && (!list_has(cont_sel, var_name[var]) || !list_has(cont_sel, b1)))
+                        continue;
                     for (int hold = 0; hold < (var_async(var) ? 2 : 1); hold++) {
                         struct sample sm = measure_contended(var, hold, ps[pi], ms);
                         snprintf(key, sizeof key, "%s|%s|%d", var_name[var],
@@ -929,6 +947,8 @@ int main(int argc, char **argv)
                 for (int hold = 0; hold < (var_async(var) ? 2 : 1); hold++) {
                     snprintf(key, sizeof key, "%s|%s|%d", var_name[var],
                              hold ? "hold" : "short", ps[pi]);
+                    if (res_count(&res, "%s|rate", key) == 0)
+                        continue; /* not selected (--only contended:LIST) */
                     double r = res_median(&res, "%s|rate", key);
                     double lo = res_min(&res, "%s|rate", key);
                     double hi = res_max(&res, "%s|rate", key);
