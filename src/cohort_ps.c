@@ -83,6 +83,13 @@
  *      one cross-process wake per turn (docs/perf/
  *      pshared-cohort-passed-2026-12-05.md); without it every iteration's
  *      give-back woke the other loop (~20 us) and the lock ping-ponged.
+ *      The busy hint: the take of the word here counts in the object
+ *      (coh_count_take); a delegate woken to retry that finds AS__PS_BUSY
+ *      takes since its wake goes back PASSED even if the lock is free at
+ *      that instant (a loop that takes and frees the word once per task,
+ *      in the application's code between two runs, leaves it free most of
+ *      the time: the retry would win, and the lock would change process
+ *      once per wake instead of once per pass).
  *
  * The word's owner is the process (mutex_ps.c): hand-offs within the
  * process keep AS_MUTEX_ROBUST's holder right.  A hold that came with
@@ -158,6 +165,17 @@ static as__cohort *coh_bind(as_loop *loop, as__ps *ps)
         }
     }
     return NULL;
+}
+
+/* K7, the busy hint (sem_ps.c 6.3): a take of the word by a loop counts
+ * towards AS__PS_BUSY.  Written by the lock's holder only, and no more once
+ * there (a load per take in a streak); the grant's wake zeroes it under the
+ * queue lock.  Races lose a count or a zeroing: a hint. */
+static inline void coh_count_take(as__ps *ps)
+{
+    uint16_t t = as__load(&ps->takes, AS_RELAXED);
+    if (t < AS__PS_BUSY)
+        as__store(&ps->takes, (uint16_t)(t + 1u), AS_RELAXED);
 }
 
 /* A lock granted at once: 1 / -EOWNERDEAD, or through the callback. */
@@ -310,6 +328,7 @@ int as__coh_lock(as__ps *ps, as_loop *loop, as_wait *w, uint64_t deadline,
         /* K5: nobody of this loop is ahead: the word */
         r = as__ps_try_own(ps, as__ps_me());
         if (r != 0) {
+            coh_count_take(ps); /* K7: the busy hint */
             c->as__hold = H_OWNED;
             c->as__budget = AS__COH_BUDGET; /* K4 */
             c->as__since = 0;

@@ -73,7 +73,10 @@ typedef struct as__ps {
     uint32_t flags;   /* init flags (AS_PSHARED, slots) | closed bit */
     uint32_t layout;  /* AS__PS_LAYOUT: -EPROTO if another (P11) */
     uint32_t qlock;   /* 0 or holder id | CONTENDED (5.1) */
-    uint32_t log;     /* intent log: 0, or op << 12 | slot (5.3) */
+    uint16_t log;     /* intent log: 0, or op << 12 | slot (5.3) */
+    uint16_t takes;   /* a hint (6.3, the busy hint): takes of the word by
+                         a loop's cohort since the grant last woke a slot
+                         to retry, counted up to AS__PS_BUSY */
     uint32_t tail;    /* next ticket */
     uint32_t woken;   /* the req of the WOKEN slots (6.3): a cache of the
                          slots, kept under qlock, re-derived by every full
@@ -103,6 +106,10 @@ _Static_assert(sizeof(as__ps_slot) == 16, "pshared slot");
 /* In flags, with AS__P_CLOSED: the mutex is not recoverable (unlocked with
  * OWNER_DEAD set, 10.2): closed, with -ENOTRECOVERABLE for -ESHUTDOWN. */
 #define AS__P_NOTREC 0x40000000u
+/* The busy hint (6.3): a loop's delegate woken to retry goes back PASSED,
+ * even with the lock free, when other loops took the word this many times
+ * since the wake (cohort_ps.c K7). */
+#define AS__PS_BUSY 4u
 #define AS__PS_LOG_GRANT 1u
 #define AS__PS_LOG_RECLAIM 2u
 #define AS__PS_LOG_OP(l) ((l) >> 12)
@@ -112,7 +119,8 @@ _Static_assert(sizeof(as__ps_slot) == 16, "pshared slot");
 /* The layout word: 'P' 'S', version 1, and the struct's size (which fixes
  * the in-struct slot count and the ABI: an LP64 process and a 32-bit one
  * cannot share an object).  P11. */
-#define AS__PS_VERSION 3u /* 2: WOKEN and STARVING slots (6.3); 3: PASSED */
+#define AS__PS_VERSION 4u /* 2: WOKEN and STARVING slots (6.3); 3: PASSED;
+                             4: the busy hint (takes) */
 #define AS__PS_LAYOUT(size) \
     ((0x5053u << 16) | (AS__PS_VERSION << 12) | (uint32_t)(size))
 

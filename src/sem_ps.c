@@ -68,8 +68,14 @@
  *   take past it, and a mutex's unlock stays lock-free (PM5): while one
  *   process keeps using the lock, the other's delegate is not woken per
  *   release.  Its loop's timer (AS__PASS_NS after the failed retry, the
- *   wait's heap key, sem_ps_tick) ends the pass: ps_pass_end.  Model:
- *   pshared.pml -DPASS_LOOPS (rows pshared.passed*).
+ *   wait's heap key, sem_ps_tick) ends the pass: ps_pass_end.  The busy
+ *   hint: a retry that finds the lock free also goes back PASSED when
+ *   other loops took the word AS__PS_BUSY times since the wake (`takes`:
+ *   counted by the cohort's take, cohort_ps.c K7, zeroed by the grant's
+ *   wake): they take it again between two of their takes, and the lock
+ *   would move for one pass with two cross-process wakes.  Model:
+ *   pshared.pml -DPASS_LOOPS (rows pshared.passed*; the hint a free
+ *   choice at the arrival).
  *     WAITERS = closed, or the queue is not empty.
  *     HANDOFF = closed, or the queue is not empty and (strict, or the head
  *               is STARVING, or woken == 0 and the head is not PASSED).
@@ -233,6 +239,7 @@ void as__ps_init(as__ps *ps, uint64_t state, unsigned flags, uint32_t magic)
     ps->layout = LAYOUT;
     ps->qlock = 0;
     ps->log = 0;
+    ps->takes = 0;
     ps->tail = 0;
     ps->woken = 0;
     ps->ovf = 0;
@@ -366,11 +373,11 @@ static bool ps_commit_locked(as__ps *ps, uint32_t i, int64_t bits)
     bool own = as__ps_own(ps);
     if ((lo(v) & PS_COUNT) < req)
         return false;
-    as__store(&ps->log, (AS__PS_LOG_GRANT << 12) | i, AS_RELEASE); /* 1 */
+    as__store(&ps->log, (uint16_t)((AS__PS_LOG_GRANT << 12) | i), AS_RELEASE); /* 1 */
     for (;;) { /* 2: the commit */
         uint64_t nv = (v - req) | PS_APPLIED;
         if ((lo(v) & PS_COUNT) < req) {
-            as__store(&ps->log, 0u, AS_RELEASE); /* no grant was made */
+            as__store(&ps->log, (uint16_t)0, AS_RELEASE); /* no grant was made */
             return false;
         }
         if (bits >= 0)
@@ -386,7 +393,7 @@ static bool ps_commit_locked(as__ps *ps, uint32_t i, int64_t bits)
     fw = as__load(&sl->fw, AS_RELAXED);
     as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_GRANTED), AS_RELEASE); /* 3 */
     as__fetch_and(&ps->state, ~(uint64_t)PS_APPLIED, AS_RELEASE);   /* 4 */
-    as__store(&ps->log, 0u, AS_RELEASE);                             /* 5 */
+    as__store(&ps->log, (uint16_t)0, AS_RELEASE);                             /* 5 */
     return true;
 }
 
@@ -417,6 +424,7 @@ static void ps_grant_locked(as__ps *ps, as__ps_wakes *wk)
             } else {
                 uint32_t fw = as__load(&sl->fw, AS_RELAXED);
                 as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_WOKEN), AS_RELEASE);
+                as__store(&ps->takes, (uint16_t)0, AS_RELAXED); /* the busy hint */
             }
             as__ps_wakes_add(wk, q.head);
             continue;
@@ -547,7 +555,7 @@ static bool ps_reclaim_locked(as__ps *ps, const ps_dead *d)
         } else if (AS__PS_ST(fw) == AS__PS_GRANTED) {
             uint64_t v = as__load(&ps->state, AS_ACQUIRE);
             uint32_t req = sl->req;
-            as__store(&ps->log, (AS__PS_LOG_RECLAIM << 12) | i, AS_RELEASE); /* 1 */
+            as__store(&ps->log, (uint16_t)((AS__PS_LOG_RECLAIM << 12) | i), AS_RELEASE); /* 1 */
             /* mutex (PM1, PM2): the lock granted to the dead is freed and
              * its holder cleared together; OWNER_DEAD stays (it came from
              * an earlier holder: the dead grantee never touched the data) */
@@ -558,7 +566,7 @@ static bool ps_reclaim_locked(as__ps *ps, const ps_dead *d)
                 ;
             as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_FREE), AS_RELEASE); /* 3 */
             as__fetch_and(&ps->state, ~(uint64_t)PS_APPLIED, AS_RELEASE);  /* 4 */
-            as__store(&ps->log, 0u, AS_RELEASE);                            /* 5 */
+            as__store(&ps->log, (uint16_t)0, AS_RELEASE);                            /* 5 */
         } else if (AS__PS_ST(fw) != AS__PS_FREE) {
             as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_FREE), AS_RELEASE);
         }
@@ -577,7 +585,7 @@ static bool ps_reclaim_locked(as__ps *ps, const ps_dead *d)
  * dead holder may have been a releaser). */
 static bool ps_recover_locked(as__ps *ps, as__ps_wakes *wk)
 {
-    uint32_t log = as__load(&ps->log, AS_ACQUIRE);
+    uint32_t log = (uint32_t)as__load(&ps->log, AS_ACQUIRE);
     uint64_t v = as__load(&ps->state, AS_ACQUIRE);
     ps_dead d;
     bool freed;
@@ -595,7 +603,7 @@ static bool ps_recover_locked(as__ps *ps, as__ps_wakes *wk)
     }
     if (lo(v) & PS_APPLIED)
         as__fetch_and(&ps->state, ~(uint64_t)PS_APPLIED, AS_RELEASE);
-    as__store(&ps->log, 0u, AS_RELEASE);
+    as__store(&ps->log, (uint16_t)0, AS_RELEASE);
     /* The one place liveness is read under the lock: a holder just died
      * (rare), and its death may be one of many (a machine-wide kill). */
     ps_find_dead(ps, &d);
@@ -776,12 +784,18 @@ static int ps_register_locked(as__ps *ps, uint32_t i, uint32_t n,
     return 0;
 }
 
-/* A WAITING slot leaves the queue without its permits (cancel, deadline,
- * a kernel error): CANCELLED, and the grant runs again (S3: it may have
- * been the head that kept the ones behind it waiting). */
+/* A queued slot (WAITING, STARVING or PASSED) leaves the queue without
+ * its permits (cancel, deadline, a kernel error): CANCELLED, and the grant
+ * runs again (S3: it may have been the head that kept the ones behind it
+ * waiting). */
 static void ps_leave_locked(as__ps *ps, as__ps_slot *sl, as__ps_wakes *wk)
 {
     uint32_t fw = as__load(&sl->fw, AS_RELAXED);
+    /* EF3': a PASSED head leaves HANDOFF clear with the lock perhaps free
+     * (the busy hint); closed first, or a newcomer passes the WAITING slot
+     * behind it before the grant has woken it (as ps_reclaim_locked) */
+    if (AS__PS_ST(fw) == AS__PS_PASSED)
+        ps_hold_locked(ps);
     as__store(&sl->fw, AS__PS_NEXT(fw, AS__PS_CANCELLED), AS_RELEASE);
     ps_grant_locked(ps, wk);
 }
@@ -815,7 +829,12 @@ static uint64_t ps_rejoin_bits(as__ps *ps, uint32_t i, bool passed)
  *      its old ticket: the grant stops at it and newcomers may take past
  *      it (no wake per release while another process keeps using the
  *      lock) until its loop's timer makes it STARVING (ps_pass_end;
- *      pshared.pml -DPASS_LOOPS, arrival 3');
+ *      pshared.pml -DPASS_LOOPS, arrival 3').  `may_pass` and busy (the
+ *      hint ps->takes: other loops took the word AS__PS_BUSY times since
+ *      the wake): PASSED even if they fit (the lock is free only between
+ *      two of those takes: a take now would move it to this process for
+ *      one pass and back with two cross-process wakes, and the next wake
+ *      finds the same; the model's free choice at 3');
  *   < 0: it gave up with that status (cancelled, past its deadline,
  *      closed): HANDOFF is raised before the slot is freed (a newcomer
  *      must not pass the queue with nothing woken in between: pshared.pml
@@ -828,6 +847,9 @@ static int ps_arrive_locked(as__ps *ps, uint32_t i, int status, bool may_pass,
     as__ps_slot *sl = as__ps_slot_at(ps, i);
     uint32_t req = sl->req, fw, woken = as__load(&ps->woken, AS_RELAXED);
     uint64_t v;
+    /* the busy hint: other loops kept taking the lock since the wake (a
+     * hint, raced by design: a wrong value only moves a pass) */
+    bool busy = may_pass && as__load(&ps->takes, AS_RELAXED) >= AS__PS_BUSY;
     /* the slot leaves the woken (a cache: a wrong value is re-derived by
      * the next full grant, 5.4) */
     woken = woken >= req ? woken - req : 0;
@@ -842,7 +864,7 @@ static int ps_arrive_locked(as__ps *ps, uint32_t i, int status, bool may_pass,
     }
     v = as__load(&ps->state, AS_ACQUIRE);
     for (;;) {
-        if ((lo(v) & PS_COUNT) >= req) {
+        if ((lo(v) & PS_COUNT) >= req && !busy) {
             /* The bits once the slot has left: the queue (not this slot:
              * it is WOKEN) is as WAITERS says; HANDOFF stays if its head
              * is STARVING (nothing else sets it while a slot is WOKEN,
@@ -864,7 +886,7 @@ static int ps_arrive_locked(as__ps *ps, uint32_t i, int status, bool may_pass,
             continue;
         }
         /* add_waiter_if again: the bits only from a value in which req
-         * still does not fit (else the take above).  It is ahead of every
+         * still does not fit (else the take above), or, busy, from any.  It is ahead of every
          * WAITING slot (slots are woken from the head), so it is the head
          * or behind another STARVING or PASSED one.  STARVING: HANDOFF
          * unless the head is a PASSED one ahead.  PASSED: HANDOFF only if

@@ -634,6 +634,75 @@ static void coh_passed(void **state)
     th_rec_reset(&g_rec);
 }
 
+/* K7's busy hint (sem_ps.c 6.3): a delegate woken to retry goes back
+ * PASSED even with the lock free when other loops took the word
+ * AS__PS_BUSY (4) times since the wake; fewer, or takes made before the
+ * wake (the wake zeroes the count), and its retry takes the free lock.
+ * The other loop is L2 (a second loop of this thread: its cohort takes
+ * the word, and the unlock, outside any run, frees it). */
+static as_loop *g_busy_loop;
+
+static void never_cb(as_wait *w, int status, void *arg)
+{
+    (void)w, (void)status, (void)arg;
+    fail_msg("a lock of a free word completed through a callback");
+}
+
+static void take_free_word(int n)
+{
+    for (int i = 0; i < n; i++) {
+        as_wait w;
+        TH_RC(as_mutex_lock_async(g_m, g_busy_loop, &w, never_cb, NULL), 1);
+        TH_RC(as_mutex_unlock(g_m), 0);
+    }
+}
+
+static bool passed_or_called(void *arg)
+{
+    uint32_t passed = 7;
+    (void)arg;
+    return th_rec_count(&g_rec) == 1 || slot_in(&passed);
+}
+
+static void coh_busy_hint(void **state)
+{
+    (void)state;
+    NEED();
+    th_loop L2;
+    th_loop_setup(&L2, TH_RING, NULL);
+    g_busy_loop = &L2.loop;
+    /* before: takes made before the wake; 3 or 4: takes after it */
+    static const struct { int before, after; bool passed; } c[] = {
+        {0, 4, true}, {0, 3, false}, {4, 0, false}};
+    for (size_t k = 0; k < sizeof c / sizeof c[0]; k++) {
+        th_waiter tw;
+        volatile uint32_t *fw;
+        th_rec_reset(&g_rec);
+        th_waiter_init(&tw, &g_rec, &g_L, 1);
+        take_free_word(c[k].before);
+        TH_RC(as_mutex_try_lock(g_m), 1);
+        TH_RC(th_mutex_lock(&tw, g_m, true), 0); /* lq, the delegate's slot */
+        assert_non_null(fw = del_slot());
+        th_mutex_unlock_from_thread(g_m);        /* woken, the lock free */
+        TH_EQ(PS_ST(*fw), 2u);                   /* WOKEN */
+        take_free_word(c[k].after);
+        th_run_until(&g_L, passed_or_called, NULL, TH_TIMEOUT);
+        if (c[k].passed) {
+            /* PASSED on a free lock: newcomers take, nothing is woken */
+            TH_EQ(th_rec_count(&g_rec), 0);
+            TH_EQ(st_word() & (PS_WAITERS | PS_HANDOFF), PS_WAITERS);
+            TH_EQ(try_from_thread(), 1);
+            /* its timer: the lock is free, it takes it */
+            th_rec_wait(&g_L, &g_rec, 1);
+        }
+        TH_RC(th_rec_status_of(&g_rec, 1), 0);
+        th_loop_run(&g_L);                       /* K3: given back */
+        TH_EQ(try_from_thread(), 1);
+    }
+    th_loop_destroy(&L2);
+    th_rec_reset(&g_rec);
+}
+
 /* A PASSED delegate leaves the shared queue like a waiting one: when its
  * loop's last task is cancelled (K6 cancels the delegate's slot: PASSED ->
  * CANCELLED, the slot freed at its completion), and when the mutex is
@@ -1036,6 +1105,7 @@ int main(void)
         CT(coh_records_exhausted),
         CT(coh_passed),
         CT(coh_passed_leaves),
+        CT(coh_busy_hint),
         CT(coh_opt_out),
         CT(coh_stale_hold),
         CT(coh_xproc),

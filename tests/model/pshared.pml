@@ -629,6 +629,7 @@ bit repd;            /* (under qlock) the recovery just repaired a dead
 #endif
 /* the WOKEN slots of dead owners (a reclaim frees them) */
 #define DEADWOKEN(i) ((who[i] != 0 && dead[who[i]] && fst[i] == WOKEN) -> req[i] : 0)
+#define DEADPASSED(i) (who[i] != 0 && dead[who[i]] && fst[i] == PASSED)
 #endif
 
 /* W dies here (any step before it holds the permit).  Its kernel wait, if
@@ -926,11 +927,19 @@ inline reclaim(p)
     /* a dead owner's WOKEN slot leaves: first the bits as they are once it
      * has left (the CAS on the state: woken -= req), then the slot's store;
      * in the other order a newcomer passes the queue in between with
-     * nothing woken (EF3) */
+     * nothing woken (EF3).  A dead owner's PASSED slot: HANDOFF raised
+     * while anything is queued (ps_hold_locked, which ps_reclaim_locked
+     * runs first for any dead owner): with the busy hint a PASSED head
+     * may sit on a free lock, and newcomers pass it; once it is freed, in
+     * the other order they would pass the WAITING slot behind it with
+     * nothing woken (EF3'; BUG_PS_RECLAIM_PASSED_NO_HOLD) */
     d_step {
         if
         :: DEADWOKEN(0) + DEADWOKEN(1) > 0 ->
             handoff = (QNONEMPTY && (WOKENSUM - DEADWOKEN(0) - DEADWOKEN(1) == 0 || HEAD_STARVING))
+#if PASS_LOOPS != 0 && !defined(BUG_PS_RECLAIM_PASSED_NO_HOLD)
+        :: DEADPASSED(0) || DEADPASSED(1) -> handoff = handoff || waiters
+#endif
         :: else -> skip
         fi
     };
@@ -1497,14 +1506,24 @@ arrive:
        }
 #if PASS_LOOPS != 0
     /* (3') a loop wait not PASSED before in this wait: one CAS sets
-     * WAITERS from a value in which req still does not fit, and HANDOFF
-     * := the head (this slot included, back at its ticket) is STARVING,
-     * i.e. a STARVING slot is ahead of it.  SPEC_HANDOFF_KEPT, spec 2 as
+     * WAITERS from a value in which req still does not fit, or (the busy
+     * hint, ps->takes: other loops took the free lock AS__PS_BUSY times
+     * since the wake; a free choice here) from any value, and HANDOFF :=
+     * the head (this slot included, back at its ticket) is STARVING, i.e.
+     * a STARVING slot is ahead of it.  SPEC_HANDOFF_KEPT, spec 2 as
      * worded: HANDOFF kept as it is ("while a slot is WOKEN, HANDOFF set
      * <=> the head is STARVING"), wrong when this slot re-enters ahead of
-     * that STARVING head (FINDING row) */
+     * that STARVING head (FINDING row); NO_BUSY_HINT: only when req does
+     * not fit (the rule before the hint) */
     :: atomic {
-        count < req[s] && MAYPASS(me) ->
+#ifdef NO_BUSY_HINT
+        count < req[s] &&
+#endif
+        MAYPASS(me) ->
+        if
+        :: count >= req[s] -> REACH(51)  /* the busy hint on a free lock */
+        :: else -> skip
+        fi;
         waiters = 1;
 #ifndef SPEC_HANDOFF_KEPT
         handoff = AHEAD(s, STARVING);

@@ -451,9 +451,13 @@ checks+=(
     # it STARVING and runs the grant; EF1', the bits, EF3' (bypass), the
     # timer armed; W never killed (passed), W never cancelled (passed.kill)
     "pshared.passed|pshared.pml|-DEVENTUAL -DPASS_LOOPS=6 -DNO_KILL|safety|pass|O0"
-    "pshared.passed.reach|pshared.pml|-DEVENTUAL -DPASS_LOOPS=6 -DNO_KILL|reach|reach:13 14 15 16 41 44 45 46 48 49|O0"
+    "pshared.passed.reach|pshared.pml|-DEVENTUAL -DPASS_LOOPS=6 -DNO_KILL|reach|reach:13 14 15 16 41 44 45 46 48 49 51|O0"
     "pshared.passed.kill|pshared.pml|-DEVENTUAL -DPASS_LOOPS=6 -DNO_CANCEL|safety|pass|O0"
-    "pshared.passed.kill.reach|pshared.pml|-DEVENTUAL -DPASS_LOOPS=6 -DNO_CANCEL|reach|reach:9 12 19 44 45 50|O0"
+    "pshared.passed.kill.reach|pshared.pml|-DEVENTUAL -DPASS_LOOPS=6 -DNO_CANCEL|reach|reach:9 12 19 44 45 50 51|O0"
+    # the reclaim of a dead owner's PASSED slot without HANDOFF raised
+    # first: with the busy hint the lock may be free under it, and a
+    # newcomer passes the WAITING slot behind it with nothing woken
+    "pshared.BUG_PS_RECLAIM_PASSED_NO_HOLD|pshared.pml|-DEVENTUAL -DPASS_LOOPS=6 -DNO_CANCEL -DBUG_PS_RECLAIM_PASSED_NO_HOLD|safety|fail:assert/bypass==0|O0"
     # two slots WOKEN at once: one goes back PASSED ahead of (or STARVING
     # behind) the other; a STARVING slot behind a PASSED head
     "pshared.passed.two-woken|pshared.pml|-DEVENTUAL -DR_HELD=3 -DW2N=2 -DR_TAKE=3 -DNO_KILL -DNO_CANCEL -DPASS_LOOPS=6|safety|pass|O0"
@@ -461,7 +465,7 @@ checks+=(
     # the mutex mode (one permit) with PM5: the unlock lock-free whenever
     # HANDOFF is clear (a PASSED head and nothing woken, or a slot woken)
     "pshared.passed.mutex|pshared.pml|-DEVENTUAL -DPSMUTEX -DPASS_LOOPS=6 -DNO_KILL|safety|pass|O0"
-    "pshared.passed.mutex.reach|pshared.pml|-DEVENTUAL -DPSMUTEX -DPASS_LOOPS=6 -DNO_KILL|reach|reach:41 42 43 44 45 46|O0"
+    "pshared.passed.mutex.reach|pshared.pml|-DEVENTUAL -DPSMUTEX -DPASS_LOOPS=6 -DNO_KILL|reach|reach:41 42 43 44 45 46 51|O0"
     # EF3' as liveness: R barges for ever; under weak fairness (a fair
     # queue lock) every waiter is served: a PASSED one is not passed for ever
     "pshared.passed.barger.np|pshared.pml|-DEVENTUAL -DPASS_LOOPS=6 -DR_FOREVER -DNO_KILL -DNO_CANCEL|npfair|pass|O0"
