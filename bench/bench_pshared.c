@@ -788,6 +788,75 @@ static double measure_uncontended(int var, long pairs)
     return best;
 }
 
+/* Racing: two threads of one process, pinned to CPUs 0 and 1, each
+ * looping on try_acquire(1) + release(1) of one sem(4) (AS_PSHARED, or a
+ * pshared sem_t) in a shared mapping for `ms`: the lock-free paths with
+ * the cache line moving between the CPUs.  Pairs per second, both threads
+ * together. */
+struct racer {
+    int var, cpu;
+    void *obj;
+    _Atomic int *go, *stop;
+    uint64_t pairs;
+    pthread_t th;
+};
+
+static void *racer_main(void *arg)
+{
+    struct racer *r = arg;
+    uint64_t n = 0;
+    pin_cpu(r->cpu);
+    while (!atomic_load_explicit(r->go, memory_order_acquire))
+        ;
+    while (!atomic_load_explicit(r->stop, memory_order_relaxed)) {
+        for (int k = 0; k < 64; k++) {
+            if (r->var == U_SEM_T) {
+                if (sem_trywait(r->obj) == 0) {
+                    sem_post(r->obj);
+                    n++;
+                }
+            } else if (as_sem_try_acquire(r->obj, 1) == 1) {
+                check(as_sem_release(r->obj, 1), "as_sem_release");
+                n++;
+            }
+        }
+    }
+    r->pairs = n;
+    return NULL;
+}
+
+static double measure_racing(int var, double ms)
+{
+    struct shm m;
+    _Atomic int go = 0, stop = 0;
+    struct racer r[2];
+    shm_map(&m);
+    if (var == U_SEM_T) {
+        if (sem_init((sem_t *)m.base, 1, 4) != 0)
+            die("sem_init");
+    } else {
+        check(as_sem_init((as_sem *)m.base, 4, AS_PSHARED), "as_sem_init");
+    }
+    for (int i = 0; i < 2; i++) {
+        r[i] = (struct racer){.var = var, .cpu = i, .obj = m.base, .go = &go, .stop = &stop};
+        if (pthread_create(&r[i].th, NULL, racer_main, &r[i]) != 0)
+            die("pthread_create");
+    }
+    uint64_t t0 = now_ns();
+    atomic_store_explicit(&go, 1, memory_order_release);
+    sleep_ms(ms); /* times the window */
+    atomic_store_explicit(&stop, 1, memory_order_relaxed);
+    uint64_t t1 = now_ns();
+    for (int i = 0; i < 2; i++)
+        pthread_join(r[i].th, NULL);
+    if (var == U_SEM_T)
+        sem_destroy((sem_t *)m.base);
+    else
+        check(as_sem_destroy((as_sem *)m.base), "as_sem_destroy");
+    shm_unmap(&m);
+    return (double)(r[0].pairs + r[1].pairs) * 1e9 / (double)(t1 - t0);
+}
+
 /* ---- main ---- */
 
 /* Can a uring loop here wait on AS_PSHARED objects? */
@@ -848,6 +917,9 @@ int main(int argc, char **argv)
         /* the lock-free paths need no AS_CAP_PSHARED */
         for (int var = 0; do_unc && var < U_COUNT; var++)
             res_add(&res, measure_uncontended(var, upairs), "unc|%s", uvar_name[var]);
+        for (int var = 0; do_unc && var < U_COUNT; var++)
+            if (var != U_AS_PRIV)
+                res_add(&res, measure_racing(var, ms), "race|%s", uvar_name[var]);
         if (avail && do_cont) {
             for (size_t pi = 0; pi < ARRAY_LEN(ps); pi++) {
                 for (int var = 0; var < V_COUNT; var++) {
@@ -921,6 +993,31 @@ int main(int argc, char **argv)
                         uvar_name[var], v, res_min(&res, "unc|%s", uvar_name[var]),
                         res_max(&res, "unc|%s", uvar_name[var]), v / bs,
                         res_count(&res, "unc|%s", uvar_name[var]),
+                        shared ? "time-shared" : "parallel");
+        }
+        rprintf(&rp, "\n");
+        rprintf(&rp, "### Racing: two threads (CPUs 0 and 1) of one process, "
+                     "try_acquire + release of one sem(4)\n\n");
+        rprintf(&rp, "The lock-free paths with the object's cache line moving "
+                     "between the CPUs; %.0f ms windows, pairs/s of both "
+                     "threads, median over repetitions. Informational.\n\n", ms);
+        rprintf(&rp, "| calls | pairs/s | min | max | vs sem_t pshared |\n");
+        rprintf(&rp, "|---|---:|---:|---:|---:|\n");
+        double rb = res_median(&res, "race|%s", uvar_name[U_SEM_T]);
+        for (int var = 0; var < U_COUNT; var++) {
+            if (var == U_AS_PRIV)
+                continue;
+            double v = res_median(&res, "race|%s", uvar_name[var]);
+            rprintf(&rp, "| %s | %s | %s | %s | %.2fx |\n", uvar_label[var],
+                    fmt_rate(b1, sizeof b1, v),
+                    fmt_rate(b2, sizeof b2, res_min(&res, "race|%s", uvar_name[var])),
+                    fmt_rate(b4, sizeof b4, res_max(&res, "race|%s", uvar_name[var])),
+                    v / rb);
+            if (csv)
+                fprintf(csv, "racing,%s,pair,1,2,%.0f,%.0f,%.0f,,,%.4f,%d,%s\n",
+                        uvar_name[var], v, res_min(&res, "race|%s", uvar_name[var]),
+                        res_max(&res, "race|%s", uvar_name[var]), v / rb,
+                        res_count(&res, "race|%s", uvar_name[var]),
                         shared ? "time-shared" : "parallel");
         }
         rprintf(&rp, "\n");
