@@ -871,6 +871,21 @@ static bool pshared_async_available(const struct bench_opts *o)
     return ok;
 }
 
+/* A CSV row of the one-process tables (uncontended, racing): the results
+ * under "<pfx>|<name>", `prec` decimals, against `base`. */
+static void csv_pairs(FILE *csv, const struct results *res, const char *part,
+                      const char *pfx, const char *name, int threads, int prec,
+                      double base, bool shared)
+{
+    double v = res_median(res, "%s|%s", pfx, name);
+    if (!csv)
+        return;
+    fprintf(csv, "%s,%s,pair,1,%d,%.*f,%.*f,%.*f,,,%.4f,%d,%s\n", part, name, threads,
+            prec, v, prec, res_min(res, "%s|%s", pfx, name), prec,
+            res_max(res, "%s|%s", pfx, name), v / base, res_count(res, "%s|%s", pfx, name),
+            shared ? "time-shared" : "parallel");
+}
+
 /* Is `name` one of the comma-separated items of `list`? */
 static bool list_has(const char *list, const char *name)
 {
@@ -988,12 +1003,7 @@ int main(int argc, char **argv)
             rprintf(&rp, "| %s | %.2f | %.2f | %.2f | %.2fx |\n", uvar_label[var], v,
                     res_min(&res, "unc|%s", uvar_name[var]),
                     res_max(&res, "unc|%s", uvar_name[var]), v / bs);
-            if (csv)
-                fprintf(csv, "uncontended,%s,pair,1,1,%.2f,%.2f,%.2f,,,%.4f,%d,%s\n",
-                        uvar_name[var], v, res_min(&res, "unc|%s", uvar_name[var]),
-                        res_max(&res, "unc|%s", uvar_name[var]), v / bs,
-                        res_count(&res, "unc|%s", uvar_name[var]),
-                        shared ? "time-shared" : "parallel");
+            csv_pairs(csv, &res, "uncontended", "unc", uvar_name[var], 1, 2, bs, shared);
         }
         rprintf(&rp, "\n");
         rprintf(&rp, "### Racing: two threads (CPUs 0 and 1) of one process, "
@@ -1013,12 +1023,7 @@ int main(int argc, char **argv)
                     fmt_rate(b2, sizeof b2, res_min(&res, "race|%s", uvar_name[var])),
                     fmt_rate(b4, sizeof b4, res_max(&res, "race|%s", uvar_name[var])),
                     v / rb);
-            if (csv)
-                fprintf(csv, "racing,%s,pair,1,2,%.0f,%.0f,%.0f,,,%.4f,%d,%s\n",
-                        uvar_name[var], v, res_min(&res, "race|%s", uvar_name[var]),
-                        res_max(&res, "race|%s", uvar_name[var]), v / rb,
-                        res_count(&res, "race|%s", uvar_name[var]),
-                        shared ? "time-shared" : "parallel");
+            csv_pairs(csv, &res, "racing", "race", uvar_name[var], 2, 0, rb, shared);
         }
         rprintf(&rp, "\n");
     }

@@ -565,12 +565,11 @@ static void *block_until_thread(void *arg)
 }
 
 /* tw (id 1, unlocking in its callback) waits in lq and the loop's
- * delegate is PASSED; the test's thread holds the lock.  Returns the
- * delegate's slot word. */
-static volatile uint32_t *pass_delegate(th_waiter *tw)
+ * delegate is WOKEN (not yet handled by the loop), the lock free.
+ * Returns the delegate's slot word. */
+static volatile uint32_t *woken_delegate(th_waiter *tw)
 {
     volatile uint32_t *fw;
-    uint32_t passed = 7;
     th_rec_reset(&g_rec);
     th_waiter_init(tw, &g_rec, &g_L, 1);
     TH_RC(as_mutex_try_lock(g_m), 1);
@@ -579,6 +578,15 @@ static volatile uint32_t *pass_delegate(th_waiter *tw)
     TH_EQ(PS_ST(*fw), 1u);                   /* WAITING */
     th_mutex_unlock_from_thread(g_m);        /* woken, the lock free */
     TH_EQ(PS_ST(*fw), 2u);                   /* WOKEN */
+    return fw;
+}
+
+/* The same, then the delegate is PASSED; the test's thread holds the
+ * lock. */
+static volatile uint32_t *pass_delegate(th_waiter *tw)
+{
+    volatile uint32_t *fw = woken_delegate(tw);
+    uint32_t passed = 7;
     TH_RC(as_mutex_try_lock(g_m), 1);        /* a newcomer */
     th_run_until(&g_L, slot_in, &passed, TH_TIMEOUT);
     TH_EQ(st_word() & (PS_WAITERS | PS_HANDOFF), PS_WAITERS);
@@ -676,15 +684,8 @@ static void coh_busy_hint(void **state)
         {0, 4, true}, {0, 3, false}, {4, 0, false}};
     for (size_t k = 0; k < sizeof c / sizeof c[0]; k++) {
         th_waiter tw;
-        volatile uint32_t *fw;
-        th_rec_reset(&g_rec);
-        th_waiter_init(&tw, &g_rec, &g_L, 1);
         take_free_word(c[k].before);
-        TH_RC(as_mutex_try_lock(g_m), 1);
-        TH_RC(th_mutex_lock(&tw, g_m, true), 0); /* lq, the delegate's slot */
-        assert_non_null(fw = del_slot());
-        th_mutex_unlock_from_thread(g_m);        /* woken, the lock free */
-        TH_EQ(PS_ST(*fw), 2u);                   /* WOKEN */
+        (void)woken_delegate(&tw);
         take_free_word(c[k].after);
         th_run_until(&g_L, passed_or_called, NULL, TH_TIMEOUT);
         if (c[k].passed) {
