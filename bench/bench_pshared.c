@@ -788,6 +788,72 @@ static double measure_uncontended(int var, long pairs)
     return best;
 }
 
+/* Uncontended mutex: lock + unlock pairs by one thread, the object in a
+ * shared mapping: an AS_PSHARED as_mutex locked with lock_async (taken at
+ * once: 1) on a uring loop, 64 pairs per as_loop_run (the contended
+ * rows' loop body, where each unlock frees the word: cohort_ps.c K3), or
+ * a PROCESS_SHARED pthread_mutex.  ns per pair, the best of 3 batches. */
+enum { UM_AS, UM_PTHREAD, UM_COUNT };
+static const char *const umvar_name[UM_COUNT] = {"as_mutex_ps", "pthread_mutex_ps"};
+static const char *const umvar_label[UM_COUNT] = {
+    "as_mutex AS_PSHARED: lock_async (= 1) + unlock, 64 per as_loop_run",
+    "pthread_mutex PROCESS_SHARED: lock + unlock"};
+
+static void never_called(as_wait *w, int status, void *arg)
+{
+    (void)w, (void)status, (void)arg;
+    die("a lock of a free mutex completed through a callback");
+}
+
+static double measure_uncontended_mutex(int var, long pairs)
+{
+    struct shm m;
+    struct bloop b;
+    as_wait w;
+    double best = INFINITY;
+    shm_map(&m);
+    as_mutex *am = (as_mutex *)m.base;
+    pthread_mutex_t *pm = (pthread_mutex_t *)m.base;
+    if (var == UM_AS) {
+        check(as_mutex_init(am, AS_PSHARED), "as_mutex_init");
+        bloop_init(&b, BK_URING);
+    } else {
+        pthread_mutexattr_t a;
+        pthread_mutexattr_init(&a);
+        pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+        pthread_mutex_init(pm, &a);
+        pthread_mutexattr_destroy(&a);
+    }
+    for (int bt = 0; bt < 3; bt++) {
+        uint64_t t0 = now_ns();
+        for (long i = 0; i < pairs; i += 64) {
+            for (int k = 0; k < 64; k++) {
+                if (var == UM_AS) {
+                    if (as_mutex_lock_async(am, &b.loop, &w, never_called, NULL) != 1)
+                        die("as_mutex_lock_async");
+                    check(as_mutex_unlock(am), "as_mutex_unlock");
+                } else {
+                    pthread_mutex_lock(pm);
+                    pthread_mutex_unlock(pm);
+                }
+            }
+            if (var == UM_AS)
+                as_loop_run(&b.loop);
+        }
+        double ns = (double)(now_ns() - t0) / (double)pairs;
+        if (ns < best)
+            best = ns;
+    }
+    if (var == UM_AS) {
+        bloop_fini(&b);
+        check(as_mutex_destroy(am), "as_mutex_destroy");
+    } else {
+        pthread_mutex_destroy(pm);
+    }
+    shm_unmap(&m);
+    return best;
+}
+
 /* Racing: two threads of one process, pinned to CPUs 0 and 1, each
  * looping on try_acquire(1) + release(1) of one sem(4) (AS_PSHARED, or a
  * pshared sem_t) in a shared mapping for `ms`: the lock-free paths with
@@ -932,6 +998,9 @@ int main(int argc, char **argv)
         /* the lock-free paths need no AS_CAP_PSHARED */
         for (int var = 0; do_unc && var < U_COUNT; var++)
             res_add(&res, measure_uncontended(var, upairs), "unc|%s", uvar_name[var]);
+        for (int var = 0; do_unc && avail && var < UM_COUNT; var++)
+            res_add(&res, measure_uncontended_mutex(var, upairs), "umtx|%s",
+                    umvar_name[var]);
         for (int var = 0; do_unc && var < U_COUNT; var++)
             if (var != U_AS_PRIV)
                 res_add(&res, measure_racing(var, ms), "race|%s", uvar_name[var]);
@@ -1006,6 +1075,21 @@ int main(int argc, char **argv)
             csv_pairs(csv, &res, "uncontended", "unc", uvar_name[var], 1, 2, bs, shared);
         }
         rprintf(&rp, "\n");
+        if (avail) {
+            rprintf(&rp, "### Uncontended mutex: lock + unlock pairs, one thread\n\n");
+            rprintf(&rp, "| calls | ns/pair | min | max | vs pthread_mutex |\n");
+            rprintf(&rp, "|---|---:|---:|---:|---:|\n");
+            double bp = res_median(&res, "umtx|%s", umvar_name[UM_PTHREAD]);
+            for (int var = 0; var < UM_COUNT; var++) {
+                double v = res_median(&res, "umtx|%s", umvar_name[var]);
+                rprintf(&rp, "| %s | %.2f | %.2f | %.2f | %.2fx |\n", umvar_label[var], v,
+                        res_min(&res, "umtx|%s", umvar_name[var]),
+                        res_max(&res, "umtx|%s", umvar_name[var]), v / bp);
+                csv_pairs(csv, &res, "uncontended_mutex", "umtx", umvar_name[var], 1, 2,
+                          bp, shared);
+            }
+            rprintf(&rp, "\n");
+        }
         rprintf(&rp, "### Racing: two threads (CPUs 0 and 1) of one process, "
                      "try_acquire + release of one sem(4)\n\n");
         rprintf(&rp, "The lock-free paths with the object's cache line moving "

@@ -317,7 +317,7 @@ int as__coh_lock(as__ps *ps, as_loop *loop, as_wait *w, uint64_t deadline,
         (as__load(&ps->flags, AS_RELAXED) & AS_MUTEX_STRICT_FIFO) ||
         !(c = coh_bind(loop, ps)))
         return AS__COH_PASS;
-    if (coh_take_over(c, ps))
+    if (c->as__hold == H_OVER && coh_take_over(c, ps))
         return coh_now(loop, w, ps, cb, arg, 0);
     /* K2: a hold OWNED with the word not this process's is stale (the lock
      * was freed by an unlock on a thread not running this loop: another
@@ -371,6 +371,10 @@ int as__coh_unlock(as__ps *ps)
     if (!loop || !(c = coh_find(loop, ps)) || c->as__hold != H_OWNED)
         return AS__COH_PASS;
     c->as__hold = H_NONE;
+    /* K3, the common case first: between two runs with nobody of the loop
+     * waiting, the word (whatever else holds) */
+    if (!(loop->as__flags & AS__L_RUNNING) && coh_lq_empty(c))
+        return AS__COH_PASS;
     /* K2; a hold with OWNER_DEAD, or a closed mutex: the word */
     if ((c->as__cflags & CF_DEAD) || !coh_ours(ps) || coh_closed(ps))
         return AS__COH_PASS;
