@@ -325,13 +325,12 @@ static as_wait *mutex_wake_head_locked(as_mutex *m, uint32_t v)
     return h;
 }
 
-int as_mutex_unlock(as_mutex *m)
+/* The unlock past its lock-free common case (QUIET, waiters, the
+ * hand-off); out of line, so that the common case runs without a frame. */
+static AS__NOINLINE int mutex_unlock_slow(as_mutex *m)
 {
     uint32_t v;
     as_wait *h;
-    if (!mutex_valid(m))
-        return -EINVAL;
-    MUTEX_PS(m, as__mutex_ps_unlock(m));
     v = as__load(&m->as__word, AS_RELAXED);
     for (;;) {
         if (!(v & M_LOCKED))
@@ -353,7 +352,7 @@ int as_mutex_unlock(as_mutex *m)
     if (!(v & M_WAITERS)) {
         /* The queue emptied (cancel) since we looked: plain release. */
         as__q_unlock(P(m));
-        return as_mutex_unlock(m);
+        return mutex_unlock_slow(m);
     }
     h = m->as__head;
     if (mutex_strict(m) || (h->as__flags & AS__F_STARVING) ||
@@ -390,6 +389,23 @@ int as_mutex_unlock(as_mutex *m)
         return as_mutex_unlock(m);
     as__wait_finish(h);
     return 0;
+}
+
+int as_mutex_unlock(as_mutex *m)
+{
+    uint32_t v;
+    if (!mutex_valid(m))
+        return -EINVAL;
+    MUTEX_PS(m, as__mutex_ps_unlock(m));
+    /* The common case of mutex_unlock_slow's first loop: nobody queued */
+    v = as__load(&m->as__word, AS_RELAXED);
+    while (!(v & M_WAITERS)) {
+        if (!(v & M_LOCKED))
+            return -EPERM;
+        if (as__cas(&m->as__word, &v, v & ~M_LOCKED, AS_RELEASE, AS_RELAXED))
+            return 0;
+    }
+    return mutex_unlock_slow(m);
 }
 
 /* M2 after a wait left without the lock: the woken waiter that gave up

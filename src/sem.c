@@ -465,16 +465,13 @@ int as_sem_acquire_blocking(as_sem *s, uint32_t n, uint64_t deadline_ns)
         &tl, &w, sem_acquire_slow(s, &tl, &w, n, deadline_ns, as__block_cb, NULL), deadline_ns);
 }
 
-int as_sem_release(as_sem *s, uint32_t n)
+/* The release past its lock-free common case (QUIET, waiters, the grant);
+ * out of line, so that the common case runs without a frame. */
+static AS__NOINLINE int sem_release_slow(as_sem *s, uint32_t n)
 {
     as__batch done = {NULL, NULL};
     uint32_t v;
     bool noted = false;
-    if (!sem_valid(s) || n == 0)
-        return -EINVAL;
-    if (n > AS_SEM_VALUE_MAX)
-        return -EOVERFLOW;
-    SEM_PS(s, as__sem_ps_release_fast(s, n));
     v = as__load(&s->as__word, AS_RELAXED);
     for (;;) {
         /* Lock-free with the queue empty, or QUIET (S1) unless the PASSED
@@ -506,6 +503,26 @@ int as_sem_release(as_sem *s, uint32_t n)
     as__q_unlock(P(s));
     as__batch_finish(&done);
     return 0;
+}
+
+int as_sem_release(as_sem *s, uint32_t n)
+{
+    uint32_t v;
+    if (!sem_valid(s) || n == 0)
+        return -EINVAL;
+    if (n > AS_SEM_VALUE_MAX)
+        return -EOVERFLOW;
+    SEM_PS(s, as__sem_ps_release_fast(s, n));
+    /* The common case of sem_release_slow's first loop: nobody queued and
+     * no QUIET note */
+    v = as__load(&s->as__word, AS_RELAXED);
+    while (!(v & (SEM_WAITERS | SEM_QUIET))) {
+        if ((v & SEM_COUNT) > AS_SEM_VALUE_MAX - n)
+            return -EOVERFLOW;
+        if (as__cas(&s->as__word, &v, v + n, AS_RELEASE, AS_RELAXED))
+            return 0;
+    }
+    return sem_release_slow(s, n);
 }
 
 int64_t as_sem_forget(as_sem *s, uint32_t n)

@@ -1011,13 +1011,37 @@ int as__sem_ps_acquire(as_sem *s, as_loop *loop, as_wait *w, uint32_t n,
 
 /* Either mode: 1 (taken at once), 0 (parked), -EOWNERDEAD (a mutex taken
  * at once with OWNER_DEAD: held), or a negative errno. */
+/* as__ps_acquire past a failed take: register (a slot, or the overflow)
+ * and park; out of line, so that a take at once runs without its frame.
+ * 0 (parked), or ps_enter's 1 / 2 (taken meanwhile) or negative errno. */
+static AS__NOINLINE int ps_acquire_park(as__ps *ps, as_loop *loop, as_wait *w,
+                                        uint32_t n, uint64_t deadline,
+                                        as_callback cb, void *arg)
+{
+    bool counted = false;
+    ps_park pk;
+    uint32_t slot;
+    int r;
+    as__wait_prepare(w, loop, ps_kind_of(ps), cb, arg, ps);
+    w->as__n = n;
+    r = ps_enter(ps, w, n, deadline, &counted, &pk, &slot);
+    if (r == 0) {
+        /* 9.1: the heap holds the earlier of the user's deadline and the
+         * health tick; the user's is as__until. */
+        uint64_t tick = as_now_ns() + as__ps_tick_ns();
+        as__store(&w->as__state, AS__W_QUEUED, AS_RELEASE);
+        as__wait_parked_at(w, deadline, deadline < tick ? deadline : tick);
+        /* P3: parked with the value read after the registration; a grant
+         * or cancel meanwhile changed it: the kernel refuses the wait
+         * (-EAGAIN) and fwake reads the news. */
+        (void)as__loop_fwait(w, pk.word, pk.expected);
+    }
+    return r;
+}
+
 int as__ps_acquire(as__ps *ps, as_loop *loop, as_wait *w, uint32_t n,
                    uint64_t deadline, as_callback cb, void *arg)
 {
-    bool counted = false, own = as__ps_own(ps);
-    const struct as__kind *kind = ps_kind_of(ps);
-    ps_park pk;
-    uint32_t slot;
     int r;
     /* 11: a loop that cannot park on a shared word (generic, notify, a
      * uring loop with the capability disabled) is refused before anything
@@ -1025,25 +1049,11 @@ int as__ps_acquire(as__ps *ps, as_loop *loop, as_wait *w, uint32_t n,
      * contention. */
     if (!(loop->as__caps & AS_CAP_PSHARED) || !loop->as__ops->fwait)
         return -EOPNOTSUPP;
-    if ((r = ps_take(ps, n, own)) == 0) {
-        as__wait_prepare(w, loop, kind, cb, arg, ps);
-        w->as__n = n;
-        r = ps_enter(ps, w, n, deadline, &counted, &pk, &slot);
-        if (r == 0) {
-            /* 9.1: the heap holds the earlier of the user's deadline and
-             * the health tick; the user's is as__until. */
-            uint64_t tick = as_now_ns() + as__ps_tick_ns();
-            as__store(&w->as__state, AS__W_QUEUED, AS_RELEASE);
-            as__wait_parked_at(w, deadline, deadline < tick ? deadline : tick);
-            /* P3: parked with the value read after the registration; a
-             * grant or cancel meanwhile changed it: the kernel refuses the
-             * wait (-EAGAIN) and fwake reads the news. */
-            (void)as__loop_fwait(w, pk.word, pk.expected);
-            return 0;
-        }
-    }
+    if ((r = ps_take(ps, n, as__ps_own(ps))) == 0 &&
+        (r = ps_acquire_park(ps, loop, w, n, deadline, cb, arg)) == 0)
+        return 0;
     if ((r == 1 || r == 2) && as__loop_always_cb(loop))
-        return as__wait_inline(w, loop, kind, cb, arg, ps, n,
+        return as__wait_inline(w, loop, ps_kind_of(ps), cb, arg, ps, n,
                                r == 2 ? -EOWNERDEAD : 0);
     return r == 2 ? -EOWNERDEAD : r;
 }
